@@ -1,0 +1,29 @@
+"""The baseline for bench/ingest.py: an aiohttp handler that reads the body and answers 200."""
+
+import asyncio
+import sys
+
+from aiohttp import web
+
+
+async def handle(request: web.BaseRequest) -> web.Response:
+    await request.read()
+    return web.Response(status=200, body=b'{"status": "accepted"}', content_type="application/json")
+
+
+async def main() -> None:
+    server = web.Server(handle, access_log=None)
+    runner = web.ServerRunner(server, handle_signals=True)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    print(f"listening on http://127.0.0.1:{port}", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        sys.exit(0)

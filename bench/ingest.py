@@ -1,0 +1,152 @@
+"""Ingest throughput: a bare aiohttp handler vs `webhook-inspector serve` (signatures, flows, store).
+
+Both servers run as subprocesses and get the same load (same signed GitHub body, same
+concurrency) from a load process; the figure that matters is the ratio serve / bare.
+
+    python -m bench.ingest [--seconds 5] [--concurrency 32] [--rate R] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import multiprocessing
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "example-github-secret-change-me"
+BODY = json.dumps({
+    "ref": "refs/heads/main",
+    "repository": {"full_name": "octo/hello", "id": 1296269},
+    "pusher": {"name": "octocat"},
+    "commits": [{"id": f"{i:040x}", "message": f"commit {i}", "author": {"name": "Mona"}} for i in range(20)],
+}).encode()
+PATH = "/events/webhook/demo/github"
+
+
+def headers() -> dict[str, str]:
+    sig = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": f"sha256={sig}"}
+
+
+def start(cmd: list[str], cwd: Path) -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline().strip()
+    if not line.startswith("listening on"):
+        proc.kill()
+        raise SystemExit(f"server did not start: {' '.join(cmd)}: {line!r}")
+    return proc, int(line.rsplit(":", 1)[1])
+
+
+def _load_process(port: int, seconds: float, concurrency: int, rate: float | None, queue) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.load import encode_request, run_load
+
+    payload = encode_request("127.0.0.1", port, PATH, BODY, headers())
+    result = asyncio.run(run_load("127.0.0.1", port, payload, concurrency=concurrency, seconds=seconds, rate=rate))
+    queue.put({
+        "rps": result.rps, "p50_ms": result.percentile(50), "p99_ms": result.percentile(99),
+        "requests": result.requests, "errors": result.errors, "statuses": result.statuses,
+    })
+
+
+def wrk(port: int, seconds: float, concurrency: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write('wrk.method = "POST"\n')
+        f.write(f"wrk.body = {json.dumps(BODY.decode())}\n")
+        for k, v in headers().items():
+            f.write(f'wrk.headers["{k}"] = "{v}"\n')
+        script = f.name
+    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{int(seconds)}s", "--latency", "-s", script, f"http://127.0.0.1:{port}{PATH}"],
+                         capture_output=True, text=True).stdout
+    rps = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
+
+    def pct(label: str) -> float:
+        for line in out.splitlines():
+            parts = line.split()
+            if parts and parts[0] == label:
+                v = parts[1]
+                for unit, mul in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+                    if v.endswith(unit):
+                        return float(v[: -len(unit)]) * mul
+        return 0.0
+
+    return {"rps": rps, "p50_ms": pct("50%"), "p99_ms": pct("99%"), "requests": None, "errors": 0, "statuses": {}}
+
+
+def measure(port: int, seconds: float, concurrency: int, rate: float | None, use_wrk: bool) -> dict:
+    if use_wrk and rate is None:
+        return wrk(port, seconds, concurrency)
+    queue = multiprocessing.get_context("spawn").Queue()
+    proc = multiprocessing.get_context("spawn").Process(target=_load_process, args=(port, seconds, concurrency, rate, queue))
+    proc.start()
+    result = queue.get(timeout=seconds + 60)
+    proc.join()
+    return result
+
+
+def run(seconds: float, concurrency: int, rate: float | None) -> dict:
+    use_wrk = shutil.which("wrk") is not None
+    work = Path(tempfile.mkdtemp(prefix="inspector-bench-"))
+    results = {}
+    commands = {
+        "bare": [sys.executable, str(ROOT / "bench" / "bare_server.py")],
+        "serve": [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
+                  "--store", str(work / "captures.sqlite3"), "--tunnel", "none", "serve", "--port", "0"],
+    }
+    for name, cmd in commands.items():
+        proc, port = start(cmd, ROOT if name == "serve" else work)
+        if name == "serve":
+            # serve prints a line per request; drain them so the pipe never blocks it.
+            import threading
+
+            threading.Thread(target=lambda p=proc: [None for _ in p.stdout], daemon=True).start()
+        try:
+            time.sleep(0.3)
+            measure(port, 1.0, concurrency, rate, use_wrk)  # warm-up
+            results[name] = measure(port, seconds, concurrency, rate, use_wrk)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    shutil.rmtree(work, ignore_errors=True)
+    bare, serve = results["bare"], results["serve"]
+    return {
+        "load": "wrk" if use_wrk and rate is None else ("open-loop" if rate else "closed-loop") + " python client",
+        "concurrency": concurrency, "seconds": seconds, "rate": rate,
+        "bare_rps": round(bare["rps"], 1), "serve_rps": round(serve["rps"], 1),
+        "ratio": round(serve["rps"] / bare["rps"], 3) if bare["rps"] else None,
+        "bare_p50_ms": round(bare["p50_ms"], 3), "bare_p99_ms": round(bare["p99_ms"], 3),
+        "serve_p50_ms": round(serve["p50_ms"], 3), "serve_p99_ms": round(serve["p99_ms"], 3),
+        "serve_statuses": serve["statuses"], "serve_errors": serve["errors"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--rate", type=float, default=None, help="open loop at this many req/s (default: closed loop)")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    r = run(args.seconds, args.concurrency, args.rate)
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    print(f"ingest ({r['load']}, concurrency {r['concurrency']}, {r['seconds']:g} s each)")
+    print(f"  {'':8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"  {'bare':8}{r['bare_rps']:>10.0f}{r['bare_p50_ms']:>10.2f}{r['bare_p99_ms']:>10.2f}")
+    print(f"  {'serve':8}{r['serve_rps']:>10.0f}{r['serve_p50_ms']:>10.2f}{r['serve_p99_ms']:>10.2f}")
+    print(f"  ratio serve/bare: {r['ratio']}   serve statuses: {r['serve_statuses']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

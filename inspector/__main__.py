@@ -1,0 +1,126 @@
+"""`webhook-inspector` / `python -m inspector`: parse the command line and hand over to cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import cli
+
+COMMON_DEFAULTS = {
+    "answers": None,
+    "flows": "flows",
+    "store": ".inspector/captures.sqlite3",
+    "host": "127.0.0.1",
+    "port": 8080,
+    "tunnel": "auto",
+    "public_url": None,
+    "ngrok_path": None,
+    "tenant": "demo",
+    "reveal": False,
+    "max_captures": 100_000,
+}
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0–65535)")
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (0–65535)")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options accepted before or after the sub-command (SPEC §10). Defaults are applied after
+    parsing, so a value given in either place is never overwritten by the other's default."""
+    p = argparse.ArgumentParser(add_help=False)
+    s = argparse.SUPPRESS
+    g = p.add_argument_group("common options")
+    g.add_argument("--answers", metavar="FILE", default=s, help="answers.json to use (default: ./answers.json, else ./answers.example.json)")
+    g.add_argument("--flows", metavar="DIR", default=s, help="folder of .ygtc flows (default: ./flows)")
+    g.add_argument("--store", metavar="PATH", default=s, help="capture store (default: .inspector/captures.sqlite3)")
+    g.add_argument("--host", default=s, help="address to listen on (default: 127.0.0.1)")
+    g.add_argument("--port", type=_port, default=s, help="port to listen on (default: 8080; 0 picks a free one)")
+    g.add_argument("--tunnel", choices=("auto", "ngrok", "none"), default=s, help="public tunnel (default: auto)")
+    g.add_argument("--public-url", metavar="URL", default=s, help="public URL of a tunnel you run yourself")
+    g.add_argument("--ngrok-path", metavar="PATH", default=s, help="ngrok binary (also NGROK_PATH)")
+    g.add_argument("--tenant", default=s, help="tenant used in shown URLs (default: demo)")
+    g.add_argument("--reveal", action="store_true", default=s, help="show secret-bearing headers unmasked")
+    g.add_argument("--max-captures", type=_positive, default=s, metavar="N", help="keep the newest N captures (default: 100000)")
+    return p
+
+
+def _headers_and_body(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--event-type", required=True, metavar="T", help="the event_type segment of the URL")
+    p.add_argument("--method", default="POST", metavar="M", help="HTTP method (default: POST)")
+    p.add_argument("-H", "--header", action="append", default=[], metavar="'Name: value'", dest="headers", help="a request header (repeatable)")
+    body = p.add_mutually_exclusive_group(required=True)
+    body.add_argument("--body-file", metavar="F", help="read the body's exact bytes from F ('-' for stdin)")
+    body.add_argument("--body", metavar="S", help="the body as text (UTF-8)")
+    p.add_argument("--now", type=float, metavar="UNIX", help="the current time in unix seconds (for old signed examples)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = argparse.ArgumentParser(
+        prog="webhook-inspector",
+        description="Receive, verify, trace and replay webhooks. With no command, opens the inspector TUI.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, parents=[common])
+
+    add("tui", "open the terminal inspector (the default)")
+    p = add("serve", "run the webhook server without the TUI, one line per request")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    add("check", "validate answers.json and the flows; print each trigger's webhook URL")
+    p = add("verify", "check a request's signature as the server would, without a server")
+    _headers_and_body(p)
+    p.add_argument("--url", metavar="URL", help="the URL the sender called (for URL-signing schemes)")
+    p = add("list", "list captured requests, newest first")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    p.add_argument("--limit", type=_positive, default=50, metavar="N", help="at most N captures (default: 50)")
+    p.add_argument("--filter", metavar="EXPR", default="", help="e.g. 'sig:invalid type:order.* -status:2xx'")
+    p = add("show", "everything about one capture")
+    p.add_argument("id", metavar="ID", help="capture id (from list)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    add("init", "write answers.json (fresh secrets) and starter flows/ into this folder")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for key, value in COMMON_DEFAULTS.items():
+        if not hasattr(args, key):
+            setattr(args, key, value)
+    command = args.command or "tui"
+    try:
+        return cli.COMMANDS[command](args)
+    except cli.UsageError as exc:
+        parser.exit(2, f"webhook-inspector {command}: error: {exc}\n")
+    except KeyboardInterrupt:
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""The values every part of the inspector passes around: requests, verdicts, responses, captures."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Iterable
+from urllib.parse import parse_qsl
+
+Header = tuple[str, str]
+
+
+def iso_time(epoch: float) -> str:
+    """UTC time with millisecond precision, the form every output uses."""
+    dt = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+class Headers:
+    """Headers in their original order and case, looked up case-insensitively.
+
+    Repeated headers are kept; `get` joins them with ", " as HTTP allows.
+    """
+
+    __slots__ = ("items", "_index")
+
+    def __init__(self, items: Iterable[Header] = ()):
+        self.items: tuple[Header, ...] = tuple((str(k), str(v)) for k, v in items)
+        index: dict[str, list[str]] = {}
+        for name, value in self.items:
+            index.setdefault(name.lower(), []).append(value)
+        self._index = index
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        values = self._index.get(name.lower())
+        if values is None:
+            return default
+        return ", ".join(values)
+
+    def get_all(self, name: str) -> list[str]:
+        return list(self._index.get(name.lower(), ()))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index
+
+    def names(self) -> list[str]:
+        """Distinct header names as first received."""
+        seen: dict[str, str] = {}
+        for name, _ in self.items:
+            seen.setdefault(name.lower(), name)
+        return list(seen.values())
+
+    def lowered(self) -> dict[str, str]:
+        """Lower-cased names, repeated values joined: the `headers` of a flow's scope."""
+        return {k: ", ".join(v) for k, v in self._index.items()}
+
+    def without(self, *names: str) -> "Headers":
+        drop = {n.lower() for n in names}
+        return Headers((k, v) for k, v in self.items if k.lower() not in drop)
+
+    def with_set(self, name: str, value: str) -> "Headers":
+        """A copy where `name` has exactly one value, kept at its first position."""
+        out: list[Header] = []
+        placed = False
+        for k, v in self.items:
+            if k.lower() == name.lower():
+                if not placed:
+                    out.append((name, value))
+                    placed = True
+                continue
+            out.append((k, v))
+        if not placed:
+            out.append((name, value))
+        return Headers(out)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Headers) and self.items == other.items
+
+    def __repr__(self) -> str:
+        return f"Headers({list(self.items)!r})"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request exactly as received (or as `run`/resend/samples make it)."""
+
+    method: str
+    path: str  # decoded path as sent, without the query
+    query: str = ""  # raw query string, without '?'
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    client: str | None = None
+    received_at: float = 0.0
+    truncated: bool = False
+    size: int | None = None  # bytes the sender sent (more than len(body) when truncated)
+
+    @property
+    def body_size(self) -> int:
+        return self.size if self.size is not None else len(self.body)
+
+    @property
+    def target(self) -> str:
+        return self.path + ("?" + self.query if self.query else "")
+
+    def query_pairs(self) -> list[tuple[str, str]]:
+        return parse_qsl(self.query, keep_blank_values=True)
+
+
+SIGNATURE_STATUSES = ("valid", "invalid", "missing", "malformed", "expired", "unsigned", "error")
+FAILED_SIGNATURE = frozenset({"invalid", "missing", "malformed", "expired", "error"})
+
+
+@dataclass(frozen=True)
+class SignatureResult:
+    """The verdict on a request's signature (SPEC §3)."""
+
+    status: str
+    scheme: str | None = None
+    algorithm: str | None = None
+    header: str | None = None
+    reason: str = ""
+    hints: tuple[str, ...] = ()
+    received: str | None = None  # what the header carried, secrets masked
+    expected: str | None = None  # what would have matched, secrets masked
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "scheme": self.scheme,
+            "algorithm": self.algorithm,
+            "header": self.header,
+            "reason": self.reason,
+            "hints": list(self.hints),
+            "received": self.received,
+            "expected": self.expected,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> "SignatureResult":
+        if not data:
+            return cls(status="unsigned", reason="")
+        return cls(
+            status=data.get("status", "unsigned"),
+            scheme=data.get("scheme"),
+            algorithm=data.get("algorithm"),
+            header=data.get("header"),
+            reason=data.get("reason", ""),
+            hints=tuple(data.get("hints") or ()),
+            received=data.get("received"),
+            expected=data.get("expected"),
+        )
+
+
+@dataclass(frozen=True)
+class Response:
+    """The answer given to the sender."""
+
+    status: int
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    duration_ms: float | None = None
+
+    @classmethod
+    def json(cls, status: int, data: Any) -> "Response":
+        body = json.dumps(data, separators=(", ", ": ")).encode()
+        return cls(status, Headers([("Content-Type", "application/json")]), body)
+
+    @property
+    def content_type(self) -> str:
+        return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+    def body_value(self) -> Any:
+        """SPEC §10: the parsed value when JSON, the text otherwise, None when empty."""
+        return body_value(self.body, self.content_type)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "headers": [list(h) for h in self.headers],
+            "body": self.body_value(),
+            "duration_ms": self.duration_ms,
+        }
+
+
+def is_json_type(content_type: str) -> bool:
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+def body_value(body: bytes, content_type: str) -> Any:
+    if not body:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    if is_json_type(content_type):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+@dataclass(frozen=True)
+class Capture:
+    """A request, what the inspector decided about it, and what it answered."""
+
+    id: int | None
+    request: Request
+    tenant: str | None
+    event_type: str | None
+    signature: SignatureResult
+    response: Response | None = None
+    runs: tuple[dict[str, Any], ...] = ()
+    origin: str = "live"
+    replay_of: int | None = None
+    notes: tuple[str, ...] = ()
+
+    def with_(self, **changes: Any) -> "Capture":
+        return replace(self, **changes)
+
+    def flows_summary(self) -> list[dict[str, Any]]:
+        return [
+            {"flow": r.get("flow"), "status": r.get("status"), "path": list(r.get("path") or [])}
+            for r in self.runs
+        ]
+
+    def summary_json(self) -> dict[str, Any]:
+        """The `list --json` shape (SPEC §10)."""
+        req = self.request
+        return {
+            "id": self.id,
+            "received_at": iso_time(req.received_at),
+            "method": req.method,
+            "path": req.path,
+            "tenant": self.tenant,
+            "event_type": self.event_type,
+            "response_status": self.response.status if self.response else None,
+            "signature_status": self.signature.status,
+            "flows": self.flows_summary(),
+            "replay_of": self.replay_of,
+            "origin": self.origin,
+        }
+
+    def detail_json(self, mask: "Any" = None) -> dict[str, Any]:
+        """The `show --json` shape: the list fields and everything else.
+
+        `mask(name, value) -> value` hides secret-bearing header values.
+        """
+        req = self.request
+        headers = [
+            [name, mask(name, value) if mask else value] for name, value in req.headers
+        ]
+        try:
+            body_text: str | None = req.body.decode("utf-8")
+        except UnicodeDecodeError:
+            body_text = None
+        data = self.summary_json()
+        data.update(
+            {
+                "query": req.query,
+                "headers": headers,
+                "body_base64": base64.b64encode(req.body).decode("ascii"),
+                "body_text": body_text,
+                "body_size": req.body_size,
+                "truncated": req.truncated,
+                "client": req.client,
+                "signature": self.signature.to_json(),
+                "response": self.response.to_json() if self.response else None,
+                "runs": list(self.runs),
+                "notes": list(self.notes),
+            }
+        )
+        return data

@@ -1,0 +1,166 @@
+"""The HTTP side: an aiohttp server whose only job is to hand exact requests to the Pipeline.
+
+Every path goes to the pipeline (unknown ones are captured and answered 404), bodies are read
+as raw bytes (no automatic decompression), and headers keep their order and case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import logging
+import socket
+import sys
+from typing import Callable
+
+from aiohttp import web
+
+from .model import Headers, Request
+from .pipeline import TRUNCATED_KEEP, Pipeline
+
+log = logging.getLogger("inspector.receiver")
+
+# How much of an oversized body is read (and thrown away) so the sender still sees the 413.
+DRAIN_LIMIT = 64 * 1024 * 1024
+MAX_HEADER_FIELD = 64 * 1024
+
+
+class PortInUse(Exception):
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        super().__init__(
+            f"port {port} on {host} is already in use; pass --port N to choose another (--port 0 picks a free one)"
+        )
+
+
+def _text(raw: bytes) -> str:
+    # UTF-8 where it is; other bytes survive as surrogate escapes so replays are exact.
+    return raw.decode("utf-8", "surrogateescape")
+
+
+async def read_body(request: web.BaseRequest, limit: int) -> tuple[bytes, int, bool, bool]:
+    """(body, size sent, truncated, fully read)."""
+    content = request.content
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = await content.read(min(65536, limit + 1 - size) or 1)
+        if not chunk:
+            return b"".join(chunks), size, False, True
+        chunks.append(chunk)
+        size += len(chunk)
+    kept = b"".join(chunks)[:TRUNCATED_KEEP]
+    while size < DRAIN_LIMIT:
+        chunk = await content.read(65536)
+        if not chunk:
+            return kept, size, True, True
+        size += len(chunk)
+    return kept, size, True, False
+
+
+class Receiver:
+    def __init__(self, pipeline: Pipeline, host: str = "127.0.0.1", port: int = 8080, clock: Callable[[], float] | None = None):
+        self.pipeline = pipeline
+        self.host = host
+        self.port = port
+        self.clock = clock or pipeline.clock
+        self._runner: web.ServerRunner | None = None
+        self._site: web.SockSite | None = None
+        self.inflight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        self.inflight += 1
+        self.idle.clear()
+        try:
+            return await self._handle(request)
+        finally:
+            self.inflight -= 1
+            if self.inflight == 0:
+                self.idle.set()
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        received = self.clock()
+        try:
+            body, size, truncated, complete = await read_body(request, self.pipeline.config.max_body_bytes)
+        except (asyncio.CancelledError, ConnectionError):
+            raise
+        except Exception as exc:  # a broken upload: nothing usable arrived
+            log.debug("body read failed: %s", exc)
+            body, size, truncated, complete = b"", 0, False, False
+        target = request.raw_path
+        path, _, query = target.partition("?")
+        req = Request(
+            method=request.method,
+            path=path or "/",
+            query=query,
+            headers=Headers((_text(k), _text(v)) for k, v in request.raw_headers),
+            body=body,
+            client=request.remote,
+            received_at=received,
+            truncated=truncated,
+            size=size,
+        )
+        try:
+            capture = await self.pipeline.handle(req)
+        except Exception as exc:
+            log.exception("pipeline failed")
+            print(f"error: could not capture {req.method} {req.path}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            body_out = json.dumps({"error": "the inspector could not store this request", "detail": f"{type(exc).__name__}: {exc}"}).encode()
+            return web.Response(status=503, body=body_out, content_type="application/json")
+        response = capture.response
+        assert response is not None
+        out = web.Response(status=response.status, body=response.body)
+        for name, value in response.headers:
+            out.headers.add(name, value)
+        if not complete:
+            out.force_close()
+        return out
+
+    async def start(self) -> None:
+        server = web.Server(
+            self.handle,
+            auto_decompress=False,
+            max_field_size=MAX_HEADER_FIELD,
+            max_line_size=MAX_HEADER_FIELD,
+            access_log=None,
+            handler_cancellation=False,
+        )
+        runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=5)
+        await runner.setup()
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            await runner.cleanup()
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortInUse(self.host, self.port) from None
+            raise
+        sock.listen(1024)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        site = web.SockSite(runner, sock)
+        await site.start()
+        self._runner, self._site = runner, site
+        self.pipeline.local_base = self.url
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop accepting, let requests in flight finish (up to `grace` seconds), close."""
+        if self._site is not None:
+            await self._site.stop()
+        try:
+            await asyncio.wait_for(self.idle.wait(), grace)
+        except asyncio.TimeoutError:
+            pass
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self._runner = self._site = None

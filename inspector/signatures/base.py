@@ -1,0 +1,112 @@
+"""What every signature scheme is: verify a request with a secret, and sign one (SPEC §3)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from ..model import Header, Headers
+
+DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """The parts of a request a scheme may sign: method, the URL the sender called, headers, body."""
+
+    method: str
+    url: str
+    headers: Headers
+    body: bytes
+
+    def with_body(self, body: bytes) -> "SignedRequest":
+        return replace(self, body=body)
+
+
+@dataclass(frozen=True)
+class Key:
+    """How one configured entry checks: its secret, header, tolerance, and the current time."""
+
+    secret: str
+    header: str
+    tolerance: float | None
+    now: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A scheme's answer before diagnosis. `timestamp` is the signed time, when there is one."""
+
+    status: str
+    reason: str
+    received: str | None = None
+    expected: str | None = None
+    timestamp: float | None = None
+
+
+class Scheme:
+    """One provider's algorithm. Subclasses set the class variables and implement the two methods."""
+
+    algorithm: ClassVar[str]
+    label: ClassVar[str] = ""  # what the MAC is, for reasons: "HMAC-SHA256 of the body"
+    header: ClassVar[str]  # the default signature header
+    headers: ClassVar[tuple[str, ...]] = ()  # every header it reads; the first is `header`
+    tolerance: ClassVar[float | None] = None
+    token: ClassVar[bool] = False  # the header carries the secret itself
+    signs: ClassVar[bool] = True  # can produce signatures (public-key schemes cannot)
+
+    def header_names(self, key: Key) -> tuple[str, ...]:
+        rest = tuple(h for h in self.headers if h.lower() != key.header.lower())
+        return (key.header,) + rest
+
+    def present(self, headers: Headers, header: str | None) -> bool:
+        return (header or self.header) in headers
+
+    def check_secret(self, secret: str) -> str | None:
+        """Why `secret` cannot be used by this scheme, or None. Checked when answers.json loads."""
+        return None
+
+    def verify(self, req: SignedRequest, key: Key) -> Verdict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def sign(self, req: SignedRequest, key: Key) -> list[Header]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # Helpers shared by the schemes.
+
+    @staticmethod
+    def missing(header: str, extra: str = "") -> Verdict:
+        return Verdict("missing", f"The request has no `{header}` header{extra}.")
+
+    @staticmethod
+    def hmac_hex(digest: str, secret: bytes, message: bytes) -> str:
+        return hmac.new(secret, message, DIGESTS[digest]).hexdigest()
+
+    @staticmethod
+    def hmac_raw(digest: str, secret: bytes, message: bytes) -> bytes:
+        return hmac.new(secret, message, DIGESTS[digest]).digest()
+
+
+def same(a: str | bytes, b: str | bytes) -> bool:
+    """Constant-time comparison that accepts any text, never raising on non-ASCII."""
+    if isinstance(a, str):
+        a = a.encode("utf-8", "surrogateescape")
+    if isinstance(b, str):
+        b = b.encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(a, b)
+
+
+def is_hex(text: str) -> bool:
+    if not text or len(text) % 2:
+        return False
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        return False
+    return text.isascii()
+
+
+def shorten(value: str, limit: int = 80) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"

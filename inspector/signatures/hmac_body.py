@@ -1,0 +1,118 @@
+"""Hex HMAC of the raw body: sha256/sha1/sha512, GitHub, Bitbucket, and the generic check."""
+
+from __future__ import annotations
+
+from ..model import Header
+from .base import Key, Scheme, SignedRequest, Verdict, is_hex, same, shorten
+from .registry import register
+
+
+class HexBodyHmac(Scheme):
+    """`HMAC(secret, body)` in hex, an optional `<digest>=` prefix before it."""
+
+    digest = "sha256"
+
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        return f"HMAC-{self.digest.upper()} of the body"
+
+    def candidate(self, value: str) -> str | None:
+        value = value.strip()
+        prefix, sep, rest = value.partition("=")
+        if sep and prefix.strip().lower() in ("sha1", "sha256", "sha512"):
+            if prefix.strip().lower() != self.digest:
+                return None
+            value = rest.strip()
+        value = value.lower()
+        return value if is_hex(value) else None
+
+    def expected(self, req: SignedRequest, key: Key) -> str:
+        return self.hmac_hex(self.digest, key.secret.encode(), req.body)
+
+    def verify(self, req: SignedRequest, key: Key) -> Verdict:
+        value = req.headers.get(key.header)
+        if value is None:
+            return self.missing(key.header)
+        expected = self.expected(req, key)
+        shown = f"{self.digest}={expected}"
+        candidate = self.candidate(value)
+        if candidate is None:
+            prefix = value.strip().partition("=")[0].lower()
+            if prefix in ("sha1", "sha256", "sha512") and prefix != self.digest:
+                why = f"it carries a {prefix.upper()} signature while this entry's algorithm is {self.digest}; set \"algorithm\": \"{prefix}\" or point it at the {self.digest} header"
+            else:
+                why = f"expected {self.digest}=<{len(expected)} hex digits>"
+            return Verdict("malformed", f"`{key.header}` is present but is not a {self.digest.upper()} hex signature: {why}.", shorten(value), shown)
+        if len(candidate) != len(expected):
+            return Verdict("invalid", f"`{key.header}` has {len(candidate)} hex digits but an {self.digest.upper()} signature has {len(expected)}; check the algorithm.", shorten(value), shown)
+        if same(candidate, expected):
+            return Verdict("valid", f"`{key.header}` matches the {self.label}.", shorten(value), shown)
+        return Verdict("invalid", f"`{key.header}` does not match the {self.label} computed with this secret.", shorten(value), shown)
+
+    def sign(self, req: SignedRequest, key: Key) -> list[Header]:
+        return [(key.header, f"{self.digest}={self.expected(req, key)}")]
+
+
+@register
+class Sha256(HexBodyHmac):
+    algorithm = "sha256"
+    digest = "sha256"
+    header = "X-Hub-Signature-256"
+    headers = ("X-Hub-Signature-256",)
+
+
+@register
+class Sha1(HexBodyHmac):
+    algorithm = "sha1"
+    digest = "sha1"
+    header = "X-Hub-Signature"
+    headers = ("X-Hub-Signature",)
+
+
+@register
+class Sha512(HexBodyHmac):
+    algorithm = "sha512"
+    digest = "sha512"
+    header = "X-Signature"
+    headers = ("X-Signature",)
+
+
+@register
+class GitHub(HexBodyHmac):
+    algorithm = "github"
+    digest = "sha256"
+    header = "X-Hub-Signature-256"
+    headers = ("X-Hub-Signature-256",)
+
+
+@register
+class Bitbucket(HexBodyHmac):
+    algorithm = "bitbucket"
+    digest = "sha256"
+    header = "X-Hub-Signature"
+    headers = ("X-Hub-Signature",)
+
+
+class Generic(HexBodyHmac):
+    """SPEC §3 rule 3: `secret_header` + `secret_key`, HMAC-SHA256 hex, `sha256=` optional.
+
+    Some senders put the shared secret itself in the header; that is accepted too, and the
+    header is then masked like any token.
+    """
+
+    algorithm = "sha256"
+    digest = "sha256"
+    header = "X-Signature"
+    headers = ()
+
+    def verify(self, req: SignedRequest, key: Key) -> Verdict:
+        value = req.headers.get(key.header)
+        if value is not None and key.secret and same(value.strip(), key.secret):
+            return Verdict("valid", f"`{key.header}` carries the shared secret itself (a token, not an HMAC).", mask_token(value))
+        return super().verify(req, key)
+
+
+def mask_token(value: str) -> str:
+    from .secrets import mask_value
+
+    return mask_value(value)

@@ -1,0 +1,142 @@
+"""Choose the scheme that applies to a request and produce its SignatureResult (SPEC §3)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..config import Config, SignatureEntry
+from ..model import Header, Request, SignatureResult
+from .base import Key, Scheme, SignedRequest, Verdict
+from .diagnose import SHORT_SECRET, hints_for
+from .hmac_body import Generic
+from .registry import scheme_for
+
+GENERIC_NAME = "secret_header"
+_GENERIC = Generic()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The entry that applies, and its scheme (None when the algorithm is unknown)."""
+
+    entry: SignatureEntry
+    scheme: Scheme | None
+
+    @property
+    def header(self) -> str:
+        if self.entry.header:
+            return self.entry.header
+        return self.scheme.header if self.scheme else ""
+
+    def key(self, now: float) -> Key:
+        tolerance = self.entry.tolerance
+        if tolerance is None and self.scheme is not None:
+            tolerance = self.scheme.tolerance
+        return Key(self.entry.secret, self.header, tolerance, now)
+
+
+def generic_entry(config: Config) -> SignatureEntry | None:
+    if not (config.secret_header or config.secret_key):
+        return None
+    problems = []
+    if not config.secret_header:
+        problems.append(("events-webhook.secret_header", "missing; the generic check needs the header name as well as secret_key"))
+    if not config.secret_key:
+        problems.append(("events-webhook.secret_key", "missing or empty; the generic check needs the shared secret as well as secret_header"))
+    return SignatureEntry(GENERIC_NAME, "sha256", config.secret_header, config.secret_key or "", None, tuple(problems))
+
+
+def select(config: Config, request: Request, event_type: str | None) -> Selection | None:
+    """SPEC §3 selection: by event_type name, then by header present, then the generic check."""
+    entries = config.signatures
+    if event_type is not None:
+        for entry in entries:
+            if entry.name == event_type:
+                return Selection(entry, scheme_for(entry.algorithm) if entry.algorithm else None)
+    for entry in entries:
+        scheme = scheme_for(entry.algorithm) if entry.algorithm else None
+        if scheme is None:
+            if entry.header and entry.header in request.headers:
+                return Selection(entry, None)
+            continue
+        if scheme.present(request.headers, entry.header):
+            return Selection(entry, scheme)
+    generic = generic_entry(config)
+    if generic is not None:
+        return Selection(generic, _GENERIC)
+    return None
+
+
+def verify_request(
+    config: Config,
+    request: Request,
+    event_type: str | None,
+    url: str,
+    now: float | None = None,
+) -> SignatureResult:
+    """Never raises: a scheme that fails unexpectedly is reported as `error`."""
+    now = time.time() if now is None else now
+    selection = select(config, request, event_type)
+    if selection is None:
+        if config.signatures:
+            names = ", ".join(f"`{e.name}`" for e in config.signatures)
+            reason = f"No signature scheme applies: no entry of {names} is named `{event_type}` or finds its header in this request, and no secret_header is set."
+        else:
+            reason = "No signature is checked: answers.json configures no `signatures` and no `secret_header`."
+        return SignatureResult("unsigned", reason=reason)
+    entry, scheme = selection.entry, selection.scheme
+    header = selection.header
+    algorithm = entry.algorithm or None
+    if entry.problem or scheme is None:
+        reason = entry.problem or f"unknown algorithm {entry.algorithm!r}"
+        return SignatureResult("error", entry.name, algorithm, header or None, f"The `{entry.name}` entry is misconfigured — {reason}.", ())
+    signed = SignedRequest(request.method, url, request.headers, request.body)
+    key = selection.key(now)
+    try:
+        verdict = scheme.verify(signed, key)
+    except Exception as exc:  # a scheme bug must not take the receiver down
+        verdict = Verdict("error", f"The {entry.algorithm} check failed unexpectedly ({type(exc).__name__}); please report it.")
+    hints: list[str] = []
+    if verdict.status != "valid":
+        try:
+            hints = hints_for(scheme, entry.name, signed, key, verdict, config.secrets)
+        except Exception:
+            hints = []
+        if verdict.status == "invalid" and not hints:
+            hints.append(
+                f"Nothing computed here explains the mismatch (no other configured secret, newline or JSON re-encoding matches): "
+                f"either the body changed after it was signed, or the sender signs with a different secret than `{entry.name}`'s — copy the secret again from the sender's webhook settings."
+            )
+        if verdict.status == "missing" and not hints and event_type == entry.name:
+            hints.append(f"The `{entry.name}` entry applies because the URL's event_type is `{event_type}`; if this sender does not sign, use another event_type in the URL or remove the entry.")
+    elif 0 < len(key.secret) < SHORT_SECRET:
+        hints.append(f"The secret of `{entry.name}` is only {len(key.secret)} characters; a real provider's secret is longer.")
+    return SignatureResult(
+        verdict.status,
+        entry.name,
+        algorithm,
+        header,
+        verdict.reason,
+        tuple(hints),
+        received=verdict.received,
+        expected=_mask_expected(scheme, verdict.expected),
+    )
+
+
+def _mask_expected(scheme: Scheme, expected: str | None) -> str | None:
+    if expected is None or not scheme.token:
+        return expected
+    from .secrets import mask_value
+
+    return mask_value(expected)
+
+
+def sign_request(config: Config, request: Request, event_type: str | None, url: str, now: float | None = None) -> tuple[list[Header], SignatureEntry] | None:
+    """Headers that make `request` verify under the scheme that applies to it, or None."""
+    now = time.time() if now is None else now
+    selection = select(config, request, event_type)
+    if selection is None or selection.scheme is None or selection.entry.problem or not selection.scheme.signs:
+        return None
+    signed = SignedRequest(request.method, url, request.headers, request.body)
+    return selection.scheme.sign(signed, selection.key(now)), selection.entry

@@ -1,0 +1,285 @@
+"""Captures in SQLite (SPEC §7): WAL, committed before the answer is sent, versioned schema.
+
+One writer per process; other processes (`list`, `show`, `export`) read while `serve` writes.
+`synchronous=NORMAL` in WAL mode keeps every committed capture across a crash of the process
+(kill -9); only a power loss can take the last transactions.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from .model import Capture, Headers, Request, Response, SignatureResult
+
+DEFAULT_PATH = ".inspector/captures.sqlite3"
+DEFAULT_MAX_CAPTURES = 100_000
+ORIGINS = ("live", "replay", "sample", "import")
+
+# Each entry moves the schema from version i to i + 1. Append; never edit a released one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE captures (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at REAL NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        query TEXT NOT NULL DEFAULT '',
+        tenant TEXT,
+        event_type TEXT,
+        headers TEXT NOT NULL,
+        body BLOB NOT NULL,
+        body_size INTEGER NOT NULL,
+        truncated INTEGER NOT NULL DEFAULT 0,
+        client TEXT,
+        origin TEXT NOT NULL DEFAULT 'live',
+        replay_of INTEGER,
+        signature TEXT NOT NULL,
+        signature_status TEXT NOT NULL,
+        response_status INTEGER,
+        response TEXT,
+        runs TEXT NOT NULL DEFAULT '[]',
+        notes TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX captures_event_type ON captures(event_type);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message says which file and what to do."""
+
+
+def _dumps(value: Any) -> str:
+    # ensure_ascii keeps header bytes that were not UTF-8 (surrogate escapes) round-tripping.
+    return json.dumps(value, separators=(",", ":"))
+
+
+def response_to_json(response: Response | None) -> str | None:
+    if response is None:
+        return None
+    return _dumps(
+        {
+            "status": response.status,
+            "headers": [list(h) for h in response.headers],
+            "body_base64": base64.b64encode(response.body).decode("ascii"),
+            "duration_ms": response.duration_ms,
+        }
+    )
+
+
+def response_from_json(text: str | None) -> Response | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    return Response(
+        status=int(data["status"]),
+        headers=Headers(tuple(h) for h in data.get("headers", [])),
+        body=base64.b64decode(data.get("body_base64", "")),
+        duration_ms=data.get("duration_ms"),
+    )
+
+
+class Store:
+    def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES):
+        self.path = Path(path)
+        self.max_captures = max_captures
+        self._inserts = 0
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{path}: cannot open the capture store ({exc}); pass --store PATH to use another file")
+        try:
+            self._prepare()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise StoreError(
+                f"{path}: not a capture store ({exc}); move the file away or pass --store PATH to use another file"
+            ) from None
+
+    def _prepare(self) -> None:
+        db = self.db
+        db.execute("PRAGMA busy_timeout=10000")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise StoreError(
+                f"{self.path}: written by a newer webhook-inspector (schema {version}, this one knows {SCHEMA_VERSION}); "
+                "upgrade webhook-inspector or pass --store PATH to use another file"
+            )
+        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal" and str(self.path) != ":memory:":
+            raise sqlite3.DatabaseError(f"cannot switch to WAL mode (got {mode})")
+        db.execute("PRAGMA synchronous=NORMAL")
+        if version < SCHEMA_VERSION:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have migrated while we waited for the lock.
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                for step in MIGRATIONS[version:]:
+                    for statement in step.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        # Touch the table so that a file from another program fails here, not later.
+        db.execute("SELECT id FROM captures LIMIT 1").fetchall()
+
+    def close(self) -> None:
+        try:
+            self.db.close()
+        except sqlite3.Error:
+            pass
+
+    # Writing
+
+    def insert(self, capture: Capture, decide: Callable[[int], Response | None] | None = None) -> Capture:
+        """Store a capture; `decide(id)` makes the response from the new id inside the same
+        transaction, so the capture and its answer are committed together before it is sent."""
+        req = capture.request
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            cur = db.execute(
+                "INSERT INTO captures (received_at, method, path, query, tenant, event_type, headers, body,"
+                " body_size, truncated, client, origin, replay_of, signature, signature_status,"
+                " response_status, response, runs, notes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    req.received_at,
+                    req.method,
+                    req.path,
+                    req.query,
+                    capture.tenant,
+                    capture.event_type,
+                    _dumps([list(h) for h in req.headers]),
+                    req.body,
+                    req.body_size,
+                    int(req.truncated),
+                    req.client,
+                    capture.origin,
+                    capture.replay_of,
+                    _dumps(capture.signature.to_json()),
+                    capture.signature.status,
+                    capture.response.status if capture.response else None,
+                    response_to_json(capture.response),
+                    _dumps(list(capture.runs)),
+                    _dumps(list(capture.notes)),
+                ),
+            )
+            new_id = int(cur.lastrowid)
+            capture = capture.with_(id=new_id)
+            if decide is not None:
+                response = decide(new_id)
+                if response is not None:
+                    capture = capture.with_(response=response)
+                    db.execute(
+                        "UPDATE captures SET response_status=?, response=? WHERE id=?",
+                        (response.status, response_to_json(response), new_id),
+                    )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._inserts += 1
+        if self._inserts % 1000 == 0:
+            self.enforce_retention()
+        return capture
+
+    def update(self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None) -> None:
+        sets, args = [], []
+        if runs is not None:
+            sets.append("runs=?")
+            args.append(_dumps(runs))
+        if response is not None:
+            sets += ["response_status=?", "response=?"]
+            args += [response.status, response_to_json(response)]
+        if notes is not None:
+            sets.append("notes=?")
+            args.append(_dumps(notes))
+        if not sets:
+            return
+        args.append(capture_id)
+        self.db.execute(f"UPDATE captures SET {', '.join(sets)} WHERE id=?", args)
+
+    def enforce_retention(self) -> int:
+        row = self.db.execute("SELECT MAX(id) FROM captures").fetchone()
+        if not row or row[0] is None:
+            return 0
+        cur = self.db.execute("DELETE FROM captures WHERE id <= ?", (row[0] - self.max_captures,))
+        return cur.rowcount
+
+    # Reading
+
+    _COLUMNS = (
+        "id, received_at, method, path, query, tenant, event_type, headers, body, body_size,"
+        " truncated, client, origin, replay_of, signature, response, runs, notes"
+    )
+
+    @staticmethod
+    def _row(row: tuple) -> Capture:
+        (cid, received_at, method, path, query, tenant, event_type, headers, body, body_size,
+         truncated, client, origin, replay_of, signature, response, runs, notes) = row
+        request = Request(
+            method=method,
+            path=path,
+            query=query or "",
+            headers=Headers(tuple(h) for h in json.loads(headers)),
+            body=bytes(body or b""),
+            client=client,
+            received_at=received_at,
+            truncated=bool(truncated),
+            size=body_size if truncated else None,
+        )
+        return Capture(
+            id=cid,
+            request=request,
+            tenant=tenant,
+            event_type=event_type,
+            signature=SignatureResult.from_json(json.loads(signature)),
+            response=response_from_json(response),
+            runs=tuple(json.loads(runs or "[]")),
+            origin=origin,
+            replay_of=replay_of,
+            notes=tuple(json.loads(notes or "[]")),
+        )
+
+    def get(self, capture_id: int) -> Capture | None:
+        row = self.db.execute(f"SELECT {self._COLUMNS} FROM captures WHERE id=?", (capture_id,)).fetchone()
+        return self._row(row) if row else None
+
+    def iter_newest(self, batch: int = 500, before: int | None = None) -> Iterator[Capture]:
+        """Captures newest first, read in batches so a large store never sits in memory."""
+        upper = before
+        while True:
+            if upper is None:
+                rows = self.db.execute(f"SELECT {self._COLUMNS} FROM captures ORDER BY id DESC LIMIT ?", (batch,)).fetchall()
+            else:
+                rows = self.db.execute(
+                    f"SELECT {self._COLUMNS} FROM captures WHERE id < ? ORDER BY id DESC LIMIT ?", (upper, batch)
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield self._row(row)
+            upper = rows[-1][0]
+
+    def newer_than(self, capture_id: int, limit: int = 1000) -> list[Capture]:
+        rows = self.db.execute(
+            f"SELECT {self._COLUMNS} FROM captures WHERE id > ? ORDER BY id LIMIT ?", (capture_id, limit)
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM captures").fetchone()[0]
+
+    def ids(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM captures ORDER BY id")]
