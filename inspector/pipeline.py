@@ -190,9 +190,10 @@ class Pipeline:
         def respond(cid: int) -> Response:
             response = early(cid)
             duration = round((time.perf_counter() - started) * 1000, 3)
-            return Response(response.status, response.headers.with_set(CAPTURE_HEADER, str(cid)), response.body, duration)
+            headers = Headers(response.headers.items + ((CAPTURE_HEADER, str(cid)),))
+            return Response(response.status, headers, response.body, duration)
 
-        capture = self._store(capture, respond)
+        capture = await self._store(capture, respond)
         self._notify(capture)
         return capture
 
@@ -205,10 +206,12 @@ class Pipeline:
 
         return answer
 
-    def _store(self, capture: Capture, respond: Callable[[int], Response]) -> Capture:
+    async def _store(self, capture: Capture, respond: Callable[[int], Response]) -> Capture:
         if self.store is None:
             return capture.with_(id=0, response=respond(0))
-        return self.store.insert(capture, respond)
+        capture, committed = self.store.insert_grouped(capture, respond)
+        await committed
+        return capture
 
     def _notify(self, capture: Capture) -> None:
         for listener in list(self.listeners):

@@ -15,6 +15,7 @@ import sys
 from typing import Callable
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from .model import Headers, Request
 from .pipeline import TRUNCATED_KEEP, Pipeline
@@ -42,6 +43,13 @@ def _text(raw: bytes) -> str:
 async def read_body(request: web.BaseRequest, limit: int) -> tuple[bytes, int, bool, bool]:
     """(body, size sent, truncated, fully read)."""
     content = request.content
+    declared = request.content_length
+    if declared is not None and declared <= limit:
+        try:
+            body = await content.readexactly(declared)
+        except asyncio.IncompleteReadError as exc:  # the sender gave up early: keep what came
+            return exc.partial, len(exc.partial), False, False
+        return body, declared, False, True
     chunks: list[bytes] = []
     size = 0
     while size <= limit:
@@ -117,9 +125,7 @@ class Receiver:
             return web.Response(status=503, body=body_out, content_type="application/json")
         response = capture.response
         assert response is not None
-        out = web.Response(status=response.status, body=response.body)
-        for name, value in response.headers:
-            out.headers.add(name, value)
+        out = web.Response(status=response.status, body=response.body, headers=CIMultiDict(response.headers.items))
         if not complete:
             out.force_close()
         return out

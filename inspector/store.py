@@ -7,7 +7,7 @@ One writer per process; other processes (`list`, `show`, `export`) read while `s
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -40,7 +40,9 @@ MIGRATIONS: list[str] = [
         signature TEXT NOT NULL,
         signature_status TEXT NOT NULL,
         response_status INTEGER,
-        response TEXT,
+        response_headers TEXT,
+        response_body BLOB,
+        response_ms REAL,
         runs TEXT NOT NULL DEFAULT '[]',
         notes TEXT NOT NULL DEFAULT '[]'
     );
@@ -59,36 +61,18 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def response_to_json(response: Response | None) -> str | None:
-    if response is None:
-        return None
-    return _dumps(
-        {
-            "status": response.status,
-            "headers": [list(h) for h in response.headers],
-            "body_base64": base64.b64encode(response.body).decode("ascii"),
-            "duration_ms": response.duration_ms,
-        }
-    )
-
-
-def response_from_json(text: str | None) -> Response | None:
-    if not text:
-        return None
-    data = json.loads(text)
-    return Response(
-        status=int(data["status"]),
-        headers=Headers(tuple(h) for h in data.get("headers", [])),
-        body=base64.b64decode(data.get("body_base64", "")),
-        duration_ms=data.get("duration_ms"),
-    )
-
-
 class Store:
-    def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES):
+    def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES, group_window: float = 0.001):
         self.path = Path(path)
+        # How long a group commit waits for more requests to join it: a millisecond of
+        # latency buys commits shared by every request that arrives meanwhile.
+        self.group_window = group_window
         self.max_captures = max_captures
         self._inserts = 0
+        self._next_retention = 1000
+        self._in_tx = False
+        self._next_id = 0
+        self._waiters: list[asyncio.Future[None]] = []
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +119,7 @@ class Store:
         db.execute("SELECT id FROM captures LIMIT 1").fetchall()
 
     def close(self) -> None:
+        self.flush()
         try:
             self.db.close()
         except sqlite3.Error:
@@ -142,57 +127,126 @@ class Store:
 
     # Writing
 
-    def insert(self, capture: Capture, decide: Callable[[int], Response | None] | None = None) -> Capture:
-        """Store a capture; `decide(id)` makes the response from the new id inside the same
-        transaction, so the capture and its answer are committed together before it is sent."""
+    def _row_values(self, capture: Capture, capture_id: int) -> tuple:
         req = capture.request
-        db = self.db
-        db.execute("BEGIN")
-        try:
-            cur = db.execute(
-                "INSERT INTO captures (received_at, method, path, query, tenant, event_type, headers, body,"
-                " body_size, truncated, client, origin, replay_of, signature, signature_status,"
-                " response_status, response, runs, notes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    req.received_at,
-                    req.method,
-                    req.path,
-                    req.query,
-                    capture.tenant,
-                    capture.event_type,
-                    _dumps([list(h) for h in req.headers]),
-                    req.body,
-                    req.body_size,
-                    int(req.truncated),
-                    req.client,
-                    capture.origin,
-                    capture.replay_of,
-                    _dumps(capture.signature.to_json()),
-                    capture.signature.status,
-                    capture.response.status if capture.response else None,
-                    response_to_json(capture.response),
-                    _dumps(list(capture.runs)),
-                    _dumps(list(capture.notes)),
-                ),
-            )
-            new_id = int(cur.lastrowid)
-            capture = capture.with_(id=new_id)
-            if decide is not None:
-                response = decide(new_id)
-                if response is not None:
-                    capture = capture.with_(response=response)
-                    db.execute(
-                        "UPDATE captures SET response_status=?, response=? WHERE id=?",
-                        (response.status, response_to_json(response), new_id),
-                    )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        response = capture.response
+        return (
+            capture_id,
+            req.received_at,
+            req.method,
+            req.path,
+            req.query,
+            capture.tenant,
+            capture.event_type,
+            _dumps([list(h) for h in req.headers]),
+            req.body,
+            req.body_size,
+            int(req.truncated),
+            req.client,
+            capture.origin,
+            capture.replay_of,
+            _dumps(capture.signature.to_json()),
+            capture.signature.status,
+            response.status if response else None,
+            _dumps([list(h) for h in response.headers]) if response else None,
+            response.body if response else None,
+            response.duration_ms if response else None,
+            _dumps(list(capture.runs)) if capture.runs else "[]",
+            _dumps(list(capture.notes)) if capture.notes else "[]",
+        )
+
+    _INSERT = (
+        "INSERT INTO captures (id, received_at, method, path, query, tenant, event_type, headers, body,"
+        " body_size, truncated, client, origin, replay_of, signature, signature_status,"
+        " response_status, response_headers, response_body, response_ms, runs, notes)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    )
+
+    def _begin(self) -> None:
+        # IMMEDIATE takes the write lock now, so the next id is ours to hand out until COMMIT.
+        self.db.execute("BEGIN IMMEDIATE")
+        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='captures'").fetchone()
+        self._next_id = (row[0] if row else 0) + 1
+        self._in_tx = True
+
+    def _add(self, capture: Capture, decide: Callable[[int], Response | None] | None) -> Capture:
+        new_id = self._next_id
+        response = decide(new_id) if decide is not None else None
+        capture = capture.with_(id=new_id, response=response or capture.response)
+        self.db.execute(self._INSERT, self._row_values(capture, new_id))
+        self._next_id = new_id + 1
         self._inserts += 1
-        if self._inserts % 1000 == 0:
-            self.enforce_retention()
         return capture
+
+    def insert(self, capture: Capture, decide: Callable[[int], Response | None] | None = None) -> Capture:
+        """Store a capture and commit at once. `decide(id)` makes the response from the new id,
+        so the capture and its answer are committed together before the answer is sent."""
+        if self._in_tx:
+            self.flush()
+        self._begin()
+        try:
+            capture = self._add(capture, decide)
+            self._commit()
+        except BaseException:
+            self._rollback()
+            raise
+        self._after_commit()
+        return capture
+
+    def insert_grouped(self, capture: Capture, decide: Callable[[int], Response | None] | None = None) -> tuple[Capture, "asyncio.Future[None]"]:
+        """Group commit for the server: the row is written now, in a transaction that commits
+        once the event loop has taken every request that is ready; await the future before
+        answering. Many requests then share one commit."""
+        loop = asyncio.get_running_loop()
+        if not self._in_tx:
+            self._begin()
+            loop.call_later(self.group_window, self.flush)
+        try:
+            capture = self._add(capture, decide)
+        except BaseException:
+            self._rollback()
+            raise
+        waiter = loop.create_future()
+        self._waiters.append(waiter)
+        return capture, waiter
+
+    def flush(self) -> None:
+        """Commit the open group, if any, and wake the requests waiting for it."""
+        if not self._in_tx:
+            return
+        waiters, self._waiters = self._waiters, []
+        try:
+            self._commit()
+        except Exception as exc:
+            self._rollback()
+            for w in waiters:
+                if not w.done():
+                    w.set_exception(StoreError(f"{self.path}: could not commit captures ({exc})"))
+            return
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+        self._after_commit()
+
+    def _commit(self) -> None:
+        self.db.execute("COMMIT")
+        self._in_tx = False
+
+    def _rollback(self) -> None:
+        try:
+            self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        self._in_tx = False
+        waiters, self._waiters = self._waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_exception(StoreError(f"{self.path}: the capture could not be stored"))
+
+    def _after_commit(self) -> None:
+        if self._inserts >= self._next_retention:
+            self._next_retention = self._inserts + 1000
+            self.enforce_retention()
 
     def update(self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None) -> None:
         sets, args = [], []
@@ -200,8 +254,8 @@ class Store:
             sets.append("runs=?")
             args.append(_dumps(runs))
         if response is not None:
-            sets += ["response_status=?", "response=?"]
-            args += [response.status, response_to_json(response)]
+            sets += ["response_status=?", "response_headers=?", "response_body=?", "response_ms=?"]
+            args += [response.status, _dumps([list(h) for h in response.headers]), response.body, response.duration_ms]
         if notes is not None:
             sets.append("notes=?")
             args.append(_dumps(notes))
@@ -221,13 +275,14 @@ class Store:
 
     _COLUMNS = (
         "id, received_at, method, path, query, tenant, event_type, headers, body, body_size,"
-        " truncated, client, origin, replay_of, signature, response, runs, notes"
+        " truncated, client, origin, replay_of, signature, response_status, response_headers, response_body,"
+        " response_ms, runs, notes"
     )
 
     @staticmethod
     def _row(row: tuple) -> Capture:
         (cid, received_at, method, path, query, tenant, event_type, headers, body, body_size,
-         truncated, client, origin, replay_of, signature, response, runs, notes) = row
+         truncated, client, origin, replay_of, signature, r_status, r_headers, r_body, r_ms, runs, notes) = row
         request = Request(
             method=method,
             path=path,
@@ -245,7 +300,9 @@ class Store:
             tenant=tenant,
             event_type=event_type,
             signature=SignatureResult.from_json(json.loads(signature)),
-            response=response_from_json(response),
+            response=None if r_status is None else Response(
+                int(r_status), Headers(tuple(h) for h in json.loads(r_headers or "[]")), bytes(r_body or b""), r_ms
+            ),
             runs=tuple(json.loads(runs or "[]")),
             origin=origin,
             replay_of=replay_of,

@@ -82,11 +82,11 @@ class Scheme:
 
     @staticmethod
     def hmac_hex(digest: str, secret: bytes, message: bytes) -> str:
-        return hmac.new(secret, message, DIGESTS[digest]).hexdigest()
+        return hmac.digest(secret, message, digest).hex()
 
     @staticmethod
     def hmac_raw(digest: str, secret: bytes, message: bytes) -> bytes:
-        return hmac.new(secret, message, DIGESTS[digest]).digest()
+        return hmac.digest(secret, message, digest)
 
 
 def same(a: str | bytes, b: str | bytes) -> bool:
