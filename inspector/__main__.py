@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("verify", "check a request's signature as the server would, without a server")
     _headers_and_body(p)
     p.add_argument("--url", metavar="URL", help="the URL the sender called (for URL-signing schemes)")
+    p = add("run", "run a request through signatures and flows without HTTP; print the trace")
+    _headers_and_body(p)
+    p.add_argument("--no-verify", action="store_true", help="skip the signature check")
+    p = add("send", "send a built-in sample event, signed as answers.json says, to the running inspector")
+    p.add_argument("sample", nargs="?", metavar="SAMPLE", help="e.g. github.push (omit to list them)")
+    p.add_argument("--to", metavar="URL", help="base URL to send to (default: http://HOST:PORT)")
     p = add("list", "list captured requests, newest first")
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.add_argument("--limit", type=_positive, default=50, metavar="N", help="at most N captures (default: 50)")
@@ -106,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.flows_explicit = hasattr(args, "flows")
     for key, value in COMMON_DEFAULTS.items():
         if not hasattr(args, key):
             setattr(args, key, value)
@@ -116,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"webhook-inspector {command}: error: {exc}\n")
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing more to say, and no traceback.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def entry() -> None:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from .config import Config, ConfigError, find_answers, load_config
 from .filters import FilterError, parse_filter
-from .model import Capture, Headers, Request, iso_time
+from .model import Capture, Headers, Request, SignatureResult, iso_time
 from .pipeline import Pipeline
 from .signatures import Masker
 from .store import Store, StoreError
@@ -57,6 +57,27 @@ def open_config(args, *, quiet: bool = False) -> Config | None:
         for e in config.entry_errors:
             err(f"warning: {e} — requests using this entry get status `error`")
     return config
+
+
+def open_flows(args, *, quiet: bool = False):
+    """Load --flows; print load problems on stderr. Returns (FlowSet, Engine)."""
+    from .flow import Engine, FlowSet
+
+    flows = FlowSet.load(args.flows)
+    if not quiet:
+        report_flows(flows)
+    return flows, Engine(flows)
+
+
+def report_flows(flows) -> None:
+    where = flows.directory
+    if where is not None and not where.is_dir():
+        err(f"flows: {where} is not a folder; no flow will run (pass --flows DIR, or `webhook-inspector init` for starter flows)")
+        return
+    bad = len({p.position.file for p in flows.errors})
+    err(f"flows: {len(flows.flows)} loaded from {where}" + (f", {bad} file(s) with errors (skipped)" if bad else ""))
+    for problem in flows.problems:
+        err(f"{'error' if problem.severity == 'error' else 'warning'}: {problem.position}: {problem.message}")
 
 
 def open_store(args) -> Store | None:
@@ -133,7 +154,8 @@ def cmd_serve(args) -> int:
 async def _serve(args, config: Config, store: Store) -> int:
     from .receiver import PortInUse, Receiver
 
-    pipeline = Pipeline(config, store, public_url=args.public_url)
+    flows, engine = open_flows(args)
+    pipeline = Pipeline(config, store, public_url=args.public_url, engine=engine)
     receiver = Receiver(pipeline, args.host, args.port)
     try:
         await receiver.start()
@@ -159,12 +181,31 @@ async def _serve(args, config: Config, store: Store) -> int:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    watcher = asyncio.create_task(_watch_flows(flows))
     try:
         await stop.wait()
     finally:
+        watcher.cancel()
         await receiver.stop()
+        left = await pipeline.drain(timeout=10)
+        if left:
+            err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
     err("stopped")
     return 0
+
+
+async def _watch_flows(flows, every: float = 1.0) -> None:
+    """Reload flows when a .ygtc file changes (checked once a second; a stat per file)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            changed = await asyncio.to_thread(flows.changed)
+            if changed:
+                await asyncio.to_thread(flows.reload)
+                err("flows changed; reloaded")
+                report_flows(flows)
+        except Exception as exc:  # never let the watcher take the server down
+            err(f"warning: could not reload flows: {exc}")
 
 
 # check
@@ -194,9 +235,48 @@ def cmd_check(args) -> int:
         for entry in config.signatures:
             if not entry.problem:
                 out(f"  signature `{entry.name}`: {entry.algorithm} in {entry.header or 'its default header'}")
-        pipeline = Pipeline(config, None, local_base=f"http://{args.host}:{args.port}", public_url=args.public_url)
+
+    flows, _ = open_flows(args, quiet=True)
+    for problem in flows.errors:
+        out(str(problem))
+    for problem in flows.warnings:
+        err(str(problem))
+    from .script import FLOW_SCOPE_NAMES
+
+    for flow in flows.flows:
+        for node in flow.nodes:
+            for program in _programs(node):
+                for warning in getattr(program, "warnings", lambda names: [])(FLOW_SCOPE_NAMES):
+                    err(f"{warning}  (warning: node '{node.id}' fails here when it runs)")
+    if flows.directory is not None and not flows.directory.is_dir():
+        if getattr(args, "flows_explicit", True):
+            out(f"{flows.directory}: not a folder; pass --flows DIR")
+            failed = True
+        else:
+            err(f"note: no ./{flows.directory} folder, so no flow runs; `webhook-inspector init` writes starter flows")
+    failed = failed or bool(flows.errors)
+    bad_files = {p.position.file for p in flows.errors}
+    out(f"flows: {len(flows.flows)} ok" + (f", {len(bad_files)} invalid" if bad_files else "") + f" ({flows.directory})")
+    pipeline = Pipeline(config or Config(), None, local_base=f"http://{args.host}:{args.port}", public_url=args.public_url)
+    shown = False
+    for flow in flows.flows:
+        for trigger in flow.triggers:
+            shown = True
+            event = trigger.event_type
+            url = pipeline.webhook_url(args.tenant, event if not any(c in event for c in "*?[") else event.replace("*", "{anything}").replace("?", "{one character}"))
+            out(f"  {flow.name} ← {trigger.type} {event}: {url}")
+    if not shown:
         out(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
     return 1 if failed else 0
+
+
+def _programs(node) -> list:
+    compiled = node.compiled
+    if node.type == "script" and compiled is not None:
+        return [compiled]
+    if node.type == "branch" and isinstance(compiled, dict):
+        return [c[1] for c in compiled["conditions"]]
+    return []
 
 
 # verify
@@ -226,6 +306,132 @@ def cmd_verify(args) -> int:
         for hint in result.hints:
             out(f"  hint: {hint}")
     return 0 if result.status == "valid" else 1
+
+
+# run
+
+
+def cmd_run(args) -> int:
+    config = open_config(args, quiet=True)
+    if config is None:
+        return 2
+    flows, engine = open_flows(args, quiet=args.json)
+    now = args.now if args.now is not None else time.time()
+    request = request_from_args(args, now)
+    engine.clock = lambda: now
+    pipeline = Pipeline(config, None, local_base=f"http://{args.host}:{args.port}", public_url=args.public_url, engine=engine, clock=lambda: now)
+    if args.no_verify:
+        pipeline.verify = lambda request, event_type, now=None: SignatureResult("unsigned", reason="Not checked (--no-verify).")  # type: ignore[method-assign]
+    capture = asyncio.run(pipeline.handle(request, now=now, wait=True))
+    response = capture.response
+    data = {
+        "event": {"tenant": capture.tenant, "event_type": capture.event_type, "method": request.method},
+        "signature": capture.signature.to_json(),
+        "response": {"status": response.status, "headers": [list(h) for h in response.headers], "body": response.body_value()} if response else None,
+        "runs": list(capture.runs),
+    }
+    ok = all(r.get("status") == "ok" for r in capture.runs)
+    if args.json:
+        out(dump(data))
+    else:
+        sig = capture.signature
+        out(f"signature: {sig.status}" + (f" ({sig.scheme})" if sig.scheme else "") + (f" — {sig.reason}" if sig.status != "valid" else ""))
+        for hint in sig.hints:
+            out(f"  hint: {hint}")
+        if not capture.runs:
+            out(f"no flow is triggered by event type {capture.event_type}")
+        for run in capture.runs:
+            out(format_run(run))
+        if response:
+            body = response.body.decode("utf-8", "replace")
+            out(f"response: {response.status} {body[:500]}")
+    return 0 if ok else 1
+
+
+def format_run(run: dict) -> str:
+    indent = "    " if run.get("parent_id") else ""
+    head = f"{indent}flow {run.get('flow')} [{run.get('status')}]"
+    if run.get("parent_id"):
+        head += f" (async from run {run['parent_id']} node {run.get('via_node')})"
+    lines = [head + f"  {run.get('duration_us', 0) / 1000:.2f} ms"]
+    for step in run.get("steps", []):
+        line = f"{indent}  {step['node']} ({step['type']}) {step['status']}"
+        if step.get("decision"):
+            conds = "; ".join(
+                f"{d['expression']} → {d['value'] if 'value' in d else 'error: ' + str(d.get('error'))}" for d in step["decision"]
+            )
+            line += f"  [{conds}]"
+        if step.get("error"):
+            e = step["error"]
+            at = f"{run.get('file')}:{e.get('line')}:{e.get('column')}: " if e.get("line") else ""
+            line += f"  ERROR {at}{e.get('message')}"
+        elif step.get("output") is not None:
+            text = json.dumps(step["output"], ensure_ascii=False)
+            line += f"  → {text if len(text) < 120 else text[:119] + '…'}"
+        for log in step.get("logs", []):
+            line += f"\n{indent}    log: {log}"
+        lines.append(line)
+    if run.get("error") and not run.get("steps"):
+        lines.append(f"{indent}  ERROR {run['error'].get('message')}")
+    return "\n".join(lines)
+
+
+# send
+
+
+def cmd_send(args) -> int:
+    from . import samples
+
+    if not args.sample:
+        out("samples (webhook-inspector send NAME):")
+        for s in samples.SAMPLES.values():
+            out(f"  {s.name:<40} {s.description}")
+        return 0
+    try:
+        samples.get(args.sample)
+    except samples.UnknownSample as exc:
+        raise UsageError(str(exc))
+    config = open_config(args, quiet=True)
+    if config is None:
+        return 2
+    target = (args.to or f"http://{args.host}:{args.port}").rstrip("/")
+    if not target.startswith(("http://", "https://")):
+        raise UsageError(f"--to {args.to!r} is not an http:// or https:// URL")
+    signed_base = (args.public_url or config.public_base_url or target).rstrip("/")
+    request, entry = samples.build(args.sample, config, tenant=args.tenant, signed_url_base=signed_base)
+    status, headers, body, error = http_send(target + request.target, request)
+    if error:
+        err(f"error: {error}")
+        return 2
+    how = f"signed with `{entry}`" if entry else "unsigned (no scheme in answers.json applies)"
+    capture = headers.get("x-inspector-capture")
+    out(f"sent {args.sample} to {target}{request.target} ({how})")
+    out(f"← {status} {body.decode('utf-8', 'replace')[:1000]}")
+    if capture:
+        out(f"capture {capture}: webhook-inspector show {capture}")
+    return 0 if 200 <= status < 300 else 1
+
+
+def http_send(url: str, request: Request, timeout: float = 30.0) -> tuple[int, dict[str, str], bytes, str | None]:
+    """Send exact bytes with urllib; (status, headers, body, error sentence)."""
+    import urllib.error
+    import urllib.request
+
+    skip = {"host", "content-length", "connection", "transfer-encoding"}
+    headers = {k: v for k, v in request.headers if k.lower() not in skip}
+    req = urllib.request.Request(url, data=request.body, headers=headers, method=request.method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read(), None
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read(), None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, ConnectionRefusedError):
+            return 0, {}, b"", f"nothing listens at {url.split('/events/')[0]}; start `webhook-inspector serve` (or the TUI) first, or pass --to URL"
+        return 0, {}, b"", f"cannot reach {url}: {reason}"
+    except (TimeoutError, OSError) as exc:
+        return 0, {}, b"", f"cannot reach {url}: {exc}"
 
 
 # list / show
@@ -327,7 +533,8 @@ def show_text(d: dict) -> None:
         body = resp["body"]
         out("  " + (json.dumps(body, ensure_ascii=False) if not isinstance(body, str) else body))
     for run in d["runs"]:
-        out(f"flow {run.get('flow')}: {run.get('status')}  path: {' → '.join(run.get('path') or [])}")
+        out("")
+        out(format_run(run))
 
 
 # init
@@ -357,6 +564,8 @@ def cmd_tui(args) -> int:
 COMMANDS: dict[str, Callable[[Any], int]] = {
     "serve": cmd_serve,
     "check": cmd_check,
+    "run": cmd_run,
+    "send": cmd_send,
     "verify": cmd_verify,
     "list": cmd_list,
     "show": cmd_show,

@@ -6,10 +6,14 @@ decides how a request is answered.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 from urllib.parse import unquote
 
 from .config import Config
@@ -71,14 +75,6 @@ def match_route(path: str) -> Route | None:
     return None
 
 
-class FlowDispatcher(Protocol):
-    """What the flow engine offers the pipeline (SPEC §4 rules 2–4, §6)."""
-
-    def triggered(self, event_type: str) -> list[str]: ...
-
-    async def dispatch(self, capture: Capture, config: Config, answer: Callable[[Response], None]) -> list[dict[str, Any]]: ...
-
-
 CaptureListener = Callable[[Capture], None]
 
 
@@ -93,13 +89,22 @@ class Pipeline:
         clock: Callable[[], float] = time.time,
         local_base: str = "http://127.0.0.1:8080",
         public_url: str | None = None,
+        engine: Any = None,
+        workers: int = 4,
     ):
         self.config = config
         self.store = store
+        self.engine = engine  # flow.Engine, or None when no flows are loaded
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: set[asyncio.Future] = set()
+        self._stopping = False
+        self._ids = 0  # ids handed out when there is no store (`run`)
         self.clock = clock
         self.local_base = local_base
         self.public_url = public_url  # the tunnel's URL, when one is up
-        self.listeners: list[CaptureListener] = []
+        self.listeners: list[CaptureListener] = []  # a capture was answered
+        self.update_listeners: list[CaptureListener] = []  # its flow runs ended later
 
     # URLs
 
@@ -171,7 +176,9 @@ class Pipeline:
             return route, sig, lambda cid: Response.json(401, {"error": f"signature {status}", "reason": reason, "id": cid})
         return route, sig, None
 
-    async def handle(self, request: Request, origin: str = "live", now: float | None = None) -> Capture:
+    async def handle(self, request: Request, origin: str = "live", now: float | None = None, *, wait: bool = False) -> Capture:
+        """Capture `request` and decide its answer (SPEC §4). With `wait`, return only after
+        every run, async children included, has ended (`run`, tests)."""
         started = time.perf_counter()
         request, origin, replay_of = self.prepare(request, origin)
         route, sig, early = self.decide(request, now)
@@ -184,18 +191,145 @@ class Pipeline:
             origin=origin,
             replay_of=replay_of,
         )
+        triggered = self.engine.triggered(capture.event_type) if self.engine is not None and route is not None else []
+        if early is not None and triggered and sig.status in FAILED_SIGNATURE:
+            capture = capture.with_(runs=tuple(self.engine.skipped_runs(capture, f"signature {sig.status}")))
+        if early is None and triggered:
+            return await self._run_flows(capture, started, wait)
         if early is None:
             early = self._accepted(route)
 
         def respond(cid: int) -> Response:
-            response = early(cid)
-            duration = round((time.perf_counter() - started) * 1000, 3)
-            headers = Headers(response.headers.items + ((CAPTURE_HEADER, str(cid)),))
-            return Response(response.status, headers, response.body, duration)
+            return self._finish(early(cid), cid, started)
 
         capture = await self._store(capture, respond)
         self._notify(capture)
         return capture
+
+    @staticmethod
+    def _finish(response: Response, cid: int, started: float) -> Response:
+        duration = round((time.perf_counter() - started) * 1000, 3)
+        headers = Headers(response.headers.items + ((CAPTURE_HEADER, str(cid)),))
+        return Response(response.status, headers, response.body, duration)
+
+    # Flows: SPEC §4 rules 2–4
+
+    async def _run_flows(self, capture: Capture, started: float, wait: bool) -> Capture:
+        loop = asyncio.get_running_loop()
+        engine = self.engine
+        # The capture is stored (and committed) first: flows see its id, and a crash while
+        # they run loses nothing that was acknowledged.
+        capture = await self._store(capture, None)
+        cid = capture.id
+        decision = _Decision(loop)
+        answered = threading.Event()
+        triggered = engine.triggered(capture.event_type)
+        snapshot: list[list[dict]] = [[]]
+
+        def running_runs(done: list[dict]) -> list[dict]:
+            rest = []
+            for flow, trigger in triggered[len([r for r in done if r["parent_id"] is None]):]:
+                rest.append({"id": None, "flow": flow.name, "file": flow.file, "status": "running", "path": [], "steps": []})
+            return done + rest
+
+        def on_answer(response: dict, where: dict) -> bool:
+            return decision.decide("flow", (response, where))
+
+        def on_error(run: dict, error: dict) -> None:
+            decision.decide("error", run)
+
+        def before_children() -> None:
+            decision.decide("done", None)
+            answered.wait(timeout=max(self.config.ack_timeout_seconds, 1) + 5)
+
+        def on_run(runs: list[dict]) -> None:
+            snapshot[0] = [dict(r) for r in runs]
+
+        from .flow import Answer
+
+        def work() -> list[dict]:
+            runs = engine.run_all(capture, Answer(on_answer), before_children=before_children, on_run=on_run, on_error=on_error)
+            decision.decide("done", None)
+            return runs
+
+        future = loop.run_in_executor(self._executor(), work)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        timeout = self.config.ack_timeout_seconds
+        try:
+            kind, payload = await asyncio.wait_for(asyncio.shield(decision.future), timeout)
+        except asyncio.TimeoutError:
+            if decision.decide("deadline", None):
+                kind, payload = "deadline", None
+            else:
+                kind, payload = await decision.future
+        response = self._flow_response(kind, payload, cid)
+        response = self._finish(response, cid, started)
+        runs_now = running_runs(snapshot[0])
+        capture = capture.with_(response=response, runs=tuple(runs_now))
+        if self.store is not None:
+            await self.store.update_grouped(cid, response=response, runs=runs_now)
+        answered.set()
+        self._notify(capture)
+
+        def finished(fut: asyncio.Future) -> None:
+            try:
+                runs = fut.result()
+            except Exception as exc:  # the engine itself failed: keep what is known
+                runs = snapshot[0] + [{"id": None, "flow": None, "status": "error", "path": [], "steps": [], "error": {"message": f"internal error: {type(exc).__name__}: {exc}"}}]
+            if self.store is not None:
+                self.store.update(cid, runs=runs)
+            self._notify(capture.with_(runs=tuple(runs)), self.update_listeners)
+
+        if wait:
+            try:
+                runs = await future
+            except Exception:
+                runs = snapshot[0]
+            if self.store is not None:
+                self.store.update(cid, runs=runs)
+            capture = capture.with_(runs=tuple(runs))
+            self._notify(capture, self.update_listeners)
+            return capture
+        future.add_done_callback(finished)
+        return capture
+
+    def _flow_response(self, kind: str, payload: Any, cid: int) -> Response:
+        if kind == "flow":
+            data, where = payload
+            return response_from_flow(data)
+        if kind == "error":
+            run = payload
+            err = run.get("error") or {}
+            node = err.get("node")
+            where = f"{run.get('file')}:{err.get('line')}:{err.get('column')}" if err.get("line") else run.get("file")
+            return Response.json(500, {
+                "error": f"flow '{run.get('flow')}' failed at node '{node}': {err.get('message')}",
+                "flow": run.get("flow"), "node": node, "message": err.get("message"), "at": where, "id": cid,
+            })
+        if kind == "deadline":
+            return Response.json(202, {"status": "accepted", "id": cid})
+        return Response.json(200, {"status": "accepted", "id": cid})
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="flow")
+        return self._pool
+
+    async def drain(self, timeout: float = 10.0) -> int:
+        """Let flow runs (async children included) finish; after `timeout` they are told to
+        stop and end as `interrupted`. Returns how many were still running at the deadline."""
+        pending = list(self._pending)
+        if not pending:
+            return 0
+        done, not_done = await asyncio.wait(pending, timeout=timeout)
+        if not_done:
+            self._stopping = True
+            if self.engine is not None:
+                self.engine.cancelled = lambda: True
+            await asyncio.wait(not_done, timeout=5)
+        await asyncio.sleep(0)  # let done-callbacks store the final traces
+        return len(not_done)
 
     def _accepted(self, route: Route | None) -> Callable[[int], Response]:
         """SPEC §4 rules 5 and 6 (the flow engine adds 2–4)."""
@@ -206,19 +340,73 @@ class Pipeline:
 
         return answer
 
-    async def _store(self, capture: Capture, respond: Callable[[int], Response]) -> Capture:
+    async def _store(self, capture: Capture, respond: Callable[[int], Response] | None) -> Capture:
         if self.store is None:
-            return capture.with_(id=0, response=respond(0))
+            self._ids += 1
+            return capture.with_(id=self._ids, response=respond(self._ids) if respond else None)
         capture, committed = self.store.insert_grouped(capture, respond)
         await committed
         return capture
 
-    def _notify(self, capture: Capture) -> None:
-        for listener in list(self.listeners):
+    def _notify(self, capture: Capture, listeners: list[CaptureListener] | None = None) -> None:
+        for listener in list(self.listeners if listeners is None else listeners):
             try:
                 listener(capture)
             except Exception:  # a broken listener must not break the request path
                 pass
+
+
+class _Decision:
+    """Who answers the sender: the first of a flow's http_response, a failed run, the ack
+    deadline, or the runs ending. Decided once, from any thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.future: asyncio.Future = loop.create_future()
+        self._lock = threading.Lock()
+        self.kind: str | None = None
+
+    def decide(self, kind: str, payload: Any) -> bool:
+        with self._lock:
+            if self.kind is not None:
+                return False
+            self.kind = kind
+        if threading.current_thread() is threading.main_thread() and _loop_is_current(self.loop):
+            self.future.set_result((kind, payload))
+        else:
+            self.loop.call_soon_threadsafe(_set, self.future, (kind, payload))
+        return True
+
+
+def _loop_is_current(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _set(future: asyncio.Future, value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def response_from_flow(data: dict[str, Any]) -> Response:
+    """An http_response node's {status, headers, body} as an HTTP answer: a JSON value is
+    sent as JSON, a string as text/plain, nothing as an empty body."""
+    body = data.get("body")
+    headers = [(k, v) for k, v in (data.get("headers") or {}).items()]
+    has_type = any(k.lower() == "content-type" for k, _ in headers)
+    if body is None:
+        raw = b""
+    elif isinstance(body, str):
+        raw = body.encode("utf-8")
+        if not has_type:
+            headers.append(("Content-Type", "text/plain; charset=utf-8"))
+    else:
+        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        if not has_type:
+            headers.append(("Content-Type", "application/json"))
+    return Response(int(data.get("status", 200)), Headers(headers), raw)
 
 
 def request_from_parts(

@@ -210,6 +210,21 @@ class Store:
         self._waiters.append(waiter)
         return capture, waiter
 
+    def update_grouped(self, capture_id: int, **changes: Any) -> "asyncio.Future[None]":
+        """`update` inside the current group commit; await the future before answering."""
+        loop = asyncio.get_running_loop()
+        if not self._in_tx:
+            self._begin()
+            loop.call_later(self.group_window, self.flush)
+        try:
+            self.update(capture_id, **changes)
+        except BaseException:
+            self._rollback()
+            raise
+        waiter = loop.create_future()
+        self._waiters.append(waiter)
+        return waiter
+
     def flush(self) -> None:
         """Commit the open group, if any, and wake the requests waiting for it."""
         if not self._in_tx:

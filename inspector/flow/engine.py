@@ -1,0 +1,327 @@
+"""Run flows node by node and record every step (SPEC §6 trace), with no I/O of its own.
+
+The engine is synchronous: the pipeline runs it in a worker thread so that a slow script
+never delays another request, and learns of the first `http_response` through a callback.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+from ..model import Capture, Request, is_json_type, iso_time
+from .loader import FlowSet
+from .model import Flow, Trigger
+from .nodes import NODE_TYPES, MAX_ASYNC_DEPTH, StepContext, StepFailed, _copy
+
+STEP_LIMIT = 1000
+
+
+def decode_body(request: Request) -> tuple[bytes, str | None]:
+    """The body with Content-Encoding undone (for display and flows; the store keeps it raw)."""
+    encoding = (request.headers.get("content-encoding") or "").strip().lower()
+    body = request.body
+    if not encoding or encoding == "identity" or not body:
+        return body, None
+    try:
+        if encoding in ("gzip", "x-gzip"):
+            return zlib.decompress(body, 16 + zlib.MAX_WBITS), None
+        if encoding == "deflate":
+            try:
+                return zlib.decompress(body), None
+            except zlib.error:
+                return zlib.decompress(body, -zlib.MAX_WBITS), None
+    except zlib.error as exc:
+        return body, f"Content-Encoding {encoding} could not be undone ({exc}); the raw bytes are used"
+    return body, f"Content-Encoding {encoding} is not supported; the raw bytes are used"
+
+
+def parse_payload(body_text: str, content_type: str) -> tuple[Any, str | None]:
+    """SPEC §6: JSON when the type says so or the body starts with { or [; a form as a map;
+    else the text; () when empty. A JSON body that does not parse gives the text and a warning."""
+    if body_text == "":
+        return None, None
+    stripped = body_text.lstrip()
+    if is_json_type(content_type) or stripped[:1] in ("{", "["):
+        try:
+            return json.loads(body_text), None
+        except ValueError as exc:
+            return body_text, f"the body is not valid JSON ({exc}); payload is the text"
+    if content_type == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(body_text, keep_blank_values=True)), None
+    return body_text, None
+
+
+def event_scope(capture: Capture) -> tuple[dict[str, Any], list[str]]:
+    """The `event` of SPEC §6 and the warnings met building it."""
+    req = capture.request
+    warnings: list[str] = []
+    raw, warning = decode_body(req)
+    if warning:
+        warnings.append(warning)
+    text = raw.decode("utf-8", errors="replace")
+    content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
+    payload, warning = parse_payload(text, content_type)
+    if warning:
+        warnings.append(warning)
+    event = {
+        "id": capture.id,
+        "tenant": capture.tenant,
+        "event_type": capture.event_type,
+        "method": req.method,
+        "path": req.path,
+        "query": dict(req.query_pairs()),
+        "headers": req.headers.lowered(),
+        "payload": payload,
+        "body": text,
+        "received_at": iso_time(req.received_at),
+        "signature": {"status": capture.signature.status, "scheme": capture.signature.scheme},
+    }
+    return event, warnings
+
+
+def _now_iso(clock: Callable[[], float]) -> str:
+    return iso_time(clock())
+
+
+@dataclass
+class Answer:
+    """The first http_response reached, shared by every run of one request."""
+
+    on_answer: Callable[[dict[str, Any], dict[str, Any]], bool]  # (response, where) -> used?
+    taken: bool = False
+
+    def offer(self, response: dict[str, Any], where: dict[str, Any]) -> bool:
+        if self.taken:
+            return False
+        used = self.on_answer(response, where)
+        if used:
+            self.taken = True
+        return used
+
+
+@dataclass
+class PendingChild:
+    flow: str
+    payload: Any
+    state: dict
+    parent_id: int
+    via_node: str
+    depth: int
+
+
+@dataclass
+class Engine:
+    flows: FlowSet
+    clock: Callable[[], float] = time.time
+    step_limit: int = STEP_LIMIT
+    cancelled: Callable[[], bool] = lambda: False
+
+    def triggered(self, event_type: str | None) -> list[tuple[Flow, Trigger]]:
+        if event_type is None:
+            return []
+        return self.flows.triggered(event_type)
+
+    def skipped_runs(self, capture: Capture, reason: str) -> list[dict[str, Any]]:
+        runs = []
+        for i, (flow, trigger) in enumerate(self.triggered(capture.event_type), 1):
+            run = self._run_record(i, flow, trigger.target or flow.nodes[0].id, trigger_text(trigger), None, None)
+            run["status"] = "skipped"
+            run["reason"] = reason
+            runs.append(run)
+        return runs
+
+    def _run_record(self, run_id: int, flow: Flow, target: str, trigger: str | None, parent: int | None, via: str | None) -> dict[str, Any]:
+        return {
+            "id": run_id,
+            "flow": flow.name,
+            "file": flow.file,
+            "trigger": trigger,
+            "parent_id": parent,
+            "via_node": via,
+            "status": "ok",
+            "started_at": _now_iso(self.clock),
+            "duration_us": 0,
+            "path": [],
+            "steps": [],
+            "error": None,
+            "warnings": [],
+        }
+
+    def run_all(
+        self,
+        capture: Capture,
+        answer: Answer,
+        *,
+        before_children: Callable[[], None] | None = None,
+        on_run: Callable[[list[dict[str, Any]]], None] | None = None,
+        on_error: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every triggered flow in file order, then the async children (after
+        `before_children()` returns, i.e. once the answer is sent). Returns the runs."""
+        event, warnings = event_scope(capture)
+        runs: list[dict[str, Any]] = []
+        pending: list[PendingChild] = []
+        for flow, trigger in self.triggered(capture.event_type):
+            run = self.run_flow(flow, trigger.target or flow.nodes[0].id, event, {}, len(runs) + 1, trigger_text(trigger), None, None, 0, answer, pending)
+            run["warnings"] = list(warnings)
+            runs.append(run)
+            if on_run:
+                on_run(runs)
+            if run["status"] != "ok" and on_error:
+                on_error(run, run["error"] or {})
+        if pending and before_children is not None:
+            before_children()
+        while pending:
+            child = pending.pop(0)
+            flow = self.flows.by_name(child.flow)
+            child_event = dict(event)
+            child_event["payload"] = child.payload
+            if flow is None:
+                run = self._missing_flow_run(child, len(runs) + 1)
+            else:
+                run = self.run_flow(flow, flow.nodes[0].id, child_event, child.state, len(runs) + 1, None, child.parent_id, child.via_node, child.depth, answer, pending)
+            runs.append(run)
+            if on_run:
+                on_run(runs)
+        return _ordered(runs)
+
+    def _missing_flow_run(self, child: PendingChild, run_id: int) -> dict[str, Any]:
+        known = ", ".join(f.name for f in self.flows.flows) or "none"
+        return {
+            "id": run_id, "flow": child.flow, "file": None, "trigger": None, "parent_id": child.parent_id,
+            "via_node": child.via_node, "status": "error", "started_at": _now_iso(self.clock), "duration_us": 0,
+            "path": [], "steps": [],
+            "error": {"message": f"no flow named '{child.flow}' is loaded (flows: {known})", "node": child.via_node, "line": None, "column": None},
+            "warnings": [],
+        }
+
+    def run_flow(
+        self,
+        flow: Flow,
+        target: str,
+        event: dict[str, Any],
+        state: dict,
+        run_id: int,
+        trigger: str | None,
+        parent_id: int | None,
+        via_node: str | None,
+        depth: int,
+        answer: Answer,
+        pending: list[PendingChild],
+        on_step: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
+    ) -> dict[str, Any]:
+        """One run. `on_step(step, scope)` (the debugger) may return False to stop early."""
+        run = self._run_record(run_id, flow, target, trigger, parent_id, via_node)
+        started = time.perf_counter()
+        event = _copy(event)
+        scope: dict[str, Any] = {
+            "event": event,
+            "headers": event["headers"],
+            "payload": event["payload"],
+            "prev": None,
+            "nodes": {},
+            "state": _copy(state),
+        }
+        by_id = flow.by_id
+        node = by_id.get(target)
+        steps = run["steps"]
+
+        def queue(flow_name: str, payload: Any, child_state: dict) -> None:
+            pending.append(PendingChild(flow_name, payload, _copy(child_state), run_id, current.id, depth + 1))
+
+        while node is not None:
+            if self.cancelled():
+                run["status"] = "interrupted"
+                run["error"] = {"message": "interrupted: the inspector stopped before this run ended", "node": node.id, "line": None, "column": None}
+                break
+            if len(steps) >= self.step_limit:
+                run["status"] = "limit"
+                run["error"] = {"message": f"step limit: the run took {self.step_limit} steps without ending (a cycle?)", "node": node.id, "line": None, "column": None}
+                break
+            current = node
+            step = {
+                "node": node.id, "type": node.type, "status": "ok", "started_at": _now_iso(self.clock), "duration_us": 0,
+                "output": None, "next": None, "decision": None, "error": None, "logs": [],
+            }
+            ctx = StepContext(
+                scope=scope, flow_name=flow.name, depth=depth,
+                answered=lambda: answer.taken,
+                answer=lambda response, n=node.id: answer.offer(response, {"flow": flow.name, "node": n, "run": run_id}),
+                queue_async=queue,
+                logs=step["logs"],
+            )
+            t0 = time.perf_counter()
+            try:
+                outcome = NODE_TYPES[node.type].run(node, ctx)
+            except StepFailed as failed:
+                step["duration_us"] = int((time.perf_counter() - t0) * 1e6)
+                step["status"] = "error"
+                step["logs"].extend(failed.logs)
+                step["decision"] = getattr(failed, "decision", None)
+                step["error"] = {"message": failed.message, "line": failed.line, "column": failed.column}
+                steps.append(step)
+                run["path"].append(node.id)
+                run["status"] = "error"
+                run["error"] = dict(step["error"], node=node.id)
+                if on_step:
+                    on_step(step, scope)
+                break
+            except Exception as exc:  # a bug in a node type must not take the server down
+                step["status"] = "error"
+                step["error"] = {"message": f"internal error in the {node.type} node: {type(exc).__name__}: {exc}", "line": None, "column": None}
+                steps.append(step)
+                run["path"].append(node.id)
+                run["status"] = "error"
+                run["error"] = dict(step["error"], node=node.id)
+                break
+            step["duration_us"] = int((time.perf_counter() - t0) * 1e6)
+            step["status"] = outcome.status
+            step["output"] = _jsonable(outcome.output)
+            step["next"] = outcome.next
+            step["decision"] = outcome.decision
+            steps.append(step)
+            run["path"].append(node.id)
+            scope["prev"] = outcome.output
+            scope["nodes"][node.id] = outcome.output
+            if on_step and on_step(step, scope) is False:
+                break
+            node = by_id.get(outcome.next) if outcome.next else None
+        run["duration_us"] = int((time.perf_counter() - started) * 1e6)
+        run["state"] = _jsonable(scope["state"])
+        return run
+
+
+def trigger_text(trigger: Trigger) -> str:
+    return f"{trigger.type}:{trigger.event_type}"
+
+
+def _ordered(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Async children follow their parent (SPEC §10), depth first, in the order queued."""
+    children: dict[int | None, list[dict[str, Any]]] = {}
+    for run in runs:
+        children.setdefault(run["parent_id"], []).append(run)
+    out: list[dict[str, Any]] = []
+
+    def visit(parent: int | None) -> None:
+        for run in children.get(parent, []):
+            out.append(run)
+            visit(run["id"])
+
+    visit(None)
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,390 @@
+"""Load `.ygtc` files: YAML with positions, every SPEC §6 validation at `file:line:column`.
+
+An invalid flow is reported and skipped; the others load. `FlowSet.refresh()` reloads the
+folder when a file was added, changed or removed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .model import Flow, FlowProblem, Node, Position, Trigger
+from .nodes import NODE_TYPES, LoadContext
+
+TRIGGER_TYPES = ("event",)
+_FLOW_KEYS = {"name", "version", "description", "nodes", "triggers"}
+_NODE_KEYS = {"id", "type", "config", "next", "to"}
+_TRIGGER_KEYS = {"type", "event_type", "target"}
+
+
+class _Invalid(Exception):
+    """Stops validating one file after errors that make the rest meaningless."""
+
+
+def _pos(file: str, node: yaml.Node) -> Position:
+    mark = node.start_mark
+    return Position(file, mark.line + 1, mark.column + 1)
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    tag = node.tag.rsplit(":", 1)[-1]
+    return {"str": "a string", "int": "a number", "float": "a number", "bool": "a boolean", "null": "nothing (null)"}.get(tag, tag)
+
+
+class _FileLoader:
+    def __init__(self, file: str, text: str):
+        self.file = file
+        self.text = text
+        self.problems: list[FlowProblem] = []
+        self._constructor = yaml.SafeLoader("")
+
+    def error(self, node_or_pos: Any, message: str) -> None:
+        pos = node_or_pos if isinstance(node_or_pos, Position) else _pos(self.file, node_or_pos)
+        self.problems.append(FlowProblem(pos, message, "error"))
+
+    def warn(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(FlowProblem(_pos(self.file, node), message, "warning"))
+
+    def value(self, node: yaml.Node) -> Any:
+        """The plain Python value of a YAML subtree (duplicate keys are checked separately)."""
+        return self._constructor.construct_object(node, deep=True)
+
+    def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        """{key: (key node, value node)}; duplicate keys and non-string keys are errors."""
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"{what} must be a mapping, found {_kind(node)}")
+            return None
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error(key_node, f"{what}: keys must be plain names")
+                continue
+            key = key_node.value
+            if key == "<<":
+                self.error(key_node, f"{what}: YAML merge keys (<<) are not supported; write the keys out")
+                continue
+            if key in out:
+                first = _pos(self.file, out[key][0])
+                self.error(key_node, f"duplicate key '{key}' in {what} (first at line {first.line})")
+                continue
+            out[key] = (key_node, value_node)
+        self._check_nested_duplicates(node)
+        return out
+
+    def _check_nested_duplicates(self, node: yaml.Node) -> None:
+        # Mappings inside values we take as data (config bodies) must not hide duplicates either.
+        stack = [v for _, v in node.value] if isinstance(node, yaml.MappingNode) else []
+        while stack:
+            n = stack.pop()
+            if isinstance(n, yaml.MappingNode):
+                seen: dict[str, yaml.Node] = {}
+                for k, v in n.value:
+                    if isinstance(k, yaml.ScalarNode) and k.value in seen and id(n) not in self._dup_checked:
+                        self.error(k, f"duplicate key '{k.value}' (first at line {seen[k.value].start_mark.line + 1})")
+                    elif isinstance(k, yaml.ScalarNode):
+                        seen[k.value] = k
+                    stack.append(v)
+                self._dup_checked.add(id(n))
+            elif isinstance(n, yaml.SequenceNode):
+                stack.extend(n.value)
+
+    _dup_checked: set[int]
+
+    def string(self, node: yaml.Node, what: str, *, allow_numbers: bool = False) -> str | None:
+        if isinstance(node, yaml.ScalarNode):
+            tag = node.tag.rsplit(":", 1)[-1]
+            if tag == "str" or (allow_numbers and tag in ("int", "float")):
+                return node.value
+        self.error(node, f"{what} must be a string, found {_kind(node)}")
+        return None
+
+    # The file
+
+    def load(self) -> Flow | None:
+        self._dup_checked = set()
+        try:
+            documents = list(yaml.compose_all(self.text, Loader=yaml.SafeLoader))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = Position(self.file, mark.line + 1, mark.column + 1) if mark else Position(self.file, 1, 1)
+            message = f"YAML syntax error: {exc.problem or exc.context}"
+            if "\t" in (exc.problem or "") or "'\\t'" in str(exc):
+                message += " (indent with spaces, not tabs)"
+            self.error(where, message)
+            return None
+        except yaml.YAMLError as exc:
+            self.error(Position(self.file, 1, 1), f"YAML error: {exc}")
+            return None
+        if not documents or documents[0] is None:
+            self.error(Position(self.file, 1, 1), "the file is empty; a flow needs at least `nodes:`")
+            return None
+        if len(documents) > 1:
+            self.error(documents[1], "a .ygtc file holds one flow; remove the second YAML document (after ---)")
+            return None
+        try:
+            return self.flow(documents[0])
+        except _Invalid:
+            return None
+
+    def flow(self, root: yaml.Node) -> Flow | None:
+        top = self.mapping(root, "the flow")
+        if top is None:
+            raise _Invalid
+        for key, (k, _) in top.items():
+            if key not in _FLOW_KEYS:
+                self.warn(k, f"unknown key '{key}' ignored (known: {', '.join(sorted(_FLOW_KEYS))})")
+        name = Path(self.file).stem
+        if "name" in top:
+            name = self.string(top["name"][1], "name") or name
+        version = self.string(top["version"][1], "version", allow_numbers=True) if "version" in top else None
+        description = self.string(top["description"][1], "description") if "description" in top else None
+        if "nodes" not in top:
+            self.error(root, "missing `nodes:` (a list of {id, type, config, next})")
+            raise _Invalid
+        nodes_node = top["nodes"][1]
+        if not isinstance(nodes_node, yaml.SequenceNode):
+            self.error(nodes_node, f"`nodes` must be a list, found {_kind(nodes_node)}")
+            raise _Invalid
+        if not nodes_node.value:
+            self.error(nodes_node, "`nodes` is empty; a flow needs at least one node")
+            raise _Invalid
+        ctx = LoadContext(self.file, self)
+        nodes: list[Node] = []
+        first_seen: dict[str, Position] = {}
+        refs: list[tuple[str, yaml.Node, str]] = []  # (node id named, where, what names it)
+        for item in nodes_node.value:
+            node = self.node(item, ctx, refs)
+            if node is None:
+                continue
+            if node.id in first_seen:
+                self.error(item, f"duplicate node id '{node.id}' (first at line {first_seen[node.id].line})")
+                continue
+            first_seen[node.id] = node.position
+            nodes.append(node)
+        triggers: list[Trigger] = []
+        if "triggers" in top:
+            triggers = self.triggers(top["triggers"][1], refs)
+        known = {n.id for n in nodes}
+        for target, where, what in refs:
+            if target not in known and not any(p.severity == "error" and p.position == _pos(self.file, where) for p in self.problems):
+                self.error(where, f"{what} '{target}' names no node{_did_you_mean(target, known)} (nodes: {', '.join(sorted(known)) or 'none'})")
+        if any(p.severity == "error" for p in self.problems):
+            return None
+        return Flow(name, self.file, version, description, tuple(nodes), tuple(triggers), _pos(self.file, root))
+
+    def node(self, item: yaml.Node, ctx: LoadContext, refs: list) -> Node | None:
+        fields = self.mapping(item, "a node")
+        if fields is None:
+            return None
+        for key, (k, _) in fields.items():
+            if key not in _NODE_KEYS:
+                self.warn(k, f"unknown node key '{key}' ignored (known: {', '.join(sorted(_NODE_KEYS))})")
+        if "id" not in fields:
+            self.error(item, "node without `id`")
+            return None
+        node_id = self.string(fields["id"][1], "id", allow_numbers=True)
+        if node_id is None:
+            return None
+        if "type" not in fields:
+            self.error(item, f"node '{node_id}' has no `type` (one of: {', '.join(NODE_TYPES)})")
+            return None
+        type_node = fields["type"][1]
+        type_name = self.string(type_node, "type")
+        if type_name is None:
+            return None
+        node_type = NODE_TYPES.get(type_name)
+        if node_type is None:
+            self.error(type_node, f"unknown node type '{type_name}'{_did_you_mean(type_name, NODE_TYPES)} (known: {', '.join(NODE_TYPES)})")
+            return None
+        next_id = None
+        if "next" in fields and "to" in fields:
+            self.error(fields["to"][0], f"node '{node_id}' has both `next` and `to`; they mean the same, keep one")
+        for key in ("next", "to"):
+            if key in fields:
+                value_node = fields[key][1]
+                if isinstance(value_node, yaml.ScalarNode) and value_node.tag.endswith(":null"):
+                    continue
+                next_id = self.string(value_node, key, allow_numbers=True)
+                if next_id is not None:
+                    refs.append((next_id, value_node, f"`{key}`"))
+        config_fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        config_node = fields["config"][1] if "config" in fields else None
+        if config_node is not None and not (isinstance(config_node, yaml.ScalarNode) and config_node.tag.endswith(":null")):
+            got = self.mapping(config_node, f"config of node '{node_id}'")
+            if got is None:
+                return None
+            config_fields = got
+        config = {key: self.value(v) for key, (_, v) in config_fields.items()}
+        position = _pos(self.file, item)
+        before = len([p for p in self.problems if p.severity == "error"])
+        compiled = node_type.load(node_id, config_fields, config, item, ctx, refs)
+        if len([p for p in self.problems if p.severity == "error"]) > before:
+            return None
+        return Node(node_id, type_name, config, next_id, position, compiled)
+
+    def triggers(self, node: yaml.Node, refs: list) -> list[Trigger]:
+        if not isinstance(node, yaml.SequenceNode):
+            if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+                return []
+            self.error(node, f"`triggers` must be a list, found {_kind(node)}")
+            return []
+        out = []
+        for item in node.value:
+            fields = self.mapping(item, "a trigger")
+            if fields is None:
+                continue
+            for key, (k, _) in fields.items():
+                if key not in _TRIGGER_KEYS:
+                    self.warn(k, f"unknown trigger key '{key}' ignored (known: {', '.join(sorted(_TRIGGER_KEYS))})")
+            type_name = "event"
+            if "type" in fields:
+                type_name = self.string(fields["type"][1], "trigger type") or "event"
+                if type_name not in TRIGGER_TYPES:
+                    self.error(fields["type"][1], f"unknown trigger type '{type_name}' (known: {', '.join(TRIGGER_TYPES)})")
+                    continue
+            if "event_type" not in fields:
+                self.error(item, "trigger without `event_type` (e.g. \"order.created\", \"order.*\" or \"*\")")
+                continue
+            event_type = self.string(fields["event_type"][1], "event_type", allow_numbers=True)
+            if event_type is None:
+                continue
+            target = ""
+            if "target" in fields:
+                target = self.string(fields["target"][1], "target", allow_numbers=True) or ""
+                if target:
+                    refs.append((target, fields["target"][1], "trigger target"))
+            out.append(Trigger.make(type_name, event_type, target, _pos(self.file, item)))
+        return out
+
+
+def _did_you_mean(name: str, known) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def load_file(path: Path, display: str | None = None) -> tuple[Flow | None, list[FlowProblem]]:
+    file = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [FlowProblem(Position(file, 1, 1), f"cannot read: {exc.strerror or exc}")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [FlowProblem(Position(file, line, 1), "not UTF-8 text; save the file as UTF-8")]
+    loader = _FileLoader(file, text)
+    flow = loader.load()
+    return flow, loader.problems
+
+
+def load_text(text: str, file: str = "flow.ygtc") -> tuple[Flow | None, list[FlowProblem]]:
+    loader = _FileLoader(file, text)
+    return loader.load(), loader.problems
+
+
+@dataclass
+class FlowSet:
+    """Every flow of a folder, in file order, with what went wrong loading them."""
+
+    directory: Path | None
+    flows: list[Flow] = field(default_factory=list)
+    problems: list[FlowProblem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    _stamp: tuple = ()
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    generation: int = 0
+
+    @classmethod
+    def load(cls, directory: str | Path | None) -> "FlowSet":
+        fs = cls(Path(directory) if directory else None)
+        fs.reload()
+        return fs
+
+    @property
+    def errors(self) -> list[FlowProblem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[FlowProblem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def _paths(self) -> list[Path]:
+        if self.directory is None or not self.directory.is_dir():
+            return []
+        return sorted(p for p in self.directory.glob("*.ygtc") if p.is_file())
+
+    def _current_stamp(self) -> tuple:
+        out = []
+        for p in self._paths():
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            out.append((p.name, st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
+    def changed(self) -> bool:
+        return self._current_stamp() != self._stamp
+
+    def refresh(self) -> bool:
+        """Reload when the folder changed; True when it did."""
+        if not self.changed():
+            return False
+        self.reload()
+        return True
+
+    def reload(self) -> None:
+        stamp = self._current_stamp()
+        flows: list[Flow] = []
+        problems: list[FlowProblem] = []
+        files: list[str] = []
+        names: dict[str, Flow] = {}
+        for path in self._paths():
+            display = os.path.relpath(path) if not path.is_absolute() or str(path).startswith(os.getcwd()) else str(path)
+            files.append(display)
+            flow, found = load_file(path, display)
+            problems.extend(found)
+            if flow is None:
+                continue
+            if flow.name in names:
+                problems.append(FlowProblem(flow.position, f"duplicate flow name '{flow.name}' (also in {names[flow.name].file}); this file is skipped"))
+                continue
+            names[flow.name] = flow
+            flows.append(flow)
+        # Cross-flow references: an async node naming no flow still loads (its other paths
+        # work) but is an error for `check` and fails in the trace when reached.
+        for flow in flows:
+            for node in flow.nodes:
+                target = node.compiled.get("flow_name") if isinstance(node.compiled, dict) else None
+                if target is not None and target not in names and "{{" not in target:
+                    problems.append(FlowProblem(node.compiled["flow_position"], f"async node '{node.id}' calls flow '{target}', which is not loaded{_did_you_mean(target, names)} (flows: {', '.join(names) or 'none'})"))
+        with self._lock:
+            self.flows, self.problems, self.files, self._stamp = flows, problems, files, stamp
+            self.generation += 1
+
+    def by_name(self, name: str) -> Flow | None:
+        for f in self.flows:
+            if f.name == name:
+                return f
+        return None
+
+    def triggered(self, event_type: str) -> list[tuple[Flow, Trigger]]:
+        out = []
+        for flow in self.flows:
+            trigger = flow.trigger_for(event_type)
+            if trigger is not None:
+                out.append((flow, trigger))
+        return out

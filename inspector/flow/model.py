@@ -1,0 +1,94 @@
+"""What a loaded flow is: nodes, triggers and compiled code, each with its position (SPEC §6)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Position:
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class FlowProblem:
+    """A load error (the flow is skipped) or warning, at `file:line:column`."""
+
+    position: Position
+    message: str
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        prefix = "" if self.severity == "error" else "warning: "
+        return f"{self.position}: {prefix}{self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.position
+        return {"file": p.file, "line": p.line, "column": p.column, "message": self.message, "severity": self.severity}
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    type: str
+    config: dict[str, Any]  # raw values; templates stay text
+    next: str | None
+    position: Position
+    compiled: Any = None  # what the node type prepared at load (programs, templates)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    type: str
+    event_type: str
+    target: str
+    position: Position
+    _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    def matches(self, event_type: str) -> bool:
+        if self._pattern is None:
+            return self.event_type == event_type
+        return self._pattern.match(event_type) is not None
+
+    @staticmethod
+    def make(type_: str, event_type: str, target: str, position: Position) -> "Trigger":
+        pattern = None
+        if any(c in event_type for c in "*?["):
+            # `*` matches any characters, dots included (SPEC §6); fnmatch does exactly that.
+            pattern = re.compile(fnmatch.translate(event_type))
+        return Trigger(type_, event_type, target, position, pattern)
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    file: str
+    version: str | None
+    description: str | None
+    nodes: tuple[Node, ...]
+    triggers: tuple[Trigger, ...]
+    position: Position
+
+    def node(self, node_id: str) -> Node | None:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        return None
+
+    @property
+    def by_id(self) -> dict[str, Node]:
+        return {n.id: n for n in self.nodes}
+
+    def trigger_for(self, event_type: str) -> Trigger | None:
+        for t in self.triggers:
+            if t.matches(event_type):
+                return t
+        return None

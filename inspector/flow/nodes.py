@@ -1,0 +1,401 @@
+"""The node types (SPEC §6). A new type is one class here, registered with `@node_type`.
+
+Each type validates and compiles its `config` at load time (errors with positions in the
+.ygtc file) and runs against a `StepContext` at run time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import yaml
+
+from .. import script
+from ..script import ScriptError
+from .model import Node, Position
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .loader import _FileLoader
+
+NODE_TYPES: dict[str, "NodeType"] = {}
+
+
+def node_type(cls):
+    NODE_TYPES[cls.name] = cls()
+    return cls
+
+
+# Compiling code and templates with positions in the .ygtc file
+
+
+def _offsets(node: yaml.ScalarNode, text: str) -> tuple[int, int, bool]:
+    """(line_offset, column_offset, indent_all_lines) so that positions inside a scalar's
+    text map to the file."""
+    mark = node.start_mark
+    if node.style in ("|", ">"):
+        indent = 0
+        for line in text.splitlines():
+            if line.strip():
+                break
+        lines = mark.buffer.splitlines() if mark.buffer else []
+        for raw in lines[mark.line + 1:]:
+            if raw.strip():
+                indent = len(raw) - len(raw.lstrip(" "))
+                break
+        return mark.line + 1, indent, True
+    quoted = 1 if node.style in ("'", '"') else 0
+    return mark.line, mark.column + quoted, False
+
+
+class Renderable:
+    """A config value whose strings may hold `{{ }}` templates, compiled once."""
+
+    __slots__ = ("build", "static")
+
+    def __init__(self, build: Callable[[dict], Any], static: bool):
+        self.build = build
+        self.static = static
+
+    def render(self, scope: dict) -> Any:
+        return self.build(scope)
+
+
+@dataclass
+class LoadContext:
+    file: str
+    loader: "_FileLoader"
+
+    def program(self, node: yaml.Node, what: str, *, expression: bool = False):
+        if not isinstance(node, yaml.ScalarNode) or not node.tag.endswith(":str"):
+            self.loader.error(node, f"{what} must be a string of code")
+            return None
+        text = node.value
+        line_offset, column_offset, indent_all = _offsets(node, text)
+        compile_ = script.compile_expression if expression else script.compile
+        try:
+            return compile_(text, self.file, line_offset, column_offset, indent_all_lines=indent_all)
+        except ScriptError as exc:
+            self.loader.error(Position(self.file, exc.line or 1, exc.column or 1), f"{what}: {exc.message}")
+            return None
+
+    def renderable(self, node: yaml.Node, what: str) -> Renderable | None:
+        """Compile every `{{ }}` inside a config value; None (and an error) when one is bad."""
+        ok = True
+
+        def build(n: yaml.Node) -> Callable[[dict], Any] | Any:
+            nonlocal ok
+            if isinstance(n, yaml.MappingNode):
+                items = [(k.value, build(v)) for k, v in n.value]
+                if all(not callable(v) for _, v in items):
+                    return {k: v for k, v in items}
+                return lambda scope: {k: (v(scope) if callable(v) else _copy(v)) for k, v in items}
+            if isinstance(n, yaml.SequenceNode):
+                items2 = [build(v) for v in n.value]
+                if all(not callable(v) for v in items2):
+                    return items2
+                return lambda scope: [(v(scope) if callable(v) else _copy(v)) for v in items2]
+            value = self.loader.value(n)
+            if isinstance(value, str) and "{{" in value:
+                line_offset, column_offset, indent_all = _offsets(n, value)
+                try:
+                    template = script.compile_template(value, self.file, line_offset, column_offset, indent_all_lines=indent_all)
+                except ScriptError as exc:
+                    self.loader.error(Position(self.file, exc.line or 1, exc.column or 1), f"{what}: template: {exc.message}")
+                    ok = False
+                    return value
+                return lambda scope, t=template: t.render(scope)
+            if not _json_safe(value):
+                self.loader.error(n, f"{what}: {type(value).__name__} values are not supported; use strings, numbers, booleans, lists and mappings")
+                ok = False
+            return value
+
+        built = build(node)
+        if not ok:
+            return None
+        if callable(built):
+            return Renderable(built, False)
+        return Renderable(lambda scope, v=built: _copy(v), True)
+
+
+def _json_safe(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, list):
+        return all(_json_safe(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
+    return False
+
+
+def _copy(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: _copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_copy(v) for v in value]
+    return value
+
+
+# Running
+
+
+class StepFailed(Exception):
+    """A node failed; carries the message and, for code, its position."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None, logs: list[str] | None = None):
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+        self.logs = logs or []
+
+    @classmethod
+    def from_script(cls, exc: ScriptError, what: str = "") -> "StepFailed":
+        prefix = f"{what}: " if what else ""
+        return cls(prefix + exc.message, exc.line, exc.column, list(exc.logs))
+
+
+@dataclass
+class StepContext:
+    """What a node sees and may do while it runs."""
+
+    scope: dict[str, Any]
+    flow_name: str
+    depth: int
+    answered: Callable[[], bool]
+    answer: Callable[[dict[str, Any]], bool]  # returns True when this response answered
+    queue_async: Callable[[str, Any, dict], None]
+    logs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StepOutcome:
+    output: Any = None
+    next: str | None = None
+    status: str = "ok"
+    decision: list[dict[str, Any]] | None = None
+
+
+class NodeType:
+    name: str = ""
+    config_keys: frozenset[str] = frozenset()
+
+    def load(self, node_id: str, fields: dict, config: dict, item: yaml.Node, ctx: LoadContext, refs: list) -> Any:
+        for key, (k, _) in fields.items():
+            if key not in self.config_keys:
+                ctx.loader.warn(k, f"unknown config key '{key}' for a {self.name} node (known: {', '.join(sorted(self.config_keys)) or 'none'})")
+        return None
+
+    def run(self, node: Node, ctx: StepContext) -> StepOutcome:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@node_type
+class ScriptNode(NodeType):
+    name = "script"
+    config_keys = frozenset({"script"})
+
+    def load(self, node_id, fields, config, item, ctx, refs):
+        super().load(node_id, fields, config, item, ctx, refs)
+        if "script" not in fields:
+            ctx.loader.error(item, f"script node '{node_id}' has no `config.script`")
+            return None
+        return ctx.program(fields["script"][1], "script")
+
+    def run(self, node, ctx):
+        try:
+            result = node.compiled.run(ctx.scope)
+        except ScriptError as exc:
+            raise StepFailed.from_script(exc) from None
+        ctx.logs.extend(result.logs)
+        return StepOutcome(result.value, node.next)
+
+
+@node_type
+class BranchNode(NodeType):
+    name = "branch"
+    config_keys = frozenset({"conditions", "default"})
+
+    def load(self, node_id, fields, config, item, ctx, refs):
+        super().load(node_id, fields, config, item, ctx, refs)
+        loader = ctx.loader
+        conditions = []
+        if "conditions" in fields:
+            seq = fields["conditions"][1]
+            if not isinstance(seq, yaml.SequenceNode):
+                loader.error(seq, "`conditions` must be a list of {expression, next}")
+                return None
+            for cond in seq.value:
+                parts = loader.mapping(cond, "a condition")
+                if parts is None:
+                    continue
+                for key, (k, _) in parts.items():
+                    if key not in ("expression", "next", "to"):
+                        loader.warn(k, f"unknown condition key '{key}' ignored (known: expression, next)")
+                if "expression" not in parts:
+                    loader.error(cond, "condition without `expression`")
+                    continue
+                if "next" in parts and "to" in parts:
+                    loader.error(parts["to"][0], "condition has both `next` and `to`; keep one")
+                    continue
+                target_key = "next" if "next" in parts else "to" if "to" in parts else None
+                if target_key is None:
+                    loader.error(cond, "condition without `next` (the node to go to when it is true)")
+                    continue
+                target = loader.string(parts[target_key][1], target_key, allow_numbers=True)
+                program = ctx.program(parts["expression"][1], "condition", expression=True)
+                if target is None or program is None:
+                    continue
+                refs.append((target, parts[target_key][1], "condition `next`"))
+                expr_node = parts["expression"][1]
+                line_offset, column_offset, _ = _offsets(expr_node, expr_node.value)
+                where = (line_offset + 1, column_offset + 1)
+                conditions.append((expr_node.value, program, target, where))
+        elif "default" not in fields:
+            loader.error(item, f"branch node '{node_id}' has neither `conditions` nor `default`")
+        default = None
+        if "default" in fields:
+            dnode = fields["default"][1]
+            if not (isinstance(dnode, yaml.ScalarNode) and dnode.tag.endswith(":null")):
+                default = loader.string(dnode, "default", allow_numbers=True)
+                if default is not None:
+                    refs.append((default, dnode, "`default`"))
+        return {"conditions": tuple(conditions), "default": default}
+
+    def run(self, node, ctx):
+        decision: list[dict[str, Any]] = []
+        for expression, program, target, where in node.compiled["conditions"]:
+            try:
+                value = program.run(ctx.scope).value
+            except ScriptError as exc:
+                decision.append({"expression": expression, "error": str(exc.message), "next": target})
+                failed = StepFailed.from_script(exc, "condition")
+                failed.decision = decision  # type: ignore[attr-defined]
+                raise failed from None
+            if not isinstance(value, bool):
+                kind = script_type_name(value)
+                decision.append({"expression": expression, "error": f"the condition is {kind}, not a bool", "next": target})
+                failed = StepFailed(f"condition `{expression}` gave {kind} ({_short(value)}); a branch condition must be true or false — compare it, e.g. `x == 'push'`", *where)
+                failed.decision = decision  # type: ignore[attr-defined]
+                raise failed
+            decision.append({"expression": expression, "value": value, "next": target})
+            if value:
+                return StepOutcome({"matched": expression, "next": target}, target, decision=decision)
+        default = node.compiled["default"]
+        return StepOutcome({"matched": None, "next": default}, default, decision=decision)
+
+
+def script_type_name(value: Any) -> str:
+    if value is None:
+        return "()"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "i64"
+    if isinstance(value, float):
+        return "f64"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "map"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+@node_type
+class HttpResponseNode(NodeType):
+    name = "http_response"
+    config_keys = frozenset({"status", "body", "headers"})
+
+    def load(self, node_id, fields, config, item, ctx, refs):
+        super().load(node_id, fields, config, item, ctx, refs)
+        out: dict[str, Any] = {}
+        for key in ("status", "body", "headers"):
+            if key in fields:
+                r = ctx.renderable(fields[key][1], key)
+                if r is None:
+                    return None
+                out[key] = r
+        status = config.get("status", 200)
+        if "status" in fields and not (isinstance(status, str) and "{{" in status):
+            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+                ctx.loader.error(fields["status"][1], f"`status` must be an HTTP status code 100–599, found {status!r}")
+                return None
+        headers = config.get("headers")
+        if headers is not None and not isinstance(headers, dict):
+            ctx.loader.error(fields["headers"][1], "`headers` must be a mapping of header name to value")
+            return None
+        return out
+
+    def run(self, node, ctx):
+        compiled = node.compiled
+        try:
+            status = compiled["status"].render(ctx.scope) if "status" in compiled else 200
+            body = compiled["body"].render(ctx.scope) if "body" in compiled else None
+            headers = compiled["headers"].render(ctx.scope) if "headers" in compiled else {}
+        except ScriptError as exc:
+            raise StepFailed.from_script(exc, "template") from None
+        if isinstance(status, str) and status.strip().isdigit():
+            status = int(status.strip())
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise StepFailed(f"`status` rendered to {_short(status)}; it must be an HTTP status code 100–599")
+        if not isinstance(headers, dict):
+            raise StepFailed("`headers` must render to a mapping of header name to value")
+        response = {"status": status, "headers": {str(k): _header_text(v) for k, v in headers.items()}, "body": body}
+        used = ctx.answer(response)
+        output = dict(response, answered=used)
+        return StepOutcome(output, node.next, "ok" if used else "unused")
+
+
+def _header_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+MAX_ASYNC_DEPTH = 8
+
+
+@node_type
+class AsyncNode(NodeType):
+    name = "async"
+    config_keys = frozenset({"flow", "payload"})
+
+    def load(self, node_id, fields, config, item, ctx, refs):
+        super().load(node_id, fields, config, item, ctx, refs)
+        if "flow" not in fields:
+            ctx.loader.error(item, f"async node '{node_id}' has no `config.flow` (the name of the flow to run)")
+            return None
+        flow_name = ctx.loader.string(fields["flow"][1], "flow")
+        if flow_name is None:
+            return None
+        out: dict[str, Any] = {"flow_name": flow_name, "flow_position": Position(ctx.file, fields["flow"][1].start_mark.line + 1, fields["flow"][1].start_mark.column + 1)}
+        flow_r = ctx.renderable(fields["flow"][1], "flow")
+        if flow_r is None:
+            return None
+        out["flow"] = flow_r
+        if "payload" in fields:
+            r = ctx.renderable(fields["payload"][1], "payload")
+            if r is None:
+                return None
+            out["payload"] = r
+        return out
+
+    def run(self, node, ctx):
+        compiled = node.compiled
+        try:
+            flow = compiled["flow"].render(ctx.scope)
+            payload = compiled["payload"].render(ctx.scope) if "payload" in compiled else _copy(ctx.scope["event"].get("payload"))
+        except ScriptError as exc:
+            raise StepFailed.from_script(exc, "template") from None
+        if not isinstance(flow, str) or not flow:
+            raise StepFailed(f"`flow` rendered to {_short(flow)}; it must be a flow name")
+        if ctx.depth >= MAX_ASYNC_DEPTH:
+            raise StepFailed(f"async depth limit: this run is already {ctx.depth} async calls deep (at most {MAX_ASYNC_DEPTH}); is flow '{flow}' calling itself?")
+        ctx.queue_async(flow, payload, ctx.scope.get("state") or {})
+        return StepOutcome({"flow": flow, "queued": True}, node.next)
