@@ -215,11 +215,83 @@ class Pipeline:
     # Flows: SPEC §4 rules 2–4
 
     async def _run_flows(self, capture: Capture, started: float, wait: bool) -> Capture:
+        # Most flows are small: try them right here, inside the transaction that stores the
+        # capture, so the request costs one commit and no thread hand-off. Flows that outgrow
+        # the inline budget are redone in a worker (below), answering by rules 2–4.
+        inline: dict[str, Any] = {}
+
+        def decide(cid: int) -> Capture | None:
+            attempt = self._inline(capture.with_(id=cid), started)
+            if attempt is None:
+                return None
+            inline["children"] = attempt[1]
+            return attempt[0]
+
+        stored = await self._store(capture, decide)
+        if "children" in inline:
+            self._notify(stored)
+            event, pending = inline["children"]
+            if pending:
+                runs = await self._children_later(stored, event, pending, wait)
+                if runs is not None:
+                    return stored.with_(runs=tuple(runs))
+            return stored
+        return await self._run_flows_in_worker(stored, started, wait)
+
+    def _inline(self, capture: Capture, started: float) -> tuple[Capture, tuple] | None:
+        from .flow.engine import Answer, Budget, OverBudget
+
+        first: list[tuple[str, Any]] = []
+
+        def on_answer(response: dict, where: dict) -> bool:
+            if first:
+                return False
+            first.append(("flow", (response, where)))
+            return True
+
+        def on_error(run: dict, error: dict) -> None:
+            if not first:
+                first.append(("error", run))
+
+        try:
+            event, runs, pending = self.engine.run_triggered(capture, Answer(on_answer), on_error=on_error, budget=Budget())
+        except OverBudget:
+            return None
+        kind, payload = first[0] if first else ("done", None)
+        response = self._finish(self._flow_response(kind, payload, capture.id), capture.id, started)
+        waiting = [{"id": None, "flow": c.flow, "file": None, "status": "queued", "parent_id": c.parent_id, "path": [], "steps": []} for c in pending]
+        return capture.with_(response=response, runs=tuple(runs + waiting)), (event, pending)
+
+    async def _children_later(self, capture: Capture, event: dict, pending: list, wait: bool) -> list[dict] | None:
+        """Async children run in a worker once the answer is out; the capture is updated."""
+        from .flow.engine import Answer
+
+        loop = asyncio.get_running_loop()
+        parents = [r for r in capture.runs if r.get("status") != "queued"]
+        closed = Answer(lambda response, where: False, taken=True)  # the sender has its answer
+        future = loop.run_in_executor(self._executor(), lambda: self.engine.run_children(event, parents, pending, closed))
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+
+        def finished(fut: asyncio.Future) -> list[dict]:
+            try:
+                runs = fut.result()
+            except Exception as exc:
+                runs = parents + [{"id": None, "flow": None, "status": "error", "path": [], "steps": [], "error": {"message": f"internal error: {type(exc).__name__}: {exc}"}}]
+            if self.store is not None:
+                self.store.update(capture.id, runs=runs)
+            self._notify(capture.with_(runs=tuple(runs)), self.update_listeners)
+            return runs
+
+        if wait:
+            await asyncio.wait([future])
+            return finished(future)
+        future.add_done_callback(finished)
+        return None
+
+    async def _run_flows_in_worker(self, capture: Capture, started: float, wait: bool) -> Capture:
         loop = asyncio.get_running_loop()
         engine = self.engine
-        # The capture is stored (and committed) first: flows see its id, and a crash while
-        # they run loses nothing that was acknowledged.
-        capture = await self._store(capture, None)
         cid = capture.id
         decision = _Decision(loop)
         answered = threading.Event()
@@ -340,10 +412,13 @@ class Pipeline:
 
         return answer
 
-    async def _store(self, capture: Capture, respond: Callable[[int], Response] | None) -> Capture:
+    async def _store(self, capture: Capture, respond: Callable[[int], "Response | Capture | None"] | None) -> Capture:
         if self.store is None:
             self._ids += 1
-            return capture.with_(id=self._ids, response=respond(self._ids) if respond else None)
+            result = respond(self._ids) if respond else None
+            if isinstance(result, Capture):
+                return result.with_(id=self._ids)
+            return capture.with_(id=self._ids, response=result)
         capture, committed = self.store.insert_grouped(capture, respond)
         await committed
         return capture

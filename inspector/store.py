@@ -169,16 +169,19 @@ class Store:
         self._next_id = (row[0] if row else 0) + 1
         self._in_tx = True
 
-    def _add(self, capture: Capture, decide: Callable[[int], Response | None] | None) -> Capture:
+    def _add(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None) -> Capture:
         new_id = self._next_id
-        response = decide(new_id) if decide is not None else None
-        capture = capture.with_(id=new_id, response=response or capture.response)
+        result = decide(new_id) if decide is not None else None
+        if isinstance(result, Capture):
+            capture = result.with_(id=new_id)
+        else:
+            capture = capture.with_(id=new_id, response=result or capture.response)
         self.db.execute(self._INSERT, self._row_values(capture, new_id))
         self._next_id = new_id + 1
         self._inserts += 1
         return capture
 
-    def insert(self, capture: Capture, decide: Callable[[int], Response | None] | None = None) -> Capture:
+    def insert(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None) -> Capture:
         """Store a capture and commit at once. `decide(id)` makes the response from the new id,
         so the capture and its answer are committed together before the answer is sent."""
         if self._in_tx:
@@ -193,7 +196,7 @@ class Store:
         self._after_commit()
         return capture
 
-    def insert_grouped(self, capture: Capture, decide: Callable[[int], Response | None] | None = None) -> tuple[Capture, "asyncio.Future[None]"]:
+    def insert_grouped(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None) -> tuple[Capture, "asyncio.Future[None]"]:
         """Group commit for the server: the row is written now, in a transaction that commits
         once the event loop has taken every request that is ready; await the future before
         answering. Many requests then share one commit."""

@@ -166,19 +166,47 @@ class Engine:
     ) -> list[dict[str, Any]]:
         """Every triggered flow in file order, then the async children (after
         `before_children()` returns, i.e. once the answer is sent). Returns the runs."""
+        event, runs, pending = self.run_triggered(capture, answer, on_run=on_run, on_error=on_error)
+        if pending and before_children is not None:
+            before_children()
+        return self.run_children(event, runs, pending, answer, on_run=on_run)
+
+    def run_triggered(
+        self,
+        capture: Capture,
+        answer: Answer,
+        *,
+        on_run: Callable[[list[dict[str, Any]]], None] | None = None,
+        on_error: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+        budget: "Budget | None" = None,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], list["PendingChild"]]:
+        """The triggered flows only; returns (event, runs, async children queued).
+        With a `budget`, raises `OverBudget` as soon as the work outgrows it."""
         event, warnings = event_scope(capture)
         runs: list[dict[str, Any]] = []
         pending: list[PendingChild] = []
         for flow, trigger in self.triggered(capture.event_type):
-            run = self.run_flow(flow, trigger.target or flow.nodes[0].id, event, {}, len(runs) + 1, trigger_text(trigger), None, None, 0, answer, pending)
+            run = self.run_flow(flow, trigger.target or flow.nodes[0].id, event, {}, len(runs) + 1, trigger_text(trigger), None, None, 0, answer, pending, budget=budget)
             run["warnings"] = list(warnings)
             runs.append(run)
             if on_run:
                 on_run(runs)
             if run["status"] != "ok" and on_error:
                 on_error(run, run["error"] or {})
-        if pending and before_children is not None:
-            before_children()
+        return event, runs, pending
+
+    def run_children(
+        self,
+        event: dict[str, Any],
+        runs: list[dict[str, Any]],
+        pending: list["PendingChild"],
+        answer: Answer,
+        *,
+        on_run: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Async children, breadth first, each with its parent's state copied."""
+        runs = list(runs)
+        pending = list(pending)
         while pending:
             child = pending.pop(0)
             flow = self.flows.by_name(child.flow)
@@ -217,6 +245,7 @@ class Engine:
         answer: Answer,
         pending: list[PendingChild],
         on_step: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
+        budget: "Budget | None" = None,
     ) -> dict[str, Any]:
         """One run. `on_step(step, scope)` (the debugger) may return False to stop early."""
         run = self._run_record(run_id, flow, target, trigger, parent_id, via_node)
@@ -251,8 +280,10 @@ class Engine:
                 "node": node.id, "type": node.type, "status": "ok", "started_at": _now_iso(self.clock), "duration_us": 0,
                 "output": None, "next": None, "decision": None, "error": None, "logs": [],
             }
+            if budget is not None:
+                budget.check()
             ctx = StepContext(
-                scope=scope, flow_name=flow.name, depth=depth,
+                scope=scope, flow_name=flow.name, depth=depth, limits=budget.limits if budget is not None else None,
                 answered=lambda: answer.taken,
                 answer=lambda response, n=node.id: answer.offer(response, {"flow": flow.name, "node": n, "run": run_id}),
                 queue_async=queue,
@@ -262,6 +293,8 @@ class Engine:
             try:
                 outcome = NODE_TYPES[node.type].run(node, ctx)
             except StepFailed as failed:
+                if budget is not None and budget.exceeded_by(failed):
+                    raise OverBudget() from None
                 step["duration_us"] = int((time.perf_counter() - t0) * 1e6)
                 step["status"] = "error"
                 step["logs"].extend(failed.logs)
@@ -297,6 +330,30 @@ class Engine:
         run["duration_us"] = int((time.perf_counter() - started) * 1e6)
         run["state"] = _jsonable(scope["state"])
         return run
+
+
+class OverBudget(Exception):
+    """The inline attempt outgrew its budget; run the request's flows in a worker instead."""
+
+
+class Budget:
+    """Lets the pipeline try a request's flows on the event loop itself (no thread hand-off)
+    while they stay small: a few milliseconds in all and a small operation count per script.
+    Work beyond either is abandoned (nothing has left the process yet) and redone in a worker
+    with the full limits, so a slow flow never holds up other requests."""
+
+    def __init__(self, seconds: float = 0.003, operations: int = 20_000):
+        from ..script import Limits
+
+        self.deadline = time.perf_counter() + seconds
+        self.limits = Limits(max_operations=operations)
+
+    def check(self) -> None:
+        if time.perf_counter() > self.deadline:
+            raise OverBudget()
+
+    def exceeded_by(self, failed: Exception) -> bool:
+        return "operation limit" in str(getattr(failed, "message", "")) or time.perf_counter() > self.deadline
 
 
 def trigger_text(trigger: Trigger) -> str:

@@ -58,8 +58,8 @@ class Renderable:
         self.build = build
         self.static = static
 
-    def render(self, scope: dict) -> Any:
-        return self.build(scope)
+    def render(self, scope: dict, limits: Any = None) -> Any:
+        return self.build(scope, limits)
 
 
 @dataclass
@@ -90,12 +90,12 @@ class LoadContext:
                 items = [(k.value, build(v)) for k, v in n.value]
                 if all(not callable(v) for _, v in items):
                     return {k: v for k, v in items}
-                return lambda scope: {k: (v(scope) if callable(v) else _copy(v)) for k, v in items}
+                return lambda scope, limits: {k: (v(scope, limits) if callable(v) else _copy(v)) for k, v in items}
             if isinstance(n, yaml.SequenceNode):
                 items2 = [build(v) for v in n.value]
                 if all(not callable(v) for v in items2):
                     return items2
-                return lambda scope: [(v(scope) if callable(v) else _copy(v)) for v in items2]
+                return lambda scope, limits: [(v(scope, limits) if callable(v) else _copy(v)) for v in items2]
             value = self.loader.value(n)
             if isinstance(value, str) and "{{" in value:
                 line_offset, column_offset, indent_all = _offsets(n, value)
@@ -105,7 +105,7 @@ class LoadContext:
                     self.loader.error(Position(self.file, exc.line or 1, exc.column or 1), f"{what}: template: {exc.message}")
                     ok = False
                     return value
-                return lambda scope, t=template: t.render(scope)
+                return lambda scope, limits, t=template: t.render(scope, limits)
             if not _json_safe(value):
                 self.loader.error(n, f"{what}: {type(value).__name__} values are not supported; use strings, numbers, booleans, lists and mappings")
                 ok = False
@@ -116,7 +116,7 @@ class LoadContext:
             return None
         if callable(built):
             return Renderable(built, False)
-        return Renderable(lambda scope, v=built: _copy(v), True)
+        return Renderable(lambda scope, limits, v=built: _copy(v), True)
 
 
 def _json_safe(value: Any) -> bool:
@@ -165,6 +165,7 @@ class StepContext:
     answer: Callable[[dict[str, Any]], bool]  # returns True when this response answered
     queue_async: Callable[[str, Any, dict], None]
     logs: list[str] = field(default_factory=list)
+    limits: Any = None  # script.Limits for this run (None: the defaults)
 
 
 @dataclass
@@ -203,7 +204,7 @@ class ScriptNode(NodeType):
 
     def run(self, node, ctx):
         try:
-            result = node.compiled.run(ctx.scope)
+            result = node.compiled.run(ctx.scope, ctx.limits)
         except ScriptError as exc:
             raise StepFailed.from_script(exc) from None
         ctx.logs.extend(result.logs)
@@ -265,7 +266,7 @@ class BranchNode(NodeType):
         decision: list[dict[str, Any]] = []
         for expression, program, target, where in node.compiled["conditions"]:
             try:
-                value = program.run(ctx.scope).value
+                value = program.run(ctx.scope, ctx.limits).value
             except ScriptError as exc:
                 decision.append({"expression": expression, "error": str(exc.message), "next": target})
                 failed = StepFailed.from_script(exc, "condition")
@@ -335,9 +336,9 @@ class HttpResponseNode(NodeType):
     def run(self, node, ctx):
         compiled = node.compiled
         try:
-            status = compiled["status"].render(ctx.scope) if "status" in compiled else 200
-            body = compiled["body"].render(ctx.scope) if "body" in compiled else None
-            headers = compiled["headers"].render(ctx.scope) if "headers" in compiled else {}
+            status = compiled["status"].render(ctx.scope, ctx.limits) if "status" in compiled else 200
+            body = compiled["body"].render(ctx.scope, ctx.limits) if "body" in compiled else None
+            headers = compiled["headers"].render(ctx.scope, ctx.limits) if "headers" in compiled else {}
         except ScriptError as exc:
             raise StepFailed.from_script(exc, "template") from None
         if isinstance(status, str) and status.strip().isdigit():
@@ -389,8 +390,8 @@ class AsyncNode(NodeType):
     def run(self, node, ctx):
         compiled = node.compiled
         try:
-            flow = compiled["flow"].render(ctx.scope)
-            payload = compiled["payload"].render(ctx.scope) if "payload" in compiled else _copy(ctx.scope["event"].get("payload"))
+            flow = compiled["flow"].render(ctx.scope, ctx.limits)
+            payload = compiled["payload"].render(ctx.scope, ctx.limits) if "payload" in compiled else _copy(ctx.scope["event"].get("payload"))
         except ScriptError as exc:
             raise StepFailed.from_script(exc, "template") from None
         if not isinstance(flow, str) or not flow:

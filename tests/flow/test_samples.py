@@ -81,6 +81,8 @@ def test_run_cli_async_children_follow_their_parent(tmp_path):
     r = run_cli("--flows", str(ROOT / "flows"), "run", "--event-type", "report.generate", "--body", '{"items": [1]}', "--json", cwd=tmp_path)
     data = json.loads(r.stdout)
     assert [run["flow"] for run in data["runs"]] == ["ack_then_process", "process_webhook_data"]
+    assert [run["status"] for run in data["runs"]] == ["ok", "ok"]
+    assert data["runs"][1]["steps"][0]["output"] == "processed 1 items"
     assert data["response"]["status"] == 202
 
 
