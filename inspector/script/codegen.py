@@ -1,0 +1,283 @@
+"""Generates one Python function for a side-effect-free expression (property paths,
+comparisons, logic, arithmetic, pure built-ins), so a branch condition costs one Python
+call instead of one per node.
+
+The generated code raises `ScriptError` without positions. Because the expression has no
+side effects, the function then re-evaluates it with its closure twin (compiled by
+`compiler.Compiler` from the same tree), which raises the same error with its position.
+"""
+
+from __future__ import annotations
+
+from . import nodes as n
+from .errors import ScriptError
+from .operators import ARITHMETIC, comparable, contains, index as _index, negate
+from .stdlib import BUILTINS, apply_format, parse_format
+from .values import (
+    MAX_INT, MIN_INT, check_string, equal, lookup, render, type_name,
+)
+
+# Built-ins without side effects and without callbacks: safe to evaluate twice.
+PURE_BUILTINS = frozenset({
+    "len", "is_empty", "contains", "starts_with", "ends_with", "index_of", "to_upper", "to_lower",
+    "trim", "split", "replace", "sub_string", "chars", "to_string", "to_int", "to_float", "parse_int",
+    "parse_float", "keys", "values", "join", "type_of", "to_json", "parse_json", "sha256",
+    "base64_encode", "base64_decode", "format", "format!", "abs", "min", "max",
+})
+_MAX_HEIGHT = 16  # keeps generated source far below CPython's parser nesting limits
+
+
+class _Missing:
+    __slots__ = ()
+
+
+_M = _Missing()
+
+
+def _unknown(name: str):
+    raise ScriptError(f"unknown variable '{name}'")
+
+
+def _bad_property(o: object, name: str):
+    raise ScriptError(f"cannot read property '{name}' of {type_name(o)}")
+
+
+def _not_bool(what: str, v: object):
+    raise ScriptError(f"{what} must be a bool, not {type_name(v)}")
+
+
+def _compare_fail(op: str, a: object, b: object):
+    comparable(op, a, b)
+    raise ScriptError(f"cannot compare using '{op}'")
+
+
+def _index_any(c, o, k, safe):
+    t = type(o)
+    if t is list and type(k) is int:
+        size = len(o)
+        i = k + size if k < 0 else k
+        if 0 <= i < size:
+            return o[i]
+    return _index(c, o, k, safe)
+
+
+def _interpolate(c, parts):
+    return check_string(c, "".join(parts))
+
+
+_HELPERS = {
+    "_M": _M, "_SE": ScriptError, "_unknown": _unknown, "_lookup": lookup, "_bad_property": _bad_property,
+    "_not_bool": _not_bool, "_compare_fail": _compare_fail, "_index": _index_any, "_equal": equal,
+    "_render": render, "_interpolate": _interpolate, "_contains": contains, "_negate": negate,
+    "_NUM": (int, float), "_MIN": MIN_INT, "_MAX": MAX_INT,
+}
+_HELPERS.update({f"_op{i}": func for i, func in enumerate(ARITHMETIC.values())})
+_OP_NAMES = {op: f"_op{i}" for i, op in enumerate(ARITHMETIC)}
+
+
+def height(node: n.Node) -> int:
+    kids = n.children(node)
+    return 1 + (max(height(k) for k in kids) if kids else 0)
+
+
+class CodeGen:
+    """Turns a pure expression tree into the source of one Python expression."""
+
+    def __init__(self, resolve) -> None:
+        self.resolve = resolve  # name -> (slot, constant) | None, from the compiler's scope
+        self.consts: dict[str, object] = {}
+        self.temps = 0
+        self.uses_context = False
+        self.uses_globals = False
+
+    @staticmethod
+    def pure(node: n.Node) -> bool:
+        t = type(node)
+        if t is n.Literal or t is n.Variable:
+            return True
+        if t is n.Property:
+            return CodeGen.pure(node.target)
+        if t is n.Index:
+            return CodeGen.pure(node.target) and CodeGen.pure(node.index)
+        if t is n.Binary:
+            if node.op in ("in", "!in") and isinstance(node.right, n.Range):
+                return False
+            return CodeGen.pure(node.left) and CodeGen.pure(node.right)
+        if t is n.Unary:
+            return CodeGen.pure(node.operand)
+        if t is n.Interpolated:
+            return all(isinstance(p, str) or CodeGen.pure(p) for p in node.parts)
+        if t is n.Call:
+            return node.name in PURE_BUILTINS and all(CodeGen.pure(a) for a in node.args)
+        if t is n.MethodCall:
+            return (node.name in PURE_BUILTINS and CodeGen.pure(node.target)
+                    and all(CodeGen.pure(a) for a in node.args))
+        if t is n.ArrayLiteral:
+            return all(CodeGen.pure(i) for i in node.items) and all(
+                type(i) is n.Literal for i in node.items)
+        return False
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"_t{self.temps}"
+
+    def const(self, value: object) -> str:
+        name = f"_k{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def gen(self, node: n.Node) -> str:
+        return getattr(self, "g_" + type(node).__name__)(node)
+
+    def g_Literal(self, node: n.Literal) -> str:
+        return repr(node.value)
+
+    def g_Variable(self, node: n.Variable) -> str:
+        found = self.resolve(node.name)
+        if found is not None:
+            return f"fr[{found[0]}]"
+        self.uses_globals = True
+        v = self.temp()
+        return f"({v} if ({v} := g.get({node.name!r}, _M)) is not _M else _unknown({node.name!r}))"
+
+    def g_Property(self, node: n.Property) -> str:
+        self.uses_context = True
+        t, v = self.temp(), self.temp()
+        key = repr(node.name)
+        other = "None" if node.safe else f"_bad_property({t}, {key})"
+        return (f"(({v} if ({v} := {t}.get({key}, _M)) is not _M else _lookup(c, {t}, {key})) "
+                f"if type({t} := {self.gen(node.target)}) is dict else {other})")
+
+    def g_Index(self, node: n.Index) -> str:
+        self.uses_context = True
+        target = self.gen(node.target)
+        if isinstance(node.index, n.Literal) and type(node.index.value) is str:
+            t, v = self.temp(), self.temp()
+            key = repr(node.index.value)
+            return (f"(({v} if ({v} := {t}.get({key}, _M)) is not _M else _lookup(c, {t}, {key})) "
+                    f"if type({t} := {target}) is dict else _index(c, {t}, {key}, {node.safe}))")
+        return f"_index(c, {target}, {self.gen(node.index)}, {node.safe})"
+
+    def g_Binary(self, node: n.Binary) -> str:
+        op = node.op
+        if op in ("==", "!="):
+            left, right = node.left, node.right
+            if isinstance(left, n.Literal) and not isinstance(right, n.Literal):
+                left, right = right, left
+            if isinstance(right, n.Literal) and type(right.value) is str:
+                a = self.temp()
+                test = f"(type({a} := {self.gen(left)}) is str and {a} == {right.value!r})"
+            else:
+                test = f"_equal({self.gen(left)}, {self.gen(right)})"
+            return test if op == "==" else f"(not {test})"
+        if op in ("&&", "||"):
+            a, b = self.temp(), self.temp()
+            right = (f"({b} if ({b} := {self.gen(node.right)}) is True or {b} is False "
+                     f"else _not_bool('the right side of {op}', {b}))")
+            if op == "&&":
+                return (f"({right} if ({a} := {self.gen(node.left)}) is True else "
+                        f"(False if {a} is False else _not_bool('the left side of {op}', {a})))")
+            return (f"(True if ({a} := {self.gen(node.left)}) is True else "
+                    f"({right} if {a} is False else _not_bool('the left side of {op}', {a})))")
+        if op == "??":
+            a = self.temp()
+            return f"({self.gen(node.right)} if ({a} := {self.gen(node.left)}) is None else {a})"
+        if op in ("in", "!in"):
+            self.uses_context = True
+            test = f"_contains(c, {self.gen(node.left)}, {self.gen(node.right)})"
+            return test if op == "in" else f"(not {test})"
+        a, b = self.temp(), self.temp()
+        left, right = self.gen(node.left), self.gen(node.right)
+        if op in ("<", "<=", ">", ">="):
+            return (f"({a} {op} {b} if (type({a} := {left}) in _NUM) & (type({b} := {right}) in _NUM) "
+                    f"or (type({a}) is str and type({b}) is str) else _compare_fail({op!r}, {a}, {b}))")
+        self.uses_context = True
+        helper = _OP_NAMES[op]
+        if op in ("+", "-", "*"):
+            r = self.temp()
+            return (f"({r} if (type({a} := {left}) is int) & (type({b} := {right}) is int) "
+                    f"and _MIN <= ({r} := {a} {op} {b}) <= _MAX else {helper}(c, {a}, {b}))")
+        return f"{helper}(c, {left}, {right})"
+
+    def g_Unary(self, node: n.Unary) -> str:
+        operand = self.gen(node.operand)
+        if node.op == "!":
+            a = self.temp()
+            return f"(False if ({a} := {operand}) is True else (True if {a} is False else _not_bool(\"'!'\", {a})))"
+        if node.op == "-":
+            return f"_negate({operand})"
+        a = self.temp()
+        return f"({a} if type({a} := {operand}) in _NUM else _not_bool('unary +', {a}))"
+
+    def g_Interpolated(self, node: n.Interpolated) -> str:
+        self.uses_context = True
+        parts = []
+        for p in node.parts:
+            if isinstance(p, str):
+                parts.append(repr(p))
+            else:
+                v = self.temp()
+                parts.append(f"({v} if type({v} := {self.gen(p)}) is str else _render({v}))")
+        return f"_interpolate(c, ({', '.join(parts)},))"
+
+    def g_ArrayLiteral(self, node: n.ArrayLiteral) -> str:
+        return "[" + ", ".join(self.gen(i) for i in node.items) + "]"
+
+    def _builtin(self, name: str, args: list[str], arg_nodes: tuple) -> str:
+        self.uses_context = True
+        if name in ("format", "format!") and arg_nodes and isinstance(arg_nodes[0], n.Literal) \
+                and type(arg_nodes[0].value) is str:
+            pieces = parse_format(arg_nodes[0].value)
+            if len(pieces) // 2 == len(args) - 1:
+                if len(args) == 2 and pieces[1] is render:
+                    v = self.temp()
+                    before, after = repr(pieces[0]), repr(pieces[2])
+                    text = f"{before} + ({v} if type({v} := {args[1]}) is str else _render({v})) + {after}"
+                    return f"_interpolate(c, ({text},))"
+                return f"{self.const(apply_format)}(c, {self.const(pieces)}, ({', '.join(args[1:])},))"
+        func = BUILTINS[name][0]
+        return f"{self.const(func)}(c, {', '.join(args)})"
+
+    def g_Call(self, node: n.Call) -> str:
+        return self._builtin(node.name, [self.gen(a) for a in node.args], node.args)
+
+    def g_MethodCall(self, node: n.MethodCall) -> str:
+        args = [self.gen(a) for a in node.args]
+        if node.safe:
+            t = self.temp()
+            call = self._builtin(node.name, [t] + args, ())
+            return f"(None if ({t} := {self.gen(node.target)}) is None else {call})"
+        return self._builtin(node.name, [self.gen(node.target)] + args, ())
+
+
+def generate(node: n.Node, resolve, slow, name: str = "expression"):
+    """A Python function `f(fr)` for the pure expression `node`, or None when it does not
+    qualify. `slow` is the closure twin used to re-raise errors with positions."""
+    if height(node) > _MAX_HEIGHT:
+        return None
+    gen = CodeGen(resolve)
+    try:
+        body = gen.gen(node)
+    except ScriptError:
+        return None  # e.g. a bad format string: the closure path reports it
+    prologue = []
+    if gen.uses_context:
+        prologue.append("    c = fr[0]")
+    if gen.uses_globals:
+        prologue.append("    g = fr[1]")
+    source = "\n".join([
+        f"def {name}(fr):",
+        *prologue,
+        "    try:",
+        f"        return {body}",
+        "    except _SE:",
+        "        return _slow(fr)",
+    ])
+    namespace = dict(_HELPERS)
+    namespace.update(gen.consts)
+    namespace["_slow"] = slow
+    try:
+        exec(compile(source, f"<script {name}>", "exec"), namespace)  # noqa: S102 - our own generated code
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+    return namespace[name]

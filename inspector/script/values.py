@@ -1,0 +1,329 @@
+"""Run-time values and the rules shared by operators and built-ins: type names, equality,
+rendering (`{}` and `{:?}`), copying into collections, and the size and operation limits.
+
+Values are plain Python: None (unit), bool, int, float, str, list (array), dict (map),
+plus `Fn` for functions. Arrays and maps are shared between variables (as in JavaScript);
+storing one inside another array or map stores a copy, so values never form cycles and
+their depth stays bounded.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from datetime import datetime
+from typing import Callable
+
+from .errors import DEFAULT_LIMITS, ScriptError
+
+MAX_INT = (1 << 63) - 1
+MIN_INT = -(1 << 63)
+MAX_FLOAT = 1.7976931348623157e308
+
+
+class Fn:
+    """A function value: a script `fn`, a closure, or a pointer to a built-in.
+
+    `template` is the frame a call starts from: slots 0 and 1 are filled with the run
+    context and the global scope, parameters follow, then captured values (closures)."""
+
+    __slots__ = ("name", "arity", "body", "template", "builtin")
+
+    def __init__(self, name: str, arity: int, body, template: list | None, builtin=None) -> None:
+        self.name = name
+        self.arity = arity
+        self.body = body
+        self.template = template
+        self.builtin = builtin
+
+    def __repr__(self) -> str:
+        return f"Fn({self.name})"
+
+
+class Context:
+    """The state of one evaluation: operation budget, call depth, logs, globals, limits.
+
+    Defaults live on the class so that starting a run sets only what differs: a run is
+    often a single branch condition, and its fixed cost matters."""
+
+    budget = DEFAULT_LIMITS.max_operations
+    depth = 0
+    logs: list[str] | None = None  # created by the first print/debug
+    log_chars = 0
+    globals: dict = {}
+    limits = DEFAULT_LIMITS
+    clock: Callable[[], datetime] | None = None
+    functions: dict = {}
+    _ci: set[int] | None = None
+
+    @property
+    def case_insensitive(self) -> set[int]:
+        """Ids of the header maps, looked up case-insensitively (SPEC §5)."""
+        ci = self._ci
+        if ci is None:
+            ci = set()
+            scope = self.globals
+            headers = scope.get("headers")
+            if type(headers) is dict:
+                ci.add(id(headers))
+            event = scope.get("event")
+            if type(event) is dict and type(event.get("headers")) is dict:
+                ci.add(id(event["headers"]))
+            self._ci = ci
+        return ci
+
+
+# ---- names and equality -------------------------------------------------------------------
+
+_TYPE_NAMES = {type(None): "()", bool: "bool", int: "i64", float: "f64", str: "string",
+               list: "array", dict: "map", Fn: "Fn", tuple: "array"}
+
+
+def type_name(value: object) -> str:
+    return _TYPE_NAMES.get(type(value), "unknown")
+
+
+def suggest(name: str, candidates) -> str:
+    """' (did you mean 'x'?)' or '' — for unknown names."""
+    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    if not matches:
+        lowered = {c.lower(): c for c in candidates}
+        if name.lower() in lowered:
+            matches = [lowered[name.lower()]]
+    return f"; did you mean '{matches[0]}'?" if matches else ""
+
+
+def equal(a: object, b: object) -> bool:
+    """`==`: different types are unequal, except ints and floats compare numerically."""
+    ta, tb = type(a), type(b)
+    if ta is tb:
+        if ta is list:
+            return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))  # type: ignore[arg-type]
+        if ta is dict:
+            if len(a) != len(b):  # type: ignore[arg-type]
+                return False
+            for key, value in a.items():  # type: ignore[union-attr]
+                if key not in b or not equal(value, b[key]):  # type: ignore[operator,index]
+                    return False
+            return True
+        return a == b
+    if (ta is int and tb is float) or (ta is float and tb is int):
+        return a == b
+    return False
+
+
+def lookup(c: Context, mapping: dict, key: str, default=None):
+    """A map entry by key; header maps also match case-insensitively."""
+    value = mapping.get(key, _MISSING)
+    if value is _MISSING:
+        if id(mapping) in c.case_insensitive:
+            lowered = key.lower()
+            value = mapping.get(lowered, _MISSING)
+            if value is _MISSING:
+                for k, v in mapping.items():
+                    if type(k) is str and k.lower() == lowered:
+                        return v
+                return default
+            return value
+        return default
+    return value
+
+
+def has_key(c: Context, mapping: dict, key: str) -> bool:
+    return lookup(c, mapping, key, _MISSING) is not _MISSING
+
+
+class _Missing:
+    __slots__ = ()
+
+
+_MISSING = _Missing()
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+
+def render_float(value: float) -> str:
+    return repr(value)
+
+
+def to_json(value: object, pretty: bool = False) -> str:
+    try:
+        if pretty:
+            return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=2, default=_no_json)
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_no_json)
+    except RecursionError:
+        raise ScriptError("value is nested too deeply to render as JSON") from None
+    except (ValueError, TypeError) as exc:
+        raise ScriptError(f"value cannot be rendered as JSON: {exc}") from None
+
+
+def _no_json(value: object) -> object:
+    if type(value) is Fn:
+        return f"Fn({value.name})"
+    raise TypeError(f"{type_name(value)} is not a JSON value")
+
+
+def render(value: object) -> str:
+    """`{}`: strings bare, () empty, arrays and maps as compact JSON."""
+    t = type(value)
+    if t is str:
+        return value  # type: ignore[return-value]
+    if value is None:
+        return ""
+    if t is bool:
+        return "true" if value else "false"
+    if t is int:
+        return str(value)
+    if t is float:
+        return render_float(value)  # type: ignore[arg-type]
+    if t is Fn:
+        return f"Fn({value.name})"  # type: ignore[union-attr]
+    return to_json(value)
+
+
+def render_debug(value: object) -> str:
+    """`{:?}`: every value as JSON (strings quoted, () as null)."""
+    if type(value) is Fn:
+        return f"Fn({value.name})"  # type: ignore[union-attr]
+    return to_json(value)
+
+
+# ---- limits ---------------------------------------------------------------------------------
+
+
+def operation_limit(c: Context) -> ScriptError:
+    return ScriptError(
+        f"operation limit exceeded: more than {c.limits.max_operations:,} operations (max_operations); "
+        "is there an endless loop?"
+    )
+
+
+def charge(c: Context, amount: int) -> None:
+    """Count work proportional to data size (copies, joins, searches) against the budget."""
+    c.budget -= amount
+    if c.budget < 0:
+        raise operation_limit(c)
+
+
+def string_too_large(c: Context, size: int) -> ScriptError:
+    return ScriptError(
+        f"string size limit exceeded: {size:,} bytes > {c.limits.max_string_bytes:,} (max_string_bytes)"
+    )
+
+
+def check_string(c: Context, s: str) -> str:
+    n = len(s)
+    limit = c.limits.max_string_bytes
+    if n * 4 > limit:
+        size = len(s.encode("utf-8", "surrogatepass")) if n <= limit else n
+        if size > limit:
+            raise string_too_large(c, size)
+    return s
+
+
+def check_items(c: Context, collection) -> None:
+    if len(collection) > c.limits.max_collection_items:
+        kind = "array" if type(collection) is list else "map"
+        raise ScriptError(
+            f"{kind} size limit exceeded: {len(collection):,} items > {c.limits.max_collection_items:,} (max_collection_items)"
+        )
+
+
+def store(c: Context, value: object) -> object:
+    """The value to put inside an array or map: a copy of a collection, never a function."""
+    t = type(value)
+    if t is list or t is dict or t is tuple:
+        return _copy(c, value, 1)
+    if t is Fn:
+        raise ScriptError("a function (Fn) cannot be stored in an array or map; call it and store the result")
+    return value
+
+
+def _copy(c: Context, value, depth: int):
+    if depth > c.limits.max_nesting:
+        raise ScriptError(
+            f"nesting limit exceeded: arrays and maps nested more than {c.limits.max_nesting} levels (max_nesting)"
+        )
+    t = type(value)
+    if t is dict:
+        c.budget -= len(value)
+        out = {}
+        for k, v in value.items():
+            tv = type(v)
+            out[k] = _copy(c, v, depth + 1) if (tv is list or tv is dict or tv is tuple) else v
+    else:
+        c.budget -= len(value)
+        out = [_copy(c, v, depth + 1) if type(v) in (list, dict, tuple) else v for v in value]
+    if c.budget < 0:
+        raise operation_limit(c)
+    return out
+
+
+def plain(c: Context, value: object) -> object:
+    """Check a script's result: JSON-shaped, never a function."""
+    if type(value) is Fn:
+        raise ScriptError(
+            "a script cannot return a function (Fn); call it, or return its result instead"
+        )
+    return value
+
+
+# ---- calls and control flow ------------------------------------------------------------------
+
+
+class ReturnSignal(Exception):
+    """`return`: unwinds to the enclosing function call (or the script)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+class BreakSignal(Exception):
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+class ContinueSignal(Exception):
+    __slots__ = ()
+
+
+def call_depth_limit(c: Context) -> ScriptError:
+    return ScriptError(
+        f"call depth limit exceeded: more than {c.limits.max_call_depth} nested function calls (max_call_depth); "
+        "is there an unbounded recursion?"
+    )
+
+
+def call_function(c: Context, fn: Fn, args: list) -> object:
+    """Call a function value with already evaluated arguments."""
+    builtin = fn.builtin
+    if builtin is not None:
+        return builtin(c, *args)
+    if len(args) != fn.arity:
+        raise ScriptError(
+            f"function '{fn.name}' takes {fn.arity} argument{'s' if fn.arity != 1 else ''}, "
+            f"but {len(args)} {'were' if len(args) != 1 else 'was'} given"
+        )
+    if c.depth >= c.limits.max_call_depth:
+        raise call_depth_limit(c)
+    fr = fn.template[:]  # type: ignore[index]
+    fr[0] = c
+    fr[1] = c.globals
+    i = 2
+    for a in args:
+        fr[i] = a
+        i += 1
+    c.depth += 1
+    try:
+        return fn.body(fr)
+    except ReturnSignal as r:
+        return r.value
+    except RecursionError:
+        raise call_depth_limit(c) from None
+    finally:
+        c.depth -= 1
