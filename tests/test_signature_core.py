@@ -179,3 +179,15 @@ def test_arbitrary_headers_and_bodies_never_raise(value, body, name, extra):
     r = verify_request(cfg, req(headers, body), name, "https://x/y", time.time())
     assert r.status in ("valid", "invalid", "missing", "malformed", "expired", "unsigned", "error")
     assert isinstance(r.reason, str) and r.reason
+
+
+def test_same_never_raises_on_lone_surrogates():
+    from inspector.signatures.base import same
+
+    assert same("\ud800", "\ud800") and not same("\ud800", "x") and not same("\udcff", "\ud800")
+
+
+def test_stripe_mismatch_reason_says_so():
+    cfg = config({"stripe": STRIPE})
+    r = check(cfg, req([("Stripe-Signature", "t=1700000000,v1=" + "0" * 64)], b"{}"), "stripe", 1700000000)
+    assert r.status == "invalid" and "does not match" in r.reason

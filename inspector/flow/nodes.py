@@ -266,7 +266,7 @@ class BranchNode(NodeType):
         decision: list[dict[str, Any]] = []
         for expression, program, target, where in node.compiled["conditions"]:
             try:
-                value = program.run(ctx.scope, ctx.limits).value
+                value = program.evaluate(ctx.scope, ctx.limits)
             except ScriptError as exc:
                 decision.append({"expression": expression, "error": str(exc.message), "next": target})
                 failed = StepFailed.from_script(exc, "condition")

@@ -14,12 +14,17 @@ DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """The parts of a request a scheme may sign: method, the URL the sender called, headers, body."""
+    """The parts of a request a scheme may sign: method, the URL the sender called, headers, body.
+
+    `local_url` is where the request reached this machine (`http://127.0.0.1:8080/…`), when
+    known: diagnosis tries it when a URL-signing scheme fails.
+    """
 
     method: str
     url: str
     headers: Headers
     body: bytes
+    local_url: str | None = None
 
     def with_body(self, body: bytes) -> "SignedRequest":
         return replace(self, body=body)
@@ -92,10 +97,17 @@ class Scheme:
 def same(a: str | bytes, b: str | bytes) -> bool:
     """Constant-time comparison that accepts any text, never raising on non-ASCII."""
     if isinstance(a, str):
-        a = a.encode("utf-8", "surrogateescape")
+        a = _bytes(a)
     if isinstance(b, str):
-        b = b.encode("utf-8", "surrogateescape")
+        b = _bytes(b)
     return hmac.compare_digest(a, b)
+
+
+def _bytes(text: str) -> bytes:
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate outside the escape range
+        return text.encode("utf-8", "surrogatepass")
 
 
 def is_hex(text: str) -> bool:

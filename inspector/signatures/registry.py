@@ -31,6 +31,25 @@ def all_schemes() -> dict[str, "Scheme"]:
 
 
 # Importing the scheme modules registers them.
-from . import hmac_body, shopify, standard, stripe  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    calendly,
+    discord,
+    gitlab,
+    hmac_body,
+    hubspot,
+    intercom,
+    linear,
+    paddle,
+    sendgrid,
+    shopify,
+    slack,
+    square,
+    standard,
+    stripe,
+    twilio,
+    twitch,
+    typeform,
+    zoom,
+)
 
 ALGORITHMS: tuple[str, ...] = tuple(sorted(set(_SCHEMES) | set(ALIASES)))

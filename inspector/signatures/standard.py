@@ -12,6 +12,7 @@ import binascii
 from ..model import Header, Headers
 from .base import Key, Scheme, SignedRequest, Verdict, same, shorten
 from .registry import alias, register
+from .shared import utf8
 
 PREFIXES = ("webhook", "svix")
 
@@ -52,7 +53,7 @@ class StandardWebhooks(Scheme):
         return any(h in headers for h in ((header,) if header else ()) + self.headers)
 
     def mac(self, key: bytes, msg_id: str, ts: str, body: bytes) -> str:
-        signed = msg_id.encode() + b"." + ts.encode() + b"." + body
+        signed = utf8(msg_id) + b"." + ts.encode() + b"." + body
         return base64.b64encode(self.hmac_raw("sha256", key, signed)).decode()
 
     def verify(self, req: SignedRequest, key: Key) -> Verdict:
@@ -69,6 +70,8 @@ class StandardWebhooks(Scheme):
         candidates = []
         for part in value.split():
             version, comma, sig = part.partition(",")
+            # Repeated header lines arrive joined with ", "; base64 never holds a comma.
+            sig = sig.rstrip(",")
             if comma and version == "v1" and sig:
                 candidates.append(sig)
         if not candidates:
@@ -79,7 +82,7 @@ class StandardWebhooks(Scheme):
             return Verdict("error", f"The secret cannot be used: {exc}.")
         expected = self.mac(secret, msg_id, ts, req.body)
         stamp = float(ts)
-        if not any(same(c, expected) for c in candidates):
+        if not any(same(utf8(c), expected.encode()) for c in candidates):
             return Verdict("invalid", f"No `v1` signature in `{sig_name}` matches the {self.label} with this secret.", shorten(value), f"v1,{expected}", stamp)
         if key.tolerance is not None and abs(key.now - stamp) > key.tolerance:
             skew = key.now - stamp

@@ -44,8 +44,8 @@ class Stripe(Scheme):
         stamp = float(ts)
         if not any(same(c, expected) for c in candidates):
             n = len(candidates)
-            which = "The `v1` signature" if n == 1 else f"None of the {n} `v1` signatures"
-            return Verdict("invalid", f"{which} in `{key.header}` matches the HMAC-SHA256 of `t.body` computed with this secret.", shorten(value), shown, stamp)
+            which = "The `v1` signature in `{h}` does not match" if n == 1 else f"None of the {n} `v1` signatures in `{{h}}` matches"
+            return Verdict("invalid", which.format(h=key.header) + " the HMAC-SHA256 of `t.body` computed with this secret.", shorten(value), shown, stamp)
         tolerance = key.tolerance
         if tolerance is not None and key.now - stamp > tolerance:
             age = key.now - stamp

@@ -74,8 +74,14 @@ def verify_request(
     event_type: str | None,
     url: str,
     now: float | None = None,
+    *,
+    local_url: str | None = None,
 ) -> SignatureResult:
-    """Never raises: a scheme that fails unexpectedly is reported as `error`."""
+    """Never raises: a scheme that fails unexpectedly is reported as `error`.
+
+    `url` is the URL the sender called (public base + path + query); `local_url`, when given,
+    is where the request reached this machine, tried by the diagnosis of URL-signing schemes.
+    """
     now = time.time() if now is None else now
     selection = select(config, request, event_type)
     if selection is None:
@@ -91,7 +97,7 @@ def verify_request(
     if entry.problem or scheme is None:
         reason = entry.problem or f"unknown algorithm {entry.algorithm!r}"
         return SignatureResult("error", entry.name, algorithm, header or None, f"The `{entry.name}` entry is misconfigured — {reason}.", ())
-    signed = SignedRequest(request.method, url, request.headers, request.body)
+    signed = SignedRequest(request.method, url, request.headers, request.body, local_url)
     key = selection.key(now)
     try:
         verdict = scheme.verify(signed, key)
@@ -105,7 +111,7 @@ def verify_request(
             hints = []
         if verdict.status == "invalid" and not hints:
             hints.append(
-                f"Nothing computed here explains the mismatch (no other configured secret, newline or JSON re-encoding matches): "
+                f"Nothing computed here explains the mismatch (no other configured secret, newline, JSON re-encoding or variant of the URL matches): "
                 f"either the body changed after it was signed, or the sender signs with a different secret than `{entry.name}`'s — copy the secret again from the sender's webhook settings."
             )
         if verdict.status == "missing" and not hints and event_type == entry.name:
