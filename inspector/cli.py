@@ -156,6 +156,12 @@ async def _serve(args, config: Config, store: Store) -> int:
 
     flows, engine = open_flows(args)
     pipeline = Pipeline(config, store, public_url=args.public_url, engine=engine)
+    if args.forward_to:
+        if not args.forward_to.startswith(("http://", "https://")):
+            err(f"error: --forward-to {args.forward_to!r} is not an http:// or https:// URL")
+            return 2
+        pipeline.forward_to = args.forward_to
+        err(f"forwarding every accepted webhook to {args.forward_to}; its answer goes back to the sender")
     receiver = Receiver(pipeline, args.host, args.port)
     try:
         await receiver.start()
@@ -190,6 +196,7 @@ async def _serve(args, config: Config, store: Store) -> int:
         left = await pipeline.drain(timeout=10)
         if left:
             err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
+        await pipeline.close()
     err("stopped")
     return 0
 
@@ -292,7 +299,7 @@ def cmd_verify(args) -> int:
     url = args.url or pipeline.signed_url(request)
     from .signatures import verify_request
 
-    result = verify_request(config, request, args.event_type, url, now)
+    result = verify_request(config, request, args.event_type, url, now, local_url=f"http://{args.host}:{args.port}{request.target}")
     if args.json:
         out(dump(result.to_json()))
     else:
@@ -434,6 +441,151 @@ def http_send(url: str, request: Request, timeout: float = 30.0) -> tuple[int, d
         return 0, {}, b"", f"cannot reach {url}: {exc}"
 
 
+# replay / export / import
+
+
+def _edits(args):
+    from .replay import Edits, ReplayError, parse_header_line
+
+    try:
+        headers = tuple(parse_header_line(h) for h in args.headers)
+    except ReplayError as exc:
+        raise UsageError(str(exc))
+    body = None
+    if args.body is not None or args.body_file is not None:
+        body = read_body_arg(args)
+    return Edits(args.method, args.path, headers, tuple(args.remove_header), body)
+
+
+def cmd_replay(args) -> int:
+    from .replay import REPLAY_HEADER, ReplayError, deliver, prepare, replay_capture_record, target_url
+
+    cid = parse_id(args.id)
+    edits = _edits(args)
+    if args.to and not args.to.startswith(("http://", "https://")):
+        raise UsageError(f"--to {args.to!r} is not an http:// or https:// URL")
+    config = open_config(args, quiet=True)
+    if config is None:
+        return 2
+    store = open_store(args)
+    if store is None:
+        return 2
+    try:
+        original = store.get(cid)
+        if original is None:
+            err(f"error: no capture {cid} in {args.store}; see `webhook-inspector list`")
+            return 1
+        inspector = f"http://{args.host}:{args.port}"
+        base = (args.to or inspector).rstrip("/")
+        signed_base = base if args.to else (args.public_url or config.public_base_url or inspector).rstrip("/")
+        try:
+            request, note = prepare(original, config, resign=args.resign, edits=None if edits.empty else edits, signed_url_base=signed_base)
+        except ReplayError as exc:
+            err(f"error: capture {cid}: {exc}")
+            return 1
+        url = target_url(base, request)
+        extra = () if args.to else ((REPLAY_HEADER, str(cid)),)
+
+        async def send_all():
+            out = []
+            for _ in range(args.times):
+                out.append(await deliver(request, url, timeout=args.timeout, extra_headers=extra))
+            return out
+
+        deliveries = asyncio.run(send_all())
+        ids: list[int | None] = []
+        for d in deliveries:
+            if args.to:
+                record = replay_capture_record(original, d, d.sent_at)
+                stored = store.insert(record)
+                d.capture_id = stored.id
+            ids.append(d.capture_id)
+    finally:
+        store.close()
+    ok = all(d.response is not None and 200 <= d.response.status < 300 for d in deliveries)
+    if args.json:
+        out(dump({"replay_of": cid, "captures": ids, "answers": [d.to_json() for d in deliveries], "signing": note}))
+    else:
+        how = note or "as captured"
+        for d in deliveries:
+            if d.response is None:
+                out(f"replay of {cid} ({how}) → {url}: FAILED — {d.error}" + (f" (recorded as capture {d.capture_id})" if d.capture_id else ""))
+            else:
+                r = d.response
+                body = r.body.decode("utf-8", "replace")
+                out(f"replay of {cid} ({how}) → {url}: {r.status} in {r.duration_ms} ms" + (f" → capture {d.capture_id}" if d.capture_id else ""))
+                if body:
+                    out(f"  {body[:300]}")
+    return 0 if ok else 1
+
+
+def cmd_export(args) -> int:
+    from .export import export
+
+    ids = [parse_id(i) for i in args.ids]
+    store = open_store(args)
+    if store is None:
+        return 2
+    try:
+        captures = []
+        for cid in ids:
+            c = store.get(cid)
+            if c is None:
+                err(f"error: no capture {cid} in {args.store}; see `webhook-inspector list`")
+                return 1
+            captures.append(c)
+    finally:
+        store.close()
+    base = (args.to or f"http://{args.host}:{args.port}").rstrip("/")
+    text = export(captures, args.format, base, _masker(args))
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            err(f"error: cannot write {args.output}: {exc.strerror or exc}")
+            return 2
+        err(f"wrote {len(captures)} capture(s) as {args.format} to {args.output}")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0
+
+
+def cmd_import(args) -> int:
+    from .export import ImportFailed, read_import
+
+    try:
+        raw = Path(args.file).read_bytes()
+    except OSError as exc:
+        err(f"error: cannot read {args.file}: {exc.strerror or exc}")
+        return 2
+    try:
+        kind, items = read_import(raw, time.time())
+    except ImportFailed as exc:
+        err(f"error: {args.file}: {exc}")
+        return 1
+    config = open_config(args, quiet=True)
+    if config is None:
+        return 2
+    store = open_store(args)
+    if store is None:
+        return 2
+    pipeline = Pipeline(config, None, public_url=args.public_url)
+    from .pipeline import match_route
+
+    ids = []
+    try:
+        for request, response in items:
+            route = match_route(request.path)
+            sig = pipeline.verify(request, route.event_type if route else None, request.received_at)
+            capture = Capture(None, request, route.tenant if route else None, route.event_type if route else None, sig, response, (), "import", None, (f"imported from {args.file} ({kind})",))
+            ids.append(store.insert(capture).id)
+    finally:
+        store.close()
+    out(f"imported {len(ids)} request(s) from {args.file} ({kind})" + (f": captures {ids[0]}–{ids[-1]}" if ids else ""))
+    return 0
+
+
 # list / show
 
 
@@ -566,6 +718,9 @@ COMMANDS: dict[str, Callable[[Any], int]] = {
     "check": cmd_check,
     "run": cmd_run,
     "send": cmd_send,
+    "replay": cmd_replay,
+    "export": cmd_export,
+    "import": cmd_import,
     "verify": cmd_verify,
     "list": cmd_list,
     "show": cmd_show,

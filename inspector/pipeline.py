@@ -100,6 +100,9 @@ class Pipeline:
         self._pending: set[asyncio.Future] = set()
         self._stopping = False
         self._ids = 0  # ids handed out when there is no store (`run`)
+        self.forward_to: str | None = None  # serve --forward-to: the target answers the sender
+        self.forward_timeout = 10.0
+        self._client: Any = None
         self.clock = clock
         self.local_base = local_base
         self.public_url = public_url  # the tunnel's URL, when one is up
@@ -122,7 +125,7 @@ class Pipeline:
     # The request path
 
     def verify(self, request: Request, event_type: str | None, now: float | None = None) -> SignatureResult:
-        return verify_request(self.config, request, event_type, self.signed_url(request), now)
+        return verify_request(self.config, request, event_type, self.signed_url(request), now, local_url=self.local_base + request.target)
 
     def prepare(self, request: Request, origin: str = "live") -> tuple[Request, str, int | None]:
         """Strip the inspector's own linking headers and read what they say."""
@@ -194,6 +197,8 @@ class Pipeline:
         triggered = self.engine.triggered(capture.event_type) if self.engine is not None and route is not None else []
         if early is not None and triggered and sig.status in FAILED_SIGNATURE:
             capture = capture.with_(runs=tuple(self.engine.skipped_runs(capture, f"signature {sig.status}")))
+        if early is None and self.forward_to and route is not None:
+            return await self._forward(capture, triggered, started, wait)
         if early is None and triggered:
             return await self._run_flows(capture, started, wait)
         if early is None:
@@ -237,6 +242,79 @@ class Pipeline:
                     return stored.with_(runs=tuple(runs))
             return stored
         return await self._run_flows_in_worker(stored, started, wait)
+
+    async def _forward(self, capture: Capture, triggered: list, started: float, wait: bool) -> Capture:
+        """SPEC §9 forward mode: the target's answer goes back to the sender; flows still run
+        and are traced, their http_response nodes recorded as unused."""
+        import aiohttp
+
+        from .flow.engine import Answer, Budget, OverBudget
+        from .replay import deliver, outgoing_headers
+
+        if self._client is None:
+            self._client = aiohttp.ClientSession(auto_decompress=False)
+        req = capture.request
+        url = self.forward_to.rstrip("/") + (("?" + req.query) if req.query else "") if "?" not in self.forward_to else self.forward_to
+        outgoing = Request(req.method, req.path, req.query, outgoing_headers(req.headers), req.body)
+        delivery = await deliver(outgoing, url, session=self._client, timeout=self.forward_timeout)
+        if delivery.response is not None:
+            drop = {"transfer-encoding", "connection", "keep-alive", "content-length", "date", "server"}
+            got = delivery.response
+            response = Response(got.status, Headers((k, v) for k, v in got.headers if k.lower() not in drop), got.body)
+        else:
+            response = Response.json(502, {"error": "the forward target did not answer", "target": url, "reason": delivery.error})
+        closed = Answer(lambda r, w: False, taken=True)
+        later: dict[str, Any] = {}
+
+        def decide(cid: int) -> Capture:
+            cap = capture.with_(id=cid)
+            runs: tuple = ()
+            if triggered:
+                try:
+                    event, done, pending = self.engine.run_triggered(cap, closed, budget=Budget())
+                    runs = tuple(done)
+                    if pending:
+                        later["children"] = (event, pending)
+                except OverBudget:
+                    later["worker"] = True
+            note = f"forwarded to {url}: " + (f"{delivery.response.status} in {delivery.response.duration_ms} ms" if delivery.response else f"no answer ({delivery.error})")
+            return cap.with_(response=self._finish(response, cid, started), runs=runs, notes=(note,))
+
+        stored = await self._store(capture, decide)
+        self._notify(stored)
+        if "children" in later:
+            event, pending = later["children"]
+            runs = await self._children_later(stored, event, pending, wait)
+            if runs is not None:
+                stored = stored.with_(runs=tuple(runs))
+        elif later.get("worker"):
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(self._executor(), lambda: self.engine.run_all(stored, closed))
+            self._pending.add(future)
+            future.add_done_callback(self._pending.discard)
+
+            def finished(fut: asyncio.Future) -> list[dict]:
+                runs = fut.result() if not fut.exception() else []
+                if self.store is not None:
+                    self.store.update(stored.id, runs=runs)
+                self._notify(stored.with_(runs=tuple(runs)), self.update_listeners)
+                return runs
+
+            if wait:
+                await asyncio.wait([future])
+                stored = stored.with_(runs=tuple(finished(future)))
+            else:
+                future.add_done_callback(finished)
+        return stored
+
+    async def close(self) -> None:
+        """Release the forward client and the worker pool (after `drain`)."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
 
     def _inline(self, capture: Capture, started: float) -> tuple[Capture, tuple] | None:
         from .flow.engine import Answer, Budget, OverBudget
