@@ -8,7 +8,7 @@ from typing import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from ..model import Headers
-from .base import Key, Scheme, SignedRequest, Verdict
+from .base import Key, Scheme, SignedRequest, Verdict, same
 from .registry import all_schemes
 from .shared import b64, b64decode, utf8
 
@@ -47,12 +47,12 @@ def _norm(name: str) -> str:
     return name.lower().replace("_", "-")
 
 
-def similar_headers(expected: str, present: Iterable[str]) -> list[str]:
-    want = _norm(expected)
+def similar_headers(wanted_header: str, present: Iterable[str]) -> list[str]:
+    want = _norm(wanted_header)
     out = []
     for name in present:
         got = _norm(name)
-        if got == expected.lower():
+        if got == wanted_header.lower():
             continue
         if got == want or edit_distance(got, want) <= 2:
             out.append(name)
@@ -83,11 +83,11 @@ def _json_variants(body: bytes) -> list[tuple[str, bytes]]:
                     extra.append("non-ASCII escaped as \\u")
                 name = label + (" with " + " and ".join(extra) if extra else "")
                 try:
-                    candidate = json.dumps(data, ensure_ascii=ascii_, sort_keys=sort, **kw).encode("utf-8", "surrogatepass")
+                    variant = json.dumps(data, ensure_ascii=ascii_, sort_keys=sort, **kw).encode("utf-8", "surrogatepass")
                 except (TypeError, ValueError, RecursionError):  # keys of mixed types cannot be sorted
                     continue
-                if candidate != body:
-                    out.append((name, candidate))
+                if variant != body:
+                    out.append((name, variant))
     return out
 
 
@@ -187,7 +187,7 @@ def _url_hints(scheme: Scheme, req: SignedRequest, key: Key, verdict: Verdict) -
     if not req.url or "://" not in req.url:
         return []
     probe = _verdict(scheme, replace(req, url=req.url + "x"), key)
-    if probe is None or probe.expected == verdict.expected:
+    if probe is None or same(probe.expected or "", verdict.expected or ""):
         return []  # the URL is not part of what this scheme signs
     try:
         return _matching_url(scheme, req, key)
@@ -306,7 +306,7 @@ def hints_for(
 
     if verdict.status == "invalid":
         for name, secret in other_secrets:
-            if name == entry_name or not secret or secret == key.secret:
+            if name == entry_name or not secret or same(secret, key.secret):
                 continue
             if _passes(scheme, req, replace(key, secret=secret)):
                 hints.append(f"The signature matches the secret of `{name}`: the sender uses that secret, or this request belongs to `{name}`.")
@@ -323,7 +323,7 @@ def hints_for(
         hints.extend(_secret_encoding_hints(scheme, entry_name, req, key))
         if 0 < len(key.secret) < SHORT_SECRET:
             hints.append(f"The secret of `{entry_name}` is only {len(key.secret)} characters: is it the whole secret from the sender's settings?")
-        if key.secret != key.secret.strip():
+        if key.secret[:1].isspace() or key.secret[-1:].isspace():
             hints.append(f"The secret of `{entry_name}` has white space at its start or end: copy it again without it.")
 
     if verdict.status in ("expired", "invalid") and verdict.timestamp is not None:
