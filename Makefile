@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test bench clean
+.PHONY: run test bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# The suite's property tests with 30x the examples (a few minutes).
+fuzz: $(STAMP)
+	INSPECTOR_FUZZ_SCALE=30 $(PY) -m pytest -q -k "fuzz or random or arbitrary or never" -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .inspector

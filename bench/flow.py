@@ -65,11 +65,7 @@ def request(event_type: str) -> Request:
     return Request("POST", f"/events/webhook/demo/{event_type}", "", headers, BODY, "bench", time.time())
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--runs", type=int, default=3000)
-    p.add_argument("--json", action="store_true")
-    args = p.parse_args(argv)
+def run(runs: int = 3000) -> dict:
     with tempfile.TemporaryDirectory() as d:
         (Path(d) / "four.ygtc").write_text(textwrap.dedent(FLOW))
         flows = FlowSet.load(d)
@@ -79,27 +75,35 @@ def main(argv: list[str] | None = None) -> int:
         # 1. The engine alone: scope building and four nodes.
         capture = Capture(1, request("github"), "demo", "github", SignatureResult("unsigned"))
         t = time.perf_counter()
-        for _ in range(args.runs):
+        for _ in range(runs):
             engine.run_all(capture, Answer(lambda r, w: True))
-        engine_rps = args.runs / (time.perf_counter() - t)
+        engine_rps = runs / (time.perf_counter() - t)
 
         # 2. The pipeline (no store) with the flow, and 3. without any flow triggered.
         async def pipeline_rate(event_type: str) -> float:
             pipe = Pipeline(Config(), None, engine=engine)
             await pipe.handle(request(event_type), wait=True)
             t = time.perf_counter()
-            for _ in range(args.runs):
+            for _ in range(runs):
                 await pipe.handle(request(event_type), wait=True)
-            return args.runs / (time.perf_counter() - t)
+            return runs / (time.perf_counter() - t)
 
         with_flow = asyncio.run(pipeline_rate("github"))
         without = asyncio.run(pipeline_rate("nothing"))
-    result = {
+    return {
         "engine_runs_per_s": round(engine_rps),
         "pipeline_with_flow_per_s": round(with_flow),
         "pipeline_without_flow_per_s": round(without),
         "flow_cost_ratio": round(with_flow / without, 3),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--runs", type=int, default=3000)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    result = run(args.runs)
     if args.json:
         print(json.dumps(result))
     else:

@@ -10,7 +10,9 @@ from hypothesis import given, settings, strategies as st
 from inspector.config import ConfigError, parse_config
 from inspector.flow import load_text
 
-FUZZ = int(os.environ.get("INSPECTOR_FUZZ_EXAMPLES", "150"))
+from tests.conftest import fuzz_examples
+
+FUZZ = fuzz_examples(150)
 
 json_scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | st.text(max_size=20)
 known_keys = st.sampled_from(["enabled", "public_base_url", "secret_header", "secret_key", "signatures", "enforce", "max_body_bytes", "ack_timeout_seconds", "header", "algorithm", "secret", "tolerance", "stripe", "github", "${X}", "_c"])

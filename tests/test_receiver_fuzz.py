@@ -7,6 +7,7 @@ import asyncio
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.test_receiver import Server
+from tests.conftest import fuzz_examples
 
 token = st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'"), min_size=1, max_size=20)
 path_char = st.sampled_from(list("abcXYZ019._-~%/") + ["%2F", "%00", "%ff", "..", "//"])
@@ -30,7 +31,7 @@ def raw_requests(draw):
     return head + body
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=fuzz_examples(120), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(requests=st.lists(raw_requests(), min_size=1, max_size=4))
 def test_random_requests_never_get_a_5xx(tmp_path_factory, requests):
     async def go():

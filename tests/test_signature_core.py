@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 from inspector.config import parse_config
 from inspector.model import Headers, Request
 from inspector.signatures import Masker, mask_value, sign_request, verify_request
+from tests.conftest import fuzz_examples
 
 GITHUB_DOC_SECRET = "It's a Secret to Everybody"
 GITHUB_DOC_BODY = b"Hello, World!"
@@ -167,7 +168,7 @@ def test_masking():
 header_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=200)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=fuzz_examples(150), deadline=None)
 @given(value=header_text, body=st.binary(max_size=300), name=st.sampled_from(["github", "stripe", "shopify", "standard-webhooks", "orders"]),
        extra=st.lists(st.tuples(st.sampled_from(["webhook-id", "webhook-timestamp", "svix-id", "X-Shopify-Hmac-Sha256"]), header_text), max_size=3))
 def test_arbitrary_headers_and_bodies_never_raise(value, body, name, extra):

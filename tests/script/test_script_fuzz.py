@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 from inspector.script import Limits, ScriptError, compile, compile_expression, render_template
 from inspector.script.lexer import PUNCTUATION
 from inspector.script.stdlib import BUILTINS as _TABLE
+from tests.conftest import fuzz_examples
 
 LIMITS = Limits(max_operations=5_000, max_call_depth=16, max_string_bytes=4_096, max_collection_items=200)
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=fuzz_examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SCOPE_NAMES = ("event", "headers", "payload", "prev", "nodes", "state")
 BUILTINS = ("len is_empty contains starts_with ends_with index_of to_upper to_lower trim split replace "
             "sub_string chars to_string to_int to_float parse_int parse_float keys values push pop insert "

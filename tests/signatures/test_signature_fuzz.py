@@ -10,6 +10,7 @@ from inspector.model import Headers, SIGNATURE_STATUSES
 from inspector.signatures.base import Key, SignedRequest
 from inspector.signatures.diagnose import hints_for
 from sig_cases import CASES, NOW, URL
+from tests.conftest import fuzz_examples
 
 # Any text at all, surrogates and control characters included, and pieces of real headers.
 ANY_TEXT = st.text(st.characters(blacklist_categories=()), max_size=80)
@@ -32,7 +33,7 @@ def test_random_headers_never_raise(algorithm):
     case = CASES[algorithm]
     scheme = case.scheme
 
-    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=fuzz_examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(headers=header_lists(scheme.headers), body=st.binary(max_size=64), url=URLS, now=st.sampled_from([NOW, 0.0, 1e12]))
     def check(headers, body, url, now):
         req = SignedRequest("POST", url, Headers(headers), body, local_url="http://127.0.0.1:8080/x")
@@ -60,7 +61,7 @@ def test_signed_requests_with_random_damage_never_raise(algorithm):
     scheme = case.scheme
     signed = list(case.base_headers) + case.sign()
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=fuzz_examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
         which=st.integers(min_value=0, max_value=len(signed) - 1),
         value=st.one_of(VALUES, st.tuples(st.integers(min_value=0, max_value=200), st.one_of(PIECES, ANY_TEXT))),
