@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
 from urllib.parse import parse_qsl
@@ -12,10 +12,17 @@ from urllib.parse import parse_qsl
 Header = tuple[str, str]
 
 
+_SECOND: tuple[int, str] = (-1, "")
+
+
 def iso_time(epoch: float) -> str:
     """UTC time with millisecond precision, the form every output uses."""
-    dt = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    global _SECOND
+    second = int(epoch // 1)
+    cached = _SECOND  # one read: worker threads may replace it meanwhile
+    if cached[0] != second:  # formatting the date is the slow part; it changes once a second
+        cached = _SECOND = (second, datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S."))
+    return f"{cached[1]}{int((epoch - second) * 1000) % 1000:03d}Z"
 
 
 class Headers:
@@ -222,7 +229,11 @@ class Capture:
     notes: tuple[str, ...] = ()
 
     def with_(self, **changes: Any) -> "Capture":
-        return replace(self, **changes)
+        # dataclasses.replace re-runs __init__ through introspection; this is on the hot path.
+        new = object.__new__(Capture)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
     def flows_summary(self) -> list[dict[str, Any]]:
         return [

@@ -200,7 +200,7 @@ class Pipeline:
         if early is None and self.forward_to and route is not None:
             return await self._forward(capture, triggered, started, wait)
         if early is None and triggered:
-            return await self._run_flows(capture, started, wait)
+            return await self._run_flows(capture, started, wait, triggered)
         if early is None:
             early = self._accepted(route)
 
@@ -219,14 +219,14 @@ class Pipeline:
 
     # Flows: SPEC §4 rules 2–4
 
-    async def _run_flows(self, capture: Capture, started: float, wait: bool) -> Capture:
+    async def _run_flows(self, capture: Capture, started: float, wait: bool, triggered: list) -> Capture:
         # Most flows are small: try them right here, inside the transaction that stores the
         # capture, so the request costs one commit and no thread hand-off. Flows that outgrow
         # the inline budget are redone in a worker (below), answering by rules 2–4.
         inline: dict[str, Any] = {}
 
         def decide(cid: int) -> Capture | None:
-            attempt = self._inline(capture.with_(id=cid), started)
+            attempt = self._inline(capture.with_(id=cid), started, triggered)
             if attempt is None:
                 return None
             inline["children"] = attempt[1]
@@ -316,7 +316,7 @@ class Pipeline:
             self._pool.shutdown(wait=False)
             self._pool = None
 
-    def _inline(self, capture: Capture, started: float) -> tuple[Capture, tuple] | None:
+    def _inline(self, capture: Capture, started: float, triggered: list) -> tuple[Capture, tuple] | None:
         from .flow.engine import Answer, Budget, OverBudget
 
         first: list[tuple[str, Any]] = []
@@ -332,7 +332,7 @@ class Pipeline:
                 first.append(("error", run))
 
         try:
-            event, runs, pending = self.engine.run_triggered(capture, Answer(on_answer), on_error=on_error, budget=Budget())
+            event, runs, pending = self.engine.run_triggered(capture, Answer(on_answer), on_error=on_error, budget=Budget(), triggered=triggered)
         except OverBudget:
             return None
         kind, payload = first[0] if first else ("done", None)

@@ -58,7 +58,7 @@ class StoreError(Exception):
 
 def _dumps(value: Any) -> str:
     # ensure_ascii keeps header bytes that were not UTF-8 (surrogate escapes) round-tripping.
-    return json.dumps(value, separators=(",", ":"))
+    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 class Store:

@@ -179,14 +179,20 @@ class Engine:
         on_run: Callable[[list[dict[str, Any]]], None] | None = None,
         on_error: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
         budget: "Budget | None" = None,
+        triggered: list[tuple[Flow, Trigger]] | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]], list["PendingChild"]]:
         """The triggered flows only; returns (event, runs, async children queued).
         With a `budget`, raises `OverBudget` as soon as the work outgrows it."""
         event, warnings = event_scope(capture)
         runs: list[dict[str, Any]] = []
         pending: list[PendingChild] = []
-        for flow, trigger in self.triggered(capture.event_type):
-            run = self.run_flow(flow, trigger.target or flow.nodes[0].id, event, {}, len(runs) + 1, trigger_text(trigger), None, None, 0, answer, pending, budget=budget)
+        if triggered is None:
+            triggered = self.triggered(capture.event_type)
+        for i, (flow, trigger) in enumerate(triggered):
+            # Each run gets its own event; the last one may have the original (nothing
+            # reads it afterwards but async children, which see it as that run left it).
+            mine = event if i == len(triggered) - 1 else _copy(event)
+            run = self.run_flow(flow, trigger.target or flow.nodes[0].id, mine, {}, len(runs) + 1, trigger_text(trigger), None, None, 0, answer, pending, budget=budget, owned=True)
             run["warnings"] = list(warnings)
             runs.append(run)
             if on_run:
@@ -246,11 +252,13 @@ class Engine:
         pending: list[PendingChild],
         on_step: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
         budget: "Budget | None" = None,
+        owned: bool = False,
     ) -> dict[str, Any]:
         """One run. `on_step(step, scope)` (the debugger) may return False to stop early."""
         run = self._run_record(run_id, flow, target, trigger, parent_id, via_node)
         started = time.perf_counter()
-        event = _copy(event)
+        if not owned:
+            event = _copy(event)
         scope: dict[str, Any] = {
             "event": event,
             "headers": event["headers"],
@@ -317,7 +325,7 @@ class Engine:
                 break
             step["duration_us"] = int((time.perf_counter() - t0) * 1e6)
             step["status"] = outcome.status
-            step["output"] = _jsonable(outcome.output)
+            step["output"] = outcome.output  # JSON-shaped by the script language's design
             step["next"] = outcome.next
             step["decision"] = outcome.decision
             steps.append(step)
@@ -328,7 +336,7 @@ class Engine:
                 break
             node = by_id.get(outcome.next) if outcome.next else None
         run["duration_us"] = int((time.perf_counter() - started) * 1e6)
-        run["state"] = _jsonable(scope["state"])
+        run["state"] = scope["state"]
         return run
 
 
@@ -374,11 +382,3 @@ def _ordered(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     visit(None)
     return out
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value)
-        return value
-    except (TypeError, ValueError):
-        return json.loads(json.dumps(value, default=str))
