@@ -14,6 +14,7 @@ import yaml
 
 from .. import script
 from ..script import ScriptError
+from ..script.values import type_name
 from .model import Node, Position
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -273,7 +274,7 @@ class BranchNode(NodeType):
                 failed.decision = decision  # type: ignore[attr-defined]
                 raise failed from None
             if not isinstance(value, bool):
-                kind = script_type_name(value)
+                kind = type_name(value)
                 decision.append({"expression": expression, "error": f"the condition is {kind}, not a bool", "next": target})
                 failed = StepFailed(f"condition `{expression}` gave {kind} ({_short(value)}); a branch condition must be true or false — compare it, e.g. `x == 'push'`", *where)
                 failed.decision = decision  # type: ignore[attr-defined]
@@ -283,24 +284,6 @@ class BranchNode(NodeType):
                 return StepOutcome({"matched": expression, "next": target}, target, decision=decision)
         default = node.compiled["default"]
         return StepOutcome({"matched": None, "next": default}, default, decision=decision)
-
-
-def script_type_name(value: Any) -> str:
-    if value is None:
-        return "()"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "i64"
-    if isinstance(value, float):
-        return "f64"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "map"
-    return type(value).__name__
 
 
 def _short(value: Any) -> str:
