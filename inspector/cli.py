@@ -155,6 +155,7 @@ async def _serve(args, config: Config, store: Store) -> int:
     from .receiver import PortInUse, Receiver
 
     flows, engine = open_flows(args)
+    store.start_checkpointer()
     pipeline = Pipeline(config, store, public_url=args.public_url, engine=engine)
     if args.forward_to:
         if not args.forward_to.startswith(("http://", "https://")):
@@ -188,10 +189,12 @@ async def _serve(args, config: Config, store: Store) -> int:
         except (NotImplementedError, RuntimeError):
             pass
     watcher = asyncio.create_task(_watch_flows(flows))
+    tunnel, tunnel_task = start_tunnel(args, config, flows, pipeline, receiver)
     try:
         await stop.wait()
     finally:
         watcher.cancel()
+        await stop_tunnel(tunnel, tunnel_task)
         await receiver.stop()
         left = await pipeline.drain(timeout=10)
         if left:
@@ -213,6 +216,103 @@ async def _watch_flows(flows, every: float = 1.0) -> None:
                 report_flows(flows)
         except Exception as exc:  # never let the watcher take the server down
             err(f"warning: could not reload flows: {exc}")
+
+
+# tunnel (SPEC §8)
+
+
+def make_tunnel(args):
+    from .tunnel import tunnel_from_options
+
+    return tunnel_from_options(args.tunnel, args.public_url, args.ngrok_path)
+
+
+class TunnelPrinter:
+    """Turns tunnel status changes into `serve`'s lines: `public url: URL`, the URL to paste
+    per trigger, `self-check: …`, and failures with their fix (SPEC §10)."""
+
+    def __init__(self, args, config: Config, flows, pipeline: Pipeline, receiver):
+        from .tunnel import TunnelStatus
+
+        self.args, self.config, self.flows, self.pipeline, self.receiver = args, config, flows, pipeline, receiver
+        self.prev = TunnelStatus("none")
+
+    def __call__(self, status) -> None:
+        from .tunnel import public_base_url_note, trigger_urls
+
+        prev, self.prev = self.prev, status
+        json_mode = self.args.json
+        if status.state == "starting" and status.detail and status.detail != prev.detail:
+            err(f"tunnel: {status.detail}")
+        if status.state == "up" and (prev.state != "up" or prev.public_url != status.public_url):
+            out(json.dumps({"public_url": status.public_url}) if json_mode else f"public url: {status.public_url}")
+            for t in trigger_urls(self.flows, self.pipeline, self.args.tenant):
+                err(f"  {t.flow} ← {t.trigger_type} {t.event_type}: {t.url}")
+            note = public_base_url_note(self.config.public_base_url, status.public_url)
+            if note:
+                err(f"note: {note}")
+        elif status.state == "up" and status.detail and status.detail != prev.detail:
+            err(f"tunnel: {status.detail}")
+        if status.selfcheck is not None and status.selfcheck is not prev.selfcheck:
+            result = status.selfcheck
+            out(json.dumps({"self_check": result.to_json()}) if json_mode else result.line())
+            if not result.ok and result.fix:
+                err(f"  fix: {result.fix}")
+        if status.state == "failed" and prev.state != "failed":
+            out(json.dumps({"tunnel": status.to_json()}) if json_mode else f"tunnel: FAILED — {status.reason}")
+            if status.fix:
+                err(f"  fix: {status.fix}")
+            err(f"  webhooks still reach {self.receiver.url} (local only)")
+
+
+def start_tunnel(args, config: Config, flows, pipeline: Pipeline, receiver):
+    """Start the tunnel in the background (the server already answers locally); (tunnel, task)."""
+    from .tunnel import open_tunnel, pipeline_follower
+
+    tunnel = make_tunnel(args)
+    if tunnel.kind == "none":
+        if args.tunnel == "auto":
+            err(f"note: {tunnel.status.reason}" + (f"; {tunnel.status.fix}" if tunnel.status.fix else ""))
+        return tunnel, None
+    tunnel.subscribe(pipeline_follower(pipeline))
+    tunnel.subscribe(TunnelPrinter(args, config, flows, pipeline, receiver))
+    return tunnel, asyncio.create_task(open_tunnel(tunnel, receiver))
+
+
+async def stop_tunnel(tunnel, task) -> None:
+    if task is not None and not task.done():
+        task.cancel()
+    await tunnel.stop()
+
+
+def show_public_url(args, config: Config | None, pipeline: Pipeline) -> bool:
+    """`check`'s line on where senders reach us (sets `pipeline.public_url` for the URLs that
+    follow). True when the tunnel options themselves are wrong."""
+    from .tunnel import public_base_url_note
+
+    tunnel = make_tunnel(args)
+    status = tunnel.status
+    configured = config.public_base_url.rstrip("/") if config and config.public_base_url else None
+    if status.state == "failed":
+        out(f"public url: {status.reason}")
+        if status.fix:
+            err(f"  fix: {status.fix}")
+        return True
+    if tunnel.kind == "public-url":
+        pipeline.public_url = tunnel.url.strip().rstrip("/")
+        out(f"public url: {pipeline.public_url} (--public-url)")
+        note = public_base_url_note(configured, pipeline.public_url)
+        if note:
+            err(f"note: {note}")
+    elif tunnel.kind == "ngrok":
+        out(f"public url: assigned by ngrok when `serve` or the TUI starts the tunnel; until then the URLs below use {pipeline.base_url}")
+    elif configured:
+        out(f"public url: {configured} (public_base_url in answers.json)")
+    else:
+        out(f"public url: none — webhooks reach {pipeline.local_base} only")
+        if status.fix:
+            err(f"note: {status.fix}")
+    return False
 
 
 # check
@@ -264,15 +364,14 @@ def cmd_check(args) -> int:
     failed = failed or bool(flows.errors)
     bad_files = {p.position.file for p in flows.errors}
     out(f"flows: {len(flows.flows)} ok" + (f", {len(bad_files)} invalid" if bad_files else "") + f" ({flows.directory})")
-    pipeline = Pipeline(config or Config(), None, local_base=f"http://{args.host}:{args.port}", public_url=args.public_url)
-    shown = False
-    for flow in flows.flows:
-        for trigger in flow.triggers:
-            shown = True
-            event = trigger.event_type
-            url = pipeline.webhook_url(args.tenant, event if not any(c in event for c in "*?[") else event.replace("*", "{anything}").replace("?", "{one character}"))
-            out(f"  {flow.name} ← {trigger.type} {event}: {url}")
-    if not shown:
+    pipeline = Pipeline(config or Config(), None, local_base=f"http://{args.host}:{args.port}")
+    failed = show_public_url(args, config, pipeline) or failed
+    from .tunnel import trigger_urls
+
+    urls = trigger_urls(flows, pipeline, args.tenant)
+    for t in urls:
+        out(f"  {t.flow} ← {t.trigger_type} {t.event_type}: {t.url}")
+    if not urls:
         out(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
     return 1 if failed else 0
 
@@ -707,10 +806,13 @@ def cmd_init(args) -> int:
 
 
 def cmd_tui(args) -> int:
-    # Until the TUI lands, the default command is the headless server.
-    err("note: the TUI is not available yet; running `serve`")
-    args.json = False
-    return cmd_serve(args)
+    # Imported here: the core never imports Textual (SPEC §1); only the TUI does.
+    try:
+        from .tui import run_tui
+    except ImportError as exc:
+        err(f"error: the TUI cannot start ({exc}); `webhook-inspector serve` runs the server without it")
+        return 2
+    return run_tui(args)
 
 
 COMMANDS: dict[str, Callable[[Any], int]] = {
