@@ -188,7 +188,7 @@ async def _serve(args, config: Config, store: Store) -> int:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    watcher = asyncio.create_task(_watch_flows(flows))
+    watcher = asyncio.create_task(_watch_flows(flows, pipeline, answers_path(args)))
     tunnel, tunnel_task = start_tunnel(args, config, flows, pipeline, receiver)
     try:
         await stop.wait()
@@ -204,8 +204,18 @@ async def _serve(args, config: Config, store: Store) -> int:
     return 0
 
 
-async def _watch_flows(flows, every: float = 1.0) -> None:
-    """Reload flows when a .ygtc file changes (checked once a second; a stat per file)."""
+async def _watch_flows(flows, pipeline=None, answers: Path | None = None, every: float = 1.0) -> None:
+    """Reload flows when a .ygtc file changes, and answers.json when it does (checked once a
+    second; a stat per file). A broken answers.json is reported and the last good one kept."""
+
+    def stamp() -> tuple | None:
+        try:
+            st = answers.stat() if answers else None
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size) if st else None
+
+    seen = stamp()
     while True:
         await asyncio.sleep(every)
         try:
@@ -214,8 +224,20 @@ async def _watch_flows(flows, every: float = 1.0) -> None:
                 await asyncio.to_thread(flows.reload)
                 err("flows changed; reloaded")
                 report_flows(flows)
+            now = stamp()
+            if pipeline is not None and answers is not None and now != seen:
+                seen = now
+                try:
+                    pipeline.config = load_config(answers)
+                    err(f"answers: {answers} changed; reloaded")
+                    for w in pipeline.config.warnings:
+                        err(f"warning: {w}")
+                except ConfigError as exc:
+                    for problem in exc.problems:
+                        err(f"error: {problem}")
+                    err("answers: keeping the previous configuration until the file is fixed")
         except Exception as exc:  # never let the watcher take the server down
-            err(f"warning: could not reload flows: {exc}")
+            err(f"warning: could not reload: {exc}")
 
 
 # tunnel (SPEC §8)

@@ -25,6 +25,7 @@ log = logging.getLogger("inspector.receiver")
 # How much of an oversized body is read (and thrown away) so the sender still sees the 413.
 DRAIN_LIMIT = 64 * 1024 * 1024
 MAX_HEADER_FIELD = 64 * 1024
+SELFCHECK_PATH = "/__inspector/selfcheck/"
 
 
 class PortInUse(Exception):
@@ -78,6 +79,8 @@ class Receiver:
         self.inflight = 0
         self.idle = asyncio.Event()
         self.idle.set()
+        # Self-check nonces in flight (tunnel.check_public_url adds and removes them) → arrived.
+        self.selfcheck_nonces: dict[str, bool] = {}
 
     @property
     def url(self) -> str:
@@ -95,6 +98,12 @@ class Receiver:
                 self.idle.set()
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        if self.selfcheck_nonces and request.raw_path.startswith(SELFCHECK_PATH):
+            # The port is public: only the nonce in flight answers; any other is an ordinary 404.
+            nonce = request.raw_path[len(SELFCHECK_PATH):].partition("?")[0]
+            if nonce in self.selfcheck_nonces:
+                self.selfcheck_nonces[nonce] = True
+                return web.json_response({"selfcheck": "ok", "nonce": nonce}, headers={"Cache-Control": "no-store"})
         received = self.clock()
         try:
             body, size, truncated, complete = await read_body(request, self.pipeline.config.max_body_bytes)

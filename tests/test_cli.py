@@ -221,3 +221,45 @@ def test_python_m_and_help(tmp_path):
     assert r.returncode == 0 and b"serve" in r.stdout
     r = run_cli("frobnicate", cwd=tmp_path)
     assert r.returncode == 2
+
+
+def test_serve_reloads_answers_and_flows_without_restart(tmp_path):
+    import shutil
+
+    answers = tmp_path / "answers.json"
+    answers.write_text('{"events-webhook": {}}')
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    shutil.copy(ROOT / "flows" / "on_webhook.ygtc", flows)
+    proc = subprocess.Popen([sys.executable, "-m", "inspector", "--answers", str(answers), "--flows", str(flows), "serve", "--port", "0"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().strip().split()[-1]
+
+    def post(path):
+        req = urllib.request.Request(url + path, data=b"{}", method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                body = r.read()
+                return r.status, json.loads(body) if body else None
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    try:
+        assert post("/events/webhook/demo/order.created") == (200, {"success": True})
+        (flows / "broken.ygtc").write_text("nodes: [\n")
+        (flows / "new.ygtc").write_text("name: new\nnodes:\n  - id: r\n    type: http_response\n    config: {status: 207}\ntriggers:\n  - event_type: fresh\n")
+        answers.write_text('{"events-webhook": {"enabled": "maybe"}}')  # broken: the old one is kept
+        deadline = time.time() + 10
+        while post("/events/webhook/demo/fresh")[0] != 207 and time.time() < deadline:
+            time.sleep(0.2)
+        assert post("/events/webhook/demo/fresh")[0] == 207
+        assert post("/events/webhook/demo/order.created")[0] == 200
+        answers.write_text('{"events-webhook": {"enabled": false}}')
+        while post("/events/webhook/demo/fresh")[0] != 503 and time.time() < deadline + 10:
+            time.sleep(0.2)
+        assert post("/events/webhook/demo/fresh")[0] == 503
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(10)
+    assert "broken.ygtc:2:1: YAML syntax error" in err
+    assert "events-webhook.enabled" in err and "keeping the previous configuration" in err
