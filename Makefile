@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP)
-	$(PY) -m inspector --answers answers.example.json --flows flows serve
+	$(PY) -m inspector --answers answers.example.json --flows flows
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -1,0 +1,272 @@
+"""The TUI under load: a 100,000-capture store — time to the first painted table, time to
+apply a filter, peak memory — and sustained ingest with the TUI live (headless) against a
+bare aiohttp handler, both given the same load.
+
+    python -m bench.tui [--captures 100000] [--seconds 5] [--json]
+
+Targets (issue 5): first paint ≤ 2 s, filter ≤ 200 ms, peak memory ≤ 300 MB, ingest ratio ≥ 0.3.
+Each measurement of the large store runs in a fresh process, so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from datetime import timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FILTERS = ("sig:invalid", "type:stripe", "-status:2xx method:POST", "flow:github")
+TEXT_SEARCH = "octo-org"
+
+
+def _templates():
+    """Realistic captures from the real pipeline: every sample, a bad signature, a 404."""
+    from inspector import samples
+    from inspector.config import load_config
+    from inspector.flow import Engine, FlowSet
+    from inspector.model import Headers, Request
+    from inspector.pipeline import Pipeline
+
+    config = load_config(ROOT / "answers.example.json")
+    flows = FlowSet.load(ROOT / "flows")
+    now = time.time()
+
+    async def make():
+        pipeline = Pipeline(config, None, engine=Engine(flows))
+        out = []
+        for name in samples.SAMPLES:
+            request, _ = samples.build(name, config, signed_url_base="http://127.0.0.1:8080", now=now, mark=False)
+            out.append(await pipeline.handle(request, now=now, wait=True))
+        request, _ = samples.build("github.push", config, signed_url_base="http://127.0.0.1:8080", now=now, mark=False)
+        out.append(await pipeline.handle(replace(request, body=request.body + b" "), now=now, wait=True))
+        out.append(await pipeline.handle(Request("GET", "/favicon.ico", "", Headers([("User-Agent", "curl/8.5.0")]), b"", "127.0.0.1", now), wait=True))
+        return out
+
+    return asyncio.run(make())
+
+
+def build_store(path: Path, count: int) -> float:
+    """Fill a store with `count` captures (grouped commits); returns seconds taken."""
+    from inspector.store import Store
+
+    templates = _templates()
+    started = time.perf_counter()
+    store = Store(path, max_captures=max(count, 100_000))
+
+    async def fill():
+        base = time.time() - count
+        for i in range(count):
+            c = templates[i % len(templates)]
+            store.insert_grouped(c.with_(id=None, request=replace(c.request, received_at=base + i)))
+            if i % 5000 == 4999:
+                store.flush()
+        store.flush()
+
+    asyncio.run(fill())
+    store.close()
+    return time.perf_counter() - started
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+async def _measure_large(store_path: str) -> dict:
+    """In this (fresh) process: open the TUI on the store, headless at 100×30."""
+    from inspector.config import load_config
+    from inspector.flow import FlowSet
+    from inspector.store import Store
+    from inspector.tui.app import InspectorApp
+
+    rss_before = _rss_mb()
+    t0 = time.perf_counter()
+    store = Store(store_path, max_captures=10**7)
+    app = InspectorApp(load_config(ROOT / "answers.example.json"), FlowSet.load(ROOT / "flows"), store,
+                       serve=False, watch_flows=False, tz=timezone.utc)
+    out: dict = {}
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.table
+        while table.first_paint is None:
+            await asyncio.sleep(0.002)
+        out["first_paint_s"] = round(table.first_paint - t0, 3)
+        # Responsiveness while history loads: how late does a 10 ms timer fire on the UI loop?
+        lags = []
+        while not app.history_done:
+            t = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append(time.perf_counter() - t - 0.01)
+        out["history_load_s"] = round(time.perf_counter() - t0, 3)
+        out["captures"] = len(table.rows)
+        out["ui_lag_while_loading_ms_p50"] = round(sorted(lags)[len(lags) // 2] * 1000, 1) if lags else 0.0
+        out["ui_lag_while_loading_ms_max"] = round(max(lags) * 1000, 1) if lags else 0.0
+        await pilot.pause()
+        timings = {}
+
+        async def painted(since: float) -> float:
+            while table.painted_at <= since:
+                await asyncio.sleep(0.001)
+            return round((table.painted_at - since) * 1000, 1)
+
+        for text in FILTERS + ("",):
+            await pilot.pause(0.2)
+            t = time.perf_counter()
+            app.set_filter(text)
+            computed = round((time.perf_counter() - t) * 1000, 1)
+            timings[text or "(clear)"] = {"ms": await painted(t), "computed_ms": computed, "shown": len(table.view)}
+        out["filters"] = timings
+        # A text search reads bodies from the store in a thread; the table fills as it goes.
+        t = time.perf_counter()
+        app.set_filter(TEXT_SEARCH)
+        while app.searching:
+            await asyncio.sleep(0.01)
+        out["text_search"] = {"query": TEXT_SEARCH, "s": round(time.perf_counter() - t, 2), "shown": len(table.view)}
+        # Scroll to the top and back: paging through 100,000 rows.
+        await pilot.pause(0.2)
+        t = time.perf_counter()
+        table.action_first()
+        out["home_ms"] = await painted(t)
+        await app.shutdown()
+        app.exit(0)
+    store.close()
+    out["peak_rss_mb"] = round(_rss_mb(), 1)
+    out["rss_at_start_mb"] = round(rss_before, 1)
+    return out
+
+
+async def _serve_headless(store_path: str, port: int) -> None:
+    """The TUI, live and headless, with its receiver; prints `listening on URL` when up."""
+    from inspector.config import load_config
+    from inspector.flow import FlowSet
+    from inspector.store import Store
+    from inspector.tui.app import InspectorApp
+
+    store = Store(store_path)
+    app = InspectorApp(load_config(ROOT / "answers.example.json"), FlowSet.load(ROOT / "flows"), store,
+                       port=port, watch_flows=False)
+
+    async def announce() -> None:
+        while app.listening is None:
+            if app.listen_error:
+                print(f"error: {app.listen_error}", file=sys.__stdout__, flush=True)
+                return
+            await asyncio.sleep(0.01)
+        print(f"listening on {app.listening}", file=sys.__stdout__, flush=True)
+
+    task = asyncio.get_running_loop().create_task(announce())
+    await app.run_async(headless=True, size=(100, 30))
+    task.cancel()
+
+
+def _child(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.tui", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise SystemExit(f"bench child failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_ingest(seconds: float, concurrency: int) -> dict:
+    from bench import ingest
+
+    use_wrk = shutil.which("wrk") is not None
+    work = Path(tempfile.mkdtemp(prefix="inspector-bench-tui-"))
+    commands = {
+        "bare": [sys.executable, str(ROOT / "bench" / "bare_server.py")],
+        "tui": [sys.executable, "-m", "bench.tui", "--serve-headless", str(work / "captures.sqlite3")],
+        # The same pipeline without any UI: what the TUI's share of the cost is measured against.
+        "serve": [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
+                  "--store", str(work / "serve.sqlite3"), "--tunnel", "none", "serve", "--port", "0"],
+    }
+    results = {}
+    try:
+        for name, cmd in commands.items():
+            proc, port = ingest.start(cmd, ROOT)
+            threading.Thread(target=lambda p=proc: [None for _ in p.stdout], daemon=True).start()
+            try:
+                time.sleep(0.3)
+                ingest.measure(port, 1.0, concurrency, None, use_wrk)  # warm-up
+                results[name] = ingest.measure(port, seconds, concurrency, None, use_wrk)
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    bare, tui, serve = results["bare"], results["tui"], results["serve"]
+    return {
+        "load": "wrk" if use_wrk else "closed-loop python client", "concurrency": concurrency, "seconds": seconds,
+        "bare_rps": round(bare["rps"], 1), "tui_rps": round(tui["rps"], 1), "serve_rps": round(serve["rps"], 1),
+        "ratio": round(tui["rps"] / bare["rps"], 3) if bare["rps"] else None,
+        "serve_ratio": round(serve["rps"] / bare["rps"], 3) if bare["rps"] else None,
+        "tui_vs_serve": round(tui["rps"] / serve["rps"], 3) if serve["rps"] else None,
+        "tui_p50_ms": round(tui["p50_ms"], 2), "tui_p99_ms": round(tui["p99_ms"], 2), "tui_statuses": tui.get("statuses"),
+    }
+
+
+def run_all(quick: bool = False, captures: int | None = None, seconds: float | None = None) -> dict:
+    count = captures or (20_000 if quick else 100_000)
+    seconds = seconds or (2.0 if quick else 5.0)
+    work = Path(tempfile.mkdtemp(prefix="inspector-bench-tui-"))
+    try:
+        store = work / "captures.sqlite3"
+        built = build_store(store, count)
+        large = _child(["--measure-large", str(store)])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    large["store_build_s"] = round(built, 1)
+    ing = measure_ingest(seconds, 32)
+    worst = max(v["ms"] for k, v in large["filters"].items() if k != "(clear)")
+    rows = [
+        {"name": f"tui: first painted table ({count:,} captures)", "value": f"{large['first_paint_s']} s", "target": "≤ 2 s", "ok": large["first_paint_s"] <= 2},
+        {"name": "tui: whole history loaded (in a thread)", "value": f"{large['history_load_s']} s, UI lag p50 {large['ui_lag_while_loading_ms_p50']} ms", "target": "", "ok": None},
+        {"name": "tui: apply a filter (slowest of 4)", "value": f"{worst} ms", "target": "≤ 200 ms", "ok": worst <= 200},
+        {"name": "tui: text search through the store", "value": f"{large['text_search']['s']} s", "target": "", "ok": None},
+        {"name": "tui: peak memory (RSS)", "value": f"{large['peak_rss_mb']} MB", "target": "≤ 300 MB", "ok": large["peak_rss_mb"] <= 300},
+        {"name": "tui: ingest, TUI live / bare aiohttp (req/s)", "value": f"{ing['tui_rps']:.0f} / {ing['bare_rps']:.0f} = {ing['ratio']}", "target": "≥ 0.3", "ok": (ing["ratio"] or 0) >= 0.3},
+        {"name": "tui: ingest, TUI live / serve without UI", "value": f"{ing['tui_rps']:.0f} / {ing['serve_rps']:.0f} = {ing['tui_vs_serve']} (serve/bare {ing['serve_ratio']})", "target": "", "ok": None},
+    ]
+    return {"large": large, "ingest": ing, "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--captures", type=int, default=100_000)
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--measure-large", metavar="STORE", help=argparse.SUPPRESS)
+    p.add_argument("--serve-headless", metavar="STORE", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.measure_large:
+        print(json.dumps(asyncio.run(_measure_large(args.measure_large))))
+        return 0
+    if args.serve_headless:
+        asyncio.run(_serve_headless(args.serve_headless, 0))
+        return 0
+    result = run_all(captures=args.captures, seconds=args.seconds)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    for row in result["rows"]:
+        mark = "" if row["ok"] is None else ("ok" if row["ok"] else "MISSED")
+        print(f"{row['name']:<52} {row['value']:<36} {row['target']:<9} {mark}")
+    large = result["large"]
+    print(f"  filters: " + ", ".join(f"{k!r} {v['ms']} ms ({v['shown']:,} rows)" for k, v in large["filters"].items()))
+    print(f"  store built in {large['store_build_s']} s; RSS at start {large['rss_at_start_mb']} MB; jump to the oldest row {large['home_ms']} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

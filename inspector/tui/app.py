@@ -1,0 +1,916 @@
+"""The inspector TUI (SPEC §11): the server, a live request table, the detail tabs, the
+debugger. Everything runs through the core's Pipeline, Store, FlowSet and Engine.
+
+The App is built from parts so tests and benches can inject a clock, a port, a store and a
+time zone: `InspectorApp(config, flows, store, port=0, clock=lambda: T, tz=timezone.utc)`.
+"""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import tzinfo
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer
+from textual.worker import get_current_worker
+
+from .. import samples
+from ..config import Config
+from ..filters import Filter, FilterError, parse_filter
+from ..flow import Engine, FlowSet
+from ..model import Capture
+from ..pipeline import Pipeline
+from ..signatures import Masker
+from ..store import Store, StoreError
+from .actions import MAIN_ACTIONS, UserAction
+from .commands import InspectorCommands
+from .curl import curl_command
+from .debug_session import DebugSession
+from .messages import CapturesPending, FlowsReloaded, HistoryBatch, HistoryDone, SampleSent, SearchProgress
+from .rows import Row, needs_store, select
+from .screens.copied_screen import CopiedScreen
+from .screens.debugger_screen import DebuggerScreen
+from .screens.flow_picker import FlowPicker
+from .screens.help_screen import HelpScreen
+from .screens.sample_picker import SamplePicker
+from .widgets.body_view import MODES
+from .widgets.context import ViewContext
+from .widgets.detail_pane import DetailPane
+from .widgets.filter_bar import FilterBar
+from .widgets.problems_bar import ProblemsBar
+from .widgets.request_table import RequestTable
+from .widgets.status_header import HeaderState, StatusHeader
+from .widgets.welcome import TriggerUrl, Welcome
+
+TAKE_INTERVAL = 0.08  # new captures reach the table within this (plus one frame): ≤ 100 ms
+HISTORY_FIRST_BATCH = 200  # small, so the first rows paint at once
+HISTORY_BATCH = 2000
+# The detail pane re-renders at most this often: at once for the user's own moves, and at a
+# calmer pace when follow mode moves it for every capture of a burst.
+DETAIL_INTERVAL_USER = 0.05
+DETAIL_INTERVAL_UPDATE = 0.25  # the capture shown got its flow runs' results
+DETAIL_INTERVAL_FOLLOW = 1.0
+
+
+MAIN_SCREEN_ONLY = frozenset(a.action for a in MAIN_ACTIONS if a.id not in ("quit", "help"))
+
+
+def _freeze_gc() -> None:
+    """Move what exists now (widgets, styles, history rows) out of the cycle collector's view.
+
+    Every request allocates; each collection then walked the whole UI and up to 100,000 rows
+    again, which cost the server a quarter of its throughput with the TUI open. Frozen objects
+    are still freed by reference counting; they are only never scanned for cycles.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+@dataclass
+class ServerOptions:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    serve: bool = True  # False: no listening socket (tests, snapshots)
+
+
+class InspectorApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "webhook-inspector"
+    COMMANDS = App.COMMANDS | {InspectorCommands}
+    BINDINGS = [a.binding() for a in MAIN_ACTIONS]
+    ACTIONS = MAIN_ACTIONS
+
+    def __init__(
+        self,
+        config: Config | None,
+        flows: FlowSet,
+        store: Store,
+        *,
+        answers: Path | str | None = None,
+        problems: Iterable[str] = (),
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        serve: bool = True,
+        tenant: str = "demo",
+        public_url: str | None = None,
+        reveal: bool = False,
+        clock: Callable[[], float] = time.time,
+        tz: tzinfo | None = None,
+        pipeline: Pipeline | None = None,
+        keymap: dict[str, str] | None = None,
+        keymap_file: str | None = None,
+        store_label: str | None = None,
+        load_history: bool = True,
+        watch_flows: bool = True,
+        notices: Iterable[str] = (),
+        receiver_factory: Callable[[Pipeline, str, int], Any] | None = None,
+    ):
+        super().__init__()
+        self.config_ok = config is not None
+        self.config = config or Config()
+        self.flows = flows
+        self.store = store
+        self.answers = str(answers) if answers else None
+        self.startup_problems = list(problems)
+        self.notices = list(notices)
+        self.server = ServerOptions(host, port, serve)
+        self.tenant = tenant
+        self.public_url = public_url
+        self.tunnel_note = ""
+        self.reveal = reveal
+        self.clock = clock
+        self.tz = tz
+        self.keymap = dict(keymap or {})
+        self.keymap_file = keymap_file
+        self.store_label = store_label or str(store.path)
+        self.load_history = load_history
+        self.watch_flows = watch_flows
+        self.masker = Masker(config, reveal=reveal)
+        self.engine = Engine(flows, clock=clock)
+        self.pipeline = pipeline or Pipeline(
+            self.config, store, clock=clock, engine=self.engine, public_url=public_url,
+            local_base=f"http://{host}:{port}",
+        )
+        self.receiver: Any = None
+        # Builds the listening side; tests may pass one with a fixed address.
+        self.receiver_factory = receiver_factory
+        self.listen_error: str | None = None
+        self.body_mode = MODES[0]
+        self.total = 0  # captures in the store, as far as we know
+        self.history_loaded = 0
+        self.history_done = False
+        # Live captures wait here until the table takes them (see messages.CapturesPending).
+        self._incoming: list[Capture] = []
+        self.batches_taken = 0  # how many times the table took the buffer (bursts collapse)
+        self._taken_at = 0.0
+        self._table_title = self._table_subtitle = ""
+        self._take_due = False
+        self._pending_posted = False
+        self._quitting = False
+        self._shut_down = False
+        # Filter state: `filter` is the core's predicate; text searches read the store.
+        self.filter_text = ""
+        self.filter: Filter = parse_filter("")
+        self.filter_in_store = False
+        self._search_generation = 0
+        self._search_hits: set[int] = set()
+        self.searching = False  # a text search is reading the store
+        self.watermark = 0  # `clear view` hides ids up to here
+        # The detail pane
+        self._detail_id: int | None = None
+        self._detail_capture: Capture | None = None
+        self._detail_due = False
+        self._detail_due_at = 0.0
+        self._detail_token = 0
+        self._detail_last = 0.0
+        self._select_when_seen: int | None = None
+        self._header_due = False
+
+    # Layout
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="status")
+        yield ProblemsBar(id="problems")
+        yield FilterBar(id="filter")
+        yield RequestTable(tz=self.tz, id="requests")
+        with ContentSwitcher(initial="welcome", id="lower"):
+            yield Welcome(id="welcome")
+            yield DetailPane(id="detail")
+        yield Footer()
+
+    @property
+    def main(self) -> Screen:
+        """The main screen, wherever the user is (modals and the debugger sit above it)."""
+        return self.screen_stack[0]
+
+    @property
+    def table(self) -> RequestTable:
+        return self.main.query_one("#requests", RequestTable)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.main.query_one("#detail", DetailPane)
+
+    def main_screen_active(self) -> bool:
+        return len(self.screen_stack) <= 1 or self.screen is self.screen_stack[0]
+
+    async def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        self.pipeline.listeners.append(self._capture_arrived)
+        self.pipeline.update_listeners.append(self._capture_arrived)
+        self.table.focus()
+        self._update_chrome()
+        for notice in self.notices:
+            self.notify(notice, severity="warning", timeout=8)
+        if self.config_ok and self.server.serve:
+            await self._start_server()
+        elif not self.config_ok:
+            self.listen_error = "not listening: answers.json has errors (above); fix it and restart"
+        self._update_chrome()
+        if self.load_history:
+            self._load_history()
+        else:
+            self.history_done = True
+        if self.watch_flows:
+            self.set_interval(1.0, self._check_flows, name="flow-watch")
+        self.call_after_refresh(_freeze_gc)
+
+    async def _start_server(self) -> None:
+        from ..receiver import PortInUse, Receiver
+
+        factory = self.receiver_factory or Receiver
+        receiver = factory(self.pipeline, self.server.host, self.server.port)
+        try:
+            await receiver.start()
+        except PortInUse as exc:
+            self.listen_error = f"not listening: {exc}"
+            return
+        except OSError as exc:
+            self.listen_error = f"not listening: cannot listen on {self.server.host}:{self.server.port}: {exc.strerror or exc}; check --host"
+            return
+        self.receiver = receiver
+
+    @property
+    def listening(self) -> str | None:
+        return self.receiver.url if self.receiver is not None else None
+
+    @property
+    def local_base(self) -> str:
+        return self.listening or f"http://{self.server.host}:{self.server.port}"
+
+    # Header, problems, welcome
+
+    def problems(self) -> list[str]:
+        out = list(self.startup_problems)
+        if self.listen_error:
+            out.append(self.listen_error)
+        out += [str(p) for p in self.flows.errors]
+        directory = self.flows.directory
+        if directory is not None and not directory.is_dir():
+            out.append(f"flows: {directory} is not a folder; no flow runs (pass --flows DIR, or `webhook-inspector init`)")
+        return out
+
+    def _update_chrome(self) -> None:
+        self._update_header()
+        problems = self.problems()
+        hint = (f"{self.key_for('reload-flows', 'r')} reloads flows after a fix · {self.key_for('help', '?')} help lists every problem"
+                if self.flows.errors else "")
+        self.main.query_one(ProblemsBar).show(problems, hint)
+        self._update_lower()
+        self._update_counts()
+
+    def set_tunnel(self, public_url: str | None, note: str = "") -> None:
+        """Where senders reach us from outside (None: local only). The tunnel panel of a later
+        version calls this; the header, the shown URLs and URL-signing schemes follow it."""
+        self.public_url = public_url
+        self.pipeline.public_url = public_url
+        self.tunnel_note = note
+        self._update_chrome()
+
+    def _update_header(self) -> None:
+        port = self.receiver.port if self.receiver is not None else self.server.port
+        if self.public_url:
+            tunnel, hint = self.public_url.rstrip("/"), self.tunnel_note or "your tunnel, --public-url"
+        else:
+            tunnel = "local only"
+            hint = f"tunnel: ngrok http {port} → --public-url URL"
+        if self.listen_error:
+            listen_error = "not listening (see below)"
+        elif not self.server.serve and self.receiver is None:
+            listen_error = "server off"
+        else:
+            listen_error = None
+        bad_files = len({p.position.file for p in self.flows.errors})
+        self.main.query_one(StatusHeader).show(HeaderState(
+            listening=self.listening, listen_error=listen_error, tunnel=tunnel, tunnel_hint=hint,
+            answers=self.answers or "none (nothing is verified; `webhook-inspector init` writes one)",
+            answers_error=not self.config_ok, flows=len(self.flows.flows), flow_errors=bad_files,
+            store=self.store_label, captures=self.total if self.history_done or self.total else None,
+        ))
+
+    def trigger_urls(self, base: str | None = None) -> list[TriggerUrl]:
+        urls = []
+        for flow in self.flows.flows:
+            for trigger in flow.triggers:
+                event = trigger.event_type
+                shown = event if not any(c in event for c in "*?[") else event.replace("*", "{anything}").replace("?", "{one character}")
+                urls.append(TriggerUrl(flow.name, event, self.pipeline.webhook_url(self.tenant, shown, base or self.local_base)))
+        return urls
+
+    def key_for(self, action_id: str, default: str, screen: Screen | None = None) -> str:
+        """The key bound to `action_id` now (after any keymap), as the footer shows it."""
+        screen = screen or (self.screen_stack[0] if self.screen_stack else None)
+        for active in screen.active_bindings.values() if screen is not None else ():
+            if active.binding.id == action_id:
+                return self.get_key_display(active.binding)
+        return default
+
+    def _update_lower(self) -> None:
+        switcher = self.main.query_one("#lower", ContentSwitcher)
+        table = self.table
+        empty = not table.rows
+        filtered_empty = bool(table.rows) and not table.view and bool(self.filter_text)
+        cleared = bool(table.rows) and not table.view and not self.filter_text
+        table.set_class(empty and not self.filter_text, "-empty")
+        if empty or filtered_empty or cleared:
+            public_note = None
+            base = self.public_url
+            if base:
+                urls = self.trigger_urls(base)
+            else:
+                urls = self.trigger_urls()
+                if self.config.public_base_url:
+                    public_note = (f"answers.json's public_base_url is {self.config.public_base_url}: senders on other machines "
+                                   f"use it in place of {self.local_base}, once a tunnel forwards it to this port.")
+            example = self.pipeline.webhook_url(self.tenant, "order.created", base or self.local_base)
+            self.main.query_one(Welcome).show(
+                urls, sample_key=self.key_for("send-sample", "s"), help_key=self.key_for("help", "?"),
+                listening=self.listening, public_note=public_note, example_url=example,
+                filtered=filtered_empty or (empty and bool(self.filter_text)),
+                cleared_note=(f"View cleared: captures up to #{self.watermark} are hidden (still in the store); "
+                              f"press {self.key_for('clear-view', 'x')} to show them.") if cleared and self.watermark else None,
+            )
+            switcher.current = "welcome"
+        else:
+            switcher.current = "detail"
+
+    def _update_counts(self) -> None:
+        table = self.table
+        count = len(table.rows)
+        parts = [f"{count:,} capture{'s' if count != 1 else ''}"]
+        if not self.history_done:
+            parts.append(f"loading history {self.history_loaded:,}/{self.total:,}…" if self.total else "loading history…")
+        if self.filter_text or self.watermark:
+            parts.append(f"{len(table.view):,} shown")
+        if self.watermark:
+            parts.append(f"cleared up to #{self.watermark}")
+        title = " · ".join(parts)
+        subtitle = "follow on" if table.follow else "follow off (f)"
+        # Setting a border title repaints the table; do it only when the text changes.
+        if title != self._table_title:
+            self._table_title = table.border_title = title
+        if subtitle != self._table_subtitle:
+            self._table_subtitle = table.border_subtitle = subtitle
+
+    # Live captures: the pipeline calls these on the event loop; the table takes the whole
+    # buffer once per CapturesPending (a burst collapses into one message).
+
+    def _capture_arrived(self, capture: Capture) -> None:
+        if self._quitting:
+            return
+        self._incoming.append(capture)
+        # One message until the table takes the buffer: a burst costs one message, not one
+        # per capture (and a message still queued is replaced by the next, `can_replace`).
+        if not self._pending_posted:
+            self._pending_posted = True
+            self.post_message(CapturesPending())
+
+    def on_captures_pending(self, message: CapturesPending) -> None:
+        # Take the buffer at most every TAKE_INTERVAL: under load, each take is one repaint.
+        wait = TAKE_INTERVAL - (time.monotonic() - self._taken_at)
+        if wait > 0:
+            if not self._take_due:
+                self._take_due = True
+                self.set_timer(wait, self._take_captures)
+            return
+        self._take_captures()
+
+    def _take_captures(self) -> None:
+        self._take_due = False
+        self._pending_posted = False
+        self._taken_at = time.monotonic()
+        batch, self._incoming = self._incoming, []
+        if not batch or self._quitting:
+            return
+        self.batches_taken += 1
+        table = self.table
+        latest: dict[int, Capture] = {}
+        for capture in batch:
+            if capture.id is not None:
+                latest[capture.id] = capture  # an update replaces the first version
+        new: list[tuple[Row, bool]] = []
+        refilter = False
+        for cid, capture in latest.items():
+            row = table.row(cid)
+            if row is None:
+                shown = cid > self.watermark and self._matches(capture)
+                if shown and self.filter_in_store:
+                    self._search_hits.add(cid)
+                new.append((Row(capture), shown))
+            else:
+                was = self._matches_row(row)
+                row.update(capture)
+                table.refresh_row(row)
+                if not self.filter_in_store and self.filter.predicates and was != self._matches_row(row):
+                    refilter = True
+            if cid == self._detail_id:
+                self._detail_capture = capture
+                self._schedule_detail(DETAIL_INTERVAL_UPDATE)
+        was_empty = not table.view
+        if new:
+            new.sort(key=lambda pair: pair[0].id)
+            self.total += len(new)
+            table.append([r for r, _ in new], [v for _, v in new])
+            # The store keeps the newest max_captures; so does the table.
+            if len(table.rows) > self.store.max_captures + 1000:
+                table.trim(self.store.max_captures)
+        if refilter:
+            self._apply_filter_rows()
+        if self._select_when_seen is not None and table.select_id(self._select_when_seen):
+            self._select_when_seen = None
+        if refilter or (was_empty and table.view):
+            self._update_lower()
+        self._update_counts()
+        if new:
+            self._schedule_header()
+
+    def _schedule_header(self) -> None:
+        """The capture count in the header: refreshed at most four times a second."""
+        if self._header_due:
+            return
+        self._header_due = True
+
+        def update() -> None:
+            self._header_due = False
+            self._update_header()
+
+        self.set_timer(0.25, update)
+
+    # History: read from the store in a thread, newest first, in batches
+
+    def _reader(self) -> tuple[Store, bool]:
+        """A second connection for threads, so reads never share the writer's transaction."""
+        if str(self.store.path) == ":memory:":
+            return self.store, False
+        return Store(self.store.path, max_captures=self.store.max_captures), True
+
+    @work(thread=True, exclusive=True, group="history", name="history")
+    def _load_history(self) -> None:
+        worker = get_current_worker()
+        try:
+            reader, own = self._reader()
+        except StoreError as exc:
+            self.post_message(HistoryDone(0, str(exc)))
+            return
+        loaded = 0
+        try:
+            total = reader.count()
+            self.call_from_thread(self._set_total, total)
+            batch: list[Row] = []
+            size = HISTORY_FIRST_BATCH
+            for capture in reader.iter_newest(batch=HISTORY_BATCH):
+                if worker.is_cancelled or self._quitting:
+                    return
+                batch.append(Row(capture))
+                if len(batch) >= size:
+                    loaded += len(batch)
+                    self.post_message(HistoryBatch(batch, loaded, total))
+                    batch, size = [], HISTORY_BATCH
+            if batch:
+                loaded += len(batch)
+                self.post_message(HistoryBatch(batch, loaded, total))
+            self.post_message(HistoryDone(loaded))
+        except (sqlite3.Error, StoreError) as exc:
+            self.post_message(HistoryDone(loaded, f"could not read the store {self.store_label}: {exc}"))
+        finally:
+            if own:
+                reader.close()
+
+    def _set_total(self, total: int) -> None:
+        self.total = max(self.total, total)
+        self._update_counts()
+
+    def on_history_batch(self, message: HistoryBatch) -> None:
+        table = self.table
+        first = not table.rows
+        if self.filter_in_store:
+            hits = self._search_hits  # the search reads the store itself; show what it found
+
+            def match(row: Row) -> bool:
+                return row.id in hits
+        else:
+            match = self._row_visible
+        table.prepend(message.rows, match)
+        self.history_loaded = message.loaded
+        if first:
+            self._update_chrome()
+        else:
+            self._update_counts()
+
+    def on_history_done(self, message: HistoryDone) -> None:
+        self.history_done = True
+        _freeze_gc()
+        if message.error:
+            self.startup_problems.append(message.error)
+        self.total = max(self.total, len(self.table.rows))
+        self._update_chrome()
+
+    # Filtering
+
+    def _matches(self, capture: Capture) -> bool:
+        try:
+            return self.filter(capture)
+        except Exception:
+            return False
+
+    def _matches_row(self, row: Row) -> bool:
+        try:
+            return bool(select([row], self.filter.predicates))
+        except Exception:
+            return False
+
+    def _row_visible(self, row: Row) -> bool:
+        return row.id > self.watermark and self._matches_row(row)
+
+    def on_filter_bar_changed(self, message: FilterBar.Changed) -> None:
+        self.set_filter(message.text, final=message.final)
+
+    def set_filter(self, text: str, *, final: bool = True) -> bool:
+        """Apply a filter (SPEC §10 language). Field terms filter the rows in memory at once;
+        text searches read the store in a thread and fill the table as they find matches."""
+        bar = self.main.query_one(FilterBar)
+        text = text.strip()
+        try:
+            flt = parse_filter(text)
+        except FilterError as exc:
+            bar.status(str(exc), error=True)
+            return False
+        in_store = needs_store(text)
+        if in_store and not final:
+            bar.status("enter searches path, headers and bodies")
+            return False
+        if text == self.filter_text and in_store == self.filter_in_store and not final:
+            return True
+        self.filter_text, self.filter, self.filter_in_store = text, flt, in_store
+        self._search_generation += 1
+        if in_store:
+            self._search_hits = set()
+            self.searching = True
+            self.table.set_view([])
+            bar.status("searching…")
+            self._search(self._search_generation, flt)
+        else:
+            started = time.perf_counter()
+            self._apply_filter_rows()
+            took = (time.perf_counter() - started) * 1000
+            bar.status(f"{len(self.table.view):,} of {len(self.table.rows):,} · {took:.0f} ms" if text else "")
+        self._update_lower()
+        self._update_counts()
+        return True
+
+    def _apply_filter_rows(self) -> None:
+        rows = self.table.rows
+        if self.watermark:
+            rows = [r for r in rows if r.id > self.watermark]
+        try:
+            view = select(rows, self.filter.predicates)
+        except Exception as exc:  # a term that cannot judge a row must not take the UI down
+            self.query_one(FilterBar).status(f"filter failed: {exc}", error=True)
+            return
+        self.table.set_view(view)
+
+    @work(thread=True, exclusive=True, group="search", name="search")
+    def _search(self, generation: int, flt: Filter) -> None:
+        worker = get_current_worker()
+        try:
+            reader, own = self._reader()
+        except StoreError as exc:
+            self.post_message(SearchProgress(generation, [], 0, True, str(exc)))
+            return
+        scanned, hits = 0, []
+        last = time.monotonic()
+        try:
+            for capture in reader.iter_newest(batch=HISTORY_BATCH):
+                if worker.is_cancelled or generation != self._search_generation:
+                    return
+                scanned += 1
+                if capture.id is not None and capture.id > self.watermark and flt(capture):
+                    hits.append(capture.id)
+                if time.monotonic() - last > 0.25:
+                    self.post_message(SearchProgress(generation, hits, scanned))
+                    hits, last = [], time.monotonic()
+            self.post_message(SearchProgress(generation, hits, scanned, True))
+        except (sqlite3.Error, StoreError) as exc:
+            self.post_message(SearchProgress(generation, hits, scanned, True, f"search stopped: {exc}"))
+        finally:
+            if own:
+                reader.close()
+
+    def on_search_progress(self, message: SearchProgress) -> None:
+        if message.generation != self._search_generation:
+            return
+        self.searching = not message.done
+        self._search_hits.update(message.hits)
+        hits = self._search_hits
+        self.table.set_view([r for r in self.table.rows if r.id in hits])
+        bar = self.main.query_one(FilterBar)
+        if message.error:
+            bar.status(message.error, error=True)
+        else:
+            state = "" if message.done else "searching… "
+            found = len(self.table.view)
+            bar.status(f"{state}{found:,} match{'es' if found != 1 else ''} · {message.scanned:,} searched")
+        self._update_lower()
+        self._update_counts()
+
+    # The detail pane
+
+    def on_request_table_highlighted(self, message: RequestTable.Highlighted) -> None:
+        self._detail_id = message.capture_id
+        self._detail_capture = None
+        self._schedule_detail(DETAIL_INTERVAL_USER if message.user else DETAIL_INTERVAL_FOLLOW)
+
+    def on_request_table_follow_changed(self, message: RequestTable.FollowChanged) -> None:
+        self._update_counts()
+
+    def _schedule_detail(self, interval: float = DETAIL_INTERVAL_FOLLOW) -> None:
+        wait = max(0.0, interval - (time.monotonic() - self._detail_last))
+        due = time.monotonic() + wait
+        if self._detail_due and due >= self._detail_due_at:
+            return
+        self._detail_due = True
+        self._detail_due_at = due
+        self._detail_token += 1
+        token = self._detail_token
+
+        def show() -> None:
+            if token == self._detail_token:
+                self._show_detail()
+
+        if wait <= 0:
+            self.call_later(show)
+        else:
+            self.set_timer(wait, show)
+
+    def _view_context(self) -> ViewContext:
+        return ViewContext(mask=self.masker, tz=self.tz, body_mode=self.body_mode)
+
+    def _show_detail(self) -> None:
+        self._detail_due = False
+        self._detail_last = time.monotonic()
+        cid = self._detail_id
+        if cid is None:
+            self._update_lower()
+            return
+        capture = self._detail_capture if self._detail_capture is not None and self._detail_capture.id == cid else None
+        if capture is None:
+            try:
+                capture = self.store.get(cid)
+            except (sqlite3.Error, StoreError) as exc:
+                self.notify(f"could not read capture #{cid}: {exc}", severity="error")
+                return
+            if capture is None:
+                self.notify(f"capture #{cid} is no longer in the store (retention keeps the newest {self.store.max_captures:,})", severity="warning")
+                return
+            self._detail_capture = capture
+        self.detail.show(capture, self._view_context())
+        self._update_lower()
+
+    def selected_capture(self) -> Capture | None:
+        """The capture under the cursor, in full (for actions: copy, debug, later resend)."""
+        row = self.table.current
+        if row is None:
+            return None
+        if self._detail_capture is not None and self._detail_capture.id == row.id:
+            return self._detail_capture
+        try:
+            return self.store.get(row.id)
+        except (sqlite3.Error, StoreError) as exc:
+            self.notify(f"could not read capture #{row.id}: {exc}", severity="error")
+            return None
+
+    def _need_capture(self) -> Capture | None:
+        capture = self.selected_capture()
+        if capture is None:
+            self.notify(f"no capture selected — press {self.key_for('send-sample', 's')} to send a sample", severity="warning")
+        return capture
+
+    # Actions (see actions.py for keys and help)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The main screen's actions are off (and out of the footer) under a modal or the debugger.
+        if action in MAIN_SCREEN_ONLY:
+            return self.main_screen_active()
+        return True
+
+    def action_send_sample(self) -> None:
+        entries = []
+        for sample in samples.SAMPLES.values():
+            try:
+                _, entry = samples.build(sample.name, self.config, tenant=self.tenant, signed_url_base=self.pipeline.base_url, now=self.clock())
+            except Exception:
+                entry = None
+            entries.append((sample.name, sample.description, entry))
+        self.push_screen(SamplePicker(entries), self._picked_sample)
+
+    def _picked_sample(self, name: str | None) -> None:
+        if name:
+            self.send_sample(name)
+
+    def send_sample(self, name: str) -> None:
+        self.run_worker(self._send_sample(name), group="samples", exclusive=False)
+
+    async def _send_sample(self, name: str) -> None:
+        """Through the pipeline directly (no HTTP): the same path a request takes."""
+        try:
+            now = self.clock()
+            request, entry = samples.build(name, self.config, tenant=self.tenant, signed_url_base=self.pipeline.base_url, now=now)
+            capture = await self.pipeline.handle(request, origin="sample", now=now)
+        except Exception as exc:
+            self.post_message(SampleSent(name, None, None, None, f"{type(exc).__name__}: {exc}"))
+            return
+        self._select_when_seen = capture.id
+        status = capture.response.status if capture.response else None
+        self.post_message(SampleSent(name, capture.id, status, entry))
+
+    def on_sample_sent(self, message: SampleSent) -> None:
+        if message.error:
+            self.notify(f"sample {message.name} could not be sent: {message.error}", severity="error")
+            return
+        how = f"signed with {message.entry}" if message.entry else "unsigned"
+        self.notify(f"sent {message.name} ({how}) → {message.status} · #{message.capture_id}", timeout=4)
+        if message.capture_id is not None and self.table.select_id(message.capture_id):
+            self._select_when_seen = None
+
+    def action_filter(self) -> None:
+        self.main.query_one(FilterBar).open()
+
+    def action_toggle_follow(self) -> None:
+        table = self.table
+        table.follow = not table.follow
+        self.notify("follow on: new captures are selected as they arrive" if table.follow else "follow off", timeout=2)
+
+    def action_clear_view(self) -> None:
+        table = self.table
+        if self.watermark:
+            self.watermark = 0
+            self.notify("showing every capture again", timeout=2)
+        else:
+            self.watermark = max((r.id for r in table.rows), default=0)
+            self.notify(f"view cleared (captures up to #{self.watermark} stay in the store); press {self.key_for('clear-view', 'x')} again to show them", timeout=4)
+        if self.filter_in_store:
+            self.set_filter(self.filter_text)
+        else:
+            self._apply_filter_rows()
+        self._update_lower()
+        self._update_counts()
+
+    def action_copy_curl(self) -> None:
+        capture = self._need_capture()
+        if capture is None:
+            return
+        text = curl_command(capture, self.local_base, self.masker)
+        self.copy_to_clipboard(text)
+        self.push_screen(CopiedScreen(f"#{capture.id} as curl", text))
+
+    def action_reload_flows(self) -> None:
+        self._reload_flows(force=True)
+
+    def reload_flows_now(self) -> None:
+        """Synchronous reload for the debugger's restart (already on a worker thread's behalf)."""
+        if self.flows.changed():
+            self.flows.reload()
+            self._update_chrome()
+
+    def _check_flows(self) -> None:
+        self._reload_flows(force=False)
+
+    @work(thread=True, exclusive=True, group="flows", name="flows")
+    def _reload_flows(self, force: bool) -> None:
+        try:
+            changed = self.flows.changed()
+            if force or changed:
+                self.flows.reload()
+                self.post_message(FlowsReloaded(True))
+        except Exception as exc:  # never let a reload take the UI down
+            self.post_message(FlowsReloaded(False, f"could not reload flows: {exc}"))
+
+    def on_flows_reloaded(self, message: FlowsReloaded) -> None:
+        if message.error:
+            self.notify(message.error, severity="error")
+            return
+        errors = len(self.flows.errors)
+        self.notify(f"flows reloaded: {len(self.flows.flows)} loaded" + (f", {errors} error(s)" if errors else ""),
+                    severity="warning" if errors else "information", timeout=3)
+        self._update_chrome()
+
+    def action_cycle_body_view(self) -> None:
+        self.body_mode = MODES[(MODES.index(self.body_mode) + 1) % len(MODES)]
+        self.detail.refresh_view("body", self._view_context())
+        self.detail.tabs.active = "tab-body"
+
+    def action_next_tab(self) -> None:
+        self.detail.switch(1)
+
+    def action_previous_tab(self) -> None:
+        self.detail.switch(-1)
+
+    def action_debug(self) -> None:
+        capture = self._need_capture()
+        if capture is None:
+            return
+        names: list[str] = []
+        for run in capture.runs:
+            if not run.get("parent_id") and run.get("flow") and run["flow"] not in names:
+                names.append(run["flow"])
+        for flow, _ in self.engine.triggered(capture.event_type):
+            if flow.name not in names:
+                names.append(flow.name)
+        loaded = [n for n in names if self.flows.by_name(n) is not None]
+        if not loaded:
+            why = (f"no flow is triggered by event type {capture.event_type}" if capture.event_type
+                   else "this request matched no webhook route")
+            if names:
+                why = f"flow {', '.join(names)} is not loaded now (see the problems above)"
+            self.notify(f"nothing to debug: {why}", severity="warning")
+            return
+        if len(loaded) == 1:
+            self.open_debugger(capture, loaded[0])
+            return
+        choices = [(n, self.flows.by_name(n).file) for n in loaded]
+        self.push_screen(FlowPicker(choices), lambda name: self.open_debugger(capture, name) if name else None)
+
+    def open_debugger(self, capture: Capture, flow_name: str) -> None:
+        self._record(capture, flow_name)
+
+    @work(thread=True, exclusive=True, group="debugger", name="debugger")
+    def _record(self, capture: Capture, flow_name: str) -> None:
+        try:
+            session = DebugSession(self.flows, flow_name, capture, clock=self.clock)
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"could not re-run {flow_name}: {type(exc).__name__}: {exc}", severity="error")
+            return
+        self.call_from_thread(self.push_screen, DebuggerScreen(session))
+
+    def action_help(self) -> None:
+        screen = self.screen
+        actions: list[tuple[str, UserAction, bool]] = []
+        for spec in list(getattr(screen, "ACTIONS", ())) + [a for a in MAIN_ACTIONS if screen is self.screen_stack[0] or a.id in ("quit", "help")]:
+            if spec in (a for _, a, _ in actions):
+                continue
+            actions.append((self._key_of(screen, spec), spec, True))
+        title = "Help — debugger" if isinstance(screen, DebuggerScreen) else "Help"
+        self.push_screen(HelpScreen(actions, self.problems(), self.keymap_file, title))
+
+    def _key_of(self, screen: Screen, spec: UserAction) -> str:
+        return self.key_for(spec.id, spec.key_display or spec.key, screen)
+
+    def palette_entries(self, screen: Screen) -> list[tuple[str, str, Callable[[], object]]]:
+        """Every action of `screen` (its own, then the app's), then every sample by name."""
+        entries = []
+        own = list(getattr(screen, "ACTIONS", ()))
+        main = screen is self.screen_stack[0]
+        for spec in own + [a for a in MAIN_ACTIONS if main or a.id in ("quit", "help")]:
+            if own and spec in own:
+                target: Any = screen
+            else:
+                target = self
+            entries.append((spec.label, f"{self._key_of(screen, spec)} · {spec.help}", partial(self._run_palette, spec.action, target)))
+        if main:
+            for sample in samples.SAMPLES.values():
+                entries.append((f"Send sample {sample.name}", sample.description, partial(self.send_sample, sample.name)))
+        return entries
+
+    async def _run_palette(self, action: str, target: Any) -> None:
+        await self.run_action(action, target)
+
+    # Quitting: ctrl+q stops the server, waits a little for pending runs, then exits 0
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit(0)
+
+    async def shutdown(self) -> None:
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._quitting = True
+        self._search_generation += 1
+        for listeners in (self.pipeline.listeners, self.pipeline.update_listeners):
+            if self._capture_arrived in listeners:
+                listeners.remove(self._capture_arrived)
+        if self.receiver is not None:
+            try:
+                await self.receiver.stop(grace=2.0)
+            except Exception as exc:  # quitting must always work
+                self.log.error(f"stopping the server: {exc!r}")
+        try:
+            await self.pipeline.drain(timeout=3.0)
+        except Exception as exc:
+            self.log.error(f"draining flow runs: {exc!r}")
+        try:
+            self.store.flush()
+        except Exception as exc:
+            self.log.error(f"flushing the store: {exc!r}")
+
+    async def on_unmount(self) -> None:
+        await self.shutdown()

@@ -1,0 +1,70 @@
+"""Build the TUI from the command line's options and run it (`webhook-inspector`, `… tui`).
+
+Problems that would stop `serve` (an invalid answers.json, a store that cannot be opened, a
+bad keymap) are handed to the app, which shows them instead of a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..config import ConfigError, find_answers, load_config
+from ..flow import FlowSet
+from ..store import Store, StoreError
+
+
+def load_keymap(path: Path) -> tuple[dict[str, str], str | None]:
+    if not path.is_file():
+        return {}, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {}, f"{path}: not a keymap ({exc}); expected {{\"binding-id\": \"key\"}}"
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        return {}, f"{path}: expected an object of binding id → key, e.g. {{\"send-sample\": \"ctrl+s\"}}"
+    return data, None
+
+
+def build_app(args: Any):
+    from .app import InspectorApp
+
+    problems: list[str] = []
+    notices: list[str] = []
+    answers = find_answers(args.answers)
+    try:
+        config = load_config(answers)
+    except ConfigError as exc:
+        config = None
+        problems += [str(p) for p in exc.problems]
+    if config is not None:
+        notices += [f"answers.json: {w}" for w in config.warnings]
+        problems += [f"{e} — requests using this entry get status `error`" for e in config.entry_errors]
+    try:
+        store = Store(args.store, max_captures=args.max_captures)
+        label = str(args.store)
+    except StoreError as exc:
+        problems.append(f"{exc} — captures are kept in memory until you quit")
+        store = Store(":memory:", max_captures=args.max_captures)
+        label = "memory only"
+    keymap_file = Path(args.store).parent / "keymap.json"
+    keymap, keymap_problem = load_keymap(keymap_file)
+    if keymap_problem:
+        problems.append(keymap_problem)
+    flows = FlowSet.load(args.flows)
+    app = InspectorApp(
+        config, flows, store, answers=answers, problems=problems, host=args.host, port=args.port,
+        tenant=args.tenant, public_url=args.public_url, reveal=args.reveal, keymap=keymap,
+        keymap_file=str(keymap_file), store_label=label, notices=notices,
+    )
+    return app, store
+
+
+def run_tui(args: Any) -> int:
+    app, store = build_app(args)
+    try:
+        app.run()
+    finally:
+        store.close()
+    code = app.return_code
+    return 0 if code is None else code

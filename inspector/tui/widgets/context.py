@@ -1,0 +1,38 @@
+"""What every detail view needs to render a capture the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class ViewContext:
+    mask: Callable[[str, str], str]  # hides secret-bearing header values (SPEC §3)
+    tz: tzinfo | None = None
+    body_mode: str = "pretty"  # pretty | raw | hex
+
+    def when(self, epoch: float) -> str:
+        dt = datetime.fromtimestamp(epoch, self.tz)
+        zone = dt.strftime("%Z") if self.tz else "local"
+        return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d} {zone}"
+
+
+SIG_STYLE = {"valid": "bold green", "unsigned": "dim", "invalid": "bold red", "missing": "bold red",
+             "malformed": "bold red", "expired": "bold red", "error": "bold red"}
+SIG_MARK = {"valid": "✓", "unsigned": "–"}
+
+
+def sig_mark(status: str) -> str:
+    return SIG_MARK.get(status, "✗")
+
+
+def status_style(status: int | None) -> str:
+    if status is None:
+        return "dim"
+    if 200 <= status < 300:
+        return "bold green"
+    if status >= 500 or status == 401:
+        return "bold red"
+    return "bold yellow"

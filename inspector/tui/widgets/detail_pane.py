@@ -1,0 +1,73 @@
+"""The detail pane: one tab per aspect of the selected capture."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import TabbedContent, TabPane
+
+from ...model import Capture
+from .body_view import BodyView
+from .context import ViewContext
+from .flow_tree import FlowTree
+from .headers_view import HeadersView
+from .overview_view import OverviewView
+from .response_view import ResponseView
+from .signature_view import SignatureView
+
+TABS = (
+    ("overview", "Overview", OverviewView),
+    ("headers", "Headers", HeadersView),
+    ("body", "Body", BodyView),
+    ("signature", "Signature", SignatureView),
+    ("flow", "Flow", FlowTree),
+    ("response", "Response", ResponseView),
+)
+
+
+class DetailPane(Vertical):
+    DEFAULT_CSS = """
+    DetailPane {
+        height: 1fr;
+        border: round $primary 30%;
+        border-title-color: $text-muted;
+        & TabbedContent { height: 1fr; }
+        & TabPane { padding: 0; height: 1fr; }
+        & ContentSwitcher { height: 1fr; }
+    }
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.capture: Capture | None = None
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="detail-tabs"):
+            for key, title, view in TABS:
+                with TabPane(title, id=f"tab-{key}"):
+                    yield view(id=f"view-{key}")
+
+    @property
+    def tabs(self) -> TabbedContent:
+        return self.query_one("#detail-tabs", TabbedContent)
+
+    def show(self, capture: Capture, ctx: ViewContext) -> None:
+        self.capture = capture
+        self.border_title = f"#{capture.id} {capture.request.method} {capture.request.target}"
+        for key, _, _ in TABS:
+            view = self.query_one(f"#view-{key}")
+            try:
+                view.show(capture, ctx)
+            except Exception as exc:  # one view failing must not take the others (or the app) down
+                self.app.log.error(f"detail view {key} failed: {exc!r}")
+                self.notify(f"could not show the {key} tab: {type(exc).__name__}: {exc}", severity="error")
+
+    def refresh_view(self, key: str, ctx: ViewContext) -> None:
+        if self.capture is not None:
+            self.query_one(f"#view-{key}").show(self.capture, ctx)
+
+    def switch(self, step: int) -> None:
+        keys = [f"tab-{k}" for k, _, _ in TABS]
+        current = self.tabs.active
+        index = keys.index(current) if current in keys else 0
+        self.tabs.active = keys[(index + step) % len(keys)]

@@ -1,0 +1,379 @@
+"""The live request table: a virtual list that renders only the rows on screen, so 100,000
+captures open, scroll and filter without freezing (a DataTable would build every row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from time import perf_counter
+from typing import Callable
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..rows import Row, time_text
+
+# (title, width, align, flexible): flexible columns share what is left of the width.
+COLUMNS: tuple[tuple[str, int, str, bool], ...] = (
+    ("#", 6, "right", False),
+    ("time", 12, "left", False),
+    ("method", 6, "left", False),
+    ("tenant/event_type", 16, "left", True),
+    ("provider event", 12, "left", True),
+    ("sig", 3, "center", False),
+    ("status", 6, "right", False),
+    ("steps", 5, "right", False),
+    ("duration", 9, "right", False),
+)
+
+
+def fit(text: str, width: int, align: str = "left") -> str:
+    if width <= 0:
+        return ""
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else "…"
+    pad = width - cell_len(text)
+    if align == "right":
+        return " " * pad + text
+    if align == "center":
+        left = pad // 2
+        return " " * left + text + " " * (pad - left)
+    return text + " " * pad
+
+
+class RequestTable(ScrollView, can_focus=True):
+    """Rows are `Row` summaries in id order; `view` is the filtered subset shown."""
+
+    DEFAULT_CSS = """
+    RequestTable {
+        background: $surface;
+        height: 1fr;
+        border: round $primary 50%;
+        border-title-color: $text-muted;
+        border-subtitle-color: $text-muted;
+        scrollbar-size-vertical: 1;
+        scrollbar-background: $surface;
+        scrollbar-background-hover: $surface;
+        scrollbar-background-active: $surface;
+        overflow-x: hidden;
+        overflow-y: scroll;
+        &:focus { border: round $primary; border-title-color: $text; }
+        & > .request-table--header { text-style: bold; color: $text-muted; }
+        & > .request-table--cursor { background: $primary 30%; text-style: bold; }
+        & > .request-table--cursor-blur { background: $primary 15%; }
+        & > .request-table--ok { color: $success; }
+        & > .request-table--bad { color: $error; }
+        & > .request-table--warn { color: $warning; }
+        & > .request-table--dim { color: $text-muted; }
+    }
+    """
+
+    COMPONENT_CLASSES = {
+        "request-table--header", "request-table--cursor", "request-table--cursor-blur",
+        "request-table--ok", "request-table--bad", "request-table--warn", "request-table--dim",
+    }
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="table-up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="table-down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="table-page-up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="table-page-down"),
+        Binding("home", "first", "First", show=False, id="table-first"),
+        Binding("end", "last", "Last (and follow)", show=False, id="table-last"),
+    ]
+
+    follow: reactive[bool] = reactive(True, init=False)
+
+    @dataclass
+    class Highlighted(Message):
+        """The cursor moved to the capture `capture_id` (None: nothing to show)."""
+
+        table: "RequestTable"
+        capture_id: int | None
+        user: bool = False  # moved by the user (not by follow mode or a filter)
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RequestTable.Highlighted)
+
+    @dataclass
+    class FollowChanged(Message):
+        table: "RequestTable"
+        follow: bool
+
+    def __init__(self, *, tz: tzinfo | None = None, id: str | None = None, classes: str | None = None):
+        super().__init__(id=id, classes=classes)
+        self.tz = tz
+        self.rows: list[Row] = []  # every row, oldest first
+        self.by_id: dict[int, Row] = {}
+        self.view: list[Row] = []
+        self.cursor = -1
+        self._widths: list[int] = []
+        self._styles: dict[str, Style] = {}
+        # Rendered rows by capture id: a row is drawn once, then reused as it scrolls.
+        self._strips: dict[int, tuple[tuple, Strip]] = {}
+        self.first_paint: float | None = None  # perf_counter of the first frame with rows
+        self.painted_at = 0.0  # perf_counter of the last line rendered
+
+    # Data
+
+    @property
+    def current(self) -> Row | None:
+        return self.view[self.cursor] if 0 <= self.cursor < len(self.view) else None
+
+    def row(self, capture_id: int) -> Row | None:
+        return self.by_id.get(capture_id)
+
+    def append(self, rows: list[Row], visible: list[bool]) -> None:
+        """New captures (higher ids than any held)."""
+        for row, show in zip(rows, visible):
+            if row.id in self.by_id:
+                continue
+            self.by_id[row.id] = row
+            self.rows.append(row)
+            if show:
+                self.view.append(row)
+        self._resized()
+        if self.follow and self.view:
+            self._move(len(self.view) - 1, user=False)
+        elif self.cursor < 0 and self.view:
+            self._move(len(self.view) - 1, user=False)
+        self.refresh()
+
+    def prepend(self, rows: list[Row], match: Callable[[Row], bool] | None) -> None:
+        """Older captures from the store, newest first. `match` None: not shown for now."""
+        fresh = [r for r in reversed(rows) if r.id not in self.by_id]
+        if not fresh:
+            return
+        for r in fresh:
+            self.by_id[r.id] = r
+        self.rows[:0] = fresh
+        shown = [r for r in fresh if match(r)] if match is not None else []
+        if shown:
+            self.view[:0] = shown
+        self._resized()
+        if shown and self.cursor >= 0:
+            # The rows on screen stay where they are: the new ones are above them.
+            self.cursor += len(shown)
+            self.scroll_to(y=self.scroll_y + len(shown), animate=False, immediate=True)
+        if self.cursor < 0 and self.view:
+            self._move(len(self.view) - 1, user=False)
+        self.refresh()
+
+    def trim(self, keep: int) -> None:
+        """Forget all but the newest `keep` rows."""
+        if len(self.rows) <= keep:
+            return
+        dropped = self.rows[: len(self.rows) - keep]
+        self.rows = self.rows[len(self.rows) - keep:]
+        for row in dropped:
+            self.by_id.pop(row.id, None)
+            self._strips.pop(row.id, None)
+        oldest = self.rows[0].id
+        gone = 0
+        while gone < len(self.view) and self.view[gone].id < oldest:
+            gone += 1
+        if gone:
+            current = self.current
+            self.view = self.view[gone:]
+            self.cursor = max(self.cursor - gone, 0) if current is not None and current.id >= oldest else len(self.view) - 1
+            self._resized()
+            self.refresh()
+
+    def set_view(self, rows: list[Row]) -> None:
+        """Show `rows` (in id order); the cursor stays on its capture when it is still shown."""
+        keep = self.current.id if self.current else None
+        self.view = rows
+        self._resized()
+        index = -1
+        if keep is not None and not self.follow:
+            index = _find(rows, keep)
+        if index < 0 and rows:
+            index = len(rows) - 1
+        self.cursor = -1
+        self._move(index, user=False)
+        self.refresh()
+
+    def refresh_row(self, row: Row) -> None:
+        self._strips.pop(row.id, None)
+        self.refresh()
+
+    def clear_rows(self) -> None:
+        self.rows, self.by_id, self.view = [], {}, []
+        self.cursor = -1
+        self._resized()
+        self.post_message(self.Highlighted(self, None))
+        self.refresh()
+
+    # Cursor
+
+    def _move(self, index: int, *, user: bool) -> None:
+        if not self.view:
+            if self.cursor != -1:
+                self.cursor = -1
+                self.post_message(self.Highlighted(self, None))
+            return
+        index = max(0, min(index, len(self.view) - 1))
+        changed = index != self.cursor
+        self.cursor = index
+        self._scroll_to_cursor()
+        if user:
+            follow = index == len(self.view) - 1 and self.follow
+            if self.follow != follow:
+                self.follow = follow
+        if changed:
+            self.post_message(self.Highlighted(self, self.view[index].id, user))
+        self.refresh()
+
+    def select_id(self, capture_id: int) -> bool:
+        index = _find(self.view, capture_id)
+        if index < 0:
+            return False
+        self._move(index, user=True)
+        return True
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(self.size.height - 1, 1)
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False, immediate=True)
+
+    def action_cursor(self, delta: int) -> None:
+        self._move(self.cursor + delta if self.cursor >= 0 else len(self.view) - 1, user=True)
+
+    def action_page(self, direction: int) -> None:
+        self._move(self.cursor + direction * max(self.size.height - 2, 1), user=True)
+
+    def action_first(self) -> None:
+        self._move(0, user=True)
+
+    def action_last(self) -> None:
+        self.follow = True
+        self._move(len(self.view) - 1, user=False)
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow and self.view:
+            self._move(len(self.view) - 1, user=False)
+        self.post_message(self.FollowChanged(self, follow))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        self._move(int(self.scroll_y) + offset.y - 1, user=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._resized()
+
+    # Rendering
+
+    def _resized(self) -> None:
+        width = self.scrollable_content_region.width or self.size.width
+        size = Size(width, len(self.view) + 1)
+        if size != self.virtual_size:
+            if size.width != self.virtual_size.width:
+                self.virtual_size = size
+            else:
+                # Only the row count changed. The table's own size is set by CSS and its
+                # scrollbar is always shown, so no layout of the screen is needed: a burst of
+                # captures then costs a repaint, not a re-layout of every widget.
+                self.set_reactive(RequestTable.virtual_size, size)
+                self._scroll_update(size)
+                self.refresh()
+        self._widths = _layout(width)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = {}
+        self._strips = {}
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"request-table--{name}", partial=True)
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        self.painted_at = perf_counter()
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if not self._widths or sum(self._widths) + len(self._widths) > width + 1:
+            self._widths = _layout(width)
+        if y == 0:
+            text = " " + " ".join(fit(title, w, align) for (title, _, align, _), w in zip(COLUMNS, self._widths))
+            return Strip([Segment(fit(text, width), base + self._style("header"))], width)
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self.view):
+            return Strip.blank(width, base)
+        if self.first_paint is None:
+            self.first_paint = self.painted_at
+        row = self.view[index]
+        key = (index == self.cursor, self.has_focus, width, tuple(self._widths))
+        cached = self._strips.get(row.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        strip = self._render_row(row, key[0], width, base)
+        if len(self._strips) > 2048:
+            self._strips.clear()
+        self._strips[row.id] = (key, strip)
+        return strip
+
+    def _render_row(self, row: Row, is_cursor: bool, width: int, base: Style) -> Strip:
+        if is_cursor:
+            base = base + self._style("cursor" if self.has_focus else "cursor-blur")
+        ok, bad, warn, dim = self._style("ok"), self._style("bad"), self._style("warn"), self._style("dim")
+        when = time_text(row.received_at, self.tz)
+        sig = row.sig_mark
+        sig_style = ok if sig == "✓" else bad if sig == "✗" else dim
+        status = row.response.status if row.response is not None else 0
+        status_style = ok if 200 <= status < 300 else warn if 300 <= status < 500 and status != 401 else bad if status else dim
+        steps_style = bad if row.run_failed else dim if not row.runs else Style()
+        route_style = Style() if row.event_type is not None else warn
+        cells = (
+            (str(row.id), dim), (when, dim), (row.method, Style(bold=True)), (row.route, route_style),
+            (row.event, Style()), (sig, sig_style), (row.status_text, status_style),
+            (row.steps_text, steps_style), (row.duration_text, dim),
+        )
+        segments = [Segment(" ", base)]
+        for (text, style), (_, _, align, _), w in zip(cells, COLUMNS, self._widths):
+            segments.append(Segment(fit(text, w, align), base + style))
+            segments.append(Segment(" ", base))
+        used = sum(s.cell_length for s in segments)
+        if used < width:
+            segments.append(Segment(" " * (width - used), base))
+        return Strip(segments).crop(0, width)
+
+
+def _layout(width: int) -> list[int]:
+    fixed = sum(w for _, w, _, flex in COLUMNS if not flex)
+    gaps = len(COLUMNS) + 1
+    flexible = [c for c in COLUMNS if c[3]]
+    spare = max(width - fixed - gaps, sum(c[1] for c in flexible))
+    # tenant/event_type takes 60 % of what is left, the provider event the rest.
+    first = max(flexible[0][1], int(spare * 0.6))
+    second = max(flexible[1][1], spare - first)
+    widths = []
+    for title, w, _, flex in COLUMNS:
+        widths.append(w if not flex else first if title == flexible[0][0] else second)
+    return widths
+
+
+def _find(rows: list[Row], capture_id: int) -> int:
+    """Index of `capture_id` in id-ordered `rows` (binary search), -1 when absent."""
+    lo, hi = 0, len(rows)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if rows[mid].id < capture_id:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < len(rows) and rows[lo].id == capture_id else -1

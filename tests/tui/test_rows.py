@@ -1,0 +1,66 @@
+"""Row summaries answer the filter's field terms exactly as full captures do."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from inspector.config import load_config
+from inspector.filters import parse_filter
+from inspector.flow import FlowSet
+from inspector.model import Headers, Request
+from inspector.store import Store
+from inspector.tui.rows import Row, needs_store, provider_event, select
+
+from .conftest import NOW, bad_github_request, build_request, ingest
+
+TERMS = [
+    "tenant:demo", "tenant:other", "type:github", "type:order.*", "type:*", "sig:valid", "sig:invalid,unsigned",
+    "status:200", "status:4xx", "status:2xx", "flow:github", "flow:handle_*", "method:POST", "method:get",
+    "origin:sample", "origin:live",
+]
+
+
+@pytest.fixture
+async def captures(workdir: Path):
+    config = load_config(workdir / "answers.example.json")
+    store = Store(workdir / "s.sqlite3")
+    requests = [(build_request(name, config, NOW + i), "sample" if i % 2 else "live") for i, name in enumerate(
+        ["github.push", "github.ping", "stripe.payment_intent.succeeded", "shopify.orders.create", "generic.order.created", "generic.report.generate"])]
+    requests.append((bad_github_request(config), "live"))
+    requests.append((Request("GET", "/nowhere", "", Headers(), b"", "127.0.0.1", NOW), "live"))
+    out = await ingest(store, FlowSet.load("flows"), config, requests)
+    store.close()
+    return out
+
+
+async def test_field_terms_agree_with_full_captures(captures):
+    rows = [Row(c) for c in captures]
+    for a, b in itertools.combinations(TERMS, 2):
+        for text in (a, f"{a} {b}", f"-{a}", f"{a} -{b}"):
+            flt = parse_filter(text)
+            assert not needs_store(text)
+            expected = [c.id for c in captures if flt(c)]
+            assert [r.id for r in select(rows, flt.predicates)] == expected, text
+
+
+def test_text_terms_need_the_store():
+    for text in ("octocat", '"a phrase"', "sig:valid push", "-hello", "x-github-event:push"):
+        assert needs_store(text), text
+    for text in ("", "sig:valid", "-type:github status:4xx"):
+        assert not needs_store(text), text
+
+
+async def test_cells(captures):
+    by_route = {Row(c).route: Row(c) for c in captures}
+    push = Row(captures[0])
+    assert (push.event, push.sig_mark, push.status_text, push.steps_text) == ("push", "✓", "200", "3")
+    assert Row(captures[2]).event == "payment_intent.succeeded"
+    assert Row(captures[3]).event == "orders/create"
+    bad = Row(captures[6])
+    assert (bad.sig_mark, bad.status_text, bad.steps_text) == ("✗", "401", "skip")
+    lost = by_route["/nowhere"]
+    assert (lost.event_type, lost.sig_mark, lost.status_text, lost.steps_text) == (None, "–", "404", "–")
+    assert provider_event(captures[4]) == ""

@@ -1,0 +1,74 @@
+"""Screenshots of the TUI at 100×30, deterministic: fixed clock, time zone, address and ids,
+and captures made by the real pipeline with their timings fixed (conftest.ingest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inspector.config import load_config
+from inspector.model import Headers, Request
+
+from .conftest import NOW, FixedAddress, bad_github_request, build_request, make_app, seed_store, settle, wait_for
+
+SIZE = (100, 30)
+
+
+def _store(workdir: Path):
+    config = load_config(workdir / "answers.example.json")
+    requests = [
+        (Request("GET", "/favicon.ico", "", Headers([("User-Agent", "curl/8.5.0")]), b"", "127.0.0.1", NOW), "live"),
+        (build_request("stripe.payment_intent.succeeded", config, NOW + 1), "live"),
+        (build_request("shopify.orders.create", config, NOW + 2), "sample"),
+        (bad_github_request(config, NOW + 3), "live"),
+        (build_request("github.push", config, NOW + 4), "live"),
+    ]
+    return seed_store(workdir, requests)
+
+
+def _app(workdir: Path):
+    return make_app(workdir, store=_store(workdir), port=8080, receiver_factory=FixedAddress)
+
+
+def _ready(app, select: int | None = None, tab: str | None = None, keys: tuple[str, ...] = ()):
+    async def run_before(pilot) -> None:
+        await settle(app)
+        await wait_for(lambda: app.history_done and app.detail.capture is not None, pilot)
+        if select is not None:
+            app.table.select_id(select)
+            await wait_for(lambda: app.detail.capture is not None and app.detail.capture.id == select, pilot)
+        if tab is not None:
+            app.detail.tabs.active = f"tab-{tab}"
+        for key in keys:
+            await pilot.press(key)
+            await settle(app)
+        await pilot.pause(0.2)
+
+    return run_before
+
+
+def test_main_screen_with_a_capture_selected(workdir: Path, snap_compare):
+    app = _app(workdir)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_ready(app))
+
+
+def test_flow_tab(workdir: Path, snap_compare):
+    app = _app(workdir)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_ready(app, tab="flow"))
+
+
+def test_signature_tab_of_a_failed_check(workdir: Path, snap_compare):
+    app = _app(workdir)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_ready(app, select=4, tab="signature"))
+
+
+def test_debugger(workdir: Path, snap_compare):
+    app = _app(workdir)
+
+    async def run_before(pilot) -> None:
+        await _ready(app)(pilot)
+        await pilot.press("d")
+        await settle(app)
+        await wait_for(lambda: app.screen.__class__.__name__ == "DebuggerScreen", pilot)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
