@@ -62,10 +62,12 @@ def _dumps(value: Any) -> str:
 
 
 class Store:
-    def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES, group_window: float = 0.001):
+    def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES, group_window: float = 0.0):
         self.path = Path(path)
-        # How long a group commit waits for more requests to join it: a millisecond of
-        # latency buys commits shared by every request that arrives meanwhile.
+        # How long a group commit waits for more requests to join it. 0 commits at the end
+        # of the event loop's current pass: under load every request handled in that pass
+        # shares the commit, and a lone request pays no extra latency (measured: the same
+        # throughput as a 1 ms window, with 1 ms less p50).
         self.group_window = group_window
         self.max_captures = max_captures
         self._inserts = 0
@@ -242,7 +244,7 @@ class Store:
         loop = asyncio.get_running_loop()
         if not self._in_tx:
             self._begin()
-            loop.call_later(self.group_window, self.flush)
+            self._schedule_flush(loop)
         try:
             capture = self._add(capture, decide)
         except BaseException:
@@ -252,12 +254,18 @@ class Store:
         self._waiters.append(waiter)
         return capture, waiter
 
+    def _schedule_flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.group_window > 0:
+            loop.call_later(self.group_window, self.flush)
+        else:
+            loop.call_soon(self.flush)
+
     def update_grouped(self, capture_id: int, **changes: Any) -> "asyncio.Future[None]":
         """`update` inside the current group commit; await the future before answering."""
         loop = asyncio.get_running_loop()
         if not self._in_tx:
             self._begin()
-            loop.call_later(self.group_window, self.flush)
+            self._schedule_flush(loop)
         try:
             self.update(capture_id, **changes)
         except BaseException:
