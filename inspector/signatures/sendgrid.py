@@ -12,10 +12,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from ..model import Header
-from .base import Key, Scheme, SignedRequest, Verdict, shorten
+from .public_key import PublicKeyScheme
 from .registry import register
-from .shared import b64decode, candidates, utf8
+from .shared import b64decode
 
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -38,47 +37,26 @@ def public_key(secret: str) -> ec.EllipticCurvePublicKey:
 
 
 @register
-class SendGrid(Scheme):
+class SendGrid(PublicKeyScheme):
     algorithm = "sendgrid"
     label = "ECDSA P-256 / SHA-256 signature of `timestamp + body`"
     header = SIGNATURE
     headers = (SIGNATURE, TIMESTAMP)
-    signs = False
+    timestamp_header = TIMESTAMP
+    provider = "SendGrid"
+    key_name = "verification key"
+    signature_shape = "a base64 DER ECDSA signature (`MEUCI…`)"
+    invalid_advice = "check the key in SendGrid's Mail Settings and that the body is exactly as sent (SendGrid's ends with CRLF)."
 
-    def check_secret(self, secret: str) -> str | None:
+    load_key = staticmethod(public_key)
+
+    def decode(self, text: str) -> bytes | None:
+        raw = b64decode(text)
+        return raw if raw and raw[0] == 0x30 else None  # a DER SEQUENCE
+
+    def check(self, public: ec.EllipticCurvePublicKey, signature: bytes, message: bytes) -> bool:
         try:
-            public_key(secret)
-        except ValueError as exc:
-            return str(exc)
-        return None
-
-    def verify(self, req: SignedRequest, key: Key) -> Verdict:
-        value = req.headers.get(key.header)
-        if value is None:
-            return self.missing(key.header)
-        ts = req.headers.get(TIMESTAMP)
-        if ts is None:
-            return Verdict("missing", f"The request has `{key.header}` but no `{TIMESTAMP}`; SendGrid signs the timestamp with the body.", shorten(value))
-        found = [raw for raw in (b64decode(p) for p in candidates(req.headers, key.header)) if raw and raw[0] == 0x30]
-        if not found:
-            return Verdict("malformed", f"`{key.header}` is not a base64 DER ECDSA signature (`MEUCI…`).", shorten(value))
-        try:
-            verifier = public_key(key.secret)
-        except ValueError as exc:
-            return Verdict("error", f"The verification key cannot be used: {exc}.")
-        message = utf8(ts) + req.body
-        matched = False
-        for signature in found:
-            try:
-                verifier.verify(signature, message, ec.ECDSA(hashes.SHA256()))
-                matched = True
-            except (InvalidSignature, ValueError):
-                pass
-        if matched:
-            return Verdict("valid", f"`{key.header}` is a valid {self.label} for this verification key.", shorten(value))
-        which = "The signature in" if len(found) == 1 else f"None of the {len(found)} signatures in"
-        verb = "is not" if len(found) == 1 else "is"
-        return Verdict("invalid", f"{which} `{key.header}` {verb} a valid {self.label} for this verification key; check the key in SendGrid's Mail Settings and that the body is exactly as sent (SendGrid's ends with CRLF).", shorten(value))
-
-    def sign(self, req: SignedRequest, key: Key) -> list[Header]:
-        raise NotImplementedError("SendGrid signs with its private key; the inspector only holds the public key")
+            public.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+            return True
+        except (InvalidSignature, ValueError):
+            return False
