@@ -73,6 +73,13 @@ def _headers_and_body(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
+def _forward_to(p: argparse.ArgumentParser) -> None:
+    # Suppressed default: given before the sub-command (`--forward-to URL serve`), it is not
+    # reset by the sub-command's own default. main() fills in None.
+    p.add_argument("--forward-to", metavar="URL", default=argparse.SUPPRESS,
+                   help="also send each accepted webhook to URL and answer the sender with its response (serve and the TUI)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = common_options()
     parser = argparse.ArgumentParser(
@@ -85,10 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=[common])
 
-    add("tui", "open the terminal inspector (the default)")
+    _forward_to(parser)  # no command: the TUI
+    _forward_to(add("tui", "open the terminal inspector (the default)"))
     p = add("serve", "run the webhook server without the TUI, one line per request")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--forward-to", metavar="URL", help="also send each accepted webhook to URL and answer with its response")
+    _forward_to(p)
     add("check", "validate answers.json and the flows; print each trigger's webhook URL")
     p = add("verify", "check a request's signature as the server would, without a server")
     _headers_and_body(p)
@@ -139,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, key):
             setattr(args, key, value)
     command = args.command or "tui"
+    if not hasattr(args, "forward_to"):
+        args.forward_to = None
+    elif command not in ("serve", "tui"):
+        parser.error(f"--forward-to applies to serve and the TUI, not to {command}")
     try:
         return cli.COMMANDS[command](args)
     except cli.UsageError as exc:

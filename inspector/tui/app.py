@@ -1,12 +1,14 @@
 """The inspector TUI (SPEC §11): the server, a live request table, the detail tabs, the
-debugger. Everything runs through the core's Pipeline, Store, FlowSet and Engine.
+debugger, resend / export, the tunnel. Everything runs through the core's Pipeline, Store,
+FlowSet, Engine, replay, export and tunnel modules.
 
-The App is built from parts so tests and benches can inject a clock, a port, a store and a
-time zone: `InspectorApp(config, flows, store, port=0, clock=lambda: T, tz=timezone.utc)`.
+The App is built from parts so tests and benches can inject a clock, a port, a store, a time
+zone and a tunnel: `InspectorApp(config, flows, store, port=0, clock=lambda: T, tz=timezone.utc)`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sqlite3
 import time
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -24,23 +26,32 @@ from textual.worker import get_current_worker
 
 from .. import samples
 from ..config import Config
+from ..export import export, to_curl
 from ..filters import Filter, FilterError, parse_filter
 from ..flow import Engine, FlowSet
 from ..model import Capture
 from ..pipeline import Pipeline
-from ..signatures import Masker
+from ..replay import DEFAULT_TIMEOUT
+from ..signatures import Masker, scheme_for
 from ..store import Store, StoreError
+from ..tunnel import (
+    NoTunnel, PublicUrl, TriggerUrl, Tunnel, open_tunnel, pipeline_follower, public_base_url_note, trigger_urls, tunnel_from_options,
+)
 from .actions import MAIN_ACTIONS, UserAction
 from .commands import InspectorCommands
-from .curl import curl_command
 from .debug_session import DebugSession
-from .messages import CapturesPending, FlowsReloaded, HistoryBatch, HistoryDone, SampleSent, SearchProgress
+from .messages import CapturesPending, FlowsReloaded, HistoryBatch, HistoryDone, ResendDone, SampleSent, SearchProgress, TunnelChanged
+from .resend import ResendOrder, ResendOutcome, carry_out, problem
 from .rows import Row, needs_store, select
 from .screens.copied_screen import CopiedScreen
 from .screens.debugger_screen import DebuggerScreen
+from .screens.edit_resend import EditResendScreen
+from .screens.export_screen import ExportScreen
 from .screens.flow_picker import FlowPicker
 from .screens.help_screen import HelpScreen
+from .screens.resend_to_url import ResendToUrlScreen
 from .screens.sample_picker import SamplePicker
+from .screens.tunnel_screen import TunnelScreen, TunnelView
 from .widgets.body_view import MODES
 from .widgets.context import ViewContext
 from .widgets.detail_pane import DetailPane
@@ -48,7 +59,7 @@ from .widgets.filter_bar import FilterBar
 from .widgets.problems_bar import ProblemsBar
 from .widgets.request_table import RequestTable
 from .widgets.status_header import HeaderState, StatusHeader
-from .widgets.welcome import TriggerUrl, Welcome
+from .widgets.welcome import Welcome
 
 TAKE_INTERVAL = 0.08  # new captures reach the table within this (plus one frame): ≤ 100 ms
 HISTORY_FIRST_BATCH = 200  # small, so the first rows paint at once
@@ -60,7 +71,20 @@ DETAIL_INTERVAL_UPDATE = 0.25  # the capture shown got its flow runs' results
 DETAIL_INTERVAL_FOLLOW = 1.0
 
 
+NO_TUNNEL_FIX = "start ngrok from the tunnel panel, or pass --public-url URL for a tunnel you run (cloudflared, Tailscale Funnel)"
+
 MAIN_SCREEN_ONLY = frozenset(a.action for a in MAIN_ACTIONS if a.id not in ("quit", "help"))
+
+
+def _export_dir(store: Store) -> Path:
+    """Exports go next to the store (`.inspector/`), shown relative to here when inside it."""
+    if str(store.path) == ":memory:":
+        return Path(".inspector")
+    folder = Path(store.path).parent.resolve()
+    try:
+        return folder.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return folder
 
 
 def _freeze_gc() -> None:
@@ -72,6 +96,19 @@ def _freeze_gc() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+@dataclass(frozen=True)
+class _AtBase:
+    """The pipeline's webhook URLs on another base. The core's `trigger_urls` uses
+    `pipeline.base_url`, which is answers.json's public_base_url when no tunnel is up: not an
+    address that reaches this process until a tunnel forwards it."""
+
+    pipeline: Pipeline
+    base: str
+
+    def webhook_url(self, tenant: str, event_type: str) -> str:
+        return self.pipeline.webhook_url(tenant, event_type, self.base)
 
 
 @dataclass
@@ -112,7 +149,16 @@ class InspectorApp(App[int]):
         watch_flows: bool = True,
         notices: Iterable[str] = (),
         receiver_factory: Callable[[Pipeline, str, int], Any] | None = None,
+        tunnel: Tunnel | None = None,
+        ngrok_tunnel: Callable[[], Tunnel] | None = None,
+        tunnel_check: bool = True,
+        forward_to: str | None = None,
+        resend_timeout: float = DEFAULT_TIMEOUT,
+        export_dir: Path | str | None = None,
     ):
+        """`tunnel`: started once the server listens (default: `public_url`'s, else none);
+        `ngrok_tunnel` builds the ngrok tunnel the panel's Start offers when there is none;
+        `tunnel_check`: run the self-check once the tunnel is up; `forward_to`: forward mode."""
         super().__init__()
         self.config_ok = config is not None
         self.config = config or Config()
@@ -123,8 +169,6 @@ class InspectorApp(App[int]):
         self.notices = list(notices)
         self.server = ServerOptions(host, port, serve)
         self.tenant = tenant
-        self.public_url = public_url
-        self.tunnel_note = ""
         self.reveal = reveal
         self.clock = clock
         self.tz = tz
@@ -135,10 +179,26 @@ class InspectorApp(App[int]):
         self.watch_flows = watch_flows
         self.masker = Masker(config, reveal=reveal)
         self.engine = Engine(flows, clock=clock)
+        self._own_pipeline = pipeline is None
         self.pipeline = pipeline or Pipeline(
-            self.config, store, clock=clock, engine=self.engine, public_url=public_url,
-            local_base=f"http://{host}:{port}",
+            self.config, store, clock=clock, engine=self.engine, local_base=f"http://{host}:{port}",
         )
+        self.forward_to = forward_to
+        if forward_to:
+            self.pipeline.forward_to = forward_to
+        # The tunnel: its statuses come back as TunnelChanged messages; the pipeline follows its URL.
+        if tunnel is None:
+            tunnel = PublicUrl(public_url) if public_url else NoTunnel("no tunnel", NO_TUNNEL_FIX)
+        self.tunnel: Tunnel = tunnel
+        self.ngrok_tunnel = ngrok_tunnel or (lambda: tunnel_from_options("ngrok"))
+        self.tunnel_check = tunnel_check
+        self._tunnel_subscriptions: list[Callable[[], None]] = []
+        self._follow_tunnel(self.tunnel)
+        self._last_tunnel_state = self.tunnel.status.state
+        self._last_selfcheck = None
+        self.resend_timeout = resend_timeout
+        self.last_resend_url = ""
+        self.export_dir = Path(export_dir) if export_dir is not None else _export_dir(store)
         self.receiver: Any = None
         # Builds the listening side; tests may pass one with a fixed address.
         self.receiver_factory = receiver_factory
@@ -216,6 +276,10 @@ class InspectorApp(App[int]):
         elif not self.config_ok:
             self.listen_error = "not listening: answers.json has errors (above); fix it and restart"
         self._update_chrome()
+        if self.forward_to:
+            self.notify(f"forwarding every accepted webhook to {self.forward_to}; its answer goes back to the sender", timeout=6)
+        if self.receiver is not None and self.tunnel.kind != "none":
+            self._open_tunnel()
         if self.load_history:
             self._load_history()
         else:
@@ -268,21 +332,31 @@ class InspectorApp(App[int]):
         self._update_lower()
         self._update_counts()
 
-    def set_tunnel(self, public_url: str | None, note: str = "") -> None:
-        """Where senders reach us from outside (None: local only). The tunnel panel of a later
-        version calls this; the header, the shown URLs and URL-signing schemes follow it."""
-        self.public_url = public_url
-        self.pipeline.public_url = public_url
-        self.tunnel_note = note
-        self._update_chrome()
+    @property
+    def public_url(self) -> str | None:
+        """Where senders reach us from outside now: the tunnel's URL while it is up."""
+        status = self.tunnel.status
+        return status.public_url.rstrip("/") if status.state == "up" and status.public_url else None
 
     def _update_header(self) -> None:
-        port = self.receiver.port if self.receiver is not None else self.server.port
-        if self.public_url:
-            tunnel, hint = self.public_url.rstrip("/"), self.tunnel_note or "your tunnel, --public-url"
+        status = self.tunnel.status
+        panel = self.key_for("tunnel", "t")
+        selfcheck, ok = None, None
+        if status.state == "up":
+            tunnel, hint = self.public_url or "", "your tunnel" if self.tunnel.kind == "public-url" else ""
+            if status.checking:
+                selfcheck = "… self-check"
+            elif status.selfcheck is not None:
+                ok = status.selfcheck.ok
+                selfcheck = f"✓ self-check {status.selfcheck.ms} ms" if ok else f"✗ self-check failed (press {panel})"
+        elif status.state == "starting":
+            tunnel, hint = self._starting(), ""
+        elif status.state == "failed":
+            tunnel, hint = status.reason or "unknown reason", f"{panel}: the fix"
+        elif status.state == "stopped":
+            tunnel, hint = "tunnel stopped", f"local only · {panel} tunnel panel"
         else:
-            tunnel = "local only"
-            hint = f"tunnel: ngrok http {port} → --public-url URL"
+            tunnel, hint = "local only", f"{panel} tunnel panel: ngrok, or --public-url URL"
         if self.listen_error:
             listen_error = "not listening (see below)"
         elif not self.server.serve and self.receiver is None:
@@ -291,20 +365,16 @@ class InspectorApp(App[int]):
             listen_error = None
         bad_files = len({p.position.file for p in self.flows.errors})
         self.main.query_one(StatusHeader).show(HeaderState(
-            listening=self.listening, listen_error=listen_error, tunnel=tunnel, tunnel_hint=hint,
+            listening=self.listening, listen_error=listen_error, tunnel_state=status.state, tunnel=tunnel, tunnel_hint=hint,
             answers=self.answers or "none (nothing is verified; `webhook-inspector init` writes one)",
             answers_error=not self.config_ok, flows=len(self.flows.flows), flow_errors=bad_files,
             store=self.store_label, captures=self.total if self.history_done or self.total else None,
+            selfcheck=selfcheck, selfcheck_ok=ok, forward_to=self.forward_to,
         ))
 
     def trigger_urls(self, base: str | None = None) -> list[TriggerUrl]:
-        urls = []
-        for flow in self.flows.flows:
-            for trigger in flow.triggers:
-                event = trigger.event_type
-                shown = event if not any(c in event for c in "*?[") else event.replace("*", "{anything}").replace("?", "{one character}")
-                urls.append(TriggerUrl(flow.name, event, self.pipeline.webhook_url(self.tenant, shown, base or self.local_base)))
-        return urls
+        """The URL to paste into each trigger's sender, on `base` (default: where we listen)."""
+        return trigger_urls(self.flows, _AtBase(self.pipeline, base or self.local_base), self.tenant)
 
     def key_for(self, action_id: str, default: str, screen: Screen | None = None) -> str:
         """The key bound to `action_id` now (after any keymap), as the footer shows it."""
@@ -322,15 +392,9 @@ class InspectorApp(App[int]):
         cleared = bool(table.rows) and not table.view and not self.filter_text
         table.set_class(empty and not self.filter_text, "-empty")
         if empty or filtered_empty or cleared:
-            public_note = None
             base = self.public_url
-            if base:
-                urls = self.trigger_urls(base)
-            else:
-                urls = self.trigger_urls()
-                if self.config.public_base_url:
-                    public_note = (f"answers.json's public_base_url is {self.config.public_base_url}: senders on other machines "
-                                   f"use it in place of {self.local_base}, once a tunnel forwards it to this port.")
+            urls = self.trigger_urls(base)
+            public_note = public_base_url_note(self.config.public_base_url, base) if base else self._public_base_note()
             example = self.pipeline.webhook_url(self.tenant, "order.created", base or self.local_base)
             self.main.query_one(Welcome).show(
                 urls, sample_key=self.key_for("send-sample", "s"), help_key=self.key_for("help", "?"),
@@ -338,10 +402,32 @@ class InspectorApp(App[int]):
                 filtered=filtered_empty or (empty and bool(self.filter_text)),
                 cleared_note=(f"View cleared: captures up to #{self.watermark} are hidden (still in the store); "
                               f"press {self.key_for('clear-view', 'x')} to show them.") if cleared and self.watermark else None,
+                tunnel_note=self._tunnel_note(), public=base is not None,
             )
             switcher.current = "welcome"
         else:
             switcher.current = "detail"
+
+    def _public_base_note(self) -> str | None:
+        """With no tunnel up: what answers.json's public_base_url means for the URLs shown."""
+        if not self.config.public_base_url:
+            return None
+        return (f"answers.json's public_base_url is {self.config.public_base_url}: senders on other machines "
+                f"use it in place of {self.local_base}, once a tunnel forwards it to this port.")
+
+    def _starting(self) -> str:
+        """`ngrok starting…`, or what it is doing (`ngrok: downloading ngrok: 40%`)."""
+        status = self.tunnel.status
+        return f"{status.kind}: {status.detail}" if status.detail else f"{status.kind} starting…"
+
+    def _tunnel_note(self) -> str | None:
+        status = self.tunnel.status
+        panel = self.key_for("tunnel", "t")
+        if status.state == "starting":
+            return f"{self._starting()} — the public URLs appear here once it is up."
+        if status.state == "failed":
+            return f"Tunnel failed: {status.reason} — press {panel} for the fix. Webhooks still reach {self.local_base}."
+        return None
 
     def _update_counts(self) -> None:
         table = self.table
@@ -768,9 +854,97 @@ class InspectorApp(App[int]):
         capture = self._need_capture()
         if capture is None:
             return
-        text = curl_command(capture, self.local_base, self.masker)
+        text = to_curl(capture, self.local_base, self.masker)
         self.copy_to_clipboard(text)
         self.push_screen(CopiedScreen(f"#{capture.id} as curl", text))
+
+    # Resend (SPEC §9): through the pipeline to this inspector, or to another URL; each in a
+    # worker so a slow target never stalls the UI, each outcome shown, never raised.
+
+    def action_resend(self) -> None:
+        self._resend_selected(ResendOrder())
+
+    def action_resend_resigned(self) -> None:
+        self._resend_selected(ResendOrder(resign=True))
+
+    def _resend_selected(self, order: ResendOrder) -> None:
+        capture = self._need_capture()
+        if capture is not None:
+            self.resend(capture, order)
+
+    def action_edit_resend(self) -> None:
+        capture = self._need_capture()
+        if capture is None:
+            return
+        sig = capture.signature
+        scheme = scheme_for(sig.algorithm) if sig.algorithm else None
+        resign = sig.scheme is not None and scheme is not None and scheme.signs  # an edited body breaks the old signature
+        screen = EditResendScreen(capture, self.masker, partial(self._order_problem, capture), resign=resign)
+        self.push_screen(screen, lambda order: self.resend(capture, order) if order else None)
+
+    def action_resend_to_url(self) -> None:
+        capture = self._need_capture()
+        if capture is None:
+            return
+
+        def chosen(order: ResendOrder | None) -> None:
+            if order is not None:
+                self.last_resend_url = order.to or ""
+                self.resend(capture, order)
+
+        self.push_screen(ResendToUrlScreen(capture, partial(self._order_problem, capture), url=self.last_resend_url), chosen)
+
+    def _order_problem(self, capture: Capture, order: ResendOrder) -> str | None:
+        return problem(capture, order, pipeline=self.pipeline, config=self.pipeline.config, now=self.clock())
+
+    def resend(self, capture: Capture, order: ResendOrder) -> None:
+        if order.to:
+            self.notify(f"sending #{capture.id} to {order.to}… (waits up to {self.resend_timeout:g} s)", timeout=3)
+        self.run_worker(self._resend(capture, order), group="resend", exclusive=False, exit_on_error=False)
+
+    async def _resend(self, capture: Capture, order: ResendOrder) -> None:
+        try:
+            outcome = await carry_out(capture, order, pipeline=self.pipeline, store=self.store, config=self.pipeline.config,
+                                      now=self.clock(), timeout=self.resend_timeout)
+        except Exception as exc:  # carry_out says what went wrong itself; this is the last net
+            outcome = ResendOutcome(capture.id or 0, order, error=f"{type(exc).__name__}: {exc}")
+        if outcome.capture is not None:
+            self._select_when_seen = outcome.capture.id
+            if outcome.url:  # stored here, not by the pipeline: the table hears of it from us
+                self._capture_arrived(outcome.capture)
+        self.post_message(ResendDone(outcome))
+
+    def on_resend_done(self, message: ResendDone) -> None:
+        outcome = message.outcome
+        severity = "error" if outcome.capture is None else "warning" if outcome.failed else "information"
+        self.notify(outcome.message(), severity=severity, timeout=10 if outcome.failed else 5)
+        if outcome.capture is not None and outcome.capture.id is not None and self.table.select_id(outcome.capture.id):
+            self._select_when_seen = None
+
+    # Export
+
+    def action_export(self) -> None:
+        capture = self._need_capture()
+        if capture is None:
+            return
+        written: dict[str, Any] = {}
+
+        def write(fmt: str, path: str) -> str | None:
+            target = Path(path).expanduser()
+            try:
+                text = export([capture], fmt, self.local_base, self.masker)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                return f"cannot write {path}: {exc.strerror or exc}"
+            written.update(fmt=fmt, path=target.resolve())
+            return None
+
+        def done(path: str | None) -> None:
+            if path is not None and written:
+                self.notify(f"wrote #{capture.id} as {written['fmt']} to {written['path']}", timeout=8)
+
+        self.push_screen(ExportScreen(capture.id or 0, self.export_dir, write, masked=not self.reveal), done)
 
     def action_reload_flows(self) -> None:
         self._reload_flows(force=True)
@@ -858,7 +1032,7 @@ class InspectorApp(App[int]):
             if spec in (a for _, a, _ in actions):
                 continue
             actions.append((self._key_of(screen, spec), spec, True))
-        title = "Help — debugger" if isinstance(screen, DebuggerScreen) else "Help"
+        title = "Help — debugger" if isinstance(screen, DebuggerScreen) else "Help — tunnel panel" if isinstance(screen, TunnelScreen) else "Help"
         self.push_screen(HelpScreen(actions, self.problems(), self.keymap_file, title))
 
     def _key_of(self, screen: Screen, spec: UserAction) -> str:
@@ -883,7 +1057,86 @@ class InspectorApp(App[int]):
     async def _run_palette(self, action: str, target: Any) -> None:
         await self.run_action(action, target)
 
-    # Quitting: ctrl+q stops the server, waits a little for pending runs, then exits 0
+    # The tunnel (SPEC §8): started once the server listens, never blocking the UI (pyngrok runs
+    # in the tunnel's own threads); its statuses come back as TunnelChanged messages.
+
+    def _follow_tunnel(self, tunnel: Tunnel) -> None:
+        for unsubscribe in self._tunnel_subscriptions:
+            unsubscribe()
+        self.tunnel = tunnel
+        self._tunnel_subscriptions = [
+            tunnel.subscribe(pipeline_follower(self.pipeline)),
+            tunnel.subscribe(lambda status: self.post_message(TunnelChanged(status))),
+        ]
+
+    def _open_tunnel(self) -> None:
+        self._tunnel_work(open_tunnel(self.tunnel, self.receiver, check=self.tunnel_check), "start")
+
+    def _tunnel_work(self, work: Awaitable[Any], what: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception as exc:  # the tunnel reports its own failures; this is the last net
+                self.notify(f"tunnel {what}: {type(exc).__name__}: {exc}", severity="error", timeout=10)
+
+        self.run_worker(run(), group=f"tunnel-{what}", exit_on_error=False)
+
+    def start_tunnel(self) -> None:
+        if self.receiver is None:
+            self.notify("the server is not listening, so there is nothing to tunnel to (see the problems)", severity="warning")
+            return
+        if self.tunnel.status.state in ("starting", "up"):
+            self.notify(f"the tunnel is already {self.tunnel.status.state}", timeout=3)
+            return
+        if self.tunnel.kind == "none":
+            self._follow_tunnel(self.ngrok_tunnel())
+            self.post_message(TunnelChanged(self.tunnel.status))
+        self._open_tunnel()
+
+    def stop_tunnel(self) -> None:
+        if self.tunnel.status.state not in ("starting", "up"):
+            self.notify("the tunnel is not running", timeout=3)
+            return
+        self._tunnel_work(self.tunnel.stop(), "stop")
+
+    def run_self_check(self) -> None:
+        if self.tunnel.status.state != "up" or self.receiver is None:
+            self.notify(f"no public URL to check: the tunnel is {self.tunnel.status.state}", severity="warning", timeout=4)
+            return
+        self._tunnel_work(self.tunnel.self_check(self.receiver), "self-check")
+
+    def tunnel_view(self) -> TunnelView:
+        public = self.public_url
+        note = public_base_url_note(self.config.public_base_url, public) if public else self._public_base_note()
+        return TunnelView(
+            status=self.tunnel.status, listening=self.listening, base=public or self.local_base,
+            urls=tuple(self.trigger_urls(public)), note=note,
+            start_label="Start ngrok" if self.tunnel.kind == "none" else "Start",
+        )
+
+    def on_tunnel_changed(self, message: TunnelChanged) -> None:
+        if self._quitting:  # stopping it on the way out: nothing left to show
+            return
+        status = self.tunnel.status  # the newest (a burst of changes arrives as one message)
+        before, self._last_tunnel_state = self._last_tunnel_state, status.state
+        check = status.selfcheck
+        if status.state == "failed" and before != "failed":
+            self.notify(f"tunnel failed: {status.reason}" + (f"\nfix: {status.fix}" if status.fix else "")
+                        + f"\nwebhooks still reach {self.local_base}", severity="error", timeout=12)
+        elif status.state == "up" and before != "up":
+            self.notify(f"tunnel up: {self.public_url} — {self.key_for('tunnel', 't')} lists the URLs to paste", timeout=6)
+        if check is not None and check is not self._last_selfcheck and not check.ok:
+            self.notify(check.line() + (f"\nfix: {check.fix}" if check.fix else ""), severity="warning", timeout=10)
+        self._last_selfcheck = check
+        self._update_chrome()
+        for screen in self.screen_stack:
+            if isinstance(screen, TunnelScreen):
+                screen.show(self.tunnel_view())
+
+    def action_tunnel(self) -> None:
+        self.push_screen(TunnelScreen(self.tunnel_view()))
+
+    # Quitting: ctrl+q stops the server and the tunnel, waits a little for pending runs, exits 0
 
     async def action_quit(self) -> None:
         await self.shutdown()
@@ -898,6 +1151,10 @@ class InspectorApp(App[int]):
         for listeners in (self.pipeline.listeners, self.pipeline.update_listeners):
             if self._capture_arrived in listeners:
                 listeners.remove(self._capture_arrived)
+        try:
+            await asyncio.wait_for(self.tunnel.stop(), timeout=8.0)
+        except Exception as exc:  # quitting must always work; stop() itself never hangs
+            self.log.error(f"stopping the tunnel: {exc!r}")
         if self.receiver is not None:
             try:
                 await self.receiver.stop(grace=2.0)
@@ -907,6 +1164,11 @@ class InspectorApp(App[int]):
             await self.pipeline.drain(timeout=3.0)
         except Exception as exc:
             self.log.error(f"draining flow runs: {exc!r}")
+        if self._own_pipeline:
+            try:
+                await self.pipeline.close()  # the forward client
+            except Exception as exc:
+                self.log.error(f"closing the pipeline: {exc!r}")
         try:
             self.store.flush()
         except Exception as exc:

@@ -1,7 +1,8 @@
 """Build the TUI from the command line's options and run it (`webhook-inspector`, `… tui`).
 
 Problems that would stop `serve` (an invalid answers.json, a store that cannot be opened, a
-bad keymap) are handed to the app, which shows them instead of a traceback."""
+bad keymap, a --forward-to that is not a URL) are handed to the app, which shows them instead
+of a traceback. The tunnel is chosen as `serve` chooses it; the app starts it once it listens."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from ..config import ConfigError, find_answers, load_config
 from ..flow import FlowSet
 from ..store import Store, StoreError
+from ..tunnel import tunnel_from_options
 
 
 def load_keymap(path: Path) -> tuple[dict[str, str], str | None]:
@@ -52,10 +54,16 @@ def build_app(args: Any):
     if keymap_problem:
         problems.append(keymap_problem)
     flows = FlowSet.load(args.flows)
+    forward_to = getattr(args, "forward_to", None)
+    if forward_to and not forward_to.startswith(("http://", "https://")):
+        problems.append(f"--forward-to {forward_to!r} is not an http:// or https:// URL; not forwarding")
+        forward_to = None
+    tunnel = tunnel_from_options(args.tunnel, args.public_url, args.ngrok_path)
     app = InspectorApp(
         config, flows, store, answers=answers, problems=problems, host=args.host, port=args.port,
-        tenant=args.tenant, public_url=args.public_url, reveal=args.reveal, keymap=keymap,
-        keymap_file=str(keymap_file), store_label=label, notices=notices,
+        tenant=args.tenant, reveal=args.reveal, keymap=keymap, keymap_file=str(keymap_file), store_label=label,
+        notices=notices, tunnel=tunnel, ngrok_tunnel=lambda: tunnel_from_options("ngrok", None, args.ngrok_path),
+        forward_to=forward_to,
     )
     return app, store
 

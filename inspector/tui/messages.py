@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from ..tunnel import TunnelStatus
+from .resend import ResendOutcome
 from .rows import Row
 
 
@@ -61,3 +63,20 @@ class SampleSent(Message, bubble=False):
     status: int | None
     entry: str | None
     error: str | None = None
+
+
+@dataclass
+class TunnelChanged(Message, bubble=False):
+    """The tunnel published a new status (from its own subscription, on the loop's thread)."""
+
+    status: TunnelStatus
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, TunnelChanged)
+
+
+@dataclass
+class ResendDone(Message, bubble=False):
+    """A resend ended: a new capture linked to the original, or why there is none."""
+
+    outcome: ResendOutcome

@@ -70,13 +70,18 @@ def provider_event(capture: Capture) -> str:
     return ""
 
 
+def got_no_answer(capture: Capture) -> bool:
+    """A resend to another target that got no answer: its record is final, not in flight."""
+    return capture.response is None and capture.origin == "replay" and any(n.startswith("no answer") for n in capture.notes)
+
+
 class Row:
     """One capture as the table shows it. It quacks enough like a Capture for the field
     terms of `filters.parse_filter` (tenant, type, sig, status, flow, method, origin)."""
 
     __slots__ = (
         "id", "received_at", "method", "path", "query", "tenant", "event_type", "event", "signature",
-        "response", "duration_ms", "runs", "steps", "run_failed", "running", "origin", "replay_of", "key",
+        "response", "duration_ms", "runs", "steps", "run_failed", "running", "origin", "replay_of", "key", "no_answer",
     )
 
     # The text search of the filter needs headers and bodies, which rows do not keep: such
@@ -103,6 +108,7 @@ class Row:
     def update(self, capture: Capture) -> None:
         """Take the response and runs of a later version of the same capture."""
         response = capture.response
+        self.no_answer = got_no_answer(capture)
         if response is None:
             self.response = None
             self.duration_ms = None
@@ -149,7 +155,9 @@ class Row:
 
     @property
     def status_text(self) -> str:
-        return str(self.response.status) if self.response is not None else "…"
+        if self.response is not None:
+            return str(self.response.status)
+        return "error" if self.no_answer else "…"
 
     @property
     def steps_text(self) -> str:

@@ -147,3 +147,52 @@ def tree_text(tree) -> str:
 async def settle(app) -> None:
     """Wait for the app's workers; one replaced by a newer one (exclusive) is not an error."""
     await asyncio.gather(*[w.wait() for w in list(app.workers)], return_exceptions=True)
+
+
+def record_notifications(app) -> list[str]:
+    """Every notification the app shows from now on (toasts go away; the list stays)."""
+    seen: list[str] = []
+    notify = app.notify
+
+    def recording(message, *args, **kwargs):
+        seen.append(str(message))
+        return notify(message, *args, **kwargs)
+
+    app.notify = recording
+    return seen
+
+
+FAKE_NGROK = str(ROOT / "tests" / "fakes" / "ngrok")
+
+
+@pytest.fixture
+def fake_ngrok(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """NgrokTunnels driving the fake agent (tests/fakes/ngrok) through pyngrok, with every path
+    under tmp_path and no download possible; `mode` sets FAKE_NGROK_MODE. Agents left running
+    are killed at the end."""
+    import os
+    from types import SimpleNamespace
+
+    from inspector.tunnel import NgrokTunnel, _spawned
+
+    if not os.access(FAKE_NGROK, os.X_OK):
+        os.chmod(FAKE_NGROK, 0o755)
+    monkeypatch.setenv("FAKE_NGROK_CALLS", str(tmp_path / "ngrok-calls.txt"))
+    monkeypatch.delenv("FAKE_NGROK_MODE", raising=False)
+    made: list[NgrokTunnel] = []
+
+    def make() -> NgrokTunnel:
+        tunnel = NgrokTunnel(
+            env={"PATH": str(tmp_path / "empty-bin"), "HOME": str(tmp_path / "home")}, ngrok_path=FAKE_NGROK,
+            config_path=str(tmp_path / "ngrok.yml"), authtoken_paths=[], default_path=str(tmp_path / "pyngrok-default" / "ngrok"),
+            download_url="http://127.0.0.1:9/nothing-listens-here.tgz", startup_timeout=5.0, poll_every=0.05,
+        )
+        made.append(tunnel)
+        return tunnel
+
+    yield SimpleNamespace(make=make, mode=lambda value: monkeypatch.setenv("FAKE_NGROK_MODE", value))
+    for tunnel in made:
+        proc = _spawned.get(tunnel.binary.path) if tunnel.binary else None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from inspector.config import load_config
+from inspector.export import to_curl
 from inspector.flow import FlowSet
 from inspector.store import Store
 from inspector.tui.actions import MAIN_ACTIONS
@@ -283,7 +284,9 @@ async def test_copy_as_curl_uses_the_clipboard_and_shows_the_text(workdir: Path)
         await pilot.press("c")
         assert isinstance(app.screen, CopiedScreen)
         copied = app.clipboard
-        assert copied.startswith("curl -X POST 'http://127.0.0.1:0/events/webhook/demo/github'") or copied.startswith("curl -X POST http://127.0.0.1:0/events/webhook/demo/github")
+        # The core's export form (SPEC §9), masked as everywhere else.
+        assert copied == to_curl(app.selected_capture(), app.local_base, app.masker)
+        assert copied.startswith("curl -sS -X POST 'http://127.0.0.1:0/events/webhook/demo/github'")
         assert "-H 'X-GitHub-Event: push'" in copied and "--data-binary" in copied
         assert "very-secret-token" not in copied and "Bear…(" in copied
         assert app.screen.query_one("#copied-text").text == copied

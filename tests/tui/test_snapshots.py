@@ -3,6 +3,7 @@ and captures made by the real pipeline with their timings fixed (conftest.ingest
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from inspector.config import load_config
@@ -69,6 +70,42 @@ def test_debugger(workdir: Path, snap_compare):
         await pilot.press("d")
         await settle(app)
         await wait_for(lambda: app.screen.__class__.__name__ == "DebuggerScreen", pilot)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_a_resent_capture_is_linked_to_its_original(workdir: Path, snap_compare):
+    config = load_config(workdir / "answers.example.json")
+    original = build_request("stripe.payment_intent.succeeded", config, NOW)
+    resent = replace(original, headers=original.headers.with_set("X-Inspector-Replay-Of", "1"), received_at=NOW + 60)
+    app = make_app(workdir, store=seed_store(workdir, [(original, "live"), (resent, "live")]), port=8080, receiver_factory=FixedAddress)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_ready(app, select=2))
+
+
+def test_edit_and_resend(workdir: Path, snap_compare):
+    app = _app(workdir)
+
+    async def run_before(pilot) -> None:
+        await _ready(app, select=2)(pilot)
+        await pilot.press("e")
+        for area in app.screen.query("TextArea"):
+            area.cursor_blink = False
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_tunnel_panel_with_a_public_url(workdir: Path, snap_compare):
+    from inspector.tunnel import PublicUrl
+
+    app = make_app(workdir, store=_store(workdir), port=8080, receiver_factory=FixedAddress,
+                   tunnel=PublicUrl("https://example.trycloudflare.com"), tunnel_check=False)
+
+    async def run_before(pilot) -> None:
+        await _ready(app)(pilot)
+        await wait_for(lambda: app.tunnel.status.state == "up", pilot)
+        await pilot.press("t")
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

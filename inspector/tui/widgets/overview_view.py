@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...model import Capture
-from ..rows import provider_event
+from ..rows import got_no_answer, provider_event
 from .context import ViewContext, sig_mark, SIG_STYLE, status_style
 
 
@@ -31,6 +31,8 @@ class OverviewView(VerticalScroll):
         head = Text()
         head.append(f"{req.method} ", style="bold")
         head.append(req.target)
+        if capture.replay_of is not None:
+            head.append(f"   ↻ replay of #{capture.replay_of}", style="bold cyan")
         grid.add_row(f"#{capture.id}", head)
         grid.add_row("received", f"{ctx.when(req.received_at)}  from {req.client or '?'}")
         if capture.event_type is None:
@@ -56,7 +58,9 @@ class OverviewView(VerticalScroll):
             line.append(f"\n{sig.reason}")
         grid.add_row("signature", line)
         resp = capture.response
-        if resp is None:
+        if resp is None and got_no_answer(capture):
+            grid.add_row("response", Text("no answer from the target (see the note)", style="bold red"))
+        elif resp is None:
             grid.add_row("response", Text("not answered yet", style="dim"))
         else:
             line = Text()

@@ -73,12 +73,14 @@ class RequestTable(ScrollView, can_focus=True):
         & > .request-table--bad { color: $error; }
         & > .request-table--warn { color: $warning; }
         & > .request-table--dim { color: $text-muted; }
+        & > .request-table--replay { color: $accent; }
     }
     """
 
     COMPONENT_CLASSES = {
         "request-table--header", "request-table--cursor", "request-table--cursor-blur",
         "request-table--ok", "request-table--bad", "request-table--warn", "request-table--dim",
+        "request-table--replay",
     }
 
     BINDINGS = [
@@ -335,11 +337,13 @@ class RequestTable(ScrollView, can_focus=True):
         sig = row.sig_mark
         sig_style = ok if sig == "✓" else bad if sig == "✗" else dim
         status = row.response.status if row.response is not None else 0
-        status_style = ok if 200 <= status < 300 else warn if 300 <= status < 500 and status != 401 else bad if status else dim
+        status_style = ok if 200 <= status < 300 else warn if 300 <= status < 500 and status != 401 else bad if status or row.no_answer else dim
         steps_style = bad if row.run_failed else dim if not row.runs else Style()
         route_style = Style() if row.event_type is not None else warn
+        # A resend is marked in the id column (↻); Overview names the capture it replays.
+        id_cell = (f"↻{row.id}", self._style("replay")) if row.replay_of is not None else (str(row.id), dim)
         cells = (
-            (str(row.id), dim), (when, dim), (row.method, Style(bold=True)), (row.route, route_style),
+            id_cell, (when, dim), (row.method, Style(bold=True)), (row.route, route_style),
             (row.event, Style()), (sig, sig_style), (row.status_text, status_style),
             (row.steps_text, steps_style), (row.duration_text, dim),
         )

@@ -3,19 +3,12 @@ sender's settings, and how to try one without any outside service."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-
-@dataclass(frozen=True)
-class TriggerUrl:
-    flow: str
-    event_type: str
-    url: str
+from ...tunnel import TriggerUrl
 
 
 class Welcome(VerticalScroll):
@@ -33,7 +26,10 @@ class Welcome(VerticalScroll):
         yield Static(id="welcome-text")
 
     def show(self, urls: list[TriggerUrl], *, sample_key: str, help_key: str, listening: str | None,
-             public_note: str | None, example_url: str, filtered: bool = False, cleared_note: str | None = None) -> None:
+             public_note: str | None, example_url: str, filtered: bool = False, cleared_note: str | None = None,
+             tunnel_note: str | None = None, public: bool = False) -> None:
+        """`public`: the URLs are the tunnel's; `tunnel_note`: what the tunnel is doing, when
+        it is not up (starting, failed)."""
         t = Text()
         if cleared_note:
             t.append(cleared_note + "\n\n", style="yellow")
@@ -45,7 +41,7 @@ class Welcome(VerticalScroll):
         t.append("Waiting for webhooks", style="bold")
         t.append(f" — listening on {listening}\n\n" if listening else " — the server is not listening (see above)\n\n")
         if urls:
-            t.append("Send webhooks to (POST):\n", style="bold")
+            t.append("Send webhooks to (POST)" + (" — public, through the tunnel:\n" if public else ":\n"), style="bold")
             width = max(len(u.flow) for u in urls)
             for u in urls:
                 t.append(f"  {u.flow:<{width}}  ", style="cyan")
@@ -56,6 +52,8 @@ class Welcome(VerticalScroll):
         else:
             t.append("No flow has a trigger yet; every event type is captured at:\n", style="bold")
             t.append(f"  {example_url.rsplit('/', 1)[0]}/{{event_type}}\n")
+        if tunnel_note:
+            t.append(f"\n{tunnel_note}\n", style="yellow")
         if public_note:
             t.append(f"\n{public_note}\n", style="dim")
         t.append("\nTry it from a shell:\n", style="bold")
