@@ -169,6 +169,46 @@ async def _serve_headless(store_path: str, port: int) -> None:
     task.cancel()
 
 
+async def _keypress_under_load(store_path: str, seconds: float, concurrency: int) -> dict:
+    """The TUI live under the ingest load (from another process): how long a key press takes
+    to show on screen. `?` opens the help screen, escape closes it; each is timed until the
+    screen has changed."""
+    from inspector.config import load_config
+    from inspector.flow import FlowSet
+    from inspector.store import Store
+    from inspector.tui.app import InspectorApp
+
+    store = Store(store_path)
+    app = InspectorApp(load_config(ROOT / "answers.example.json"), FlowSet.load(ROOT / "flows"), store, port=0, watch_flows=False)
+    latencies: list[float] = []
+    async with app.run_test(size=(100, 30)):
+        while app.listening is None and not app.listen_error:
+            await asyncio.sleep(0.01)
+        port = int(str(app.listening).rsplit(":", 1)[1])
+        load = subprocess.Popen([sys.executable, "-c", (
+            "import asyncio, sys; sys.path.insert(0, %r)\n"
+            "from bench.load import encode_request, run_load\n"
+            "from bench.ingest import BODY, PATH, headers\n"
+            "p = encode_request('127.0.0.1', %d, PATH, BODY, headers())\n"
+            "asyncio.run(run_load('127.0.0.1', %d, p, concurrency=%d, seconds=%f))\n"
+        ) % (str(ROOT), port, port, concurrency, seconds)], cwd=ROOT)
+        await asyncio.sleep(0.5)
+        deadline = time.perf_counter() + seconds - 1.0
+        while time.perf_counter() < deadline:
+            for key, opened in (("question_mark", True), ("escape", False)):
+                t0 = time.perf_counter()
+                app.simulate_key(key)
+                while (type(app.screen).__name__ == "HelpScreen") != opened and time.perf_counter() - t0 < 5:
+                    await asyncio.sleep(0.002)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                await asyncio.sleep(0.2)
+        await asyncio.to_thread(load.wait, seconds + 30)  # never block the app's loop
+    store.close()
+    latencies.sort()
+    return {"presses": len(latencies), "p50_ms": round(latencies[len(latencies) // 2], 1) if latencies else None,
+            "max_ms": round(latencies[-1], 1) if latencies else None}
+
+
 def _child(args: list[str]) -> dict:
     out = subprocess.run([sys.executable, "-m", "bench.tui", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
@@ -228,6 +268,11 @@ def run_all(quick: bool = False, captures: int | None = None, seconds: float | N
         shutil.rmtree(work, ignore_errors=True)
     large["store_build_s"] = round(built, 1)
     ing = measure_ingest(seconds, 32)
+    keywork = Path(tempfile.mkdtemp(prefix="inspector-bench-keys-"))
+    try:
+        keys = _child(["--keypress-under-load", str(keywork / "captures.sqlite3"), "--seconds", str(max(seconds, 4.0))])
+    finally:
+        shutil.rmtree(keywork, ignore_errors=True)
     worst = max(v["ms"] for k, v in large["filters"].items() if k != "(clear)")
     rows = [
         {"name": f"tui: first painted table ({count:,} captures)", "value": f"{large['first_paint_s']} s", "target": "≤ 2 s", "ok": large["first_paint_s"] <= 2},
@@ -236,9 +281,10 @@ def run_all(quick: bool = False, captures: int | None = None, seconds: float | N
         {"name": "tui: text search through the store", "value": f"{large['text_search']['s']} s", "target": "", "ok": None},
         {"name": "tui: peak memory (RSS)", "value": f"{large['peak_rss_mb']} MB", "target": "≤ 300 MB", "ok": large["peak_rss_mb"] <= 300},
         {"name": "tui: ingest, TUI live / bare aiohttp (req/s)", "value": f"{ing['tui_rps']:.0f} / {ing['bare_rps']:.0f} = {ing['ratio']}", "target": "≥ 0.3", "ok": (ing["ratio"] or 0) >= 0.3},
+        {"name": "tui: key press shown on screen during the load", "value": f"p50 {keys['p50_ms']} ms, max {keys['max_ms']} ms ({keys['presses']} presses)", "target": "≤ 100 ms", "ok": keys["max_ms"] is not None and keys["max_ms"] <= 100},
         {"name": "tui: ingest, TUI live / serve without UI", "value": f"{ing['tui_rps']:.0f} / {ing['serve_rps']:.0f} = {ing['tui_vs_serve']} (serve/bare {ing['serve_ratio']})", "target": "", "ok": None},
     ]
-    return {"large": large, "ingest": ing, "rows": rows}
+    return {"large": large, "ingest": ing, "keys": keys, "rows": rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,7 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     p.add_argument("--measure-large", metavar="STORE", help=argparse.SUPPRESS)
     p.add_argument("--serve-headless", metavar="STORE", help=argparse.SUPPRESS)
+    p.add_argument("--keypress-under-load", metavar="STORE", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.keypress_under_load:
+        print(json.dumps(asyncio.run(_keypress_under_load(args.keypress_under_load, args.seconds, 32))))
+        return 0
     if args.measure_large:
         print(json.dumps(asyncio.run(_measure_large(args.measure_large))))
         return 0
