@@ -339,6 +339,8 @@ class InspectorApp(App[int]):
         return status.public_url.rstrip("/") if status.state == "up" and status.public_url else None
 
     def _update_header(self) -> None:
+        if not self.screen_stack:  # a late timer or tunnel callback while the app shuts down
+            return
         status = self.tunnel.status
         panel = self.key_for("tunnel", "t")
         selfcheck, ok = None, None
