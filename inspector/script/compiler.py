@@ -442,18 +442,13 @@ class Compiler:
         return plus
 
     def c_Range(self, node: n.Range):
-        start = self.expr(node.start)
-        end = self.expr(node.end)
-        inclusive = 1 if node.inclusive else 0
+        bounds = self._range_bounds(node)
         line, column = node.line, node.column
 
         def range_(fr):
-            a = start(fr)
-            b = end(fr)
+            a, b = bounds(fr)
             try:
-                if type(a) is not int or type(b) is not int:
-                    raise ScriptError(f"a range needs integer bounds, not {type_name(a)}..{type_name(b)}")
-                return materialize_range(fr[0], a, b + inclusive)
+                return materialize_range(fr[0], a, b)
             except ScriptError as e:
                 raise e.at(line, column)
 
