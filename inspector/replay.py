@@ -117,7 +117,7 @@ def resign_request(request: Request, config: Config, event_type: str | None, sig
     headers = request.headers
     for name, value in extra:
         headers = headers.with_set(name, value)
-    return Request(request.method, request.path, request.query, headers, request.body, None, now), f"re-signed with `{entry.name}` ({entry.algorithm})"
+    return Request(request.method, request.path, request.query, headers, request.body, None, now), f"re-signed with `{entry.name}`" + (f" ({entry.algorithm})" if entry.algorithm != entry.name else "")
 
 
 @dataclass
