@@ -288,24 +288,39 @@ class Pipeline:
             if runs is not None:
                 stored = stored.with_(runs=tuple(runs))
         elif later.get("worker"):
-            loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(self._executor(), lambda: self.engine.run_all(stored, closed))
-            self._pending.add(future)
-            future.add_done_callback(self._pending.discard)
-
-            def finished(fut: asyncio.Future) -> list[dict]:
-                runs = fut.result() if not fut.exception() else []
-                if self.store is not None:
-                    self.store.update(stored.id, runs=runs)
-                self._notify(stored.with_(runs=tuple(runs)), self.update_listeners)
-                return runs
-
-            if wait:
-                await asyncio.wait([future])
-                stored = stored.with_(runs=tuple(finished(future)))
-            else:
-                future.add_done_callback(finished)
+            future = self._in_worker(lambda: self.engine.run_all(stored, closed))
+            runs = await self._record_later(stored, future, lambda: [], wait)
+            if runs is not None:
+                stored = stored.with_(runs=tuple(runs))
         return stored
+
+    def _in_worker(self, work: Callable[[], list[dict]]) -> asyncio.Future:
+        """Run flow work on the pool, tracked so that `drain` waits for it."""
+        future = asyncio.get_running_loop().run_in_executor(self._executor(), work)
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
+
+    async def _record_later(self, capture: Capture, future: asyncio.Future, known: Callable[[], list[dict]], wait: bool) -> list[dict] | None:
+        """When worker runs end, store their trace on the capture and tell the update
+        listeners. With `wait`, do it now and return the runs; else when the future is done."""
+
+        def finished(fut: asyncio.Future) -> list[dict]:
+            try:
+                runs = fut.result()
+            except Exception as exc:  # the engine itself failed: keep what is known
+                runs = known() + [{"id": None, "flow": None, "status": "error", "path": [], "steps": [],
+                                   "error": {"message": f"internal error: {type(exc).__name__}: {exc}"}}]
+            if self.store is not None:
+                self.store.update(capture.id, runs=runs)
+            self._notify(capture.with_(runs=tuple(runs)), self.update_listeners)
+            return runs
+
+        if wait:
+            await asyncio.wait([future])
+            return finished(future)
+        future.add_done_callback(finished)
+        return None
 
     async def close(self) -> None:
         """Release the forward client and the worker pool (after `drain`)."""
@@ -344,28 +359,10 @@ class Pipeline:
         """Async children run in a worker once the answer is out; the capture is updated."""
         from .flow.engine import Answer
 
-        loop = asyncio.get_running_loop()
         parents = [r for r in capture.runs if r.get("status") != "queued"]
         closed = Answer(lambda response, where: False, taken=True)  # the sender has its answer
-        future = loop.run_in_executor(self._executor(), lambda: self.engine.run_children(event, parents, pending, closed))
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
-
-        def finished(fut: asyncio.Future) -> list[dict]:
-            try:
-                runs = fut.result()
-            except Exception as exc:
-                runs = parents + [{"id": None, "flow": None, "status": "error", "path": [], "steps": [], "error": {"message": f"internal error: {type(exc).__name__}: {exc}"}}]
-            if self.store is not None:
-                self.store.update(capture.id, runs=runs)
-            self._notify(capture.with_(runs=tuple(runs)), self.update_listeners)
-            return runs
-
-        if wait:
-            await asyncio.wait([future])
-            return finished(future)
-        future.add_done_callback(finished)
-        return None
+        future = self._in_worker(lambda: self.engine.run_children(event, parents, pending, closed))
+        return await self._record_later(capture, future, lambda: parents, wait)
 
     async def _run_flows_in_worker(self, capture: Capture, started: float, wait: bool) -> Capture:
         loop = asyncio.get_running_loop()
@@ -402,9 +399,7 @@ class Pipeline:
             decision.decide("done", None)
             return runs
 
-        future = loop.run_in_executor(self._executor(), work)
-        self._pending.add(future)
-        future.add_done_callback(self._pending.discard)
+        future = self._in_worker(work)
         timeout = self.config.ack_timeout_seconds
         try:
             kind, payload = await asyncio.wait_for(asyncio.shield(decision.future), timeout)
@@ -422,27 +417,8 @@ class Pipeline:
         answered.set()
         self._notify(capture)
 
-        def finished(fut: asyncio.Future) -> None:
-            try:
-                runs = fut.result()
-            except Exception as exc:  # the engine itself failed: keep what is known
-                runs = snapshot[0] + [{"id": None, "flow": None, "status": "error", "path": [], "steps": [], "error": {"message": f"internal error: {type(exc).__name__}: {exc}"}}]
-            if self.store is not None:
-                self.store.update(cid, runs=runs)
-            self._notify(capture.with_(runs=tuple(runs)), self.update_listeners)
-
-        if wait:
-            try:
-                runs = await future
-            except Exception:
-                runs = snapshot[0]
-            if self.store is not None:
-                self.store.update(cid, runs=runs)
-            capture = capture.with_(runs=tuple(runs))
-            self._notify(capture, self.update_listeners)
-            return capture
-        future.add_done_callback(finished)
-        return capture
+        runs = await self._record_later(capture, future, lambda: snapshot[0], wait)
+        return capture.with_(runs=tuple(runs)) if runs is not None else capture
 
     def _flow_response(self, kind: str, payload: Any, cid: int) -> Response:
         if kind == "flow":
