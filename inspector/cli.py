@@ -757,7 +757,7 @@ def cmd_list(args) -> int:
 
 def parse_id(text: str) -> int:
     text = text.strip().lstrip("#")
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise UsageError(f"{text!r} is not a capture id; ids are numbers, see `webhook-inspector list`")
     return int(text)
 

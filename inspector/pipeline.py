@@ -133,7 +133,7 @@ class Pipeline:
         headers = request.headers
         if REPLAY_HEADER in headers or SAMPLE_HEADER in headers:
             raw = (headers.get(REPLAY_HEADER) or "").strip()
-            if raw.isdigit() and len(raw) < 19:
+            if raw.isascii() and raw.isdigit() and len(raw) < 19:
                 replay_of = int(raw)
                 origin = "replay"
             if SAMPLE_HEADER in headers:

@@ -175,7 +175,7 @@ async def deliver(
             raw = [(k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in resp.raw_headers]
             out.response = Response(resp.status, Headers(raw), body, elapsed)
             cid = resp.headers.get("X-Inspector-Capture")
-            out.capture_id = int(cid) if cid and cid.isdigit() else None
+            out.capture_id = int(cid) if cid and cid.isascii() and cid.isdigit() else None
     except asyncio.TimeoutError:
         out.error = f"{url} did not answer within {timeout:g} s; is it stuck, or slower than --timeout?"
     except aiohttp.ClientConnectorError as exc:

@@ -192,3 +192,23 @@ def test_stripe_mismatch_reason_says_so():
     cfg = config({"stripe": STRIPE})
     r = check(cfg, req([("Stripe-Signature", "t=1700000000,v1=" + "0" * 64)], b"{}"), "stripe", 1700000000)
     assert r.status == "invalid" and "does not match" in r.reason
+
+
+def test_unicode_digits_in_timestamps_are_malformed_not_a_crash():
+    """Found by `make fuzz`: '²'.isdigit() is True but float('²') raises."""
+    from inspector.config import load_config
+    from tests.conftest import ROOT
+
+    cfg = load_config(ROOT / "answers.example.json", env={})
+    for headers, name in (([("webhook-id", "m"), ("webhook-timestamp", "²"), ("webhook-signature", "v1,AAAA")], "standard-webhooks"),
+                          ([("Stripe-Signature", "t=²,v1=" + "0" * 64)], "stripe")):
+        r = verify_request(cfg, req(headers, b"{}"), name, "https://x/y", 1_700_000_000.0)
+        assert r.status == "malformed", (name, r)
+
+
+async def test_replay_header_with_unicode_digits_is_ignored(tmp_path):
+    from inspector.pipeline import Pipeline
+
+    p = Pipeline(config(), None)
+    c = await p.handle(Request("POST", "/events/webhook/demo/x", "", Headers([("X-Inspector-Replay-Of", "²")]), b""))
+    assert c.replay_of is None and c.response.status == 200

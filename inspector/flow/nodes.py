@@ -324,7 +324,7 @@ class HttpResponseNode(NodeType):
             headers = compiled["headers"].render(ctx.scope, ctx.limits) if "headers" in compiled else {}
         except ScriptError as exc:
             raise StepFailed.from_script(exc, "template") from None
-        if isinstance(status, str) and status.strip().isdigit():
+        if isinstance(status, str) and status.strip().isascii() and status.strip().isdigit():
             status = int(status.strip())
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
             raise StepFailed(f"`status` rendered to {_short(status)}; it must be an HTTP status code 100–599")

@@ -128,7 +128,7 @@ def _header_hints(scheme: Scheme, entry_name: str, headers: Headers, key: Key) -
 def _port(netloc: str) -> str | None:
     host = netloc.rpartition("@")[2]
     head, sep, tail = host.rpartition(":")
-    if sep and tail.isdigit() and (not head.startswith("[") or head.endswith("]")):
+    if sep and tail.isascii() and tail.isdigit() and (not head.startswith("[") or head.endswith("]")):
         return tail
     return None
 

@@ -65,7 +65,7 @@ class StandardWebhooks(Scheme):
         value = req.headers.get(sig_name) or ""
         msg_id = req.headers.get(id_name) or ""
         ts = (req.headers.get(ts_name) or "").strip()
-        if not ts.isdigit() or len(ts) > 15:
+        if not (ts.isascii() and ts.isdigit()) or len(ts) > 15:
             return Verdict("malformed", f"`{ts_name}` is {shorten(ts, 30)!r}; expected whole unix seconds.", shorten(value))
         candidates = []
         for part in value.split():

@@ -35,7 +35,7 @@ class Stripe(Scheme):
         stamps = [v for k, v in pairs if k == "t"]
         ts = stamps[0] if stamps else None
         candidates = [v.lower() for k, v in pairs if k == "v1" and is_hex(v) and len(v) == 64]
-        if ts is None or not ts.isdigit() or len(ts) > 15:
+        if ts is None or not (ts.isascii() and ts.isdigit()) or len(ts) > 15:
             return Verdict("malformed", f"`{key.header}` has no usable `t=` timestamp; expected `t=<unix seconds>,v1=<hex>`.", shorten(value))
         if not candidates:
             return Verdict("malformed", f"`{key.header}` has no `v1=` signature of 64 hex digits; expected `t=<unix seconds>,v1=<hex>` (other schemes such as v0 are ignored).", shorten(value))

@@ -51,7 +51,7 @@ def with_port(url: str) -> str:
 def _port(host: str) -> bool:
     # "[::1]" has colons but no port; "[::1]:8080" and "example.com:8080" do.
     head, sep, tail = host.rpartition(":")
-    return bool(sep) and tail.isdigit() and (not head.startswith("[") or head.endswith("]"))
+    return bool(sep) and tail.isascii() and tail.isdigit() and (not head.startswith("[") or head.endswith("]"))
 
 
 def body_hash(url: str) -> str | None:
