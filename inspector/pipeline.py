@@ -241,7 +241,7 @@ class Pipeline:
                 if runs is not None:
                     return stored.with_(runs=tuple(runs))
             return stored
-        return await self._run_flows_in_worker(stored, started, wait)
+        return await self._run_flows_in_worker(stored, started, wait, triggered)
 
     async def _forward(self, capture: Capture, triggered: list, started: float, wait: bool) -> Capture:
         """SPEC §9 forward mode: the target's answer goes back to the sender; flows still run
@@ -364,13 +364,12 @@ class Pipeline:
         future = self._in_worker(lambda: self.engine.run_children(event, parents, pending, closed))
         return await self._record_later(capture, future, lambda: parents, wait)
 
-    async def _run_flows_in_worker(self, capture: Capture, started: float, wait: bool) -> Capture:
+    async def _run_flows_in_worker(self, capture: Capture, started: float, wait: bool, triggered: list) -> Capture:
         loop = asyncio.get_running_loop()
         engine = self.engine
         cid = capture.id
         decision = _Decision(loop)
         answered = threading.Event()
-        triggered = engine.triggered(capture.event_type)
         snapshot: list[list[dict]] = [[]]
 
         def running_runs(done: list[dict]) -> list[dict]:

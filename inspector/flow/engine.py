@@ -132,13 +132,13 @@ class Engine:
     def skipped_runs(self, capture: Capture, reason: str) -> list[dict[str, Any]]:
         runs = []
         for i, (flow, trigger) in enumerate(self.triggered(capture.event_type), 1):
-            run = self._run_record(i, flow, trigger.target or flow.nodes[0].id, trigger_text(trigger), None, None)
+            run = self._run_record(i, flow, trigger_text(trigger), None, None)
             run["status"] = "skipped"
             run["reason"] = reason
             runs.append(run)
         return runs
 
-    def _run_record(self, run_id: int, flow: Flow, target: str, trigger: str | None, parent: int | None, via: str | None) -> dict[str, Any]:
+    def _run_record(self, run_id: int, flow: Flow, trigger: str | None, parent: int | None, via: str | None) -> dict[str, Any]:
         return {
             "id": run_id,
             "flow": flow.name,
@@ -255,7 +255,7 @@ class Engine:
         owned: bool = False,
     ) -> dict[str, Any]:
         """One run. `on_step(step, scope)` (the debugger) may return False to stop early."""
-        run = self._run_record(run_id, flow, target, trigger, parent_id, via_node)
+        run = self._run_record(run_id, flow, trigger, parent_id, via_node)
         started = time.perf_counter()
         if not owned:
             event = _copy(event)
