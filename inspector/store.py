@@ -8,11 +8,11 @@ One writer per process; other processes (`list`, `show`, `export`) read while `s
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from . import jsonfast
 from .model import Capture, Headers, Request, Response, SignatureResult
 
 DEFAULT_PATH = ".inspector/captures.sqlite3"
@@ -56,9 +56,14 @@ class StoreError(Exception):
     """The store cannot be used; the message says which file and what to do."""
 
 
-def _dumps(value: Any) -> str:
-    # ensure_ascii keeps header bytes that were not UTF-8 (surrogate escapes) round-tripping.
-    return json.dumps(value, separators=(",", ":"), default=str)
+# Header bytes that were not UTF-8 (surrogate escapes) round-trip: jsonfast writes them as
+# \u escapes.
+_dumps = jsonfast.dumps
+_loads = jsonfast.loads
+
+
+def _pair(item: list) -> tuple[str, str]:
+    return (str(item[0]), str(item[1]))
 
 
 class Store:
@@ -179,7 +184,7 @@ class Store:
             req.query,
             capture.tenant,
             capture.event_type,
-            _dumps([list(h) for h in req.headers]),
+            _dumps(req.headers.items),
             req.body,
             req.body_size,
             int(req.truncated),
@@ -189,7 +194,7 @@ class Store:
             _dumps(capture.signature.to_json()),
             capture.signature.status,
             response.status if response else None,
-            _dumps([list(h) for h in response.headers]) if response else None,
+            _dumps(response.headers.items) if response else None,
             response.body if response else None,
             response.duration_ms if response else None,
             _dumps(list(capture.runs)) if capture.runs else "[]",
@@ -352,7 +357,7 @@ class Store:
             method=method,
             path=path,
             query=query or "",
-            headers=Headers(tuple(h) for h in json.loads(headers)),
+            headers=Headers.of(tuple(map(_pair, _loads(headers)))),
             body=bytes(body or b""),
             client=client,
             received_at=received_at,
@@ -364,14 +369,14 @@ class Store:
             request=request,
             tenant=tenant,
             event_type=event_type,
-            signature=SignatureResult.from_json(json.loads(signature)),
+            signature=SignatureResult.from_json(_loads(signature)),
             response=None if r_status is None else Response(
-                int(r_status), Headers(tuple(h) for h in json.loads(r_headers or "[]")), bytes(r_body or b""), r_ms
+                int(r_status), Headers.of(tuple(map(_pair, _loads(r_headers or "[]")))), bytes(r_body or b""), r_ms
             ),
-            runs=tuple(json.loads(runs or "[]")),
+            runs=tuple(_loads(runs or "[]")),
             origin=origin,
             replay_of=replay_of,
-            notes=tuple(json.loads(notes or "[]")),
+            notes=tuple(_loads(notes or "[]")),
         )
 
     def get(self, capture_id: int) -> Capture | None:
