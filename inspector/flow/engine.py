@@ -6,29 +6,70 @@ never delays another request, and learns of the first `http_response` through a 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
-from ..model import Capture, Request, is_json_type, iso_time
+from ..jsonfast import loads as _json_loads
+from ..model import Capture, Request, is_json_type
+from ..script import Limits
 from .loader import FlowSet
 from .model import Flow, Trigger
 from .nodes import NODE_TYPES, MAX_ASYNC_DEPTH, StepContext, StepFailed, _copy
 
 STEP_LIMIT = 1000
 
+_perf = time.perf_counter
+
+
+class _Stamper:
+    """`iso_time(epoch)` (the same split of the time and the same text), remembered for the
+    last millisecond: a run's steps mostly start in the same one, and requests under load
+    arrive in the same one. Each stamper has its own memory, so that run times and
+    `received_at` do not evict each other (nor the second `iso_time` remembers)."""
+
+    __slots__ = ("window", "date")
+
+    def __init__(self) -> None:
+        # (from, to, text): every time in [from, to) has that text; the bounds keep 10 µs
+        # inside the millisecond, far more than float rounding moves a time.
+        self.window: tuple[float, float, str] = (0.0, 0.0, "")
+        self.date: tuple[int, str] = (-1, "")  # (second, its date and time text)
+
+    def text(self, epoch: float) -> str:
+        window = self.window  # one read: worker threads may replace it meanwhile
+        if window[0] <= epoch < window[1]:
+            return window[2]
+        second = int(epoch // 1)
+        ms = int((epoch - second) * 1000) % 1000
+        date = self.date
+        if date[0] != second:
+            date = self.date = (second, datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S."))
+        text = f"{date[1]}{ms:03d}Z"
+        start = second + ms / 1000
+        self.window = (start + 1e-5, start + 0.001 - 1e-5, text)
+        return text
+
+
+_stamp = _Stamper().text  # runs' and steps' started_at
+_received_stamp = _Stamper().text  # events' received_at
+
+
+def _never() -> bool:
+    return False
+
 
 def decode_body(request: Request) -> tuple[bytes, str | None]:
     """The body with Content-Encoding undone (for display and flows; the store keeps it raw)."""
-    encoding = (request.headers.get("content-encoding") or "").strip().lower()
+    encoding = request.headers.get("content-encoding")
     body = request.body
-    if not encoding or encoding == "identity" or not body:
+    if not encoding or not body:
+        return body, None
+    encoding = encoding.strip().lower()
+    if not encoding or encoding == "identity":
         return body, None
     try:
         if encoding in ("gzip", "x-gzip"):
@@ -51,7 +92,7 @@ def parse_payload(body_text: str, content_type: str) -> tuple[Any, str | None]:
     stripped = body_text.lstrip()
     if is_json_type(content_type) or stripped[:1] in ("{", "["):
         try:
-            return json.loads(body_text), None
+            return _json_loads(body_text), None
         except ValueError as exc:
             return body_text, f"the body is not valid JSON ({exc}); payload is the text"
     if content_type == "application/x-www-form-urlencoded":
@@ -77,26 +118,29 @@ def event_scope(capture: Capture) -> tuple[dict[str, Any], list[str]]:
         "event_type": capture.event_type,
         "method": req.method,
         "path": req.path,
-        "query": dict(req.query_pairs()),
+        "query": dict(req.query_pairs()) if req.query else {},
         "headers": req.headers.lowered(),
         "payload": payload,
         "body": text,
-        "received_at": iso_time(req.received_at),
+        "received_at": _received_stamp(req.received_at),
         "signature": {"status": capture.signature.status, "scheme": capture.signature.scheme},
     }
     return event, warnings
 
 
 def _now_iso(clock: Callable[[], float]) -> str:
-    return iso_time(clock())
+    return _stamp(clock())
 
 
-@dataclass
+@dataclass(slots=True)
 class Answer:
     """The first http_response reached, shared by every run of one request."""
 
     on_answer: Callable[[dict[str, Any], dict[str, Any]], bool]  # (response, where) -> used?
     taken: bool = False
+
+    def is_taken(self) -> bool:
+        return self.taken
 
     def offer(self, response: dict[str, Any], where: dict[str, Any]) -> bool:
         if self.taken:
@@ -122,7 +166,7 @@ class Engine:
     flows: FlowSet
     clock: Callable[[], float] = time.time
     step_limit: int = STEP_LIMIT
-    cancelled: Callable[[], bool] = lambda: False
+    cancelled: Callable[[], bool] = _never  # read at every step: drain() replaces it
 
     def triggered(self, event_type: str | None) -> list[tuple[Flow, Trigger]]:
         if event_type is None:
@@ -138,7 +182,8 @@ class Engine:
             runs.append(run)
         return runs
 
-    def _run_record(self, run_id: int, flow: Flow, trigger: str | None, parent: int | None, via: str | None) -> dict[str, Any]:
+    def _run_record(self, run_id: int, flow: Flow, trigger: str | None, parent: int | None, via: str | None,
+                    started_at: str | None = None) -> dict[str, Any]:
         return {
             "id": run_id,
             "flow": flow.name,
@@ -147,7 +192,7 @@ class Engine:
             "parent_id": parent,
             "via_node": via,
             "status": "ok",
-            "started_at": _now_iso(self.clock),
+            "started_at": started_at if started_at is not None else _now_iso(self.clock),
             "duration_us": 0,
             "path": [],
             "steps": [],
@@ -188,11 +233,12 @@ class Engine:
         pending: list[PendingChild] = []
         if triggered is None:
             triggered = self.triggered(capture.event_type)
+        last = len(triggered) - 1
         for i, (flow, trigger) in enumerate(triggered):
             # Each run gets its own event; the last one may have the original (nothing
             # reads it afterwards but async children, which see it as that run left it).
-            mine = event if i == len(triggered) - 1 else _copy(event)
-            run = self.run_flow(flow, trigger.target or flow.nodes[0].id, mine, {}, len(runs) + 1, trigger_text(trigger), None, None, 0, answer, pending, budget=budget, owned=True)
+            mine = event if i == last else _copy(event)
+            run = self.run_flow(flow, trigger.target or flow.nodes[0].id, mine, None, len(runs) + 1, trigger_text(trigger), None, None, 0, answer, pending, budget=budget, owned=True)
             run["warnings"] = list(warnings)
             runs.append(run)
             if on_run:
@@ -242,7 +288,7 @@ class Engine:
         flow: Flow,
         target: str,
         event: dict[str, Any],
-        state: dict,
+        state: dict | None,
         run_id: int,
         trigger: str | None,
         parent_id: int | None,
@@ -254,9 +300,20 @@ class Engine:
         budget: "Budget | None" = None,
         owned: bool = False,
     ) -> dict[str, Any]:
-        """One run. `on_step(step, scope)` (the debugger) may return False to stop early."""
-        run = self._run_record(run_id, flow, trigger, parent_id, via_node)
-        started = time.perf_counter()
+        """One run. `on_step(step, scope)` (the debugger) may return False to stop early.
+        `state` is copied (None: a new empty map); with `owned`, `event` is used as is."""
+        clock = self.clock
+        # One clock read gives the run's start and its first step's.
+        now = clock()
+        started_at = _stamp(now)
+        path: list[str] = []
+        steps: list[dict[str, Any]] = []
+        run = {
+            "id": run_id, "flow": flow.name, "file": flow.file, "trigger": trigger, "parent_id": parent_id,
+            "via_node": via_node, "status": "ok", "started_at": started_at, "duration_us": 0,
+            "path": path, "steps": steps, "error": None, "warnings": [],
+        }  # as _run_record makes it
+        started = _perf()
         if not owned:
             event = _copy(event)
         scope: dict[str, Any] = {
@@ -265,77 +322,88 @@ class Engine:
             "payload": event["payload"],
             "prev": None,
             "nodes": {},
-            "state": _copy(state),
+            "state": {} if state is None else _copy(state),
         }
+        flow_name = flow.name
         by_id = flow.by_id
         node = by_id.get(target)
-        steps = run["steps"]
+        step_limit = self.step_limit
+        deadline = budget.deadline if budget is not None else None
+        current = node
 
         def queue(flow_name: str, payload: Any, child_state: dict) -> None:
             pending.append(PendingChild(flow_name, payload, _copy(child_state), run_id, current.id, depth + 1))
 
+        def offer(response: dict[str, Any]) -> bool:
+            return answer.offer(response, {"flow": flow_name, "node": current.id, "run": run_id})
+
+        # One context for the run; each step gets its own `logs`.
+        ctx = StepContext(scope, flow_name, depth, answer.is_taken, offer, queue, None, budget.limits if budget is not None else None)
+        node_types = NODE_TYPES
         while node is not None:
-            if self.cancelled():
+            cancelled = self.cancelled
+            if cancelled is not _never and cancelled():
                 run["status"] = "interrupted"
                 run["error"] = {"message": "interrupted: the inspector stopped before this run ended", "node": node.id, "line": None, "column": None}
                 break
-            if len(steps) >= self.step_limit:
+            if len(steps) >= step_limit:
                 run["status"] = "limit"
-                run["error"] = {"message": f"step limit: the run took {self.step_limit} steps without ending (a cycle?)", "node": node.id, "line": None, "column": None}
+                run["error"] = {"message": f"step limit: the run took {step_limit} steps without ending (a cycle?)", "node": node.id, "line": None, "column": None}
                 break
             current = node
-            step = {
-                "node": node.id, "type": node.type, "status": "ok", "started_at": _now_iso(self.clock), "duration_us": 0,
-                "output": None, "next": None, "decision": None, "error": None, "logs": [],
-            }
-            if budget is not None:
-                budget.check()
-            ctx = StepContext(
-                scope=scope, flow_name=flow.name, depth=depth, limits=budget.limits if budget is not None else None,
-                answered=lambda: answer.taken,
-                answer=lambda response, n=node.id: answer.offer(response, {"flow": flow.name, "node": n, "run": run_id}),
-                queue_async=queue,
-                logs=step["logs"],
-            )
-            t0 = time.perf_counter()
+            if now is None:
+                step_started_at = _stamp(clock())
+            else:
+                step_started_at, now = started_at, None
+            ctx.logs = logs = []
+            node_id = node.id
+            t0 = _perf()
+            if deadline is not None and t0 > deadline:  # Budget.check()
+                raise OverBudget()
             try:
-                outcome = NODE_TYPES[node.type].run(node, ctx)
+                outcome = node_types[node.type].run(node, ctx)
             except StepFailed as failed:
                 if budget is not None and budget.exceeded_by(failed):
                     raise OverBudget() from None
-                step["duration_us"] = int((time.perf_counter() - t0) * 1e6)
-                step["status"] = "error"
-                step["logs"].extend(failed.logs)
-                step["decision"] = getattr(failed, "decision", None)
-                step["error"] = {"message": failed.message, "line": failed.line, "column": failed.column}
+                logs.extend(failed.logs)
+                error = {"message": failed.message, "line": failed.line, "column": failed.column}
+                step = {
+                    "node": node_id, "type": node.type, "status": "error", "started_at": step_started_at,
+                    "duration_us": int((_perf() - t0) * 1e6), "output": None, "next": None,
+                    "decision": getattr(failed, "decision", None), "error": error, "logs": logs,
+                }
                 steps.append(step)
-                run["path"].append(node.id)
+                path.append(node_id)
                 run["status"] = "error"
-                run["error"] = dict(step["error"], node=node.id)
+                run["error"] = dict(error, node=node_id)
                 if on_step:
                     on_step(step, scope)
                 break
             except Exception as exc:  # a bug in a node type must not take the server down
-                step["status"] = "error"
-                step["error"] = {"message": f"internal error in the {node.type} node: {type(exc).__name__}: {exc}", "line": None, "column": None}
-                steps.append(step)
-                run["path"].append(node.id)
+                error = {"message": f"internal error in the {node.type} node: {type(exc).__name__}: {exc}", "line": None, "column": None}
+                steps.append({
+                    "node": node_id, "type": node.type, "status": "error", "started_at": step_started_at,
+                    "duration_us": 0, "output": None, "next": None, "decision": None, "error": error, "logs": logs,
+                })
+                path.append(node_id)
                 run["status"] = "error"
-                run["error"] = dict(step["error"], node=node.id)
+                run["error"] = dict(error, node=node_id)
                 break
-            step["duration_us"] = int((time.perf_counter() - t0) * 1e6)
-            step["status"] = outcome.status
-            step["output"] = outcome.output  # JSON-shaped by the script language's design
-            step["next"] = outcome.next
-            step["decision"] = outcome.decision
+            output = outcome.output  # JSON-shaped by the script language's design
+            next_id = outcome.next
+            step = {
+                "node": node_id, "type": node.type, "status": outcome.status, "started_at": step_started_at,
+                "duration_us": int((_perf() - t0) * 1e6), "output": output, "next": next_id,
+                "decision": outcome.decision, "error": None, "logs": logs,
+            }
             steps.append(step)
-            run["path"].append(node.id)
-            scope["prev"] = outcome.output
-            scope["nodes"][node.id] = outcome.output
+            path.append(node_id)
+            scope["prev"] = output
+            scope["nodes"][node_id] = output
             if on_step and on_step(step, scope) is False:
                 break
-            node = by_id.get(outcome.next) if outcome.next else None
-        run["duration_us"] = int((time.perf_counter() - started) * 1e6)
+            node = by_id.get(next_id) if next_id else None
+        run["duration_us"] = int((_perf() - started) * 1e6)
         run["state"] = scope["state"]
         return run
 
@@ -350,18 +418,25 @@ class Budget:
     Work beyond either is abandoned (nothing has left the process yet) and redone in a worker
     with the full limits, so a slow flow never holds up other requests."""
 
-    def __init__(self, seconds: float = 0.003, operations: int = 20_000):
-        from ..script import Limits
+    __slots__ = ("deadline", "limits")
 
-        self.deadline = time.perf_counter() + seconds
-        self.limits = Limits(max_operations=operations)
+    _LIMITS: dict[int, Limits] = {}  # Limits are immutable: one per operation count
+
+    def __init__(self, seconds: float = 0.003, operations: int = 20_000):
+        self.deadline = _perf() + seconds
+        limits = Budget._LIMITS.get(operations)
+        if limits is None:
+            limits = Limits(max_operations=operations)
+            if len(Budget._LIMITS) < 16:
+                Budget._LIMITS[operations] = limits
+        self.limits = limits
 
     def check(self) -> None:
-        if time.perf_counter() > self.deadline:
+        if _perf() > self.deadline:
             raise OverBudget()
 
     def exceeded_by(self, failed: Exception) -> bool:
-        return "operation limit" in str(getattr(failed, "message", "")) or time.perf_counter() > self.deadline
+        return "operation limit" in str(getattr(failed, "message", "")) or _perf() > self.deadline
 
 
 def trigger_text(trigger: Trigger) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -83,8 +84,9 @@ class Flow:
                 return n
         return None
 
-    @property
+    @cached_property
     def by_id(self) -> dict[str, Node]:
+        """Nodes by id, built once per flow (read it, do not change it)."""
         return {n.id: n for n in self.nodes}
 
     def trigger_for(self, event_type: str) -> Trigger | None:

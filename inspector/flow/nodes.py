@@ -91,12 +91,12 @@ class LoadContext:
                 items = [(k.value, build(v)) for k, v in n.value]
                 if all(not callable(v) for _, v in items):
                     return {k: v for k, v in items}
-                return lambda scope, limits: {k: (v(scope, limits) if callable(v) else _copy(v)) for k, v in items}
+                return _render_mapping(items)
             if isinstance(n, yaml.SequenceNode):
                 items2 = [build(v) for v in n.value]
                 if all(not callable(v) for v in items2):
                     return items2
-                return lambda scope, limits: [(v(scope, limits) if callable(v) else _copy(v)) for v in items2]
+                return _render_sequence(items2)
             value = self.loader.value(n)
             if isinstance(value, str) and "{{" in value:
                 line_offset, column_offset, indent_all = _offsets(n, value)
@@ -106,7 +106,8 @@ class LoadContext:
                     self.loader.error(Position(self.file, exc.line or 1, exc.column or 1), f"{what}: template: {exc.message}")
                     ok = False
                     return value
-                return lambda scope, limits, t=template: t.render(scope, limits)
+                # (scope, limits) -> value; a lone `{{ expr }}` is its program's value.
+                return template.parts[0].evaluate if template.whole else template.render
             if not _json_safe(value):
                 self.loader.error(n, f"{what}: {type(value).__name__} values are not supported; use strings, numbers, booleans, lists and mappings")
                 ok = False
@@ -118,6 +119,34 @@ class LoadContext:
         if callable(built):
             return Renderable(built, False)
         return Renderable(lambda scope, limits, v=built: _copy(v), True)
+
+
+# How a part of a config value is rendered: 0 as is (immutable), 1 called, 2 copied.
+def _kind(value: Any) -> int:
+    if callable(value):
+        return 1
+    return 2 if type(value) in (dict, list) else 0
+
+
+def _render_mapping(items: list[tuple[str, Any]]) -> Callable[[dict, Any], dict]:
+    parts = tuple((k, v, _kind(v)) for k, v in items)
+
+    def render(scope: dict, limits: Any) -> dict:
+        out = {}
+        for k, v, kind in parts:
+            out[k] = v if kind == 0 else v(scope, limits) if kind == 1 else _copy(v)
+        return out
+
+    return render
+
+
+def _render_sequence(items: list[Any]) -> Callable[[dict, Any], list]:
+    parts = tuple((v, _kind(v)) for v in items)
+
+    def render(scope: dict, limits: Any) -> list:
+        return [v if kind == 0 else v(scope, limits) if kind == 1 else _copy(v) for v, kind in parts]
+
+    return render
 
 
 def _json_safe(value: Any) -> bool:
@@ -155,7 +184,7 @@ class StepFailed(Exception):
         return cls(prefix + exc.message, exc.line, exc.column, list(exc.logs))
 
 
-@dataclass
+@dataclass(slots=True)
 class StepContext:
     """What a node sees and may do while it runs."""
 
@@ -169,7 +198,7 @@ class StepContext:
     limits: Any = None  # script.Limits for this run (None: the defaults)
 
 
-@dataclass
+@dataclass(slots=True)
 class StepOutcome:
     output: Any = None
     next: str | None = None
@@ -205,11 +234,12 @@ class ScriptNode(NodeType):
 
     def run(self, node, ctx):
         try:
-            result = node.compiled.run(ctx.scope, ctx.limits)
+            value, logs = node.compiled.run(ctx.scope, ctx.limits)  # a RunResult
         except ScriptError as exc:
             raise StepFailed.from_script(exc) from None
-        ctx.logs.extend(result.logs)
-        return StepOutcome(result.value, node.next)
+        if logs:
+            ctx.logs.extend(logs)
+        return StepOutcome(value, node.next)
 
 
 @node_type
@@ -261,19 +291,23 @@ class BranchNode(NodeType):
                 default = loader.string(dnode, "default", allow_numbers=True)
                 if default is not None:
                     refs.append((default, dnode, "`default`"))
-        return {"conditions": tuple(conditions), "default": default}
+        conditions = tuple(conditions)
+        # What `run` walks: each program's `evaluate` bound once.
+        plan = tuple((expression, program.evaluate, target, where) for expression, program, target, where in conditions)
+        return {"conditions": conditions, "default": default, "plan": plan}
 
     def run(self, node, ctx):
         decision: list[dict[str, Any]] = []
-        for expression, program, target, where in node.compiled["conditions"]:
+        scope, limits = ctx.scope, ctx.limits
+        for expression, evaluate, target, where in node.compiled["plan"]:
             try:
-                value = program.evaluate(ctx.scope, ctx.limits)
+                value = evaluate(scope, limits)
             except ScriptError as exc:
                 decision.append({"expression": expression, "error": str(exc.message), "next": target})
                 failed = StepFailed.from_script(exc, "condition")
                 failed.decision = decision  # type: ignore[attr-defined]
                 raise failed from None
-            if not isinstance(value, bool):
+            if value is not True and value is not False:
                 kind = type_name(value)
                 decision.append({"expression": expression, "error": f"the condition is {kind}, not a bool", "next": target})
                 failed = StepFailed(f"condition `{expression}` gave {kind} ({_short(value)}); a branch condition must be true or false — compare it, e.g. `x == 'push'`", *where)
@@ -314,26 +348,47 @@ class HttpResponseNode(NodeType):
         if headers is not None and not isinstance(headers, dict):
             ctx.loader.error(fields["headers"][1], "`headers` must be a mapping of header name to value")
             return None
+        # What `run` needs, worked out once: a constant status (a static one is checked
+        # above), constant headers in their final form, and the renderers of the rest.
+        status_r = out.get("status")
+        headers_r = out.get("headers")
+        body_r = out.get("body")
+        static_status = 200 if status_r is None else status_r.render({}) if status_r.static else None
+        static_headers = {} if headers_r is None else _response_headers(headers_r.render({})) if headers_r.static else None
+        out["plan"] = (
+            static_status, None if static_status is not None else status_r.build,
+            None if body_r is None else body_r.build,
+            static_headers, None if static_headers is not None else headers_r.build,
+        )
         return out
 
     def run(self, node, ctx):
-        compiled = node.compiled
+        static_status, status_r, body_r, static_headers, headers_r = node.compiled["plan"]
+        scope, limits = ctx.scope, ctx.limits
         try:
-            status = compiled["status"].render(ctx.scope, ctx.limits) if "status" in compiled else 200
-            body = compiled["body"].render(ctx.scope, ctx.limits) if "body" in compiled else None
-            headers = compiled["headers"].render(ctx.scope, ctx.limits) if "headers" in compiled else {}
+            status = static_status if status_r is None else status_r(scope, limits)
+            body = None if body_r is None else body_r(scope, limits)
+            headers = None if headers_r is None else headers_r(scope, limits)
         except ScriptError as exc:
             raise StepFailed.from_script(exc, "template") from None
-        if isinstance(status, str) and status.strip().isascii() and status.strip().isdigit():
-            status = int(status.strip())
-        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-            raise StepFailed(f"`status` rendered to {_short(status)}; it must be an HTTP status code 100–599")
-        if not isinstance(headers, dict):
+        if status_r is not None:
+            if isinstance(status, str) and status.strip().isascii() and status.strip().isdigit():
+                status = int(status.strip())
+            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+                raise StepFailed(f"`status` rendered to {_short(status)}; it must be an HTTP status code 100–599")
+        if headers_r is None:
+            headers = dict(static_headers) if static_headers else {}
+        elif not isinstance(headers, dict):
             raise StepFailed("`headers` must render to a mapping of header name to value")
-        response = {"status": status, "headers": {str(k): _header_text(v) for k, v in headers.items()}, "body": body}
+        else:
+            headers = _response_headers(headers)
+        response = {"status": status, "headers": headers, "body": body}
         used = ctx.answer(response)
-        output = dict(response, answered=used)
-        return StepOutcome(output, node.next, "ok" if used else "unused")
+        return StepOutcome({"status": status, "headers": headers, "body": body, "answered": used}, node.next, "ok" if used else "unused")
+
+
+def _response_headers(headers: dict) -> dict[str, str]:
+    return {str(k): _header_text(v) for k, v in headers.items()}
 
 
 def _header_text(value: Any) -> str:

@@ -40,7 +40,7 @@ class Program:
     its own state."""
 
     __slots__ = ("source", "origin", "_map", "_body", "_pad", "_weight", "_context", "_copy_scope",
-                 "_unresolved")
+                 "_unresolved", "_limited")
 
     def __init__(self, source: str, source_map: SourceMap, body, size: int, compiler: Compiler,
                  weight: int = 0) -> None:
@@ -60,6 +60,9 @@ class Program:
             self._body = _over_budget
         self._copy_scope = compiler.assigns_globals
         self._unresolved = tuple(dict.fromkeys(compiler.unresolved))
+        # (limits, Context class with them set, or None until they are used twice in a row):
+        # a flow run passes the same Limits object to every program, over and over.
+        self._limited: tuple = (None, None)
 
     def __repr__(self) -> str:
         return f"Program({self.origin!r})"
@@ -80,10 +83,23 @@ class Program:
             scope = {} if scope is None else dict(scope)  # type: ignore[call-overload]
         if self._copy_scope:
             scope = dict(scope)
-        c = self._context()
-        c.globals = scope
-        if limits is not None or clock is not None:
-            self._configure(c, limits, clock)
+        if limits is None:
+            c = self._context()
+            c.globals = scope
+            if clock is not None:
+                c.clock = clock
+        else:
+            limited = self._limited
+            if limited[0] is limits and limited[1] is not None:
+                c = limited[1]()
+                c.globals = scope
+                if clock is not None:
+                    c.clock = clock
+            else:
+                c = self._context()
+                c.globals = scope
+                self._configure(c, limits, clock)
+                self._remember(limits)
         try:
             try:
                 value = self._body([c, scope, *self._pad])
@@ -103,10 +119,18 @@ class Program:
             scope = {} if scope is None else dict(scope)  # type: ignore[call-overload]
         if self._copy_scope:
             scope = dict(scope)
-        c = self._context()
+        if limits is None:
+            c = self._context()
+        else:
+            limited = self._limited
+            if limited[0] is limits and limited[1] is not None:
+                c = limited[1]()
+            else:
+                c = self._context()
+                c.globals = scope
+                self._configure(c, limits, None)
+                self._remember(limits)
         c.globals = scope
-        if limits is not None:
-            self._configure(c, limits, None)
         try:
             try:
                 value = self._body([c, scope, *self._pad])
@@ -135,6 +159,18 @@ class Program:
                 message = f"unknown {kind} '{name}'{suggest(name, extra)}"
             found.append(self._map.locate(ScriptError(message, line, column)))
         return found
+
+    def _remember(self, limits: Limits) -> None:
+        """After `_configure` succeeded: the second run in a row with these `limits` makes
+        a Context class that has them (and the budget they leave) as class attributes."""
+        limited = self._limited
+        if limited[0] is not limits:
+            self._limited = (limits, None)
+        elif limited[1] is None:
+            self._limited = (limits, type("Context", (self._context,), {
+                "limits": limits,
+                "budget": limits.max_operations - self._weight,
+            }))
 
     def _configure(self, c: Context, limits: Limits | None, clock) -> None:
         if limits is not None:

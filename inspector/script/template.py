@@ -23,11 +23,12 @@ class Template:
         self.whole = whole  # exactly one expression: keep its type
 
     def render(self, scope: dict, limits: Limits | None = None) -> object:
+        # `evaluate` is `run(...).value` without the RunResult; a template's logs are dropped.
         if self.whole:
-            return self.parts[0].run(scope, limits).value
+            return self.parts[0].evaluate(scope, limits)
         out = []
         for part in self.parts:
-            out.append(part if type(part) is str else render(part.run(scope, limits).value))
+            out.append(part if type(part) is str else render(part.evaluate(scope, limits)))
         return "".join(out)
 
 
