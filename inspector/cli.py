@@ -26,6 +26,25 @@ def out(text: str = "") -> None:
     print(text, flush=True)
 
 
+class LineBuffer:
+    """stdout lines written once per event-loop pass: under load, one write for many
+    requests instead of a write (and a flush) each."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.lines: list[str] = []
+
+    def __call__(self, text: str) -> None:
+        if not self.lines:
+            self.loop.call_soon(self.flush)
+        self.lines.append(text)
+
+    def flush(self) -> None:
+        if self.lines:
+            lines, self.lines = self.lines, []
+            out("\n".join(lines))
+
+
 def err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -179,16 +198,17 @@ async def _serve(args, config: Config, store: Store) -> int:
 
     gc.collect()
     gc.freeze()
+    loop = asyncio.get_running_loop()
+    lines = LineBuffer(loop)
     if args.json:
         out(json.dumps({"listening": receiver.url}))
-        pipeline.listeners.append(lambda c: out(json.dumps(dict(c.summary_json(), duration_ms=c.response.duration_ms if c.response else None))))
+        pipeline.listeners.append(lambda c: lines(json.dumps(dict(c.summary_json(), duration_ms=c.response.duration_ms if c.response else None))))
     else:
         out(f"listening on {receiver.url}")
         err(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
-        pipeline.listeners.append(lambda c: out(summary_line(c)))
+        pipeline.listeners.append(lambda c: lines(summary_line(c)))
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
@@ -206,6 +226,7 @@ async def _serve(args, config: Config, store: Store) -> int:
         if left:
             err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
         await pipeline.close()
+        lines.flush()
     err("stopped")
     return 0
 

@@ -10,6 +10,8 @@ from typing import Any, Iterable
 from urllib.parse import parse_qsl
 
 Header = tuple[str, str]
+_JSON_TYPE: tuple[Header, ...] = (("Content-Type", "application/json"),)
+_encode_answer = json.JSONEncoder(separators=(", ", ": ")).encode
 
 
 _SECOND: tuple[int, str] = (-1, "")
@@ -31,20 +33,40 @@ class Headers:
     Repeated headers are kept; `get` joins them with ", " as HTTP allows.
     """
 
-    __slots__ = ("items", "_index")
+    __slots__ = ("items", "_lookup")
 
     def __init__(self, items: Iterable[Header] = ()):
         self.items: tuple[Header, ...] = tuple((str(k), str(v)) for k, v in items)
-        index: dict[str, list[str]] = {}
-        for name, value in self.items:
-            index.setdefault(name.lower(), []).append(value)
-        self._index = index
+        self._lookup: dict[str, list[str]] | None = None
+
+    @classmethod
+    def of(cls, items: tuple[Header, ...]) -> "Headers":
+        """From a tuple of (str, str) pairs the caller vouches for (the request path)."""
+        new = object.__new__(cls)
+        new.items = items
+        new._lookup = None
+        return new
+
+    @property
+    def _index(self) -> dict[str, list[str]]:
+        # Built on first lookup: most response headers are never looked up.
+        index = self._lookup
+        if index is None:
+            index = {}
+            for name, value in self.items:
+                key = name.lower()
+                if key in index:
+                    index[key].append(value)
+                else:
+                    index[key] = [value]
+            self._lookup = index
+        return index
 
     def get(self, name: str, default: str | None = None) -> str | None:
         values = self._index.get(name.lower())
         if values is None:
             return default
-        return ", ".join(values)
+        return values[0] if len(values) == 1 else ", ".join(values)
 
     def get_all(self, name: str) -> list[str]:
         return list(self._index.get(name.lower(), ()))
@@ -177,8 +199,7 @@ class Response:
 
     @classmethod
     def json(cls, status: int, data: Any) -> "Response":
-        body = json.dumps(data, separators=(", ", ": ")).encode()
-        return cls(status, Headers([("Content-Type", "application/json")]), body)
+        return cls(status, Headers.of(_JSON_TYPE), _encode_answer(data).encode())
 
     @property
     def content_type(self) -> str:

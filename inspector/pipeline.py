@@ -214,7 +214,7 @@ class Pipeline:
     @staticmethod
     def _finish(response: Response, cid: int, started: float) -> Response:
         duration = round((time.perf_counter() - started) * 1000, 3)
-        headers = Headers(response.headers.items + ((CAPTURE_HEADER, str(cid)),))
+        headers = Headers.of(response.headers.items + ((CAPTURE_HEADER, str(cid)),))
         return Response(response.status, headers, response.body, duration)
 
     # Flows: SPEC §4 rules 2–4

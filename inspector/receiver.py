@@ -36,11 +36,6 @@ class PortInUse(Exception):
         )
 
 
-def _text(raw: bytes) -> str:
-    # UTF-8 where it is; other bytes survive as surrogate escapes so replays are exact.
-    return raw.decode("utf-8", "surrogateescape")
-
-
 async def read_body(request: web.BaseRequest, limit: int) -> tuple[bytes, int, bool, bool]:
     """(body, size sent, truncated, fully read)."""
     content = request.content
@@ -114,11 +109,13 @@ class Receiver:
             body, size, truncated, complete = b"", 0, False, False
         target = request.raw_path
         path, _, query = target.partition("?")
+        # Header bytes: UTF-8 where they are; others survive as surrogate escapes so replays
+        # are exact.
         req = Request(
             method=request.method,
             path=path or "/",
             query=query,
-            headers=Headers((_text(k), _text(v)) for k, v in request.raw_headers),
+            headers=Headers.of(tuple([(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in request.raw_headers])),
             body=body,
             client=request.remote,
             received_at=received,
