@@ -42,3 +42,21 @@ def test_loads_accepts_what_the_standard_library_accepts(text):
 def test_loads_errors_are_value_errors(text):
     with pytest.raises(ValueError):
         jsonfast.loads(text)
+
+
+@pytest.mark.parametrize("text", ['[123456789012345678901234]', '{"n": -99999999999999999999999}', '[-9223372036854775809]', ' 100000000000000000000', '{"a":1,"b":\n 123456789012345678901}'])
+def test_integers_past_64_bits_stay_exact(text):
+    assert jsonfast.loads(text) == json.loads(text)
+    assert all(isinstance(v, int) for v in json_ints(jsonfast.loads(text)))
+
+
+def json_ints(value):
+    if isinstance(value, dict):
+        value = list(value.values())
+    return value if isinstance(value, list) else [value]
+
+
+def test_short_numbers_take_the_fast_path(monkeypatch):
+    text = '{"id": "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567", "n": 123456789012345678}'
+    monkeypatch.setattr(jsonfast.json, "loads", lambda *_: pytest.fail("fell back to the standard library"))
+    assert jsonfast.loads(text) == {"id": "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567", "n": 123456789012345678}
