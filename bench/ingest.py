@@ -1,9 +1,10 @@
 """Ingest throughput: a bare aiohttp handler vs `webhook-inspector serve` (signatures, flows, store).
 
 Both servers run as subprocesses and get the same load (same signed GitHub body, same
-concurrency) from a load process; the figure that matters is the ratio serve / bare.
+concurrency) from a load process, in turns (3 rounds each); the figure that matters is the
+ratio serve / bare of the medians.
 
-    python -m bench.ingest [--seconds 5] [--concurrency 32] [--rate R] [--json]
+    python -m bench.ingest [--seconds 9] [--concurrency 32] [--rate R] [--json]
 """
 
 from __future__ import annotations
@@ -93,34 +94,56 @@ def measure(port: int, seconds: float, concurrency: int, rate: float | None, use
     return result
 
 
-def run(seconds: float, concurrency: int, rate: float | None) -> dict:
+def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3) -> dict:
+    """Both servers run side by side (one idle while the other is measured) and are measured
+    in turns, `rounds` times `seconds / rounds` each: a slow spell of a shared machine then
+    hits both, and each figure is the median of its rounds."""
     use_wrk = shutil.which("wrk") is not None
     work = Path(tempfile.mkdtemp(prefix="inspector-bench-"))
-    results = {}
+    procs: dict[str, tuple[subprocess.Popen, int]] = {}
+    rounds_of: dict[str, list[dict]] = {"bare": [], "serve": []}
     commands = {
         "bare": [sys.executable, str(ROOT / "bench" / "bare_server.py")],
         "serve": [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
                   "--store", str(work / "captures.sqlite3"), "--tunnel", "none", "serve", "--port", "0"],
     }
-    for name, cmd in commands.items():
-        proc, port = start(cmd, ROOT if name == "serve" else work)
-        if name == "serve":
-            # serve prints a line per request; drain them so the pipe never blocks it.
-            import threading
+    try:
+        for name, cmd in commands.items():
+            proc, port = start(cmd, ROOT if name == "serve" else work)
+            procs[name] = (proc, port)
+            if name == "serve":
+                # serve prints a line per request; drain them so the pipe never blocks it.
+                import threading
 
-            threading.Thread(target=lambda p=proc: [None for _ in p.stdout], daemon=True).start()
-        try:
-            time.sleep(0.3)
+                threading.Thread(target=lambda p=proc: [None for _ in p.stdout], daemon=True).start()
+        time.sleep(0.3)
+        for name, (_, port) in procs.items():
             measure(port, 1.0, concurrency, rate, use_wrk)  # warm-up
-            results[name] = measure(port, seconds, concurrency, rate, use_wrk)
-        finally:
+        each = max(1.0, seconds / rounds)
+        for _ in range(rounds):
+            for name, (_, port) in procs.items():
+                rounds_of[name].append(measure(port, each, concurrency, rate, use_wrk))
+    finally:
+        for proc, _ in procs.values():
             proc.terminate()
             proc.wait(timeout=30)
-    shutil.rmtree(work, ignore_errors=True)
-    bare, serve = results["bare"], results["serve"]
+        shutil.rmtree(work, ignore_errors=True)
+
+    def median(name: str) -> dict:
+        got = sorted(rounds_of[name], key=lambda r: r["rps"])
+        mid = dict(got[len(got) // 2])
+        mid["p50_ms"] = sorted(r["p50_ms"] for r in got)[len(got) // 2]
+        mid["p99_ms"] = sorted(r["p99_ms"] for r in got)[len(got) // 2]
+        mid["statuses"] = {k: sum(r["statuses"].get(k, 0) for r in got) for k in {k for r in got for k in r["statuses"]}}
+        mid["errors"] = sum(r["errors"] for r in got)
+        return mid
+
+    bare, serve = median("bare"), median("serve")
     return {
         "load": "wrk" if use_wrk and rate is None else ("open-loop" if rate else "closed-loop") + " python client",
-        "concurrency": concurrency, "seconds": seconds, "rate": rate,
+        "concurrency": concurrency, "seconds": seconds, "rate": rate, "rounds": rounds,
+        "bare_rounds_rps": [round(r["rps"]) for r in rounds_of["bare"]],
+        "serve_rounds_rps": [round(r["rps"]) for r in rounds_of["serve"]],
         "bare_rps": round(bare["rps"], 1), "serve_rps": round(serve["rps"], 1),
         "ratio": round(serve["rps"] / bare["rps"], 3) if bare["rps"] else None,
         "bare_p50_ms": round(bare["p50_ms"], 3), "bare_p99_ms": round(bare["p99_ms"], 3),
@@ -131,7 +154,7 @@ def run(seconds: float, concurrency: int, rate: float | None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--seconds", type=float, default=9.0, help="per server, split into 3 rounds")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--rate", type=float, default=None, help="open loop at this many req/s (default: closed loop)")
     p.add_argument("--json", action="store_true")
@@ -140,11 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(r))
         return 0
-    print(f"ingest ({r['load']}, concurrency {r['concurrency']}, {r['seconds']:g} s each)")
+    print(f"ingest ({r['load']}, concurrency {r['concurrency']}, {r['seconds']:g} s per server in {r['rounds']} rounds taken in turn; medians)")
     print(f"  {'':8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     print(f"  {'bare':8}{r['bare_rps']:>10.0f}{r['bare_p50_ms']:>10.2f}{r['bare_p99_ms']:>10.2f}")
     print(f"  {'serve':8}{r['serve_rps']:>10.0f}{r['serve_p50_ms']:>10.2f}{r['serve_p99_ms']:>10.2f}")
     print(f"  ratio serve/bare: {r['ratio']}   serve statuses: {r['serve_statuses']}")
+    print(f"  rounds req/s: bare {r['bare_rounds_rps']}, serve {r['serve_rounds_rps']}")
     return 0
 
 
