@@ -14,17 +14,36 @@ _JSON_TYPE: tuple[Header, ...] = (("Content-Type", "application/json"),)
 _encode_answer = json.JSONEncoder(separators=(", ", ": ")).encode
 
 
-_SECOND: tuple[int, str] = (-1, "")
+class TimeStamper:
+    """UTC time with millisecond precision, the form every output uses, remembered for the
+    last millisecond (a run's steps mostly start in the same one, and requests under load
+    arrive in the same one) and the date text for the last second. Each stamper has its own
+    memory, so that users of different clocks do not evict each other."""
+
+    __slots__ = ("window", "date")
+
+    def __init__(self) -> None:
+        # (from, to, text): every time in [from, to) has that text; the bounds keep 10 µs
+        # inside the millisecond, far more than float rounding moves a time.
+        self.window: tuple[float, float, str] = (0.0, 0.0, "")
+        self.date: tuple[int, str] = (-1, "")  # (second, its date and time text)
+
+    def text(self, epoch: float) -> str:
+        window = self.window  # one read: worker threads may replace it meanwhile
+        if window[0] <= epoch < window[1]:
+            return window[2]
+        second = int(epoch // 1)
+        ms = int((epoch - second) * 1000) % 1000
+        date = self.date
+        if date[0] != second:
+            date = self.date = (second, datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S."))
+        text = f"{date[1]}{ms:03d}Z"
+        start = second + ms / 1000
+        self.window = (start + 1e-5, start + 0.001 - 1e-5, text)
+        return text
 
 
-def iso_time(epoch: float) -> str:
-    """UTC time with millisecond precision, the form every output uses."""
-    global _SECOND
-    second = int(epoch // 1)
-    cached = _SECOND  # one read: worker threads may replace it meanwhile
-    if cached[0] != second:  # formatting the date is the slow part; it changes once a second
-        cached = _SECOND = (second, datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S."))
-    return f"{cached[1]}{int((epoch - second) * 1000) % 1000:03d}Z"
+iso_time = TimeStamper().text
 
 
 class Headers:

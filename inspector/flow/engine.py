@@ -9,12 +9,11 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from ..jsonfast import loads as _json_loads
-from ..model import Capture, Request, is_json_type
+from ..model import Capture, Request, TimeStamper, is_json_type
 from ..script import Limits
 from .loader import FlowSet
 from .model import Flow, Trigger
@@ -25,37 +24,8 @@ STEP_LIMIT = 1000
 _perf = time.perf_counter
 
 
-class _Stamper:
-    """`iso_time(epoch)` (the same split of the time and the same text), remembered for the
-    last millisecond: a run's steps mostly start in the same one, and requests under load
-    arrive in the same one. Each stamper has its own memory, so that run times and
-    `received_at` do not evict each other (nor the second `iso_time` remembers)."""
-
-    __slots__ = ("window", "date")
-
-    def __init__(self) -> None:
-        # (from, to, text): every time in [from, to) has that text; the bounds keep 10 µs
-        # inside the millisecond, far more than float rounding moves a time.
-        self.window: tuple[float, float, str] = (0.0, 0.0, "")
-        self.date: tuple[int, str] = (-1, "")  # (second, its date and time text)
-
-    def text(self, epoch: float) -> str:
-        window = self.window  # one read: worker threads may replace it meanwhile
-        if window[0] <= epoch < window[1]:
-            return window[2]
-        second = int(epoch // 1)
-        ms = int((epoch - second) * 1000) % 1000
-        date = self.date
-        if date[0] != second:
-            date = self.date = (second, datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S."))
-        text = f"{date[1]}{ms:03d}Z"
-        start = second + ms / 1000
-        self.window = (start + 1e-5, start + 0.001 - 1e-5, text)
-        return text
-
-
-_stamp = _Stamper().text  # runs' and steps' started_at
-_received_stamp = _Stamper().text  # events' received_at
+_stamp = TimeStamper().text  # runs' and steps' started_at
+_received_stamp = TimeStamper().text  # events' received_at
 
 
 def _never() -> bool:
