@@ -25,15 +25,11 @@ _DIGIT_MARKS = bytes(1 if 48 <= i <= 57 else 0 for i in range(256))
 _RUN_19 = b"\x01" * 19
 
 
-def _default(value: Any) -> str:
-    return str(value)
-
-
 def dumps(value: Any) -> str:
     """Compact JSON text (no spaces); values JSON cannot hold are written with str().
     Text that is not valid Unicode is written with \\u escapes, so it round-trips."""
     try:
-        return orjson.dumps(value, default=_default).decode()
+        return orjson.dumps(value, default=str).decode()
     except (_EncodeError, TypeError):
         return _compact(value)
 

@@ -328,7 +328,7 @@ class Engine:
             ctx.logs = logs = []
             node_id = node.id
             t0 = _perf()
-            if deadline is not None and t0 > deadline:  # Budget.check()
+            if deadline is not None and t0 > deadline:  # past the inline budget's deadline
                 raise OverBudget()
             try:
                 outcome = node_types[node.type].run(node, ctx)
@@ -400,10 +400,6 @@ class Budget:
             if len(Budget._LIMITS) < 16:
                 Budget._LIMITS[operations] = limits
         self.limits = limits
-
-    def check(self) -> None:
-        if _perf() > self.deadline:
-            raise OverBudget()
 
     def exceeded_by(self, failed: Exception) -> bool:
         return "operation limit" in str(getattr(failed, "message", "")) or _perf() > self.deadline

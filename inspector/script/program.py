@@ -89,17 +89,7 @@ class Program:
             if clock is not None:
                 c.clock = clock
         else:
-            limited = self._limited
-            if limited[0] is limits and limited[1] is not None:
-                c = limited[1]()
-                c.globals = scope
-                if clock is not None:
-                    c.clock = clock
-            else:
-                c = self._context()
-                c.globals = scope
-                self._configure(c, limits, clock)
-                self._remember(limits)
+            c = self._limited_context(limits, scope, clock)
         try:
             try:
                 value = self._body([c, scope, *self._pad])
@@ -121,16 +111,9 @@ class Program:
             scope = dict(scope)
         if limits is None:
             c = self._context()
+            c.globals = scope
         else:
-            limited = self._limited
-            if limited[0] is limits and limited[1] is not None:
-                c = limited[1]()
-            else:
-                c = self._context()
-                c.globals = scope
-                self._configure(c, limits, None)
-                self._remember(limits)
-        c.globals = scope
+            c = self._limited_context(limits, scope, None)
         try:
             try:
                 value = self._body([c, scope, *self._pad])
@@ -159,6 +142,20 @@ class Program:
                 message = f"unknown {kind} '{name}'{suggest(name, extra)}"
             found.append(self._map.locate(ScriptError(message, line, column)))
         return found
+
+    def _limited_context(self, limits: Limits, scope: dict, clock) -> Context:
+        limited = self._limited
+        if limited[0] is limits and limited[1] is not None:
+            c = limited[1]()
+            c.globals = scope
+            if clock is not None:
+                c.clock = clock
+            return c
+        c = self._context()
+        c.globals = scope
+        self._configure(c, limits, clock)
+        self._remember(limits)
+        return c
 
     def _remember(self, limits: Limits) -> None:
         """After `_configure` succeeded: the second run in a row with these `limits` makes
