@@ -87,7 +87,8 @@ def verify_request(
     if selection is None:
         if config.signatures:
             names = ", ".join(f"`{e.name}`" for e in config.signatures)
-            reason = f"No signature scheme applies: no entry of {names} is named `{event_type}` or finds its header in this request, and no secret_header is set."
+            named = f"is named `{event_type}` or " if event_type is not None else ""
+            reason = f"No signature scheme applies: no entry of {names} {named}finds its header in this request, and no secret_header is set."
         else:
             reason = "No signature is checked: answers.json configures no `signatures` and no `secret_header`."
         return SignatureResult("unsigned", reason=reason)

@@ -363,3 +363,12 @@ def test_no_output_quotes_a_secret(algorithm):
         for secret in (case.secret, case.other_secret):
             assert secret not in shown, (failure, shown)
         assert result.reason
+
+
+def test_unrouted_request_reason_does_not_name_a_missing_event_type():
+    from inspector.model import Headers, Request
+
+    cfg = parse_config(json.dumps({"events-webhook": {"signatures": {"github": {"header": "X-Hub-Signature-256", "algorithm": "sha256", "secret": "s3cret-value-long"}}}}), "answers.json", env={})
+    result = verify_request(cfg, Request("POST", "/nope", "", Headers(), b""), None, "http://127.0.0.1:8080/nope")
+    assert result.status == "unsigned"
+    assert "None" not in result.reason and "`github`" in result.reason
