@@ -18,6 +18,9 @@ from .model import Capture, Headers, Request, Response, SignatureResult
 DEFAULT_PATH = ".inspector/captures.sqlite3"
 DEFAULT_MAX_CAPTURES = 100_000
 ORIGINS = ("live", "replay", "sample", "import")
+ID_BLOCK = 64  # ids reserved at a time (more under load)
+BUSY_TIMEOUT_MS = 10_000  # how long a blocking write waits for another writer
+RETRY_SECONDS = 0.0005  # a group commit that found the store locked tries again after this
 
 # Each entry moves the schema from version i to i + 1. Append; never edit a released one.
 MIGRATIONS: list[str] = [
@@ -77,9 +80,16 @@ class Store:
         self.max_captures = max_captures
         self._inserts = 0
         self._next_retention = 1000
-        self._in_tx = False
-        self._next_id = 0
+        # This writer's ids: the current block [_next_id, _id_end) and blocks reserved after it.
+        self._next_id = self._id_end = 0
+        self._spare: list[tuple[int, int]] = []
+        self._block = ID_BLOCK
+        # The open group: statements and the requests waiting for their commit.
+        self._group: list[tuple[str, Any]] = []
         self._waiters: list[asyncio.Future[None]] = []
+        self._flush_handle: asyncio.Handle | None = None
+        self._retrying_since = 0.0
+        self.busy_seconds = 10.0
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +106,7 @@ class Store:
 
     def _prepare(self) -> None:
         db = self.db
-        db.execute("PRAGMA busy_timeout=10000")
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             self.db.close()
@@ -155,6 +165,12 @@ class Store:
         self._checkpointer = (stop, threading.Thread(target=loop, name="store-checkpoint", daemon=True))
         self._checkpointer[1].start()
 
+    def checkpoint_elsewhere(self) -> None:
+        """Another process's checkpointer moves WAL pages for this one (serve workers): no
+        automatic checkpoint inside this writer's commits."""
+        if str(self.path) != ":memory:":
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
+
     def close(self) -> None:
         stopper = getattr(self, "_checkpointer", None)
         if stopper is not None:
@@ -165,7 +181,12 @@ class Store:
                 self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.Error:
                 pass
-        self.flush()
+        try:
+            if self._group or self._waiters:
+                self._write([], blocking=True)
+        except sqlite3.Error:
+            pass
+        self._give_back()
         try:
             self.db.close()
         except sqlite3.Error:
@@ -208,117 +229,204 @@ class Store:
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     )
 
-    def _begin(self) -> None:
-        # IMMEDIATE takes the write lock now, so the next id is ours to hand out until COMMIT.
-        self.db.execute("BEGIN IMMEDIATE")
-        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name='captures'").fetchone()
-        self._next_id = (row[0] if row else 0) + 1
-        self._in_tx = True
+    # Ids. Each writer (a `serve` worker, the TUI, a CLI command) takes ids from a block it
+    # reserved in `sqlite_sequence` inside one of its write transactions, so the id a response
+    # names is known before the row is written and no writer holds the write lock while it
+    # runs flows. One writer's ids follow arrival order; several writers interleave by block.
 
-    def _add(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None) -> Capture:
+    def _reserve(self, count: int) -> None:
+        """Inside a write transaction: add `count` ids to this writer's stock."""
+        db = self.db
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='captures'").fetchone()
+        seq = row[0] if row else 0
+        top = db.execute("SELECT MAX(id) FROM captures").fetchone()[0] if row is None else None
+        seq = max(seq, top or 0)
+        new_seq = seq + count
+        if row is None:
+            db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('captures', ?)", (new_seq,))
+        else:
+            db.execute("UPDATE sqlite_sequence SET seq=? WHERE name='captures'", (new_seq,))
+        last_end = self._spare[-1][1] if self._spare else self._id_end
+        if last_end == seq + 1 and last_end > 0:  # nobody reserved since our last block: extend it
+            if self._spare:
+                self._spare[-1] = (self._spare[-1][0], new_seq + 1)
+            else:
+                self._id_end = new_seq + 1
+        elif self._next_id < self._id_end:
+            self._spare.append((seq + 1, new_seq + 1))
+        else:
+            self._next_id, self._id_end = seq + 1, new_seq + 1
+
+    def _stock(self) -> int:
+        return self._id_end - self._next_id + sum(end - start for start, end in self._spare)
+
+    def _take_id(self) -> int:
+        if self._next_id >= self._id_end:
+            if self._spare:
+                self._next_id, self._id_end = self._spare.pop(0)
+            else:
+                self._write([], blocking=True, reserve=self._block)
         new_id = self._next_id
+        self._next_id = new_id + 1
+        return new_id
+
+    def _give_back(self) -> None:
+        """On close: return the ids reserved but not used, when no writer reserved after us."""
+        if self._next_id >= self._id_end or self._spare:
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute(
+                    "UPDATE sqlite_sequence SET seq=? WHERE name='captures' AND seq=?", (self._next_id - 1, self._id_end - 1)
+                )
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error:
+            pass
+        self._id_end = self._next_id
+
+    # Writing
+
+    def _add(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None) -> tuple[Capture, tuple]:
+        new_id = self._take_id()
         result = decide(new_id) if decide is not None else None
         if isinstance(result, Capture):
             capture = result.with_(id=new_id)
         else:
             capture = capture.with_(id=new_id, response=result or capture.response)
-        self.db.execute(self._INSERT, self._row_values(capture, new_id))
-        self._next_id = new_id + 1
-        self._inserts += 1
-        return capture
+        return capture, self._row_values(capture, new_id)
 
     def insert(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None) -> Capture:
         """Store a capture and commit at once. `decide(id)` makes the response from the new id,
         so the capture and its answer are committed together before the answer is sent."""
-        if self._in_tx:
-            self.flush()
-        self._begin()
-        try:
-            capture = self._add(capture, decide)
-            self._commit()
-        except BaseException:
-            self._rollback()
-            raise
-        self._after_commit()
+        capture, row = self._add(capture, decide)
+        self._write([(self._INSERT, row)], blocking=True)
         return capture
 
     def insert_grouped(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None) -> tuple[Capture, "asyncio.Future[None]"]:
-        """Group commit for the server: the row is written now, in a transaction that commits
+        """Group commit for the server: the row joins a group that is written and committed
         once the event loop has taken every request that is ready; await the future before
-        answering. Many requests then share one commit."""
-        loop = asyncio.get_running_loop()
-        if not self._in_tx:
-            self._begin()
-            self._schedule_flush(loop)
-        try:
-            capture = self._add(capture, decide)
-        except BaseException:
-            self._rollback()
-            raise
-        waiter = loop.create_future()
-        self._waiters.append(waiter)
-        return capture, waiter
-
-    def _schedule_flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self.group_window > 0:
-            loop.call_later(self.group_window, self.flush)
-        else:
-            loop.call_soon(self.flush)
+        answering. Many requests share one short write transaction."""
+        capture, row = self._add(capture, decide)
+        return capture, self._join((self._INSERT, row))
 
     def update_grouped(self, capture_id: int, **changes: Any) -> "asyncio.Future[None]":
-        """`update` inside the current group commit; await the future before answering."""
+        """`update` inside the next group commit; await the future before answering."""
+        statement = self._update_statement(capture_id, **changes)
+        return self._join(statement)
+
+    def _join(self, statement: tuple[str, Any] | None) -> "asyncio.Future[None]":
         loop = asyncio.get_running_loop()
-        if not self._in_tx:
-            self._begin()
-            self._schedule_flush(loop)
-        try:
-            self.update(capture_id, **changes)
-        except BaseException:
-            self._rollback()
-            raise
+        if statement is not None:
+            self._group.append(statement)
         waiter = loop.create_future()
         self._waiters.append(waiter)
+        if self._flush_handle is None:
+            if self.group_window > 0:
+                self._flush_handle = loop.call_later(self.group_window, self.flush)
+            else:
+                self._flush_handle = loop.call_soon(self.flush)
         return waiter
 
     def flush(self) -> None:
-        """Commit the open group, if any, and wake the requests waiting for it."""
-        if not self._in_tx:
+        """Write and commit the open group, if any, and wake the requests waiting for it.
+        When another writer holds the lock, try again shortly instead of blocking the loop
+        (outside an event loop: wait for it)."""
+        self._flush_handle = None
+        if not self._waiters and not self._group:
             return
-        waiters, self._waiters = self._waiters, []
         try:
-            self._commit()
-        except Exception as exc:
-            self._rollback()
-            for w in waiters:
-                if not w.done():
-                    w.set_exception(StoreError(f"{self.path}: could not commit captures ({exc})"))
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        group, waiters = self._group, self._waiters
+        self._group, self._waiters = [], []
+        # Keep a stock of ids for the next group, sized to the traffic.
+        wanted = max(ID_BLOCK, 2 * len(group))
+        reserve = wanted if self._stock() < wanted // 2 else 0
+        try:
+            written = self._write(group, blocking=loop is None, reserve=reserve, waiters=waiters)
+        except Exception:
+            self._retrying_since = 0.0
+            return  # the waiters have their StoreError
+        if written:
+            self._retrying_since = 0.0
             return
+        # Locked by another writer: keep the group (ahead of what joined since) and retry.
+        assert loop is not None
+        self._group, self._waiters = group + self._group, waiters + self._waiters
+        now = loop.time()
+        if not self._retrying_since:
+            self._retrying_since = now
+        elif now - self._retrying_since > self.busy_seconds:
+            self._retrying_since = 0.0
+            stuck, self._group, self._waiters = self._waiters, [], []
+            self._fail(stuck, f"another process held the store's write lock for more than {self.busy_seconds:g} s")
+            return
+        if self._flush_handle is None:
+            self._flush_handle = loop.call_later(RETRY_SECONDS, self.flush)
+
+    def _write(self, statements: list[tuple[str, Any]], *, blocking: bool, reserve: int = 0, waiters: list | None = None) -> bool:
+        """One write transaction of `statements` (a blocking write takes the open group
+        first), and with `reserve`, more ids. Wakes `waiters` when committed, fails them with
+        a StoreError if it cannot be. False when not `blocking` and another writer has the
+        lock."""
+        db = self.db
+        waiters = list(waiters or ())
+        if blocking and (self._group or self._waiters):
+            statements = self._group + statements
+            waiters += self._waiters
+            self._group, self._waiters = [], []
+        try:
+            if blocking:
+                db.execute("BEGIN IMMEDIATE")
+            else:
+                db.execute("PRAGMA busy_timeout=0")
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                        return False
+                    raise
+                finally:
+                    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except sqlite3.Error as exc:
+            self._fail(waiters, exc)
+            raise
+        inserts = 0
+        try:
+            for sql, params in statements:
+                db.execute(sql, params)
+                if sql is self._INSERT:
+                    inserts += 1
+            if reserve:
+                self._reserve(reserve)
+            db.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            self._fail(waiters, exc)
+            raise
         for w in waiters:
             if not w.done():
                 w.set_result(None)
-        self._after_commit()
-
-    def _commit(self) -> None:
-        self.db.execute("COMMIT")
-        self._in_tx = False
-
-    def _rollback(self) -> None:
-        try:
-            self.db.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
-        self._in_tx = False
-        waiters, self._waiters = self._waiters, []
-        for w in waiters:
-            if not w.done():
-                w.set_exception(StoreError(f"{self.path}: the capture could not be stored"))
-
-    def _after_commit(self) -> None:
+        self._inserts += inserts
         if self._inserts >= self._next_retention:
             self._next_retention = self._inserts + 1000
             self.enforce_retention()
+        return True
 
-    def update(self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None) -> None:
+    def _fail(self, waiters: list, why: object) -> None:
+        for w in waiters:
+            if not w.done():
+                w.set_exception(StoreError(f"{self.path}: could not commit captures ({why})"))
+
+    def _update_statement(self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None) -> tuple[str, list] | None:
         sets, args = [], []
         if runs is not None:
             sets.append("runs=?")
@@ -330,9 +438,15 @@ class Store:
             sets.append("notes=?")
             args.append(_dumps(notes))
         if not sets:
-            return
+            return None
         args.append(capture_id)
-        self.db.execute(f"UPDATE captures SET {', '.join(sets)} WHERE id=?", args)
+        return (f"UPDATE captures SET {', '.join(sets)} WHERE id=?", args)
+
+    def update(self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None) -> None:
+        """Change a stored capture and commit at once (with any open group)."""
+        statement = self._update_statement(capture_id, runs=runs, response=response, notes=notes)
+        if statement is not None:
+            self._write([statement], blocking=True)
 
     def enforce_retention(self) -> int:
         row = self.db.execute("SELECT MAX(id) FROM captures").fetchone()
