@@ -42,6 +42,20 @@ def _positive(text: str) -> int:
     return value
 
 
+def _workers(text: str) -> int:
+    if text == "auto":
+        from .workers import cpu_count
+
+        return cpu_count()
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (a whole number, or 'auto')")
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value} processes: use 1 to 64, or 'auto' (one per CPU)")
+    return value
+
+
 def common_options() -> argparse.ArgumentParser:
     """Options accepted before or after the sub-command (SPEC §10). Defaults are applied after
     parsing, so a value given in either place is never overwritten by the other's default."""
@@ -96,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     _forward_to(add("tui", "open the terminal inspector (the default)"))
     p = add("serve", "run the webhook server without the TUI, one line per request")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--workers", type=_workers, default=1, metavar="N",
+                   help="processes that answer webhooks on the port (default 1; 'auto': one per CPU)")
+    # Set by `serve --workers` for the processes it starts: inherited socket and channel fds.
+    p.add_argument("--worker-socket", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--worker-channel", type=int, default=None, help=argparse.SUPPRESS)
     _forward_to(p)
     add("check", "validate answers.json and the flows; print each trigger's webhook URL")
     p = add("verify", "check a request's signature as the server would, without a server")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -28,7 +29,11 @@ def out(text: str = "") -> None:
 
 class LineBuffer:
     """stdout lines written once per event-loop pass: under load, one write for many
-    requests instead of a write (and a flush) each."""
+    requests instead of a write (and a flush) each. Each write holds whole lines and at most
+    PIPE_BUF bytes (unless one line is longer), so `serve --workers` processes sharing stdout
+    never cut into each other's lines."""
+
+    CHUNK = 4096  # POSIX PIPE_BUF on Linux: a write this small to a pipe is atomic
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
@@ -40,9 +45,28 @@ class LineBuffer:
         self.lines.append(text)
 
     def flush(self) -> None:
-        if self.lines:
-            lines, self.lines = self.lines, []
-            out("\n".join(lines))
+        if not self.lines:
+            return
+        lines, self.lines = self.lines, []
+        data = ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
+        stream = sys.stdout
+        stream.flush()
+        raw = getattr(stream, "buffer", None)
+        if raw is None:  # a replaced stdout (tests): no bytes layer
+            stream.write(data.decode("utf-8"))
+            stream.flush()
+            return
+        start, size = 0, len(data)
+        while start < size:
+            end = start + self.CHUNK
+            if end < size:
+                cut = data.rfind(b"\n", start, end)
+                end = cut + 1 if cut >= start else data.find(b"\n", end) + 1 or size
+            else:
+                end = size
+            raw.write(data[start:end])
+            raw.flush()
+            start = end
 
 
 def err(text: str) -> None:
@@ -158,7 +182,7 @@ def summary_line(c: Capture) -> str:
 
 
 def cmd_serve(args) -> int:
-    config = open_config(args)
+    config = open_config(args, quiet=getattr(args, "worker_socket", None) is not None)
     if config is None:
         return 2
     store = open_store(args)
@@ -170,9 +194,105 @@ def cmd_serve(args) -> int:
         store.close()
 
 
-async def _serve(args, config: Config, store: Store) -> int:
-    from .receiver import PortInUse, Receiver
+def _print_captures(args, pipeline: Pipeline, lines: "LineBuffer") -> None:
+    if args.json:
+        pipeline.listeners.append(lambda c: lines(json.dumps(dict(c.summary_json(), duration_ms=c.response.duration_ms if c.response else None))))
+    else:
+        pipeline.listeners.append(lambda c: lines(summary_line(c)))
 
+
+def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+def worker_argv(args, port: int) -> Callable[[int, int], list[str]]:
+    """The command line of a `serve --workers` process: the parent's settings, quiet."""
+    import inspector
+
+    base = [
+        sys.executable, "-m", "inspector", "serve", "--flows", str(args.flows), "--store", str(args.store),
+        "--host", str(args.host), "--port", str(port), "--tunnel", "none", "--tenant", str(args.tenant),
+        "--max-captures", str(args.max_captures),
+    ]
+    answers = answers_path(args)
+    if answers is not None:
+        base += ["--answers", str(answers.resolve())]
+    if args.public_url:
+        base += ["--public-url", args.public_url]
+    if args.json:
+        base.append("--json")
+    if args.reveal:
+        base.append("--reveal")
+    if args.forward_to:
+        base += ["--forward-to", args.forward_to]
+    # `python -m inspector` must find this very package, wherever it was imported from.
+    root = str(Path(inspector.__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = root if not path else (path if root in path.split(os.pathsep) else root + os.pathsep + path)
+
+    def argv(sock_fd: int, channel_fd: int) -> list[str]:
+        return base + ["--worker-socket", str(sock_fd), "--worker-channel", str(channel_fd)]
+
+    return argv
+
+
+async def _serve_worker(args, config: Config, store: Store) -> int:
+    """One of `serve --workers`' processes: answer on the inherited socket, print request
+    lines, follow the parent (see workers.py)."""
+    from .receiver import Receiver
+    from .workers import Channel, follow_parent, inherited_socket
+
+    flows, engine = open_flows(args, quiet=True)
+    store.checkpoint_elsewhere()
+    pipeline = Pipeline(config, store, public_url=args.public_url, engine=engine)
+    pipeline.forward_to = args.forward_to
+    receiver = Receiver(pipeline, args.host, args.port)
+    await receiver.start(inherited_socket(args.worker_socket))
+    channel = await Channel.open(inherited_socket(args.worker_channel))
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    loop = asyncio.get_running_loop()
+    lines = LineBuffer(loop)
+    _print_captures(args, pipeline, lines)
+    stop = asyncio.Event()
+    _stop_on_signals(loop, stop)
+    answers = answers_path(args)
+
+    async def reload(what: str) -> None:
+        if what == "flows":
+            await asyncio.to_thread(flows.reload)
+        elif answers is not None:
+            try:
+                pipeline.config = load_config(answers)
+            except ConfigError:
+                pass  # the parent reports it; keep the previous configuration, as it does
+
+    follower = asyncio.create_task(follow_parent(channel, receiver, pipeline, reload, stop))
+    try:
+        await stop.wait()
+    finally:
+        follower.cancel()
+        await receiver.stop()
+        left = await pipeline.drain(timeout=10)
+        if left:
+            err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
+        await pipeline.close()
+        lines.flush()
+        channel.close()
+    return 0
+
+
+async def _serve(args, config: Config, store: Store) -> int:
+    from .receiver import PortInUse, Receiver, can_share_port, shared_listening_sockets
+
+    if getattr(args, "worker_socket", None) is not None and getattr(args, "worker_channel", None) is not None:
+        return await _serve_worker(args, config, store)
     flows, engine = open_flows(args)
     store.start_checkpointer()
     pipeline = Pipeline(config, store, public_url=args.public_url, engine=engine)
@@ -183,8 +303,15 @@ async def _serve(args, config: Config, store: Store) -> int:
         pipeline.forward_to = args.forward_to
         err(f"forwarding every accepted webhook to {args.forward_to}; its answer goes back to the sender")
     receiver = Receiver(pipeline, args.host, args.port)
+    workers = getattr(args, "workers", 1) or 1
+    if workers > 1 and not can_share_port():
+        err("warning: --workers needs SO_REUSEPORT, which this system lacks; serving from one process")
+        workers = 1
+    sockets = []
     try:
-        await receiver.start()
+        if workers > 1:
+            sockets = shared_listening_sockets(args.host, args.port, workers)
+        await receiver.start(sockets[0] if sockets else None)
     except PortInUse as exc:
         err(f"error: {exc}")
         return 2
@@ -202,24 +329,36 @@ async def _serve(args, config: Config, store: Store) -> int:
     lines = LineBuffer(loop)
     if args.json:
         out(json.dumps({"listening": receiver.url}))
-        pipeline.listeners.append(lambda c: lines(json.dumps(dict(c.summary_json(), duration_ms=c.response.duration_ms if c.response else None))))
     else:
         out(f"listening on {receiver.url}")
         err(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
-        pipeline.listeners.append(lambda c: lines(summary_line(c)))
+    _print_captures(args, pipeline, lines)
+
+    pool = None
+    if workers > 1:
+        from .workers import WorkerPool
+
+        pool = WorkerPool(worker_argv(args, receiver.port), sockets[1:], warn=err)
+        receiver.selfcheck_nonces = pool.nonces
+        await pool.start()
+        try:
+            await asyncio.wait_for(pool.all_ready.wait(), 15)
+            err(f"workers: {workers} processes answer on port {receiver.port}")
+        except asyncio.TimeoutError:
+            err(f"warning: only {sum(w.ready for w in pool.workers) + 1} of {workers} processes are answering yet")
 
     stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
-    watcher = asyncio.create_task(_watch_flows(flows, pipeline, answers_path(args)))
+    _stop_on_signals(loop, stop)
+    on_reload = pool.broadcast if pool is not None else None
+    watcher = asyncio.create_task(_watch_flows(flows, pipeline, answers_path(args), on_reload=on_reload))
     tunnel, tunnel_task = start_tunnel(args, config, flows, pipeline, receiver)
+    if pool is not None:
+        tunnel.subscribe(lambda status: pool.broadcast({"public_url": status.public_url if status.state == "up" else None}))
     try:
         await stop.wait()
     finally:
         watcher.cancel()
+        stopping = asyncio.ensure_future(pool.stop()) if pool is not None else None
         await stop_tunnel(tunnel, tunnel_task)
         await receiver.stop()
         left = await pipeline.drain(timeout=10)
@@ -227,11 +366,13 @@ async def _serve(args, config: Config, store: Store) -> int:
             err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
         await pipeline.close()
         lines.flush()
+        if stopping is not None:
+            await stopping
     err("stopped")
     return 0
 
 
-async def _watch_flows(flows, pipeline=None, answers: Path | None = None, every: float = 1.0) -> None:
+async def _watch_flows(flows, pipeline=None, answers: Path | None = None, every: float = 1.0, on_reload=None) -> None:
     """Reload flows when a .ygtc file changes, and answers.json when it does (checked once a
     second; a stat per file). A broken answers.json is reported and the last good one kept."""
 
@@ -251,12 +392,16 @@ async def _watch_flows(flows, pipeline=None, answers: Path | None = None, every:
                 await asyncio.to_thread(flows.reload)
                 err("flows changed; reloaded")
                 report_flows(flows)
+                if on_reload is not None:
+                    on_reload({"reload": "flows"})
             now = stamp()
             if pipeline is not None and answers is not None and now != seen:
                 seen = now
                 try:
                     pipeline.config = load_config(answers)
                     err(f"answers: {answers} changed; reloaded")
+                    if on_reload is not None:
+                        on_reload({"reload": "answers"})
                     for w in pipeline.config.warnings:
                         err(f"warning: {w}")
                 except ConfigError as exc:

@@ -63,6 +63,47 @@ async def read_body(request: web.BaseRequest, limit: int) -> tuple[bytes, int, b
     return kept, size, True, False
 
 
+def listening_socket(host: str, port: int, *, shared: bool = False) -> socket.socket:
+    """A TCP socket bound to host:port and listening; PortInUse when it is taken. `shared`
+    sets SO_REUSEPORT, so that several sockets (one per `serve --workers` process) listen
+    on the port and the kernel spreads connections over them."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortInUse(host, port) from None
+        raise
+    sock.listen(1024)
+    return sock
+
+
+def shared_listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """`count` sockets listening on one port with SO_REUSEPORT. The port is first taken
+    without it, so a port that anything (another inspector included) listens on is refused
+    as usual instead of being silently shared."""
+    probe = listening_socket(host, port)
+    port = probe.getsockname()[1]
+    probe.close()
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sockets.append(listening_socket(host, port, shared=True))
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def can_share_port() -> bool:
+    return hasattr(socket, "SO_REUSEPORT")
+
+
 class Receiver:
     def __init__(self, pipeline: Pipeline, host: str = "127.0.0.1", port: int = 8080, clock: Callable[[], float] | None = None):
         self.pipeline = pipeline
@@ -71,6 +112,7 @@ class Receiver:
         self.clock = clock or pipeline.clock
         self._runner: web.ServerRunner | None = None
         self._site: web.SockSite | None = None
+        self.socket: socket.socket | None = None  # the listening socket (handed to workers)
         self.inflight = 0
         self.idle = asyncio.Event()
         self.idle.set()
@@ -136,7 +178,9 @@ class Receiver:
             out.force_close()
         return out
 
-    async def start(self) -> None:
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Listen on host:port, or on `sock`, a listening socket another process bound
+        (`serve --workers`: every worker accepts from the same socket)."""
         server = web.Server(
             self.handle,
             auto_decompress=False,
@@ -147,22 +191,17 @@ class Receiver:
         )
         runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=5)
         await runner.setup()
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError as exc:
-            sock.close()
-            await runner.cleanup()
-            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise PortInUse(self.host, self.port) from None
-            raise
-        sock.listen(1024)
+        if sock is None:
+            try:
+                sock = listening_socket(self.host, self.port)
+            except BaseException:
+                await runner.cleanup()
+                raise
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
         site = web.SockSite(runner, sock)
         await site.start()
-        self._runner, self._site = runner, site
+        self._runner, self._site, self.socket = runner, site, sock
         self.pipeline.local_base = self.url
 
     async def stop(self, grace: float = 5.0) -> None:

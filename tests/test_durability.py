@@ -11,19 +11,23 @@ import sys
 import time
 
 import aiohttp
+import pytest
 
 from inspector.store import Store
 from tests.conftest import ROOT
 
 
-def start_serve(tmp_path, store):
+def start_serve(tmp_path, store, workers=1):
     proc = subprocess.Popen(
         [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
-         "--store", str(store), "--tunnel", "none", "serve", "--port", "0"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         "--store", str(store), "--tunnel", "none", "serve", "--port", "0", "--workers", str(workers)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
     line = proc.stdout.readline().strip()
     assert line.startswith("listening on "), (line, proc.stderr.read() if proc.poll() is not None else "")
+    if workers > 1:  # wait until every process answers
+        while "processes answer on port" not in (said := proc.stderr.readline()):
+            assert said, "serve exited before its workers were up"
     # Drain stdout so the server never blocks on a full pipe.
     import threading
 
@@ -59,9 +63,10 @@ async def load(url: str, total: int, concurrency: int, path_for, on_answer, stop
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-def test_kill_9_mid_load_loses_nothing_acknowledged(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill_9_mid_load_loses_nothing_acknowledged(tmp_path, workers):
     store_path = tmp_path / "captures.sqlite3"
-    proc, url = start_serve(tmp_path, store_path)
+    proc, url = start_serve(tmp_path, store_path, workers)
     acked: dict[int, bytes] = {}
 
     def on_answer(i, body, status, cid):
@@ -69,7 +74,7 @@ def test_kill_9_mid_load_loses_nothing_acknowledged(tmp_path):
             acked[int(cid)] = body
 
     asyncio.run(load(url, 3000, 50, lambda i: "/events/webhook/demo/order.created" if i % 3 else "/events/webhook/demo/github",
-                     on_answer, stop_after=1200, stop=lambda: os.kill(proc.pid, signal.SIGKILL)))
+                     on_answer, stop_after=1200, stop=lambda: os.killpg(proc.pid, signal.SIGKILL)))  # every process
     proc.wait(10)
     assert proc.returncode == -signal.SIGKILL
     assert len(acked) >= 1200
@@ -96,9 +101,10 @@ def test_kill_9_mid_load_loses_nothing_acknowledged(tmp_path):
         proc.wait(10)
 
 
-def test_sigterm_mid_load_answers_or_refuses_and_finishes_async_runs(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_mid_load_answers_or_refuses_and_finishes_async_runs(tmp_path, workers):
     store_path = tmp_path / "captures.sqlite3"
-    proc, url = start_serve(tmp_path, store_path)
+    proc, url = start_serve(tmp_path, store_path, workers)
     acked: dict[int, bytes] = {}
 
     def on_answer(i, body, status, cid):
@@ -109,6 +115,7 @@ def test_sigterm_mid_load_answers_or_refuses_and_finishes_async_runs(tmp_path):
                      stop_after=500, stop=lambda: os.kill(proc.pid, signal.SIGTERM)))
     proc.wait(30)
     assert proc.returncode == 0
+    assert no_process_left(proc.pid)
     store = Store(store_path)
     try:
         for cid, body in acked.items():
@@ -117,5 +124,32 @@ def test_sigterm_mid_load_answers_or_refuses_and_finishes_async_runs(tmp_path):
             statuses = [r["status"] for r in capture.runs]
             assert statuses and all(s in ("ok", "interrupted") for s in statuses), (cid, statuses)
             assert [r["flow"] for r in capture.runs] == ["ack_then_process", "process_webhook_data"]
+    finally:
+        store.close()
+
+
+def no_process_left(group: int, within: float = 10.0) -> bool:
+    """True when no process of the session `serve` started is alive (workers included)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_workers_stop_by_themselves_when_serve_is_killed(tmp_path):
+    store_path = tmp_path / "captures.sqlite3"
+    proc, url = start_serve(tmp_path, store_path, workers=3)
+    got = []
+    asyncio.run(load(url, 30, 10, lambda i: "/events/webhook/demo/x", lambda i, b, s, cid: got.append(int(cid))))
+    os.kill(proc.pid, signal.SIGKILL)  # only the parent: its workers see the channel close
+    proc.wait(10)
+    assert no_process_left(proc.pid), "a worker outlived the serve that started it"
+    store = Store(store_path)
+    try:
+        assert sorted(got) == sorted(c for c in store.ids() if c in set(got)) and len(got) == 30
     finally:
         store.close()

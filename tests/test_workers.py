@@ -1,0 +1,199 @@
+"""`serve --workers`: worker processes started by a real WorkerPool answer on their own
+socket of the shared port, follow what the parent tells them (the tunnel's public URL for
+URL-signing schemes, self-check nonces), report self-check arrivals, are replaced when they
+die, and stop when asked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from argparse import Namespace
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from inspector.cli import LineBuffer, worker_argv
+from inspector.config import load_config
+from inspector.model import Headers, Request
+from inspector.receiver import PortInUse, listening_socket, shared_listening_sockets
+from inspector.signatures.verify import sign_request
+from inspector.workers import WorkerPool
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreading is Linux's")
+
+PUBLIC = "https://hooks.example.test"
+TWILIO_SECRET = "twilio-auth-token-for-tests"
+
+
+def answers(tmp_path: Path) -> Path:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({"events-webhook": {
+        "enabled": True, "enforce": True,
+        "signatures": {"twilio": {"header": "X-Twilio-Signature", "algorithm": "twilio", "secret": TWILIO_SECRET}},
+    }}))
+    return path
+
+
+def args_for(tmp_path: Path, **extra) -> Namespace:
+    values = dict(answers=str(answers(tmp_path)), flows=str(ROOT / "flows"), store=str(tmp_path / "c.sqlite3"),
+                  host="127.0.0.1", tenant="demo", max_captures=1000, public_url=None, json=True, reveal=False,
+                  forward_to=None)
+    values.update(extra)
+    return Namespace(**values)
+
+
+def twilio_request(tmp_path: Path, path: str, public: str) -> tuple[str, dict, bytes]:
+    body = b"From=%2B15551234567&Body=hi"
+    base = [("Content-Type", "application/x-www-form-urlencoded")]
+    req = Request("POST", path, "", Headers(base + [("X-Twilio-Signature", "placeholder")]), body)
+    signed, _entry = sign_request(load_config(answers(tmp_path)), req, "sms", public + path)
+    return path, dict(base + list(signed)), body
+
+
+async def wait_for(predicate, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_worker_follows_the_parent(tmp_path):
+    args = args_for(tmp_path)
+    (sock,) = shared_listening_sockets("127.0.0.1", 0, 1)
+    port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    pool = WorkerPool(worker_argv(args, port), [sock])
+    await pool.start()
+    try:
+        await asyncio.wait_for(pool.all_ready.wait(), 20)
+        async with aiohttp.ClientSession() as session:
+            path, headers, body = twilio_request(tmp_path, "/events/webhook/demo/sms", PUBLIC)
+            async with session.post(base + path, data=body, headers=headers) as resp:
+                assert resp.status == 401  # the worker checks against its local URL so far
+            pool.broadcast({"public_url": PUBLIC})
+            await asyncio.sleep(0.2)
+            async with session.post(base + path, data=body, headers=headers) as resp:
+                assert resp.status == 200, await resp.text()
+
+            # Self-check: only a nonce the parent has in flight is answered, and its arrival
+            # comes back to the parent's table.
+            async with session.get(base + "/__inspector/selfcheck/abc123") as resp:
+                assert resp.status == 404
+            pool.nonces["abc123"] = False
+            await asyncio.sleep(0.2)
+            async with session.get(base + "/__inspector/selfcheck/abc123") as resp:
+                assert resp.status == 200 and (await resp.json())["nonce"] == "abc123"
+            await wait_for(lambda: pool.nonces.get("abc123") is True)
+            pool.nonces.pop("abc123", None)
+            await asyncio.sleep(0.2)
+            async with session.get(base + "/__inspector/selfcheck/abc123") as resp:
+                assert resp.status == 404
+
+            # A worker that dies is replaced on the same socket, and told the public URL again.
+            first = pool.workers[0].process.pid
+            os.kill(first, signal.SIGKILL)
+            await wait_for(lambda: pool.workers and pool.workers[0].process.pid != first and pool.workers[0].ready, 20)
+            async with session.post(base + path, data=body, headers=headers) as resp:
+                assert resp.status == 200
+    finally:
+        await pool.stop()
+    assert all(w.process.returncode is not None for w in pool.workers)
+
+
+def test_a_taken_port_is_refused_not_shared():
+    taken = listening_socket("127.0.0.1", 0)
+    try:
+        with pytest.raises(PortInUse):
+            shared_listening_sockets("127.0.0.1", taken.getsockname()[1], 2)
+    finally:
+        taken.close()
+
+
+def test_lines_are_written_whole_and_small_enough_to_stay_whole(monkeypatch):
+    writes: list[bytes] = []
+
+    class Bytes:
+        def write(self, data):
+            writes.append(bytes(data))
+            return len(data)
+
+        def flush(self):
+            pass
+
+    class Out:
+        buffer = Bytes()
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stdout", Out())
+    loop = asyncio.new_event_loop()
+    try:
+        lines = LineBuffer(loop)
+        texts = [f"line {i} " + "x" * (i * 37 % 900) for i in range(200)] + ["y" * 10_000, "surrogate \udcff end"]
+        for t in texts:
+            lines(t)
+        lines.flush()
+    finally:
+        loop.close()
+    assert b"".join(writes).decode().split("\n")[:-1] == [t.replace("\udcff", "\\udcff") for t in texts]
+    for chunk in writes:
+        assert chunk.endswith(b"\n")
+        assert len(chunk) <= LineBuffer.CHUNK or chunk.count(b"\n") == 1
+
+
+def test_serve_with_workers_answers_prints_and_stops(tmp_path):
+    """As a user runs it: every request answered once, one whole line each, all stored."""
+    import subprocess
+
+    store = tmp_path / "c.sqlite3"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
+         "--store", str(store), "--tunnel", "none", "serve", "--port", "0", "--workers", "2", "--json"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        url = json.loads(proc.stdout.readline())["listening"]
+        while b"processes answer on port" not in (said := proc.stderr.readline()):
+            assert said, "serve exited before its workers were up"
+        printed_lines: list[bytes] = []
+        reader = threading.Thread(target=lambda: printed_lines.extend(proc.stdout), daemon=True)
+        reader.start()  # a full pipe would stall serve
+
+        async def send() -> list[int]:
+            ids = []
+            # A new connection per request, so the kernel spreads them over both processes.
+            timeout = aiohttp.ClientTimeout(total=30)
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True, limit=20), timeout=timeout) as session:
+                async def one(i):
+                    async with session.post(f"{url}/events/webhook/demo/order.created", data=json.dumps({"n": i})) as resp:
+                        assert resp.status == 200
+                        ids.append(int(resp.headers["X-Inspector-Capture"]))
+                await asyncio.gather(*(one(i) for i in range(300)))
+            return ids
+
+        ids = asyncio.run(send())
+        assert len(set(ids)) == 300
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, proc.stderr.read()
+        reader.join(10)
+        printed = [json.loads(line) for line in printed_lines]  # every line whole JSON
+        assert sorted(p["id"] for p in printed) == sorted(ids)
+        from inspector.store import Store
+
+        s = Store(store)
+        try:
+            assert sorted(json.loads(s.get(i).request.body)["n"] for i in ids) == list(range(300))
+        finally:
+            s.close()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
