@@ -4,7 +4,13 @@ call instead of one per node.
 
 The generated code raises `ScriptError` without positions. Because the expression has no
 side effects, the function then re-evaluates it with its closure twin (compiled by
-`compiler.Compiler` from the same tree), which raises the same error with its position.
+`compiler.Compiler` from the same tree), which raises the same error with its position,
+starting again from the operation budget the function started with.
+
+`generate_program` does the same for a whole script of `let`s and such expressions (or a
+whole branch condition): `Program.run`/`evaluate` call it with the scope alone, with no
+frame, and with a run Context made only if something needs one; on any failure they run
+the general path instead.
 """
 
 from __future__ import annotations
@@ -65,11 +71,25 @@ def _interpolate(c, parts):
     return check_string(c, "".join(parts))
 
 
+def _new_context(C, g):
+    c = C()
+    c.globals = g
+    return c
+
+
+def _frame_slot(slot: int) -> str:
+    return f"fr[{slot}]"
+
+
+def _python_local(slot: int) -> str:
+    return f"_v{slot}"
+
+
 _HELPERS = {
     "_M": _M, "_SE": ScriptError, "_unknown": _unknown, "_lookup": lookup, "_bad_property": _bad_property,
     "_not_bool": _not_bool, "_compare_fail": _compare_fail, "_index": _index_any, "_equal": equal,
     "_render": render, "_interpolate": _interpolate, "_contains": contains, "_negate": negate,
-    "_NUM": (int, float), "_MIN": MIN_INT, "_MAX": MAX_INT,
+    "_NUM": (int, float), "_MIN": MIN_INT, "_MAX": MAX_INT, "_new": _new_context,
 }
 _HELPERS.update({f"_op{i}": func for i, func in enumerate(ARITHMETIC.values())})
 _OP_NAMES = {op: f"_op{i}" for i, op in enumerate(ARITHMETIC)}
@@ -83,38 +103,45 @@ def height(node: n.Node) -> int:
 class CodeGen:
     """Turns a pure expression tree into the source of one Python expression."""
 
-    def __init__(self, resolve) -> None:
+    def __init__(self, resolve, local=None, context: str = "c") -> None:
         self.resolve = resolve  # name -> (slot, constant) | None, from the compiler's scope
+        self.local = local or _frame_slot  # slot -> the Python expression that reads it
+        self.c = context  # the Python expression for the run Context
         self.consts: dict[str, object] = {}
         self.temps = 0
         self.uses_context = False
         self.uses_globals = False
+        self.charges = False  # calls something that may charge the operation budget
 
     @staticmethod
-    def pure(node: n.Node) -> bool:
+    def pure(node: n.Node, shadowed=None) -> bool:
+        """Whether `node` has no side effects and can be generated. `shadowed(name, count)`
+        tells whether a call `name(…)` with `count` arguments reaches something other than
+        the built-in (a local variable or a script `fn`)."""
+        pure = CodeGen.pure
         t = type(node)
         if t is n.Literal or t is n.Variable:
             return True
         if t is n.Property:
-            return CodeGen.pure(node.target)
+            return pure(node.target, shadowed)
         if t is n.Index:
-            return CodeGen.pure(node.target) and CodeGen.pure(node.index)
+            return pure(node.target, shadowed) and pure(node.index, shadowed)
         if t is n.Binary:
             if node.op in ("in", "!in") and isinstance(node.right, n.Range):
                 return False
-            return CodeGen.pure(node.left) and CodeGen.pure(node.right)
+            return pure(node.left, shadowed) and pure(node.right, shadowed)
         if t is n.Unary:
-            return CodeGen.pure(node.operand)
+            return pure(node.operand, shadowed)
         if t is n.Interpolated:
-            return all(isinstance(p, str) or CodeGen.pure(p) for p in node.parts)
+            return all(isinstance(p, str) or pure(p, shadowed) for p in node.parts)
         if t is n.Call:
-            return node.name in PURE_BUILTINS and all(CodeGen.pure(a) for a in node.args)
+            return (node.name in PURE_BUILTINS and not (shadowed is not None and shadowed(node.name, len(node.args)))
+                    and all(pure(a, shadowed) for a in node.args))
         if t is n.MethodCall:
-            return (node.name in PURE_BUILTINS and CodeGen.pure(node.target)
-                    and all(CodeGen.pure(a) for a in node.args))
+            return (node.name in PURE_BUILTINS and pure(node.target, shadowed)
+                    and all(pure(a, shadowed) for a in node.args))
         if t is n.ArrayLiteral:
-            return all(CodeGen.pure(i) for i in node.items) and all(
-                type(i) is n.Literal for i in node.items)
+            return all(type(i) is n.Literal for i in node.items)
         return False
 
     def temp(self) -> str:
@@ -135,7 +162,7 @@ class CodeGen:
     def g_Variable(self, node: n.Variable) -> str:
         found = self.resolve(node.name)
         if found is not None:
-            return f"fr[{found[0]}]"
+            return self.local(found[0])
         self.uses_globals = True
         v = self.temp()
         return f"({v} if ({v} := g.get({node.name!r}, _M)) is not _M else _unknown({node.name!r}))"
@@ -145,7 +172,7 @@ class CodeGen:
         t, v = self.temp(), self.temp()
         key = repr(node.name)
         other = "None" if node.safe else f"_bad_property({t}, {key})"
-        return (f"(({v} if ({v} := {t}.get({key}, _M)) is not _M else _lookup(c, {t}, {key})) "
+        return (f"(({v} if ({v} := {t}.get({key}, _M)) is not _M else _lookup({self.c}, {t}, {key})) "
                 f"if type({t} := {self.gen(node.target)}) is dict else {other})")
 
     def g_Index(self, node: n.Index) -> str:
@@ -154,9 +181,9 @@ class CodeGen:
         if isinstance(node.index, n.Literal) and type(node.index.value) is str:
             t, v = self.temp(), self.temp()
             key = repr(node.index.value)
-            return (f"(({v} if ({v} := {t}.get({key}, _M)) is not _M else _lookup(c, {t}, {key})) "
-                    f"if type({t} := {target}) is dict else _index(c, {t}, {key}, {node.safe}))")
-        return f"_index(c, {target}, {self.gen(node.index)}, {node.safe})"
+            return (f"(({v} if ({v} := {t}.get({key}, _M)) is not _M else _lookup({self.c}, {t}, {key})) "
+                    f"if type({t} := {target}) is dict else _index({self.c}, {t}, {key}, {node.safe}))")
+        return f"_index({self.c}, {target}, {self.gen(node.index)}, {node.safe})"
 
     def g_Binary(self, node: n.Binary) -> str:
         op = node.op
@@ -184,7 +211,8 @@ class CodeGen:
             return f"({self.gen(node.right)} if ({a} := {self.gen(node.left)}) is None else {a})"
         if op in ("in", "!in"):
             self.uses_context = True
-            test = f"_contains(c, {self.gen(node.left)}, {self.gen(node.right)})"
+            self.charges = True
+            test = f"_contains({self.c}, {self.gen(node.left)}, {self.gen(node.right)})"
             return test if op == "in" else f"(not {test})"
         a, b = self.temp(), self.temp()
         left, right = self.gen(node.left), self.gen(node.right)
@@ -192,12 +220,13 @@ class CodeGen:
             return (f"({a} {op} {b} if (type({a} := {left}) in _NUM) & (type({b} := {right}) in _NUM) "
                     f"or (type({a}) is str and type({b}) is str) else _compare_fail({op!r}, {a}, {b}))")
         self.uses_context = True
+        self.charges = True
         helper = _OP_NAMES[op]
         if op in ("+", "-", "*"):
             r = self.temp()
             return (f"({r} if (type({a} := {left}) is int) & (type({b} := {right}) is int) "
-                    f"and _MIN <= ({r} := {a} {op} {b}) <= _MAX else {helper}(c, {a}, {b}))")
-        return f"{helper}(c, {left}, {right})"
+                    f"and _MIN <= ({r} := {a} {op} {b}) <= _MAX else {helper}({self.c}, {a}, {b}))")
+        return f"{helper}({self.c}, {left}, {right})"
 
     def g_Unary(self, node: n.Unary) -> str:
         operand = self.gen(node.operand)
@@ -218,13 +247,14 @@ class CodeGen:
             else:
                 v = self.temp()
                 parts.append(f"({v} if type({v} := {self.gen(p)}) is str else _render({v}))")
-        return f"_interpolate(c, ({', '.join(parts)},))"
+        return f"_interpolate({self.c}, ({', '.join(parts)},))"
 
     def g_ArrayLiteral(self, node: n.ArrayLiteral) -> str:
         return "[" + ", ".join(self.gen(i) for i in node.items) + "]"
 
     def _builtin(self, name: str, args: list[str], arg_nodes: tuple) -> str:
         self.uses_context = True
+        self.charges = True
         if name in ("format", "format!") and arg_nodes and isinstance(arg_nodes[0], n.Literal) \
                 and type(arg_nodes[0].value) is str:
             pieces = parse_format(arg_nodes[0].value)
@@ -233,10 +263,10 @@ class CodeGen:
                     v = self.temp()
                     before, after = repr(pieces[0]), repr(pieces[2])
                     text = f"{before} + ({v} if type({v} := {args[1]}) is str else _render({v})) + {after}"
-                    return f"_interpolate(c, ({text},))"
-                return f"{self.const(apply_format)}(c, {self.const(pieces)}, ({', '.join(args[1:])},))"
+                    return f"_interpolate({self.c}, ({text},))"
+                return f"{self.const(apply_format)}({self.c}, {self.const(pieces)}, ({', '.join(args[1:])},))"
         func = BUILTINS[name][0]
-        return f"{self.const(func)}(c, {', '.join(args)})"
+        return f"{self.const(func)}({self.c}, {', '.join(args)})"
 
     def g_Call(self, node: n.Call) -> str:
         return self._builtin(node.name, [self.gen(a) for a in node.args], node.args)
@@ -265,12 +295,18 @@ def generate(node: n.Node, resolve, slow, name: str = "expression"):
         prologue.append("    c = fr[0]")
     if gen.uses_globals:
         prologue.append("    g = fr[1]")
+    # The closure twin starts again from the budget this function started with.
+    restore = []
+    if gen.charges:
+        prologue.append("    b = c.budget")
+        restore.append("        c.budget = b")
     source = "\n".join([
         f"def {name}(fr):",
         *prologue,
         "    try:",
         f"        return {body}",
         "    except _SE:",
+        *restore,
         "        return _slow(fr)",
     ])
     namespace = dict(_HELPERS)
@@ -281,3 +317,53 @@ def generate(node: n.Node, resolve, slow, name: str = "expression"):
     except (SyntaxError, RecursionError, MemoryError, ValueError):
         return None
     return namespace[name]
+
+
+#: In a whole-program function the Context is made when first needed: most branch
+#: conditions only read properties and never need one.
+_LAZY_CONTEXT = "(c or (c := _new(C, g)))"
+
+
+def generate_program(statements: list, result, shadowed=None):
+    """A Python function `f(g, C)` that runs a whole script made only of `let`s with pure
+    values and pure expression statements, with the scope `g` as its globals and a Context
+    of class `C` made only if needed, or None when the script does not qualify.
+
+    `statements` are `("let", name, node | None)` or `("expr", node)` in order; `result` is
+    the node of the script's value (or None: unit). The function raises whatever the
+    expressions raise, positionless: being side-effect free, the script can then be run
+    again on the general path, which reports the error with its position."""
+    names: dict[str, int] = {}  # each `let` to the Python local that holds it
+
+    def hidden(name: str, count: int) -> bool:  # a `let` or a script `fn` named like a built-in
+        return name in names or (shadowed is not None and shadowed(name, count))
+
+    def qualifies(node: n.Node) -> bool:
+        return height(node) <= _MAX_HEIGHT and CodeGen.pure(node, hidden)
+
+    gen = CodeGen(lambda name: (names[name], False) if name in names else None, _python_local, _LAZY_CONTEXT)
+    lines = ["def program(g, C):", "    c = None"]
+    try:
+        for statement in statements:
+            node = statement[-1]
+            if node is not None and not qualifies(node):
+                return None
+            if statement[0] == "let":
+                value = "None" if node is None else gen.gen(node)
+                slot = len(lines)  # a new local for each `let`, even of a name seen before
+                names[statement[1]] = slot
+                lines.append(f"    {_python_local(slot)} = {value}")
+            else:
+                lines.append(f"    {gen.gen(node)}")
+        if result is not None and not qualifies(result):
+            return None
+        lines.append(f"    return {'None' if result is None else gen.gen(result)}")
+    except ScriptError:
+        return None  # e.g. a bad format string: the closure path reports it
+    namespace = dict(_HELPERS)
+    namespace.update(gen.consts)
+    try:
+        exec(compile("\n".join(lines), "<script program>", "exec"), namespace)  # noqa: S102 - our own generated code
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+    return namespace["program"]

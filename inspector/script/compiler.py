@@ -11,7 +11,7 @@ from __future__ import annotations
 from operator import itemgetter
 
 from . import nodes as n
-from .codegen import CodeGen, generate
+from .codegen import CodeGen, generate, generate_program
 from .errors import Limits, ScriptError
 from .operators import ARITHMETIC, comparable, contains, negate, out_of_range
 from .operators import index as index_value
@@ -57,6 +57,12 @@ class _Scope:
                 return slot, outer[1]
         return None
 
+    def lookup(self, name: str) -> bool:
+        """Whether `name` is a variable here, without capturing it."""
+        if any(name in block for block in self.blocks):
+            return True
+        return self.kind == "closure" and self.parent is not None and self.parent.lookup(name)
+
     def visible(self) -> set[str]:
         names = {name for block in self.blocks for name in block}
         if self.kind == "closure" and self.parent is not None:
@@ -82,6 +88,9 @@ class Compiler:
         self.scope = _Scope(None, "script")
         self.assigns_globals = False
         self.fast = True
+        # `f(g, C)` for a script or expression without side effects, generated whole (see
+        # `codegen.generate_program`); None otherwise.
+        self.program = None
         self.unresolved: list[tuple[str, str, int, int, tuple[str, ...]]] = []  # kind, name, line, col, candidates
 
     # ---- entry points ---------------------------------------------------------------------
@@ -105,17 +114,42 @@ class Compiler:
             self.scope = saved
         # The top-level block's own nodes are charged up front by the run.
         body = self.block(script.body, charge=False)
+        self.program = self._whole(script.body)
         return body, self.scope.next_slot, sum(weight(s) for s in script.body.statements)
 
     def compile_expression(self, node: n.Node):
         """(closure, frame size, weight): the caller charges `weight` before running it."""
-        return self.expr(node), self.scope.next_slot, weight(node)
+        body = self.expr(node)
+        self.program = generate_program([], node, self.shadowed)
+        return body, self.scope.next_slot, weight(node)
+
+    def _whole(self, block: n.Block):
+        """The script as one generated function when it is only `let`s and expressions
+        without side effects."""
+        statements: list[tuple] = []
+        for s in block.statements:
+            if type(s) is n.Let:
+                statements.append(("let", s.name, s.value))
+            elif isinstance(s, (n.Assign, n.Break, n.Continue, n.Return)):
+                return None
+            else:
+                statements.append(("expr", s))
+        result = None
+        if block.has_value:
+            result = statements.pop()[1]
+        return generate_program(statements, result, self.shadowed)
+
+    def shadowed(self, name: str, count: int) -> bool:
+        """Whether a call `name(…)` with `count` arguments reaches a variable or a script
+        `fn` rather than the built-in of that name."""
+        group = self.functions.get(name)
+        return self.scope.lookup(name) or (group is not None and count in group)
 
     # ---- dispatch -----------------------------------------------------------------------------
 
     def expr(self, node: n.Node):
         method = getattr(self, "c_" + type(node).__name__)
-        if self.fast and type(node) not in _TRIVIAL and CodeGen.pure(node):
+        if self.fast and type(node) not in _TRIVIAL and CodeGen.pure(node, self.shadowed):
             # One generated Python function for the whole side-effect-free subtree; its
             # closure twin (compiled without code generation) reports errors with positions.
             self.fast = False
@@ -859,9 +893,11 @@ class Compiler:
         self.scope = inner
         try:
             body = self.expr(node.body)
+            pure = CodeGen.pure(node.body, self.shadowed)
         finally:
             self.scope = outer
         w = weight(node.body) if not isinstance(node.body, n.Block) else 1
+        quick = (body, w) if pure and 1 <= len(node.params) <= 2 else None
         captures = tuple(inner.captures)
         arity = len(node.params)
         size = inner.next_slot
@@ -875,14 +911,14 @@ class Compiler:
             return body(fr)
 
         if not captures:
-            shared = Fn("<closure>", arity, closure_body, [None] * size)
+            shared = Fn("<closure>", arity, closure_body, [None] * size, None, quick)
             return lambda fr: shared
 
         def make_closure(fr):
             template = [None] * size
             for outside, inside in captures:
                 template[inside] = fr[outside]
-            return Fn("<closure>", arity, closure_body, template)
+            return Fn("<closure>", arity, closure_body, template, None, quick)
 
         return make_closure
 

@@ -40,7 +40,7 @@ class Program:
     its own state."""
 
     __slots__ = ("source", "origin", "_map", "_body", "_pad", "_weight", "_context", "_copy_scope",
-                 "_unresolved", "_limited")
+                 "_unresolved", "_limited", "_program")
 
     def __init__(self, source: str, source_map: SourceMap, body, size: int, compiler: Compiler,
                  weight: int = 0) -> None:
@@ -56,8 +56,13 @@ class Program:
             "functions": compiler.functions,
             "budget": DEFAULT_LIMITS.max_operations - weight,
         })
+        # The whole program as one generated function `f(g, C)` when it has no side effects
+        # (a branch condition, `let x = a.b; x`), tried first; any failure re-runs the
+        # general path, which reports it with a position.
+        self._program = compiler.program
         if weight > DEFAULT_LIMITS.max_operations:
             self._body = _over_budget
+            self._program = None
         self._copy_scope = compiler.assigns_globals
         self._unresolved = tuple(dict.fromkeys(compiler.unresolved))
         # (limits, Context class with them set, or None until they are used twice in a row):
@@ -79,6 +84,44 @@ class Program:
         Arrays and maps in `scope` are used in place: `state.x = 1` changes the caller's
         `state`. Assigning a whole global (`state = #{}`) changes only this run's view.
         `clock` returns the time `now()` reports (default: the current UTC time)."""
+        program = self._program
+        if program is not None and type(scope) is dict:
+            # Side-effect free: no logs, no clock, nothing to undo if it fails.
+            if limits is None:
+                context = self._context
+            else:
+                limited = self._limited
+                context = limited[1] if limited[0] is limits else None
+            if context is not None:
+                try:
+                    value = program(scope, context)
+                except Exception:
+                    return self._run(scope, limits, clock, True)
+                if type(value) is not Fn:
+                    return _new_result(RunResult, (value, []))
+        return self._run(scope, limits, clock, True)
+
+    def evaluate(self, scope: dict[str, object] | None = None, limits: Limits | None = None) -> object:
+        """`run(scope, limits).value` without collecting logs: the cheapest way to test
+        a branch condition."""
+        program = self._program
+        if program is not None and type(scope) is dict:
+            if limits is None:
+                context = self._context
+            else:
+                limited = self._limited
+                context = limited[1] if limited[0] is limits else None
+            if context is not None:
+                try:
+                    value = program(scope, context)
+                except Exception:
+                    return self._run(scope, limits, None, False)
+                if type(value) is not Fn:
+                    return value
+        return self._run(scope, limits, None, False)
+
+    def _run(self, scope, limits: Limits | None, clock, with_logs: bool):
+        """The general path of `run` (a RunResult) and `evaluate` (the value)."""
         if type(scope) is not dict:
             scope = {} if scope is None else dict(scope)  # type: ignore[call-overload]
         if self._copy_scope:
@@ -99,31 +142,10 @@ class Program:
                 raise ScriptError("a script cannot return a function (Fn); call it, or return its result instead")
         except Exception as exc:
             raise self._failure(c, exc) from None
+        if not with_logs:
+            return value
         logs = c.logs
         return _new_result(RunResult, (value, logs if logs is not None else []))
-
-    def evaluate(self, scope: dict[str, object] | None = None, limits: Limits | None = None) -> object:
-        """`run(scope, limits).value` without collecting logs: the cheapest way to test
-        a branch condition."""
-        if type(scope) is not dict:
-            scope = {} if scope is None else dict(scope)  # type: ignore[call-overload]
-        if self._copy_scope:
-            scope = dict(scope)
-        if limits is None:
-            c = self._context()
-            c.globals = scope
-        else:
-            c = self._limited_context(limits, scope, None)
-        try:
-            try:
-                value = self._body([c, scope, *self._pad])
-            except ReturnSignal as signal:
-                value = signal.value
-            if type(value) is Fn:
-                raise ScriptError("a script cannot return a function (Fn); call it, or return its result instead")
-        except Exception as exc:
-            raise self._failure(c, exc) from None
-        return value
 
     def warnings(self, known_names: Iterable[str] = FLOW_SCOPE_NAMES) -> list[ScriptError]:
         """Static findings for `check`: names that are neither local, nor in `known_names`,

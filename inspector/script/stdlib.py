@@ -525,7 +525,11 @@ def join(c: Context, a: object, sep: object = "") -> str:
     a = _array("join", a)
     sep = _want_str("join", sep, "separator")
     charge(c, len(a) >> 2)
-    return check_string(c, sep.join(render(v) for v in a))
+    try:
+        text = sep.join(a)  # type: ignore[arg-type] # strings render as themselves
+    except TypeError:
+        text = sep.join(render(v) for v in a)
+    return check_string(c, text)
 
 
 def _results(c: Context, fn: Fn, items: list):
@@ -558,22 +562,134 @@ def _results(c: Context, fn: Fn, items: list):
         c.depth -= 1
 
 
+def _quick(c: Context, fn: Fn, count: int) -> list | None:
+    """A frame to call `fn` in for each of `count` items, reused from one call to the next,
+    when `fn.quick` says its body has no side effects; the `count` calls are charged here,
+    at once. None when the usual calls must run instead: they report a call depth or
+    operation limit exactly where it is reached.
+
+    The caller restores `c.budget` and makes the usual calls if a quick call raises: the
+    body being side-effect free, running it again changes nothing but the time taken."""
+    quick = fn.quick
+    if quick is None or c.depth >= c.limits.max_call_depth:
+        return None
+    cost = quick[1] * count
+    if c.budget < cost:
+        return None
+    c.budget -= cost
+    fr = fn.template[:]  # type: ignore[index]
+    fr[0] = c
+    fr[1] = c.globals
+    return fr
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # `store` keeps these as they are
+
+
 @builtin("map", 2)
 def map_(c: Context, a: object, fn: object) -> list:
     items = list(_array("map", a))
-    return [store(c, r) for r in _results(c, _want_fn("map", fn), items)]
+    fn = _want_fn("map", fn)
+    budget = c.budget
+    fr = _quick(c, fn, len(items))
+    if fr is not None:
+        body = fn.quick[0]  # type: ignore[index]
+        out = []
+        append = out.append
+        try:
+            if fn.arity == 1:
+                for v in items:
+                    fr[2] = v
+                    r = body(fr)
+                    append(r if type(r) in _PLAIN else store(c, r))
+            else:
+                for i, v in enumerate(items):
+                    fr[2] = v
+                    fr[3] = i
+                    r = body(fr)
+                    append(r if type(r) in _PLAIN else store(c, r))
+            return out
+        except ScriptError:
+            c.budget = budget
+    return [store(c, r) for r in _results(c, fn, items)]
+
+
+def _quick_tests(c: Context, fn: Fn, items: list, stop: bool) -> int | None:
+    """With a quick `fn` (see `_quick`): the index of the first item for which `fn` returns
+    `stop`, len(items) if none does; None when the usual calls must run instead (including
+    when `fn` returns something other than a bool: they report it). Charges the calls made."""
+    budget = c.budget
+    fr = _quick(c, fn, len(items))
+    if fr is None:
+        return None
+    body = fn.quick[0]  # type: ignore[index]
+    other = not stop
+    two = fn.arity == 2
+    try:
+        for i, v in enumerate(items):
+            fr[2] = v
+            if two:
+                fr[3] = i
+            r = body(fr)
+            if r is stop:
+                c.budget += fn.quick[1] * (len(items) - i - 1)  # type: ignore[index]
+                return i
+            if r is not other:
+                break
+        else:
+            return len(items)
+    except ScriptError:
+        pass
+    c.budget = budget
+    return None
 
 
 @builtin("filter", 2)
 def filter_(c: Context, a: object, fn: object) -> list:
     items = list(_array("filter", a))
-    return [v for v, r in zip(items, _results(c, _want_fn("filter", fn), items)) if _want_bool("filter", r)]
+    fn = _want_fn("filter", fn)
+    budget = c.budget
+    fr = _quick(c, fn, len(items))
+    if fr is not None:
+        body = fn.quick[0]  # type: ignore[index]
+        out = []
+        append = out.append
+        try:
+            if fn.arity == 1:
+                for v in items:
+                    fr[2] = v
+                    r = body(fr)
+                    if r is True:
+                        append(v)
+                    elif r is not False:
+                        break
+                else:
+                    return out
+            else:
+                for i, v in enumerate(items):
+                    fr[2] = v
+                    fr[3] = i
+                    r = body(fr)
+                    if r is True:
+                        append(v)
+                    elif r is not False:
+                        break
+                else:
+                    return out
+        except ScriptError:
+            pass
+        c.budget = budget  # not a bool, or an error: the usual calls report it
+    return [v for v, r in zip(items, _results(c, fn, items)) if _want_bool("filter", r)]
 
 
 @builtin("find", 2)
 def find(c: Context, a: object, fn: object) -> object:
     items = list(_array("find", a))
-    for v, r in zip(items, _results(c, _want_fn("find", fn), items)):
+    fn = _want_fn("find", fn)
+    found = _quick_tests(c, fn, items, True)
+    if found is not None:
+        return items[found] if found < len(items) else None
+    for v, r in zip(items, _results(c, fn, items)):
         if _want_bool("find", r):
             return v
     return None
@@ -582,13 +698,21 @@ def find(c: Context, a: object, fn: object) -> object:
 @builtin("any", 2)
 def any_(c: Context, a: object, fn: object) -> bool:
     items = list(_array("any", a))
-    return any(_want_bool("any", r) for r in _results(c, _want_fn("any", fn), items))
+    fn = _want_fn("any", fn)
+    found = _quick_tests(c, fn, items, True)
+    if found is not None:
+        return found < len(items)
+    return any(_want_bool("any", r) for r in _results(c, fn, items))
 
 
 @builtin("all", 2)
 def all_(c: Context, a: object, fn: object) -> bool:
     items = list(_array("all", a))
-    return all(_want_bool("all", r) for r in _results(c, _want_fn("all", fn), items))
+    fn = _want_fn("all", fn)
+    found = _quick_tests(c, fn, items, False)
+    if found is not None:
+        return found == len(items)
+    return all(_want_bool("all", r) for r in _results(c, fn, items))
 
 
 @builtin("reduce", 2, 3)

@@ -25,16 +25,22 @@ class Fn:
     """A function value: a script `fn`, a closure, or a pointer to a built-in.
 
     `template` is the frame a call starts from: slots 0 and 1 are filled with the run
-    context and the global scope, parameters follow, then captured values (closures)."""
+    context and the global scope, parameters follow, then captured values (closures).
 
-    __slots__ = ("name", "arity", "body", "template", "builtin")
+    `quick` is set for a closure whose body has no side effects (it assigns nothing and
+    calls no function): (the body without its per-call charge, that charge). Built-ins
+    that call it per item (`map`, `filter`, …) then reuse one frame and charge all the
+    calls at once, and fall back to calling it as usual if anything goes wrong."""
 
-    def __init__(self, name: str, arity: int, body, template: list | None, builtin=None) -> None:
+    __slots__ = ("name", "arity", "body", "template", "builtin", "quick")
+
+    def __init__(self, name: str, arity: int, body, template: list | None, builtin=None, quick=None) -> None:
         self.name = name
         self.arity = arity
         self.body = body
         self.template = template
         self.builtin = builtin
+        self.quick = quick
 
     def __repr__(self) -> str:
         return f"Fn({self.name})"
