@@ -60,3 +60,22 @@ def test_short_numbers_take_the_fast_path(monkeypatch):
     text = '{"id": "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567", "n": 123456789012345678}'
     monkeypatch.setattr(jsonfast.json, "loads", lambda *_: pytest.fail("fell back to the standard library"))
     assert jsonfast.loads(text) == {"id": "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567", "n": 123456789012345678}
+
+
+def test_long_digit_runs_inside_strings_take_the_fast_path(monkeypatch):
+    text = '{"id": "0000000000000000000000000000000000000001", "order": "A12345678901234567890123"}'
+    monkeypatch.setattr(jsonfast.json, "loads", lambda *_: pytest.fail("fell back to the standard library"))
+    assert jsonfast.loads(text)["id"].endswith("01")
+
+
+big_ints = st.builds(lambda size, sign: sign * size, st.integers(min_value=2**63, max_value=10**60), st.sampled_from([1, -1]))
+separators = st.sampled_from(["", " ", "\n", "\t", "\r\n  "])
+
+
+@given(big_ints, separators, separators, st.booleans())
+def test_big_integers_anywhere_stay_exact(n, before, after, in_list):
+    text = f"[1,{before}{n}{after}]" if in_list else f'{{"k":{before}{n}{after}}}'
+    assert jsonfast.loads(text) == json.loads(text)
+    value = jsonfast.loads(text)
+    got = value[1] if in_list else value["k"]
+    assert type(got) is int and got == n
