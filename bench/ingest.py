@@ -1,10 +1,11 @@
-"""Ingest throughput: a bare aiohttp handler vs `webhook-inspector serve` (signatures, flows, store).
+"""Ingest throughput: a bare aiohttp handler vs `webhook-inspector serve` (signatures, flows, store),
+as one process (the default) and as `serve --workers 2` (one process per core here).
 
-Both servers run as subprocesses and get the same load (same signed GitHub body, same
+The servers run as subprocesses and get the same load (same signed GitHub body, same
 concurrency) from a load process, in turns (3 rounds each); the figure that matters is the
 ratio serve / bare of the medians.
 
-    python -m bench.ingest [--seconds 9] [--concurrency 32] [--rate R] [--json]
+    python -m bench.ingest [--seconds 9] [--concurrency 32] [--rate R] [--workers 2] [--json]
 """
 
 from __future__ import annotations
@@ -38,12 +39,21 @@ def headers() -> dict[str, str]:
     return {"Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": f"sha256={sig}"}
 
 
-def start(cmd: list[str], cwd: Path) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def start(cmd: list[str], cwd: Path, ready: str | None = None) -> tuple[subprocess.Popen, int]:
+    """Start a server; its port from its `listening on` line (and, with `ready`, once a
+    stderr line contains it: `serve --workers` says when every process answers)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE if ready else subprocess.DEVNULL, text=True)
     line = proc.stdout.readline().strip()
     if not line.startswith("listening on"):
         proc.kill()
         raise SystemExit(f"server did not start: {' '.join(cmd)}: {line!r}")
+    if ready:
+        while ready not in (said := proc.stderr.readline()):
+            if not said:
+                raise SystemExit(f"server stopped before it was ready: {' '.join(cmd)}")
+        import threading
+
+        threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
     return proc, int(line.rsplit(":", 1)[1])
 
 
@@ -94,24 +104,28 @@ def measure(port: int, seconds: float, concurrency: int, rate: float | None, use
     return result
 
 
-def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3) -> dict:
-    """Both servers run side by side (one idle while the other is measured) and are measured
-    in turns, `rounds` times `seconds / rounds` each: a slow spell of a shared machine then
-    hits both, and each figure is the median of its rounds."""
+def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, workers: int = 2) -> dict:
+    """The servers run side by side (idle while another is measured) and are measured in
+    turns, `rounds` times `seconds / rounds` each: a slow spell of a shared machine then hits
+    all of them, and each figure is the median of its rounds. `serve` is one process (the
+    default); `serve_workers` is `serve --workers N` (0: not measured)."""
     use_wrk = shutil.which("wrk") is not None
     work = Path(tempfile.mkdtemp(prefix="inspector-bench-"))
     procs: dict[str, tuple[subprocess.Popen, int]] = {}
-    rounds_of: dict[str, list[dict]] = {"bare": [], "serve": []}
-    commands = {
-        "bare": [sys.executable, str(ROOT / "bench" / "bare_server.py")],
-        "serve": [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
-                  "--store", str(work / "captures.sqlite3"), "--tunnel", "none", "serve", "--port", "0"],
-    }
+
+    def serve(store: str, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
+                "--store", str(work / store), "--tunnel", "none", "serve", "--port", "0", *extra]
+
+    commands = {"bare": [sys.executable, str(ROOT / "bench" / "bare_server.py")], "serve": serve("one.sqlite3")}
+    if workers > 1:
+        commands["serve_workers"] = serve("workers.sqlite3", "--workers", str(workers))
+    rounds_of: dict[str, list[dict]] = {name: [] for name in commands}
     try:
         for name, cmd in commands.items():
-            proc, port = start(cmd, ROOT if name == "serve" else work)
+            proc, port = start(cmd, work if name == "bare" else ROOT, "processes answer" if name == "serve_workers" else None)
             procs[name] = (proc, port)
-            if name == "serve":
+            if name != "bare":
                 # serve prints a line per request; drain them so the pipe never blocks it.
                 import threading
 
@@ -138,18 +152,26 @@ def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3) -
         mid["errors"] = sum(r["errors"] for r in got)
         return mid
 
-    bare, serve = median("bare"), median("serve")
-    return {
+    bare = median("bare")
+    result = {
         "load": "wrk" if use_wrk and rate is None else ("open-loop" if rate else "closed-loop") + " python client",
-        "concurrency": concurrency, "seconds": seconds, "rate": rate, "rounds": rounds,
+        "concurrency": concurrency, "seconds": seconds, "rate": rate, "rounds": rounds, "workers": workers if workers > 1 else None,
         "bare_rounds_rps": [round(r["rps"]) for r in rounds_of["bare"]],
-        "serve_rounds_rps": [round(r["rps"]) for r in rounds_of["serve"]],
-        "bare_rps": round(bare["rps"], 1), "serve_rps": round(serve["rps"], 1),
-        "ratio": round(serve["rps"] / bare["rps"], 3) if bare["rps"] else None,
-        "bare_p50_ms": round(bare["p50_ms"], 3), "bare_p99_ms": round(bare["p99_ms"], 3),
-        "serve_p50_ms": round(serve["p50_ms"], 3), "serve_p99_ms": round(serve["p99_ms"], 3),
-        "serve_statuses": serve["statuses"], "serve_errors": serve["errors"],
+        "bare_rps": round(bare["rps"], 1), "bare_p50_ms": round(bare["p50_ms"], 3), "bare_p99_ms": round(bare["p99_ms"], 3),
     }
+    for name in commands:
+        if name == "bare":
+            continue
+        m = median(name)
+        result.update({
+            f"{name}_rounds_rps": [round(r["rps"]) for r in rounds_of[name]],
+            f"{name}_rps": round(m["rps"], 1),
+            f"{name}_ratio": round(m["rps"] / bare["rps"], 3) if bare["rps"] else None,
+            f"{name}_p50_ms": round(m["p50_ms"], 3), f"{name}_p99_ms": round(m["p99_ms"], 3),
+            f"{name}_statuses": m["statuses"], f"{name}_errors": m["errors"],
+        })
+    result["ratio"] = result["serve_ratio"]
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,18 +179,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=9.0, help="per server, split into 3 rounds")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--rate", type=float, default=None, help="open loop at this many req/s (default: closed loop)")
+    p.add_argument("--workers", type=int, default=2, help="also measure serve --workers N (default 2; 0 or 1: skip)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    r = run(args.seconds, args.concurrency, args.rate)
+    r = run(args.seconds, args.concurrency, args.rate, workers=args.workers)
     if args.json:
         print(json.dumps(r))
         return 0
     print(f"ingest ({r['load']}, concurrency {r['concurrency']}, {r['seconds']:g} s per server in {r['rounds']} rounds taken in turn; medians)")
-    print(f"  {'':8}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-    print(f"  {'bare':8}{r['bare_rps']:>10.0f}{r['bare_p50_ms']:>10.2f}{r['bare_p99_ms']:>10.2f}")
-    print(f"  {'serve':8}{r['serve_rps']:>10.0f}{r['serve_p50_ms']:>10.2f}{r['serve_p99_ms']:>10.2f}")
-    print(f"  ratio serve/bare: {r['ratio']}   serve statuses: {r['serve_statuses']}")
-    print(f"  rounds req/s: bare {r['bare_rounds_rps']}, serve {r['serve_rounds_rps']}")
+    print(f"  {'':20}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio':>8}   rounds req/s")
+    rows = [("bare aiohttp", "bare"), ("serve", "serve")]
+    if r["workers"]:
+        rows.append((f"serve --workers {r['workers']}", "serve_workers"))
+    for label, key in rows:
+        ratio = "" if key == "bare" else f"{r[key + '_ratio']:.3f}"
+        print(f"  {label:20}{r[key + '_rps']:>10.0f}{r[key + '_p50_ms']:>10.2f}{r[key + '_p99_ms']:>10.2f}{ratio:>8}   {r[key + '_rounds_rps']}")
+    print(f"  serve statuses: {r['serve_statuses']}" + (f"; with workers: {r['serve_workers_statuses']}" if r["workers"] else ""))
     return 0
 
 
