@@ -201,8 +201,8 @@ def _print_captures(args, pipeline: Pipeline, lines: "LineBuffer") -> None:
         pipeline.listeners.append(lambda c: lines(summary_line(c)))
 
 
-def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM):
+def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, signals=(signal.SIGINT, signal.SIGTERM)) -> None:
+    for sig in signals:
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
@@ -261,7 +261,13 @@ async def _serve_worker(args, config: Config, store: Store) -> int:
     lines = LineBuffer(loop)
     _print_captures(args, pipeline, lines)
     stop = asyncio.Event()
-    _stop_on_signals(loop, stop)
+    _stop_on_signals(loop, stop, (signal.SIGTERM,))
+    # Ctrl-C reaches the whole process group; the parent stops its workers itself (SIGTERM),
+    # and a worker gone first would look to it like a crash to recover from.
+    try:
+        loop.add_signal_handler(signal.SIGINT, lambda: None)
+    except (NotImplementedError, RuntimeError):
+        pass
     answers = answers_path(args)
 
     async def reload(what: str) -> None:
