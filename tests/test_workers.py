@@ -103,6 +103,15 @@ async def test_a_worker_follows_the_parent(tmp_path):
             await wait_for(lambda: pool.workers and pool.workers[0].process.pid != first and pool.workers[0].ready, 20)
             async with session.post(base + path, data=body, headers=headers) as resp:
                 assert resp.status == 200
+
+            # The parent saw answers.json change: the worker reloads it (a new secret).
+            changed = json.loads((tmp_path / "answers.json").read_text())
+            changed["events-webhook"]["signatures"]["twilio"]["secret"] = "another-auth-token"
+            (tmp_path / "answers.json").write_text(json.dumps(changed))
+            pool.broadcast({"reload": "answers"})
+            await asyncio.sleep(0.3)
+            async with session.post(base + path, data=body, headers=headers) as resp:
+                assert resp.status == 401
     finally:
         await pool.stop()
     assert all(w.process.returncode is not None for w in pool.workers)

@@ -87,8 +87,9 @@ def gone(pid: int) -> bool:
         return True
 
 
-def test_serve_with_ngrok_prints_the_public_url_and_a_passing_self_check(tmp_path):
-    s = Serve(tmp_path, "--tunnel", "ngrok", "--ngrok-path", FAKE_NGROK)
+@pytest.mark.parametrize("workers", ["1", "3"])  # with 3, the self-check usually lands on a worker
+def test_serve_with_ngrok_prints_the_public_url_and_a_passing_self_check(tmp_path, workers):
+    s = Serve(tmp_path, "--tunnel", "ngrok", "--ngrok-path", FAKE_NGROK, "--workers", workers)
     listening = s.next_line()
     assert listening.startswith("listening on http://127.0.0.1:")
     public = s.next_line()
