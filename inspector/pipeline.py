@@ -472,6 +472,7 @@ class Pipeline:
             if isinstance(result, Capture):
                 return result.with_(id=self._ids)
             return capture.with_(id=self._ids, response=result)
+        await self.store.reserve_id()  # no await between this and insert_grouped
         capture, committed = self.store.insert_grouped(capture, respond)
         await committed
         return capture

@@ -18,7 +18,14 @@ from .model import Capture, Headers, Request, Response, SignatureResult
 DEFAULT_PATH = ".inspector/captures.sqlite3"
 DEFAULT_MAX_CAPTURES = 100_000
 ORIGINS = ("live", "replay", "sample", "import")
-ID_BLOCK = 64  # ids reserved at a time (more under load)
+# Ids a writer keeps in stock: twice the last group once groups reach BUSY_GROUP requests
+# (one reservation per pass, folded into the group's own transaction); below that, the
+# store's `quiet_stock`. A lone server keeps SERVER_STOCK, so a request never waits for a
+# reservation; processes that share a store (serve --workers) keep none, so each request
+# reserves its own id and their captures stay numbered in arrival order when traffic is
+# light (busy, they interleave within a few milliseconds of arrivals).
+BUSY_GROUP = 4
+SERVER_STOCK = 64
 BUSY_TIMEOUT_MS = 10_000  # how long a blocking write waits for another writer
 RETRY_SECONDS = 0.0005  # a group commit that found the store locked tries again after this
 
@@ -70,7 +77,7 @@ def _pair(item: list) -> tuple[str, str]:
 
 
 class Store:
-    def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES, group_window: float = 0.0):
+    def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES, group_window: float = 0.0, quiet_stock: int = 0):
         self.path = Path(path)
         # How long a group commit waits for more requests to join it. 0 commits at the end
         # of the event loop's current pass: under load every request handled in that pass
@@ -83,7 +90,8 @@ class Store:
         # This writer's ids: the current block [_next_id, _id_end) and blocks reserved after it.
         self._next_id = self._id_end = 0
         self._spare: list[tuple[int, int]] = []
-        self._block = ID_BLOCK
+        self.quiet_stock = quiet_stock
+        self._ahead = quiet_stock  # ids to keep in stock (see BUSY_GROUP)
         # The open group: statements and the requests waiting for their commit.
         self._group: list[tuple[str, Any]] = []
         self._waiters: list[asyncio.Future[None]] = []
@@ -229,10 +237,10 @@ class Store:
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     )
 
-    # Ids. Each writer (a `serve` worker, the TUI, a CLI command) takes ids from a block it
-    # reserved in `sqlite_sequence` inside one of its write transactions, so the id a response
-    # names is known before the row is written and no writer holds the write lock while it
-    # runs flows. One writer's ids follow arrival order; several writers interleave by block.
+    # Ids. Each writer (a `serve` worker, the TUI, a CLI command) takes ids it reserved in
+    # `sqlite_sequence` inside one of its write transactions, so the id a response names is
+    # known before the row is written and no writer holds the write lock while it runs flows.
+    # How many are kept in stock: see BUSY_GROUP.
 
     def _reserve(self, count: int) -> None:
         """Inside a write transaction: add `count` ids to this writer's stock."""
@@ -260,12 +268,28 @@ class Store:
     def _stock(self) -> int:
         return self._id_end - self._next_id + sum(end - start for start, end in self._spare)
 
+    async def reserve_id(self) -> None:
+        """Make sure the next insert has an id without blocking the event loop: when the
+        stock is empty, reserve one, retrying every RETRY_SECONDS while another writer holds
+        the lock (StoreError after `busy_seconds`). The server calls this before
+        insert_grouped, with no await in between."""
+        if self._next_id < self._id_end or self._spare:
+            return
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while not self._write([], blocking=False, reserve=max(1, self._ahead)):
+            if loop.time() - started > self.busy_seconds:
+                raise StoreError(f"{self.path}: could not commit captures (another process held the store's write lock for more than {self.busy_seconds:g} s)")
+            await asyncio.sleep(RETRY_SECONDS)
+            if self._next_id < self._id_end or self._spare:
+                return  # a group commit meanwhile reserved some
+
     def _take_id(self) -> int:
         if self._next_id >= self._id_end:
             if self._spare:
                 self._next_id, self._id_end = self._spare.pop(0)
             else:
-                self._write([], blocking=True, reserve=self._block)
+                self._write([], blocking=True, reserve=max(1, self._ahead))
         new_id = self._next_id
         self._next_id = new_id + 1
         return new_id
@@ -345,8 +369,10 @@ class Store:
         group, waiters = self._group, self._waiters
         self._group, self._waiters = [], []
         # Keep a stock of ids for the next group, sized to the traffic.
-        wanted = max(ID_BLOCK, 2 * len(group))
-        reserve = wanted if self._stock() < wanted // 2 else 0
+        inserts = sum(1 for statement in group if statement[0] is self._INSERT)
+        self._ahead = 2 * inserts if inserts >= BUSY_GROUP else self.quiet_stock
+        stock = self._stock()
+        reserve = self._ahead - stock if stock < self._ahead // 2 else 0
         try:
             written = self._write(group, blocking=loop is None, reserve=reserve, waiters=waiters)
         except Exception:

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from inspector.model import Capture, Headers, Request, Response, SignatureResult
-from inspector.store import ID_BLOCK, Store, StoreError
+from inspector.store import BUSY_GROUP, Store, StoreError
 
 
 def capture(tag: str, body: bytes = b"{}") -> Capture:
@@ -41,7 +41,7 @@ async def test_two_writers_interleave_and_lose_nothing(tmp_path):
     path = tmp_path / "s.sqlite3"
     first, second = Store(path), Store(path)
     done = []
-    for i in range(3 * ID_BLOCK):  # enough to need several blocks each
+    for i in range(40 * BUSY_GROUP):  # busy: ids come from stocks, topped up many times
         for name, store in (("p", first), ("q", second)):
             stored, committed = store.insert_grouped(capture(f"{name}{i}", body=f"{name}{i}".encode()))
             done.append((stored, committed))
@@ -59,41 +59,70 @@ async def test_two_writers_interleave_and_lose_nothing(tmp_path):
     second.close()
 
 
-async def test_a_locked_store_does_not_block_the_loop(tmp_path):
+async def test_quiet_writers_number_captures_in_arrival_order(tmp_path):
+    """Two processes taking turns at a quiet pace: ids follow the order of arrival."""
+    path = tmp_path / "s.sqlite3"
+    stores = [Store(path), Store(path)]
+    order = []
+    for i in range(30):
+        store = stores[(i * 7 // 3) % 2]  # an irregular alternation
+        stored, committed = store.insert_grouped(capture(f"n{i}"))
+        await committed
+        order.append(stored.id)
+    assert order == sorted(order)
+    for store in stores:
+        store.close()
+    assert [r[0] for r in rows(path)] == list(range(1, 31))  # and nothing is skipped
+
+
+async def store_as_the_server_does(store: Store, c: Capture) -> Capture:
+    await store.reserve_id()
+    stored, committed = store.insert_grouped(c)
+    await committed
+    return stored
+
+
+@pytest.mark.parametrize("stocked", [False, True])
+async def test_a_locked_store_does_not_block_the_loop(tmp_path, stocked):
+    """Whether the request must reserve its id (quiet) or has one in stock (busy), it waits
+    for another process's lock without stopping the event loop."""
     path = tmp_path / "s.sqlite3"
     store = Store(path)
-    store.insert(capture("first"))  # ids are in stock: the next request needs no lock
+    store.insert(capture("first"))
+    if stocked:
+        store._write([], blocking=True, reserve=5)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process writing, for a while
-    stored, committed = store.insert_grouped(capture("second"))
+    task = asyncio.ensure_future(store_as_the_server_does(store, capture("second")))
     ticks = 0
     started = time.perf_counter()
     while time.perf_counter() - started < 0.2:
         await asyncio.sleep(0.005)
         ticks += 1
     assert ticks > 10, "the event loop was blocked while the store was locked"
-    assert not committed.done()
+    assert not task.done()
     other.execute("COMMIT")
-    await asyncio.wait_for(committed, 2)
+    stored = await asyncio.wait_for(task, 2)
     assert [r[1] for r in rows(path)] == ["first", "second"]
     assert stored.id == 2
     store.close()
 
 
-async def test_a_lock_held_too_long_fails_the_waiting_requests_clearly(tmp_path):
+@pytest.mark.parametrize("stocked", [False, True])
+async def test_a_lock_held_too_long_fails_the_waiting_requests_clearly(tmp_path, stocked):
     path = tmp_path / "s.sqlite3"
     store = Store(path)
     store.insert(capture("first"))
+    if stocked:
+        store._write([], blocking=True, reserve=5)
     store.busy_seconds = 0.1
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    _, committed = store.insert_grouped(capture("second"))
     with pytest.raises(StoreError, match="write lock"):
-        await asyncio.wait_for(committed, 5)
+        await asyncio.wait_for(store_as_the_server_does(store, capture("second")), 5)
     other.execute("ROLLBACK")
     # The store still works afterwards.
-    _, committed = store.insert_grouped(capture("third"))
-    await asyncio.wait_for(committed, 2)
+    await asyncio.wait_for(store_as_the_server_does(store, capture("third")), 2)
     assert [r[1] for r in rows(path)] == ["first", "third"]
     store.close()
 
