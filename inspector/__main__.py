@@ -87,6 +87,12 @@ def _headers_and_body(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
+def _workers_option(p: argparse.ArgumentParser) -> None:
+    # Suppressed default, like --forward-to: `--workers 2 tui` keeps its value. main() fills in 1.
+    p.add_argument("--workers", type=_workers, default=argparse.SUPPRESS, metavar="N",
+                   help="processes that answer webhooks on the port (default 1; 'auto': one per CPU)")
+
+
 def _forward_to(p: argparse.ArgumentParser) -> None:
     # Suppressed default: given before the sub-command (`--forward-to URL serve`), it is not
     # reset by the sub-command's own default. main() fills in None.
@@ -107,14 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=[common])
 
     _forward_to(parser)  # no command: the TUI
-    _forward_to(add("tui", "open the terminal inspector (the default)"))
+    _workers_option(parser)
+    p = add("tui", "open the terminal inspector (the default)")
+    _forward_to(p)
+    _workers_option(p)
     p = add("serve", "run the webhook server without the TUI, one line per request")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("--workers", type=_workers, default=1, metavar="N",
-                   help="processes that answer webhooks on the port (default 1; 'auto': one per CPU)")
-    # Set by `serve --workers` for the processes it starts: inherited socket and channel fds.
+    _workers_option(p)
+    # Set by `serve --workers` (and the TUI's) for the processes it starts: inherited socket
+    # and channel fds, and whether captures are reported over the channel instead of printed.
     p.add_argument("--worker-socket", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--worker-channel", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--worker-report", action="store_true", help=argparse.SUPPRESS)
     _forward_to(p)
     add("check", "validate answers.json and the flows; print each trigger's webhook URL")
     p = add("verify", "check a request's signature as the server would, without a server")
@@ -166,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, key):
             setattr(args, key, value)
     command = args.command or "tui"
+    if not hasattr(args, "workers"):
+        args.workers = 1
+    elif command not in ("serve", "tui"):
+        parser.error(f"--workers applies to serve and the TUI, not to {command}")
     if not hasattr(args, "forward_to"):
         args.forward_to = None
     elif command not in ("serve", "tui"):

@@ -123,9 +123,14 @@ def report_flows(flows) -> None:
         err(f"{'error' if problem.severity == 'error' else 'warning'}: {problem.position}: {problem.message}")
 
 
-def open_store(args) -> Store | None:
+def open_store(args, *, server: bool = False) -> Store | None:
+    """`server`: the store of a server process (serve, the TUI): ids kept in stock, unless
+    it shares the store with its --workers processes (see store.BUSY_GROUP)."""
+    from .store import SERVER_STOCK
+
+    alone = (getattr(args, "workers", 1) or 1) <= 1 and getattr(args, "worker_socket", None) is None
     try:
-        return Store(args.store, max_captures=args.max_captures)
+        return Store(args.store, max_captures=args.max_captures, quiet_stock=SERVER_STOCK if server and alone else 0)
     except StoreError as exc:
         err(f"error: {exc}")
         return None
@@ -185,7 +190,7 @@ def cmd_serve(args) -> int:
     config = open_config(args, quiet=getattr(args, "worker_socket", None) is not None)
     if config is None:
         return 2
-    store = open_store(args)
+    store = open_store(args, server=True)
     if store is None:
         return 2
     try:
@@ -209,8 +214,9 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, signa
             pass
 
 
-def worker_argv(args, port: int) -> Callable[[int, int], list[str]]:
-    """The command line of a `serve --workers` process: the parent's settings, quiet."""
+def worker_argv(args, port: int, *, report: bool = False) -> Callable[[int, int], list[str]]:
+    """The command line of a `serve --workers` process: the parent's settings, quiet. With
+    `report` (the TUI), it reports captures over its channel instead of printing them."""
     import inspector
 
     base = [
@@ -223,12 +229,14 @@ def worker_argv(args, port: int) -> Callable[[int, int], list[str]]:
         base += ["--answers", str(answers.resolve())]
     if args.public_url:
         base += ["--public-url", args.public_url]
-    if args.json:
+    if getattr(args, "json", False):
         base.append("--json")
     if args.reveal:
         base.append("--reveal")
     if args.forward_to:
         base += ["--forward-to", args.forward_to]
+    if report:
+        base.append("--worker-report")
     # `python -m inspector` must find this very package, wherever it was imported from.
     root = str(Path(inspector.__file__).resolve().parent.parent)
     path = os.environ.get("PYTHONPATH")
@@ -259,7 +267,9 @@ async def _serve_worker(args, config: Config, store: Store) -> int:
     gc.freeze()
     loop = asyncio.get_running_loop()
     lines = LineBuffer(loop)
-    _print_captures(args, pipeline, lines)
+    report = bool(getattr(args, "worker_report", False))
+    if not report:
+        _print_captures(args, pipeline, lines)
     stop = asyncio.Event()
     _stop_on_signals(loop, stop, (signal.SIGTERM,))
     # Ctrl-C reaches the whole process group; the parent stops its workers itself (SIGTERM),
@@ -279,7 +289,7 @@ async def _serve_worker(args, config: Config, store: Store) -> int:
             except ConfigError:
                 pass  # the parent reports it; keep the previous configuration, as it does
 
-    follower = asyncio.create_task(follow_parent(channel, receiver, pipeline, reload, stop))
+    follower = asyncio.create_task(follow_parent(channel, receiver, pipeline, reload, stop, report=report))
     try:
         await stop.wait()
     finally:

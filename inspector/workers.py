@@ -13,8 +13,12 @@ A control channel (a socket pair, JSON lines) links the parent to each worker:
                    {"reload": "flows"|"answers"} the parent saw a file change
   worker → parent  {"ready": PID}               serving
                    {"selfcheck_arrived": NONCE} the self-check request reached this worker
-A worker stops (finishing what is in flight) on SIGTERM/SIGINT or when the channel closes,
-so it never outlives a parent that was killed. A worker that dies is replaced.
+                   {"capture": ID, "update": B}  a capture stored (or updated), for
+                                                 a parent that shows them (the TUI)
+For the TUI the workers print nothing (the screen is the TUI's): captures go over the
+channel and the parent reads them from the store; their stderr lines become notices.
+A worker stops (finishing what is in flight) on SIGTERM or when the channel closes, so it
+never outlives a parent that was killed. A worker that dies is replaced.
 """
 
 from __future__ import annotations
@@ -115,8 +119,12 @@ class WorkerPool:
     """The parent's side: starts, feeds, replaces and stops the worker processes."""
 
     def __init__(self, command: Callable[[int, int], list[str]], listeners: list[socket.socket],
-                 warn: Callable[[str], None] = lambda text: None):
+                 warn: Callable[[str], None] = lambda text: None,
+                 on_capture: Callable[[int, bool], None] | None = None):
+        """`on_capture(id, update)`: the workers report their captures instead of printing
+        them, and their stderr comes to `warn` line by line."""
         self.command = command  # (socket fd, channel fd) → argv of a worker
+        self.on_capture = on_capture
         self.listeners = listeners  # one per worker, all on the port (SO_REUSEPORT)
         self.count = len(listeners)
         self.warn = warn
@@ -138,8 +146,10 @@ class WorkerPool:
         ours, theirs = socket.socketpair()
         fds = (listener.fileno(), theirs.fileno())
         try:
+            quiet = self.on_capture is not None
             process = await asyncio.create_subprocess_exec(
                 *self.command(*fds), pass_fds=fds, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL if quiet else None, stderr=asyncio.subprocess.PIPE if quiet else None,
             )
         except OSError as exc:
             ours.close()
@@ -156,6 +166,14 @@ class WorkerPool:
             worker.channel.send({"selfcheck": nonce, "on": True})
         self._track(self._listen(worker))
         self._track(self._watch(worker))
+        if process.stderr is not None:
+            self._track(self._relay(process.stderr))
+
+    async def _relay(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            text = line.decode("utf-8", "replace").rstrip()
+            if text:
+                self.warn(text)
 
     def _track(self, coro) -> None:
         task = asyncio.ensure_future(coro)
@@ -170,6 +188,11 @@ class WorkerPool:
                     self.all_ready.set()
             elif isinstance(message.get("selfcheck_arrived"), str):
                 self.nonces.arrived(message["selfcheck_arrived"])
+            elif type(message.get("capture")) is int and self.on_capture is not None:
+                try:
+                    self.on_capture(message["capture"], bool(message.get("update")))
+                except Exception as exc:  # the parent's display must not stop the channel
+                    self.warn(f"warning: could not show capture {message['capture']}: {exc}")
 
     async def _watch(self, worker: _Worker) -> None:
         code = await worker.process.wait()
@@ -244,10 +267,15 @@ class ReportingNonces(dict):
             self.channel.send({"selfcheck_arrived": nonce})
 
 
-async def follow_parent(channel: Channel, receiver: Any, pipeline: Any, reload: Callable[[str], Any], stop: asyncio.Event) -> None:
-    """A worker's side of the channel: apply what the parent says; stop when it goes away."""
+async def follow_parent(channel: Channel, receiver: Any, pipeline: Any, reload: Callable[[str], Any], stop: asyncio.Event,
+                        *, report: bool = False) -> None:
+    """A worker's side of the channel: apply what the parent says; stop when it goes away.
+    With `report`, tell the parent about every capture stored or updated."""
     nonces = ReportingNonces(channel)
     receiver.selfcheck_nonces = nonces
+    if report:
+        pipeline.listeners.append(lambda c: channel.send({"capture": c.id}))
+        pipeline.update_listeners.append(lambda c: channel.send({"capture": c.id, "update": True}))
     channel.send({"ready": os.getpid()})
     try:
         async for message in channel.messages():

@@ -155,6 +155,8 @@ class InspectorApp(App[int]):
         forward_to: str | None = None,
         resend_timeout: float = DEFAULT_TIMEOUT,
         export_dir: Path | str | None = None,
+        workers: int = 1,
+        worker_command: Callable[[int], Callable[[int, int], list[str]]] | None = None,
     ):
         """`tunnel`: started once the server listens (default: `public_url`'s, else none);
         `ngrok_tunnel` builds the ngrok tunnel the panel's Start offers when there is none;
@@ -200,6 +202,11 @@ class InspectorApp(App[int]):
         self.last_resend_url = ""
         self.export_dir = Path(export_dir) if export_dir is not None else _export_dir(store)
         self.receiver: Any = None
+        # --workers: more processes answer on the port (workers.py); they report captures
+        # over their channels and this app reads them from the store.
+        self.server_processes = workers
+        self.worker_command = worker_command
+        self.process_pool: Any = None
         # Builds the listening side; tests may pass one with a fixed address.
         self.receiver_factory = receiver_factory
         self.listen_error: str | None = None
@@ -289,12 +296,19 @@ class InspectorApp(App[int]):
         self.call_after_refresh(_freeze_gc)
 
     async def _start_server(self) -> None:
-        from ..receiver import PortInUse, Receiver
+        from ..receiver import PortInUse, Receiver, can_share_port, shared_listening_sockets
 
         factory = self.receiver_factory or Receiver
         receiver = factory(self.pipeline, self.server.host, self.server.port)
+        workers = self.server_processes if self.worker_command is not None else 1
+        if workers > 1 and not can_share_port():
+            self.notify("--workers needs SO_REUSEPORT, which this system lacks; serving from one process", severity="warning")
+            workers = 1
+        sockets = []
         try:
-            await receiver.start()
+            if workers > 1:
+                sockets = shared_listening_sockets(self.server.host, self.server.port, workers)
+            await receiver.start(sockets[0]) if sockets else await receiver.start()
         except PortInUse as exc:
             self.listen_error = f"not listening: {exc}"
             return
@@ -302,6 +316,42 @@ class InspectorApp(App[int]):
             self.listen_error = f"not listening: cannot listen on {self.server.host}:{self.server.port}: {exc.strerror or exc}; check --host"
             return
         self.receiver = receiver
+        if sockets:
+            await self._start_workers(sockets[1:], receiver.port)
+
+    async def _start_workers(self, sockets: list, port: int) -> None:
+        from ..workers import WorkerPool
+
+        def warn(text: str) -> None:
+            if not self._quitting:
+                self.notify(text, severity="warning", timeout=8)
+
+        self.process_pool = WorkerPool(self.worker_command(port), sockets, warn=warn, on_capture=self._worker_capture)
+        self.receiver.selfcheck_nonces = self.process_pool.nonces
+        self._tunnel_subscriptions.append(self.tunnel.subscribe(self._tell_workers))
+        await self.process_pool.start()
+
+        async def announce() -> None:
+            try:
+                await asyncio.wait_for(self.process_pool.all_ready.wait(), 20)
+            except asyncio.TimeoutError:
+                return
+            if not self._quitting:
+                self.notify(f"{len(self.process_pool.workers) + 1} processes answer on port {port}", timeout=4)
+
+        self.run_worker(announce(), group="workers", exit_on_error=False)
+
+    def _tell_workers(self, status: Any) -> None:
+        if self.process_pool is not None:
+            self.process_pool.broadcast({"public_url": status.public_url if status.state == "up" else None})
+
+    def _worker_capture(self, capture_id: int, update: bool) -> None:
+        """A worker stored (or updated) a capture: show it as if it had arrived here."""
+        if self._quitting:
+            return
+        capture = self.store.get(capture_id)
+        if capture is not None:
+            self._capture_arrived(capture)
 
     @property
     def listening(self) -> str | None:
@@ -974,6 +1024,8 @@ class InspectorApp(App[int]):
         if message.error:
             self.notify(message.error, severity="error")
             return
+        if self.process_pool is not None:
+            self.process_pool.broadcast({"reload": "flows"})
         errors = len(self.flows.errors)
         self.notify(f"flows reloaded: {len(self.flows.flows)} loaded" + (f", {errors} error(s)" if errors else ""),
                     severity="warning" if errors else "information", timeout=3)
@@ -1070,6 +1122,8 @@ class InspectorApp(App[int]):
             tunnel.subscribe(pipeline_follower(self.pipeline)),
             tunnel.subscribe(lambda status: self.post_message(TunnelChanged(status))),
         ]
+        if getattr(self, "process_pool", None) is not None:
+            self._tunnel_subscriptions.append(tunnel.subscribe(self._tell_workers))
 
     def _open_tunnel(self) -> None:
         self._tunnel_work(open_tunnel(self.tunnel, self.receiver, check=self.tunnel_check), "start")
@@ -1157,11 +1211,17 @@ class InspectorApp(App[int]):
             await asyncio.wait_for(self.tunnel.stop(), timeout=8.0)
         except Exception as exc:  # quitting must always work; stop() itself never hangs
             self.log.error(f"stopping the tunnel: {exc!r}")
+        stopping_workers = asyncio.ensure_future(self.process_pool.stop(grace=8.0)) if self.process_pool is not None else None
         if self.receiver is not None:
             try:
                 await self.receiver.stop(grace=2.0)
             except Exception as exc:  # quitting must always work
                 self.log.error(f"stopping the server: {exc!r}")
+        if stopping_workers is not None:
+            try:
+                await stopping_workers
+            except Exception as exc:
+                self.log.error(f"stopping the worker processes: {exc!r}")
         try:
             await self.pipeline.drain(timeout=3.0)
         except Exception as exc:

@@ -12,8 +12,9 @@ from typing import Any
 
 from ..config import ConfigError, find_answers, load_config
 from ..flow import FlowSet
-from ..store import Store, StoreError
+from ..store import SERVER_STOCK, Store, StoreError
 from ..tunnel import tunnel_from_options
+from ..cli import worker_argv
 
 
 def load_keymap(path: Path) -> tuple[dict[str, str], str | None]:
@@ -43,7 +44,10 @@ def build_app(args: Any):
         notices += [f"answers.json: {w}" for w in config.warnings]
         problems += [f"{e} — requests using this entry get status `error`" for e in config.entry_errors]
     try:
-        store = Store(args.store, max_captures=args.max_captures)
+        # A lone server keeps ids in stock; one that shares the store with its --workers
+        # reserves each id when it comes, so quiet traffic stays in arrival order.
+        stock = SERVER_STOCK if (getattr(args, "workers", 1) or 1) <= 1 else 0
+        store = Store(args.store, max_captures=args.max_captures, quiet_stock=stock)
         label = str(args.store)
     except StoreError as exc:
         problems.append(f"{exc} — captures are kept in memory until you quit")
@@ -63,7 +67,8 @@ def build_app(args: Any):
         config, flows, store, answers=answers, problems=problems, host=args.host, port=args.port,
         tenant=args.tenant, reveal=args.reveal, keymap=keymap, keymap_file=str(keymap_file), store_label=label,
         notices=notices, tunnel=tunnel, ngrok_tunnel=lambda: tunnel_from_options("ngrok", None, args.ngrok_path),
-        forward_to=forward_to,
+        forward_to=forward_to, workers=getattr(args, "workers", 1) or 1,
+        worker_command=lambda port: worker_argv(args, port, report=True),
     )
     return app, store
 

@@ -1,0 +1,62 @@
+"""The TUI with --workers: worker processes answer on the same port and every capture they
+store shows up in the table; they stop when the app quits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from argparse import Namespace
+
+import aiohttp
+import pytest
+
+from inspector.cli import worker_argv
+from inspector.store import Store
+
+from .conftest import make_app
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreading is Linux's")
+
+
+async def test_captures_from_worker_processes_reach_the_table(workdir):
+    store_path = workdir / ".inspector" / "captures.sqlite3"
+    args = Namespace(answers=str(workdir / "answers.example.json"), flows=str(workdir / "flows"), store=str(store_path),
+                     host="127.0.0.1", tenant="demo", max_captures=1000, public_url=None, reveal=False, forward_to=None)
+    app = make_app(workdir, store=Store(store_path), workers=3, worker_command=lambda port: worker_argv(args, port, report=True))
+    async with app.run_test(size=(120, 30)) as pilot:
+        deadline = time.monotonic() + 20
+        while (app.process_pool is None or not app.process_pool.all_ready.is_set()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert app.process_pool is not None and len(app.process_pool.workers) == 2
+        pids = {w.process.pid for w in app.process_pool.workers}
+
+        ids = []
+        # New connections, so the kernel spreads them over the three processes.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True, limit=10)) as session:
+            async def one(i: int) -> None:
+                async with session.post(f"{app.listening}/events/webhook/demo/order.created", data=json.dumps({"n": i})) as resp:
+                    assert resp.status == 200
+                    ids.append(int(resp.headers["X-Inspector-Capture"]))
+            await asyncio.gather(*(one(i) for i in range(60)))
+
+        deadline = time.monotonic() + 10
+        while len(app.table.rows) < 60 and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert len(app.table.rows) == 60
+        assert len(set(ids)) == 60
+        assert sorted(row.id for row in app.table.rows) == sorted(ids)
+    for pid in pids:  # the workers stopped with the app
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
