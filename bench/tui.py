@@ -145,22 +145,31 @@ async def _measure_large(store_path: str) -> dict:
     return out
 
 
-async def _serve_headless(store_path: str, port: int) -> None:
-    """The TUI, live and headless, with its receiver; prints `listening on URL` when up."""
+async def _serve_headless(store_path: str, port: int, workers: int = 1) -> None:
+    """The TUI, live and headless, with its receiver (and `workers - 1` worker processes);
+    prints `listening on URL` once every process answers."""
+    from argparse import Namespace
+
+    from inspector.cli import worker_argv
     from inspector.config import load_config
     from inspector.flow import FlowSet
-    from inspector.store import Store
+    from inspector.store import SERVER_STOCK, Store
     from inspector.tui.app import InspectorApp
 
-    store = Store(store_path)
+    store = Store(store_path, quiet_stock=SERVER_STOCK if workers <= 1 else 0)
+    options = Namespace(answers=str(ROOT / "answers.example.json"), flows=str(ROOT / "flows"), store=store_path, host="127.0.0.1",
+                        tenant="demo", max_captures=100_000, public_url=None, reveal=False, forward_to=None)
     app = InspectorApp(load_config(ROOT / "answers.example.json"), FlowSet.load(ROOT / "flows"), store,
-                       port=port, watch_flows=False)
+                       port=port, watch_flows=False, workers=workers,
+                       worker_command=lambda p: worker_argv(options, p, report=True))
 
     async def announce() -> None:
         while app.listening is None:
             if app.listen_error:
                 print(f"error: {app.listen_error}", file=sys.__stdout__, flush=True)
                 return
+            await asyncio.sleep(0.01)
+        while workers > 1 and (app.process_pool is None or not app.process_pool.all_ready.is_set()):
             await asyncio.sleep(0.01)
         print(f"listening on {app.listening}", file=sys.__stdout__, flush=True)
 
@@ -224,6 +233,7 @@ def measure_ingest(seconds: float, concurrency: int) -> dict:
     commands = {
         "bare": [sys.executable, str(ROOT / "bench" / "bare_server.py")],
         "tui": [sys.executable, "-m", "bench.tui", "--serve-headless", str(work / "captures.sqlite3")],
+        "tui_workers": [sys.executable, "-m", "bench.tui", "--serve-headless", str(work / "workers.sqlite3"), "--workers", "2"],
         # The same pipeline without any UI: what the TUI's share of the cost is measured against.
         "serve": [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
                   "--store", str(work / "serve.sqlite3"), "--tunnel", "none", "serve", "--port", "0"],
@@ -253,6 +263,8 @@ def measure_ingest(seconds: float, concurrency: int) -> dict:
         "serve_ratio": round(serve["rps"] / bare["rps"], 3) if bare["rps"] else None,
         "tui_vs_serve": round(tui["rps"] / serve["rps"], 3) if serve["rps"] else None,
         "tui_p50_ms": round(tui["p50_ms"], 2), "tui_p99_ms": round(tui["p99_ms"], 2), "tui_statuses": tui.get("statuses"),
+        "tui_workers_rps": round(results["tui_workers"]["rps"], 1),
+        "tui_workers_ratio": round(results["tui_workers"]["rps"] / bare["rps"], 3) if bare["rps"] else None,
     }
 
 
@@ -281,6 +293,7 @@ def run_all(quick: bool = False, captures: int | None = None, seconds: float | N
         {"name": "tui: text search through the store", "value": f"{large['text_search']['s']} s", "target": "", "ok": None},
         {"name": "tui: peak memory (RSS)", "value": f"{large['peak_rss_mb']} MB", "target": "≤ 300 MB", "ok": large["peak_rss_mb"] <= 300},
         {"name": "tui: ingest, TUI live / bare aiohttp (req/s)", "value": f"{ing['tui_rps']:.0f} / {ing['bare_rps']:.0f} = {ing['ratio']}", "target": "≥ 0.3", "ok": (ing["ratio"] or 0) >= 0.3},
+        {"name": "tui: ingest, TUI --workers 2 / bare aiohttp", "value": f"{ing['tui_workers_rps']:.0f} / {ing['bare_rps']:.0f} = {ing['tui_workers_ratio']}", "target": "≥ 0.3", "ok": (ing["tui_workers_ratio"] or 0) >= 0.3},
         {"name": "tui: key press shown on screen during the load", "value": f"p50 {keys['p50_ms']} ms, max {keys['max_ms']} ms ({keys['presses']} presses)", "target": "≤ 100 ms", "ok": keys["max_ms"] is not None and keys["max_ms"] <= 100},
         {"name": "tui: ingest, TUI live / serve without UI", "value": f"{ing['tui_rps']:.0f} / {ing['serve_rps']:.0f} = {ing['tui_vs_serve']} (serve/bare {ing['serve_ratio']})", "target": "", "ok": None},
     ]
@@ -295,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--measure-large", metavar="STORE", help=argparse.SUPPRESS)
     p.add_argument("--serve-headless", metavar="STORE", help=argparse.SUPPRESS)
     p.add_argument("--keypress-under-load", metavar="STORE", help=argparse.SUPPRESS)
+    p.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.keypress_under_load:
         print(json.dumps(asyncio.run(_keypress_under_load(args.keypress_under_load, args.seconds, 32))))
@@ -303,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asyncio.run(_measure_large(args.measure_large))))
         return 0
     if args.serve_headless:
-        asyncio.run(_serve_headless(args.serve_headless, 0))
+        asyncio.run(_serve_headless(args.serve_headless, 0, args.workers))
         return 0
     result = run_all(captures=args.captures, seconds=args.seconds)
     if args.json:
