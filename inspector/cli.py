@@ -294,14 +294,20 @@ async def _serve_worker(args, config: Config, store: Store) -> int:
         await stop.wait()
     finally:
         follower.cancel()
-        await receiver.stop()
-        left = await pipeline.drain(timeout=10)
-        if left:
-            err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
-        await pipeline.close()
-        lines.flush()
+        await _wind_down(receiver, pipeline, lines)
         channel.close()
     return 0
+
+
+async def _wind_down(receiver, pipeline: Pipeline, lines: "LineBuffer") -> None:
+    """Stop accepting, let requests in flight and flow runs finish (runs still going after
+    10 s end as `interrupted`), print the last lines."""
+    await receiver.stop()
+    left = await pipeline.drain(timeout=10)
+    if left:
+        err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
+    await pipeline.close()
+    lines.flush()
 
 
 async def _serve(args, config: Config, store: Store) -> int:
@@ -376,12 +382,7 @@ async def _serve(args, config: Config, store: Store) -> int:
         watcher.cancel()
         stopping = asyncio.ensure_future(pool.stop()) if pool is not None else None
         await stop_tunnel(tunnel, tunnel_task)
-        await receiver.stop()
-        left = await pipeline.drain(timeout=10)
-        if left:
-            err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
-        await pipeline.close()
-        lines.flush()
+        await _wind_down(receiver, pipeline, lines)
         if stopping is not None:
             await stopping
     err("stopped")
