@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -28,6 +29,10 @@ BUSY_GROUP = 4
 SERVER_STOCK = 64
 BUSY_TIMEOUT_MS = 10_000  # how long a blocking write waits for another writer
 RETRY_SECONDS = 0.0005  # a group commit that found the store locked tries again after this
+# A writer that shares the store and has not committed for this long checks its stock of ids
+# against the store before using it: other writers may have numbered captures past it since.
+STALE_STOCK_SECONDS = 0.01
+RETENTION_GRACE = 5.0  # seconds; see enforce_retention
 
 # Each entry moves the schema from version i to i + 1. Append; never edit a released one.
 MIGRATIONS: list[str] = [
@@ -92,6 +97,7 @@ class Store:
         self._spare: list[tuple[int, int]] = []
         self.quiet_stock = quiet_stock
         self._ahead = quiet_stock  # ids to keep in stock (see BUSY_GROUP)
+        self._stocked_at = 0.0  # loop time of this writer's last commit
         # The open group: statements and the requests waiting for their commit.
         self._group: list[tuple[str, Any]] = []
         self._waiters: list[asyncio.Future[None]] = []
@@ -242,19 +248,28 @@ class Store:
     # known before the row is written and no writer holds the write lock while it runs flows.
     # How many are kept in stock: see BUSY_GROUP.
 
-    def _reserve(self, count: int) -> None:
-        """Inside a write transaction: add `count` ids to this writer's stock."""
+    def _reserve(self, count: int, drop: bool = False) -> None:
+        """Inside a write transaction: add `count` ids to this writer's stock. With `drop`,
+        first forget the stock (given back when no other writer reserved after it): a writer
+        sharing the store keeps none while traffic is light, so its next capture is numbered
+        after what the others stored meanwhile."""
         db = self.db
         row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='captures'").fetchone()
         seq = row[0] if row else 0
         top = db.execute("SELECT MAX(id) FROM captures").fetchone()[0] if row is None else None
         seq = max(seq, top or 0)
+        last_end = self._spare[-1][1] if self._spare else self._id_end
+        if drop and self._stock():
+            if last_end == seq + 1 and not self._spare:
+                seq = self._next_id - 1
+            self._next_id = self._id_end = 0
+            self._spare = []
+            last_end = 0
         new_seq = seq + count
         if row is None:
             db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('captures', ?)", (new_seq,))
         else:
             db.execute("UPDATE sqlite_sequence SET seq=? WHERE name='captures'", (new_seq,))
-        last_end = self._spare[-1][1] if self._spare else self._id_end
         if last_end == seq + 1 and last_end > 0:  # nobody reserved since our last block: extend it
             if self._spare:
                 self._spare[-1] = (self._spare[-1][0], new_seq + 1)
@@ -271,18 +286,23 @@ class Store:
     async def reserve_id(self) -> None:
         """Make sure the next insert has an id without blocking the event loop: when the
         stock is empty, reserve one, retrying every RETRY_SECONDS while another writer holds
-        the lock (StoreError after `busy_seconds`). The server calls this before
-        insert_grouped, with no await in between."""
-        if self._next_id < self._id_end or self._spare:
-            return
+        the lock (StoreError after `busy_seconds`). A writer sharing the store (no
+        `quiet_stock`) that has been idle checks its stock is still the newest first. The
+        server calls this before insert_grouped, with no await in between."""
         loop = asyncio.get_running_loop()
+        drop = False
+        if self._next_id < self._id_end or self._spare:
+            if self.quiet_stock or loop.time() - self._stocked_at < STALE_STOCK_SECONDS:
+                return
+            drop, self._ahead = True, 0
         started = loop.time()
-        while not self._write([], blocking=False, reserve=max(1, self._ahead)):
+        while not self._write([], blocking=False, reserve=max(1, self._ahead), drop=drop):
             if loop.time() - started > self.busy_seconds:
                 raise StoreError(f"{self.path}: could not commit captures (another process held the store's write lock for more than {self.busy_seconds:g} s)")
             await asyncio.sleep(RETRY_SECONDS)
-            if self._next_id < self._id_end or self._spare:
+            if loop.time() - self._stocked_at < STALE_STOCK_SECONDS and (self._next_id < self._id_end or self._spare):
                 return  # a group commit meanwhile reserved some
+        self._stocked_at = loop.time()
 
     def _take_id(self) -> int:
         if self._next_id >= self._id_end:
@@ -373,13 +393,17 @@ class Store:
         self._ahead = 2 * inserts if inserts >= BUSY_GROUP else self.quiet_stock
         stock = self._stock()
         reserve = self._ahead - stock if stock < self._ahead // 2 else 0
+        # Sharing the store and no longer busy: drop the ids left from a burst.
+        drop = not self._ahead and stock > 0
         try:
-            written = self._write(group, blocking=loop is None, reserve=reserve, waiters=waiters)
+            written = self._write(group, blocking=loop is None, reserve=reserve, waiters=waiters, drop=drop)
         except Exception:
             self._retrying_since = 0.0
             return  # the waiters have their StoreError
         if written:
             self._retrying_since = 0.0
+            if loop is not None:
+                self._stocked_at = loop.time()
             return
         # Locked by another writer: keep the group (ahead of what joined since) and retry.
         assert loop is not None
@@ -395,7 +419,7 @@ class Store:
         if self._flush_handle is None:
             self._flush_handle = loop.call_later(RETRY_SECONDS, self.flush)
 
-    def _write(self, statements: list[tuple[str, Any]], *, blocking: bool, reserve: int = 0, waiters: list | None = None) -> bool:
+    def _write(self, statements: list[tuple[str, Any]], *, blocking: bool, reserve: int = 0, waiters: list | None = None, drop: bool = False) -> bool:
         """One write transaction of `statements` (a blocking write takes the open group
         first), and with `reserve`, more ids. Wakes `waiters` when committed, fails them with
         a StoreError if it cannot be. False when not `blocking` and another writer has the
@@ -423,19 +447,22 @@ class Store:
             self._fail(waiters, exc)
             raise
         inserts = 0
+        ids = (self._next_id, self._id_end, list(self._spare))
         try:
             for sql, params in statements:
                 db.execute(sql, params)
                 if sql is self._INSERT:
                     inserts += 1
-            if reserve:
-                self._reserve(reserve)
+            if reserve or drop:
+                self._reserve(reserve, drop)
             db.execute("COMMIT")
         except BaseException as exc:
             try:
                 db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+            # The reservation did not happen: forget the ids it added.
+            self._next_id, self._id_end, self._spare = ids[0], ids[1], ids[2]
             self._fail(waiters, exc)
             raise
         for w in waiters:
@@ -475,10 +502,16 @@ class Store:
             self._write([statement], blocking=True)
 
     def enforce_retention(self) -> int:
+        """Keep the newest `max_captures`. Captures received in the last RETENTION_GRACE
+        seconds stay whatever their id: a writer sharing the store may have numbered a new
+        capture below ids another writer used since."""
         row = self.db.execute("SELECT MAX(id) FROM captures").fetchone()
         if not row or row[0] is None:
             return 0
-        cur = self.db.execute("DELETE FROM captures WHERE id <= ?", (row[0] - self.max_captures,))
+        cur = self.db.execute(
+            "DELETE FROM captures WHERE id <= ? AND received_at < ?",
+            (row[0] - self.max_captures, time.time() - RETENTION_GRACE),
+        )
         return cur.rowcount
 
     # Reading

@@ -199,3 +199,67 @@ def test_decide_that_fails_leaves_the_group_alone(tmp_path):
     asyncio.run(main())
     assert [r[1] for r in rows(path)] == ["good", "also"]
     store.close()
+
+
+async def test_ids_left_from_a_burst_are_not_used_after_others_numbered_past_them(tmp_path):
+    """Worker A takes a burst and keeps a stock of ids; the light traffic after it lands on
+    worker B. A's next capture must still be numbered after B's, not with A's old ids."""
+    path = tmp_path / "s.sqlite3"
+    a, b = Store(path), Store(path)
+    await asyncio.gather(*(store_as_the_server_does(a, capture(f"burst{i}")) for i in range(2 * BUSY_GROUP)))
+    assert a._stock() > 0
+    quiet = [await store_as_the_server_does(b, capture(f"quiet{i}")) for i in range(20)]
+    await asyncio.sleep(0.06)  # A has been idle past STALE_STOCK_SECONDS (0.01 s)
+    late = await store_as_the_server_does(a, capture("late"))
+    assert late.id > max(c.id for c in quiet)
+    # A small group on A (traffic is light now) drops what stock it has left behind B.
+    b_again = await store_as_the_server_does(b, capture("b-again"))
+    later = await store_as_the_server_does(a, capture("later"))
+    assert later.id > b_again.id
+    a.close()
+    b.close()
+
+
+async def test_retention_keeps_a_capture_just_acknowledged_whatever_its_id(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    a = Store(path, max_captures=3)
+    old = capture("old")
+    old = old.with_(request=old.request.__class__(**{**old.request.__dict__, "received_at": time.time() - 3600}))
+    first = a.insert(old)
+    recent = [a.insert(capture(f"new{i}")) for i in range(5)]
+    # Number a fresh capture below the others, as a stale stock would.
+    a.db.execute("UPDATE captures SET id=0 WHERE id=?", (recent[0].id,))
+    assert a.enforce_retention() == 1  # only the hour-old one goes
+    assert a.get(first.id) is None and a.get(0) is not None
+    a.close()
+
+
+def test_a_reservation_that_fails_to_commit_is_forgotten(tmp_path):
+    """The COMMIT of a reservation fails (disk full): the writer must not keep those ids, or
+    they would collide with the next writer's."""
+
+    class FailingCommit:
+        def __init__(self, db):
+            self._db, self.fail = db, True
+
+        def execute(self, sql, *args):
+            if self.fail and sql == "COMMIT":
+                self.fail = False
+                raise sqlite3.OperationalError("database or disk is full")
+            return self._db.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self._db, name)
+
+    path = tmp_path / "s.sqlite3"
+    a, b = Store(path), Store(path)
+    a.db = FailingCommit(a.db)
+    with pytest.raises(sqlite3.Error):
+        a.insert(capture("a-fails"))
+    assert a._stock() == 0
+    from_b = b.insert(capture("b"))
+    from_a = a.insert(capture("a"))
+    assert from_a.id != from_b.id
+    assert sorted(r[1] for r in rows(path)) == ["a", "b"]
+    a.close()
+    b.close()
