@@ -14,7 +14,7 @@ from typing import Any, Callable
 from .config import Config, ConfigError, find_answers, load_config
 from .filters import FilterError, parse_filter
 from .model import Capture, Headers, Request, SignatureResult, iso_time
-from .pipeline import Pipeline
+from .pipeline import DRAIN_SECONDS, DRAIN_SECONDS_TUI, Pipeline
 from .signatures import Masker
 from .store import Store, StoreError
 
@@ -216,11 +216,12 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, signa
 
 def worker_argv(args, port: int, *, report: bool = False) -> Callable[[int, int], list[str]]:
     """The command line of a `serve --workers` process: the parent's settings, quiet. With
-    `report` (the TUI), it reports captures over its channel instead of printing them."""
-    import inspector
-
+    `report` (the TUI), it reports captures over its channel instead of printing them. Run
+    it with `env=workers.worker_env()`."""
     base = [
-        sys.executable, "-m", "inspector", "serve", "--flows", str(args.flows), "--store", str(args.store),
+        # -P: not the working directory first on sys.path, where a user's own `inspector`
+        # package could be; worker_env puts this package there instead.
+        sys.executable, "-P", "-m", "inspector", "serve", "--flows", str(args.flows), "--store", str(args.store),
         "--host", str(args.host), "--port", str(port), "--tunnel", "none", "--tenant", str(args.tenant),
         "--max-captures", str(args.max_captures),
     ]
@@ -237,10 +238,6 @@ def worker_argv(args, port: int, *, report: bool = False) -> Callable[[int, int]
         base += ["--forward-to", args.forward_to]
     if report:
         base.append("--worker-report")
-    # `python -m inspector` must find this very package, wherever it was imported from.
-    root = str(Path(inspector.__file__).resolve().parent.parent)
-    path = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = root if not path else (path if root in path.split(os.pathsep) else root + os.pathsep + path)
 
     def argv(sock_fd: int, channel_fd: int) -> list[str]:
         return base + ["--worker-socket", str(sock_fd), "--worker-channel", str(channel_fd)]
@@ -294,16 +291,16 @@ async def _serve_worker(args, config: Config, store: Store) -> int:
         await stop.wait()
     finally:
         follower.cancel()
-        await _wind_down(receiver, pipeline, lines)
+        await _wind_down(receiver, pipeline, lines, drain=DRAIN_SECONDS_TUI if report else DRAIN_SECONDS)
         channel.close()
     return 0
 
 
-async def _wind_down(receiver, pipeline: Pipeline, lines: "LineBuffer") -> None:
+async def _wind_down(receiver, pipeline: Pipeline, lines: "LineBuffer", drain: float = DRAIN_SECONDS) -> None:
     """Stop accepting, let requests in flight and flow runs finish (runs still going after
-    10 s end as `interrupted`), print the last lines."""
+    `drain` seconds end as `interrupted`), print the last lines."""
     await receiver.stop()
-    left = await pipeline.drain(timeout=10)
+    left = await pipeline.drain(timeout=drain)
     if left:
         err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
     await pipeline.close()
@@ -356,21 +353,25 @@ async def _serve(args, config: Config, store: Store) -> int:
         err(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
     _print_captures(args, pipeline, lines)
 
-    pool = None
-    if workers > 1:
-        from .workers import WorkerPool
-
-        pool = WorkerPool(worker_argv(args, receiver.port), sockets[1:], warn=err)
-        receiver.selfcheck_nonces = pool.nonces
-        await pool.start()
-        try:
-            await asyncio.wait_for(pool.all_ready.wait(), 15)
-            err(f"workers: {workers} processes answer on port {receiver.port}")
-        except asyncio.TimeoutError:
-            err(f"warning: only {sum(w.ready for w in pool.workers) + 1} of {workers} processes are answering yet")
-
+    # Signals count from here: a stop while workers start still winds everything down.
     stop = asyncio.Event()
     _stop_on_signals(loop, stop)
+    pool = None
+    if workers > 1:
+        from .workers import WorkerPool, worker_env
+
+        pool = WorkerPool(worker_argv(args, receiver.port), sockets[1:], warn=err, env=worker_env())
+        receiver.selfcheck_nonces = pool.nonces
+        await pool.start()
+        ready, stopped = asyncio.ensure_future(pool.all_ready.wait()), asyncio.ensure_future(stop.wait())
+        await asyncio.wait([ready, stopped], timeout=15, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stopped.cancel()
+        if pool.all_ready.is_set():
+            err(f"workers: {workers} processes answer on port {receiver.port}")
+        elif not stop.is_set():
+            err(f"warning: only {sum(w.ready for w in pool.workers) + 1} of {workers} processes are answering yet")
+
     on_reload = pool.broadcast if pool is not None else None
     watcher = asyncio.create_task(_watch_flows(flows, pipeline, answers_path(args), on_reload=on_reload))
     tunnel, tunnel_task = start_tunnel(args, config, flows, pipeline, receiver)

@@ -30,9 +30,11 @@ import signal
 import socket
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 RESTARTS_PER_MINUTE = 5
+RELAYED_CHARS = 2000  # of one line of a worker's stderr
 
 
 def cpu_count() -> int:
@@ -40,6 +42,16 @@ def cpu_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def worker_env() -> dict[str, str]:
+    """The environment of a worker process: this one's, with the directory this package was
+    imported from first on PYTHONPATH, so `python -P -m inspector` runs this very code."""
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = root if not path else root + os.pathsep + path
+    return env
 
 
 class Channel:
@@ -120,10 +132,11 @@ class WorkerPool:
 
     def __init__(self, command: Callable[[int, int], list[str]], listeners: list[socket.socket],
                  warn: Callable[[str], None] = lambda text: None,
-                 on_capture: Callable[[int, bool], None] | None = None):
+                 on_capture: Callable[[int, bool], None] | None = None, env: dict[str, str] | None = None):
         """`on_capture(id, update)`: the workers report their captures instead of printing
         them, and their stderr comes to `warn` line by line."""
         self.command = command  # (socket fd, channel fd) → argv of a worker
+        self.env = env
         self.on_capture = on_capture
         self.listeners = listeners  # one per worker, all on the port (SO_REUSEPORT)
         self.count = len(listeners)
@@ -148,7 +161,7 @@ class WorkerPool:
         try:
             quiet = self.on_capture is not None
             process = await asyncio.create_subprocess_exec(
-                *self.command(*fds), pass_fds=fds, stdin=asyncio.subprocess.DEVNULL,
+                *self.command(*fds), pass_fds=fds, stdin=asyncio.subprocess.DEVNULL, env=self.env,
                 stdout=asyncio.subprocess.DEVNULL if quiet else None, stderr=asyncio.subprocess.PIPE if quiet else None,
             )
         except OSError as exc:
@@ -158,6 +171,11 @@ class WorkerPool:
             return
         finally:
             theirs.close()
+        if self._stopping:  # stop() began while this one was starting: it missed it
+            ours.close()
+            process.terminate()
+            await process.wait()
+            return
         worker = _Worker(process, await Channel.open(ours), listener)
         self.workers.append(worker)
         if "public_url" in self.state:
@@ -170,8 +188,23 @@ class WorkerPool:
             self._track(self._relay(process.stderr))
 
     async def _relay(self, stream: asyncio.StreamReader) -> None:
-        while line := await stream.readline():
+        """A worker's stderr, line by line, to `warn`; a line longer than the stream's
+        limit comes in pieces. Reading never stops before the worker closes it: a full pipe
+        would block the worker."""
+        while True:
+            try:
+                line = await stream.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                line = exc.partial
+                if not line:
+                    return
+            except asyncio.LimitOverrunError as exc:
+                line = await stream.read(exc.consumed)
+            except (ConnectionError, ValueError):
+                return
             text = line.decode("utf-8", "replace").rstrip()
+            if len(text) > RELAYED_CHARS:
+                text = f"{text[:RELAYED_CHARS]}… ({len(text) - RELAYED_CHARS} more characters)"
             if text:
                 self.warn(text)
 
@@ -219,6 +252,8 @@ class WorkerPool:
             self.listeners.remove(listener)
             self.count = len(self.listeners)
         listener.close()
+        if all(w.ready for w in self.workers) and len(self.workers) >= self.count:
+            self.all_ready.set()  # the ones left are all there will be
 
     def broadcast(self, message: dict[str, Any]) -> None:
         if "public_url" in message:

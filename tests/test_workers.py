@@ -9,6 +9,8 @@ import asyncio
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -23,7 +25,7 @@ from inspector.config import load_config
 from inspector.model import Headers, Request
 from inspector.receiver import PortInUse, listening_socket, shared_listening_sockets
 from inspector.signatures.verify import sign_request
-from inspector.workers import WorkerPool
+from inspector.workers import WorkerPool, worker_env
 
 from tests.conftest import ROOT
 
@@ -70,7 +72,7 @@ async def test_a_worker_follows_the_parent(tmp_path):
     (sock,) = shared_listening_sockets("127.0.0.1", 0, 1)
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    pool = WorkerPool(worker_argv(args, port), [sock])
+    pool = WorkerPool(worker_argv(args, port), [sock], env=worker_env())
     await pool.start()
     try:
         await asyncio.wait_for(pool.all_ready.wait(), 20)
@@ -206,3 +208,48 @@ def test_serve_with_workers_answers_prints_and_stops(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+LOUD_CHILD = r"""
+import sys, pathlib
+sys.stderr.write("x" * 70000 + "\n"); sys.stderr.flush()  # e.g. an error quoting a long body
+for i in range(3000):
+    sys.stderr.write("warning: line %d %s\n" % (i, "y" * 60)); sys.stderr.flush()
+pathlib.Path(sys.argv[1]).write_text("finished")
+"""
+
+
+async def test_a_long_stderr_line_does_not_stop_the_relay(tmp_path):
+    """In the TUI a worker's stderr is a pipe the parent drains: a line longer than the
+    stream's limit must not stop the draining, or the worker blocks on a full pipe."""
+    marker = tmp_path / "done"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    warnings = []
+    pool = WorkerPool(lambda s, c: [sys.executable, "-c", LOUD_CHILD, str(marker)], [listener],
+                      warn=warnings.append, on_capture=lambda i, u: None)
+    await pool.start()
+    try:
+        await wait_for(marker.exists, 20)
+        await wait_for(lambda: any(w.startswith("warning: line 2999 ") for w in warnings), 10)
+    finally:
+        await pool.stop(grace=1)
+    assert warnings[0].startswith("x" * 2000) and "more characters" in warnings[0]
+    assert all(len(w) < 2100 for w in warnings)
+    lines = [w for w in warnings if w.startswith("warning: line ")]
+    assert len(lines) == 3000 and lines[-1].startswith("warning: line 2999 ")
+
+
+def test_workers_run_this_package_not_one_in_the_working_directory(tmp_path):
+    """`python -m inspector` from a directory holding a user's own `inspector` package."""
+    shadow = tmp_path / "inspector"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("")
+    (shadow / "__main__.py").write_text("import sys; print('the wrong package'); sys.exit(3)\n")
+    before = dict(os.environ)
+    argv = worker_argv(args_for(tmp_path), 9)(0, 1)
+    assert dict(os.environ) == before  # the parent's environment is left alone
+    probe = argv[:argv.index("-m")] + ["-c", "import inspector, sys; print(inspector.__file__)"]
+    out = subprocess.run(probe, cwd=tmp_path, env=worker_env(), capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()).resolve() == (ROOT / "inspector" / "__init__.py").resolve()
