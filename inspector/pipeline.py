@@ -78,6 +78,10 @@ def match_route(path: str) -> Route | None:
 CaptureListener = Callable[[Capture], None]
 
 
+DRAIN_SECONDS = 10.0  # after a stop, flow runs still going this long end as `interrupted`
+DRAIN_SECONDS_TUI = 3.0  # the TUI quits sooner; so do its workers
+
+
 class Pipeline:
     """Turns requests into captures. `config` may be swapped at any time (reload)."""
 
@@ -302,23 +306,33 @@ class Pipeline:
         return future
 
     async def _record_later(self, capture: Capture, future: asyncio.Future, known: Callable[[], list[dict]], wait: bool) -> list[dict] | None:
-        """When worker runs end, store their trace on the capture and tell the update
-        listeners. With `wait`, do it now and return the runs; else when the future is done."""
+        """When worker runs end, store their trace on the capture (in a group commit, so the
+        loop never waits for another writer's lock) and then tell the update listeners. With
+        `wait`, do it now and return the runs; else when the future is done (`drain` waits)."""
 
-        def finished(fut: asyncio.Future) -> list[dict]:
+        def runs_of(fut: asyncio.Future) -> list[dict]:
             try:
-                runs = fut.result()
+                return fut.result()
             except Exception as exc:  # the engine itself failed: keep what is known
-                runs = known() + [{"id": None, "flow": None, "status": "error", "path": [], "steps": [],
+                return known() + [{"id": None, "flow": None, "status": "error", "path": [], "steps": [],
                                    "error": {"message": f"internal error: {type(exc).__name__}: {exc}"}}]
+
+        async def record(runs: list[dict]) -> list[dict]:
             if self.store is not None:
-                self.store.update(capture.id, runs=runs)
+                await self.store.update_grouped(capture.id, runs=runs)
             self._notify(capture.with_(runs=tuple(runs)), self.update_listeners)
             return runs
 
         if wait:
             await asyncio.wait([future])
-            return finished(future)
+            return await record(runs_of(future))
+
+        def finished(fut: asyncio.Future) -> None:
+            task = asyncio.ensure_future(record(runs_of(fut)))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+            task.add_done_callback(_report_failure)
+
         future.add_done_callback(finished)
         return None
 
@@ -453,7 +467,9 @@ class Pipeline:
             if self.engine is not None:
                 self.engine.cancelled = lambda: True
             await asyncio.wait(not_done, timeout=5)
-        await asyncio.sleep(0)  # let done-callbacks store the final traces
+        await asyncio.sleep(0)  # let done-callbacks start storing the final traces
+        if self._pending:  # those stores: group commits, quick
+            await asyncio.wait(list(self._pending), timeout=5)
         return len(not_done)
 
     def _accepted(self, route: Route | None) -> Callable[[int], Response]:
@@ -549,3 +565,12 @@ def request_from_parts(
     path, _, query = target.partition("?")
     hdrs = headers if isinstance(headers, Headers) else Headers(headers)
     return Request(method.upper(), path or "/", query, hdrs, body, client, received_at)
+
+
+def _report_failure(task: asyncio.Task) -> None:
+    """A trace stored after the answer could not be committed: say so on the loop's
+    exception handler (stderr), as for any background failure."""
+    if not task.cancelled() and task.exception() is not None:
+        asyncio.get_running_loop().call_exception_handler(
+            {"message": "could not store the flow runs of a capture", "exception": task.exception(), "task": task}
+        )
