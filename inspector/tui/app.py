@@ -30,7 +30,7 @@ from ..export import export, to_curl
 from ..filters import Filter, FilterError, parse_filter
 from ..flow import Engine, FlowSet
 from ..model import Capture
-from ..pipeline import Pipeline
+from ..pipeline import DRAIN_SECONDS_TUI, Pipeline
 from ..replay import DEFAULT_TIMEOUT
 from ..signatures import Masker, scheme_for
 from ..store import Store, StoreError
@@ -69,6 +69,8 @@ HISTORY_BATCH = 2000
 DETAIL_INTERVAL_USER = 0.05
 DETAIL_INTERVAL_UPDATE = 0.25  # the capture shown got its flow runs' results
 DETAIL_INTERVAL_FOLLOW = 1.0
+WARNING_GATHER_SECONDS = 0.5  # a worker's stderr lines within this show as one notification
+WARNING_LINES = 8
 
 
 NO_TUNNEL_FIX = "start ngrok from the tunnel panel, or pass --public-url URL for a tunnel you run (cloudflared, Tailscale Funnel)"
@@ -207,6 +209,7 @@ class InspectorApp(App[int]):
         self.server_processes = workers
         self.worker_command = worker_command
         self.process_pool: Any = None
+        self._warnings: list[str] = []  # worker stderr lines not shown yet
         # Builds the listening side; tests may pass one with a fixed address.
         self.receiver_factory = receiver_factory
         self.listen_error: str | None = None
@@ -316,17 +319,16 @@ class InspectorApp(App[int]):
             self.listen_error = f"not listening: cannot listen on {self.server.host}:{self.server.port}: {exc.strerror or exc}; check --host"
             return
         self.receiver = receiver
+        # As `serve` does: WAL pages move to the database from a thread, not inside a commit
+        # on this loop; with --workers, for their commits too.
+        self.store.start_checkpointer()
         if sockets:
             await self._start_workers(sockets[1:], receiver.port)
 
     async def _start_workers(self, sockets: list, port: int) -> None:
-        from ..workers import WorkerPool
+        from ..workers import WorkerPool, worker_env
 
-        def warn(text: str) -> None:
-            if not self._quitting:
-                self.notify(text, severity="warning", timeout=8)
-
-        self.process_pool = WorkerPool(self.worker_command(port), sockets, warn=warn, on_capture=self._worker_capture)
+        self.process_pool = WorkerPool(self.worker_command(port), sockets, warn=self._worker_warning, on_capture=self._worker_capture, env=worker_env())
         self.receiver.selfcheck_nonces = self.process_pool.nonces
         self._tunnel_subscriptions.append(self.tunnel.subscribe(self._tell_workers))
         await self.process_pool.start()
@@ -340,6 +342,24 @@ class InspectorApp(App[int]):
                 self.notify(f"{len(self.process_pool.workers) + 1} processes answer on port {port}", timeout=4)
 
         self.run_worker(announce(), group="workers", exit_on_error=False)
+
+    def _worker_warning(self, text: str) -> None:
+        """A line a worker wrote to stderr. Lines that come together show as one
+        notification (at most WARNING_LINES of them), however many a worker writes."""
+        if self._quitting:
+            return
+        self._warnings.append(text)
+        if len(self._warnings) == 1:
+            self.set_timer(WARNING_GATHER_SECONDS, self._show_worker_warnings)
+
+    def _show_worker_warnings(self) -> None:
+        lines, self._warnings = self._warnings, []
+        if self._quitting or not lines:
+            return
+        shown = lines[:WARNING_LINES]
+        if len(lines) > len(shown):
+            shown.append(f"… and {len(lines) - len(shown)} more line(s) from the worker processes")
+        self.notify("\n".join(shown), severity="warning", timeout=8)
 
     def _tell_workers(self, status: Any) -> None:
         if self.process_pool is not None:
@@ -768,7 +788,8 @@ class InspectorApp(App[int]):
         self._schedule_detail(DETAIL_INTERVAL_USER if message.user else DETAIL_INTERVAL_FOLLOW)
 
     def on_request_table_follow_changed(self, message: RequestTable.FollowChanged) -> None:
-        self._update_counts()
+        if self.screen_stack:  # not while the app is closing
+            self._update_counts()
 
     def _schedule_detail(self, interval: float = DETAIL_INTERVAL_FOLLOW) -> None:
         wait = max(0.0, interval - (time.monotonic() - self._detail_last))
@@ -1211,7 +1232,9 @@ class InspectorApp(App[int]):
             await asyncio.wait_for(self.tunnel.stop(), timeout=8.0)
         except Exception as exc:  # quitting must always work; stop() itself never hangs
             self.log.error(f"stopping the tunnel: {exc!r}")
-        stopping_workers = asyncio.ensure_future(self.process_pool.stop(grace=8.0)) if self.process_pool is not None else None
+        # A worker drains its flow runs for DRAIN_SECONDS_TUI, then waits up to 5 s for them to
+        # end as `interrupted`: give it that before killing it.
+        stopping_workers = asyncio.ensure_future(self.process_pool.stop(grace=12.0)) if self.process_pool is not None else None
         if self.receiver is not None:
             try:
                 await self.receiver.stop(grace=2.0)
@@ -1223,7 +1246,7 @@ class InspectorApp(App[int]):
             except Exception as exc:
                 self.log.error(f"stopping the worker processes: {exc!r}")
         try:
-            await self.pipeline.drain(timeout=3.0)
+            await self.pipeline.drain(timeout=DRAIN_SECONDS_TUI)
         except Exception as exc:
             self.log.error(f"draining flow runs: {exc!r}")
         if self._own_pipeline:

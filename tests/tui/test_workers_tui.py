@@ -30,6 +30,7 @@ async def test_captures_from_worker_processes_reach_the_table(workdir):
         while (app.process_pool is None or not app.process_pool.all_ready.is_set()) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert app.process_pool is not None and len(app.process_pool.workers) == 2
+        assert app.store._checkpointer is not None  # the workers leave checkpoints to it
         pids = {w.process.pid for w in app.process_pool.workers}
 
         ids = []
@@ -46,12 +47,38 @@ async def test_captures_from_worker_processes_reach_the_table(workdir):
             await pilot.pause(0.05)
         assert len(app.table.rows) == 60
         assert len(set(ids)) == 60
-        assert sorted(row.id for row in app.table.rows) == sorted(ids)
+        assert [row.id for row in app.table.rows] == sorted(ids)  # in id order, however they came
+        assert [row.id for row in app.table.view] == sorted(ids)
     for pid in pids:  # the workers stopped with the app
         deadline = time.monotonic() + 10
         while _alive(pid) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert not _alive(pid)
+
+
+async def test_a_capture_numbered_below_those_shown_goes_to_its_place(workdir):
+    """Under load a worker may number a capture below one another worker stored and reported
+    first; the table stays in id order and the cursor stays on its row."""
+    store_path = workdir / ".inspector" / "captures.sqlite3"
+    other = Store(store_path)
+    app = make_app(workdir, store=Store(store_path))
+    async with app.run_test(size=(120, 30)) as pilot:
+        from tests.test_store_writers import capture
+        ids = [other.insert(capture(f"e{i}")).id for i in range(6)]
+        for cid in (ids[1], ids[4]):
+            app._worker_capture(cid, False)
+        await pilot.pause(0.3)
+        assert app.table.select_id(ids[4])
+        for cid in (ids[0], ids[3], ids[5], ids[2]):
+            app._worker_capture(cid, False)
+        await pilot.pause(0.3)
+        assert [row.id for row in app.table.rows] == ids
+        assert [row.id for row in app.table.view] == ids
+        assert app.table.current is not None
+        assert app.table.current.id == ids[4]
+        await pilot.press("end")
+        assert app.table.current.id == ids[5]
+    other.close()
 
 
 def _alive(pid: int) -> bool:
@@ -60,3 +87,17 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+async def test_a_flood_of_worker_warnings_is_one_notification(workdir):
+    app = make_app(workdir)
+    async with app.run_test(size=(120, 30)) as pilot:
+        for i in range(3000):
+            app._worker_warning(f"warning: line {i}")
+        await pilot.pause(0.8)
+        shown = [n for n in app._notifications if "warning: line" in n.message]
+        assert len(shown) == 1
+        assert "warning: line 0" in shown[0].message and "2992 more line(s)" in shown[0].message
+        app._worker_warning("warning: once more")
+        await pilot.pause(0.8)
+        assert any(n.message == "warning: once more" for n in app._notifications)

@@ -3,6 +3,7 @@ captures open, scroll and filter without freezing (a DataTable would build every
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import tzinfo
 from time import perf_counter
@@ -134,11 +135,20 @@ class RequestTable(ScrollView, can_focus=True):
         return self.by_id.get(capture_id)
 
     def append(self, rows: list[Row], visible: list[bool]) -> None:
-        """New captures (higher ids than any held)."""
+        """New captures, in id order. Usually their ids are higher than any held; one that
+        another process numbered lower (serve --workers under load) goes to its place."""
         for row, show in zip(rows, visible):
             if row.id in self.by_id:
                 continue
             self.by_id[row.id] = row
+            if self.rows and row.id < self.rows[-1].id:
+                bisect.insort(self.rows, row, key=_row_id)
+                if show:
+                    at = bisect.bisect(self.view, row.id, key=_row_id)
+                    self.view.insert(at, row)
+                    if at <= self.cursor:
+                        self.cursor += 1
+                continue
             self.rows.append(row)
             if show:
                 self.view.append(row)
@@ -156,15 +166,24 @@ class RequestTable(ScrollView, can_focus=True):
             return
         for r in fresh:
             self.by_id[r.id] = r
-        self.rows[:0] = fresh
         shown = [r for r in fresh if match(r)] if match is not None else []
-        if shown:
-            self.view[:0] = shown
+        above = len(shown)  # shown rows that go above the cursor's
+        if self.rows and fresh[-1].id > self.rows[0].id:
+            # Rows came live while this page was read, some numbered below the page's newest.
+            current = self.current
+            self.rows = sorted(self.rows + fresh, key=_row_id)
+            self.view = sorted(self.view + shown, key=_row_id)
+            if current is not None:
+                above = sum(1 for r in shown if r.id < current.id)
+        else:
+            self.rows[:0] = fresh
+            if shown:
+                self.view[:0] = shown
         self._resized()
-        if shown and self.cursor >= 0:
+        if above and self.cursor >= 0:
             # The rows on screen stay where they are: the new ones are above them.
-            self.cursor += len(shown)
-            self.scroll_to(y=self.scroll_y + len(shown), animate=False, immediate=True)
+            self.cursor += above
+            self.scroll_to(y=self.scroll_y + above, animate=False, immediate=True)
         if self.cursor < 0 and self.view:
             self._move(len(self.view) - 1, user=False)
         self.refresh()
@@ -371,13 +390,11 @@ def _layout(width: int) -> list[int]:
     return widths
 
 
+def _row_id(row: Row) -> int:
+    return row.id
+
+
 def _find(rows: list[Row], capture_id: int) -> int:
     """Index of `capture_id` in id-ordered `rows` (binary search), -1 when absent."""
-    lo, hi = 0, len(rows)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if rows[mid].id < capture_id:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo if lo < len(rows) and rows[lo].id == capture_id else -1
+    at = bisect.bisect_left(rows, capture_id, key=_row_id)
+    return at if at < len(rows) and rows[at].id == capture_id else -1
