@@ -214,6 +214,18 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, signa
             pass
 
 
+def _ignore_signals(loop: asyncio.AbstractEventLoop, signals=(signal.SIGINT, signal.SIGTERM)) -> None:
+    """Once wound down, the process only exits: a late stop signal (a worker gets one from
+    the parent and maybe one from `kill`) is ignored, instead of landing while the loop closes
+    its wake-up pipe ("Exception ignored ... signal wakeup fd")."""
+    for sig in signals:
+        try:
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
+        except (NotImplementedError, RuntimeError, ValueError, OSError):
+            pass
+
+
 def worker_argv(args, port: int, *, report: bool = False) -> Callable[[int, int], list[str]]:
     """The command line of a `serve --workers` process: the parent's settings, quiet. With
     `report` (the TUI), it reports captures over its channel instead of printing them. Run
@@ -293,6 +305,7 @@ async def _serve_worker(args, config: Config, store: Store) -> int:
         follower.cancel()
         await _wind_down(receiver, pipeline, lines, drain=DRAIN_SECONDS_TUI if report else DRAIN_SECONDS)
         channel.close()
+        _ignore_signals(loop, (signal.SIGTERM,))
     return 0
 
 
@@ -386,6 +399,7 @@ async def _serve(args, config: Config, store: Store) -> int:
         await _wind_down(receiver, pipeline, lines)
         if stopping is not None:
             await stopping
+        _ignore_signals(loop)
     err("stopped")
     return 0
 

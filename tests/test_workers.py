@@ -253,3 +253,31 @@ def test_workers_run_this_package_not_one_in_the_working_directory(tmp_path):
     out = subprocess.run(probe, cwd=tmp_path, env=worker_env(), capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()).resolve() == (ROOT / "inspector" / "__init__.py").resolve()
+
+
+LATE_SIGNALS = r"""
+import asyncio, os, signal, sys
+from inspector.cli import _ignore_signals, _stop_on_signals
+
+async def main():
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    _stop_on_signals(loop, stop, (signal.SIGTERM,))
+    os.kill(os.getpid(), signal.SIGTERM)  # the stop
+    await stop.wait()
+    _ignore_signals(loop, (signal.SIGTERM,))  # wound down
+    os.kill(os.getpid(), signal.SIGTERM)  # a second one, e.g. from the parent
+    await asyncio.sleep(0.05)
+
+asyncio.run(main())
+os.kill(os.getpid(), signal.SIGTERM)  # and one after the loop closed
+print("exited normally")
+"""
+
+
+def test_a_stop_signal_after_winding_down_is_ignored(tmp_path):
+    """A worker gets SIGTERM from the parent and maybe from `kill` too: one that lands while
+    the process exits must neither kill it mid-close nor print a traceback."""
+    out = subprocess.run([sys.executable, "-c", LATE_SIGNALS], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout.strip() == "exited normally", out
+    assert out.stderr == ""
