@@ -14,6 +14,7 @@ from typing import Any, Callable
 from .config import Config, ConfigError, find_answers, load_config
 from .filters import FilterError, parse_filter
 from .model import Capture, Headers, Request, SignatureResult, iso_time
+from . import heap
 from .pipeline import DRAIN_SECONDS, DRAIN_SECONDS_TUI, Pipeline
 from .signatures import Masker
 from .store import Store, StoreError
@@ -270,10 +271,7 @@ async def _serve_worker(args, config: Config, store: Store) -> int:
     receiver = Receiver(pipeline, args.host, args.port)
     await receiver.start(inherited_socket(args.worker_socket))
     channel = await Channel.open(inherited_socket(args.worker_channel))
-    import gc
-
-    gc.collect()
-    gc.freeze()
+    heap.settle()
     loop = asyncio.get_running_loop()
     lines = LineBuffer(loop)
     report = bool(getattr(args, "worker_report", False))
@@ -353,10 +351,7 @@ async def _serve(args, config: Config, store: Store) -> int:
 
     # Everything loaded so far lives as long as the server: keep the cyclic collector from
     # walking it again and again (its full passes are what a p99 sees).
-    import gc
-
-    gc.collect()
-    gc.freeze()
+    heap.settle()
     loop = asyncio.get_running_loop()
     lines = LineBuffer(loop)
     if args.json:

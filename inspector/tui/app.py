@@ -9,7 +9,6 @@ zone and a tunnel: `InspectorApp(config, flows, store, port=0, clock=lambda: T, 
 from __future__ import annotations
 
 import asyncio
-import gc
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer
 from textual.worker import get_current_worker
 
-from .. import samples
+from .. import heap, samples
 from ..config import Config
 from ..export import export, to_curl
 from ..filters import Filter, FilterError, parse_filter
@@ -96,8 +95,7 @@ def _freeze_gc() -> None:
     again, which cost the server a quarter of its throughput with the TUI open. Frozen objects
     are still freed by reference counting; they are only never scanned for cycles.
     """
-    gc.collect()
-    gc.freeze()
+    heap.settle()
 
 
 @dataclass(frozen=True)
