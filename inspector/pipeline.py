@@ -102,6 +102,7 @@ class Pipeline:
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None
         self._pending: set[asyncio.Future] = set()
+        self._recording: set[asyncio.Task] = set()  # traces being stored after their runs ended
         self._stopping = False
         self._ids = 0  # ids handed out when there is no store (`run`)
         self.forward_to: str | None = None  # serve --forward-to: the target answers the sender
@@ -329,8 +330,8 @@ class Pipeline:
 
         def finished(fut: asyncio.Future) -> None:
             task = asyncio.ensure_future(record(runs_of(fut)))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            self._recording.add(task)
+            task.add_done_callback(self._recording.discard)
             task.add_done_callback(_report_failure)
 
         future.add_done_callback(finished)
@@ -459,17 +460,17 @@ class Pipeline:
         """Let flow runs (async children included) finish; after `timeout` they are told to
         stop and end as `interrupted`. Returns how many were still running at the deadline."""
         pending = list(self._pending)
-        if not pending:
-            return 0
-        done, not_done = await asyncio.wait(pending, timeout=timeout)
-        if not_done:
-            self._stopping = True
-            if self.engine is not None:
-                self.engine.cancelled = lambda: True
-            await asyncio.wait(not_done, timeout=5)
-        await asyncio.sleep(0)  # let done-callbacks start storing the final traces
-        if self._pending:  # those stores: group commits, quick
-            await asyncio.wait(list(self._pending), timeout=5)
+        not_done: set = set()
+        if pending:
+            _done, not_done = await asyncio.wait(pending, timeout=timeout)
+            if not_done:
+                self._stopping = True
+                if self.engine is not None:
+                    self.engine.cancelled = lambda: True
+                await asyncio.wait(not_done, timeout=5)
+            await asyncio.sleep(0)  # let done-callbacks start storing the final traces
+        if self._recording:  # those stores: group commits, quick
+            await asyncio.wait(list(self._recording), timeout=5)
         return len(not_done)
 
     def _accepted(self, route: Route | None) -> Callable[[int], Response]:

@@ -390,11 +390,13 @@ class Store:
         self._group, self._waiters = [], []
         # Keep a stock of ids for the next group, sized to the traffic.
         inserts = sum(1 for statement in group if statement[0] is self._INSERT)
-        self._ahead = 2 * inserts if inserts >= BUSY_GROUP else self.quiet_stock
         stock = self._stock()
-        reserve = self._ahead - stock if stock < self._ahead // 2 else 0
-        # Sharing the store and no longer busy: drop the ids left from a burst.
-        drop = not self._ahead and stock > 0
+        reserve, drop = 0, False
+        if inserts:  # a group of updates only (flow traces) says nothing about the traffic
+            self._ahead = 2 * inserts if inserts >= BUSY_GROUP else self.quiet_stock
+            reserve = self._ahead - stock if stock < self._ahead // 2 else 0
+            # Sharing the store and no longer busy: drop the ids left from a burst.
+            drop = not self._ahead and stock > 0
         try:
             written = self._write(group, blocking=loop is None, reserve=reserve, waiters=waiters, drop=drop)
         except Exception:

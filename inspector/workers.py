@@ -171,12 +171,13 @@ class WorkerPool:
             return
         finally:
             theirs.close()
-        if self._stopping:  # stop() began while this one was starting: it missed it
-            ours.close()
+        channel = await Channel.open(ours) if not self._stopping else None
+        if channel is None or self._stopping:  # stop() began while this one started: it missed it
+            channel.close() if channel is not None else ours.close()
             process.terminate()
             await process.wait()
             return
-        worker = _Worker(process, await Channel.open(ours), listener)
+        worker = _Worker(process, channel, listener)
         self.workers.append(worker)
         if "public_url" in self.state:
             worker.channel.send({"public_url": self.state["public_url"]})

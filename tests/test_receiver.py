@@ -230,3 +230,15 @@ async def test_concurrent_requests_are_all_stored(tmp_path):
         assert all(status == 200 for status, _, _ in results)
         ids = {json.loads(raw)["id"] for _, raw, _ in results}
         assert len(ids) == 200 and s.store.count() == 200
+
+
+async def test_drain_gives_a_run_that_ignores_the_stop_its_deadline_once():
+    """A flow run stuck in a thread: drain waits `timeout`, tells it to stop, waits 5 s more,
+    and returns; it must not wait for it a third time (a TUI worker would be killed first)."""
+    pipeline = Pipeline(make_config())
+    stuck = asyncio.get_running_loop().create_future()
+    pipeline._pending.add(stuck)
+    started = asyncio.get_running_loop().time()
+    assert await pipeline.drain(timeout=0.1) == 1
+    assert asyncio.get_running_loop().time() - started < 5.5
+    stuck.cancel()

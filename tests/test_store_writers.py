@@ -263,3 +263,26 @@ def test_a_reservation_that_fails_to_commit_is_forgotten(tmp_path):
     assert sorted(r[1] for r in rows(path)) == ["a", "b"]
     a.close()
     b.close()
+
+
+async def test_a_group_of_trace_updates_leaves_a_busy_writers_stock_alone(tmp_path):
+    """Traces stored after the answer make group commits of UPDATEs only: they say nothing
+    about the traffic, and must not cost the next burst one reservation per request."""
+    store = Store(tmp_path / "s.sqlite3")  # a serve worker's: no quiet stock
+    first = await asyncio.gather(*(store_as_the_server_does(store, capture(f"a{i}")) for i in range(2 * BUSY_GROUP)))
+    await asyncio.gather(*(store_as_the_server_does(store, capture(f"b{i}")) for i in range(2 * BUSY_GROUP)))
+    assert store._stock() > 0
+    await store.update_grouped(first[0].id, runs=[{"flow": "f"}])
+    assert store._stock() > 0
+    writes = 0
+    real = store._write
+
+    def counting(*args, **kwargs):
+        nonlocal writes
+        writes += 1
+        return real(*args, **kwargs)
+
+    store._write = counting
+    await asyncio.gather(*(store_as_the_server_does(store, capture(f"c{i}")) for i in range(2 * BUSY_GROUP)))
+    assert writes <= 2
+    store.close()

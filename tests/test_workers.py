@@ -281,3 +281,24 @@ def test_a_stop_signal_after_winding_down_is_ignored(tmp_path):
     out = subprocess.run([sys.executable, "-c", LATE_SIGNALS], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and out.stdout.strip() == "exited normally", out
     assert out.stderr == ""
+
+
+async def test_a_worker_still_starting_when_stop_begins_is_stopped(monkeypatch):
+    import inspector.workers as workers
+
+    real_open = workers.Channel.open
+
+    async def slow_open(sock):
+        await asyncio.sleep(0.3)  # widen the window (one loop pass in real life)
+        return await real_open(sock)
+
+    monkeypatch.setattr(workers.Channel, "open", staticmethod(slow_open))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    pool = WorkerPool(lambda s, c: [sys.executable, "-c", "import time; time.sleep(30)"], [listener],
+                      on_capture=lambda i, u: None)
+    starting = asyncio.ensure_future(pool.start())
+    await asyncio.sleep(0.15)  # the process runs; _spawn waits in Channel.open
+    await pool.stop(grace=1)
+    await starting
+    assert pool.workers == []

@@ -800,7 +800,7 @@ class InspectorApp(App[int]):
         token = self._detail_token
 
         def show() -> None:
-            if token == self._detail_token:
+            if token == self._detail_token and self.screen_stack:  # not once the app closed
                 self._show_detail()
 
         if wait <= 0:
@@ -1230,9 +1230,10 @@ class InspectorApp(App[int]):
             await asyncio.wait_for(self.tunnel.stop(), timeout=8.0)
         except Exception as exc:  # quitting must always work; stop() itself never hangs
             self.log.error(f"stopping the tunnel: {exc!r}")
-        # A worker drains its flow runs for DRAIN_SECONDS_TUI, then waits up to 5 s for them to
-        # end as `interrupted`: give it that before killing it.
-        stopping_workers = asyncio.ensure_future(self.process_pool.stop(grace=12.0)) if self.process_pool is not None else None
+        # A worker lets requests in flight finish (up to 5 s), drains its flow runs for
+        # DRAIN_SECONDS_TUI, then waits up to 5 s for them to end as `interrupted`: give it
+        # that before killing it.
+        stopping_workers = asyncio.ensure_future(self.process_pool.stop(grace=5 + DRAIN_SECONDS_TUI + 5 + 2)) if self.process_pool is not None else None
         if self.receiver is not None:
             try:
                 await self.receiver.stop(grace=2.0)

@@ -101,3 +101,26 @@ async def test_a_flood_of_worker_warnings_is_one_notification(workdir):
         app._worker_warning("warning: once more")
         await pilot.pause(0.8)
         assert any(n.message == "warning: once more" for n in app._notifications)
+
+
+async def test_a_late_row_above_the_screen_leaves_the_cursor_on_screen(workdir):
+    from inspector.tui.rows import Row
+    from tests.test_store_writers import capture
+
+    app = make_app(workdir)
+    async with app.run_test(size=(100, 24)) as pilot:
+        table = app.table
+        rows = [Row(capture(f"e{i}").with_(id=i)) for i in range(2, 202, 2)]
+        table.append(rows, [True] * len(rows))
+        await pilot.pause()
+        table.focus()
+        await pilot.press("up")  # out of follow mode, one above the newest
+        await pilot.pause()
+        assert not table.follow
+        current = table.current.id
+        for late in (101, 103):  # another worker's, numbered above the screen
+            table.append([Row(capture("late").with_(id=late))], [True])
+            await pilot.pause()
+        top, visible = int(table.scroll_y), table.size.height - 1
+        assert table.current.id == current
+        assert top <= table.cursor < top + visible

@@ -137,6 +137,7 @@ class RequestTable(ScrollView, can_focus=True):
     def append(self, rows: list[Row], visible: list[bool]) -> None:
         """New captures, in id order. Usually their ids are higher than any held; one that
         another process numbered lower (serve --workers under load) goes to its place."""
+        above = 0  # shown rows that went above the cursor's
         for row, show in zip(rows, visible):
             if row.id in self.by_id:
                 continue
@@ -148,11 +149,15 @@ class RequestTable(ScrollView, can_focus=True):
                     self.view.insert(at, row)
                     if at <= self.cursor:
                         self.cursor += 1
+                        above += 1
                 continue
             self.rows.append(row)
             if show:
                 self.view.append(row)
         self._resized()
+        if above and not self.follow:
+            # The rows on screen stay where they are, as in `prepend`.
+            self.scroll_to(y=self.scroll_y + above, animate=False, immediate=True)
         if self.follow and self.view:
             self._move(len(self.view) - 1, user=False)
         elif self.cursor < 0 and self.view:
