@@ -194,8 +194,10 @@ def cmd_serve(args) -> int:
     store = open_store(args, server=True)
     if store is None:
         return 2
+    from .receiver import run_server
+
     try:
-        return asyncio.run(_serve(args, config, store))
+        return run_server(_serve(args, config, store))
     finally:
         store.close()
 

@@ -242,3 +242,15 @@ async def test_drain_gives_a_run_that_ignores_the_stop_its_deadline_once():
     assert await pipeline.drain(timeout=0.1) == 1
     assert asyncio.get_running_loop().time() - started < 5.5
     stuck.cancel()
+
+
+def test_servers_run_on_uvloop_where_installed_and_on_asyncio_when_asked(monkeypatch):
+    from inspector.receiver import LOOP_ENV, run_server
+
+    async def loop_module() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    uvloop = pytest.importorskip("uvloop")
+    assert run_server(loop_module()) == uvloop.Loop.__module__
+    monkeypatch.setenv(LOOP_ENV, "asyncio")
+    assert run_server(loop_module()).startswith("asyncio")
