@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import multiprocessing
+import os
 import shutil
 import subprocess
 import sys
@@ -58,15 +59,35 @@ def start(cmd: list[str], cwd: Path, ready: str | None = None) -> tuple[subproce
 
 
 def _load_process(port: int, seconds: float, concurrency: int, rate: float | None, queue) -> None:
+    import resource
+
     sys.path.insert(0, str(ROOT))
     from bench.load import encode_request, run_load
 
     payload = encode_request("127.0.0.1", port, PATH, BODY, headers())
+    before = resource.getrusage(resource.RUSAGE_SELF)
     result = asyncio.run(run_load("127.0.0.1", port, payload, concurrency=concurrency, seconds=seconds, rate=rate))
+    after = resource.getrusage(resource.RUSAGE_SELF)
     queue.put({
         "rps": result.rps, "p50_ms": result.percentile(50), "p99_ms": result.percentile(99),
         "requests": result.requests, "errors": result.errors, "statuses": result.statuses,
+        "client_cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
     })
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of a process and its children so far, from /proc (Linux);
+    None elsewhere."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        pids = [pid] + [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        for p in pids:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def wrk(port: int, seconds: float, concurrency: int) -> dict:
@@ -135,8 +156,16 @@ def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, w
             measure(port, 1.0, concurrency, rate, use_wrk)  # warm-up
         each = max(1.0, seconds / rounds)
         for _ in range(rounds):
-            for name, (_, port) in procs.items():
-                rounds_of[name].append(measure(port, each, concurrency, rate, use_wrk))
+            for name, (proc, port) in procs.items():
+                cpu_before = cpu_seconds(proc.pid)
+                got = measure(port, each, concurrency, rate, use_wrk)
+                cpu_after = cpu_seconds(proc.pid)
+                served = got.get("requests") or got["rps"] * each
+                if cpu_before is not None and cpu_after is not None and served:
+                    got["cpu_us"] = (cpu_after - cpu_before) / served * 1e6  # the server's, per request
+                if got.get("client_cpu_s") is not None and served:
+                    got["client_cpu_us"] = got["client_cpu_s"] / served * 1e6
+                rounds_of[name].append(got)
     finally:
         for proc, _ in procs.values():
             proc.terminate()
@@ -150,6 +179,9 @@ def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, w
         mid["p99_ms"] = sorted(r["p99_ms"] for r in got)[len(got) // 2]
         mid["statuses"] = {k: sum(r["statuses"].get(k, 0) for r in got) for k in {k for r in got for k in r["statuses"]}}
         mid["errors"] = sum(r["errors"] for r in got)
+        for key in ("cpu_us", "client_cpu_us"):
+            values = sorted(r[key] for r in got if r.get(key) is not None)
+            mid[key] = round(values[len(values) // 2], 1) if values else None
         return mid
 
     bare = median("bare")
@@ -158,6 +190,7 @@ def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, w
         "concurrency": concurrency, "seconds": seconds, "rate": rate, "rounds": rounds, "workers": workers if workers > 1 else None,
         "bare_rounds_rps": [round(r["rps"]) for r in rounds_of["bare"]],
         "bare_rps": round(bare["rps"], 1), "bare_p50_ms": round(bare["p50_ms"], 3), "bare_p99_ms": round(bare["p99_ms"], 3),
+        "bare_cpu_us": bare["cpu_us"], "client_cpu_us": bare["client_cpu_us"],
     }
     for name in commands:
         if name == "bare":
@@ -168,7 +201,7 @@ def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, w
             f"{name}_rps": round(m["rps"], 1),
             f"{name}_ratio": round(m["rps"] / bare["rps"], 3) if bare["rps"] else None,
             f"{name}_p50_ms": round(m["p50_ms"], 3), f"{name}_p99_ms": round(m["p99_ms"], 3),
-            f"{name}_statuses": m["statuses"], f"{name}_errors": m["errors"],
+            f"{name}_statuses": m["statuses"], f"{name}_errors": m["errors"], f"{name}_cpu_us": m["cpu_us"],
         })
     result["ratio"] = result["serve_ratio"]
     return result
@@ -194,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     for label, key in rows:
         ratio = "" if key == "bare" else f"{r[key + '_ratio']:.3f}"
         print(f"  {label:20}{r[key + '_rps']:>10.0f}{r[key + '_p50_ms']:>10.2f}{r[key + '_p99_ms']:>10.2f}{ratio:>8}   {r[key + '_rounds_rps']}")
+    if r["bare_cpu_us"] is not None:
+        cpu = [f"bare {r['bare_cpu_us']:.0f}", f"serve {r['serve_cpu_us']:.0f}"]
+        if r["workers"]:
+            cpu.append(f"serve --workers {r['workers']} {r['serve_workers_cpu_us']:.0f}")
+        print(f"  CPU per request (µs): {', '.join(cpu)}; load client {r['client_cpu_us']:.0f}")
     print(f"  serve statuses: {r['serve_statuses']}" + (f"; with workers: {r['serve_workers_statuses']}" if r["workers"] else ""))
     return 0
 

@@ -7,7 +7,7 @@ from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT))
 
-from bench import flow, history, script  # noqa: E402
+from bench import flow, history, ingest, script  # noqa: E402
 
 
 def test_history_benchmark_runs():
@@ -21,3 +21,13 @@ def test_flow_benchmark_runs():
 
 def test_script_benchmark_runs():
     assert all(row["script_evals_per_s"] > 0 for row in script.run(0.01))
+
+
+def test_ingest_benchmark_runs_and_counts_cpu_per_request():
+    result = ingest.run(1.0, 4, None, rounds=1, workers=0)
+    assert result["bare_rps"] > 0 and result["serve_rps"] > 0
+    assert result["serve_statuses"].get(200, 0) > 0 and result["serve_errors"] == 0
+    if sys.platform.startswith("linux"):  # /proc
+        # Signatures, the flow and the store cost more CPU than the bare handler's 200.
+        assert 0 < result["bare_cpu_us"] < result["serve_cpu_us"]
+        assert result["client_cpu_us"] > 0
