@@ -34,13 +34,15 @@ def run_server(main: Coroutine[Any, Any, Any]) -> Any:
     """Run a server's event loop to the end of `main`: uvloop where it is installed (a
     dependency on Linux and macOS; its transports cost about half of asyncio's per
     request), asyncio's own elsewhere or when WEBHOOK_INSPECTOR_LOOP=asyncio."""
-    try:
-        if os.environ.get(LOOP_ENV, "").strip().lower() == "asyncio":
-            raise ImportError
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+    factory = None
+    if os.environ.get(LOOP_ENV, "").strip().lower() != "asyncio":
+        try:
+            import uvloop
+
+            factory = uvloop.new_event_loop
+        except ImportError:
+            pass
+    with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main)
 
 

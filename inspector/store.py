@@ -289,10 +289,12 @@ class Store:
         the lock (StoreError after `busy_seconds`). A writer sharing the store (no
         `quiet_stock`) that has been idle checks its stock is still the newest first. The
         server calls this before insert_grouped, with no await in between."""
+        if (self._next_id < self._id_end or self._spare) and self.quiet_stock:
+            return  # a lone server: its stock is the newest
         loop = asyncio.get_running_loop()
         drop = False
         if self._next_id < self._id_end or self._spare:
-            if self.quiet_stock or loop.time() - self._stocked_at < STALE_STOCK_SECONDS:
+            if loop.time() - self._stocked_at < STALE_STOCK_SECONDS:
                 return
             drop, self._ahead = True, 0
         started = loop.time()
@@ -464,7 +466,7 @@ class Store:
             except sqlite3.Error:
                 pass
             # The reservation did not happen: forget the ids it added.
-            self._next_id, self._id_end, self._spare = ids[0], ids[1], ids[2]
+            self._next_id, self._id_end, self._spare = ids
             self._fail(waiters, exc)
             raise
         for w in waiters:

@@ -171,9 +171,12 @@ class WorkerPool:
             return
         finally:
             theirs.close()
-        channel = await Channel.open(ours) if not self._stopping else None
-        if channel is None or self._stopping:  # stop() began while this one started: it missed it
-            channel.close() if channel is not None else ours.close()
+        channel = None if self._stopping else await Channel.open(ours)
+        if self._stopping:  # stop() began while this one started: it missed it
+            if channel is not None:
+                channel.close()
+            else:
+                ours.close()
             process.terminate()
             await process.wait()
             return
@@ -218,8 +221,7 @@ class WorkerPool:
         async for message in worker.channel.messages():
             if "ready" in message:
                 worker.ready = True
-                if all(w.ready for w in self.workers) and len(self.workers) >= self.count:
-                    self.all_ready.set()
+                self._check_ready()
             elif isinstance(message.get("selfcheck_arrived"), str):
                 self.nonces.arrived(message["selfcheck_arrived"])
             elif type(message.get("capture")) is int and self.on_capture is not None:
@@ -253,8 +255,11 @@ class WorkerPool:
             self.listeners.remove(listener)
             self.count = len(self.listeners)
         listener.close()
+        self._check_ready()  # the ones left may be all there will be
+
+    def _check_ready(self) -> None:
         if all(w.ready for w in self.workers) and len(self.workers) >= self.count:
-            self.all_ready.set()  # the ones left are all there will be
+            self.all_ready.set()
 
     def broadcast(self, message: dict[str, Any]) -> None:
         if "public_url" in message:
