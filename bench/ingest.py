@@ -5,7 +5,11 @@ The servers run as subprocesses and get the same load (same signed GitHub body, 
 concurrency) from a load process, in turns (3 rounds each); the figure that matters is the
 ratio serve / bare of the medians.
 
-    python -m bench.ingest [--seconds 9] [--concurrency 32] [--rate R] [--workers 2] [--json]
+A third server, the floor (bench/floor_server.py), does only what no capturing server can
+skip: check the HMAC, parse the JSON, commit a row with the request before answering. Its
+ratio is the ceiling for serve's on this stack and this machine.
+
+    python -m bench.ingest [--seconds 9] [--concurrency 32] [--rate R] [--workers 2] [--no-floor] [--json]
 """
 
 from __future__ import annotations
@@ -125,11 +129,12 @@ def measure(port: int, seconds: float, concurrency: int, rate: float | None, use
     return result
 
 
-def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, workers: int = 2) -> dict:
+def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, workers: int = 2, floor: bool = True) -> dict:
     """The servers run side by side (idle while another is measured) and are measured in
     turns, `rounds` times `seconds / rounds` each: a slow spell of a shared machine then hits
     all of them, and each figure is the median of its rounds. `serve` is one process (the
-    default); `serve_workers` is `serve --workers N` (0: not measured)."""
+    default); `serve_workers` is `serve --workers N` (0: not measured); `floor` is
+    bench/floor_server.py, the least a signature-checking, storing server does here."""
     use_wrk = shutil.which("wrk") is not None
     work = Path(tempfile.mkdtemp(prefix="inspector-bench-"))
     procs: dict[str, tuple[subprocess.Popen, int]] = {}
@@ -138,15 +143,18 @@ def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, w
         return [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
                 "--store", str(work / store), "--tunnel", "none", "serve", "--port", "0", *extra]
 
-    commands = {"bare": [sys.executable, str(ROOT / "bench" / "bare_server.py")], "serve": serve("one.sqlite3")}
+    commands = {"bare": [sys.executable, str(ROOT / "bench" / "bare_server.py")],
+                "serve": serve("one.sqlite3")}
+    if floor:
+        commands["floor"] = [sys.executable, str(ROOT / "bench" / "floor_server.py"), str(work / "floor.sqlite3")]
     if workers > 1:
         commands["serve_workers"] = serve("workers.sqlite3", "--workers", str(workers))
     rounds_of: dict[str, list[dict]] = {name: [] for name in commands}
     try:
         for name, cmd in commands.items():
-            proc, port = start(cmd, work if name == "bare" else ROOT, "processes answer" if name == "serve_workers" else None)
+            proc, port = start(cmd, work if name in ("bare", "floor") else ROOT, "processes answer" if name == "serve_workers" else None)
             procs[name] = (proc, port)
-            if name != "bare":
+            if name not in ("bare", "floor"):
                 # serve prints a line per request; drain them so the pipe never blocks it.
                 import threading
 
@@ -213,9 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--rate", type=float, default=None, help="open loop at this many req/s (default: closed loop)")
     p.add_argument("--workers", type=int, default=2, help="also measure serve --workers N (default 2; 0 or 1: skip)")
+    p.add_argument("--no-floor", action="store_true", help="do not measure bench/floor_server.py")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    r = run(args.seconds, args.concurrency, args.rate, workers=args.workers)
+    r = run(args.seconds, args.concurrency, args.rate, workers=args.workers, floor=not args.no_floor)
     if args.json:
         print(json.dumps(r))
         return 0
@@ -224,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [("bare aiohttp", "bare"), ("serve", "serve")]
     if r["workers"]:
         rows.append((f"serve --workers {r['workers']}", "serve_workers"))
+    if "floor_rps" in r:
+        rows.append(("floor (see below)", "floor"))
     for label, key in rows:
         ratio = "" if key == "bare" else f"{r[key + '_ratio']:.3f}"
         print(f"  {label:20}{r[key + '_rps']:>10.0f}{r[key + '_p50_ms']:>10.2f}{r[key + '_p99_ms']:>10.2f}{ratio:>8}   {r[key + '_rounds_rps']}")
@@ -231,7 +242,12 @@ def main(argv: list[str] | None = None) -> int:
         cpu = [f"bare {r['bare_cpu_us']:.0f}", f"serve {r['serve_cpu_us']:.0f}"]
         if r["workers"]:
             cpu.append(f"serve --workers {r['workers']} {r['serve_workers_cpu_us']:.0f}")
+        if "floor_rps" in r:
+            cpu.append(f"floor {r['floor_cpu_us']:.0f}")
         print(f"  CPU per request (µs): {', '.join(cpu)}; load client {r['client_cpu_us']:.0f}")
+    if "floor_rps" in r:
+        print("  floor: aiohttp + HMAC check + JSON parse + SQLite row committed before the answer, no inspector code"
+              " (bench/floor_server.py); serve cannot beat it")
     print(f"  serve statuses: {r['serve_statuses']}" + (f"; with workers: {r['serve_workers_statuses']}" if r["workers"] else ""))
     return 0
 
