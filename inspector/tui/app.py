@@ -231,7 +231,10 @@ class InspectorApp(App[int]):
         self._search_generation = 0
         self._search_hits: set[int] = set()
         self.searching = False  # a text search is reading the store
-        self.watermark = 0  # `clear view` hides ids up to here
+        self.watermark = 0  # `clear view` hides ids up to here…
+        # …except these: captures that arrived after the clear with an id at or below it
+        # (`--workers`: another worker numbered them first but reported them later).
+        self._late: set[int] = set()
         # The detail pane
         self._detail_id: int | None = None
         self._detail_capture: Capture | None = None
@@ -558,7 +561,9 @@ class InspectorApp(App[int]):
         for cid, capture in latest.items():
             row = table.row(cid)
             if row is None:
-                shown = cid > self.watermark and self._matches(capture)
+                if cid <= self.watermark:
+                    self._late.add(cid)
+                shown = self._after_clear(cid) and self._matches(capture)
                 if shown and self.filter_in_store:
                     self._search_hits.add(cid)
                 new.append((Row(capture), shown))
@@ -684,8 +689,12 @@ class InspectorApp(App[int]):
         except Exception:
             return False
 
+    def _after_clear(self, capture_id: int) -> bool:
+        """Not hidden by `clear view`."""
+        return capture_id > self.watermark or capture_id in self._late
+
     def _row_visible(self, row: Row) -> bool:
-        return row.id > self.watermark and self._matches_row(row)
+        return self._after_clear(row.id) and self._matches_row(row)
 
     def on_filter_bar_changed(self, message: FilterBar.Changed) -> None:
         self.set_filter(message.text, final=message.final)
@@ -726,7 +735,7 @@ class InspectorApp(App[int]):
     def _apply_filter_rows(self) -> None:
         rows = self.table.rows
         if self.watermark:
-            rows = [r for r in rows if r.id > self.watermark]
+            rows = [r for r in rows if self._after_clear(r.id)]
         try:
             view = select(rows, self.filter.predicates)
         except Exception as exc:  # a term that cannot judge a row must not take the UI down
@@ -749,7 +758,7 @@ class InspectorApp(App[int]):
                 if worker.is_cancelled or generation != self._search_generation:
                     return
                 scanned += 1
-                if capture.id is not None and capture.id > self.watermark and flt(capture):
+                if capture.id is not None and self._after_clear(capture.id) and flt(capture):
                     hits.append(capture.id)
                 if time.monotonic() - last > 0.25:
                     self.post_message(SearchProgress(generation, hits, scanned))
@@ -908,10 +917,13 @@ class InspectorApp(App[int]):
 
     def action_clear_view(self) -> None:
         table = self.table
+        self._late = set()
         if self.watermark:
             self.watermark = 0
             self.notify("showing every capture again", timeout=2)
         else:
+            if self._incoming:  # arrived before the key: hidden with the rest
+                self._take_captures()
             self.watermark = max((r.id for r in table.rows), default=0)
             self.notify(f"view cleared (captures up to #{self.watermark} stay in the store); press {self.key_for('clear-view', 'x')} again to show them", timeout=4)
         if self.filter_in_store:

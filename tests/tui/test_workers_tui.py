@@ -15,7 +15,7 @@ import pytest
 from inspector.cli import worker_argv
 from inspector.store import Store
 
-from .conftest import make_app
+from .conftest import make_app, wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreading is Linux's")
 
@@ -78,6 +78,36 @@ async def test_a_capture_numbered_below_those_shown_goes_to_its_place(workdir):
         assert app.table.current.id == ids[4]
         await pilot.press("end")
         assert app.table.current.id == ids[5]
+    other.close()
+
+
+async def test_clear_view_hides_what_was_there_not_a_late_capture_numbered_below(workdir):
+    """`x` hides the captures shown so far. A capture that arrives after it, numbered below
+    the highest hidden id by another worker, is new to the user and shows."""
+    store_path = workdir / ".inspector" / "captures.sqlite3"
+    other = Store(store_path)
+    app = make_app(workdir, store=Store(store_path))
+    async with app.run_test(size=(120, 30)) as pilot:
+        from tests.test_store_writers import capture
+        await wait_for(lambda: app.history_done, pilot)
+        ids = [other.insert(capture(f"e{i}")).id for i in range(4)]
+        for cid in (ids[0], ids[2]):
+            app._worker_capture(cid, False)
+        await pilot.pause(0.3)
+        await pilot.press("x")
+        assert app.table.view == []
+        app._worker_capture(ids[1], False)  # late: numbered below #ids[2], reported after the clear
+        app._worker_capture(ids[3], False)
+        await pilot.pause(0.3)
+        assert [row.id for row in app.table.view] == [ids[1], ids[3]]
+        # A filter and a text search keep it too; `x` again shows everything.
+        assert app.set_filter("e1")
+        await wait_for(lambda: not app.searching, pilot)
+        assert [row.id for row in app.table.view] == [ids[1]]
+        assert app.set_filter("")
+        assert [row.id for row in app.table.view] == [ids[1], ids[3]]
+        await pilot.press("x")
+        assert [row.id for row in app.table.view] == ids
     other.close()
 
 
