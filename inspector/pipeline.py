@@ -489,10 +489,7 @@ class Pipeline:
             if isinstance(result, Capture):
                 return result.with_(id=self._ids)
             return capture.with_(id=self._ids, response=result)
-        await self.store.reserve_id()  # no await between this and insert_grouped
-        capture, committed = self.store.insert_grouped(capture, respond)
-        await committed
-        return capture
+        return await self.store.add(capture, respond)
 
     def _notify(self, capture: Capture, listeners: list[CaptureListener] | None = None) -> None:
         for listener in list(self.listeners if listeners is None else listeners):

@@ -28,10 +28,21 @@ ORIGINS = ("live", "replay", "sample", "import")
 BUSY_GROUP = 4
 SERVER_STOCK = 64
 BUSY_TIMEOUT_MS = 10_000  # how long a blocking write waits for another writer
-RETRY_SECONDS = 0.0005  # a group commit that found the store locked tries again after this
+RETRY_SECONDS = 0.0005  # a group commit that found the store locked tries again after this…
+RETRY_MAX_SECONDS = 0.02  # …or after a quarter of its wait so far, up to this
+
+
+def retry_delay(waited: float) -> float:
+    """When to try a locked store again: soon (another writer's commit takes a millisecond),
+    then less often, so a lock held for seconds does not keep the loop spinning."""
+    return min(max(RETRY_SECONDS, waited / 4), RETRY_MAX_SECONDS)
 # A writer that shares the store and has not committed for this long checks its stock of ids
 # against the store before using it: other writers may have numbered captures past it since.
 STALE_STOCK_SECONDS = 0.01
+# A lone server checks it after this long without a commit: `import`, `replay` or a test
+# run may have stored captures meanwhile, and its stock would number the next capture below
+# theirs (and retention by id would take it for an old one).
+LONE_STALE_SECONDS = 1.0
 RETENTION_GRACE = 5.0  # seconds; see enforce_retention
 
 # Each entry moves the schema from version i to i + 1. Append; never edit a released one.
@@ -285,23 +296,24 @@ class Store:
 
     async def reserve_id(self) -> None:
         """Make sure the next insert has an id without blocking the event loop: when the
-        stock is empty, reserve one, retrying every RETRY_SECONDS while another writer holds
+        stock is empty, reserve one, retrying (see retry_delay) while another writer holds
         the lock (StoreError after `busy_seconds`). A writer sharing the store (no
         `quiet_stock`) that has been idle checks its stock is still the newest first. The
-        server calls this before insert_grouped, with no await in between."""
-        if (self._next_id < self._id_end or self._spare) and self.quiet_stock:
-            return  # a lone server: its stock is the newest
+        server calls this before insert_grouped, with no await in between. A lone server
+        (`quiet_stock`) does the same check after LONE_STALE_SECONDS."""
         loop = asyncio.get_running_loop()
         drop = False
         if self._next_id < self._id_end or self._spare:
-            if loop.time() - self._stocked_at < STALE_STOCK_SECONDS:
+            if loop.time() - self._stocked_at < (LONE_STALE_SECONDS if self.quiet_stock else STALE_STOCK_SECONDS):
                 return
-            drop, self._ahead = True, 0
+            drop = True
+            if not self.quiet_stock:
+                self._ahead = 0
         started = loop.time()
         while not self._write([], blocking=False, reserve=max(1, self._ahead), drop=drop):
             if loop.time() - started > self.busy_seconds:
                 raise StoreError(f"{self.path}: could not commit captures (another process held the store's write lock for more than {self.busy_seconds:g} s)")
-            await asyncio.sleep(RETRY_SECONDS)
+            await asyncio.sleep(retry_delay(loop.time() - started))
             if loop.time() - self._stocked_at < STALE_STOCK_SECONDS and (self._next_id < self._id_end or self._spare):
                 return  # a group commit meanwhile reserved some
         self._stocked_at = loop.time()
@@ -350,6 +362,14 @@ class Store:
         so the capture and its answer are committed together before the answer is sent."""
         capture, row = self._add(capture, decide)
         self._write([(self._INSERT, row)], blocking=True)
+        return capture
+
+    async def add(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None) -> Capture:
+        """`insert` for code on the event loop: takes its id and commits in a group commit,
+        never blocking the loop on another writer's lock (see reserve_id)."""
+        await self.reserve_id()  # no await between this and insert_grouped
+        capture, committed = self.insert_grouped(capture, decide)
+        await committed
         return capture
 
     def insert_grouped(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None) -> tuple[Capture, "asyncio.Future[None]"]:
@@ -421,7 +441,7 @@ class Store:
             self._fail(stuck, f"another process held the store's write lock for more than {self.busy_seconds:g} s")
             return
         if self._flush_handle is None:
-            self._flush_handle = loop.call_later(RETRY_SECONDS, self.flush)
+            self._flush_handle = loop.call_later(retry_delay(now - self._retrying_since), self.flush)
 
     def _write(self, statements: list[tuple[str, Any]], *, blocking: bool, reserve: int = 0, waiters: list | None = None, drop: bool = False) -> bool:
         """One write transaction of `statements` (a blocking write takes the open group

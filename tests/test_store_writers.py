@@ -10,7 +10,7 @@ import time
 import pytest
 
 from inspector.model import Capture, Headers, Request, Response, SignatureResult
-from inspector.store import BUSY_GROUP, Store, StoreError
+from inspector.store import BUSY_GROUP, SERVER_STOCK, Store, StoreError
 
 
 def capture(tag: str, body: bytes = b"{}") -> Capture:
@@ -93,14 +93,25 @@ async def test_a_locked_store_does_not_block_the_loop(tmp_path, stocked):
         store._write([], blocking=True, reserve=5)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process writing, for a while
+    attempts = 0
+    write = store._write
+
+    def counted(*args, **kwargs):
+        nonlocal attempts
+        attempts += 1
+        return write(*args, **kwargs)
+
+    store._write = counted
     task = asyncio.ensure_future(store_as_the_server_does(store, capture("second")))
     ticks = 0
     started = time.perf_counter()
-    while time.perf_counter() - started < 0.2:
+    while time.perf_counter() - started < 0.4:
         await asyncio.sleep(0.005)
         ticks += 1
-    assert ticks > 10, "the event loop was blocked while the store was locked"
+    assert ticks > 20, "the event loop was blocked while the store was locked"
     assert not task.done()
+    # It tries again often at first, then every 20 ms: not 800 times in 0.4 s.
+    assert 5 < attempts < 80
     other.execute("COMMIT")
     stored = await asyncio.wait_for(task, 2)
     assert [r[1] for r in rows(path)] == ["first", "second"]
@@ -218,6 +229,30 @@ async def test_ids_left_from_a_burst_are_not_used_after_others_numbered_past_the
     assert later.id > b_again.id
     a.close()
     b.close()
+
+
+async def test_a_lone_server_that_idled_numbers_after_what_others_stored_meanwhile(tmp_path, monkeypatch):
+    """`serve` alone keeps SERVER_STOCK ids in stock. While it idles, `import` (another
+    writer) stores captures; the server's next capture must be numbered after them, or
+    retention by id would treat the newest capture as one of the oldest."""
+    import inspector.store as store_module
+
+    monkeypatch.setattr(store_module, "LONE_STALE_SECONDS", 0.05)
+    path = tmp_path / "s.sqlite3"
+    server = Store(path, quiet_stock=SERVER_STOCK)
+    first = await store_as_the_server_does(server, capture("first"))
+    assert server._stock() > 0
+    importer = Store(path)
+    imported = [importer.insert(capture(f"imported{i}")).id for i in range(5)]
+    importer.close()
+    await asyncio.sleep(0.1)
+    late = await store_as_the_server_does(server, capture("late"))
+    assert late.id > max(imported) > first.id
+    # Busy again: the next ones follow without a check each.
+    more = await asyncio.gather(*(store_as_the_server_does(server, capture(f"m{i}")) for i in range(10)))
+    assert sorted(c.id for c in more)[0] > late.id
+    server.close()
+    assert len({r[0] for r in rows(path)}) == 17
 
 
 async def test_retention_keeps_a_capture_just_acknowledged_whatever_its_id(tmp_path):

@@ -100,7 +100,7 @@ async def carry_out(
     url = target_url(order.to, request)
     delivery = await deliver(request, url, timeout=timeout)
     try:
-        stored = store.insert(replay_capture_record(original, delivery, now))
+        stored = await store.add(replay_capture_record(original, delivery, now))
     except Exception as exc:
         why = f"the answer could not be stored: {type(exc).__name__}: {exc}"
         return ResendOutcome(cid, order, signing=signing, url=url, error=f"{delivery.error}; {why}" if delivery.error else why)

@@ -264,3 +264,61 @@ async def test_export_writes_a_file_and_says_where(workdir: Path):
         entry = har["log"]["entries"][0]
         assert entry["request"]["url"] == "http://127.0.0.1:0/events/webhook/demo/github"
         assert any(f"wrote #1 as har to {written}" in m for m in seen), seen
+
+
+async def test_resend_to_a_url_waits_for_a_locked_store_without_freezing_the_ui(workdir: Path):
+    """Another process (a --workers worker, `import`) holds the store's write lock while the
+    target's answer comes back: the UI keeps running and the answer is stored once the lock
+    is free."""
+    import sqlite3
+    import threading
+    import time
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app = make_app(workdir, serve=False)
+    async with target(ok) as ok_url, app.run_test(size=SIZE) as pilot:
+        original = await _captured(app, "github.push")
+        await _selected(app, pilot, original.id)
+        held, release = threading.Event(), threading.Event()
+
+        def hold_lock() -> None:
+            other = sqlite3.connect(app.store.path, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            held.set()
+            release.wait(5)
+            other.execute("COMMIT")
+            other.close()
+
+        holder = threading.Thread(target=hold_lock)
+        holder.start()
+        await asyncio.to_thread(held.wait, 5)
+        gaps, ticking = [], True
+
+        async def tick() -> None:  # how long the event loop goes without running us
+            last = time.monotonic()
+            while ticking:
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        ticker = asyncio.create_task(tick())
+        count = len(app.table.rows)
+        await pilot.press("u")
+        app.screen.query_one("#url-input").value = ok_url
+        await pilot.press("enter")
+        await asyncio.sleep(0.8)  # the answer is back; the store is still locked
+        assert app.table.row(count + 1) is None
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        release.set()
+        await wait_for(lambda: app.table.row(count + 1) is not None, pilot)
+        ticking = False
+        await ticker
+        holder.join()
+        assert max(gaps) < 0.3, f"the event loop stalled for {max(gaps):.2f} s"
+        stored = app.store.get(count + 1)
+        assert (stored.origin, stored.replay_of, stored.response.status) == ("replay", original.id, 200)
