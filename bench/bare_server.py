@@ -14,7 +14,8 @@ async def handle(request: web.BaseRequest) -> web.Response:
     return web.Response(status=200, body=b'{"status": "accepted"}', content_type="application/json")
 
 
-async def main() -> None:
+async def serve_forever(handle) -> None:
+    """Answer with `handle` on a free port; print it as `serve` does."""
     server = web.Server(handle, access_log=None)
     runner = web.ServerRunner(server, handle_signals=True)
     await runner.setup()
@@ -25,11 +26,16 @@ async def main() -> None:
     await asyncio.Event().wait()
 
 
-if __name__ == "__main__":
+def run(handle) -> None:
+    """Serve on the loop `serve` runs on (uvloop where it is installed) until stopped."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from inspector.receiver import run_server
 
     try:
-        run_server(main())
+        run_server(serve_forever(handle))
     except KeyboardInterrupt:
         sys.exit(0)
+
+
+if __name__ == "__main__":
+    run(handle)

@@ -71,24 +71,8 @@ class Floor:
         return web.Response(status=200, body=ANSWER, content_type="application/json")
 
 
-async def main() -> None:
-    where = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="inspector-floor-")) / "floor.sqlite3"
-    floor = Floor(where)
-    server = web.Server(floor.handle, access_log=None)
-    runner = web.ServerRunner(server, handle_signals=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    print(f"listening on http://127.0.0.1:{port}", flush=True)
-    await asyncio.Event().wait()
-
-
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from inspector.receiver import run_server
+    from bare_server import run  # bench/ is on sys.path when this runs as a script
 
-    try:
-        run_server(main())
-    except KeyboardInterrupt:
-        sys.exit(0)
+    where = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="inspector-floor-")) / "floor.sqlite3"
+    run(Floor(where).handle)
