@@ -108,7 +108,7 @@ class Store:
         self._spare: list[tuple[int, int]] = []
         self.quiet_stock = quiet_stock
         self._ahead = quiet_stock  # ids to keep in stock (see BUSY_GROUP)
-        self._stocked_at = 0.0  # loop time of this writer's last commit
+        self._stocked_at = 0.0  # loop time this writer last numbered captures or checked its stock
         # The open group: statements and the requests waiting for their commit.
         self._group: list[tuple[str, Any]] = []
         self._waiters: list[asyncio.Future[None]] = []
@@ -314,8 +314,8 @@ class Store:
             if loop.time() - started > self.busy_seconds:
                 raise StoreError(f"{self.path}: could not commit captures (another process held the store's write lock for more than {self.busy_seconds:g} s)")
             await asyncio.sleep(retry_delay(loop.time() - started))
-            if loop.time() - self._stocked_at < STALE_STOCK_SECONDS and (self._next_id < self._id_end or self._spare):
-                return  # a group commit meanwhile reserved some
+            if not drop and loop.time() - self._stocked_at < STALE_STOCK_SECONDS and (self._next_id < self._id_end or self._spare):
+                return  # the stock was empty; a group commit meanwhile reserved some
         self._stocked_at = loop.time()
 
     def _take_id(self) -> int:
@@ -426,7 +426,9 @@ class Store:
             return  # the waiters have their StoreError
         if written:
             self._retrying_since = 0.0
-            if loop is not None:
+            if loop is not None and inserts:
+                # Numbering captures: the stock is in use. A group of trace updates says
+                # nothing about it (another writer may have numbered past it meanwhile).
                 self._stocked_at = loop.time()
             return
         # Locked by another writer: keep the group (ahead of what joined since) and retry.

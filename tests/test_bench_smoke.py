@@ -26,9 +26,11 @@ def test_script_benchmark_runs():
 def test_ingest_benchmark_runs_and_counts_cpu_per_request():
     result = ingest.run(1.0, 4, None, rounds=1, workers=0)
     assert result["bare_rps"] > 0 and result["serve_rps"] > 0
-    assert result["serve_statuses"].get(200, 0) > 0 and result["serve_errors"] == 0
-    # The floor server checks the bench's signature and stores every request: all 200s.
-    assert set(result["floor_statuses"]) == {200} and result["floor_errors"] == 0 and result["floor_rps"] > 0
+    assert result["floor_rps"] > 0
+    if result["load"] != "wrk":  # wrk does not count statuses
+        assert result["serve_statuses"].get(200, 0) > 0 and result["serve_errors"] == 0
+        # The floor server checks the bench's signature and stores every request: all 200s.
+        assert set(result["floor_statuses"]) == {200} and result["floor_errors"] == 0
     if sys.platform.startswith("linux"):  # /proc
         # Signatures, the flow and the store cost more CPU than the bare handler's 200.
         assert 0 < result["bare_cpu_us"] < result["serve_cpu_us"]

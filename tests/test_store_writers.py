@@ -97,13 +97,13 @@ def count_writes(store: Store) -> list[None]:
 
 @pytest.mark.parametrize("stocked", [False, True])
 async def test_a_locked_store_does_not_block_the_loop(tmp_path, stocked):
-    """Whether the request must reserve its id (quiet) or has one in stock (busy), it waits
-    for another process's lock without stopping the event loop."""
+    """Whether the request must reserve its id (a worker's store) or has one in stock (a
+    lone server's, just used), it waits for another process's lock without stopping the
+    event loop: in reserve_id, or in the group commit."""
     path = tmp_path / "s.sqlite3"
-    store = Store(path)
-    store.insert(capture("first"))
-    if stocked:
-        store._write([], blocking=True, reserve=5)
+    store = Store(path, quiet_stock=SERVER_STOCK if stocked else 0)
+    await store_as_the_server_does(store, capture("first"))
+    assert (store._stock() > 0) == stocked
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process writing, for a while
     attempts = count_writes(store)
@@ -115,6 +115,7 @@ async def test_a_locked_store_does_not_block_the_loop(tmp_path, stocked):
         ticks += 1
     assert ticks > 20, "the event loop was blocked while the store was locked"
     assert not task.done()
+    assert bool(store._waiters) == stocked  # which of the two waits
     # It tries again often at first, then every 20 ms: not 800 times in 0.4 s.
     assert 5 < len(attempts) < 80
     other.execute("COMMIT")
@@ -236,10 +237,12 @@ async def test_ids_left_from_a_burst_are_not_used_after_others_numbered_past_the
     b.close()
 
 
-async def test_a_lone_server_that_idled_numbers_after_what_others_stored_meanwhile(tmp_path, monkeypatch):
+@pytest.mark.parametrize("trace_committed", [False, True])
+async def test_a_lone_server_that_idled_numbers_after_what_others_stored_meanwhile(tmp_path, monkeypatch, trace_committed):
     """`serve` alone keeps SERVER_STOCK ids in stock. While it idles, `import` (another
     writer) stores captures; the server's next capture must be numbered after them, or
-    retention by id would treat the newest capture as one of the oldest."""
+    retention by id would treat the newest capture as one of the oldest. A flow trace
+    committed meanwhile (an update, no new capture) does not make the stock fresh."""
     import inspector.store as store_module
 
     monkeypatch.setattr(store_module, "LONE_STALE_SECONDS", 0.05)
@@ -251,11 +254,15 @@ async def test_a_lone_server_that_idled_numbers_after_what_others_stored_meanwhi
     imported = [importer.insert(capture(f"imported{i}")).id for i in range(5)]
     importer.close()
     await asyncio.sleep(0.1)
+    if trace_committed:
+        await server.update_grouped(first.id, runs=[{"flow": "slow", "status": "ok"}])
     late = await store_as_the_server_does(server, capture("late"))
     assert late.id > max(imported) > first.id
-    # Busy again: the next ones follow without a check each.
+    # Busy again: the next ones come from the stock, with no check and no reservation each.
+    writes = count_writes(server)
     more = await asyncio.gather(*(store_as_the_server_does(server, capture(f"m{i}")) for i in range(10)))
     assert sorted(c.id for c in more)[0] > late.id
+    assert len(writes) == 1  # the group's own commit
     server.close()
     assert len({r[0] for r in rows(path)}) == 17
 

@@ -32,6 +32,7 @@ class ResendOutcome:
     signing: str | None = None  # how it was signed, when re-signed
     url: str | None = None  # where it was sent; None: through this inspector's pipeline
     error: str | None = None  # why nothing was sent, or why the target did not answer
+    sent: bool = False  # the request left (to `url`), whatever came of it
 
     @property
     def failed(self) -> bool:
@@ -41,6 +42,8 @@ class ResendOutcome:
         """One or two lines for a notification."""
         how = self.signing or self.order.how
         new = self.capture
+        if new is None and self.url and self.sent:
+            return f"sent #{self.original_id} to {self.url}, but {self.error}"
         if new is None:
             return f"cannot resend #{self.original_id}: {self.error}"
         where = f" to {self.url}" if self.url else ""
@@ -102,6 +105,7 @@ async def carry_out(
     try:
         stored = await store.add(replay_capture_record(original, delivery, now))
     except Exception as exc:
-        why = f"the answer could not be stored: {type(exc).__name__}: {exc}"
-        return ResendOutcome(cid, order, signing=signing, url=url, error=f"{delivery.error}; {why}" if delivery.error else why)
+        got = f"it answered {delivery.response.status}" if delivery.response is not None else f"it did not answer ({delivery.error})"
+        why = f"{got} and the attempt could not be stored: {type(exc).__name__}: {exc}"
+        return ResendOutcome(cid, order, signing=signing, url=url, error=why, sent=True)
     return ResendOutcome(cid, order, stored, signing, url, delivery.error)

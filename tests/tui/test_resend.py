@@ -274,7 +274,10 @@ async def test_resend_to_a_url_waits_for_a_locked_store_without_freezing_the_ui(
     import threading
     import time
 
+    answered = asyncio.Event()
+
     async def ok(request: web.Request) -> web.Response:
+        answered.set()
         return web.json_response({"ok": True})
 
     app = make_app(workdir, serve=False)
@@ -309,7 +312,8 @@ async def test_resend_to_a_url_waits_for_a_locked_store_without_freezing_the_ui(
         await pilot.press("u")
         app.screen.query_one("#url-input").value = ok_url
         await pilot.press("enter")
-        await asyncio.sleep(0.8)  # the answer is back; the store is still locked
+        await asyncio.wait_for(answered.wait(), 5)
+        await asyncio.sleep(0.5)  # the answer is back; the store is still locked
         assert app.table.row(count + 1) is None
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -322,3 +326,30 @@ async def test_resend_to_a_url_waits_for_a_locked_store_without_freezing_the_ui(
         assert max(gaps) < 0.3, f"the event loop stalled for {max(gaps):.2f} s"
         stored = app.store.get(count + 1)
         assert (stored.origin, stored.replay_of, stored.response.status) == ("replay", original.id, 200)
+
+
+async def test_resend_to_a_url_that_cannot_be_stored_says_it_was_sent(workdir: Path):
+    """The target got the request; only storing the attempt failed. The message must not say
+    "cannot resend", which would invite sending it twice."""
+    from inspector.store import StoreError
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True}, status=202)
+
+    app = make_app(workdir, serve=False)
+    async with target(ok) as ok_url, app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        original = await _captured(app, "github.push")
+        await _selected(app, pilot, original.id)
+
+        async def refuse(capture, decide=None):
+            raise StoreError("captures.sqlite3: could not commit captures (disk full)")
+
+        app.store.add = refuse
+        await pilot.press("u")
+        app.screen.query_one("#url-input").value = ok_url
+        await pilot.press("enter")
+        await wait_for(lambda: any("could not be stored" in m for m in seen), pilot)
+        said = next(m for m in seen if "could not be stored" in m)
+        assert said.startswith(f"sent #{original.id} to {ok_url}/events/webhook/demo/github, but it answered 202"), said
+        assert "disk full" in said and "cannot resend" not in said
