@@ -216,7 +216,7 @@ class InspectorApp(App[int]):
         self.history_loaded = 0
         self.history_done = False
         # Live captures wait here until the table takes them (see messages.CapturesPending).
-        self._incoming: list[Capture] = []
+        self._incoming: list[tuple[Capture, bool]] = []  # (capture, first report of it)
         self.batches_taken = 0  # how many times the table took the buffer (bursts collapse)
         self._taken_at = 0.0
         self._table_title = self._table_subtitle = ""
@@ -231,6 +231,7 @@ class InspectorApp(App[int]):
         self._search_generation = 0
         self._search_hits: set[int] = set()
         self.searching = False  # a text search is reading the store
+        self._at_clear: set[int] | None = None  # ids in the table then, while history still loads
         self.watermark = 0  # `clear view` hides ids up to here…
         # …except these: captures that arrived after the clear with an id at or below it
         # (`--workers`: another worker numbered them first but reported them later).
@@ -277,7 +278,7 @@ class InspectorApp(App[int]):
         if self.keymap:
             self.set_keymap(self.keymap)
         self.pipeline.listeners.append(self._capture_arrived)
-        self.pipeline.update_listeners.append(self._capture_arrived)
+        self.pipeline.update_listeners.append(self._capture_updated)
         self.table.focus()
         self._update_chrome()
         for notice in self.notices:
@@ -372,7 +373,7 @@ class InspectorApp(App[int]):
             return
         capture = self.store.get(capture_id)
         if capture is not None:
-            self._capture_arrived(capture)
+            self._capture_arrived(capture, first=not update)
 
     @property
     def listening(self) -> str | None:
@@ -523,10 +524,14 @@ class InspectorApp(App[int]):
     # Live captures: the pipeline calls these on the event loop; the table takes the whole
     # buffer once per CapturesPending (a burst collapses into one message).
 
-    def _capture_arrived(self, capture: Capture) -> None:
+    def _capture_updated(self, capture: Capture) -> None:
+        self._capture_arrived(capture, first=False)
+
+    def _capture_arrived(self, capture: Capture, first: bool = True) -> None:
+        """A capture stored (`first`) or updated (a trace that ended after the answer)."""
         if self._quitting:
             return
-        self._incoming.append(capture)
+        self._incoming.append((capture, first))
         # One message until the table takes the buffer: a burst costs one message, not one
         # per capture (and a message still queued is replaced by the next, `can_replace`).
         if not self._pending_posted:
@@ -552,13 +557,14 @@ class InspectorApp(App[int]):
             return
         self.batches_taken += 1
         table = self.table
-        latest: dict[int, Capture] = {}
-        for capture in batch:
+        latest: dict[int, tuple[Capture, bool]] = {}
+        for capture, first in batch:
             if capture.id is not None:
-                latest[capture.id] = capture  # an update replaces the first version
+                # An update replaces the first version; it is still the first report.
+                latest[capture.id] = (capture, first or (capture.id in latest and latest[capture.id][1]))
         new: list[tuple[Row, bool]] = []
         refilter = False
-        for cid, capture in latest.items():
+        for cid, (capture, first) in latest.items():
             row = table.row(cid)
             if row is None:
                 if cid <= self.watermark:
@@ -573,6 +579,13 @@ class InspectorApp(App[int]):
                 table.refresh_row(row)
                 if not self.filter_in_store and self.filter.predicates and was != self._matches_row(row):
                     refilter = True
+                if first and self._read_after_clear(cid):
+                    # A history page read before the clear brought it in after; its worker
+                    # reports it only now: it is new to the user, as in the branch above.
+                    self._late.add(cid)
+                    if self.filter_in_store and self._matches(capture):
+                        self._search_hits.add(cid)
+                    refilter = True
             if cid == self._detail_id:
                 self._detail_capture = capture
                 self._schedule_detail(DETAIL_INTERVAL_UPDATE)
@@ -585,7 +598,7 @@ class InspectorApp(App[int]):
             if len(table.rows) > self.store.max_captures + 1000:
                 table.trim(self.store.max_captures)
         if refilter:
-            self._apply_filter_rows()
+            self._rebuild_view()
         if self._select_when_seen is not None and table.select_id(self._select_when_seen):
             self._select_when_seen = None
         if refilter or (was_empty and table.view):
@@ -693,6 +706,12 @@ class InspectorApp(App[int]):
         """Not hidden by `clear view`."""
         return capture_id > self.watermark or capture_id in self._late
 
+    def _read_after_clear(self, capture_id: int) -> bool:
+        """A row hidden by `clear view` that was not in the table when it was cleared (a
+        history page still being read brought it in)."""
+        return (capture_id <= self.watermark and capture_id not in self._late
+                and self._at_clear is not None and capture_id not in self._at_clear)
+
     def _row_visible(self, row: Row) -> bool:
         return self._after_clear(row.id) and self._matches_row(row)
 
@@ -731,6 +750,12 @@ class InspectorApp(App[int]):
         self._update_lower()
         self._update_counts()
         return True
+
+    def _rebuild_view(self) -> None:
+        if self.filter_in_store:
+            self.table.set_view([r for r in self.table.rows if r.id in self._search_hits and self._after_clear(r.id)])
+        else:
+            self._apply_filter_rows()
 
     def _apply_filter_rows(self) -> None:
         rows = self.table.rows
@@ -918,6 +943,7 @@ class InspectorApp(App[int]):
     def action_clear_view(self) -> None:
         table = self.table
         self._late = set()
+        self._at_clear = None
         if self.watermark:
             self.watermark = 0
             self.notify("showing every capture again", timeout=2)
@@ -925,6 +951,8 @@ class InspectorApp(App[int]):
             if self._incoming:  # arrived before the key: hidden with the rest
                 self._take_captures()
             self.watermark = max((r.id for r in table.rows), default=0)
+            if not self.history_done:  # pages read before now may still bring rows in
+                self._at_clear = {r.id for r in table.rows}
             self.notify(f"view cleared (captures up to #{self.watermark} stay in the store); press {self.key_for('clear-view', 'x')} again to show them", timeout=4)
         if self.filter_in_store:
             self.set_filter(self.filter_text)
@@ -1235,9 +1263,9 @@ class InspectorApp(App[int]):
         self._shut_down = True
         self._quitting = True
         self._search_generation += 1
-        for listeners in (self.pipeline.listeners, self.pipeline.update_listeners):
-            if self._capture_arrived in listeners:
-                listeners.remove(self._capture_arrived)
+        for listeners, listener in ((self.pipeline.listeners, self._capture_arrived), (self.pipeline.update_listeners, self._capture_updated)):
+            if listener in listeners:
+                listeners.remove(listener)
         try:
             await asyncio.wait_for(self.tunnel.stop(), timeout=8.0)
         except Exception as exc:  # quitting must always work; stop() itself never hangs

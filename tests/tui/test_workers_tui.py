@@ -111,6 +111,34 @@ async def test_clear_view_hides_what_was_there_not_a_late_capture_numbered_below
     other.close()
 
 
+async def test_clear_view_shows_a_late_capture_that_a_history_page_brought_in_first(workdir):
+    """History still loading when `x` is pressed: a page read before the clear lands after it
+    with a capture its worker reports only later. The report makes it show, as if the page
+    had not raced it; rows the page brings that nobody reports stay hidden."""
+    from inspector.tui.messages import HistoryBatch
+    from inspector.tui.rows import Row
+
+    store_path = workdir / ".inspector" / "captures.sqlite3"
+    other = Store(store_path)
+    app = make_app(workdir, store=Store(store_path), load_history=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        from tests.test_store_writers import capture
+        app.history_done = False  # as if the history reader were still at work
+        ids = [other.insert(capture(f"e{i}")).id for i in range(3)]
+        app._worker_capture(ids[2], False)
+        await pilot.pause(0.3)
+        await pilot.press("x")
+        assert app.table.view == []
+        app.on_history_batch(HistoryBatch([Row(other.get(ids[1])), Row(other.get(ids[0]))], 2, 3))
+        assert app.table.view == []
+        app._worker_capture(ids[1], False)  # first report, after the clear
+        app._worker_capture(ids[2], True)  # an update of a row that was there: stays hidden
+        await pilot.pause(0.3)
+        assert [row.id for row in app.table.view] == [ids[1]]
+        assert [row.id for row in app.table.rows] == ids
+    other.close()
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
