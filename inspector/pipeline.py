@@ -29,6 +29,25 @@ TRUNCATED_KEEP = 64 * 1024
 ROUTE_SHAPE = "/events/webhook/{tenant}/{event_type}"
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+\Z")
+# json.dumps(value, ensure_ascii=False), without building an encoder per call.
+_encode_flow_body = json.JSONEncoder(ensure_ascii=False).encode
+# Text from request bytes that are not UTF-8 holds surrogate escapes (U+DC80–U+DCFF, one per
+# byte); any other lone surrogate can come from a JSON payload ("\ud800").
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_AN_ESCAPE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def _unicode(text: str) -> str:
+    """Text an answer can carry as UTF-8: each lone surrogate becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _text_bytes(text: str) -> bytes:
+    """A text body as UTF-8; surrogate escapes go back to the bytes they stand for."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _NOT_AN_ESCAPE.sub("\ufffd", text).encode("utf-8", "surrogateescape")
 
 
 @dataclass(frozen=True)
@@ -537,16 +556,20 @@ def response_from_flow(data: dict[str, Any]) -> Response:
     """An http_response node's {status, headers, body} as an HTTP answer: a JSON value is
     sent as JSON, a string as text/plain, nothing as an empty body."""
     body = data.get("body")
-    headers = [(k, v) for k, v in (data.get("headers") or {}).items()]
+    headers = [(k, v) if v.isascii() else (k, _unicode(v)) for k, v in (data.get("headers") or {}).items()]
     has_type = any(k.lower() == "content-type" for k, _ in headers)
     if body is None:
         raw = b""
     elif isinstance(body, str):
-        raw = body.encode("utf-8")
+        raw = _text_bytes(body)
         if not has_type:
             headers.append(("Content-Type", "text/plain; charset=utf-8"))
     else:
-        raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        text = _encode_flow_body(body)
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError:  # surrogates sit only inside JSON strings
+            raw = _unicode(text).encode("utf-8")
         if not has_type:
             headers.append(("Content-Type", "application/json"))
     return Response(int(data.get("status", 200)), Headers(headers), raw)

@@ -254,3 +254,132 @@ def test_servers_run_on_uvloop_where_installed_and_on_asyncio_when_asked(monkeyp
     assert run_server(loop_module()) == uvloop.Loop.__module__
     monkeypatch.setenv(LOOP_ENV, "asyncio")
     assert run_server(loop_module()).startswith("asyncio")
+
+
+ECHO_FLOWS = {
+    "json": """
+        name: echo_json
+        nodes:
+          - id: reply
+            type: http_response
+            config:
+              headers:
+                X-Echo: "{{ headers['x-thing'] }}"
+              body:
+                got: "thing {{ headers['x-thing'] }}"
+        triggers:
+          - type: event
+            event_type: "echo.json"
+        """,
+    "text": """
+        name: echo_text
+        nodes:
+          - id: reply
+            type: http_response
+            config:
+              body: "thing {{ headers['x-thing'] }}"
+        triggers:
+          - type: event
+            event_type: "echo.text"
+        """,
+    "header": """
+        name: echo_header
+        nodes:
+          - id: reply
+            type: http_response
+            config:
+              headers:
+                X-Echo: "{{ event.payload.value }}"
+              body: "ok"
+        triggers:
+          - type: event
+            event_type: "echo.header"
+        """,
+}
+
+
+async def _raw_post(url: str, path: str, head: bytes, body: bytes) -> tuple[int, bytes, bytes]:
+    """Send bytes aiohttp's client would refuse (non-UTF-8 header values); (status, head, body)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+                 + str(len(body)).encode() + b"\r\n" + head + b"\r\n" + body)
+    await writer.drain()
+    raw = await reader.read()
+    writer.close()
+    head_out, _, body_out = raw.partition(b"\r\n\r\n")
+    return int(head_out[9:12]), head_out, body_out
+
+
+@pytest.fixture
+def echo_server(tmp_path):
+    import textwrap
+
+    from inspector.flow import Engine, FlowSet
+
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    for name, text in ECHO_FLOWS.items():
+        (folder / f"{name}.ygtc").write_text(textwrap.dedent(text).lstrip("\n"))
+    flows = FlowSet.load(folder)
+    assert not flows.errors, flows.errors
+    server = Server(tmp_path)
+    server.pipeline.engine = Engine(flows)
+    return server
+
+
+async def test_a_flow_answer_made_from_non_utf8_header_bytes_is_sent_and_the_request_kept(echo_server):
+    """A header value with a byte that is not UTF-8 reaches the flow as a surrogate escape.
+    Echoed in the answer it must not fail the request (it used to: a 503, and the capture
+    was lost). JSON and header values get U+FFFD; a text body gets the original byte back."""
+    async with echo_server as s:
+        status, head, body = await _raw_post(s.receiver.url, "/events/webhook/demo/echo.json", b"X-Thing: caf\xff\r\n", b"{}")
+        assert status == 200, body
+        assert json.loads(body) == {"got": "thing caf\ufffd"}
+        assert "X-Echo: caf\ufffd".encode() in head
+        cid = int(next(line for line in head.split(b"\r\n") if line.startswith(b"X-Inspector-Capture:")).split(b":")[1])
+        kept = s.reread(cid)
+        assert kept.request.headers.get("X-Thing") == "caf\udcff" and kept.response.status == 200
+        assert kept.runs[0]["status"] == "ok"
+
+        status, head, body = await _raw_post(s.receiver.url, "/events/webhook/demo/echo.text", b"X-Thing: caf\xff\r\n", b"{}")
+        assert status == 200 and body == b"thing caf\xff"
+
+
+@pytest.mark.parametrize("payload, says", [
+    ({"value": "a\r\nSet-Cookie: x=1"}, "'X-Echo'"),
+    ({"value": "a\nSet-Cookie: x=1"}, "header injection"),
+    ({"value": "nul\u0000"}, "'X-Echo'"),
+])
+async def test_a_flow_answer_with_a_header_http_cannot_carry_fails_the_node_clearly(echo_server, payload, says):
+    """A line break in a rendered header value (header injection) or a name that is not an
+    HTTP token: the node fails with a message naming the header; the sender gets the flow
+    error (500), and the capture is kept."""
+    async with echo_server as s:
+        status, raw, headers = await s.post("/events/webhook/demo/echo.header", json.dumps(payload).encode(), {"Content-Type": "application/json"})
+        assert status == 500, raw
+        data = json.loads(raw)
+        assert data["node"] == "reply" and says in data["message"], data
+        assert "Set-Cookie" not in headers
+        kept = s.reread(data["id"])
+        assert kept.response.status == 500 and kept.runs[0]["status"] == "error"
+
+
+@pytest.mark.parametrize("headers, says", [
+    ('"Bad Name": "x"', "'Bad Name' is not an HTTP token"),
+    ('"X-Colon:": "x"', "'X-Colon:' is not an HTTP token"),
+    ('X-Split: "a\\r\\nX-Other: b"', "header injection"),
+    ('"{{ event.payload.name }}": "x"', "is not an HTTP token"),
+])
+def test_a_response_header_http_cannot_carry_is_a_load_error_with_its_position(tmp_path, headers, says):
+    from inspector.flow import FlowSet
+
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    (folder / "bad.ygtc").write_text(
+        "name: bad\nnodes:\n  - id: reply\n    type: http_response\n    config:\n      headers:\n"
+        f"        {headers}\n      body: ok\n"
+        "triggers:\n  - type: event\n    event_type: x\n"
+    )
+    errors = [str(e) for e in FlowSet.load(folder).errors]
+    assert len(errors) == 1 and says in errors[0] and "bad.ygtc:" in errors[0], errors

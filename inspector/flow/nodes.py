@@ -7,6 +7,7 @@ Each type validates and compiles its `config` at load time (errors with position
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -354,7 +355,11 @@ class HttpResponseNode(NodeType):
         headers_r = out.get("headers")
         body_r = out.get("body")
         static_status = 200 if status_r is None else status_r.render({}) if status_r.static else None
-        static_headers = {} if headers_r is None else _response_headers(headers_r.render({})) if headers_r.static else None
+        static_headers = {} if headers_r is None else _response_headers(headers_r.render({}), check=False) if headers_r.static else None
+        problem = _header_problem(static_headers if static_headers is not None else {str(k): "" for k in headers or {}})
+        if problem:
+            ctx.loader.error(fields["headers"][1], problem)
+            return None
         out["plan"] = (
             static_status, None if static_status is not None else status_r.build,
             None if body_r is None else body_r.build,
@@ -387,8 +392,28 @@ class HttpResponseNode(NodeType):
         return StepOutcome({"status": status, "headers": headers, "body": body, "answered": used}, node.next, "ok" if used else "unused")
 
 
-def _response_headers(headers: dict) -> dict[str, str]:
-    return {str(k): _header_text(v) for k, v in headers.items()}
+def _response_headers(headers: dict, check: bool = True) -> dict[str, str]:
+    out = {str(k): _header_text(v) for k, v in headers.items()}
+    if check and (problem := _header_problem(out)):
+        raise StepFailed(problem)
+    return out
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_BREAKS = re.compile(r"[\r\n\x00]")
+
+
+def _header_problem(headers: dict[str, str]) -> str | None:
+    """Why these response headers cannot go out in an HTTP answer, or None. A line break in a
+    value would end the header and start another (header injection)."""
+    for name, value in headers.items():
+        if not _TOKEN.match(name):
+            return (f"response header name {name!r} is not an HTTP token: use letters, digits and "
+                    "!#$%&'*+-.^_`|~ only (no spaces or colons)")
+        if _BREAKS.search(value):
+            return (f"response header {name!r}: the value {_short(value)} contains a line break or NUL, "
+                    "which would end the header early (header injection); remove it or send it in the body")
+    return None
 
 
 def _header_text(value: Any) -> str:
