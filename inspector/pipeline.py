@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import threading
 import time
@@ -28,6 +29,7 @@ INTERNAL_HEADERS = (REPLAY_HEADER, SAMPLE_HEADER)
 TRUNCATED_KEEP = 64 * 1024
 ROUTE_SHAPE = "/events/webhook/{tenant}/{event_type}"
 
+log = logging.getLogger(__name__)
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+\Z")
 # json.dumps(value, ensure_ascii=False), without building an encoder per call.
 _encode_flow_body = json.JSONEncoder(ensure_ascii=False).encode
@@ -250,8 +252,10 @@ class Pipeline:
         inline: dict[str, Any] = {}
 
         def decide(cid: int) -> Capture | None:
+            inline["children"] = None  # until the attempt says otherwise: it failed (see _store)
             attempt = self._inline(capture.with_(id=cid), started, triggered)
             if attempt is None:
+                del inline["children"]
                 return None
             inline["children"] = attempt[1]
             return attempt[0]
@@ -259,6 +263,8 @@ class Pipeline:
         stored = await self._store(capture, decide)
         if "children" in inline:
             self._notify(stored)
+            if inline["children"] is None:  # deciding failed; the 500 is stored
+                return stored
             event, pending = inline["children"]
             if pending:
                 runs = await self._children_later(stored, event, pending, wait)
@@ -502,13 +508,29 @@ class Pipeline:
         return answer
 
     async def _store(self, capture: Capture, respond: Callable[[int], "Response | Capture | None"] | None) -> Capture:
+        """Number the capture, decide its answer with `respond(id)`, store both. If deciding
+        fails (a bug of ours), the request is still stored, with a 500 that says why."""
+
+        def decide(cid: int) -> "Response | Capture | None":
+            if respond is None:
+                return None
+            try:
+                return respond(cid)
+            except Exception as exc:
+                log.exception("deciding the answer to capture %s failed", cid)
+                why = f"{type(exc).__name__}: {exc}"
+                response = Response.json(500, {"error": f"the inspector failed while answering; the request is kept as #{cid}",
+                                               "detail": why, "id": cid})
+                response = self._finish(response, cid, time.perf_counter())
+                return capture.with_(response=response, notes=capture.notes + (f"internal error while answering: {why}",))
+
         if self.store is None:
             self._ids += 1
-            result = respond(self._ids) if respond else None
+            result = decide(self._ids)
             if isinstance(result, Capture):
                 return result.with_(id=self._ids)
             return capture.with_(id=self._ids, response=result)
-        return await self.store.add(capture, respond)
+        return await self.store.add(capture, decide)
 
     def _notify(self, capture: Capture, listeners: list[CaptureListener] | None = None) -> None:
         for listener in list(self.listeners if listeners is None else listeners):

@@ -383,3 +383,26 @@ def test_a_response_header_http_cannot_carry_is_a_load_error_with_its_position(t
     )
     errors = [str(e) for e in FlowSet.load(folder).errors]
     assert len(errors) == 1 and says in errors[0] and "bad.ygtc:" in errors[0], errors
+
+
+@pytest.mark.parametrize("path", ["/events/webhook/demo/echo.json", "/events/webhook/demo/no.flow"])
+async def test_a_failure_while_deciding_the_answer_keeps_the_request(echo_server, monkeypatch, path):
+    """Whatever goes wrong while the answer is made (a bug of ours), the request is stored
+    with a 500 that says so, instead of a 503 and nothing kept."""
+    import inspector.pipeline as pipeline_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("planted failure")
+
+    monkeypatch.setattr(pipeline_module, "response_from_flow", broken)
+    monkeypatch.setattr(pipeline_module.Pipeline, "_accepted", lambda self, route: broken)
+    async with echo_server as s:
+        status, raw, headers = await s.post(path, b'{"a": 1}', {"Content-Type": "application/json", "X-Thing": "t"})
+        assert status == 500, raw
+        data = json.loads(raw)
+        assert "planted failure" in data["detail"] and data["id"] == int(headers["X-Inspector-Capture"])
+        kept = s.reread(data["id"])
+        assert kept.request.body == b'{"a": 1}' and kept.response.status == 500
+        assert any("planted failure" in note for note in kept.notes)
+        await s.pipeline.drain(2)
+        assert s.pipeline._pending == set()  # no flow rerun in a worker
