@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -44,6 +45,17 @@ class TimeStamper:
 
 
 iso_time = TimeStamper().text
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unicode_text(text: str) -> str:
+    """Text that can go out as UTF-8 (an answer, a header aiohttp writes): bytes that were not
+    UTF-8 (kept as surrogate escapes) become U+FFFD, and so does any other lone surrogate."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate outside the escape range ("\ud800")
+        return _SURROGATE.sub("\ufffd", text)
 
 
 class Headers:

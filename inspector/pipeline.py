@@ -18,7 +18,7 @@ from typing import Any, Callable
 from urllib.parse import unquote
 
 from .config import Config
-from .model import FAILED_SIGNATURE, Capture, Headers, Request, Response, SignatureResult
+from .model import FAILED_SIGNATURE, Capture, Headers, Request, Response, SignatureResult, unicode_text
 from .signatures import verify_request
 
 REPLAY_HEADER = "X-Inspector-Replay-Of"
@@ -35,13 +35,7 @@ _SEGMENT = re.compile(r"[A-Za-z0-9._-]+\Z")
 _encode_flow_body = json.JSONEncoder(ensure_ascii=False).encode
 # Text from request bytes that are not UTF-8 holds surrogate escapes (U+DC80–U+DCFF, one per
 # byte); any other lone surrogate can come from a JSON payload ("\ud800").
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_AN_ESCAPE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
-
-
-def _unicode(text: str) -> str:
-    """Text an answer can carry as UTF-8: each lone surrogate becomes U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text)
 
 
 def _text_bytes(text: str) -> bytes:
@@ -252,19 +246,22 @@ class Pipeline:
         inline: dict[str, Any] = {}
 
         def decide(cid: int) -> Capture | None:
-            inline["children"] = None  # until the attempt says otherwise: it failed (see _store)
-            attempt = self._inline(capture.with_(id=cid), started, triggered)
+            try:
+                attempt = self._inline(capture.with_(id=cid), started, triggered)
+            except Exception:
+                inline["failed"] = True  # _store keeps the request with a 500
+                raise
             if attempt is None:
-                del inline["children"]
                 return None
             inline["children"] = attempt[1]
             return attempt[0]
 
         stored = await self._store(capture, decide)
+        if inline.get("failed"):
+            self._notify(stored)
+            return stored
         if "children" in inline:
             self._notify(stored)
-            if inline["children"] is None:  # deciding failed; the 500 is stored
-                return stored
             event, pending = inline["children"]
             if pending:
                 runs = await self._children_later(stored, event, pending, wait)
@@ -578,7 +575,7 @@ def response_from_flow(data: dict[str, Any]) -> Response:
     """An http_response node's {status, headers, body} as an HTTP answer: a JSON value is
     sent as JSON, a string as text/plain, nothing as an empty body."""
     body = data.get("body")
-    headers = [(k, v) if v.isascii() else (k, _unicode(v)) for k, v in (data.get("headers") or {}).items()]
+    headers = [(k, v) if v.isascii() else (k, unicode_text(v)) for k, v in (data.get("headers") or {}).items()]
     has_type = any(k.lower() == "content-type" for k, _ in headers)
     if body is None:
         raw = b""
@@ -591,7 +588,7 @@ def response_from_flow(data: dict[str, Any]) -> Response:
         try:
             raw = text.encode("utf-8")
         except UnicodeEncodeError:  # surrogates sit only inside JSON strings
-            raw = _unicode(text).encode("utf-8")
+            raw = unicode_text(text).encode("utf-8")
         if not has_type:
             headers.append(("Content-Type", "application/json"))
     return Response(int(data.get("status", 200)), Headers(headers), raw)

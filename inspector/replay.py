@@ -15,7 +15,7 @@ import aiohttp
 from yarl import URL
 
 from .config import Config
-from .model import Capture, Headers, Request, Response
+from .model import Capture, Headers, Request, Response, unicode_text
 from .pipeline import INTERNAL_HEADERS, REPLAY_HEADER, match_route
 from .signatures import scheme_for, select, sign_request
 
@@ -199,9 +199,7 @@ def _encoded(headers: list[tuple[str, str]]):
 
     # aiohttp writes header values as UTF-8, which is exact for every value that arrived as
     # UTF-8; bytes that were not (kept as surrogate escapes) go out as U+FFFD.
-    return CIMultiDict(
-        (k, v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")) for k, v in headers
-    )
+    return CIMultiDict((k, unicode_text(v)) for k, v in headers)
 
 
 def target_url(base: str, request: Request) -> str:

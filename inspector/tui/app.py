@@ -561,7 +561,7 @@ class InspectorApp(App[int]):
         for capture, first in batch:
             if capture.id is not None:
                 # An update replaces the first version; it is still the first report.
-                latest[capture.id] = (capture, first or (capture.id in latest and latest[capture.id][1]))
+                latest[capture.id] = (capture, first or latest.get(capture.id, (None, False))[1])
         new: list[tuple[Row, bool]] = []
         refilter = False
         for cid, (capture, first) in latest.items():
