@@ -9,7 +9,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Callable, Iterable
 
 from ..filters import KEYS, tokens
-from ..model import FAILED_SIGNATURE, Capture
+from ..model import FAILED_SIGNATURE, Capture, unicode_text
 
 # Interned small values: many rows share them, so each row holds only references.
 _strings: dict[str, str] = {}
@@ -51,7 +51,13 @@ _TYPE_FIELD = re.compile(rb'"type"\s*:\s*"([^"\\]{1,120})"')
 
 
 def provider_event(capture: Capture) -> str:
-    """`push` (X-GitHub-Event), `orders/create` (X-Shopify-Topic), Stripe's payload `type`."""
+    """`push` (X-GitHub-Event), `orders/create` (X-Shopify-Topic), Stripe's payload `type`;
+    bytes that were not UTF-8 as U+FFFD, so that the cell prints as one character each."""
+    event = _provider_event(capture)
+    return event if event.isascii() else unicode_text(event)
+
+
+def _provider_event(capture: Capture) -> str:
     headers = capture.request.headers
     for name in EVENT_HEADERS:
         value = headers.get(name)

@@ -64,3 +64,17 @@ async def test_cells(captures):
     lost = by_route["/nowhere"]
     assert (lost.event_type, lost.sig_mark, lost.status_text, lost.steps_text) == (None, "–", "404", "–")
     assert provider_event(captures[4]) == ""
+
+
+def test_a_provider_event_from_bytes_that_are_not_utf8_shows_as_replacement_characters():
+    """`X-GitHub-Event: caf\\xff` arrives as a surrogate escape; in a table cell it would print
+    as `\\udcff` and push the row's later columns out of line."""
+    from inspector.model import Capture, SignatureResult
+
+    def capture(headers, body=b"{}", event_type="github"):
+        req = Request("POST", f"/events/webhook/demo/{event_type}", "", Headers(headers), body, "t", NOW)
+        return Capture(1, req, "demo", event_type, SignatureResult("valid"))
+
+    assert provider_event(capture([("X-GitHub-Event", "caf\udcff")])) == "caf\ufffd"
+    assert provider_event(capture([], b'{"type": "a\\ud800b"}', "stripe")) == "a\ufffdb"
+    assert Row(capture([("X-GitHub-Event", "caf\udcff")])).event == "caf\ufffd"
