@@ -34,4 +34,5 @@ def test_ingest_benchmark_runs_and_counts_cpu_per_request():
     if sys.platform.startswith("linux"):  # /proc
         # Signatures, the flow and the store cost more CPU than the bare handler's 200.
         assert 0 < result["bare_cpu_us"] < result["serve_cpu_us"]
-        assert result["client_cpu_us"] > 0
+        if result["load"] != "wrk":  # wrk runs outside this process: its CPU is not measured
+            assert result["client_cpu_us"] > 0
