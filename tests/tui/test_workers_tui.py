@@ -64,14 +64,18 @@ async def test_a_capture_numbered_below_those_shown_goes_to_its_place(workdir):
     app = make_app(workdir, store=Store(store_path))
     async with app.run_test(size=(120, 30)) as pilot:
         from tests.test_store_writers import capture
+        # Wait for conditions, not for time: on a loaded machine the history page may still
+        # be loading, and it would bring the later captures in on its own.
+        await wait_for(lambda: app.history_done, pilot)
         ids = [other.insert(capture(f"e{i}")).id for i in range(6)]
         for cid in (ids[1], ids[4]):
             app._worker_capture(cid, False)
-        await pilot.pause(0.3)
+        await wait_for(lambda: {row.id for row in app.table.rows} >= {ids[1], ids[4]}, pilot)
+        app.table.follow = False  # the user left follow mode (else the cursor rightly follows the newest)
         assert app.table.select_id(ids[4])
         for cid in (ids[0], ids[3], ids[5], ids[2]):
             app._worker_capture(cid, False)
-        await pilot.pause(0.3)
+        await wait_for(lambda: len(app.table.rows) == 6, pilot)
         assert [row.id for row in app.table.rows] == ids
         assert [row.id for row in app.table.view] == ids
         assert app.table.current is not None
