@@ -97,12 +97,12 @@ async def test_clear_view_hides_what_was_there_not_a_late_capture_numbered_below
         ids = [other.insert(capture(f"e{i}")).id for i in range(4)]
         for cid in (ids[0], ids[2]):
             app._worker_capture(cid, False)
-        await pilot.pause(0.3)
+        await wait_for(lambda: len(app.table.view) == 2, pilot)
         await pilot.press("x")
         assert app.table.view == []
         app._worker_capture(ids[1], False)  # late: numbered below #ids[2], reported after the clear
         app._worker_capture(ids[3], False)
-        await pilot.pause(0.3)
+        await wait_for(lambda: len(app.table.view) == 2, pilot)
         assert [row.id for row in app.table.view] == [ids[1], ids[3]]
         # A filter and a text search keep it too; `x` again shows everything.
         assert app.set_filter("e1")
@@ -130,14 +130,14 @@ async def test_clear_view_shows_a_late_capture_that_a_history_page_brought_in_fi
         app.history_done = False  # as if the history reader were still at work
         ids = [other.insert(capture(f"e{i}")).id for i in range(3)]
         app._worker_capture(ids[2], False)
-        await pilot.pause(0.3)
+        await wait_for(lambda: len(app.table.view) == 1, pilot)
         await pilot.press("x")
         assert app.table.view == []
         app.on_history_batch(HistoryBatch([Row(other.get(ids[1])), Row(other.get(ids[0]))], 2, 3))
         assert app.table.view == []
         app._worker_capture(ids[1], False)  # first report, after the clear
         app._worker_capture(ids[2], True)  # an update of a row that was there: stays hidden
-        await pilot.pause(0.3)
+        await wait_for(lambda: len(app.table.view) == 1, pilot)
         assert [row.id for row in app.table.view] == [ids[1]]
         assert [row.id for row in app.table.rows] == ids
     other.close()
@@ -156,13 +156,12 @@ async def test_a_flood_of_worker_warnings_is_one_notification(workdir):
     async with app.run_test(size=(120, 30)) as pilot:
         for i in range(3000):
             app._worker_warning(f"warning: line {i}")
-        await pilot.pause(0.8)
+        await wait_for(lambda: any("more line(s)" in n.message for n in app._notifications), pilot)
         shown = [n for n in app._notifications if "warning: line" in n.message]
         assert len(shown) == 1
         assert "warning: line 0" in shown[0].message and "2992 more line(s)" in shown[0].message
         app._worker_warning("warning: once more")
-        await pilot.pause(0.8)
-        assert any(n.message == "warning: once more" for n in app._notifications)
+        await wait_for(lambda: any(n.message == "warning: once more" for n in app._notifications), pilot)
 
 
 async def test_a_late_row_above_the_screen_leaves_the_cursor_on_screen(workdir):
