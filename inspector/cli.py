@@ -653,11 +653,13 @@ def cmd_run(args) -> int:
         pipeline.verify = lambda request, event_type, now=None: SignatureResult("unsigned", reason="Not checked (--no-verify).")  # type: ignore[method-assign]
     capture = asyncio.run(pipeline.handle(request, now=now, wait=True))
     response = capture.response
+    redactor = Masker(config, reveal=args.reveal).for_capture(capture)
+    runs = redactor.value(list(capture.runs))
     data = {
         "event": {"tenant": capture.tenant, "event_type": capture.event_type, "method": request.method},
         "signature": capture.signature.to_json(),
-        "response": {"status": response.status, "headers": [list(h) for h in response.headers], "body": response.body_value()} if response else None,
-        "runs": list(capture.runs),
+        "response": {"status": response.status, "headers": [[n, redactor(n, v)] for n, v in response.headers], "body": redactor.value(response.body_value())} if response else None,
+        "runs": runs,
     }
     ok = all(r.get("status") == "ok" for r in capture.runs)
     if args.json:
@@ -669,10 +671,10 @@ def cmd_run(args) -> int:
             out(f"  hint: {hint}")
         if not capture.runs:
             out(f"no flow is triggered by event type {capture.event_type}")
-        for run in capture.runs:
+        for run in runs:
             out(format_run(run))
         if response:
-            body = response.body.decode("utf-8", "replace")
+            body = redactor.text(response.body.decode("utf-8", "replace"))
             out(f"response: {response.status} {body[:500]}")
     return 0 if ok else 1
 
@@ -969,7 +971,9 @@ def cmd_show(args) -> int:
     if capture is None:
         err(f"error: no capture {cid} in {args.store}; see `webhook-inspector list`")
         return 1
-    data = capture.detail_json(_masker(args))
+    # Flow outputs, logs and the answer can repeat a secret header's value (`print(headers)`).
+    redactor = _masker(args).for_capture(capture)
+    data = redactor.detail(capture.detail_json(redactor))
     if args.json:
         out(dump(data))
         return 0

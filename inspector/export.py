@@ -100,6 +100,7 @@ def to_har(captures: list[Capture], base_url: str, mask: Mask | None = None, ver
     entries = []
     for c in captures:
         req = c.request
+        shown = _redactor(c, mask)
         mime = req.headers.get("content-type") or ""
         post = _har_content(req.body, mime)
         request = {
@@ -107,7 +108,7 @@ def to_har(captures: list[Capture], base_url: str, mask: Mask | None = None, ver
             "url": base_url.rstrip("/") + req.target,
             "httpVersion": "HTTP/1.1",
             "cookies": [],
-            "headers": _har_headers(req.headers, mask),
+            "headers": _har_headers(req.headers, shown),
             "queryString": [{"name": k, "value": v} for k, v in req.query_pairs()],
             "headersSize": -1,
             "bodySize": req.body_size,
@@ -120,8 +121,8 @@ def to_har(captures: list[Capture], base_url: str, mask: Mask | None = None, ver
             "statusText": _reason(resp.status) if resp else "",
             "httpVersion": "HTTP/1.1",
             "cookies": [],
-            "headers": _har_headers(resp.headers, None) if resp else [],
-            "content": ({"size": len(resp.body)} | _har_content(resp.body, resp.headers.get("content-type") or "")) if resp else {"size": 0, "mimeType": ""},
+            "headers": _har_headers(resp.headers, shown) if resp else [],
+            "content": ({"size": len(resp.body)} | _har_content(_shown_body(resp.body, shown), resp.headers.get("content-type") or "")) if resp else {"size": 0, "mimeType": ""},
             "redirectURL": "",
             "headersSize": -1,
             "bodySize": len(resp.body) if resp else -1,
@@ -149,15 +150,40 @@ def _reason(status: int) -> str:
         return ""
 
 
+def _redactor(capture: Capture, mask: Mask | None) -> Any:
+    """A `Masker` becomes the capture's `Redactor`, which also hides the secrets that flows
+    copied into outputs and answers; any other mask is used as it is."""
+    for_capture = getattr(mask, "for_capture", None)
+    return for_capture(capture) if for_capture is not None else mask
+
+
+def _shown_body(body: bytes, mask: Any) -> bytes:
+    """An answer's bytes as they may be shown: a flow's answer can echo a secret header
+    (`{{headers.authorization}}`)."""
+    text_of = getattr(mask, "text", None)
+    if text_of is None:
+        return body
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body
+    shown = text_of(text)
+    return body if shown == text else shown.encode("utf-8")
+
+
 def export(captures: list[Capture], fmt: str, base_url: str, mask: Mask | None) -> str:
     if fmt == "curl":
-        return "\n".join(to_curl(c, base_url, mask) for c in captures) + "\n"
+        return "\n".join(to_curl(c, base_url, _redactor(c, mask)) for c in captures) + "\n"
     if fmt == "httpie":
-        return "\n".join(to_httpie(c, base_url, mask) for c in captures) + "\n"
+        return "\n".join(to_httpie(c, base_url, _redactor(c, mask)) for c in captures) + "\n"
     if fmt == "har":
         return json.dumps(to_har(captures, base_url, mask), indent=2, ensure_ascii=False) + "\n"
     if fmt == "json":
-        data = [c.detail_json(mask) for c in captures]
+        data = []
+        for c in captures:
+            redactor = _redactor(c, mask)
+            detail = c.detail_json(redactor)
+            data.append(redactor.detail(detail) if hasattr(redactor, "detail") else detail)
         return json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False) + "\n"
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 

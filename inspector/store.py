@@ -8,6 +8,7 @@ One writer per process; other processes (`list`, `show`, `export`) read while `s
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -92,6 +93,31 @@ def _pair(item: list) -> tuple[str, str]:
     return (str(item[0]), str(item[1]))
 
 
+def create_private(path: Path) -> None:
+    """Create the store's missing folders (0700) and its file (0600), whatever the umask:
+    captures hold tokens and bodies, and SQLite gives the -wal and -shm files the mode of the
+    database file. What exists already keeps the mode its owner chose."""
+    missing = []
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made meanwhile by another process: its mode is not ours to set
+        os.chmod(folder, 0o700)  # mkdir's mode went through the umask
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class Store:
     def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES, group_window: float = 0.0, quiet_stock: int = 0):
         self.path = Path(path)
@@ -117,7 +143,7 @@ class Store:
         self.busy_seconds = 10.0
         try:
             if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                create_private(self.path)
             self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{path}: cannot open the capture store ({exc}); pass --store PATH to use another file")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 from importlib import resources
 from pathlib import Path
@@ -40,6 +41,18 @@ def starter_flows() -> dict[str, str]:
     return {f.name: f.read_text("utf-8") for f in sorted(folder.iterdir(), key=lambda f: f.name) if f.name.endswith(".ygtc")}
 
 
+def write_private(path: Path, text: str) -> None:
+    """A new file only its owner can read (0600, whatever the umask): answers.json holds the
+    secrets. O_EXCL: init never overwrites, not even a file made since the check."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", closefd=False) as f:
+            f.write(text)
+    finally:
+        os.close(fd)
+
+
 def write_starter(target: Path) -> list[Path]:
     """Write answers.json and flows/ into `target`; refuse (FileExistsError) before writing
     anything if any of those files exists."""
@@ -53,7 +66,7 @@ def write_starter(target: Path) -> list[Path]:
         raise FileExistsError(f"{listed} already exist(s); init never overwrites — move them away or edit them by hand")
     flows_dir.mkdir(exist_ok=True)
     written = []
-    answers.write_text(json.dumps(starter_answers(), indent=2) + "\n", encoding="utf-8")
+    write_private(answers, json.dumps(starter_answers(), indent=2) + "\n")
     written.append(answers)
     for name, text in flows.items():
         path = flows_dir / name

@@ -125,6 +125,19 @@ class InspectorApp(App[int]):
     BINDINGS = [a.binding() for a in MAIN_ACTIONS]
     ACTIONS = MAIN_ACTIONS
 
+    def _fatal_error(self) -> None:
+        # Textual's crash report prints every frame's local variables, and ours hold received
+        # tokens, request bodies and answers.json secrets; the frames alone say where it broke.
+        # Same report as Textual 8's App._fatal_error, with show_locals off (no public switch).
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        report = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
+        self._close_messages_no_wait()
+
     def __init__(
         self,
         config: Config | None,
@@ -842,8 +855,11 @@ class InspectorApp(App[int]):
         else:
             self.set_timer(wait, show)
 
-    def _view_context(self) -> ViewContext:
-        return ViewContext(mask=self.masker, tz=self.tz, body_mode=self.body_mode)
+    def _view_context(self, capture: Capture | None = None) -> ViewContext:
+        if capture is None:
+            return ViewContext(mask=self.masker, tz=self.tz, body_mode=self.body_mode)
+        redactor = self.masker.for_capture(capture)
+        return ViewContext(mask=redactor, redact=redactor.value, tz=self.tz, body_mode=self.body_mode)
 
     def _show_detail(self) -> None:
         self._detail_due = False
@@ -863,7 +879,7 @@ class InspectorApp(App[int]):
                 self.notify(f"capture #{cid} is no longer in the store (retention keeps the newest {self.store.max_captures:,})", severity="warning")
                 return
             self._detail_capture = capture
-        self.detail.show(capture, self._view_context())
+        self.detail.show(capture, self._view_context(capture))
         self._update_lower()
 
     def selected_capture(self) -> Capture | None:
@@ -1136,7 +1152,7 @@ class InspectorApp(App[int]):
         except Exception as exc:
             self.call_from_thread(self.notify, f"could not re-run {flow_name}: {type(exc).__name__}: {exc}", severity="error")
             return
-        self.call_from_thread(self.push_screen, DebuggerScreen(session))
+        self.call_from_thread(self.push_screen, DebuggerScreen(session, redact=self.masker.for_capture(capture).value))
 
     def action_help(self) -> None:
         screen = self.screen

@@ -3,8 +3,10 @@ continue to a breakpoint, restart — with the node's source, what it did, and t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any, Callable
 
 import yaml
 from rich.console import Group
@@ -74,9 +76,18 @@ class DebuggerScreen(Screen[None]):
     BINDINGS = [a.binding() for a in DEBUGGER_ACTIONS]
     ACTIONS = DEBUGGER_ACTIONS
 
-    def __init__(self, session: DebugSession):
+    def __init__(self, session: DebugSession, redact: Callable[[Any], Any] | None = None):
         super().__init__()
         self.session = session
+        # The capture's Redactor.value: a script's `print(headers)` or a scope holding
+        # `event.headers.authorization` must not show the token (SPEC §3).
+        self.redact = redact or (lambda value: value)
+
+    def _masked(self, frame: Frame) -> Frame:
+        r = self.redact
+        return dataclasses.replace(
+            frame, output=r(frame.output), decision=r(frame.decision), error=r(frame.error), logs=r(frame.logs), scope=r(frame.scope),
+        )
 
     def compose(self) -> ComposeResult:
         yield Static(id="debug-title")
@@ -150,6 +161,8 @@ class DebuggerScreen(Screen[None]):
         session = self.session
         capture = session.capture
         frame = session.current
+        if frame is not None:
+            frame = self._masked(frame)
         frames = session.frames
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append("Debugger", style="bold")
@@ -236,9 +249,9 @@ class DebuggerScreen(Screen[None]):
         statuses = ", ".join(f"{r['flow']} {r['status']}" for r in rec.runs)
         end.append(f"■ run ended: {statuses}", style="bold")
         if rec.answer:
-            resp = rec.answer["response"]
+            resp = self.redact(rec.answer["response"])
             end.append(f" · answered {resp.get('status', 200)} by {rec.answer['node']}")
-        for w in rec.warnings:
+        for w in self.redact(rec.warnings):
             end.append(f"\nwarning: {w}", style="yellow")
         end.append("\n")
         return end

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Callable
+from typing import Any, Callable
+
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 @dataclass(frozen=True)
 class ViewContext:
     mask: Callable[[str, str], str]  # hides secret-bearing header values (SPEC §3)
+    # Hides the capture's secrets inside flow outputs, logs and answers (`Redactor.value`).
+    redact: Callable[[Any], Any] = _unchanged
     tz: tzinfo | None = None
     body_mode: str = "pretty"  # pretty | raw | hex
 

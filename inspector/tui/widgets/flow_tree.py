@@ -47,7 +47,7 @@ class FlowTree(Tree[dict]):
     def show(self, capture: Capture, ctx: Any = None) -> None:
         self.clear()
         root = self.root
-        runs = list(capture.runs)
+        runs = ctx.redact(list(capture.runs)) if ctx is not None else list(capture.runs)
         if not runs:
             why = f"no flow is triggered by event type {capture.event_type}" if capture.event_type else "no webhook route matched, so no flow ran"
             root.add_leaf(Text(why, style="dim"))

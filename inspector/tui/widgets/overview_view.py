@@ -67,14 +67,14 @@ class OverviewView(VerticalScroll):
             line.append(str(resp.status), style=status_style(resp.status))
             if resp.duration_ms is not None:
                 line.append(f"  in {resp.duration_ms:.1f} ms", style="dim")
-            value = resp.body_value()
+            value = ctx.redact(resp.body_value())
             if value is not None:
                 shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
                 line.append("  " + (shown if len(shown) <= 200 else shown[:199] + "…"))
             grid.add_row("response", line)
         if not capture.runs:
             grid.add_row("flows", Text("no flow ran" + (f" (none is triggered by {capture.event_type})" if capture.event_type else ""), style="dim"))
-        for i, run in enumerate(capture.runs):
+        for i, run in enumerate(ctx.redact(list(capture.runs))):
             line = Text()
             if run.get("parent_id"):
                 line.append("  ↳ async ", style="dim")

@@ -43,7 +43,7 @@ class ResponseView(VerticalScroll):
         for name, value in resp.headers:
             headers.add_row(name, ctx.mask(name, value))
         target.update(Group(head, Text(""), headers, Text("")))
-        value = resp.body_value()
+        value = ctx.redact(resp.body_value())
         if value is None:
             body_target.update(Text("(empty body)", style="dim"))
         elif isinstance(value, str):
