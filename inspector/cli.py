@@ -827,8 +827,17 @@ def cmd_replay(args) -> int:
     finally:
         store.close()
     ok = all(d.response is not None and 200 <= d.response.status < 300 for d in deliveries)
+    # A target's answer can echo what it was sent (the Authorization header) or set a cookie.
+    shown = Masker(config, reveal=args.reveal).for_capture(original)
     if args.json:
-        out(dump({"replay_of": cid, "captures": ids, "answers": [d.to_json() for d in deliveries], "signing": note}))
+        answers = []
+        for d in deliveries:
+            answer = d.to_json()
+            if answer.get("headers") is not None:
+                answer["headers"] = [[n, shown(n, v)] for n, v in answer["headers"]]
+            answer["body"] = shown.value(answer.get("body"))
+            answers.append(answer)
+        out(dump({"replay_of": cid, "captures": ids, "answers": answers, "signing": note}))
     else:
         how = note or "as captured"
         for d in deliveries:
@@ -836,7 +845,7 @@ def cmd_replay(args) -> int:
                 out(f"replay of {cid} ({how}) → {url}: FAILED — {d.error}" + (f" (recorded as capture {d.capture_id})" if d.capture_id else ""))
             else:
                 r = d.response
-                body = r.body.decode("utf-8", "replace")
+                body = shown.text(r.body.decode("utf-8", "replace"))
                 out(f"replay of {cid} ({how}) → {url}: {r.status} in {r.duration_ms} ms" + (f" → capture {d.capture_id}" if d.capture_id else ""))
                 if body:
                     out(f"  {body[:300]}")

@@ -274,3 +274,46 @@ async def test_a_tui_crash_report_says_where_but_shows_no_local_variables(tmp_pa
     report = capsys.readouterr().err
     assert "planted crash" in report and "crash_with_a_secret_in_scope" in report
     assert TOKEN not in report
+
+
+async def test_replay_masks_what_the_target_echoes_back(tmp_path):
+    import asyncio
+
+    from aiohttp import web
+
+    from inspector.model import Capture, Headers, Request, SignatureResult
+    from inspector.store import Store
+
+    async def echo(request: web.Request) -> web.Response:
+        token = request.headers.get("Authorization", "")
+        return web.json_response({"you sent": token}, headers={"Set-Cookie": f"session={COOKIE_VALUE}"})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        store_path = tmp_path / "store.sqlite3"
+        store = Store(store_path)
+        request = Request("POST", "/events/webhook/demo/leak", headers=Headers([("Authorization", BEARER)]), body=b"{}", received_at=1.0)
+        store.insert(Capture(None, request, "demo", "leak", SignatureResult("unsigned", reason="")))
+        store.close()
+        outputs = {}
+        for name, extra in {"replay": [], "replay --json": ["--json"], "revealed": ["--json", "--reveal"]}.items():
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "inspector", "--store", str(store_path), "replay", "1", "--to", f"http://127.0.0.1:{port}", *extra,
+                cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(proc.communicate(), 60)
+            assert proc.returncode == 0, err
+            outputs[name] = out.decode() + err.decode()
+    finally:
+        await runner.cleanup()
+    assert_masked(outputs["replay"], "replay")
+    assert_masked(outputs["replay --json"], "replay --json")
+    answer = json.loads(outputs["replay --json"])["answers"][0]
+    assert answer["body"] == {"you sent": "Bear…(33 chars)"}
+    assert dict(answer["headers"])["Set-Cookie"] == "sess…(29 chars)"
+    assert TOKEN in outputs["revealed"] and COOKIE_VALUE in outputs["revealed"]
