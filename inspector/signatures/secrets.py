@@ -14,7 +14,6 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .base import same
 from .registry import scheme_for
 
 if TYPE_CHECKING:
@@ -99,13 +98,15 @@ class Masker:
         self.names = frozenset(names)
         self.signature_headers = frozenset(signature_headers)
         self.secrets = tuple(dict.fromkeys(secrets))
+        self._secret_set = frozenset(self.secrets)
 
     def is_secret(self, name: str, value: str) -> bool:
         lowered = name.lower()
         if lowered in self.names:
             return True
-        stripped = value.strip()
-        if stripped and any(same(stripped, s) for s in self.secrets):
+        # Plain set membership, not a constant-time compare: this decides what a view shows,
+        # no sender can time it.
+        if self.secrets and value.strip() in self._secret_set:
             return True  # a configured secret sent as-is, whatever the header is called
         if lowered == self.token_header or lowered in self.signature_headers:
             return False
