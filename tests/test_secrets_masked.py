@@ -115,6 +115,16 @@ def test_secret_bearing_header_names(name):
     assert Masker()(name, "v" * 20) == "vvvv…(20 chars)"
 
 
+def test_map_keys_named_like_secrets_are_masked_in_flow_outputs():
+    from inspector.model import Headers
+    from inspector.signatures.secrets import Redactor
+
+    output = {"privateKey": "k" * 20, "clientSecret": "s" * 20, "author": "Ada Lovelace", "count": 3, "items": [{"apiKey": "abc"}]}
+    assert Redactor(Masker(), Headers()).value(output) == {
+        "privateKey": "kkkk…(20 chars)", "clientSecret": "ssss…(20 chars)", "author": "Ada Lovelace", "count": 3, "items": [{"apiKey": "…(3 chars)"}],
+    }
+
+
 @pytest.mark.parametrize("name", [
     "Content-Type", "User-Agent", "X-GitHub-Event", "X-Author", "X-Idempotency-Key", "X-Request-Id",
     "X-GitHub-Hook-Installation-Target-Type", "access_tokens_url", "X-Forwarded-For",

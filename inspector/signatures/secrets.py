@@ -110,7 +110,7 @@ class Masker:
             return True  # a configured secret sent as-is, whatever the header is called
         if lowered == self.token_header or lowered in self.signature_headers:
             return False
-        return secret_name(lowered)
+        return secret_name(name)  # as written: camelCase map keys (`privateKey`) split into words
 
     def __call__(self, name: str, value: str) -> str:
         if self.reveal or not self.is_secret(name, value):
