@@ -243,7 +243,9 @@ async def test_tui_flow_tree_response_and_debugger_scope_are_masked(tmp_path, mo
     async with app.run_test(size=(120, 40)) as pilot:
         await app.pipeline.handle(request, wait=True)
         await wait_for(lambda: app.detail.capture is not None and bool(app.detail.capture.runs), pilot)
-        app.detail.show(app.detail.capture, app._view_context(app.detail.capture))
+        # A note (a forward target's error, say) can quote what was sent, as `show` masks it.
+        noted = app.detail.capture.with_(notes=(f"the target said: {BEARER} is not welcome",))
+        app.detail.show(noted, app._view_context(noted))
         views = {
             "flow tree": tree_text(app.detail.query_one("#view-flow")),
             "overview": text_of(app.detail.query_one("#view-overview")),
@@ -251,6 +253,7 @@ async def test_tui_flow_tree_response_and_debugger_scope_are_masked(tmp_path, mo
             "headers": text_of(app.detail.query_one("#view-headers")),
         }
         assert "Bear…(33 chars)" in views["flow tree"]
+        assert "the target said: Bear…(33 chars) is not welcome" in views["overview"]
         await pilot.press("d")
         await settle(app)
         await wait_for(lambda: isinstance(app.screen, DebuggerScreen), pilot)

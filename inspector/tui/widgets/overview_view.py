@@ -93,6 +93,6 @@ class OverviewView(VerticalScroll):
             grid.add_row("flows" if i == 0 else "", line)
         if capture.origin != "live" or capture.replay_of:
             grid.add_row("origin", f"{capture.origin}" + (f" · replay of #{capture.replay_of}" if capture.replay_of else ""))
-        for note in capture.notes:
+        for note in ctx.redact(list(capture.notes)):
             grid.add_row("note", note)
         self.query_one("#overview-text", Static).update(grid)
