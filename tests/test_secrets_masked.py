@@ -330,3 +330,13 @@ async def test_replay_masks_what_the_target_echoes_back(tmp_path):
     assert answer["body"] == {"you sent": "Bear…(33 chars)"}
     assert dict(answer["headers"])["Set-Cookie"] == "sess…(29 chars)"
     assert TOKEN in outputs["revealed"] and COOKIE_VALUE in outputs["revealed"]
+
+
+def test_no_code_prints_tracebacks_with_local_variables():
+    offenders = []
+    for path in sorted((ROOT / "inspector").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for needle in ("show_locals=True", "capture_locals=True", "traceback.install(", "install(show_locals"):
+            if needle in text:
+                offenders.append(f"{path.relative_to(ROOT)}: {needle}")
+    assert offenders == []
