@@ -853,7 +853,7 @@ def cmd_replay(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export
+    from .export import export, write_private
 
     ids = [parse_id(i) for i in args.ids]
     store = open_store(args)
@@ -873,7 +873,7 @@ def cmd_export(args) -> int:
     text = export(captures, args.format, base, _masker(args))
     if args.output:
         try:
-            Path(args.output).write_text(text, encoding="utf-8")
+            write_private(args.output, text)
         except OSError as exc:
             err(f"error: cannot write {args.output}: {exc.strerror or exc}")
             return 2

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,13 @@ from inspector.store import Store
 from tests.conftest import ROOT, run_cli
 
 STRIPE_SECRET = "whsec_example_stripe_secret_change_me"
+
+
+def refused_url(held: socket.socket) -> str:
+    """A URL nothing answers at: the port is bound (so no one else takes it) but not listening.
+    A fixed port such as 1 is not safe: any process on the machine may listen there."""
+    held.bind(("127.0.0.1", 0))
+    return f"http://127.0.0.1:{held.getsockname()[1]}"
 
 
 def example_config():
@@ -115,7 +123,8 @@ async def test_deliver_to_a_target_and_failures():
         assert (method, path, body) == ("POST", "/hook?q=1", b"\x00\xffbin")
         names = [k for k, _ in headers]
         assert "User-Agent" not in names and "Accept" not in names  # only what was captured
-    d = await deliver(req, "http://127.0.0.1:1/hook")
+    with socket.socket() as held:
+        d = await deliver(req, refused_url(held) + "/hook")
     assert d.response is None and "cannot connect" in d.error
     async with Echo(delay=2) as slow:
         d = await deliver(req, slow.url + "/hook", timeout=0.2)
@@ -168,13 +177,16 @@ async def test_forward_mode_answers_with_the_target(tmp_path):
 
 
 async def test_forward_target_down_is_a_clear_502(tmp_path):
-    async with Serving(tmp_path, forward_to="http://127.0.0.1:1/hook") as s:
+    held = socket.socket()
+    down = refused_url(held) + "/hook"
+    async with Serving(tmp_path, forward_to=down) as s:
         async with aiohttp.ClientSession() as session:
             async with session.post(s.receiver.url + "/events/webhook/demo/x", data=b"{}") as resp:
                 assert resp.status == 502
                 data = await resp.json()
-        assert data["target"] == "http://127.0.0.1:1/hook" and "cannot connect" in data["reason"]
+        assert data["target"] == down and "cannot connect" in data["reason"]
         assert s.store.count() == 1
+    held.close()
 
 
 async def test_forward_skips_failed_signatures(tmp_path):
@@ -266,7 +278,8 @@ def test_cli_replay_export_import(tmp_path):
         assert r.returncode == 2 and b"no colon" in r.stderr
         r = run_cli(*common, "replay", "99", cwd=tmp_path)
         assert r.returncode == 1 and b"no capture 99" in r.stderr
-        r = run_cli(*common, "replay", "1", "--to", "http://127.0.0.1:1", "--timeout", "2", cwd=tmp_path)
+        with socket.socket() as held:
+            r = run_cli(*common, "replay", "1", "--to", refused_url(held), "--timeout", "2", cwd=tmp_path)
         assert r.returncode == 1 and b"cannot connect" in r.stdout
         time.sleep(0.3)
         listed = json.loads(run_cli(*common, "list", "--json", cwd=tmp_path).stdout)

@@ -25,7 +25,7 @@ from textual.worker import get_current_worker
 
 from .. import heap, samples
 from ..config import Config
-from ..export import export, to_curl
+from ..export import export, to_curl, write_private
 from ..filters import Filter, FilterError, parse_filter
 from ..flow import Engine, FlowSet
 from ..model import Capture
@@ -1061,7 +1061,7 @@ class InspectorApp(App[int]):
             try:
                 text = export([capture], fmt, self.local_base, self.masker)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
+                write_private(str(target), text)  # owner-only: exports can hold secrets
             except OSError as exc:
                 return f"cannot write {path}: {exc.strerror or exc}"
             written.update(fmt=fmt, path=target.resolve())

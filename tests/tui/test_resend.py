@@ -260,6 +260,7 @@ async def test_export_writes_a_file_and_says_where(workdir: Path):
         await pilot.press("enter")
         assert not isinstance(app.screen, ExportScreen)
         written = workdir / ".inspector" / "export-1.har"
+        assert written.stat().st_mode & 0o777 == 0o600  # exports hold bodies and headers: owner only
         har = json.loads(written.read_text())
         entry = har["log"]["entries"][0]
         assert entry["request"]["url"] == "http://127.0.0.1:0/events/webhook/demo/github"
