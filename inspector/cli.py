@@ -350,6 +350,17 @@ async def _serve(args, config: Config, store: Store) -> int:
     except OSError as exc:
         err(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; check --host")
         return 2
+    if args.forward_to:
+        from .replay import forward_loop
+
+        # Checked once listening: with --port 0 the port is known only now.
+        loop_reason = forward_loop(args.forward_to, args.host, receiver.port, (args.public_url, config.public_base_url))
+        if loop_reason:
+            err(f"error: --forward-to {args.forward_to}: {loop_reason}; forward to the app that should answer instead")
+            await receiver.stop()
+            for sock in sockets[1:]:
+                sock.close()
+            return 2
 
     # Everything loaded so far lives as long as the server: keep the cyclic collector from
     # walking it again and again (its full passes are what a p99 sees).

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -122,6 +123,8 @@ class Pipeline:
         self._ids = 0  # ids handed out when there is no store (`run`)
         self.forward_to: str | None = None  # serve --forward-to: the target answers the sender
         self.forward_timeout = 10.0
+        self.forward_pool_size = 32  # connections to the forward target at most
+        self.forward_mark = secrets.token_hex(8)  # tells a forwarded request coming back
         self._client: Any = None
         self.clock = clock
         self.local_base = local_base
@@ -276,20 +279,35 @@ class Pipeline:
         import aiohttp
 
         from .flow.engine import Answer, Budget, OverBudget
-        from .replay import deliver, outgoing_headers
+        from .replay import FORWARDED_BY, TARGET_CAPTURE_HEADER, deliver, outgoing_headers, same_origin
 
         if self._client is None:
-            self._client = aiohttp.ClientSession(auto_decompress=False)
+            # Bounded: a target that stops answering holds at most this many connections, and
+            # each forward, its wait for a free connection included, ends at forward_timeout.
+            connector = aiohttp.TCPConnector(limit=self.forward_pool_size, limit_per_host=self.forward_pool_size)
+            self._client = aiohttp.ClientSession(auto_decompress=False, connector=connector)
         req = capture.request
         url = self.forward_to.rstrip("/") + (("?" + req.query) if req.query else "") if "?" not in self.forward_to else self.forward_to
-        outgoing = Request(req.method, req.path, req.query, outgoing_headers(req.headers), req.body)
-        delivery = await deliver(outgoing, url, session=self._client, timeout=self.forward_timeout)
-        if delivery.response is not None:
-            drop = {"transfer-encoding", "connection", "keep-alive", "content-length", "date", "server"}
-            got = delivery.response
-            response = Response(got.status, Headers((k, v) for k, v in got.headers if k.lower() not in drop), got.body)
+        # A request we forwarded came back (the target is this inspector under another name,
+        # or its tunnel): sending it again would loop until every connection waits on itself.
+        if self.forward_mark in req.headers.get_all(FORWARDED_BY) or (self.public_url and same_origin(url, self.public_url)):
+            reason = f"--forward-to {self.forward_to} leads back to this inspector; forward to the app that should answer instead"
+            response = Response.json(508, {"error": "forward loop", "target": url, "reason": reason})
+            note = f"not forwarded: {reason}"
         else:
-            response = Response.json(502, {"error": "the forward target did not answer", "target": url, "reason": delivery.error})
+            outgoing = Request(req.method, req.path, req.query, outgoing_headers(req.headers).with_set(FORWARDED_BY, self.forward_mark), req.body)
+            delivery = await deliver(outgoing, url, session=self._client, timeout=self.forward_timeout)
+            if delivery.response is not None:
+                drop = {"transfer-encoding", "connection", "keep-alive", "content-length", "date", "server"}
+                got = delivery.response
+                # The sender must find exactly one X-Inspector-Capture, ours (added last by
+                # _finish). A target's own (another inspector) keeps its id under another name.
+                kept = [(TARGET_CAPTURE_HEADER if k.lower() == "x-inspector-capture" else k, v) for k, v in got.headers if k.lower() not in drop]
+                response = Response(got.status, Headers(kept), got.body)
+                note = f"forwarded to {url}: {got.status} in {got.duration_ms} ms"
+            else:
+                response = Response.json(502, {"error": "the forward target did not answer", "target": url, "reason": delivery.error})
+                note = f"forwarded to {url}: no answer ({delivery.error})"
         closed = Answer(lambda r, w: False, taken=True)
         later: dict[str, Any] = {}
 
@@ -304,7 +322,6 @@ class Pipeline:
                         later["children"] = (event, pending)
                 except OverBudget:
                     later["worker"] = True
-            note = f"forwarded to {url}: " + (f"{delivery.response.status} in {delivery.response.duration_ms} ms" if delivery.response else f"no answer ({delivery.error})")
             return cap.with_(response=self._finish(response, cid, started), runs=runs, notes=(note,))
 
         stored = await self._store(capture, decide)

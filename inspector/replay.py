@@ -25,6 +25,11 @@ NOT_RESENT = frozenset({
     "transfer-encoding", "upgrade", "expect",
 })
 DEFAULT_TIMEOUT = 10.0
+# serve --forward-to marks what it forwards, so that a request coming back is recognised.
+FORWARDED_BY = "X-Inspector-Forwarded-By"
+# A forward target's own X-Inspector-Capture (it is another inspector), renamed so the sender
+# sees one X-Inspector-Capture: ours.
+TARGET_CAPTURE_HEADER = "X-Inspector-Forward-Target-Capture"
 
 
 class ReplayError(Exception):
@@ -156,6 +161,10 @@ async def deliver(
     """Send the exact method, headers and body bytes to `url`; never raises."""
     headers = [(k, v) for k, v in request.headers] + list(extra_headers)
     out = Delivery(url, request, sent_at=time.time())
+    if not _utf8_only(headers):
+        # aiohttp writes header text as UTF-8 and drops what is not: bytes that were not
+        # UTF-8 go out exactly through a plain HTTP/1.1 exchange of our own.
+        return await _deliver_raw(out, headers, timeout)
     own = session is None
     if own:
         session = aiohttp.ClientSession(auto_decompress=False)
@@ -174,8 +183,7 @@ async def deliver(
             elapsed = round((time.perf_counter() - started) * 1000, 3)
             raw = [(k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in resp.raw_headers]
             out.response = Response(resp.status, Headers(raw), body, elapsed)
-            cid = resp.headers.get("X-Inspector-Capture")
-            out.capture_id = int(cid) if cid and cid.isascii() and cid.isdigit() else None
+            out.capture_id = _capture_id(out.response.headers)
     except asyncio.TimeoutError:
         out.error = f"{url} did not answer within {timeout:g} s; is it stuck, or slower than --timeout?"
     except aiohttp.ClientConnectorError as exc:
@@ -192,6 +200,134 @@ async def deliver(
         if own:
             await session.close()
     return out
+
+
+def _utf8_only(headers: list[tuple[str, str]]) -> bool:
+    try:
+        for k, v in headers:
+            k.encode("utf-8")
+            v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _capture_id(headers: Headers) -> int | None:
+    cid = headers.get("X-Inspector-Capture")
+    return int(cid) if cid and cid.isascii() and cid.isdigit() else None
+
+
+class _Unanswered(Exception):
+    """A plain exchange that got no usable answer; the message is the sentence to show."""
+
+
+MAX_ANSWER_HEAD = 256 * 1024
+
+
+async def _deliver_raw(out: Delivery, headers: list[tuple[str, str]], timeout: float) -> Delivery:
+    started = time.perf_counter()
+    try:
+        status, got, body = await asyncio.wait_for(_exchange(out.request, out.url, headers), timeout)
+    except asyncio.TimeoutError:
+        out.error = f"{out.url} did not answer within {timeout:g} s; is it stuck, or slower than --timeout?"
+        return out
+    except _Unanswered as exc:
+        out.error = str(exc)
+        return out
+    elapsed = round((time.perf_counter() - started) * 1000, 3)
+    out.response = Response(status, got, body, elapsed)
+    out.capture_id = _capture_id(got)
+    return out
+
+
+def _wire(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+async def _exchange(request: Request, url: str, headers: list[tuple[str, str]]) -> tuple[int, Headers, bytes]:
+    import ssl
+
+    target = URL(url, encoded=True)
+    if target.scheme not in ("http", "https") or not target.host:
+        raise _Unanswered(f"cannot send to {url}: not an http:// or https:// URL")
+    port = target.port or (443 if target.scheme == "https" else 80)
+    lines = [_wire(f"{request.method} {target.raw_path_qs or '/'} HTTP/1.1")]
+    names = {k.lower() for k, _ in headers}
+    if "host" not in names:
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        lines.append(_wire(f"Host: {host}" + ("" if target.port is None or target.is_default_port() else f":{port}")))
+    for k, v in headers:
+        if k.lower() in ("content-length", "transfer-encoding", "connection"):
+            continue
+        line = _wire(k) + b": " + _wire(v)
+        if any(c in line for c in (b"\r", b"\n", b"\0")):
+            raise _Unanswered(f"cannot send to {url}: header {unicode_text(k)!r} holds CR, LF or NUL, which HTTP cannot carry")
+        lines.append(line)
+    if request.body or request.method not in ("GET", "HEAD"):
+        lines.append(b"Content-Length: " + str(len(request.body)).encode())
+    lines.append(b"Connection: close")
+    try:
+        reader, writer = await asyncio.open_connection(
+            target.host, port, ssl=ssl.create_default_context() if target.scheme == "https" else None,
+            limit=MAX_ANSWER_HEAD,
+        )
+    except OSError as exc:
+        raise _Unanswered(f"cannot connect to {url}: {exc.strerror or exc}; is the target running?") from None
+    try:
+        writer.write(b"\r\n".join(lines) + b"\r\n\r\n" + request.body)
+        await writer.drain()
+        while True:
+            status, got = await _read_head(reader, url)
+            if status >= 200 or status == 101:
+                break  # 1xx answers before the real one are skipped
+        body = b"" if request.method == "HEAD" or status in (204, 304) or status < 200 else await _read_body(reader, got, url)
+        return status, got, body
+    except (asyncio.IncompleteReadError, ConnectionError):
+        raise _Unanswered(f"{url} closed the connection without answering") from None
+    except asyncio.LimitOverrunError:
+        raise _Unanswered(f"{url} answered something that is not valid HTTP (a header section over {MAX_ANSWER_HEAD} bytes)") from None
+    except OSError as exc:
+        raise _Unanswered(f"cannot reach {url}: {exc.strerror or exc}") from None
+    finally:
+        writer.close()
+
+
+async def _read_head(reader: asyncio.StreamReader, url: str) -> tuple[int, Headers]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    first, *rest = head[:-4].split(b"\r\n")
+    parts = first.split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not (len(parts[1]) == 3 and parts[1].isdigit()):
+        raise _Unanswered(f"{url} answered something that is not valid HTTP (status line {first[:60]!r})")
+    got = []
+    for line in rest:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip():
+            raise _Unanswered(f"{url} answered something that is not valid HTTP (header line {line[:60]!r})")
+        got.append((name.decode("latin-1"), value.strip(b" \t").decode("utf-8", "surrogateescape")))
+    return int(parts[1]), Headers(got)
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: Headers, url: str) -> bytes:
+    if "chunked" in (headers.get("transfer-encoding") or "").lower():
+        body = bytearray()
+        while True:
+            size_line = await reader.readuntil(b"\r\n")
+            try:
+                size = int(size_line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise _Unanswered(f"{url} answered something that is not valid HTTP (chunk size {size_line[:20]!r})") from None
+            if size == 0:
+                while (await reader.readuntil(b"\r\n")) != b"\r\n":
+                    pass  # trailer fields
+                return bytes(body)
+            body += await reader.readexactly(size)
+            await reader.readexactly(2)
+    length = headers.get("content-length")
+    if length is not None:
+        if not (length.isascii() and length.isdigit()):
+            raise _Unanswered(f"{url} answered something that is not valid HTTP (Content-Length {length[:20]!r})")
+        return await reader.readexactly(int(length))
+    return await reader.read()
 
 
 def _encoded(headers: list[tuple[str, str]]):
@@ -224,6 +360,73 @@ def replay_capture_record(original: Capture, delivery: Delivery, received_at: fl
         SignatureResult("unsigned", reason="Not checked: this request was sent by the inspector to an outside target."),
         delivery.response, (), "replay", original.id, tuple(notes),
     )
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    try:
+        u = URL(url)
+        if u.scheme not in ("http", "https") or not u.host:
+            return None
+        return u.scheme, u.host.lower().rstrip("."), u.port or (443 if u.scheme == "https" else 80)
+    except (ValueError, TypeError):
+        return None
+
+
+def same_origin(a: str, b: str) -> bool:
+    first, second = _origin(a), _origin(b)
+    return first is not None and first == second
+
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+_WILDCARD = frozenset({"", "0.0.0.0", "::", "*"})
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    host = host.lower().rstrip(".")
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def forward_loop(forward_to: str, host: str, port: int, public_urls: tuple[str | None, ...] = ()) -> str | None:
+    """Why forwarding to `forward_to` would send each request back to the inspector that
+    listens on host:port (public as `public_urls`), or None. Names are compared, not
+    looked up: a lookup could stall the start, and a forwarded request that comes back
+    under a name this misses is still refused when it arrives (Pipeline._forward)."""
+    import ipaddress
+
+    target = _origin(forward_to)
+    if target is None:
+        return None
+    for public in public_urls:
+        if public and same_origin(forward_to, public):
+            return f"it is this inspector's public URL ({public.rstrip('/')}), so every request would be forwarded to itself"
+    _, target_host, target_port = target
+    if target_port != port:
+        return None
+    listen = (host or "").lower().strip("[]")
+    if target_host.strip("[]") in _WILDCARD:
+        return f"{target_host} port {port} is where this inspector listens, so every request would be forwarded to itself"
+    ours = _is_loopback(target_host.strip("[]"))
+    if listen in _WILDCARD:
+        same = ours
+    elif _is_loopback(listen):
+        same = ours
+    else:
+        try:
+            same = ipaddress.ip_address(target_host.strip("[]")) == ipaddress.ip_address(listen)
+        except ValueError:
+            same = target_host.strip("[]") == listen
+    if same:
+        return f"{target_host}:{port} is this inspector (it listens on {host or '*'}:{port}), so every request would be forwarded to itself"
+    return None
 
 
 def is_public_key_scheme(algorithm: str) -> bool:

@@ -62,6 +62,13 @@ def build_app(args: Any):
     if forward_to and not forward_to.startswith(("http://", "https://")):
         problems.append(f"--forward-to {forward_to!r} is not an http:// or https:// URL; not forwarding")
         forward_to = None
+    if forward_to:
+        from ..replay import forward_loop
+
+        loop_reason = forward_loop(forward_to, args.host, args.port, (args.public_url, config.public_base_url if config else None))
+        if loop_reason:
+            problems.append(f"--forward-to {forward_to}: {loop_reason}; not forwarding")
+            forward_to = None
     tunnel = tunnel_from_options(args.tunnel, args.public_url, args.ngrok_path)
     app = InspectorApp(
         config, flows, store, answers=answers, problems=problems, host=args.host, port=args.port,

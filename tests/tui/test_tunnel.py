@@ -119,7 +119,7 @@ async def test_launch_wires_the_tunnel_and_forward_mode(workdir: Path):
     args = type("Args", (), dict(COMMON_DEFAULTS))()
     args.answers, args.store, args.port = "answers.example.json", str(workdir / "s.sqlite3"), 0
     # A --public-url that does not reach us (loopback, so no test ever leaves the machine).
-    args.public_url, args.forward_to = "http://127.0.0.1:9", "http://127.0.0.1:9/hook"
+    args.public_url, args.forward_to = "http://127.0.0.1:9", "http://127.0.0.1:19/hook"
     app, store = build_app(args)
     async with app.run_test(size=SIZE) as pilot:
         seen = record_notifications(app)
@@ -128,8 +128,8 @@ async def test_launch_wires_the_tunnel_and_forward_mode(workdir: Path):
         text = header(app)
         assert "public http://127.0.0.1:9 (your tunnel)  ✗" in text
         assert any(m.startswith("self-check: FAILED — ") for m in seen), seen
-        assert "→ forward to http://127.0.0.1:9/hook" in text
-        assert app.pipeline.forward_to == "http://127.0.0.1:9/hook"
+        assert "→ forward to http://127.0.0.1:19/hook" in text
+        assert app.pipeline.forward_to == "http://127.0.0.1:19/hook"
         # Forwarded to a target that is down: a clear 502, captured.
         capture = await app.pipeline.handle(build_request("github.ping", app.config), wait=True)
         assert capture.response.status == 502
