@@ -7,6 +7,7 @@ shared by `replay`, the TUI and `serve --forward-to`.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,6 +223,8 @@ class _Unanswered(Exception):
 
 
 MAX_ANSWER_HEAD = 256 * 1024
+# What aiohttp refuses in a header too (RFC 9110 §5.5): control characters but tab.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 async def _deliver_raw(out: Delivery, headers: list[tuple[str, str]], timeout: float) -> Delivery:
@@ -260,8 +263,8 @@ async def _exchange(request: Request, url: str, headers: list[tuple[str, str]]) 
         if k.lower() in ("content-length", "transfer-encoding", "connection"):
             continue
         line = _wire(k) + b": " + _wire(v)
-        if any(c in line for c in (b"\r", b"\n", b"\0")):
-            raise _Unanswered(f"cannot send to {url}: header {unicode_text(k)!r} holds CR, LF or NUL, which HTTP cannot carry")
+        if _CONTROL_BYTES.search(line):
+            raise _Unanswered(f"cannot send to {url}: header {unicode_text(k)!r} holds a control character (CR, LF, NUL…), which HTTP cannot carry")
         lines.append(line)
     if request.body or request.method not in ("GET", "HEAD"):
         lines.append(b"Content-Length: " + str(len(request.body)).encode())

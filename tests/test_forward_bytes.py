@@ -303,3 +303,12 @@ def test_cli_replay_sends_the_captured_bytes(tmp_path):
         assert sent.request.headers.get("X-Raw").encode("utf-8", "surrogateescape") == b"caf\xe9\xff"
     finally:
         store.close()
+
+
+async def test_plain_exchange_refuses_control_characters_as_aiohttp_does():
+    async with RawTarget() as target:
+        for value in ("a\r\nX-Injected: 1", "a\x01b"):
+            req = Request("POST", "/", "", Headers([("X-Raw", raw_text(b"\xff")), ("X-Bad", value)]), b"x")
+            d = await deliver(req, target.url)
+            assert d.response is None and "'X-Bad' holds a control character" in d.error
+        assert target.heads == []  # nothing was sent
