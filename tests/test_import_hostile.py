@@ -180,18 +180,40 @@ def _paths(value, prefix=()):
             yield from _paths(v, prefix + (i,))
 
 
-ALL_PATHS = [p for p in _paths(valid_har()) if p]
+def valid_ngrok() -> dict:
+    raw = b"POST /events/webhook/demo/x?a=1 HTTP/1.1\r\nHost: abc.ngrok.app\r\nX-Raw: \xff\r\nContent-Length: 2\r\n\r\n{}"
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    return {"uri": "/api/requests/http", "requests": [{
+        "id": "airt_1", "remote_addr": "203.0.113.9", "start": "2024-05-01T10:00:00.123456789Z", "duration": 5_000_000,
+        "request": {"method": "POST", "uri": "/events/webhook/demo/x?a=1", "headers": {"Host": ["abc.ngrok.app"]}, "raw": base64.b64encode(raw).decode()},
+        "response": {"status_code": 200, "raw": base64.b64encode(answer).decode()},
+    }]}
+
+
+def valid_json_export() -> list:
+    return [{
+        "id": 1, "received_at": "2024-05-01T10:00:00.000Z", "method": "POST", "path": "/events/webhook/demo/x", "query": "a=1",
+        "headers": [["X-Raw", "\ufffd"], ["Content-Type", "application/json"]], "headers_base64": [["X-Raw", "/w=="], ["Content-Type", "YXBwbGljYXRpb24vanNvbg=="]],
+        "body_base64": "e30=", "response": {"status": 200, "headers": [["X-A", "1"]], "body": {}, "body_base64": "e30=", "duration_ms": 1.5},
+    }]
+
+
+DOCUMENTS = {"har": valid_har, "ngrok": valid_ngrok, "json": valid_json_export}
+ALL_PATHS = [(kind, p) for kind, make in DOCUMENTS.items() for p in _paths(make()) if p]
 SPECIAL = st.sampled_from([
     "", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "POST;id", "\r\n", "\x00", "\ud800", "\udcff",
     -1, 0, 2 ** 63, -(2 ** 63), 1e308, [], {}, "/%zz", "http://[::1", "http://h:99999/x", "A" * 40,
 ])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(ALL_PATHS), st.one_of(json_values, SPECIAL), st.booleans()), min_size=1, max_size=4))
 def test_random_damage_imports_or_fails_cleanly(mutations):
-    data = valid_har()
-    for path, value, delete in mutations:
+    kind = mutations[0][0][0]
+    data = DOCUMENTS[kind]()
+    for (other, path), value, delete in mutations:
+        if other != kind:
+            continue
         target = data
         try:
             for key in path[:-1]:
@@ -215,3 +237,11 @@ def test_random_damage_imports_or_fails_cleanly(mutations):
         to_httpie(capture, "http://h:1")
         for fmt in ("har", "json"):
             export([capture], fmt, "http://h:1", None).encode("utf-8")
+
+
+@pytest.mark.parametrize("kind", sorted(DOCUMENTS))
+def test_the_undamaged_documents_import(kind):
+    found, [(request, response)] = read_import(json.dumps(DOCUMENTS[kind]()).encode(), 0)
+    assert found == kind and request.method == "POST" and request.query == "a=1"
+    assert request.headers.get("X-Raw").encode("utf-8", "surrogateescape") == b"\xff"
+    assert response.status == 200
