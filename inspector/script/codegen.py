@@ -20,7 +20,7 @@ from .errors import ScriptError
 from .operators import ARITHMETIC, comparable, contains, index as _index, negate
 from .stdlib import BUILTINS, apply_format, parse_format
 from .values import (
-    MAX_INT, MIN_INT, check_string, equal, lookup, render, type_name,
+    MAX_INT, MIN_INT, charge_compare, joined, lookup, render, same, type_name,
 )
 
 # Built-ins without side effects and without callbacks: safe to evaluate twice.
@@ -52,9 +52,16 @@ def _not_bool(what: str, v: object):
     raise ScriptError(f"{what} must be a bool, not {type_name(v)}")
 
 
-def _compare_fail(op: str, a: object, b: object):
+def _compare_slow(c, op: str, a: object, b: object):
+    """Ordering anything but two numbers: two strings (long ones charged), else an error."""
+    if type(a) is str and type(b) is str:
+        charge_compare(c, a, b)
+        return _ORDER[op](a, b)
     comparable(op, a, b)
     raise ScriptError(f"cannot compare using '{op}'")
+
+
+_ORDER = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
 
 def _index_any(c, o, k, safe):
@@ -68,7 +75,7 @@ def _index_any(c, o, k, safe):
 
 
 def _interpolate(c, parts):
-    return check_string(c, "".join(parts))
+    return joined(c, parts)
 
 
 def _new_context(C, g):
@@ -87,7 +94,7 @@ def _python_local(slot: int) -> str:
 
 _HELPERS = {
     "_M": _M, "_SE": ScriptError, "_unknown": _unknown, "_lookup": lookup, "_bad_property": _bad_property,
-    "_not_bool": _not_bool, "_compare_fail": _compare_fail, "_index": _index_any, "_equal": equal,
+    "_not_bool": _not_bool, "_compare": _compare_slow, "_index": _index_any, "_same": same,
     "_render": render, "_interpolate": _interpolate, "_contains": contains, "_negate": negate,
     "_NUM": (int, float), "_MIN": MIN_INT, "_MAX": MAX_INT, "_new": _new_context,
 }
@@ -191,11 +198,13 @@ class CodeGen:
             left, right = node.left, node.right
             if isinstance(left, n.Literal) and not isinstance(right, n.Literal):
                 left, right = right, left
-            if isinstance(right, n.Literal) and type(right.value) is str:
+            if isinstance(right, n.Literal) and type(right.value) is str and len(right.value) <= 4096:
                 a = self.temp()
                 test = f"(type({a} := {self.gen(left)}) is str and {a} == {right.value!r})"
             else:
-                test = f"_equal({self.gen(left)}, {self.gen(right)})"
+                self.uses_context = True
+                self.charges = True
+                test = f"_same({self.c}, {self.gen(left)}, {self.gen(right)})"
             return test if op == "==" else f"(not {test})"
         if op in ("&&", "||"):
             a, b = self.temp(), self.temp()
@@ -217,8 +226,10 @@ class CodeGen:
         a, b = self.temp(), self.temp()
         left, right = self.gen(node.left), self.gen(node.right)
         if op in ("<", "<=", ">", ">="):
+            self.uses_context = True
+            self.charges = True
             return (f"({a} {op} {b} if (type({a} := {left}) in _NUM) & (type({b} := {right}) in _NUM) "
-                    f"or (type({a}) is str and type({b}) is str) else _compare_fail({op!r}, {a}, {b}))")
+                    f"else _compare({self.c}, {op!r}, {a}, {b}))")
         self.uses_context = True
         self.charges = True
         helper = _OP_NAMES[op]
@@ -240,14 +251,15 @@ class CodeGen:
 
     def g_Interpolated(self, node: n.Interpolated) -> str:
         self.uses_context = True
+        self.charges = True  # rendering and joining are charged by size
         parts = []
         for p in node.parts:
             if isinstance(p, str):
                 parts.append(repr(p))
             else:
                 v = self.temp()
-                parts.append(f"({v} if type({v} := {self.gen(p)}) is str else _render({v}))")
-        return f"_interpolate({self.c}, ({', '.join(parts)},))"
+                parts.append(f"({v} if type({v} := {self.gen(p)}) is str else _render({v}, {self.c}))")
+        return f"_interpolate({self.c}, [{', '.join(parts)}])"
 
     def g_ArrayLiteral(self, node: n.ArrayLiteral) -> str:
         return "[" + ", ".join(self.gen(i) for i in node.items) + "]"
@@ -262,8 +274,8 @@ class CodeGen:
                 if len(args) == 2 and pieces[1] is render:
                     v = self.temp()
                     before, after = repr(pieces[0]), repr(pieces[2])
-                    text = f"{before} + ({v} if type({v} := {args[1]}) is str else _render({v})) + {after}"
-                    return f"_interpolate({self.c}, ({text},))"
+                    text = f"{before}, ({v} if type({v} := {args[1]}) is str else _render({v}, {self.c})), {after}"
+                    return f"_interpolate({self.c}, [{text}])"
                 return f"{self.const(apply_format)}({self.c}, {self.const(pieces)}, ({', '.join(args[1:])},))"
         func = BUILTINS[name][0]
         return f"{self.const(func)}({self.c}, {', '.join(args)})"

@@ -18,7 +18,7 @@ from .operators import index as index_value
 from .stdlib import BUILTINS, apply_format, materialize_range, parse_format
 from .values import (
     MAX_INT, MIN_INT, BreakSignal, ContinueSignal, Fn, ReturnSignal, call_function,
-    check_items, check_string, equal, lookup, operation_limit, render, store, suggest,
+    charge, charge_compare, check_items, joined, lookup, operation_limit, render, same, store, suggest,
     type_name,
 )
 
@@ -392,9 +392,10 @@ class Compiler:
         line, column = node.line, node.column
 
         def interpolate(fr):
-            out = [p if type(p) is str else render(p(fr)) for p in parts]
+            c = fr[0]
             try:
-                return check_string(fr[0], "".join(out))
+                out = [p if type(p) is str else render(p(fr), c) for p in parts]
+                return joined(c, out)
             except ScriptError as e:
                 raise e.at(line, column)
 
@@ -588,7 +589,7 @@ class Compiler:
         if isinstance(left_node, n.Literal) and not isinstance(right_node, n.Literal):
             left_node, right_node = right_node, left_node
         left = self.expr(left_node)
-        if isinstance(right_node, n.Literal) and type(right_node.value) is str:
+        if isinstance(right_node, n.Literal) and type(right_node.value) is str and len(right_node.value) <= 4096:
             k = right_node.value
             if negated:
                 def not_equal_str(fr):
@@ -601,9 +602,16 @@ class Compiler:
                 return type(v) is str and v == k
             return equal_str
         right = self.expr(right_node)
-        if negated:
-            return lambda fr: not equal(left(fr), right(fr))
-        return lambda fr: equal(left(fr), right(fr))
+        line, column = node.line, node.column
+
+        def equality(fr):
+            a = left(fr)
+            b = right(fr)
+            try:
+                return same(fr[0], a, b) is not negated
+            except ScriptError as e:
+                raise e.at(line, column)
+        return equality
 
     def _in(self, node: n.Binary):
         negated = node.op == "!in"
@@ -805,13 +813,14 @@ class Compiler:
 
             def format1(fr):
                 v = only(fr)
-                text = before + (v if type(v) is str else render(v)) + after
-                if len(text) * 4 > fr[0].limits.max_string_bytes:
-                    try:
-                        check_string(fr[0], text)
-                    except ScriptError as e:
-                        raise e.at(line, column)
-                return text
+                c = fr[0]
+                try:
+                    text = v if type(v) is str else render(v, c)
+                    if len(text) * 4 > c.limits.max_string_bytes:
+                        return joined(c, [before, text, after])
+                except ScriptError as e:
+                    raise e.at(line, column)
+                return before + text + after
             return format1
 
         def format_(fr):
@@ -1004,7 +1013,12 @@ class Compiler:
                 seq = iterable(fr)
                 t = type(seq)
                 if t is list:
-                    items = list(seq)
+                    items = list(seq)  # the body may change the array
+                    if len(items) > 64:
+                        try:
+                            charge(fr[0], len(items) >> 4)
+                        except ScriptError as e:
+                            raise e.at(line, column)
                 elif t is str:
                     items = seq
                 elif t is dict:
@@ -1112,10 +1126,13 @@ def _compare(op: str):
             b = right(fr)
             ta = type(a)
             tb = type(b)
-            if ((ta is int or ta is float) and (tb is int or tb is float)) or (ta is str and tb is str):
+            if (ta is int or ta is float) and (tb is int or tb is float):
                 return fast(a, b)
             try:
-                comparable(op, a, b)
+                if ta is str and tb is str:
+                    charge_compare(fr[0], a, b)
+                else:
+                    comparable(op, a, b)
             except ScriptError as e:
                 raise e.at(line, column)
             return fast(a, b)

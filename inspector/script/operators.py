@@ -9,8 +9,8 @@ import math
 
 from .errors import ScriptError
 from .values import (
-    MAX_FLOAT, MAX_INT, MIN_INT, Context, charge, check_items, check_string, equal, has_key,
-    lookup, render, type_name,
+    MAX_FLOAT, MAX_INT, MIN_INT, SCAN_SHIFT, Context, built, charge, check_items, check_string, has_key,
+    lookup, render, same, string_too_large, type_name,
 )
 
 _NUMBERS = (int, float)
@@ -42,26 +42,33 @@ def add(c: Context, a: object, b: object) -> object:
     if ta is int and tb is int:
         return _int(a + b, "+")  # type: ignore[operator]
     if ta is str or tb is str:
-        left = a if ta is str else render(a)
-        right = b if tb is str else render(b)
+        left = a if ta is str else render(a, c)
+        right = b if tb is str else render(b, c)
         if type(left) is not str or type(right) is not str:
             raise _operand_error("+", a, b)
-        charge(c, (len(left) + len(right)) >> 8)  # type: ignore[arg-type]
-        if (len(left) + len(right)) * 4 > c.limits.max_string_bytes:  # type: ignore[arg-type]
+        size = len(left) + len(right)  # type: ignore[arg-type]
+        built(c, size)
+        if size * 4 > c.limits.max_string_bytes:
+            if size > c.limits.max_string_bytes:  # characters are at least bytes: refuse unbuilt
+                raise string_too_large(c, size)
             return check_string(c, left + right)  # type: ignore[operator]
         return left + right  # type: ignore[operator]
     if _is_number(a) and _is_number(b):
         return _float(a + b, "+")  # type: ignore[operator]
     if ta is list and tb is list:
+        size = len(a) + len(b)  # type: ignore[arg-type]
+        if size > c.limits.max_collection_items:  # refused before the copy is made
+            raise ScriptError(
+                f"array size limit exceeded: {size:,} items > {c.limits.max_collection_items:,} (max_collection_items)"
+            )
         out = a + b  # type: ignore[operator]
-        check_items(c, out)
         charge(c, len(out) >> 4)
         return out
     if ta is dict and tb is dict:
         out = dict(a)  # type: ignore[call-overload]
         out.update(b)  # type: ignore[call-overload]
         check_items(c, out)
-        charge(c, len(out) >> 4)
+        charge(c, len(out) >> 2)  # a hash insert per key
         return out
     raise _operand_error("+", a, b)
 
@@ -188,8 +195,8 @@ def contains(c: Context, item: object, container: object) -> bool:
     """`item in container`."""
     t = type(container)
     if t is list:
-        charge(c, len(container) >> 4)  # type: ignore[arg-type]
-        return any(equal(item, v) for v in container)  # type: ignore[union-attr]
+        charge(c, len(container))  # type: ignore[arg-type] # one Python comparison per item
+        return any(same(c, item, v) for v in container)  # type: ignore[union-attr]
     if t is dict:
         if type(item) is not str:
             raise ScriptError(f"'in' on a map looks up a key, which must be a string, not {type_name(item)}")
@@ -197,7 +204,7 @@ def contains(c: Context, item: object, container: object) -> bool:
     if t is str:
         if type(item) is not str:
             raise ScriptError(f"'in' on a string looks for a string, not {type_name(item)}")
-        charge(c, len(container) >> 8)  # type: ignore[arg-type]
+        charge(c, len(container) >> SCAN_SHIFT)  # type: ignore[arg-type]
         return item in container  # type: ignore[operator]
     raise ScriptError(f"'in' needs an array, a map, a string or a range on its right, not {type_name(container)}")
 

@@ -15,9 +15,9 @@ from typing import Callable
 
 from .errors import ScriptError
 from .values import (
-    MAX_FLOAT, MAX_INT, MIN_INT, Context, Fn, ReturnSignal, call_depth_limit, call_function, charge,
-    check_items, check_string, equal, has_key, render, render_debug, store, string_too_large, suggest,
-    to_json, type_name,
+    BUILD_SHIFT, MAX_FLOAT, MAX_INT, MIN_INT, SCAN_SHIFT, Context, Fn, ReturnSignal, built, call_depth_limit,
+    call_function, charge, check_items, check_string, has_key, joined, render, render_debug, same,
+    store, string_too_large, suggest, to_json, type_name,
 )
 
 # name -> (function, minimum arguments, maximum arguments); counts include the target.
@@ -88,11 +88,11 @@ def is_empty(c: Context, x: object) -> bool:
 def contains(c: Context, x: object, item: object) -> bool:
     t = type(x)
     if t is str:
-        charge(c, len(x) >> 8)  # type: ignore[arg-type]
+        charge(c, len(x) >> SCAN_SHIFT)  # type: ignore[arg-type]
         return _want_str("contains", item) in x  # type: ignore[operator]
     if t is list:
-        charge(c, len(x) >> 4)  # type: ignore[arg-type]
-        return any(equal(v, item) for v in x)  # type: ignore[union-attr]
+        charge(c, len(x))  # type: ignore[arg-type] # one Python comparison per item
+        return any(same(c, v, item) for v in x)  # type: ignore[union-attr]
     if t is dict:
         return has_key(c, x, _want_str("contains", item, "key"))  # type: ignore[arg-type]
     raise _wrong("contains", x, "a string, an array or a map")
@@ -102,12 +102,12 @@ def contains(c: Context, x: object, item: object) -> bool:
 def index_of(c: Context, x: object, item: object) -> int:
     t = type(x)
     if t is str:
-        charge(c, len(x) >> 8)  # type: ignore[arg-type]
+        charge(c, len(x) >> SCAN_SHIFT)  # type: ignore[arg-type]
         return x.find(_want_str("index_of", item))  # type: ignore[union-attr]
     if t is list:
-        charge(c, len(x) >> 4)  # type: ignore[arg-type]
+        charge(c, len(x))  # type: ignore[arg-type] # one Python comparison per item
         for i, v in enumerate(x):  # type: ignore[arg-type]
-            if equal(v, item):
+            if same(c, v, item):
                 return i
         return -1
     raise _wrong("index_of", x, "a string or an array")
@@ -120,24 +120,22 @@ def type_of(c: Context, x: object) -> str:
 
 @builtin("to_string", 1)
 def to_string(c: Context, x: object) -> str:
-    return check_string(c, render(x))
+    return check_string(c, render(x, c))
 
 
 @builtin("to_json", 1)
 def to_json_(c: Context, x: object) -> str:
-    text = to_json(x)
-    charge(c, len(text) >> 8)
-    return check_string(c, text)
+    return check_string(c, to_json(x, c=c))
 
 
 @builtin("print", 0, 16)
 def print_(c: Context, *values: object) -> None:
-    _log(c, " ".join(render(v) for v in values))
+    _log(c, joined(c, [render(v, c) for v in values], " "))
 
 
 @builtin("debug", 0, 16)
 def debug(c: Context, *values: object) -> None:
-    _log(c, " ".join(render_debug(v) for v in values))
+    _log(c, joined(c, [render_debug(v, c) for v in values], " "))
 
 
 def _log(c: Context, line: str) -> None:
@@ -163,20 +161,27 @@ _TRUNCATED = "… (logs truncated)"
 def starts_with(c: Context, s: object, prefix: object) -> bool:
     if type(s) is not str:
         raise _wrong("starts_with", s, "a string")
-    return s.startswith(_want_str("starts_with", prefix))  # type: ignore[union-attr]
+    prefix = _want_str("starts_with", prefix)
+    charge(c, len(prefix) >> SCAN_SHIFT)
+    return s.startswith(prefix)  # type: ignore[union-attr]
 
 
 @builtin("ends_with", 2)
 def ends_with(c: Context, s: object, suffix: object) -> bool:
     if type(s) is not str:
         raise _wrong("ends_with", s, "a string")
-    return s.endswith(_want_str("ends_with", suffix))  # type: ignore[union-attr]
+    suffix = _want_str("ends_with", suffix)
+    charge(c, len(suffix) >> SCAN_SHIFT)
+    return s.endswith(suffix)  # type: ignore[union-attr]
 
 
 @builtin("to_upper", 1)
 def to_upper(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("to_upper", s, "a string")
+    # Case mapping may lengthen a string ('ß' → 'SS'), at most threefold: checked after.
+    # Beyond ASCII it goes character by character, several times slower.
+    built(c, len(s) if s.isascii() else 4 * len(s))  # type: ignore[union-attr,arg-type]
     return check_string(c, s.upper())  # type: ignore[union-attr]
 
 
@@ -184,6 +189,7 @@ def to_upper(c: Context, s: object) -> str:
 def to_lower(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("to_lower", s, "a string")
+    built(c, len(s) if s.isascii() else 4 * len(s))  # type: ignore[union-attr,arg-type]
     return check_string(c, s.lower())  # type: ignore[union-attr]
 
 
@@ -191,22 +197,44 @@ def to_lower(c: Context, s: object) -> str:
 def trim(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("trim", s, "a string")
-    return s.strip()  # type: ignore[union-attr]
+    out = s.strip()  # type: ignore[union-attr]
+    if out is not s:
+        built(c, len(out))
+    return out
 
 
 @builtin("split", 1, 2)
 def split(c: Context, s: object, sep: object = None) -> list:
     if type(s) is not str:
         raise _wrong("split", s, "a string")
-    charge(c, len(s) >> 8)  # type: ignore[arg-type]
+    charge(c, len(s) >> SCAN_SHIFT)  # type: ignore[arg-type]
+    most = c.limits.max_collection_items
     if sep is None:
-        parts = s.split()  # type: ignore[union-attr]
+        # maxsplit bounds what is built: one part more than allowed is enough to refuse.
+        parts = s.split(None, most)  # type: ignore[union-attr]
     elif _want_str("split", sep, "separator") == "":
+        if len(s) > most:  # type: ignore[arg-type]
+            raise _too_many(c, len(s))  # type: ignore[arg-type]
         parts = list(s)  # type: ignore[arg-type]
     else:
-        parts = s.split(sep)  # type: ignore[union-attr,arg-type]
-    check_items(c, parts)
+        parts = s.split(sep, most)  # type: ignore[union-attr,arg-type]
+    if len(parts) > most:
+        raise _too_many(c, None)
+    charge(c, len(parts) >> 2)
     return parts
+
+
+def _too_many(c: Context, count: int | None) -> ScriptError:
+    items = f"{count:,} items" if count is not None else "more items"
+    return ScriptError(
+        f"array size limit exceeded: {items} > {c.limits.max_collection_items:,} (max_collection_items)"
+    )
+
+
+def _room(c: Context, size: int) -> None:
+    """Refuse, before building it, a string of at least `size` characters over the limit."""
+    if size > c.limits.max_string_bytes:
+        raise string_too_large(c, size)
 
 
 @builtin("replace", 3)
@@ -222,8 +250,9 @@ def replace(c: Context, s: object, find: object, replacement: object) -> str:
             raise string_too_large(c, len(s) + growth)  # type: ignore[arg-type]
     elif not find and len(s) * (len(replacement) + 1) > c.limits.max_string_bytes:  # type: ignore[arg-type]
         raise string_too_large(c, len(s) * (len(replacement) + 1))  # type: ignore[arg-type]
+    charge(c, len(s) >> SCAN_SHIFT)  # type: ignore[arg-type]
     result = s.replace(find, replacement)  # type: ignore[union-attr]
-    charge(c, len(result) >> 8)
+    built(c, len(result))
     return check_string(c, result)
 
 
@@ -236,21 +265,25 @@ def sub_string(c: Context, s: object, start: object, length: object = None) -> s
     if start < 0:
         start = max(0, n + start)
     if length is None:
-        return s[start:]  # type: ignore[index]
-    length = _want_int("sub_string", length, "length")
-    if length <= 0:
-        return ""
-    return s[start:start + length]  # type: ignore[index]
+        out = s[start:]  # type: ignore[index]
+    else:
+        length = _want_int("sub_string", length, "length")
+        if length <= 0:
+            return ""
+        out = s[start:start + length]  # type: ignore[index]
+    if out is not s:
+        built(c, len(out))
+    return out
 
 
 @builtin("chars", 1)
 def chars(c: Context, s: object) -> list:
     if type(s) is not str:
         raise _wrong("chars", s, "a string")
-    out = list(s)  # type: ignore[arg-type]
-    check_items(c, out)
-    charge(c, len(out) >> 4)
-    return out
+    if len(s) > c.limits.max_collection_items:  # type: ignore[arg-type]
+        raise _too_many(c, len(s))  # type: ignore[arg-type]
+    charge(c, len(s) >> 1)  # type: ignore[arg-type] # a new object per character beyond Latin-1
+    return list(s)  # type: ignore[arg-type]
 
 
 @builtin("format", 1, 64)
@@ -301,9 +334,16 @@ def apply_format(c: Context, pieces: tuple, args: tuple) -> str:
             f"but {len(args)} argument{'s were' if len(args) != 1 else ' was'} given"
         )
     out = [pieces[0]]
+    size = len(pieces[0])
+    limit = c.limits.max_string_bytes
     for i, arg in enumerate(args):
-        out.append(pieces[2 * i + 1](arg))
+        text = pieces[2 * i + 1](arg, c)
+        size += len(text) + len(pieces[2 * i + 2])
+        if size > limit:  # before joining: 64 arguments of 1 MiB must not make 64 MiB first
+            raise string_too_large(c, size)
+        out.append(text)
         out.append(pieces[2 * i + 2])
+    built(c, size)
     return check_string(c, "".join(out))
 
 
@@ -419,7 +459,8 @@ def max_(c: Context, a: object, b: object) -> object:
 def keys(c: Context, m: object) -> list:
     if type(m) is not dict:
         raise _wrong("keys", m, "a map")
-    charge(c, len(m) >> 4)  # type: ignore[arg-type]
+    check_items(c, m)
+    charge(c, len(m) >> 2)  # type: ignore[arg-type]
     return list(m)  # type: ignore[arg-type]
 
 
@@ -427,7 +468,8 @@ def keys(c: Context, m: object) -> list:
 def values(c: Context, m: object) -> list:
     if type(m) is not dict:
         raise _wrong("values", m, "a map")
-    charge(c, len(m) >> 4)  # type: ignore[arg-type]
+    check_items(c, m)
+    charge(c, len(m) >> 2)  # type: ignore[arg-type]
     return list(m.values())  # type: ignore[union-attr]
 
 
@@ -452,8 +494,10 @@ def insert(c: Context, a: object, index: object, item: object) -> None:
     index = _want_int("insert", index, "index")
     if index < 0:
         index = max(0, len(a) + index)
+    if len(a) >= c.limits.max_collection_items:
+        raise _too_many(c, len(a) + 1)
+    charge(c, (len(a) - min(index, len(a))) >> 6)  # the items after it move
     a.insert(index, store(c, item))
-    check_items(c, a)
 
 
 @builtin("remove", 2)
@@ -465,6 +509,7 @@ def remove(c: Context, x: object, key: object) -> object:
             index += n
         if not 0 <= index < n:
             return None
+        charge(c, (n - index) >> 6)  # the items after it move
         return x.pop(index)  # type: ignore[union-attr]
     if type(x) is dict:
         key = _want_str("remove", key, "key")
@@ -481,9 +526,11 @@ def remove(c: Context, x: object, key: object) -> object:
 @builtin("reverse", 1)
 def reverse(c: Context, x: object) -> object:
     if type(x) is list:
+        charge(c, len(x) >> 4)  # type: ignore[arg-type]
         x.reverse()  # type: ignore[union-attr]
         return None
     if type(x) is str:
+        built(c, 4 * len(x))  # type: ignore[arg-type] # character by character: slower than a copy
         return x[::-1]  # type: ignore[index]
     raise _wrong("reverse", x, "an array (or a string)")
 
@@ -504,6 +551,9 @@ def sort(c: Context, a: object, compare: object = None) -> None:
                 f"sort() needs all numbers or all strings; this array holds {', '.join(names)} "
                 "(pass a comparison function: sort(|a, b| …))"
             )
+        if kinds == {"string"}:
+            # Each of the ~n·log n comparisons may read a long shared prefix.
+            charge(c, (sum(map(len, a)) >> SCAN_SHIFT) * max(1, n.bit_length()))
         a.sort()
         return None
     fn = _want_fn("sort", compare)
@@ -525,11 +575,28 @@ def join(c: Context, a: object, sep: object = "") -> str:
     a = _array("join", a)
     sep = _want_str("join", sep, "separator")
     charge(c, len(a) >> 2)
+    limit = c.limits.max_string_bytes
+    seps = len(sep) * max(0, len(a) - 1)
     try:
-        text = sep.join(a)  # type: ignore[arg-type] # strings render as themselves
-    except TypeError:
-        text = sep.join(render(v) for v in a)
-    return check_string(c, text)
+        # Strings count exactly; arrays and maps count their items, which their text exceeds.
+        size = sum(map(len, a)) + seps
+    except TypeError:  # numbers, bools or (): rendered one by one, measured as they come
+        parts = []
+        size = seps
+        for v in a:
+            text = v if type(v) is str else render(v, c)
+            size += len(text)
+            if size > limit:
+                raise string_too_large(c, size) from None
+            parts.append(text)
+        a = parts
+    else:
+        if size > limit:
+            raise string_too_large(c, size)
+        if not all(type(v) is str for v in a):
+            return join(c, [v if type(v) is str else render(v, c) for v in a], sep)
+    built(c, size)
+    return check_string(c, sep.join(a))  # type: ignore[arg-type]
 
 
 def _results(c: Context, fn: Fn, items: list):
@@ -586,9 +653,17 @@ def _quick(c: Context, fn: Fn, count: int) -> list | None:
 _PLAIN = frozenset({str, int, float, bool, type(None)})  # `store` keeps these as they are
 
 
+def _items(c: Context, name: str, a: object) -> list:
+    """A copy to iterate over (the function may change the array), charged: `any` or `find`
+    that stop at the first item must still pay for copying 100,000."""
+    items = list(_array(name, a))
+    charge(c, len(items) >> 4)
+    return items
+
+
 @builtin("map", 2)
 def map_(c: Context, a: object, fn: object) -> list:
-    items = list(_array("map", a))
+    items = _items(c, "map", a)
     fn = _want_fn("map", fn)
     budget = c.budget
     fr = _quick(c, fn, len(items))
@@ -646,7 +721,7 @@ def _quick_tests(c: Context, fn: Fn, items: list, stop: bool) -> int | None:
 
 @builtin("filter", 2)
 def filter_(c: Context, a: object, fn: object) -> list:
-    items = list(_array("filter", a))
+    items = _items(c, "filter", a)
     fn = _want_fn("filter", fn)
     budget = c.budget
     fr = _quick(c, fn, len(items))
@@ -684,7 +759,7 @@ def filter_(c: Context, a: object, fn: object) -> list:
 
 @builtin("find", 2)
 def find(c: Context, a: object, fn: object) -> object:
-    items = list(_array("find", a))
+    items = _items(c, "find", a)
     fn = _want_fn("find", fn)
     found = _quick_tests(c, fn, items, True)
     if found is not None:
@@ -697,7 +772,7 @@ def find(c: Context, a: object, fn: object) -> object:
 
 @builtin("any", 2)
 def any_(c: Context, a: object, fn: object) -> bool:
-    items = list(_array("any", a))
+    items = _items(c, "any", a)
     fn = _want_fn("any", fn)
     found = _quick_tests(c, fn, items, True)
     if found is not None:
@@ -707,7 +782,7 @@ def any_(c: Context, a: object, fn: object) -> bool:
 
 @builtin("all", 2)
 def all_(c: Context, a: object, fn: object) -> bool:
-    items = list(_array("all", a))
+    items = _items(c, "all", a)
     fn = _want_fn("all", fn)
     found = _quick_tests(c, fn, items, False)
     if found is not None:
@@ -721,7 +796,7 @@ def reduce(c: Context, a: object, fn: object, initial: object = None) -> object:
     fn = _want_fn("reduce", fn)
     acc = initial
     three = fn.builtin is None and fn.arity == 3
-    for i, v in enumerate(list(a)):
+    for i, v in enumerate(_items(c, "reduce", a)):
         acc = call_function(c, fn, [acc, v, i] if three else [acc, v])
     return acc
 
@@ -753,7 +828,8 @@ def materialize_range(c: Context, start: int, end: int, step: int = 1) -> list:
 def parse_json(c: Context, s: object) -> object:
     if type(s) is not str:
         raise _wrong("parse_json", s, "a string")
-    charge(c, len(s) >> 8)  # type: ignore[arg-type]
+    # Parsing makes an object per token: ~60 ms for 1 MiB of small ones.
+    charge(c, len(s) >> 3)  # type: ignore[arg-type]
     _check_json_depth(c, s)  # type: ignore[arg-type]
     try:
         value = json.loads(s, parse_constant=_reject_constant)  # type: ignore[arg-type]
@@ -761,7 +837,23 @@ def parse_json(c: Context, s: object) -> object:
         raise ScriptError(f"parse_json(): invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except (RecursionError, ValueError) as exc:
         raise ScriptError(f"parse_json(): invalid JSON: {exc}") from None
+    if s.count(",") >= c.limits.max_collection_items:  # type: ignore[union-attr] # else no array can be too big
+        _check_json_items(c, value)
     return value
+
+
+def _check_json_items(c: Context, value: object) -> None:
+    most = c.limits.max_collection_items
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is list or type(v) is dict:
+            if len(v) > most:
+                raise ScriptError(
+                    f"parse_json(): {'array' if type(v) is list else 'map'} size limit exceeded: {len(v):,} items > "
+                    f"{most:,} (max_collection_items)"
+                )
+            stack.extend(v if type(v) is list else v.values())
 
 
 def _reject_constant(name: str) -> object:
@@ -791,7 +883,7 @@ def _check_json_depth(c: Context, text: str) -> None:
 def sha256(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("sha256", s, "a string")
-    charge(c, len(s) >> 8)  # type: ignore[arg-type]
+    charge(c, len(s) >> SCAN_SHIFT)  # type: ignore[arg-type]
     return hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()  # type: ignore[union-attr]
 
 
@@ -799,6 +891,8 @@ def sha256(c: Context, s: object) -> str:
 def base64_encode(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("base64_encode", s, "a string")
+    _room(c, len(s) * 4 // 3)  # type: ignore[arg-type]
+    built(c, 2 * len(s))  # type: ignore[arg-type] # encode to bytes, then to text
     out = base64.b64encode(s.encode("utf-8", "surrogatepass")).decode("ascii")  # type: ignore[union-attr]
     return check_string(c, out)
 
@@ -808,6 +902,7 @@ def base64_decode(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("base64_decode", s, "a string")
     text = s.strip()  # type: ignore[union-attr]
+    built(c, 2 * len(text))
     try:
         if "-" in text or "_" in text:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

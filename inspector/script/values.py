@@ -118,6 +118,42 @@ def equal(a: object, b: object) -> bool:
     return False
 
 
+def same(c: Context, a: object, b: object) -> bool:
+    """`equal` for a running script: comparing long strings and big collections is charged
+    against the operation budget, so `loop { big == other }` cannot spin for seconds."""
+    ta = type(a)
+    if ta is type(b):
+        if ta is str:
+            n = len(a)  # type: ignore[arg-type]
+            if n > _FREE_COMPARE and n == len(b):  # type: ignore[arg-type]
+                charge(c, n >> SCAN_SHIFT)
+            return a == b
+        if ta is list:
+            if len(a) != len(b):  # type: ignore[arg-type]
+                return False
+            charge(c, len(a))  # type: ignore[arg-type]
+            for x, y in zip(a, b):  # type: ignore[call-overload]
+                if x is not y and not same(c, x, y):
+                    return False
+            return True
+        if ta is dict:
+            if len(a) != len(b):  # type: ignore[arg-type]
+                return False
+            charge(c, len(a))  # type: ignore[arg-type]
+            for key, value in a.items():  # type: ignore[union-attr]
+                if key not in b or not same(c, value, b[key]):  # type: ignore[operator,index]
+                    return False
+            return True
+    return equal(a, b)
+
+
+def charge_compare(c: Context, a: str, b: str) -> None:
+    """Ordering two long strings reads up to the shorter one's length."""
+    n = min(len(a), len(b))
+    if n > _FREE_COMPARE:
+        charge(c, n >> SCAN_SHIFT)
+
+
 def lookup(c: Context, mapping: dict, key: str, default=None):
     """A map entry by key; header maps also match case-insensitively."""
     value = mapping.get(key, _MISSING)
@@ -153,15 +189,71 @@ def render_float(value: float) -> str:
     return repr(value)
 
 
-def to_json(value: object, pretty: bool = False) -> str:
+def to_json(value: object, pretty: bool = False, c: Context | None = None) -> str:
+    """`value` as JSON text. A collection is first measured (cheaply, stopping early) so
+    that one whose text would exceed the string size limit fails before any of it is built:
+    an array of 65,536 strings of 64 Ki characters must not become 4 GiB of text first."""
+    t = type(value)
+    if t is list or t is dict or t is tuple:
+        limit = (c.limits if c is not None else DEFAULT_LIMITS).max_string_bytes
+        size, nodes = json_size_at_least(value, limit)
+        if c is not None:
+            charge(c, nodes)
+        if size > limit:
+            raise ScriptError(
+                f"string size limit exceeded: the JSON text of this {type_name(value)} would be more than "
+                f"{limit:,} bytes (max_string_bytes)"
+            )
     try:
         if pretty:
-            return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=2, default=_no_json)
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_no_json)
+            text = json.dumps(value, ensure_ascii=False, allow_nan=False, indent=2, default=_no_json)
+        else:
+            text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_no_json)
     except RecursionError:
         raise ScriptError("value is nested too deeply to render as JSON") from None
     except (ValueError, TypeError) as exc:
         raise ScriptError(f"value cannot be rendered as JSON: {exc}") from None
+    if c is not None:
+        built(c, len(text))
+    return text
+
+
+def json_size_at_least(value: object, limit: int) -> tuple[int, int]:
+    """(a lower bound of the length of `value`'s JSON text, nodes visited). Stops as soon
+    as the bound passes `limit`, so the walk costs at most about `limit` steps however big
+    the value is. Characters, not bytes: a lower bound either way."""
+    t = type(value)
+    if t is str:
+        return len(value) + 2, 1  # type: ignore[arg-type]
+    if t is not list and t is not dict and t is not tuple:
+        return 1, 1
+    total = 0
+    nodes = 0
+    stack = [value]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        v = pop()
+        nodes += 1
+        if type(v) is dict:
+            total += 1 + len(v)  # braces and commas
+            items = v.values()
+            total += sum(map(len, v)) + 3 * len(v)  # "key":
+        else:
+            total += 1 + len(v)  # brackets and commas
+            items = v
+        for x in items:
+            tx = type(x)
+            if tx is str:
+                total += len(x) + 2
+            elif tx is list or tx is dict or tx is tuple:
+                push(x)
+            else:
+                total += 1
+        nodes += len(items)
+        if total > limit:
+            break
+    return total, nodes
 
 
 def _no_json(value: object) -> object:
@@ -170,8 +262,9 @@ def _no_json(value: object) -> object:
     raise TypeError(f"{type_name(value)} is not a JSON value")
 
 
-def render(value: object) -> str:
-    """`{}`: strings bare, () empty, arrays and maps as compact JSON."""
+def render(value: object, c: Context | None = None) -> str:
+    """`{}`: strings bare, () empty, arrays and maps as compact JSON (within the string
+    size limit of `c`, or the default one)."""
     t = type(value)
     if t is str:
         return value  # type: ignore[return-value]
@@ -185,14 +278,14 @@ def render(value: object) -> str:
         return render_float(value)  # type: ignore[arg-type]
     if t is Fn:
         return f"Fn({value.name})"  # type: ignore[union-attr]
-    return to_json(value)
+    return to_json(value, c=c)
 
 
-def render_debug(value: object) -> str:
+def render_debug(value: object, c: Context | None = None) -> str:
     """`{:?}`: every value as JSON (strings quoted, () as null)."""
     if type(value) is Fn:
         return f"Fn({value.name})"  # type: ignore[union-attr]
-    return to_json(value)
+    return to_json(value, c=c)
 
 
 # ---- limits ---------------------------------------------------------------------------------
@@ -212,6 +305,23 @@ def charge(c: Context, amount: int) -> None:
         raise operation_limit(c)
 
 
+# What one operation buys, as shifts of a length: about the time of one interpreted
+# operation (~0.3 µs). Reading text (search, compare, hash) costs one per 64 characters;
+# building text costs the same, which also bounds what one evaluation can allocate
+# (1,000,000 operations ≈ 64 Mi characters built in all, however many values hold them).
+SCAN_SHIFT = 6
+BUILD_SHIFT = 6
+_FREE_COMPARE = 4096  # shorter strings compare in well under one operation's time
+
+
+def built(c: Context, size: int) -> None:
+    """Charge for a string of `size` characters just built."""
+    if size >= 1 << BUILD_SHIFT:
+        c.budget -= size >> BUILD_SHIFT
+        if c.budget < 0:
+            raise operation_limit(c)
+
+
 def string_too_large(c: Context, size: int) -> ScriptError:
     return ScriptError(
         f"string size limit exceeded: {size:,} bytes > {c.limits.max_string_bytes:,} (max_string_bytes)"
@@ -226,6 +336,18 @@ def check_string(c: Context, s: str) -> str:
         if size > limit:
             raise string_too_large(c, size)
     return s
+
+
+def joined(c: Context, parts: list, sep: str = "") -> str:
+    """Text pieces joined, refused before joining when they would pass the string limit
+    (characters are at least bytes, so their count is a lower bound of the size)."""
+    size = sum(map(len, parts)) + len(sep) * max(0, len(parts) - 1)
+    limit = c.limits.max_string_bytes
+    if size > limit:
+        raise string_too_large(c, size)
+    built(c, size)
+    text = sep.join(parts)
+    return check_string(c, text) if size * 4 > limit else text
 
 
 def check_items(c: Context, collection) -> None:
