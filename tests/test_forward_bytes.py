@@ -312,3 +312,16 @@ async def test_plain_exchange_refuses_control_characters_as_aiohttp_does():
             d = await deliver(req, target.url)
             assert d.response is None and "'X-Bad' holds a control character" in d.error
         assert target.heads == []  # nothing was sent
+
+
+async def test_forward_to_the_tunnel_url_once_it_is_up_is_refused(tmp_path):
+    """The tunnel's URL is known only after the start-up check: each forward compares."""
+    async with RawTarget() as target, Serving(tmp_path, forward_to=target.url + "/events/webhook/demo/x") as s:
+        s.pipeline.public_url = target.url  # as the tunnel reports it once it is up
+        async with aiohttp.ClientSession() as session:
+            async with session.post(s.receiver.url + "/events/webhook/demo/x", data=b"{}") as resp:
+                assert resp.status == 508
+                assert "leads back to this inspector" in (await resp.json())["reason"]
+        assert target.heads == []
+        c = s.store.get(1)
+        assert c.notes[-1].startswith("not forwarded: --forward-to ")
