@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import stat
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
@@ -315,7 +316,8 @@ def write_private(path: str, text: str) -> None:
     that was there before is narrowed before anything is written into it."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
-        if hasattr(os, "fchmod"):
+        # Only a regular file: --output /dev/stdout must not change the terminal's mode.
+        if hasattr(os, "fchmod") and stat.S_ISREG(os.fstat(fd).st_mode):
             os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb", closefd=False) as f:
             f.write(text.encode("utf-8"))

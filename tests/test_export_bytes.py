@@ -176,3 +176,23 @@ def test_curl_sends_a_header_byte_that_is_not_utf8(tmp_path):
     thread.join(5)
     server.close()
     assert b"\r\nX-Raw: caf\xe9\xff\r\n" in bytes(got)
+
+
+def test_export_to_a_device_leaves_its_mode_alone(tmp_path):
+    from inspector.export import write_private
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo, 0o644)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so that opening it to write does not block
+    try:
+        write_private(str(fifo), "data")
+        assert os.read(reader, 10) == b"data"
+    finally:
+        os.close(reader)
+    assert stat.S_IMODE(fifo.stat().st_mode) == 0o644 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
