@@ -15,7 +15,7 @@ from .config import Config, ConfigError, find_answers, load_config
 from .filters import FilterError, parse_filter
 from .model import Capture, Headers, Request, SignatureResult, iso_time
 from . import heap
-from .pipeline import DRAIN_SECONDS, DRAIN_SECONDS_TUI, Pipeline
+from .pipeline import DRAIN_SECONDS, DRAIN_SECONDS_TUI, REJECTED_NOTE, Pipeline
 from .signatures import Masker
 from .store import Store, StoreError
 
@@ -32,31 +32,107 @@ class LineBuffer:
     """stdout lines written once per event-loop pass: under load, one write for many
     requests instead of a write (and a flush) each. Each write holds whole lines and at most
     PIPE_BUF bytes (unless one line is longer), so `serve --workers` processes sharing stdout
-    never cut into each other's lines."""
+    never cut into each other's lines.
+
+    The writes happen on a thread of their own: a reader that stops reading (a paused
+    `| less`, Ctrl-S in a terminal) fills the pipe, and a write on the event loop would then
+    stop every webhook. Past BACKLOG bytes waiting, lines are dropped and counted instead. A
+    reader that goes away (`| head -1`) is told about once; serving goes on."""
 
     CHUNK = 4096  # POSIX PIPE_BUF on Linux: a write this small to a pipe is atomic
+    BACKLOG = 1 << 20
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
+        import queue
+        import threading
+
         self.loop = loop
         self.lines: list[str] = []
+        self.gone = False  # stdout cannot be written: lines are dropped
+        self.dropped = 0  # lines dropped while stdout was not being read
+        self._queue: "queue.SimpleQueue[bytes | None]" = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._waiting = 0  # bytes queued and not yet written
+        self._drained = threading.Event()
+        self._drained.set()
+        self._thread: threading.Thread | None = None
 
     def __call__(self, text: str) -> None:
+        if self.gone:
+            return
         if not self.lines:
             self.loop.call_soon(self.flush)
         self.lines.append(text)
 
     def flush(self) -> None:
-        if not self.lines:
+        if not self.lines or self.gone:
+            self.lines = []
             return
         lines, self.lines = self.lines, []
         data = ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
         stream = sys.stdout
-        stream.flush()
-        raw = getattr(stream, "buffer", None)
-        if raw is None:  # a replaced stdout (tests): no bytes layer
-            stream.write(data.decode("utf-8"))
-            stream.flush()
+        try:
+            stream.flush()  # what `out` wrote before goes first
+        except (OSError, ValueError, AttributeError) as exc:  # closed, or no stdout at all
+            self._lost(exc)
             return
+        raw = getattr(stream, "buffer", None)
+        try:
+            fd = stream.fileno() if raw is not None else None
+        except (OSError, ValueError, AttributeError):
+            fd = None
+        if fd is None:  # a replaced stdout (tests): written here and now
+            try:
+                if raw is None:
+                    stream.write(data.decode("utf-8"))
+                    stream.flush()
+                else:
+                    self._write(raw.write, data)
+                    raw.flush()
+            except (OSError, ValueError) as exc:
+                self._lost(exc)
+            return
+        with self._lock:
+            if self._waiting + len(data) > self.BACKLOG:
+                self.dropped += len(lines)
+                return
+            self._waiting += len(data)
+            self._drained.clear()
+        if self._thread is None:
+            import threading
+
+            self._thread = threading.Thread(target=self._write_lines, args=(fd,), name="stdout", daemon=True)
+            self._thread.start()
+        self._queue.put(data)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Write what is left (waiting at most `timeout` for a slow reader); stop the thread."""
+        self.flush()
+        self._drained.wait(timeout)
+        if self._thread is not None:
+            self._queue.put(None)
+
+    def _write_lines(self, fd: int) -> None:
+        while True:
+            data = self._queue.get()
+            if data is None:
+                return
+            try:
+                if not self.gone:
+                    self._write(lambda view: os.write(fd, view), data)
+            except OSError as exc:
+                self._lost(exc)
+            finally:
+                with self._lock:
+                    self._waiting -= len(data)
+                    dropped, self.dropped = (self.dropped, 0) if self._waiting == 0 else (0, self.dropped)
+                    if self._waiting == 0:
+                        self._drained.set()
+            if dropped and not self.gone:
+                err(f"note: {dropped} request line(s) were not printed: stdout was not being read "
+                    "(the requests are captured; `webhook-inspector list` shows them)")
+
+    def _write(self, write: Callable[[memoryview], int | None], data: bytes) -> None:
         start, size = 0, len(data)
         while start < size:
             end = start + self.CHUNK
@@ -65,9 +141,32 @@ class LineBuffer:
                 end = cut + 1 if cut >= start else data.find(b"\n", end) + 1 or size
             else:
                 end = size
-            raw.write(data[start:end])
-            raw.flush()
+            view = memoryview(data)[start:end]
+            while view:
+                written = write(view)
+                view = view[len(view) if written is None else written:]
             start = end
+
+    def _lost(self, exc: BaseException) -> None:
+        # The server's job is capturing, and the captures are in the store: a reader that
+        # went away is told about once, and serving goes on.
+        if self.gone:
+            return
+        self.gone = True
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is closed"
+        err(f"note: stdout cannot be written ({why}); request lines are no longer printed, "
+            "but every request is still captured (`webhook-inspector list` shows them)")
+        stream = sys.stdout
+        try:
+            # Later writes (and Python's flush at exit) must not fail on the dead pipe.
+            # Only when fd 1 is that pipe: with no stdout at all, fd 1 may be anything.
+            if stream is not None and stream.fileno() == 1:
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 1)
+                os.close(null)
+        except (OSError, ValueError, AttributeError):
+            pass
+        sys.stdout = open(os.devnull, "w")
 
 
 def err(text: str) -> None:
@@ -171,6 +270,14 @@ def request_from_args(args, now: float) -> Request:
     return Request(method, path, "", headers, read_body_arg(args), "cli", now)
 
 
+def rejection(c: Capture) -> str | None:
+    """Why HTTP's parser refused the request, for a capture of one; else None."""
+    for note in c.notes:
+        if note.startswith(REJECTED_NOTE):
+            return note[len(REJECTED_NOTE):]
+    return None
+
+
 def summary_line(c: Capture) -> str:
     """`[202] POST /events/webhook/demo/github  sig=valid  flows=1  3.1ms`"""
     status = c.response.status if c.response else "---"
@@ -178,6 +285,12 @@ def summary_line(c: Capture) -> str:
     target = c.request.target
     if len(target) > 100:
         target = target[:99] + "…"
+    reason = rejection(c)
+    if reason is not None:  # `[400] rejected before routing: <reason>  POST /path`
+        from .receiver import shown
+
+        what = f"  {shown(c.request.method, 32)} {shown(target, 100)}" if c.request.method else ""
+        return f"[{status}] {REJECTED_NOTE}{reason}{what}"
     parts = [f"[{status}] {c.request.method} {target}", f"sig={c.signature.status}", f"flows={len(c.runs)}", f"{took:.1f}ms"]
     if c.origin != "live":
         parts.append(f"origin={c.origin}" + (f" replay_of={c.replay_of}" if c.replay_of else ""))
@@ -204,7 +317,14 @@ def cmd_serve(args) -> int:
 
 def _print_captures(args, pipeline: Pipeline, lines: "LineBuffer") -> None:
     if args.json:
-        pipeline.listeners.append(lambda c: lines(json.dumps(dict(c.summary_json(), duration_ms=c.response.duration_ms if c.response else None))))
+        def json_line(c: Capture) -> str:
+            data = dict(c.summary_json(), duration_ms=c.response.duration_ms if c.response else None)
+            reason = rejection(c)
+            if reason is not None:
+                data["rejected"] = reason
+            return json.dumps(data)
+
+        pipeline.listeners.append(lambda c: lines(json_line(c)))
     else:
         pipeline.listeners.append(lambda c: lines(summary_line(c)))
 
@@ -317,7 +437,7 @@ async def _wind_down(receiver, pipeline: Pipeline, lines: "LineBuffer", drain: f
     if left:
         err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
     await pipeline.close()
-    lines.flush()
+    lines.close()
 
 
 async def _serve(args, config: Config, store: Store) -> int:
@@ -367,10 +487,13 @@ async def _serve(args, config: Config, store: Store) -> int:
     heap.settle()
     loop = asyncio.get_running_loop()
     lines = LineBuffer(loop)
+    # Through the line buffer, which survives a stdout that is closed or goes away.
     if args.json:
-        out(json.dumps({"listening": receiver.url}))
+        lines(json.dumps({"listening": receiver.url}))
     else:
-        out(f"listening on {receiver.url}")
+        lines(f"listening on {receiver.url}")
+    lines.flush()
+    if not args.json:
         err(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
     _print_captures(args, pipeline, lines)
 

@@ -29,6 +29,8 @@ CAPTURE_HEADER = "X-Inspector-Capture"
 INTERNAL_HEADERS = (REPLAY_HEADER, SAMPLE_HEADER)
 TRUNCATED_KEEP = 64 * 1024
 ROUTE_SHAPE = "/events/webhook/{tenant}/{event_type}"
+# The note on a capture of a request HTTP's parser refused; `serve` shows such lines this way.
+REJECTED_NOTE = "rejected before routing: "
 
 log = logging.getLogger(__name__)
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+\Z")
@@ -202,9 +204,11 @@ class Pipeline:
             return route, sig, lambda cid: Response.json(401, {"error": f"signature {status}", "reason": reason, "id": cid})
         return route, sig, None
 
-    async def handle(self, request: Request, origin: str = "live", now: float | None = None, *, wait: bool = False) -> Capture:
+    async def handle(self, request: Request, origin: str = "live", now: float | None = None, *, wait: bool = False,
+                     notes: tuple[str, ...] = ()) -> Capture:
         """Capture `request` and decide its answer (SPEC §4). With `wait`, return only after
-        every run, async children included, has ended (`run`, tests)."""
+        every run, async children included, has ended (`run`, tests). `notes`: what the
+        receiver saw go wrong while reading it (an upload cut short)."""
         started = time.perf_counter()
         request, origin, replay_of = self.prepare(request, origin)
         route, sig, early = self.decide(request, now)
@@ -216,6 +220,7 @@ class Pipeline:
             signature=sig,
             origin=origin,
             replay_of=replay_of,
+            notes=notes,
         )
         triggered = self.engine.triggered(capture.event_type) if self.engine is not None and route is not None else []
         if early is not None and triggered and sig.status in FAILED_SIGNATURE:
@@ -322,7 +327,7 @@ class Pipeline:
                         later["children"] = (event, pending)
                 except OverBudget:
                     later["worker"] = True
-            return cap.with_(response=self._finish(response, cid, started), runs=runs, notes=(note,))
+            return cap.with_(response=self._finish(response, cid, started), runs=runs, notes=cap.notes + (note,))
 
         stored = await self._store(capture, decide)
         self._notify(stored)
@@ -545,6 +550,20 @@ class Pipeline:
                 return result.with_(id=self._ids)
             return capture.with_(id=self._ids, response=result)
         return await self.store.add(capture, decide)
+    async def reject(self, request: Request, reason: str) -> Capture:
+        """A request HTTP's parser refused, as far as the receiver could read it: stored
+        unrouted and unverified, with the parser's reason as a note, and answered 400."""
+        started = time.perf_counter()
+        sig = SignatureResult("unsigned", reason="Not checked: the request was rejected before routing (malformed HTTP).")
+        capture = Capture(id=None, request=request, tenant=None, event_type=None, signature=sig,
+                          notes=(REJECTED_NOTE + reason,))
+
+        def respond(cid: int) -> Response:
+            return self._finish(Response.json(400, {"error": "malformed HTTP request", "reason": reason, "id": cid}), cid, started)
+
+        capture = await self._store(capture, respond)
+        self._notify(capture)
+        return capture
 
     def _notify(self, capture: Capture, listeners: list[CaptureListener] | None = None) -> None:
         for listener in list(self.listeners if listeners is None else listeners):

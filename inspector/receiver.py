@@ -11,11 +11,16 @@ import errno
 import json
 import logging
 import os
+import re
 import socket
 import sys
+import time
+from dataclasses import dataclass
 from typing import Any, Callable, Coroutine
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMethod, BadStatusLine, HttpProcessingError, InvalidHeader, InvalidURLError, LineTooLong
+from aiohttp.web_protocol import RequestHandler
 from multidict import CIMultiDict
 
 from .model import Headers, Request
@@ -26,6 +31,24 @@ log = logging.getLogger("inspector.receiver")
 # How much of an oversized body is read (and thrown away) so the sender still sees the 413.
 DRAIN_LIMIT = 64 * 1024 * 1024
 MAX_HEADER_FIELD = 64 * 1024
+MAX_HEADERS = 128  # aiohttp's limit, named so that the rejection can say it
+READ_CHUNK = 65536
+# A request head (request line and headers) must be complete this long after its first
+# byte, and a body may pause this long between bytes: a slow sender holds a connection for
+# seconds, not for ever.
+HEAD_TIMEOUT = 10.0
+BODY_IDLE_TIMEOUT = 10.0
+KEEPALIVE_TIMEOUT = 75.0  # an idle keep-alive connection (aiohttp's web default)
+# Connections kept at once: below the open-file limit by this reserve (the store, flow files,
+# worker pipes need descriptors too), so that accepting never meets EMFILE. Past the cap the
+# connection that has waited longest for a request head is closed to make room.
+FD_RESERVE = 128
+MAX_CONNECTIONS = 10_000
+# Connections the kernel holds for accepting. aiohttp's default (128) re-listens a socket
+# with a queue short enough that a burst of senders has its handshakes dropped and retried
+# seconds later.
+BACKLOG = 1024
+NOTE_EVERY = 60.0  # seconds between two notes of one kind (slow heads, shed connections)
 SELFCHECK_PATH = "/__inspector/selfcheck/"
 LOOP_ENV = "WEBHOOK_INSPECTOR_LOOP"  # "asyncio": the standard event loop even with uvloop
 
@@ -54,31 +77,68 @@ class PortInUse(Exception):
         )
 
 
-async def read_body(request: web.BaseRequest, limit: int) -> tuple[bytes, int, bool, bool]:
-    """(body, size sent, truncated, fully read)."""
+@dataclass(frozen=True)
+class Body:
+    """What `read_body` got: the bytes kept, how many came, and whether they are all."""
+
+    data: bytes
+    size: int  # bytes the sender sent (more than len(data) when truncated)
+    truncated: bool  # over the limit: data holds the first TRUNCATED_KEEP bytes
+    complete: bool  # the whole body arrived (and was read); if not, close the connection
+    problem: str | None = None  # why it is not complete, for the capture's notes
+
+
+class _Stalled(Exception):
+    """The sender sent no body byte for the idle timeout."""
+
+
+async def _next_chunk(content: Any, idle: float) -> bytes:
+    # Most bodies are already buffered when the handler runs: no timer for those.
+    chunk = content.read_nowait(READ_CHUNK)
+    if chunk or content.is_eof():
+        return chunk
+    try:
+        async with asyncio.timeout(idle):
+            return await content.read(READ_CHUNK)
+    except TimeoutError:
+        raise _Stalled from None
+
+
+async def read_body(request: web.BaseRequest, limit: int, idle: float = BODY_IDLE_TIMEOUT) -> Body:
+    """The request's body as raw bytes. Over `limit`, the first TRUNCATED_KEEP bytes are kept
+    and the rest is read (up to DRAIN_LIMIT) and counted. A sender that disconnects, pauses
+    longer than `idle` or breaks the chunked encoding leaves what it sent, marked incomplete."""
     content = request.content
     declared = request.content_length
-    if declared is not None and declared <= limit:
-        try:
-            body = await content.readexactly(declared)
-        except asyncio.IncompleteReadError as exc:  # the sender gave up early: keep what came
-            return exc.partial, len(exc.partial), False, False
-        return body, declared, False, True
     chunks: list[bytes] = []
-    size = 0
-    while size <= limit:
-        chunk = await content.read(min(65536, limit + 1 - size) or 1)
-        if not chunk:
-            return b"".join(chunks), size, False, True
-        chunks.append(chunk)
-        size += len(chunk)
-    kept = b"".join(chunks)[:TRUNCATED_KEEP]
-    while size < DRAIN_LIMIT:
-        chunk = await content.read(65536)
-        if not chunk:
-            return kept, size, True, True
-        size += len(chunk)
-    return kept, size, True, False
+    kept = size = 0
+    problem = None
+    try:
+        while size < DRAIN_LIMIT:
+            chunk = await _next_chunk(content, idle)
+            if not chunk:
+                break
+            size += len(chunk)
+            if kept <= limit:  # until the body is known to be too large, all of it
+                chunks.append(chunk)
+                kept += len(chunk)
+        else:
+            problem = f"stopped reading the oversized body after {size} bytes"
+    except _Stalled:
+        problem = f"the sender sent nothing for {idle:g} s after {size} body bytes" + (f" of {declared}" if declared is not None else "")
+    except asyncio.CancelledError:
+        raise
+    except ConnectionError:
+        problem = f"the connection closed after {size} body bytes" + (f" of {declared}" if declared is not None else "")
+    except Exception as exc:  # a broken chunked encoding and the like: keep what came
+        problem = f"the body could not be read after {size} bytes ({type(exc).__name__})"
+    if problem is None and declared is not None and size < declared:
+        problem = f"the connection closed after {size} body bytes of {declared}"
+    data = b"".join(chunks)
+    truncated = size > limit
+    if truncated:
+        data = data[:TRUNCATED_KEEP]
+    return Body(data, size, truncated, problem is None, problem)
 
 
 def listening_socket(host: str, port: int, *, shared: bool = False) -> socket.socket:
@@ -96,7 +156,7 @@ def listening_socket(host: str, port: int, *, shared: bool = False) -> socket.so
         if exc.errno in (errno.EADDRINUSE, errno.EACCES):
             raise PortInUse(host, port) from None
         raise
-    sock.listen(1024)
+    sock.listen(BACKLOG)
     return sock
 
 
@@ -118,13 +178,257 @@ def shared_listening_sockets(host: str, port: int, count: int) -> list[socket.so
     return sockets
 
 
+def connection_cap() -> int:
+    """How many connections to keep at once: MAX_CONNECTIONS, or fewer so that FD_RESERVE
+    descriptors stay free under the open-file limit (`ulimit -n`)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return MAX_CONNECTIONS
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return MAX_CONNECTIONS
+    return max(16, min(MAX_CONNECTIONS, soft - max(FD_RESERVE, soft // 8)))
+
+
+def _stderr(text: str) -> None:
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):  # no stderr to tell: the count still shows it
+        pass
+
+
 def can_share_port() -> bool:
     return hasattr(socket, "SO_REUSEPORT")
 
 
+# Rejected requests (HTTP the parser refused) are kept as far as they were read.
+
+_METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}")
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+_SHOWN = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """Text from a sender, safe for one terminal line: control characters escaped, cut."""
+    text = _SHOWN.sub(lambda m: f"\\x{ord(m.group()):02x}", text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def rejected_request(raw: bytes, read: int, client: str | None, received_at: float) -> Request:
+    """A request the parser refused, from the bytes read of it (`raw`, the first `read`):
+    request line and headers as far as they can be told apart, the rest as the body. Bytes
+    that are not an HTTP request line at all (TLS, a port scan) are all body."""
+    end, sep = raw.find(b"\r\n\r\n"), 4
+    if end < 0:
+        end, sep = raw.find(b"\n\n"), 2
+    head, body = (raw, b"") if end < 0 else (raw[:end], raw[end + sep:])
+    lines = head.split(b"\n")
+    method, _, rest = lines[0].rstrip(b"\r").partition(b" ")
+    truncated = read > len(raw)
+    if not _METHOD.fullmatch(method):
+        return Request("", "", "", Headers(), raw, client, received_at, truncated, read)
+    target = rest.rpartition(b" HTTP/")[0] if b" HTTP/" in rest else rest
+    path, _, query = _text(target).partition("?")
+    headers = []
+    for line in lines[1:]:
+        name, colon, value = line.rstrip(b"\r").partition(b":")
+        if colon:
+            headers.append((_text(name), _text(value.strip(b" \t"))))
+        elif line.strip():  # not a header line; kept so that no byte read is lost
+            headers.append((_text(line.rstrip(b"\r")), ""))
+    return Request(_text(method), path, query, Headers(headers), body, client, received_at, truncated, read)
+
+
+def parser_reason(exc: HttpProcessingError, request: Request) -> str:
+    """What was wrong, in words a person can act on, without quoting what was sent (a header
+    value can be a secret)."""
+    message = (exc.message or "").split("\n", 1)[0]
+    if isinstance(exc, BadHttpMethod):
+        if not request.method and request.body.startswith(b"\x16\x03"):
+            return "TLS (https://) traffic on this plain-HTTP port; send to http://, or to the tunnel's https:// URL"
+        return "the request line does not start with an HTTP method (is this HTTP at all?)"
+    if isinstance(exc, BadStatusLine):
+        return "the request line is not `METHOD target HTTP/1.1`"
+    if isinstance(exc, InvalidURLError):
+        return "the request target has bytes HTTP does not allow (non-ASCII, spaces or control characters must be percent-encoded)"
+    if isinstance(exc, LineTooLong):
+        if not request.headers:
+            return f"the request line is longer than {MAX_HEADER_FIELD} bytes"
+        return f"a header is longer than {MAX_HEADER_FIELD} bytes"
+    if "Too many headers" in message:
+        return f"more than {MAX_HEADERS} headers ({len(request.headers)} read)"
+    if isinstance(exc, InvalidHeader) or "header value char" in message:
+        for name, value in request.headers:
+            if _CONTROL.search(value):
+                return f"header {shown(name)!r} has a control character in its value (only tab and visible characters are allowed)"
+        return "a header value has a control character (only tab and visible characters are allowed)"
+    if "header" in message.lower() and "token" in message.lower():
+        return "a header name has characters HTTP does not allow (or a header line has no colon)"
+    cut = re.split(r"\s*b['\"]", message, maxsplit=1)[0].strip().rstrip(":.")  # never the bytes
+    return f"malformed HTTP: {shown(cut, 120) or type(exc).__name__}"
+
+
+_TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+_FULL_ANSWER = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+
+class _Connection(RequestHandler):
+    """aiohttp's connection handler, plus: the bytes of the request head being read (so
+    that a request the parser refuses can still be captured), a deadline for that head, and
+    what the connection cap needs to know (whether a request is being answered, since when
+    the connection waits for one)."""
+
+    def __init__(self, manager: "_Server", receiver: "Receiver", **kwargs: Any):
+        super().__init__(manager, **kwargs)
+        self.receiver = receiver
+        self.head: list[bytes] = []  # the first TRUNCATED_KEEP bytes of the head being read
+        self.head_kept = 0
+        self.head_read = 0
+        self.last_head: tuple[list[bytes], int] = ([], 0)  # of the last request parsed (or refused)
+        self.open = 0  # requests parsed and not yet answered
+        self.waiting_since = self._loop.time()  # for a request head, while open == 0
+        self.head_timer: asyncio.TimerHandle | None = None
+        self.shed = False
+        self.abandon = False  # close right after this answer: the sender stopped sending its body
+
+    def data_received(self, data: bytes) -> None:
+        if self.open == 0:  # body bytes are the handler's; pipelined heads are not kept
+            if self.head_kept < TRUNCATED_KEEP:
+                self.head.append(data)
+                self.head_kept += len(data)
+            self.head_read += len(data)
+        count = self._request_count
+        super().data_received(data)
+        if self._request_count != count:
+            self.open += self._request_count - count
+            self.last_head = (self.head, self.head_read)
+            self.head, self.head_kept, self.head_read = [], 0, 0
+            if self.head_timer is not None:
+                self.head_timer.cancel()
+                self.head_timer = None
+        elif data and self.open == 0 and self.head_timer is None and self.transport is not None:
+            self.head_timer = self._loop.call_later(self.receiver.head_timeout, self._head_overdue)
+
+    def _head_overdue(self) -> None:
+        self.head_timer = None
+        if self.open or self.transport is None:
+            return
+        self.receiver.note(
+            "slow-head",
+            f"note: closed a connection from {self._peer()}: its request head was not complete "
+            f"{self.receiver.head_timeout:g} s after it began (a stalled or very slow sender; answered 408)",
+        )
+        self.transport.write(_TIMEOUT_ANSWER)
+        self.force_close()
+
+    def shed_for_room(self) -> None:
+        """Closed to make room under the connection cap (it waited longest for a request)."""
+        self.shed = True
+        if self.transport is not None:
+            if self.head_read or not self._request_count:  # an idle keep-alive just closes
+                self.transport.write(_FULL_ANSWER)
+            self.force_close()
+
+    def _peer(self) -> str:
+        peer = self.peername
+        return str(peer[0]) if isinstance(peer, tuple) else "an unknown client"
+
+    async def finish_response(self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None) -> tuple[web.StreamResponse, bool]:
+        try:
+            return await super().finish_response(request, resp, start_time)
+        finally:
+            if self.abandon:
+                # Not aiohttp's lingering read (up to 10 s) of the rest of a body that
+                # stopped coming: the connection goes as soon as the answer is written.
+                self.abandon = False
+                self.force_close()
+            self.open = max(0, self.open - 1)
+            if self.open == 0:
+                self.waiting_since = self._loop.time()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+        super().connection_lost(exc)
+
+    def _make_error_handler(self, err_info: Any) -> Callable[[web.BaseRequest], Any]:
+        exc = getattr(err_info, "exc", None)
+        if getattr(err_info, "status", None) != 400 or not isinstance(exc, HttpProcessingError):
+            return super()._make_error_handler(err_info)
+        # aiohttp would log a traceback quoting the bytes (header values can be secrets) and
+        # answer in plain text; the receiver captures the request instead.
+        chunks, read = self.last_head
+        raw = b"".join(chunks)[:TRUNCATED_KEEP]
+        receiver = self.receiver
+
+        async def rejected(request: web.BaseRequest) -> web.StreamResponse:
+            return await receiver.reject(request, raw, read, exc)
+
+        return rejected
+
+
+class _Server(web.Server):
+    """aiohttp's low-level server with our connection handler and a cap on connections."""
+
+    def __init__(self, receiver: "Receiver", handler: Any, **kwargs: Any):
+        super().__init__(handler, **kwargs)
+        self.receiver = receiver
+        self.live = 0  # connections open and not shed
+
+    def __call__(self) -> RequestHandler:
+        return _Connection(self, self.receiver, loop=self._loop, **self._kwargs)
+
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        self.live += 1
+        if self.live > self.receiver.max_connections:
+            self._make_room(handler)
+
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
+        if not getattr(handler, "shed", False):
+            self.live -= 1
+        super().connection_lost(handler, exc)
+
+    def _make_room(self, newcomer: RequestHandler) -> None:
+        # The connection waiting longest for a request head goes: a slowloris, or an idle
+        # keep-alive. One answering a request is never cut; if all are, the newcomer goes.
+        oldest = None
+        for conn in self._connections:
+            if conn is newcomer or not isinstance(conn, _Connection) or conn.open or conn.shed or conn.transport is None:
+                continue
+            if oldest is None or conn.waiting_since < oldest.waiting_since:
+                oldest = conn
+        victim = oldest if oldest is not None else newcomer
+        if isinstance(victim, _Connection):
+            self.live -= 1
+            victim.shed_for_room()
+            self.receiver.note(
+                "shed",
+                f"note: {self.receiver.max_connections} connections are open (the cap, below the open-file limit); "
+                "closing the one that waited longest for a request to make room",
+            )
+
+
 class Receiver:
-    def __init__(self, pipeline: Pipeline, host: str = "127.0.0.1", port: int = 8080, clock: Callable[[], float] | None = None):
+    def __init__(self, pipeline: Pipeline, host: str = "127.0.0.1", port: int = 8080, clock: Callable[[], float] | None = None,
+                 *, head_timeout: float = HEAD_TIMEOUT, body_idle_timeout: float = BODY_IDLE_TIMEOUT,
+                 max_connections: int | None = None, warn: Callable[[str], None] | None = None):
         self.pipeline = pipeline
+        self.head_timeout = head_timeout
+        self.body_idle_timeout = body_idle_timeout
+        self.max_connections = max_connections if max_connections is not None else connection_cap()
+        self.warn = warn or _stderr
+        self.rejected = 0  # requests the HTTP parser refused (each also a capture)
+        self.noted: dict[str, int] = {}  # kind → how many (slow heads, shed connections, rejections)
+        self._last_note: dict[str, float] = {}
+        self._unnoted: dict[str, int] = {}
         self.host = host
         self.port = port
         self.clock = clock or pipeline.clock
@@ -141,6 +445,44 @@ class Receiver:
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    def note(self, kind: str, text: str) -> None:
+        """Tell the person running the server, once per NOTE_EVERY seconds per kind: under
+        a flood, one line a minute rather than one per connection."""
+        self.noted[kind] = self.noted.get(kind, 0) + 1
+        now = time.monotonic()
+        last = self._last_note.get(kind)
+        if last is not None and now - last < NOTE_EVERY:
+            self._unnoted[kind] = self._unnoted.get(kind, 0) + 1
+            return
+        self._last_note[kind] = now
+        more = self._unnoted.pop(kind, 0)
+        self.warn(text + (f" ({more} more like it since the last such note)" if more else ""))
+
+    async def reject(self, request: web.BaseRequest, raw: bytes, read: int, exc: HttpProcessingError) -> web.StreamResponse:
+        """A request aiohttp's parser refused: captured from the bytes read (the pipeline
+        prints and shows it like any capture), answered 400 with the reason."""
+        self.rejected += 1
+        self.inflight += 1
+        self.idle.clear()
+        try:
+            req = rejected_request(raw, read, request.remote, self.clock())
+            reason = parser_reason(exc, req)
+            try:
+                capture = await self.pipeline.reject(req, reason)
+            except Exception as store_exc:  # still answered and still shown, once
+                self.note("reject-unstored", f"[400] rejected before routing: {reason} (not stored: {type(store_exc).__name__}: {store_exc})")
+                out = web.json_response({"error": "malformed HTTP request", "reason": reason}, status=400)
+            else:
+                response = capture.response
+                assert response is not None
+                out = web.Response(status=response.status, body=response.body, headers=CIMultiDict(response.headers.items))
+            out.force_close()
+            return out
+        finally:
+            self.inflight -= 1
+            if self.inflight == 0:
+                self.idle.set()
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         self.inflight += 1
@@ -160,13 +502,9 @@ class Receiver:
                 self.selfcheck_nonces[nonce] = True
                 return web.json_response({"selfcheck": "ok", "nonce": nonce}, headers={"Cache-Control": "no-store"})
         received = self.clock()
-        try:
-            body, size, truncated, complete = await read_body(request, self.pipeline.config.max_body_bytes)
-        except (asyncio.CancelledError, ConnectionError):
-            raise
-        except Exception as exc:  # a broken upload: nothing usable arrived
-            log.debug("body read failed: %s", exc)
-            body, size, truncated, complete = b"", 0, False, False
+        body = await self._expectation(request)
+        if body is None:
+            body = await read_body(request, self.pipeline.config.max_body_bytes, self.body_idle_timeout)
         target = request.raw_path
         path, _, query = target.partition("?")
         # Header bytes: UTF-8 where they are; others survive as surrogate escapes so replays
@@ -176,14 +514,14 @@ class Receiver:
             path=path or "/",
             query=query,
             headers=Headers.of(tuple([(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in request.raw_headers])),
-            body=body,
+            body=body.data,
             client=request.remote,
             received_at=received,
-            truncated=truncated,
-            size=size,
+            truncated=body.truncated,
+            size=body.size,
         )
         try:
-            capture = await self.pipeline.handle(req)
+            capture = await self.pipeline.handle(req, notes=(body.problem,) if body.problem else ())
         except Exception as exc:
             log.exception("pipeline failed")
             print(f"error: could not capture {req.method} {req.path}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
@@ -192,15 +530,39 @@ class Receiver:
         response = capture.response
         assert response is not None
         out = web.Response(status=response.status, body=response.body, headers=CIMultiDict(response.headers.items))
-        if not complete:
+        if not body.complete:
             out.force_close()
+            if body.size < DRAIN_LIMIT and isinstance(request.protocol, _Connection):
+                request.protocol.abandon = True
         return out
+
+    async def _expectation(self, request: web.BaseRequest) -> Body | None:
+        """`Expect: 100-continue`: the sender waits for a go-ahead before its body. Given
+        (None: read the body) unless the declared body is over max_body_bytes: then it is
+        refused at once (a 413 capture with no body bytes), so nothing large crosses the wire."""
+        expect = request.headers.get("Expect")
+        if expect is None or request.version < (1, 1) or expect.strip().lower() != "100-continue":
+            return None
+        declared = request.content_length
+        limit = self.pipeline.config.max_body_bytes
+        if declared is not None and declared > limit:
+            why = f"refused before the body was sent (Expect: 100-continue): Content-Length {declared} is over max_body_bytes ({limit})"
+            return Body(b"", declared, True, False, why)
+        try:
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        except ConnectionError:
+            return None  # reading the body will tell what came
+        request.writer.output_size = 0  # the interim answer is not the answer's start
+        return None
 
     async def start(self, sock: socket.socket | None = None) -> None:
         """Listen on host:port, or on `sock`, a listening socket another process bound
         (`serve --workers`: every worker accepts from the same socket)."""
-        server = web.Server(
+        server = _Server(
+            self,
             self.handle,
+            keepalive_timeout=KEEPALIVE_TIMEOUT,
+            max_headers=MAX_HEADERS,
             auto_decompress=False,
             max_field_size=MAX_HEADER_FIELD,
             max_line_size=MAX_HEADER_FIELD,
@@ -217,7 +579,7 @@ class Receiver:
                 raise
         sock.setblocking(False)
         self.port = sock.getsockname()[1]
-        site = web.SockSite(runner, sock)
+        site = web.SockSite(runner, sock, backlog=BACKLOG)
         await site.start()
         self._runner, self._site, self.socket = runner, site, sock
         self.pipeline.local_base = self.url

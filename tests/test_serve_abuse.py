@@ -1,0 +1,276 @@
+"""`serve` as a real process against what a hostile or careless world does to it: malformed
+HTTP, a slowloris flood under a low open-file limit, a reader of its output that goes away,
+files rewritten under load."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from inspector.store import Store
+from tests.conftest import ROOT, run_cli
+
+LIMIT = 10.0  # seconds any single wait may take
+
+
+def serve(tmp_path: Path, *extra: str, preexec_fn=None, stdout=subprocess.PIPE, answers: Path | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "inspector", "--answers", str(answers or ROOT / "answers.example.json"), "--store", str(tmp_path / "s.sqlite3"),
+         "--tunnel", "none", "serve", *extra],
+        cwd=tmp_path, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec_fn,
+        bufsize=0,  # unbuffered, so that select() on stdout tells whether a line is there
+    )
+
+
+def first_line(proc: subprocess.Popen) -> str:
+    ready, _, _ = select.select([proc.stdout], [], [], LIMIT)
+    assert ready, "serve printed nothing"
+    line = proc.stdout.readline().decode().strip()
+    assert line.startswith("listening on http://127.0.0.1:"), line
+    return line
+
+
+def port_of(line: str) -> int:
+    return int(line.rsplit(":", 1)[1])
+
+
+def stop(proc: subprocess.Popen) -> tuple[str, str]:
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    return (out or b"").decode(errors="replace"), err.decode(errors="replace")
+
+
+def post(port: int, path: str, body: bytes = b"{}") -> int:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=LIMIT) as resp:
+            resp.read()
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        return exc.code
+
+
+def raw_exchange(port: int, raw: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=LIMIT) as s:
+        s.sendall(raw)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        return data
+
+
+def listed(tmp_path: Path) -> list[dict]:
+    r = run_cli("--store", str(tmp_path / "s.sqlite3"), "list", "--json", "--limit", "1000", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_refused_http_is_a_serve_line_not_a_traceback_and_never_echoes_header_bytes(tmp_path):
+    proc = serve(tmp_path, "--port", "0")
+    try:
+        port = port_of(first_line(proc))
+        secret = b"Authorization: Bearer sekrit\x01token"
+        answer = raw_exchange(port, b"POST /events/webhook/demo/x HTTP/1.1\r\nHost: x\r\n" + secret + b"\r\nContent-Length: 2\r\n\r\n{}")
+        assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400"), answer[:60]
+        many = b"".join(b"X-H%d: v\r\n" % i for i in range(130))
+        raw_exchange(port, b"POST /events/webhook/demo/y HTTP/1.1\r\nHost: x\r\n" + many + b"Content-Length: 0\r\n\r\n")
+        lines = []
+        while len(lines) < 2:
+            ready, _, _ = select.select([proc.stdout], [], [], LIMIT)
+            assert ready, f"no request line came; so far {lines}"
+            lines.append(proc.stdout.readline().decode().rstrip("\n"))
+    finally:
+        out, err = stop(proc)
+    assert lines[0].startswith("[400] rejected before routing: header 'Authorization' has a control character"), lines
+    assert lines[0].endswith("POST /events/webhook/demo/x")
+    assert lines[1].startswith("[400] rejected before routing: more than 128 headers"), lines
+    assert "Traceback" not in err and "Error handling request" not in err, err
+    assert "sekrit" not in err + out + "\n".join(lines)
+    rows = listed(tmp_path)
+    assert [r["response_status"] for r in rows] == [400, 400] and all(r["tenant"] is None for r in rows)
+
+
+def test_serve_keeps_capturing_when_the_reader_of_its_output_goes_away(tmp_path):
+    # `serve | head -1`: head reads the first line and exits. The server is there to capture
+    # webhooks, and they go to the store; printing them is a view. So: one note on stderr,
+    # then no more lines, and every request is still answered and captured.
+    proc = serve(tmp_path, "--port", "0")
+    try:
+        port = port_of(first_line(proc))
+        proc.stdout.close()
+        statuses = [post(port, f"/events/webhook/demo/after.{i}") for i in range(5)]
+    finally:
+        _, err = stop(proc)
+    assert statuses == [200] * 5
+    assert proc.returncode == 0
+    assert err.count("note: stdout cannot be written") == 1, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert len(listed(tmp_path)) == 5
+
+
+def test_serve_with_no_stdout_at_all_still_serves(tmp_path):
+    # `serve >&-`: Python starts with sys.stdout None. The port is chosen here, since the
+    # first line has nowhere to go.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = serve(tmp_path, "--port", str(port), preexec_fn=lambda: os.close(1), stdout=None)
+    try:
+        deadline = time.monotonic() + LIMIT
+        while True:
+            try:
+                status = post(port, "/events/webhook/demo/x")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "serve never answered"
+                time.sleep(0.1)
+        assert status == 200 and post(port, "/events/webhook/demo/y") == 200
+    finally:
+        _, err = stop(proc)
+    assert proc.returncode == 0, err
+    assert err.count("note: stdout cannot be written") == 1, err
+    assert "Traceback" not in err, err
+
+
+def _lower_fd_limit() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+
+def test_a_slowloris_flood_under_ulimit_1024_does_not_keep_a_webhook_waiting(tmp_path):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 1300  # this process holds the 1,100 attacking sockets
+    if soft < need:
+        if hard != resource.RLIM_INFINITY and hard < need:
+            pytest.skip(f"the open-file limit ({hard}) is too low for 1,100 client sockets")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    proc = serve(tmp_path, "--port", "0", preexec_fn=_lower_fd_limit)
+    attackers: list[socket.socket] = []
+    try:
+        port = port_of(first_line(proc))
+        # 1,100 connections in batches a server can accept as they come (a burst only
+        # fills the kernel's queue), each sending the start of a request and then, a byte
+        # at a time, never finishing it.
+        poller = select.poll()  # select() stops at descriptor 1023
+        for batch in range(11):
+            fresh = []
+            for _ in range(100):
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))
+                poller.register(s, select.POLLOUT)
+                fresh.append(s)
+            attackers += fresh
+            ready: set[int] = set()
+            deadline = time.monotonic() + LIMIT
+            while len(ready) < len(fresh) and time.monotonic() < deadline:
+                ready.update(fd for fd, _ in poller.poll(100))
+            for s in fresh:
+                poller.unregister(s)
+                try:
+                    s.send(b"POST /events/webhook/demo/x HTTP/1.1\r\nX-A: ")
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        for s in attackers:
+            try:
+                s.send(b"a")
+            except OSError:
+                pass
+        started = time.monotonic()
+        status = post(port, "/events/webhook/demo/legit")
+        took = time.monotonic() - started
+        assert status == 200
+        # A second. Here up to three, for a machine shared with other work.
+        assert took < 3.0, f"the webhook waited {took:.2f} s"
+        assert proc.poll() is None
+    finally:
+        for s in attackers:
+            s.close()
+        _, err = stop(proc)
+    assert "Traceback" not in err, err[-3000:]
+    assert "closing the one that waited longest" in err
+
+
+def test_answers_and_flows_rewritten_under_load_every_request_is_answered(tmp_path):
+    answers = tmp_path / "answers.json"
+    answers.write_text('{"events-webhook": {}}')
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    flow = "name: f{n}\nnodes:\n  - id: r\n    type: http_response\n    config: {{status: 200, body: {{n: {n}}}}}\ntriggers:\n  - event_type: load\n"
+    (flows / "f.ygtc").write_text(flow.format(n=0))
+    proc = serve(tmp_path, "--port", "0", "--flows", str(flows), answers=answers)
+    done = threading.Event()
+    rewrites = 0
+
+    def rewrite() -> None:
+        nonlocal rewrites
+        while not done.is_set():
+            rewrites += 1
+            # Written in place, so the watcher also sees half-written files.
+            (flows / "f.ygtc").write_text(flow.format(n=rewrites))
+            answers.write_text('{"events-webhook": {"max_body_bytes": %d}}' % (100000 + rewrites))
+            time.sleep(0.05)
+
+    writer = threading.Thread(target=rewrite)
+    try:
+        port = port_of(first_line(proc))
+        # Read what it prints, so that only the reloads are under test here.
+        threading.Thread(target=lambda: all(iter(lambda: proc.stdout.read(65536), b"")), daemon=True).start()
+        writer.start()
+        statuses = []
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:  # requests stream for a few reload cycles
+            statuses.append(post(port, "/events/webhook/demo/load"))
+    finally:
+        done.set()
+        writer.join()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+        err = proc.stderr.read().decode(errors="replace")
+    assert statuses and set(statuses) == {200}, statuses
+    assert err.count("reloaded") >= 2, err  # the watcher saw the changes
+    assert "Traceback" not in err, err[-3000:]
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        assert store.count() == len(statuses)
+    finally:
+        store.close()
+
+
+def test_a_reader_that_stops_reading_does_not_stop_the_server(tmp_path):
+    # `serve | less`, paused; Ctrl-S in a terminal: the pipe fills (64 KiB on Linux, some
+    # 450 of these lines). Webhooks must still be answered, and the lines come out once the
+    # reader reads again.
+    import http.client
+
+    proc = serve(tmp_path, "--port", "0")
+    path = "/events/webhook/demo/" + "x" * 70
+    try:
+        port = port_of(first_line(proc))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=LIMIT)
+        statuses = []
+        for _ in range(800):
+            conn.request("POST", path, body=b"{}")
+            response = conn.getresponse()
+            response.read()
+            statuses.append(response.status)
+        conn.close()
+    finally:
+        out, err = stop(proc)
+    assert statuses == [200] * 800
+    assert out.count(path) == 800, err
+    assert "Traceback" not in err, err
