@@ -196,3 +196,28 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+TCHAR = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+PATH_CHARS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "?#")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    method=st.text(TCHAR, min_size=1, max_size=32),
+    path=st.text(PATH_CHARS, max_size=30).map(lambda p: "/" + p),
+    values=st.lists(header_values, max_size=3),
+    body=st.one_of(st.binary(max_size=60), st.text(max_size=60).map(lambda t: t.encode("utf-8", "surrogatepass")), st.just(b"a\x00b"), st.just(b"@/etc/passwd")),
+)
+def test_curl_hands_over_exactly_the_captured_parts(tmp_path, method, path, values, body):
+    headers = [(f"X-H{i}", as_text(v)) for i, v in enumerate(values)]
+    cap = capture_with(headers, body, method=method, path=path)
+    args = run_as_function(to_curl(cap, "http://h:1"), "curl", tmp_path)
+    assert args[:5] == [b"-sS", b"-X", method.encode(), b"http://h:1" + path.encode(), b"--globoff"]
+    for i, v in enumerate(values):
+        expected = f"X-H{i};".encode() if v == b"" else f"X-H{i}: ".encode() + v
+        assert args[args.index(b"-H", 5 + 2 * i) + 1] == expected
+    if body:
+        data = args[args.index(b"--data-binary") + 1]
+        assert data == body or (data == b"@-" and b"\0".join(args[args.index(b"STDIN") + 1:]) == body)
+    assert list(tmp_path.iterdir()) == []  # nothing else ran, nothing was written
