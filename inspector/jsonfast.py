@@ -36,16 +36,25 @@ def dumps(value: Any) -> str:
     try:
         return orjson.dumps(value, default=str).decode()
     except (_EncodeError, TypeError):
+        pass
+    try:
         return _compact(value)
+    except RecursionError:  # orjson stops at 255 levels, the standard library near 1000
+        raise ValueError("the value is nested too deeply to write as JSON") from None
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse JSON with the standard library's rules and errors (ValueError)."""
+    """Parse JSON with the standard library's rules and errors (ValueError, also for text
+    nested too deeply to parse: orjson stops at 1024 levels, the standard library near 1000
+    with a RecursionError)."""
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     marks = raw.translate(_MARKS)
-    if _NUMBER_19 in marks or marks.startswith(_RUN_19):
-        return json.loads(text)
+    if _NUMBER_19 not in marks and not marks.startswith(_RUN_19):
+        try:
+            return orjson.loads(raw)
+        except _DecodeError:
+            pass
     try:
-        return orjson.loads(raw)
-    except _DecodeError:
         return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to parse") from None

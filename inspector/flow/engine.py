@@ -32,8 +32,18 @@ def _never() -> bool:
     return False
 
 
-def decode_body(request: Request) -> tuple[bytes, str | None]:
-    """The body with Content-Encoding undone (for display and flows; the store keeps it raw)."""
+# Deflate reaches ratios above 1000:1, so a body within max_body_bytes can claim gigabytes
+# once inflated (a decompression bomb). Flows and the display see at most this much of it;
+# the store keeps the bytes as received, whatever they inflate to.
+MAX_DECODED_BYTES = 16 * 1024 * 1024
+# Deeper JSON is rare in webhooks and dangerous everywhere after parsing: flows copy and
+# walk values recursively, and traces are encoded with a nesting limit (orjson: 255).
+MAX_PAYLOAD_DEPTH = 128
+
+
+def decode_body(request: Request, limit: int = MAX_DECODED_BYTES) -> tuple[bytes, str | None]:
+    """The body with Content-Encoding undone (for display and flows; the store keeps it raw),
+    at most `limit` bytes of it, and a warning when it was cut or could not be undone."""
     encoding = request.headers.get("content-encoding")
     body = request.body
     if not encoding or not body:
@@ -43,28 +53,72 @@ def decode_body(request: Request) -> tuple[bytes, str | None]:
         return body, None
     try:
         if encoding in ("gzip", "x-gzip"):
-            return zlib.decompress(body, 16 + zlib.MAX_WBITS), None
-        if encoding == "deflate":
+            decoded, complete = _inflate(body, 16 + zlib.MAX_WBITS, limit)
+        elif encoding == "deflate":
             try:
-                return zlib.decompress(body), None
-            except zlib.error:
-                return zlib.decompress(body, -zlib.MAX_WBITS), None
+                decoded, complete = _inflate(body, zlib.MAX_WBITS, limit)
+            except zlib.error:  # many senders write raw deflate without the zlib header
+                decoded, complete = _inflate(body, -zlib.MAX_WBITS, limit)
+        else:
+            return body, f"Content-Encoding {encoding} is not supported; the raw bytes are used"
     except zlib.error as exc:
         return body, f"Content-Encoding {encoding} could not be undone ({exc}); the raw bytes are used"
-    return body, f"Content-Encoding {encoding} is not supported; the raw bytes are used"
+    if complete is None:
+        return body, f"Content-Encoding {encoding} could not be undone (the compressed data ends early); the raw bytes are used"
+    if not complete:
+        return decoded, (
+            f"Content-Encoding {encoding}: the decoded body was cut at {limit} bytes ({len(body)} bytes inflate to more, "
+            "a decompression bomb?); flows see the first part, the store keeps the raw bytes as received"
+        )
+    return decoded, None
+
+
+def _inflate(body: bytes, wbits: int, limit: int) -> tuple[bytes, bool | None]:
+    """(decoded, complete): complete is False when the data inflates beyond `limit` (decoding
+    stops there, so a bomb costs at most `limit` bytes of work), None when it ends early."""
+    inflater = zlib.decompressobj(wbits)
+    decoded = inflater.decompress(body, limit + 1)
+    if len(decoded) > limit:
+        return decoded[:limit], False
+    if not inflater.eof:
+        return decoded, None
+    return decoded, True
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether containers nest more than `limit` levels in `value` (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if type(item) is dict else item
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def parse_payload(body_text: str, content_type: str) -> tuple[Any, str | None]:
     """SPEC §6: JSON when the type says so or the body starts with { or [; a form as a map;
-    else the text; () when empty. A JSON body that does not parse gives the text and a warning."""
+    else the text; () when empty. A JSON body that does not parse, or nests deeper than
+    MAX_PAYLOAD_DEPTH, gives the text and a warning."""
     if body_text == "":
         return None, None
     stripped = body_text.lstrip()
     if is_json_type(content_type) or stripped[:1] in ("{", "["):
         try:
-            return _json_loads(body_text), None
+            value = _json_loads(body_text)
         except ValueError as exc:
+            if "nested too deeply" in str(exc):  # jsonfast's word for what Python cannot parse
+                return body_text, f"the body is JSON nested more than {MAX_PAYLOAD_DEPTH} levels deep; payload is the text"
             return body_text, f"the body is not valid JSON ({exc}); payload is the text"
+        # Nesting needs at least as many brackets as levels; most bodies have fewer in all.
+        if (type(value) is dict or type(value) is list) and body_text.count("{") + body_text.count("[") > MAX_PAYLOAD_DEPTH \
+                and _deeper_than(value, MAX_PAYLOAD_DEPTH):
+            return body_text, f"the body is JSON nested more than {MAX_PAYLOAD_DEPTH} levels deep; payload is the text"
+        return value, None
     if content_type == "application/x-www-form-urlencoded":
         return dict(parse_qsl(body_text, keep_blank_values=True)), None
     return body_text, None

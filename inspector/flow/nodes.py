@@ -15,7 +15,7 @@ import yaml
 
 from .. import script
 from ..script import ScriptError
-from ..script.values import type_name
+from ..script.values import json_size_at_least, type_name
 from .model import Node, Position
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -322,6 +322,11 @@ class BranchNode(NodeType):
 
 
 def _short(value: Any) -> str:
+    # Only a glimpse is shown, so a huge value is described, never encoded whole.
+    if (type(value) is list or type(value) is dict) and json_size_at_least(value, 4096)[0] > 4096:
+        return f"{type_name(value)} of {len(value):,} items"
+    if type(value) is str and len(value) > 4096:
+        value = value[:64]
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 60 else text[:59] + "…"
 
@@ -342,8 +347,8 @@ class HttpResponseNode(NodeType):
                 out[key] = r
         status = config.get("status", 200)
         if "status" in fields and not (isinstance(status, str) and "{{" in status):
-            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-                ctx.loader.error(fields["status"][1], f"`status` must be an HTTP status code 100–599, found {status!r}")
+            if isinstance(status, bool) or not isinstance(status, int) or not FINAL_STATUS[0] <= status <= FINAL_STATUS[1]:
+                ctx.loader.error(fields["status"][1], f"`status` must be an HTTP status code {FINAL_STATUS[0]}–{FINAL_STATUS[1]} (a final answer), found {status!r}{_interim_hint(status)}")
                 return None
         headers = config.get("headers")
         if headers is not None and not isinstance(headers, dict):
@@ -379,8 +384,8 @@ class HttpResponseNode(NodeType):
         if status_r is not None:
             if isinstance(status, str) and status.strip().isascii() and status.strip().isdigit():
                 status = int(status.strip())
-            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-                raise StepFailed(f"`status` rendered to {_short(status)}; it must be an HTTP status code 100–599")
+            if isinstance(status, bool) or not isinstance(status, int) or not FINAL_STATUS[0] <= status <= FINAL_STATUS[1]:
+                raise StepFailed(f"`status` rendered to {_short(status)}; it must be an HTTP status code {FINAL_STATUS[0]}–{FINAL_STATUS[1]} (a final answer){_interim_hint(status)}")
         if headers_r is None:
             headers = dict(static_headers) if static_headers else {}
         elif not isinstance(headers, dict):
@@ -400,7 +405,18 @@ def _response_headers(headers: dict, check: bool = True) -> dict[str, str]:
 
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_BREAKS = re.compile(r"[\r\n\x00]")
+# Every control character but HTAB: CR, LF and NUL end the header early (injection); the rest
+# are not allowed in a field value (RFC 9110 §5.5) and clients reject or mangle the answer.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x80-\x9f]")
+# A 1xx is an interim answer: the client keeps waiting for the real one (101 would switch
+# protocols). As the one answer a flow gives the sender, only a final status makes sense.
+FINAL_STATUS = (200, 599)
+
+
+def _interim_hint(status: Any) -> str:
+    if isinstance(status, int) and not isinstance(status, bool) and 100 <= status < 200:
+        return " (1xx statuses are interim answers; the sender would still wait for a final one)"
+    return ""
 
 
 def _header_problem(headers: dict[str, str]) -> str | None:
@@ -410,9 +426,12 @@ def _header_problem(headers: dict[str, str]) -> str | None:
         if not _TOKEN.match(name):
             return (f"response header name {name!r} is not an HTTP token: use letters, digits and "
                     "!#$%&'*+-.^_`|~ only (no spaces or colons)")
-        if _BREAKS.search(value):
-            return (f"response header {name!r}: the value {_short(value)} contains a line break or NUL, "
-                    "which would end the header early (header injection); remove it or send it in the body")
+        found = _CONTROL.search(value)
+        if found:
+            char = found.group()
+            what = "a line break or NUL, which would end the header early (header injection)" if char in "\r\n\x00" else "a control character, which HTTP header values cannot carry"
+            return (f"response header {name!r}: the value {_short(value)} contains {what} "
+                    f"(U+{ord(char):04X} at offset {found.start()}); remove it or send it in the body")
     return None
 
 
