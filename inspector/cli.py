@@ -537,7 +537,9 @@ async def _serve(args, config: Config, store: Store) -> int:
 
 async def _watch_flows(flows, pipeline=None, answers: Path | None = None, every: float = 1.0, on_reload=None) -> None:
     """Reload flows when a .ygtc file changes, and answers.json when it does (checked once a
-    second; a stat per file). A broken answers.json is reported and the last good one kept."""
+    second; a stat per file). A broken answers.json is reported and the last good one kept.
+    When watching itself fails (out of file descriptors, a folder gone unreadable), that is
+    said once, serving goes on with what is loaded, and the check is tried again each time."""
 
     def stamp() -> tuple | None:
         try:
@@ -547,6 +549,7 @@ async def _watch_flows(flows, pipeline=None, answers: Path | None = None, every:
         return (st.st_mtime_ns, st.st_size) if st else None
 
     seen = stamp()
+    trouble: str | None = None  # the failure last reported
     while True:
         await asyncio.sleep(every)
         try:
@@ -559,20 +562,32 @@ async def _watch_flows(flows, pipeline=None, answers: Path | None = None, every:
                     on_reload({"reload": "flows"})
             now = stamp()
             if pipeline is not None and answers is not None and now != seen:
-                seen = now
                 try:
                     pipeline.config = load_config(answers)
+                    seen = now
                     err(f"answers: {answers} changed; reloaded")
                     if on_reload is not None:
                         on_reload({"reload": "answers"})
                     for w in pipeline.config.warnings:
                         err(f"warning: {w}")
                 except ConfigError as exc:
+                    cause = exc.__context__
+                    if isinstance(cause, OSError) and not isinstance(cause, FileNotFoundError):
+                        raise cause  # could not read it (EMFILE and the like): try again
+                    seen = now
                     for problem in exc.problems:
                         err(f"error: {problem}")
                     err("answers: keeping the previous configuration until the file is fixed")
         except Exception as exc:  # never let the watcher take the server down
-            err(f"warning: could not reload: {exc}")
+            why = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__
+            if why != trouble:
+                err(f"warning: could not check flows and answers.json for changes ({why}); "
+                    f"serving goes on with what is loaded, and the check is retried every {every:g} s")
+                trouble = why
+            continue
+        if trouble is not None:
+            err("note: flows and answers.json are watched again")
+            trouble = None
 
 
 # tunnel (SPEC §8)

@@ -66,7 +66,35 @@ def run_server(main: Coroutine[Any, Any, Any]) -> Any:
         except ImportError:
             pass
     with asyncio.Runner(loop_factory=factory) as runner:
+        quiet_accept_errors(runner.get_loop())
         return runner.run(main)
+
+
+_ACCEPT_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+
+def quiet_accept_errors(loop: asyncio.AbstractEventLoop, warn: Callable[[str], None] | None = None) -> None:
+    """asyncio's loop logs a traceback for every failed accept() when descriptors run out,
+    about once a second, and pauses accepting that long (connections wait in the kernel's
+    queue). That is worth one line a minute, not a traceback a second."""
+    previous = loop.get_exception_handler()
+    last = [-NOTE_EVERY]
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, OSError) and exc.errno in _ACCEPT_ERRNOS and "accept" in str(context.get("message", "")):
+            now = time.monotonic()
+            if now - last[0] >= NOTE_EVERY:
+                last[0] = now
+                (warn or _stderr)(f"warning: cannot accept connections ({exc.strerror}); they wait in the queue and accepting resumes "
+                                  "in a second — raise the open-file limit (`ulimit -n`) if this repeats")
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 class PortInUse(Exception):

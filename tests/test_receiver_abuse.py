@@ -204,3 +204,24 @@ async def test_past_the_connection_cap_the_longest_waiting_connection_makes_room
         for _, writer in idle:
             writer.close()
         assert len(notes) == 1 and "closing the one that waited longest" in notes[0]
+
+
+def test_accept_failing_for_want_of_descriptors_is_one_line_not_a_traceback_a_second(monkeypatch, capsys, caplog):
+    import errno
+
+    from inspector.receiver import LOOP_ENV, run_server
+
+    monkeypatch.setenv(LOOP_ENV, "asyncio")  # uvloop drops such connections without a word
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        for _ in range(3):  # what asyncio's accept loop reports, once a second
+            loop.call_exception_handler({"message": "socket.accept() out of system resource",
+                                         "exception": OSError(errno.EMFILE, "Too many open files")})
+        loop.call_exception_handler({"message": "something else broke", "exception": ValueError("other")})
+
+    run_server(main())
+    err = capsys.readouterr().err
+    assert err.count("cannot accept connections (Too many open files)") == 1, err
+    assert "socket.accept() out of system resource" not in err + caplog.text
+    assert "something else broke" in caplog.text  # other failures are logged as before

@@ -274,3 +274,59 @@ def test_a_reader_that_stops_reading_does_not_stop_the_server(tmp_path):
     assert statuses == [200] * 800
     assert out.count(path) == 800, err
     assert "Traceback" not in err, err
+
+
+async def test_the_watcher_survives_running_out_of_file_descriptors_says_so_once_and_catches_up(tmp_path, monkeypatch, capsys):
+    import asyncio
+    import errno
+    import types
+
+    from inspector import cli
+    from inspector.config import Config, ConfigError
+
+    emfile = OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    class Flows:
+        failures, reloads = 5, 0
+        directory = None
+        flows, errors, problems = [], [], []
+
+        def changed(self):
+            if self.failures:
+                self.failures -= 1
+                raise emfile
+            return self.reloads == 0
+
+        def reload(self):
+            self.reloads += 1
+
+    reads = {"n": 0}
+
+    def load_config(path):
+        reads["n"] += 1
+        if reads["n"] <= 3:  # as config.load_config reports an unreadable file
+            try:
+                raise emfile
+            except OSError:
+                raise ConfigError(["cannot read: Too many open files"])
+        return Config()
+
+    monkeypatch.setattr(cli, "load_config", load_config)
+    monkeypatch.setattr(cli, "report_flows", lambda flows: None)
+    answers = tmp_path / "answers.json"
+    answers.write_text("{}")
+    pipeline = types.SimpleNamespace(config=None)
+    flows = Flows()
+    task = asyncio.ensure_future(cli._watch_flows(flows, pipeline, answers, every=0.01))
+    try:
+        await asyncio.sleep(0.05)
+        answers.write_text('{"events-webhook": {}}')  # changed while reading it fails
+        deadline = time.monotonic() + LIMIT
+        while (flows.reloads == 0 or pipeline.config is None) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    err = capsys.readouterr().err
+    assert flows.reloads == 1 and isinstance(pipeline.config, Config), err
+    assert err.count("could not check flows and answers.json for changes (Too many open files)") == 1, err
+    assert "watched again" in err and "keeping the previous configuration" not in err, err
