@@ -305,7 +305,10 @@ class Pipeline:
             response = Response.json(508, {"error": "forward loop", "target": url, "reason": reason})
             note = f"not forwarded: {reason}"
         else:
-            outgoing = Request(req.method, req.path, req.query, outgoing_headers(req.headers).with_set(FORWARDED_BY, self.forward_mark), req.body)
+            # Added beside any other inspector's mark, never in its place: two inspectors that
+            # forward to each other each find their own mark when the request comes round.
+            marked = Headers(outgoing_headers(req.headers).items + ((FORWARDED_BY, self.forward_mark),))
+            outgoing = Request(req.method, req.path, req.query, marked, req.body)
             delivery = await deliver(outgoing, url, session=self._client, timeout=self.forward_timeout)
             if delivery.response is not None:
                 drop = {"transfer-encoding", "connection", "keep-alive", "content-length", "date", "server"}

@@ -325,3 +325,16 @@ async def test_forward_to_the_tunnel_url_once_it_is_up_is_refused(tmp_path):
         assert target.heads == []
         c = s.store.get(1)
         assert c.notes[-1].startswith("not forwarded: --forward-to ")
+
+
+async def test_two_inspectors_forwarding_to_each_other_stop_after_one_round(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    async with Serving(tmp_path / "a") as a, Serving(tmp_path / "b") as b:
+        a.pipeline.forward_to = b.receiver.url + "/events/webhook/demo/x"
+        b.pipeline.forward_to = a.receiver.url + "/events/webhook/demo/x"
+        async with aiohttp.ClientSession() as session:
+            async with session.post(a.receiver.url + "/events/webhook/demo/x", data=b"{}") as resp:
+                assert resp.status == 508
+        # sender → A → B → A (its own mark: 508, not forwarded again)
+        assert (a.store.count(), b.store.count()) == (2, 1)
