@@ -454,6 +454,7 @@ class Receiver:
         self.max_connections = max_connections if max_connections is not None else connection_cap()
         self.warn = warn or _stderr
         self.rejected = 0  # requests the HTTP parser refused (each also a capture)
+        self.on_reject: Callable[[str], None] | None = None  # told each refusal's reason (the TUI)
         self.noted: dict[str, int] = {}  # kind → how many (slow heads, shed connections, rejections)
         self._last_note: dict[str, float] = {}
         self._unnoted: dict[str, int] = {}
@@ -506,6 +507,11 @@ class Receiver:
                 assert response is not None
                 out = web.Response(status=response.status, body=response.body, headers=CIMultiDict(response.headers.items))
             out.force_close()
+            if self.on_reject is not None:
+                try:
+                    self.on_reject(reason)
+                except Exception:  # a display's failure must not fail the answer
+                    log.debug("on_reject failed", exc_info=True)
             return out
         finally:
             self.inflight -= 1

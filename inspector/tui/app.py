@@ -334,6 +334,9 @@ class InspectorApp(App[int]):
             self.listen_error = f"not listening: cannot listen on {self.server.host}:{self.server.port}: {exc.strerror or exc}; check --host"
             return
         self.receiver = receiver
+        # Its notes (slow senders, connections shed) and the requests it refuses go on screen.
+        receiver.warn = lambda text: self.notify(text, severity="warning", timeout=8)
+        receiver.on_reject = self.main.query_one(ProblemsBar).rejection
         # As `serve` does: WAL pages move to the database from a thread, not inside a commit
         # on this loop; with --workers, for their commits too.
         self.store.start_checkpointer()
