@@ -205,6 +205,64 @@ def test_a_slowloris_flood_under_ulimit_1024_does_not_keep_a_webhook_waiting(tmp
     assert "closing the one that waited longest" in err
 
 
+def test_thousands_of_idle_keep_alive_connections_under_ulimit_1024_do_not_keep_a_webhook_waiting(tmp_path):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 2300  # this process holds the 2,000 idle connections
+    if soft < need:
+        if hard != resource.RLIM_INFINITY and hard < need:
+            pytest.skip(f"the open-file limit ({hard}) is too low for 2,000 client sockets")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+    proc = serve(tmp_path, "--port", "0", preexec_fn=_lower_fd_limit)
+    idle: list[socket.socket] = []
+    answered = 0
+    try:
+        port = port_of(first_line(proc))
+        request = b"POST /events/webhook/demo/keepalive HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+        for batch in range(20):  # 2,000 senders, each sends one webhook and keeps the connection
+            fresh = []
+            for _ in range(100):
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))
+                fresh.append(s)
+            poller = select.poll()  # select() stops at descriptor 1023
+            for s in fresh:
+                poller.register(s, select.POLLOUT)
+            pending = {s.fileno(): s for s in fresh}
+            deadline = time.monotonic() + LIMIT
+            while pending and time.monotonic() < deadline:
+                for fd, _ in poller.poll(100):
+                    if fd in pending:
+                        sock = pending.pop(fd)
+                        poller.modify(sock, select.POLLIN)
+                        try:
+                            sock.send(request)
+                        except OSError:
+                            pass
+            waiting = {s.fileno(): s for s in fresh}
+            while waiting and time.monotonic() < deadline:
+                for fd, _ in poller.poll(100):
+                    sock = waiting.pop(fd, None)
+                    if sock is not None:
+                        try:
+                            answered += sock.recv(65536).startswith(b"HTTP/1.1 200")
+                        except OSError:
+                            pass
+            idle += fresh
+        started = time.monotonic()
+        status = post(port, "/events/webhook/demo/legit")
+        took = time.monotonic() - started
+        assert status == 200
+        assert took < 3.0, f"the webhook waited {took:.2f} s"  # a second; three on a shared machine
+        assert proc.poll() is None
+    finally:
+        for s in idle:
+            s.close()
+        _, err = stop(proc)
+    assert answered >= 1900, answered  # the keep-alive senders were served before going idle
+    assert "Traceback" not in err, err[-3000:]
+
+
 def test_answers_and_flows_rewritten_under_load_every_request_is_answered(tmp_path):
     answers = tmp_path / "answers.json"
     answers.write_text('{"events-webhook": {}}')
