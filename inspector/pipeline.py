@@ -551,13 +551,20 @@ class Pipeline:
                 response = self._finish(response, cid, time.perf_counter())
                 return capture.with_(response=response, notes=capture.notes + (f"internal error while answering: {why}",))
 
+        def unstorable(cid: int, why: str) -> Response:
+            log.error("capture %s: %s", cid, why)
+            response = Response.json(500, {"error": f"the inspector could not store this request as decided; it is kept as #{cid}",
+                                           "detail": why, "id": cid})
+            return self._finish(response, cid, time.perf_counter())
+
         if self.store is None:
             self._ids += 1
             result = decide(self._ids)
             if isinstance(result, Capture):
                 return result.with_(id=self._ids)
             return capture.with_(id=self._ids, response=result)
-        return await self.store.add(capture, decide)
+        return await self.store.add(capture, decide, unstorable)
+
     async def reject(self, request: Request, reason: str) -> Capture:
         """A request HTTP's parser refused, as far as the receiver could read it: stored
         unrouted and unverified, with the parser's reason as a note, and answered 400."""

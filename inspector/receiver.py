@@ -25,6 +25,7 @@ from multidict import CIMultiDict
 
 from .model import Headers, Request
 from .pipeline import TRUNCATED_KEEP, Pipeline
+from .store import StoreError
 
 log = logging.getLogger("inspector.receiver")
 
@@ -557,10 +558,18 @@ class Receiver:
         try:
             capture = await self.pipeline.handle(req, notes=(body.problem,) if body.problem else ())
         except Exception as exc:
-            log.exception("pipeline failed")
-            print(f"error: could not capture {req.method} {req.path}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-            body_out = json.dumps({"error": "the inspector could not store this request", "detail": f"{type(exc).__name__}: {exc}"}).encode()
-            return web.Response(status=503, body=body_out, content_type="application/json")
+            # One line per refused request for the person watching `serve` (a full disk or a
+            # locked store says so itself); the traceback only when debugging.
+            log.debug("pipeline failed", exc_info=True)
+            why = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+            print(f"error: could not capture {req.method} {req.path}; answered 503: {why}", file=sys.stderr, flush=True)
+            out = {"error": "the inspector could not store this request", "detail": why}
+            if "full" in why:
+                out["hint"] = "free some disk space where the capture store is; the sender may retry"
+            elif "lock" in why:
+                out["hint"] = "another process is writing the capture store; close it or pass --store PATH; the sender may retry"
+            body_out = json.dumps(out).encode()
+            return web.Response(status=503, body=body_out, content_type="application/json", headers={"Retry-After": "1"})
         response = capture.response
         assert response is not None
         out = web.Response(status=response.status, body=response.body, headers=CIMultiDict(response.headers.items))

@@ -8,8 +8,10 @@ One writer per process; other processes (`list`, `show`, `export`) read while `s
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -45,6 +47,12 @@ STALE_STOCK_SECONDS = 0.01
 # theirs (and retention by id would take it for an old one).
 LONE_STALE_SECONDS = 1.0
 RETENTION_GRACE = 5.0  # seconds; see enforce_retention
+# A flow trace holds every step's output, so a script that returns a large payload makes a
+# trace as large; SQLite refuses a value over 1e9 bytes and one row that size would stall
+# every reader. Traces longer than this are stored without step outputs, with a note.
+MAX_TRACE_CHARS = 4 * 1024 * 1024
+# What a stored row keeps of a message it shortens (errors, warnings of a slimmed trace).
+KEEP_MESSAGE_CHARS = 2000
 
 # Each entry moves the schema from version i to i + 1. Append; never edit a released one.
 MIGRATIONS: list[str] = [
@@ -91,6 +99,100 @@ _loads = jsonfast.loads
 
 def _pair(item: list) -> tuple[str, str]:
     return (str(item[0]), str(item[1]))
+
+
+# What SQLite may refuse for one statement while the transaction goes on: a value over its
+# length limit (DataError "string or blob too big"), a constraint; and what binding a value
+# can raise before SQLite sees it (a str over INT_MAX bytes, a lone surrogate).
+_REFUSED = (sqlite3.Error, OverflowError, ValueError)
+_APPEND_NOTE = "notes=json_insert(notes, '$[#]', ?)"
+_RESPONSE_BODY, _RUNS, _NOTES = 18, 20, 21  # in Store._row_values
+
+
+class _TransactionLost(Exception):
+    def __init__(self, index: int, error: BaseException):
+        self.index, self.error = index, error
+
+
+Unstorable = Callable[[int, str], Response]
+
+
+def _unstorable(capture_id: int, why: str) -> Response:
+    return Response.json(500, {"error": f"the inspector could not store this request as decided; it is kept as #{capture_id}",
+                               "detail": why, "id": capture_id})
+
+
+def _with_columns(row: tuple, *, runs: str, notes: str, response_body: Any = ...) -> tuple:
+    out = list(row)
+    out[_RUNS], out[_NOTES] = runs, notes
+    if response_body is not ...:
+        out[_RESPONSE_BODY] = response_body
+    return tuple(out)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _cut(text: Any) -> Any:
+    if isinstance(text, str) and len(text) > KEEP_MESSAGE_CHARS:
+        return text[:KEEP_MESSAGE_CHARS] + f"… ({len(text)} characters)"
+    return text
+
+
+def _slim_runs(runs: Any) -> list[dict]:
+    """The trace without what makes it large (step outputs, decisions, logs, state): which
+    flows ran, each step's node, status, timing and error. Same shape, so every reader works."""
+    slim = []
+    for run in runs:
+        if not isinstance(run, dict):
+            continue
+        out = {k: run.get(k) for k in ("id", "flow", "file", "trigger", "parent_id", "via_node", "status", "started_at", "duration_us")}
+        out = {k: v if v is None or isinstance(v, (int, float)) else _cut(str(v)) for k, v in out.items()}
+        out["path"] = [_cut(str(node)) for node in (run.get("path") or ())][:10_000]
+        steps = []
+        for step in run.get("steps") or ():
+            if isinstance(step, dict):
+                steps.append({
+                    "node": _cut(str(step.get("node"))), "type": _cut(str(step.get("type"))), "status": _cut(str(step.get("status"))),
+                    "started_at": _cut(str(step.get("started_at"))), "duration_us": step.get("duration_us") if isinstance(step.get("duration_us"), int) else 0,
+                    "output": None, "next": None if step.get("next") is None else _cut(str(step.get("next"))), "decision": None,
+                    "error": _slim_error(step.get("error")), "logs": [],
+                })
+        out["steps"] = steps[:10_000]
+        out["error"] = _slim_error(run.get("error"))
+        out["warnings"] = [_cut(str(w)) for w in (run.get("warnings") or ())][:100]
+        slim.append(out)
+    return slim
+
+
+def _slim_error(error: Any) -> dict | None:
+    if not isinstance(error, dict):
+        return None
+    return {k: v if v is None or isinstance(v, int) else _cut(str(v)) for k, v in error.items() if k in ("message", "node", "line", "column")}
+
+
+def trace_text(runs: Any) -> tuple[str, str | None]:
+    """The trace as the store keeps it, and a note when it had to be shortened: a trace
+    JSON cannot hold (nested too deeply) or one over MAX_TRACE_CHARS loses its step
+    outputs; one that is still too large after that is not kept at all."""
+    if not runs:
+        return "[]", None
+    try:
+        text = _dumps(list(runs))
+    except (ValueError, TypeError, RecursionError) as exc:
+        why = f"the flow trace could not be written as JSON ({exc})"
+    else:
+        if len(text) <= MAX_TRACE_CHARS:
+            return text, None
+        why = f"the flow trace is {len(text)} characters, more than the store keeps ({MAX_TRACE_CHARS})"
+    try:
+        text = _dumps(_slim_runs(runs))
+    except (ValueError, TypeError, RecursionError):
+        text = ""
+    if text and len(text) <= MAX_TRACE_CHARS:
+        return text, f"{why}; it is stored without step outputs, decisions, logs and state"
+    return "[]", f"{why}; it is not stored"
 
 
 def create_private(path: Path) -> None:
@@ -141,6 +243,13 @@ class Store:
         self._flush_handle: asyncio.Handle | None = None
         self._retrying_since = 0.0
         self.busy_seconds = 10.0
+        # The open file's (device, inode), to notice it being deleted or replaced (_write).
+        self._identity: tuple[int, int] | None = None
+        self._broken: str | None = None  # why the path cannot be written since then
+        self._broken_at = 0.0
+        self._no_autocheckpoint = False
+        self._sidecars: dict[str, tuple[int, int]] = {}  # our -wal and -shm files (see _reopen)
+        self.notice: Callable[[str], None] = _say  # one line for the person running it
         try:
             if str(path) != ":memory:":
                 create_private(self.path)
@@ -154,6 +263,9 @@ class Store:
             raise StoreError(
                 f"{path}: not a capture store ({exc}); move the file away or pass --store PATH to use another file"
             ) from None
+        if str(path) != ":memory:":
+            self._identity = self._file_identity()
+            self._sidecars = self._sidecar_identities()
 
     def _prepare(self) -> None:
         db = self.db
@@ -197,21 +309,26 @@ class Store:
         if str(self.path) == ":memory:" or getattr(self, "_checkpointer", None) is not None:
             return
         self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self._no_autocheckpoint = True
         stop = threading.Event()
 
         def loop() -> None:
-            try:
-                conn = sqlite3.connect(str(self.path), timeout=1, check_same_thread=False)
-            except sqlite3.Error:
-                return
+            conn, identity = None, None
             try:
                 while not stop.wait(every):
+                    if identity != self._identity:  # the writer reopened the path (_reopen)
+                        if conn is not None:
+                            conn.close()
+                        conn, identity = None, self._identity
                     try:
+                        if conn is None:
+                            conn = sqlite3.connect(str(self.path), timeout=1, check_same_thread=False)
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     except sqlite3.Error:
                         pass
             finally:
-                conn.close()
+                if conn is not None:
+                    conn.close()
 
         self._checkpointer = (stop, threading.Thread(target=loop, name="store-checkpoint", daemon=True))
         self._checkpointer[1].start()
@@ -221,6 +338,7 @@ class Store:
         automatic checkpoint inside this writer's commits."""
         if str(self.path) != ":memory:":
             self.db.execute("PRAGMA wal_autocheckpoint=0")
+            self._no_autocheckpoint = True
 
     def close(self) -> None:
         stopper = getattr(self, "_checkpointer", None)
@@ -235,7 +353,7 @@ class Store:
         try:
             if self._group or self._waiters:
                 self._write([], blocking=True)
-        except sqlite3.Error:
+        except (sqlite3.Error, StoreError):  # their waiters have the error
             pass
         self._give_back()
         try:
@@ -245,10 +363,15 @@ class Store:
 
     # Writing
 
-    def _row_values(self, capture: Capture, capture_id: int) -> tuple:
+    def _row_values(self, capture: Capture, capture_id: int) -> tuple[Capture, tuple]:
+        """The row of a capture, and the capture as stored (with a note when its trace had to
+        be shortened to fit, see trace_text)."""
+        runs, note = trace_text(capture.runs) if capture.runs else ("[]", None)
+        if note is not None:
+            capture = capture.with_(notes=capture.notes + (note,))
         req = capture.request
         response = capture.response
-        return (
+        return capture, (
             capture_id,
             req.received_at,
             req.method,
@@ -269,7 +392,7 @@ class Store:
             _dumps(response.headers.items) if response else None,
             response.body if response else None,
             response.duration_ms if response else None,
-            _dumps(list(capture.runs)) if capture.runs else "[]",
+            runs,
             _dumps(list(capture.notes)) if capture.notes else "[]",
         )
 
@@ -374,47 +497,99 @@ class Store:
 
     # Writing
 
-    def _add(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None) -> tuple[Capture, tuple]:
+    def _add(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None,
+             unstorable: "Unstorable | None" = None) -> tuple[Capture, tuple]:
         new_id = self._take_id()
         result = decide(new_id) if decide is not None else None
         if isinstance(result, Capture):
             capture = result.with_(id=new_id)
         else:
             capture = capture.with_(id=new_id, response=result or capture.response)
-        return capture, self._row_values(capture, new_id)
+        try:
+            return self._row_values(capture, new_id)
+        except Exception as exc:  # a value of ours the row cannot hold: keep the request
+            why = f"the capture could not be stored as decided ({type(exc).__name__}: {exc}); the request is kept with a 500"
+            response = (unstorable or _unstorable)(new_id, why)
+            kept = capture.with_(response=response, runs=(), notes=capture.notes + (why,))
+            try:
+                return self._row_values(kept, new_id)
+            except Exception:
+                return kept, self._minimal_row(kept, new_id)
+
+    def _minimal_row(self, capture: Capture, capture_id: int) -> tuple:
+        """The row of `capture` from what cannot fail to encode: the request as received, the
+        answer, the notes; a signature verdict that will not encode is kept as its status."""
+        req, response = capture.request, capture.response
+
+        def text(value: Any, fallback: str) -> str:
+            try:
+                return json.dumps(value, default=repr)  # ASCII: surrogates become \u escapes
+            except Exception:
+                return fallback
+
+        sig = capture.signature
+        return (
+            capture_id, req.received_at, req.method, req.path, req.query, capture.tenant, capture.event_type,
+            text([list(h) for h in req.headers.items], "[]"), req.body, req.body_size, int(req.truncated), req.client,
+            capture.origin, capture.replay_of, text(sig.to_json(), text({"status": str(sig.status)}, "{}")), str(sig.status),
+            response.status if response else None, text([list(h) for h in response.headers.items], "[]") if response else None,
+            response.body if response else None, response.duration_ms if response else None,
+            "[]", text([str(n) for n in capture.notes], "[]"),
+        )
+
+    def _fallbacks(self, capture: Capture, row: tuple) -> "Callable[[str], list[tuple[str, Any]]]":
+        """Rows to try instead when SQLite refuses this one (e.g. a value over its length
+        limit): the request always, exact; the trace and then the response body if they must go."""
+
+        def instead(why: str) -> list[tuple[str, Any]]:
+            note = f"SQLite refused the capture as decided ({why})"
+            alternatives = []
+            if capture.runs:
+                runs, _ = trace_text(_slim_runs(capture.runs))
+                alternatives.append(_with_columns(row, runs=runs, notes=_dumps(list(capture.notes) + [note + "; its flow trace is stored without step outputs"])))
+            notes = list(capture.notes) + [note + "; its flow trace and the response body are not stored"]
+            alternatives.append(_with_columns(row, runs="[]", notes=_dumps(notes), response_body=b"" if row[_RESPONSE_BODY] is not None else None))
+            return [(self._INSERT, alt) for alt in alternatives]
+
+        return instead
 
     def insert(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None) -> Capture:
         """Store a capture and commit at once. `decide(id)` makes the response from the new id,
         so the capture and its answer are committed together before the answer is sent."""
         capture, row = self._add(capture, decide)
-        self._write([(self._INSERT, row)], blocking=True)
+        self._write([(self._INSERT, row, None, self._fallbacks(capture, row))], blocking=True)
         return capture
 
-    async def add(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None) -> Capture:
+    async def add(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None,
+                  unstorable: "Unstorable | None" = None) -> Capture:
         """`insert` for code on the event loop: takes its id and commits in a group commit,
-        never blocking the loop on another writer's lock (see reserve_id)."""
+        never blocking the loop on another writer's lock (see reserve_id). `unstorable(id,
+        why)` is the answer when the decided capture cannot be stored (a 500 by default)."""
         await self.reserve_id()  # no await between this and insert_grouped
-        capture, committed = self.insert_grouped(capture, decide)
+        capture, committed = self.insert_grouped(capture, decide, unstorable)
         await committed
         return capture
 
-    def insert_grouped(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None) -> tuple[Capture, "asyncio.Future[None]"]:
+    def insert_grouped(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None,
+                       unstorable: "Unstorable | None" = None) -> tuple[Capture, "asyncio.Future[None]"]:
         """Group commit for the server: the row joins a group that is written and committed
         once the event loop has taken every request that is ready; await the future before
         answering. Many requests share one short write transaction."""
-        capture, row = self._add(capture, decide)
-        return capture, self._join((self._INSERT, row))
+        capture, row = self._add(capture, decide, unstorable)
+        return capture, self._join((self._INSERT, row), self._fallbacks(capture, row))
 
     def update_grouped(self, capture_id: int, **changes: Any) -> "asyncio.Future[None]":
         """`update` inside the next group commit; await the future before answering."""
-        statement = self._update_statement(capture_id, **changes)
-        return self._join(statement)
+        statement, fallbacks = self._update_statement(capture_id, **changes)
+        return self._join(statement, fallbacks)
 
-    def _join(self, statement: tuple[str, Any] | None) -> "asyncio.Future[None]":
+    def _join(self, statement: tuple[str, Any] | None, fallbacks: "Callable[[str], list] | None" = None) -> "asyncio.Future[None]":
         loop = asyncio.get_running_loop()
-        if statement is not None:
-            self._group.append(statement)
         waiter = loop.create_future()
+        if statement is not None:
+            # The waiter rides with its statement: if SQLite refuses that one, only its
+            # sender hears of it (see _run_statements).
+            self._group.append((statement[0], statement[1], waiter, fallbacks))
         self._waiters.append(waiter)
         if self._flush_handle is None:
             if self.group_window > 0:
@@ -471,17 +646,20 @@ class Store:
         if self._flush_handle is None:
             self._flush_handle = loop.call_later(retry_delay(now - self._retrying_since), self.flush)
 
-    def _write(self, statements: list[tuple[str, Any]], *, blocking: bool, reserve: int = 0, waiters: list | None = None, drop: bool = False) -> bool:
+    def _write(self, statements: list[tuple], *, blocking: bool, reserve: int = 0, waiters: list | None = None, drop: bool = False) -> bool:
         """One write transaction of `statements` (a blocking write takes the open group
         first), and with `reserve`, more ids. Wakes `waiters` when committed, fails them with
         a StoreError if it cannot be. False when not `blocking` and another writer has the
-        lock."""
-        db = self.db
+        lock. A statement SQLite refuses fails only its own waiter (see _run_statements)."""
         waiters = list(waiters or ())
         if blocking and (self._group or self._waiters):
             statements = self._group + statements
             waiters += self._waiters
             self._group, self._waiters = [], []
+        if self._broken is not None and not self._reopen_broken():
+            self._fail(waiters, self._broken)
+            raise StoreError(self._broken)
+        db = self.db
         try:
             if blocking:
                 db.execute("BEGIN IMMEDIATE")
@@ -498,13 +676,23 @@ class Store:
         except sqlite3.Error as exc:
             self._fail(waiters, exc)
             raise
-        inserts = 0
         ids = (self._next_id, self._id_end, list(self._spare))
+        refused: list[tuple[Any, BaseException]] = []
+        lost: dict[int, BaseException] = {}
         try:
-            for sql, params in statements:
-                db.execute(sql, params)
-                if sql is self._INSERT:
-                    inserts += 1
+            while True:
+                try:
+                    inserts = self._run_statements(statements, refused, lost)
+                    break
+                except _TransactionLost as gone:
+                    # SQLite gave up the whole transaction for one statement (it may, for a
+                    # full disk or an I/O error): redo the group once, that one replaced by its
+                    # fallbacks; a second loss fails the group.
+                    if lost:
+                        raise gone.error from None
+                    lost[gone.index] = gone.error
+                    refused.clear()
+                    db.execute("BEGIN IMMEDIATE")
             if reserve or drop:
                 self._reserve(reserve, drop)
             db.execute("COMMIT")
@@ -517,6 +705,22 @@ class Store:
             self._next_id, self._id_end, self._spare = ids
             self._fail(waiters, exc)
             raise
+        if self._identity is not None and self._file_identity() != self._identity:
+            # The file was deleted or replaced (rm, mv) while we wrote: what we committed went
+            # into a file nobody can open any more. Write the same group again into the file
+            # now at the path, before any of its senders hears it is stored.
+            try:
+                self._reopen()
+            except StoreError as exc:
+                self._fail(waiters, exc)
+                raise
+            return self._write(statements, blocking=True, reserve=reserve, waiters=waiters)
+        unowned = []
+        for waiter, exc in refused:
+            if waiter is None:
+                unowned.append(exc)
+            elif not waiter.done():
+                waiter.set_exception(StoreError(f"{self.path}: could not store this request ({exc})"))
         for w in waiters:
             if not w.done():
                 w.set_result(None)
@@ -524,34 +728,199 @@ class Store:
         if self._inserts >= self._next_retention:
             self._next_retention = self._inserts + 1000
             self.enforce_retention()
+        if unowned:
+            raise StoreError(f"{self.path}: could not store the capture ({unowned[0]})")
         return True
+
+    def _run_statements(self, statements: list[tuple], refused: list, lost: dict[int, BaseException]) -> int:
+        """Execute a group's statements in the open transaction; returns the inserts done.
+        SQLite undoes just the statement that fails (a value over its length limit, a
+        constraint) and keeps the transaction: that statement's fallbacks are tried, and
+        if none is taken it goes into `refused` with its waiter, while the others of the
+        group still commit. Statements in `lost` (one that cost the transaction before) go
+        straight to their fallbacks."""
+        db = self.db
+        inserts = 0
+        for index, entry in enumerate(statements):
+            sql = entry[0]
+            if index in lost:
+                why: BaseException | None = lost[index]
+            else:
+                why = None
+                try:
+                    db.execute(sql, entry[1])
+                except _REFUSED as exc:
+                    if not db.in_transaction:
+                        raise _TransactionLost(index, exc) from None
+                    why = exc
+            if why is not None:
+                sql = self._store_instead(index, entry, why)
+                if sql is None:
+                    refused.append((entry[2] if len(entry) > 2 else None, why))
+                    continue
+            if sql is self._INSERT:
+                inserts += 1
+        return inserts
+
+    def _store_instead(self, index: int, entry: tuple, why: BaseException) -> str | None:
+        """Execute the first of a refused statement's fallbacks SQLite accepts; its SQL, or None."""
+        fallbacks = entry[3] if len(entry) > 3 else None
+        if fallbacks is None:
+            return None
+        try:
+            alternatives = fallbacks(str(why) or type(why).__name__)
+        except Exception:
+            return None
+        for sql, params in alternatives:
+            try:
+                self.db.execute(sql, params)
+            except _REFUSED as exc:
+                if not self.db.in_transaction:
+                    raise _TransactionLost(index, exc) from None
+                continue
+            return sql
+        return None
 
     def _fail(self, waiters: list, why: object) -> None:
         for w in waiters:
             if not w.done():
                 w.set_exception(StoreError(f"{self.path}: could not commit captures ({why})"))
 
-    def _update_statement(self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None) -> tuple[str, list] | None:
+    # A store deleted or replaced while it is open
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the file at the path now; None when nothing is there. One stat
+        per commit: about a microsecond, against tens for the commit itself."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return self._identity  # cannot tell: assume it is still ours
+        return (st.st_dev, st.st_ino)
+
+    def _sidecar_identities(self) -> dict[str, tuple[int, int]]:
+        found = {}
+        for suffix in ("-wal", "-shm"):
+            try:
+                st = os.stat(f"{self.path}{suffix}")
+            except OSError:
+                continue
+            found[suffix] = (st.st_dev, st.st_ino)
+        return found
+
+    def _open_connection(self) -> None:
+        if str(self.path) != ":memory:":
+            create_private(self.path)  # a store made again after a deletion is private too
+        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10)
+        try:
+            self._prepare()
+            if self._no_autocheckpoint:
+                self.db.execute("PRAGMA wal_autocheckpoint=0")
+        except BaseException:
+            self.db.close()
+            raise
+        self._identity = self._file_identity()
+        self._sidecars = self._sidecar_identities()
+
+    def _reopen(self) -> None:
+        """Open the path again after the file was deleted (a fresh store is created) or
+        replaced (the file now there is used, if it is a capture store), and say so once on
+        stderr. StoreError, remembered for later writes, when the path cannot be used."""
+        gone = self._file_identity() is None
+        try:
+            self.db.close()
+        except sqlite3.Error:
+            pass
+        # SQLite leaves the WAL of a file that has moved where it was (it cannot tell whose
+        # it is now), and would replay its pages over whatever file takes the path: ours go.
+        for suffix, identity in self._sidecars.items():
+            try:
+                st = os.stat(f"{self.path}{suffix}")
+                if (st.st_dev, st.st_ino) == identity:
+                    os.unlink(f"{self.path}{suffix}")
+            except OSError:
+                pass
+        last = max([self._id_end - 1] + [end - 1 for _, end in self._spare])
+        if not gone:  # another file's ids: number afresh from what it holds
+            self._next_id = self._id_end = 0
+            self._spare = []
+        what = "deleted" if gone else "replaced by another file"
+        try:
+            self._open_connection()
+            if gone and last > 0:
+                # A fresh file goes on numbering after the ids this writer handed out, so an
+                # id never names two captures (and the ids in stock stay ours).
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    if self.db.execute("UPDATE sqlite_sequence SET seq=MAX(seq, ?) WHERE name='captures'", (last,)).rowcount == 0:
+                        self.db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('captures', ?)", (last,))
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
+        except (OSError, sqlite3.Error, StoreError) as exc:
+            self._broken = (f"{self.path} was {what} while in use and cannot be opened again ({exc}); "
+                            "captures are refused (503) until it is moved away or fixed, or restart with --store PATH")
+            self._broken_at = time.monotonic()
+            self.notice(f"error: {self._broken}")
+            raise StoreError(self._broken) from None
+        self._broken = None
+        self.notice(f"warning: {self.path} was {what} while in use; "
+                    + ("a new, empty capture store was created there" if gone else "new captures go into the file now there")
+                    + " (captures stored before it happened are not in it)")
+
+    def _reopen_broken(self) -> bool:
+        """A path that could not be opened again is tried once more every half second (the
+        user may have moved the wrong file away)."""
+        if time.monotonic() - self._broken_at < 0.5:
+            return False
+        self._broken_at = time.monotonic()
+        try:
+            self._open_connection()
+        except (OSError, sqlite3.Error, StoreError):
+            return False
+        self._broken = None
+        self.notice(f"warning: {self.path} can be used again; captures are stored there")
+        return True
+
+    def _update_statement(self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None,
+                          notes: list[str] | None = None) -> tuple[tuple[str, list] | None, "Callable[[str], list] | None"]:
+        """The UPDATE for these changes, and its fallbacks (see _run_statements)."""
         sets, args = [], []
+        note = None
         if runs is not None:
+            text, note = trace_text(runs)
             sets.append("runs=?")
-            args.append(_dumps(runs))
+            args.append(text)
         if response is not None:
             sets += ["response_status=?", "response_headers=?", "response_body=?", "response_ms=?"]
             args += [response.status, _dumps([list(h) for h in response.headers]), response.body, response.duration_ms]
         if notes is not None:
             sets.append("notes=?")
-            args.append(_dumps(notes))
+            args.append(_dumps(list(notes) + ([note] if note else [])))
+        elif note is not None:
+            sets.append(_APPEND_NOTE)
+            args.append(note)
         if not sets:
-            return None
+            return None, None
         args.append(capture_id)
-        return (f"UPDATE captures SET {', '.join(sets)} WHERE id=?", args)
+
+        def instead(why: str) -> list[tuple[str, list]]:
+            keep, keep_args = [], []
+            if response is not None:  # what the sender was told stays true; its body may go
+                keep = ["response_status=?", "response_headers=?", "response_body=?", "response_ms=?"]
+                keep_args = [response.status, _dumps([list(h) for h in response.headers]), b"", response.duration_ms]
+            said = f"SQLite refused the flow trace or response of this capture ({why}); they are not stored"
+            return [(f"UPDATE captures SET runs='[]', {', '.join(keep + [_APPEND_NOTE])} WHERE id=?", keep_args + [said, capture_id])]
+
+        return (f"UPDATE captures SET {', '.join(sets)} WHERE id=?", args), instead
 
     def update(self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None) -> None:
         """Change a stored capture and commit at once (with any open group)."""
-        statement = self._update_statement(capture_id, runs=runs, response=response, notes=notes)
+        statement, fallbacks = self._update_statement(capture_id, runs=runs, response=response, notes=notes)
         if statement is not None:
-            self._write([statement], blocking=True)
+            self._write([(statement[0], statement[1], None, fallbacks)], blocking=True)
 
     def enforce_retention(self) -> int:
         """Keep the newest `max_captures`. Captures received in the last RETENTION_GRACE

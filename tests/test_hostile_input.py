@@ -167,6 +167,30 @@ def test_bodies_under_the_cap_decode_as_before():
     assert decoded == broken.body and "could not be undone" in warning
 
 
+async def test_a_gzip_bomb_is_kept_raw_and_answered_with_the_trace_cut(tmp_path):
+    """1 MiB on the wire that claims 1 GiB: the flow sees the first 16 MiB (a warning in its
+    run says so), the request bytes are stored as received and the sender gets the flow's
+    answer, which the stored capture records; a trace too large for the store is kept
+    without step outputs (a note says why)."""
+    bomb = gzip_bomb()
+    async with Server(tmp_path) as s:
+        status, raw, headers = await s.post("/events/webhook/demo/echo", bomb, {"Content-Encoding": "gzip", "Content-Type": "text/plain"})
+        await s.pipeline.drain(20)  # decoded in a worker: its trace is stored when the run ends
+        kept = s.reread(headers["X-Inspector-Capture"])
+        assert kept.request.body == bomb and kept.response.status == status
+        run = kept.runs[0]
+        assert any(f"cut at {MAX_DECODED_BYTES} bytes" in w for w in run["warnings"]), run["warnings"]
+        if run["status"] == "ok":  # the 16 MiB the script returned went into the trace
+            assert status == 200, raw
+            assert [step["output"] for step in run["steps"]] == [None, None]
+            assert any("flow trace is" in note and "without step outputs" in note for note in kept.notes), kept.notes
+        else:  # or the engine's budget for one request's trace stopped the run first
+            assert status == 500 and run["status"] == "limit", (raw, run["error"])
+        # A normal request right after is unaffected.
+        status, raw, headers = await s.post("/events/webhook/demo/echo", b'{"value": "x"}', JSON)
+        assert status == 200 and s.reread(headers["X-Inspector-Capture"]).runs[0]["steps"][0]["output"] == {"value": "x"}
+
+
 # Item 3: JSON nested a thousand levels deep
 
 
