@@ -316,10 +316,13 @@ class Store:
             conn, identity = None, None
             try:
                 while not stop.wait(every):
-                    if identity != self._identity:  # the writer reopened the path (_reopen)
+                    now = self._file_identity()
+                    if now is None:  # deleted: the writers create it again (_reopen)
+                        continue
+                    if now != identity:  # replaced or created again: follow the path
                         if conn is not None:
                             conn.close()
-                        conn, identity = None, self._identity
+                        conn, identity = None, now
                     try:
                         if conn is None:
                             conn = sqlite3.connect(str(self.path), timeout=1, check_same_thread=False)

@@ -353,3 +353,45 @@ async def test_a_store_locked_by_another_process_answers_503_saying_so(tmp_path,
         assert err.count("\n") == 1 and "answered 503" in err and "write lock" in err and "Traceback" not in err
         status, _, _ = await s.post()
         assert status == 200
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_goes_on_storing_after_its_store_is_deleted(tmp_path, workers):
+    """`rm .inspector/captures.sqlite3*` while `serve` runs: every later acknowledged request
+    is in the store at that path, and stderr says once (per process) what happened."""
+    import subprocess
+
+    from tests.test_durability import start_serve
+
+    store_path = tmp_path / ".inspector" / "captures.sqlite3"
+    proc, url = start_serve(tmp_path, store_path, workers)
+    try:
+        async def send(tag: str, count: int) -> dict[int, bytes]:
+            got = {}
+            async with aiohttp.ClientSession() as session:
+                for i in range(count):
+                    body = json.dumps({"tag": tag, "n": i}).encode()
+                    async with session.post(url + "/events/webhook/demo/order.created", data=body,
+                                            timeout=aiohttp.ClientTimeout(total=15)) as resp:
+                        await resp.read()
+                        assert resp.status == 200
+                        got[int(resp.headers["X-Inspector-Capture"])] = body
+            return got
+
+        before = asyncio.run(send("before", 5))
+        remove_store(store_path)
+        after = asyncio.run(send("after", 20))
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    err = proc.stderr.read()
+    store = Store(store_path)
+    try:
+        assert {cid: store.get(cid).request.body for cid in after if store.get(cid)} == after
+        assert all(store.get(cid) is None or store.get(cid).request.body != body for cid, body in before.items())
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        store.close()
+    said = [line for line in err.splitlines() if "while in use" in line]
+    assert 1 <= len(said) <= workers and all(str(store_path) in line for line in said), err
+    assert "Traceback" not in err, err
