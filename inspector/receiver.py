@@ -15,7 +15,7 @@ import re
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Coroutine
 
 from aiohttp import web
@@ -49,6 +49,10 @@ MAX_CONNECTIONS = 10_000
 # with a queue short enough that a burst of senders has its handshakes dropped and retried
 # seconds later.
 BACKLOG = 1024
+# At the cap with no idle connection to close, a body arriving slower than this (after the
+# grace period) is cut, so that senders trickling bodies cannot keep the port full either.
+SLOW_BODY_RATE = 1024  # bytes per second
+SLOW_BODY_GRACE = 2.0
 NOTE_EVERY = 60.0  # seconds between two notes of one kind (slow heads, shed connections)
 SELFCHECK_PATH = "/__inspector/selfcheck/"
 LOOP_ENV = "WEBHOOK_INSPECTOR_LOOP"  # "asyncio": the standard event loop even with uvloop
@@ -325,6 +329,8 @@ class _Connection(RequestHandler):
         self.head_timer: asyncio.TimerHandle | None = None
         self.shed = False
         self.abandon = False  # close right after this answer: the sender stopped sending its body
+        self.body_since: float | None = None  # the handler is reading a body, since then
+        self.body_read = 0  # bytes received while a request was open
 
     def data_received(self, data: bytes) -> None:
         if self.open == 0:  # body bytes are the handler's; pipelined heads are not kept
@@ -332,10 +338,13 @@ class _Connection(RequestHandler):
                 self.head.append(data)
                 self.head_kept += len(data)
             self.head_read += len(data)
+        else:
+            self.body_read += len(data)
         count = self._request_count
         super().data_received(data)
         if self._request_count != count:
             self.open += self._request_count - count
+            self.body_read = 0
             self.last_head = (self.head, self.head_read)
             self.head, self.head_kept, self.head_read = [], 0, 0
             if self.head_timer is not None:
@@ -427,21 +436,31 @@ class _Server(web.Server):
 
     def _make_room(self, newcomer: RequestHandler) -> None:
         # The connection waiting longest for a request head goes: a slowloris, or an idle
-        # keep-alive. One answering a request is never cut; if all are, the newcomer goes.
-        oldest = None
+        # keep-alive. Else the one whose body comes slowest (below SLOW_BODY_RATE); one
+        # whose request is being answered is never cut. If none qualifies, the newcomer goes.
+        now = self._loop.time()
+        oldest = slowest = None
+        slowest_rate = float(SLOW_BODY_RATE)
         for conn in self._connections:
-            if conn is newcomer or not isinstance(conn, _Connection) or conn.open or conn.shed or conn.transport is None:
+            if conn is newcomer or not isinstance(conn, _Connection) or conn.shed or conn.transport is None:
                 continue
-            if oldest is None or conn.waiting_since < oldest.waiting_since:
-                oldest = conn
-        victim = oldest if oldest is not None else newcomer
+            if not conn.open:
+                if oldest is None or conn.waiting_since < oldest.waiting_since:
+                    oldest = conn
+            elif conn.body_since is not None and now - conn.body_since >= SLOW_BODY_GRACE:
+                rate = conn.body_read / (now - conn.body_since)
+                if rate < slowest_rate:
+                    slowest, slowest_rate = conn, rate
+        victim = oldest or slowest or newcomer
         if isinstance(victim, _Connection):
             self.live -= 1
             victim.shed_for_room()
+            what = "the one that waited longest for a request" if victim is oldest else (
+                "the slowest upload" if victim is slowest else "the new one (every other is answering a request)")
             self.receiver.note(
                 "shed",
                 f"note: {self.receiver.max_connections} connections are open (the cap, below the open-file limit); "
-                "closing the one that waited longest for a request to make room",
+                f"closing {what} to make room",
             )
 
 
@@ -539,7 +558,16 @@ class Receiver:
         received = self.clock()
         body = await self._expectation(request)
         if body is None:
+            conn = request.protocol if isinstance(request.protocol, _Connection) else None
+            if conn is not None:
+                conn.body_since = conn._loop.time()
             body = await read_body(request, self.pipeline.config.max_body_bytes, self.body_idle_timeout)
+            if conn is not None:
+                conn.body_since = None
+                if conn.shed and body.problem:
+                    body = replace(body, problem=f"cut by the inspector after {body.size} body bytes"
+                                   + (f" of {request.content_length}" if request.content_length is not None else "")
+                                   + f": connections were at the cap and this body came slower than {SLOW_BODY_RATE} bytes/s")
         target = request.raw_path
         path, _, query = target.partition("?")
         # Header bytes: UTF-8 where they are; others survive as surrogate escapes so replays

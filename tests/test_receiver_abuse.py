@@ -225,3 +225,29 @@ def test_accept_failing_for_want_of_descriptors_is_one_line_not_a_traceback_a_se
     assert err.count("cannot accept connections (Too many open files)") == 1, err
     assert "socket.accept() out of system resource" not in err + caplog.text
     assert "something else broke" in caplog.text  # other failures are logged as before
+
+
+async def test_at_the_cap_an_upload_trickling_in_is_cut_for_a_new_sender_and_kept_as_far_as_it_came(tmp_path, monkeypatch):
+    from inspector import receiver as receiver_module
+
+    monkeypatch.setattr(receiver_module, "SLOW_BODY_GRACE", 0.2)
+    s = Server(tmp_path)
+    s.receiver = Receiver(s.pipeline, "127.0.0.1", 0, max_connections=10, warn=(notes := []).append)
+    async with s:
+        shown = []
+        s.pipeline.listeners.append(shown.append)
+        slow = []
+        for _ in range(10):  # the cap, every one of them uploading a byte now and then
+            reader, writer = await asyncio.open_connection("127.0.0.1", s.receiver.port)
+            writer.write(head("/events/webhook/demo/trickle", b"Content-Length: 1000") + b"\r\n" + b"a")
+            slow.append((reader, writer))
+        await asyncio.sleep(0.3)  # past the grace period: their rate is about 3 bytes/s
+        status, _, _ = await s.post("/events/webhook/demo/legit", b"{}")
+        assert status == 200
+        await wait_for(lambda: any(c.event_type == "trickle" for c in shown), "the cut upload's capture")
+        cut = next(c for c in shown if c.event_type == "trickle")
+        assert cut.request.body == b"a"
+        assert any("cut by the inspector after 1 body bytes of 1000" in n for n in cut.notes), cut.notes
+        assert len(notes) == 1 and "closing the slowest upload" in notes[0]
+        for _, writer in slow:
+            writer.close()
