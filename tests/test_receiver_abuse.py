@@ -204,6 +204,7 @@ async def test_past_the_connection_cap_the_longest_waiting_connection_makes_room
         for _, writer in idle:
             writer.close()
         assert len(notes) == 1 and "closing the one that waited longest" in notes[0]
+        await wait_for(lambda: server.live == 0, "every closed connection to be counted out")
 
 
 def test_accept_failing_for_want_of_descriptors_is_one_line_not_a_traceback_a_second(monkeypatch, capsys, caplog):

@@ -104,6 +104,22 @@ def test_refused_http_is_a_serve_line_not_a_traceback_and_never_echoes_header_by
     assert [r["response_status"] for r in rows] == [400, 400] and all(r["tenant"] is None for r in rows)
 
 
+def test_serve_json_says_why_a_request_was_refused(tmp_path):
+    proc = serve(tmp_path, "--port", "0", "--json")
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], LIMIT)
+        assert ready
+        port = int(json.loads(proc.stdout.readline())["listening"].rsplit(":", 1)[1])
+        raw_exchange(port, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+        ready, _, _ = select.select([proc.stdout], [], [], LIMIT)
+        assert ready
+        line = json.loads(proc.stdout.readline())
+    finally:
+        stop(proc)
+    assert line["response_status"] == 400 and line["tenant"] is None
+    assert line["rejected"].startswith("TLS (https://) traffic on this plain-HTTP port")
+
+
 def test_serve_keeps_capturing_when_the_reader_of_its_output_goes_away(tmp_path):
     # `serve | head -1`: head reads the first line and exits. The server is there to capture
     # webhooks, and they go to the store; printing them is a view. So: one note on stderr,
