@@ -6,20 +6,30 @@ never delays another request, and learns of the first `http_response` through a 
 
 from __future__ import annotations
 
+import sys
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from ..jsonfast import loads as _json_loads
 from ..model import Capture, Request, TimeStamper, is_json_type
 from ..script import Limits
+from ..script.values import json_size_at_least
 from .loader import FlowSet
 from .model import Flow, Trigger
 from .nodes import NODE_TYPES, MAX_ASYNC_DEPTH, StepContext, StepFailed, _copy
 
 STEP_LIMIT = 1000
+# What all the runs of one request may record together, as JSON text: step outputs, logs
+# and answers. A loop of 1,000 steps each returning ~1 MiB would otherwise make a 1 GiB
+# trace (and as much stored); legitimate traces are far below this.
+MAX_TRACE_CHARS = 16 * 1024 * 1024
+# Async runs one request may queue in all: depth alone (8) still lets a run that queues
+# itself in a 1,000-step loop fan out to 1,000^8 runs.
+MAX_ASYNC_RUNS = 100
+_SWITCH_INTERVAL = 0.001  # seconds; see Engine.__post_init__
 
 _perf = time.perf_counter
 
@@ -156,12 +166,55 @@ def _now_iso(clock: Callable[[], float]) -> str:
     return _stamp(clock())
 
 
+class RequestLimits:
+    """What the runs of one request may use together: trace text (MAX_TRACE_CHARS) and
+    async runs queued (MAX_ASYNC_RUNS). Reaching either ends the run that reached it with
+    status `limit` and a message naming the limit."""
+
+    __slots__ = ("trace_left", "async_left", "max_trace", "max_async")
+
+    def __init__(self, max_trace: int = MAX_TRACE_CHARS, max_async: int = MAX_ASYNC_RUNS) -> None:
+        self.max_trace = self.trace_left = max_trace
+        self.max_async = self.async_left = max_async
+
+    def record(self, output: Any, logs: list[str]) -> int | None:
+        """Count a step's output and logs against the trace budget: their size, or None
+        (nothing counted) when they do not fit what is left."""
+        left = self.trace_left
+        t = type(output)
+        if t is str:
+            size = len(output) + 2
+        elif t is dict or t is list:
+            size = json_size_at_least(output, left)[0]  # stops once past what is left
+        else:
+            size = 8
+        if logs:
+            size += sum(map(len, logs))
+        if size > left:
+            return None
+        self.trace_left = left - size
+        return size
+
+    def trace_full(self, size_hint: str) -> "LimitReached":
+        return LimitReached(
+            f"trace size limit: {size_hint} would take this request's trace past "
+            f"{self.max_trace // (1024 * 1024)} MiB of outputs, logs and answers (MAX_TRACE_CHARS); "
+            "return less from each step, e.g. a summary instead of the whole payload, or fewer steps"
+        )
+
+
+class LimitReached(StepFailed):
+    """A per-request limit stopped the step: the run ends with status `limit`."""
+
+
 @dataclass(slots=True)
 class Answer:
-    """The first http_response reached, shared by every run of one request."""
+    """The first http_response reached, shared by every run of one request (and with it
+    the request's `RequestLimits`)."""
 
     on_answer: Callable[[dict[str, Any], dict[str, Any]], bool]  # (response, where) -> used?
     taken: bool = False
+    limits: RequestLimits = field(default_factory=RequestLimits)
 
     def is_taken(self) -> bool:
         return self.taken
@@ -191,6 +244,14 @@ class Engine:
     clock: Callable[[], float] = time.time
     step_limit: int = STEP_LIMIT
     cancelled: Callable[[], bool] = _never  # read at every step: drain() replaces it
+
+    def __post_init__(self) -> None:
+        # Runs are CPU-bound Python in worker threads, and the event loop needs the GIL
+        # back for every await of every other request. At the default 5 ms interval a loop
+        # competing with four busy runs waited up to ~1 s to answer a trivial webhook
+        # (tests/flow/test_hostile_flows_server.py); at 1 ms it stays in the tens of ms.
+        if sys.getswitchinterval() > _SWITCH_INTERVAL:
+            sys.setswitchinterval(_SWITCH_INTERVAL)
 
     def triggered(self, event_type: str | None) -> list[tuple[Flow, Trigger]]:
         if event_type is None:
@@ -354,11 +415,24 @@ class Engine:
         step_limit = self.step_limit
         deadline = budget.deadline if budget is not None else None
         current = node
+        shared = answer.limits
 
-        def queue(flow_name: str, payload: Any, child_state: dict) -> None:
-            pending.append(PendingChild(flow_name, payload, _copy(child_state), run_id, current.id, depth + 1))
+        def queue(child_flow: str, payload: Any, child_state: dict) -> None:
+            if shared.async_left <= 0:
+                raise LimitReached(
+                    f"async run limit: this request already queued {shared.max_async} async runs "
+                    f"(MAX_ASYNC_RUNS); is flow '{child_flow}' queued from a loop, or calling itself?"
+                )
+            shared.async_left -= 1
+            pending.append(PendingChild(child_flow, payload, _copy(child_state), run_id, current.id, depth + 1))
 
         def offer(response: dict[str, Any]) -> bool:
+            # Measured before it goes anywhere: the answer is serialized whole for the sender.
+            body = response.get("body")
+            if type(body) is dict or type(body) is list or type(body) is str:
+                left = shared.trace_left
+                if json_size_at_least(body, left)[0] > left:
+                    raise shared.trace_full("the response body")
             return answer.offer(response, {"flow": flow_name, "node": current.id, "run": run_id})
 
         # One context for the run; each step gets its own `logs`.
@@ -391,14 +465,15 @@ class Engine:
                     raise OverBudget() from None
                 logs.extend(failed.logs)
                 error = {"message": failed.message, "line": failed.line, "column": failed.column}
+                status = "limit" if isinstance(failed, LimitReached) else "error"
                 step = {
-                    "node": node_id, "type": node.type, "status": "error", "started_at": step_started_at,
+                    "node": node_id, "type": node.type, "status": status, "started_at": step_started_at,
                     "duration_us": int((_perf() - t0) * 1e6), "output": None, "next": None,
                     "decision": getattr(failed, "decision", None), "error": error, "logs": logs,
                 }
                 steps.append(step)
                 path.append(node_id)
-                run["status"] = "error"
+                run["status"] = status
                 run["error"] = dict(error, node=node_id)
                 if on_step:
                     on_step(step, scope)
@@ -415,6 +490,18 @@ class Engine:
                 break
             output = outcome.output  # JSON-shaped by the script language's design
             next_id = outcome.next
+            if shared.record(output, logs) is None:
+                full = shared.trace_full(f"the output of step {len(steps) + 1} (node '{node_id}')")
+                error = {"message": full.message, "line": None, "column": None}
+                steps.append({
+                    "node": node_id, "type": node.type, "status": "limit", "started_at": step_started_at,
+                    "duration_us": int((_perf() - t0) * 1e6), "output": None, "next": next_id,
+                    "decision": outcome.decision, "error": error, "logs": [],
+                })
+                path.append(node_id)
+                run["status"] = "limit"
+                run["error"] = dict(error, node=node_id)
+                break
             step = {
                 "node": node_id, "type": node.type, "status": outcome.status, "started_at": step_started_at,
                 "duration_us": int((_perf() - t0) * 1e6), "output": output, "next": next_id,

@@ -18,6 +18,17 @@ from .model import Flow, FlowProblem, Node, Position, Trigger
 from .nodes import NODE_TYPES, LoadContext
 
 TRIGGER_TYPES = ("event",)
+# A flow file is a few KiB; a 10,000-node flow is about 800 KiB. Larger files are refused
+# before parsing: the YAML parser needs seconds per MiB and memory many times the text.
+MAX_FLOW_BYTES = 1024 * 1024
+# YAML nodes a file may hold once its aliases are expanded. PyYAML shares an aliased node,
+# but everything that walks the values afterwards (validation, templates, copies per run)
+# sees the expansion: nine levels of nine aliases ("billion laughs") make 10^9 nodes.
+MAX_EXPANDED_NODES = 500_000
+# libyaml composes about ten times faster; the pure-Python parser words its errors the
+# way our messages expect, so a file that fails to parse is parsed again with it when small.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+_REPARSE_ERRORS_BELOW = 64 * 1024
 _FLOW_KEYS = {"name", "version", "description", "nodes", "triggers"}
 _NODE_KEYS = {"id", "type", "config", "next", "to"}
 _TRIGGER_KEYS = {"type", "event_type", "target"}
@@ -25,6 +36,34 @@ _TRIGGER_KEYS = {"type", "event_type", "target"}
 
 class _Invalid(Exception):
     """Stops validating one file after errors that make the rest meaningless."""
+
+
+def _expansion_problem(root: yaml.Node) -> tuple[yaml.Node, int] | None:
+    """(the smallest node whose aliases expand past MAX_EXPANDED_NODES, its expanded size),
+    or None. Linear in the distinct nodes: each is sized once, an alias reuses the size."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            sizes[key] = 1
+            continue
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        size = 1 + sum(sizes.get(id(child), 0) for child in children)
+        if size > MAX_EXPANDED_NODES:
+            return node, size
+        sizes[key] = size
+    return None
 
 
 def _pos(file: str, node: yaml.Node) -> Position:
@@ -47,6 +86,14 @@ class _FileLoader:
         self.text = text
         self.problems: list[FlowProblem] = []
         self._constructor = yaml.SafeLoader("")
+        self._lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        """The file's lines, split once (block scalars need the indent of their first line)."""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
 
     def error(self, node_or_pos: Any, message: str) -> None:
         pos = node_or_pos if isinstance(node_or_pos, Position) else _pos(self.file, node_or_pos)
@@ -112,8 +159,18 @@ class _FileLoader:
 
     def load(self) -> Flow | None:
         self._dup_checked = set()
+        size = len(self.text.encode("utf-8", "surrogatepass")) if len(self.text) * 4 > MAX_FLOW_BYTES else 0
+        if size > MAX_FLOW_BYTES:
+            self.error(Position(self.file, 1, 1), f"too large: {size:,} bytes, more than a flow file may hold "
+                       f"({MAX_FLOW_BYTES // 1024:,} KiB, MAX_FLOW_BYTES); keep data out of flows and split big ones")
+            return None
         try:
-            documents = list(yaml.compose_all(self.text, Loader=yaml.SafeLoader))
+            try:
+                documents = list(yaml.compose_all(self.text, Loader=_FAST_LOADER or yaml.SafeLoader))
+            except yaml.YAMLError:
+                if _FAST_LOADER is None or len(self.text) >= _REPARSE_ERRORS_BELOW:
+                    raise
+                documents = list(yaml.compose_all(self.text, Loader=yaml.SafeLoader))
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             where = Position(self.file, mark.line + 1, mark.column + 1) if mark else Position(self.file, 1, 1)
@@ -130,6 +187,13 @@ class _FileLoader:
             return None
         if len(documents) > 1:
             self.error(documents[1], "a .ygtc file holds one flow; remove the second YAML document (after ---)")
+            return None
+        bomb = _expansion_problem(documents[0])
+        if bomb is not None:
+            node, expanded = bomb
+            self.error(node, f"YAML aliases expand this to more than {MAX_EXPANDED_NODES:,} nodes "
+                       f"(MAX_EXPANDED_NODES; an alias bomb such as \"billion laughs\"?); write the values out "
+                       "or use fewer nested aliases")
             return None
         try:
             return self.flow(documents[0])
@@ -277,9 +341,17 @@ def _did_you_mean(name: str, known) -> str:
 def load_file(path: Path, display: str | None = None) -> tuple[Flow | None, list[FlowProblem]]:
     file = display or str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FLOW_BYTES + 1)  # never more: the file may be any size
     except OSError as exc:
         return None, [FlowProblem(Position(file, 1, 1), f"cannot read: {exc.strerror or exc}")]
+    if len(raw) > MAX_FLOW_BYTES:
+        try:
+            size = f"{path.stat().st_size:,} bytes"
+        except OSError:
+            size = "more bytes"
+        return None, [FlowProblem(Position(file, 1, 1), f"too large: {size}, more than a flow file may hold "
+                                  f"({MAX_FLOW_BYTES // 1024:,} KiB, MAX_FLOW_BYTES); keep data out of flows and split big ones")]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

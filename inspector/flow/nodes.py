@@ -32,16 +32,14 @@ def node_type(cls):
 # Compiling code and templates with positions in the .ygtc file
 
 
-def _offsets(node: yaml.ScalarNode, text: str) -> tuple[int, int, bool]:
+def _offsets(node: yaml.ScalarNode, text: str, source_lines: list[str] | None = None) -> tuple[int, int, bool]:
     """(line_offset, column_offset, indent_all_lines) so that positions inside a scalar's
-    text map to the file."""
+    text map to the file. `source_lines` are the file's lines, split once per file (the C
+    parser's marks carry no buffer, and splitting it per scalar is quadratic)."""
     mark = node.start_mark
     if node.style in ("|", ">"):
         indent = 0
-        for line in text.splitlines():
-            if line.strip():
-                break
-        lines = mark.buffer.splitlines() if mark.buffer else []
+        lines = source_lines if source_lines is not None else mark.buffer.splitlines() if mark.buffer else []
         for raw in lines[mark.line + 1:]:
             if raw.strip():
                 indent = len(raw) - len(raw.lstrip(" "))
@@ -74,7 +72,7 @@ class LoadContext:
             self.loader.error(node, f"{what} must be a string of code")
             return None
         text = node.value
-        line_offset, column_offset, indent_all = _offsets(node, text)
+        line_offset, column_offset, indent_all = _offsets(node, text, self.loader.lines)
         compile_ = script.compile_expression if expression else script.compile
         try:
             return compile_(text, self.file, line_offset, column_offset, indent_all_lines=indent_all)
@@ -100,7 +98,7 @@ class LoadContext:
                 return _render_sequence(items2)
             value = self.loader.value(n)
             if isinstance(value, str) and "{{" in value:
-                line_offset, column_offset, indent_all = _offsets(n, value)
+                line_offset, column_offset, indent_all = _offsets(n, value, self.loader.lines)
                 try:
                     template = script.compile_template(value, self.file, line_offset, column_offset, indent_all_lines=indent_all)
                 except ScriptError as exc:
@@ -280,7 +278,7 @@ class BranchNode(NodeType):
                     continue
                 refs.append((target, parts[target_key][1], "condition `next`"))
                 expr_node = parts["expression"][1]
-                line_offset, column_offset, _ = _offsets(expr_node, expr_node.value)
+                line_offset, column_offset, _ = _offsets(expr_node, expr_node.value, loader.lines)
                 where = (line_offset + 1, column_offset + 1)
                 conditions.append((expr_node.value, program, target, where))
         elif "default" not in fields:

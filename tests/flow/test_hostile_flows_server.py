@@ -1,0 +1,158 @@
+"""Issue #21: hostile flows loaded next to good ones, triggered over real HTTP, do not keep
+a legitimate webhook from its answer."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import time
+
+import aiohttp
+
+from inspector.config import Config
+from inspector.flow import Engine, FlowSet
+from inspector.pipeline import Pipeline
+from inspector.receiver import Receiver
+from inspector.store import Store
+
+HOSTILE = {
+    # ~500,000 operations per step, 1,000 steps: minutes of CPU within every per-script limit.
+    "spin": """
+        name: spin
+        nodes:
+          - id: spin
+            type: script
+            config:
+              script: "let i = 0; while i < 100000 { i += 1; } i"
+            next: spin
+        triggers:
+          - type: event
+            event_type: spin
+        """,
+    "endless": """
+        name: endless
+        nodes:
+          - id: loop
+            type: script
+            config:
+              script: "loop {}"
+        triggers:
+          - type: event
+            event_type: endless
+        """,
+    "bomb": """
+        name: bomb
+        nodes:
+          - id: bomb
+            type: script
+            config:
+              script: |
+                let s = "x";
+                for i in 0..16 { s += s; }
+                let a = [s];
+                for i in 0..16 { a += a; }
+                to_json(#{a: a})
+        triggers:
+          - type: event
+            event_type: bomb
+        """,
+    "fanout": """
+        name: fanout
+        nodes:
+          - id: again
+            type: async
+            config:
+              flow: fanout
+            next: again
+        triggers:
+          - type: event
+            event_type: fanout
+        """,
+    "trace": """
+        name: trace
+        nodes:
+          - id: grow
+            type: script
+            config:
+              script: |
+                let s = "x";
+                for i in 0..19 { s += s; }
+                s
+            next: grow
+        triggers:
+          - type: event
+            event_type: trace
+        """,
+}
+
+GOOD = """
+    name: good
+    nodes:
+      - id: check
+        type: branch
+        config:
+          conditions:
+            - expression: "event.payload.type == 'order.created'"
+              next: ack
+      - id: ack
+        type: http_response
+        config:
+          status: 200
+          body: {"ok": true, "order": "{{ event.payload.id }}"}
+    triggers:
+      - type: event
+        event_type: good
+    """
+
+
+async def _wait_for(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_legitimate_request_is_answered_within_a_second_next_to_hostile_flows(tmp_path):
+    d = tmp_path / "flows"
+    d.mkdir()
+    for name, text in {**HOSTILE, "good": GOOD}.items():
+        (d / f"{name}.ygtc").write_text(textwrap.dedent(text).lstrip("\n"))
+    fs = FlowSet.load(d)
+    assert not fs.errors and len(fs.flows) == 6
+    store = Store(tmp_path / "captures.sqlite3")
+    pipeline = Pipeline(Config(), store, engine=Engine(fs))
+    receiver = Receiver(pipeline, "127.0.0.1", 0)
+    await receiver.start()
+    answered: list[str] = []
+    session = aiohttp.ClientSession()
+
+    async def hostile(event_type: str) -> None:
+        async with session.post(f"{receiver.url}/events/webhook/demo/{event_type}", json={"n": 1}) as resp:
+            await resp.read()
+            answered.append(event_type)
+
+    try:
+        tasks = [asyncio.ensure_future(hostile(name)) for name in HOSTILE for _ in range(2)]
+        # Hostile work is under way once every hostile request has been answered (202 after
+        # the ack deadline at the latest, often at once) or handed to the flow workers.
+        await _wait_for(lambda: len(answered) + len(pipeline._pending) >= len(tasks))
+        timings = []
+        for i in range(3):
+            started = time.perf_counter()
+            async with session.post(f"{receiver.url}/events/webhook/demo/good",
+                                    json={"type": "order.created", "id": f"o{i}"}) as resp:
+                body = await resp.json()
+                timings.append(time.perf_counter() - started)
+            assert resp.status == 200 and body == {"ok": True, "order": f"o{i}"}
+        assert max(timings) < 1.0, timings
+        assert pipeline._pending, "the hostile runs were meant to be still going"
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await session.close()
+        await pipeline.drain(0.1)  # the spinning runs end as `interrupted`
+        await receiver.stop(grace=1)
+        await pipeline.close()
+        store.close()
+
