@@ -204,6 +204,7 @@ async def test_past_the_connection_cap_the_longest_waiting_connection_makes_room
         for _, writer in idle:
             writer.close()
         assert len(notes) == 1 and "closing the one that waited longest" in notes[0]
+        await s.session.close()  # its keep-alive connection too
         await wait_for(lambda: server.live == 0, "every closed connection to be counted out")
 
 
