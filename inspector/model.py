@@ -31,8 +31,15 @@ class TimeStamper:
 
     def text(self, epoch: float) -> str:
         window = self.window  # one read: worker threads may replace it meanwhile
-        if window[0] <= epoch < window[1]:
-            return window[2]
+        try:
+            if window[0] <= epoch < window[1]:
+                return window[2]
+            # NaN fails this test too. Imported or hand-edited stores hold such times, and
+            # a time stamp is never worth failing a listing for.
+            if not _FIRST_DAY <= epoch < _PAST_LAST_DAY:
+                return odd_time(epoch)
+        except TypeError:  # not a number at all (a store written by something else)
+            return odd_time(epoch)
         second = int(epoch // 1)
         ms = int((epoch - second) * 1000) % 1000
         date = self.date
@@ -45,6 +52,43 @@ class TimeStamper:
 
 
 iso_time = TimeStamper().text
+
+# datetime writes years 1000 to 9999 (in UTC); times outside them are written as ECMAScript's
+# Date.toISOString writes them (a signed six-digit year), up to the same bound it has.
+_FIRST_DAY = -30610224000.0  # 1000-01-01T00:00:00Z: strftime writes earlier years unpadded
+_PAST_LAST_DAY = 253402300800.0  # 10000-01-01T00:00:00Z
+_FARTHEST = 8.64e12  # seconds either side of 1970: year -271821 / +275760
+
+
+def odd_time(epoch: object) -> str:
+    """The text of a time outside datetime's years: an extended ISO 8601 stamp, or
+    `invalid time (…)` for what is not a time at all (NaN, infinities, text, absurd sizes)."""
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or not -_FARTHEST <= epoch <= _FARTHEST:
+        shown = repr(epoch) if isinstance(epoch, (int, float)) else type(epoch).__name__
+        return f"invalid time ({shown[:24]})"
+    second = int(epoch // 1)
+    ms = int((epoch - second) * 1000) % 1000
+    days, rest = divmod(second, 86400)
+    year, month, day = _civil_date(days)
+    sign = "" if 0 <= year <= 9999 else ("+" if year > 0 else "-")
+    digits = 4 if not sign else 6
+    return f"{sign}{abs(year):0{digits}d}-{month:02d}-{day:02d}T{rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}.{ms:03d}Z"
+
+
+def _civil_date(days: int) -> tuple[int, int, int]:
+    """Proleptic Gregorian (year, month, day) of a day number counted from 1970-01-01.
+    Counts in 400-year eras of 146097 days, with years starting on 1 March so that the
+    leap day falls at the end of one."""
+    shifted = days + 719468  # days from 0000-03-01
+    era = shifted // 146097
+    day_of_era = shifted - era * 146097
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524 - day_of_era // 146096) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_index = (5 * day_of_year + 2) // 153  # 0 = March
+    day = day_of_year - (153 * month_index + 2) // 5 + 1
+    month = month_index + 3 if month_index < 10 else month_index - 9
+    year = year_of_era + era * 400 + (month <= 2)
+    return year, month, day
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -189,7 +189,15 @@ class Row:
 
 def time_text(epoch: float, tz: tzinfo | None) -> str:
     """`14:03:07.123`, in `tz` (local time when None)."""
-    dt = datetime.fromtimestamp(epoch, tz)
+    try:
+        dt = datetime.fromtimestamp(epoch, tz)
+    except (ValueError, OverflowError, OSError, TypeError):
+        # Imported or hand-edited stores hold times datetime cannot take (year 0, NaN): the
+        # UTC text every output uses, which has a form for each of them.
+        from ..model import iso_time
+
+        text = iso_time(epoch)
+        return "–" if text.startswith("invalid") else text.partition("T")[2].rstrip("Z")
     return dt.strftime("%H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
 
 

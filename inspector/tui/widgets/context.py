@@ -20,7 +20,13 @@ class ViewContext:
     body_mode: str = "pretty"  # pretty | raw | hex
 
     def when(self, epoch: float) -> str:
-        dt = datetime.fromtimestamp(epoch, self.tz)
+        try:
+            dt = datetime.fromtimestamp(epoch, self.tz)
+        except (ValueError, OverflowError, OSError, TypeError):
+            # A time datetime cannot take (year 0, NaN): the UTC text every output uses.
+            from ...model import iso_time
+
+            return iso_time(epoch)
         zone = dt.strftime("%Z") if self.tz else "local"
         return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d} {zone}"
 
