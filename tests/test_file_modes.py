@@ -78,3 +78,23 @@ def test_an_existing_store_and_folder_keep_their_modes(tmp_path, chosen):
     store = Store(path)
     store.close()
     assert (oct(mode(folder)), oct(mode(path))) == (oct(0o755), oct(chosen))
+
+
+def test_a_store_made_again_after_its_file_was_deleted_is_private(tmp_path):
+    from inspector.model import Capture, Headers, Request, SignatureResult
+
+    path = tmp_path / "captures.sqlite3"
+    capture = Capture(None, Request("POST", "/x", headers=Headers([("Authorization", "Bearer reopen-token-123456")]), body=b"{}", received_at=1.0),
+                      None, None, SignatureResult("unsigned", reason=""))
+    old = os.umask(0)
+    try:
+        store = Store(path)
+        store.notice = lambda text: None  # the "was deleted" warning is not this test's subject
+        store.insert(capture)
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        store.insert(capture)  # finds the file gone and creates it again
+        store.close()
+    finally:
+        os.umask(old)
+    assert oct(mode(path)) == oct(0o600)
