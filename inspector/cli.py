@@ -64,7 +64,9 @@ class LineBuffer:
             self.loop.call_soon(self.flush)
         self.lines.append(text)
 
-    def flush(self) -> None:
+    def flush(self, wait: float = 0.0) -> None:
+        """Hand the lines to the writer; with `wait`, until they are written (at most that
+        many seconds), for a line that must come before what others print (`listening on`)."""
         if not self.lines or self.gone:
             self.lines = []
             return
@@ -104,6 +106,8 @@ class LineBuffer:
             self._thread = threading.Thread(target=self._write_lines, args=(fd,), name="stdout", daemon=True)
             self._thread.start()
         self._queue.put(data)
+        if wait:
+            self._drained.wait(wait)
 
     def close(self, timeout: float = 2.0) -> None:
         """Write what is left (waiting at most `timeout` for a slow reader); stop the thread."""
@@ -492,7 +496,7 @@ async def _serve(args, config: Config, store: Store) -> int:
         lines(json.dumps({"listening": receiver.url}))
     else:
         lines(f"listening on {receiver.url}")
-    lines.flush()
+    lines.flush(wait=5.0)  # the first line: before the tunnel's, which `out` writes
     if not args.json:
         err(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
     _print_captures(args, pipeline, lines)
