@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import re
 import sys
 
 from . import cli
@@ -42,6 +45,52 @@ def _positive(text: str) -> int:
     return value
 
 
+def _store_path(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the store path is empty; give a file, e.g. --store .inspector/captures.sqlite3")
+    return text
+
+
+_SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def _tenant(text: str) -> str:
+    # The same rule as the route's {tenant} segment (SPEC §4), so every shown URL is one the
+    # server answers.
+    # Only dots would be a `.`/`..` path segment, which clients resolve away.
+    if not _SEGMENT.fullmatch(text) or not text.strip("."):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a tenant: use letters, digits, '.', '_' and '-' only (e.g. demo)")
+    return text
+
+
+def _host(text: str) -> str:
+    if not text.strip() or any(c.isspace() or not c.isprintable() for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a host: give an address or name, e.g. 127.0.0.1 or 0.0.0.0")
+    return text
+
+
+def _public_url(text: str) -> str:
+    from .tunnel import public_url_problem
+
+    problem = public_url_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem.removeprefix("--public-url "))
+    return text
+
+
+LATEST_NOW = 253402300799.0  # 9999-12-31T23:59:59Z: later times have no ISO 8601 form signatures use
+
+
+def _unix_time(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a unix time in seconds (e.g. 1700000000)")
+    if not math.isfinite(value) or not 0 <= value <= LATEST_NOW:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a unix time: give seconds from 0 to {LATEST_NOW:.0f} (e.g. 1700000000)")
+    return value
+
+
 def _workers(text: str) -> int:
     if text == "auto":
         from .workers import cpu_count
@@ -64,13 +113,13 @@ def common_options() -> argparse.ArgumentParser:
     g = p.add_argument_group("common options")
     g.add_argument("--answers", metavar="FILE", default=s, help="answers.json to use (default: ./answers.json, else ./answers.example.json)")
     g.add_argument("--flows", metavar="DIR", default=s, help="folder of .ygtc flows (default: ./flows)")
-    g.add_argument("--store", metavar="PATH", default=s, help="capture store (default: .inspector/captures.sqlite3)")
-    g.add_argument("--host", default=s, help="address to listen on (default: 127.0.0.1)")
+    g.add_argument("--store", metavar="PATH", type=_store_path, default=s, help="capture store (default: .inspector/captures.sqlite3)")
+    g.add_argument("--host", type=_host, default=s, help="address to listen on (default: 127.0.0.1)")
     g.add_argument("--port", type=_port, default=s, help="port to listen on (default: 8080; 0 picks a free one)")
     g.add_argument("--tunnel", choices=("auto", "ngrok", "none"), default=s, help="public tunnel (default: auto)")
-    g.add_argument("--public-url", metavar="URL", default=s, help="public URL of a tunnel you run yourself")
+    g.add_argument("--public-url", metavar="URL", type=_public_url, default=s, help="public URL of a tunnel you run yourself")
     g.add_argument("--ngrok-path", metavar="PATH", default=s, help="ngrok binary (also NGROK_PATH)")
-    g.add_argument("--tenant", default=s, help="tenant used in shown URLs (default: demo)")
+    g.add_argument("--tenant", type=_tenant, default=s, help="tenant used in shown URLs (default: demo)")
     g.add_argument("--reveal", action="store_true", default=s, help="show secret-bearing headers unmasked")
     g.add_argument("--max-captures", type=_positive, default=s, metavar="N", help="keep the newest N captures (default: 100000)")
     return p
@@ -83,7 +132,7 @@ def _headers_and_body(p: argparse.ArgumentParser) -> None:
     body = p.add_mutually_exclusive_group(required=True)
     body.add_argument("--body-file", metavar="F", help="read the body's exact bytes from F ('-' for stdin)")
     body.add_argument("--body", metavar="S", help="the body as text (UTF-8)")
-    p.add_argument("--now", type=float, metavar="UNIX", help="the current time in unix seconds (for old signed examples)")
+    p.add_argument("--now", type=_unix_time, metavar="UNIX", help="the current time in unix seconds (for old signed examples)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
@@ -168,7 +217,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DEBUG_ENV = "WEBHOOK_INSPECTOR_DEBUG"
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line, with a last net under it: whatever escapes a command becomes one
+    line on stderr (the traceback only with WEBHOOK_INSPECTOR_DEBUG=1), never locals."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return _reader_gone()
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            import traceback
+
+            traceback.print_exc()
+        what = " ".join(str(exc).split())
+        what = what if len(what) <= 300 else what[:299] + "…"
+        try:
+            print(
+                f"error: internal error: {type(exc).__name__}: {what} "
+                f"(please report it; run with {DEBUG_ENV}=1 for the traceback)",
+                file=sys.stderr, flush=True,
+            )
+        except (OSError, ValueError):
+            pass
+        return INTERNAL_ERROR
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (`| head`): nothing more to say, and no second error
+    when Python flushes stdout at exit ("Exception ignored … BrokenPipeError")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass  # a replaced stream (tests) has no descriptor to redirect
+    return 0
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.flows_explicit = hasattr(args, "flows")
@@ -188,14 +280,6 @@ def main(argv: list[str] | None = None) -> int:
         return cli.COMMANDS[command](args)
     except cli.UsageError as exc:
         parser.exit(2, f"webhook-inspector {command}: error: {exc}\n")
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # The reader went away (`| head`): nothing more to say, and no traceback.
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 def entry() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -13,11 +15,11 @@ from typing import Any, Callable
 
 from .config import Config, ConfigError, find_answers, load_config
 from .filters import FilterError, parse_filter
-from .model import Capture, Headers, Request, SignatureResult, iso_time
+from .model import Capture, Headers, Request, SignatureResult, iso_time, unicode_text
 from . import heap
 from .pipeline import DRAIN_SECONDS, DRAIN_SECONDS_TUI, REJECTED_NOTE, Pipeline
 from .signatures import Masker
-from .store import Store, StoreError
+from .store import NoStore, Store, StoreError
 
 
 class UsageError(Exception):
@@ -25,7 +27,39 @@ class UsageError(Exception):
 
 
 def out(text: str = "") -> None:
-    print(text, flush=True)
+    write_out(text + "\n")
+
+
+def write_out(text: str, *, json_doc: bool = False) -> None:
+    """Write to stdout whatever its encoding. Bytes that were not UTF-8 (surrogate escapes)
+    and lone surrogates become U+FFFD, as in the TUI; characters an ASCII or C locale lacks
+    become backslash escapes, or \\u escapes in a JSON document (`json_doc`), which keeps
+    it the same document."""
+    stream = sys.stdout
+    text = unicode_text(text)
+    if not _stdout_is_utf8():
+        if json_doc:
+            text = ascii_json(text)
+        else:
+            encoding = stream.encoding or "ascii"
+            text = text.encode(encoding, "backslashreplace").decode(encoding)
+    stream.write(text)
+    stream.flush()
+
+
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+
+
+def ascii_json(text: str) -> str:
+    # Outside its strings JSON is ASCII, so every other character can become its escape.
+    return _NON_ASCII.sub(lambda m: json.dumps(m.group())[1:-1], text)
+
+
+def _stdout_is_utf8() -> bool:
+    try:
+        return codecs.lookup(sys.stdout.encoding or "ascii").name == "utf-8"
+    except LookupError:
+        return False
 
 
 class LineBuffer:
@@ -178,7 +212,35 @@ def err(text: str) -> None:
 
 
 def dump(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    """One JSON document for stdout: valid in any encoding, with U+FFFD for bytes that were not
+    UTF-8 and for lone surrogates (strict JSON parsers reject them even as \\u escapes)."""
+    text = unicode_text(json.dumps(data, ensure_ascii=False, indent=2))
+    return text if _stdout_is_utf8() else ascii_json(text)
+
+
+_CELL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Multi-line text (bodies, logs) keeps its line breaks and tabs.
+_TEXT_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
+_NAMED = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+def _escape_control(match: re.Match) -> str:
+    c = match.group()
+    return _NAMED.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+
+
+def cell(value: Any) -> str:
+    """A value in one line of text output: `–` for none, control characters (and bidi
+    overrides) escaped, so an imported method with CR/LF or a header with ESC can neither
+    break a table's layout nor drive the terminal."""
+    if value is None:
+        return "–"
+    return _CELL_CONTROL.sub(_escape_control, str(value))
+
+
+def text_block(value: str) -> str:
+    """Multi-line text for the terminal: as `cell`, but line breaks and tabs stay."""
+    return _TEXT_CONTROL.sub(_escape_control, value)
 
 
 # Shared set-up
@@ -227,17 +289,53 @@ def report_flows(flows) -> None:
         err(f"{'error' if problem.severity == 'error' else 'warning'}: {problem.position}: {problem.message}")
 
 
-def open_store(args, *, server: bool = False) -> Store | None:
+class _NoCaptures:
+    """What a read command sees where no store exists yet: nothing, and nothing created."""
+
+    def get(self, capture_id: int) -> None:
+        return None
+
+    def iter_newest(self, *args: Any, **kw: Any):
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
+def open_store(args, *, server: bool = False, readonly: bool = False) -> Store | None:
     """`server`: the store of a server process (serve, the TUI): ids kept in stock, unless
-    it shares the store with its --workers processes (see store.BUSY_GROUP)."""
+    it shares the store with its --workers processes (see store.BUSY_GROUP). `readonly`: for
+    list, show and export, which must not create, migrate or touch the file (a mistyped
+    --store, another program's database); a missing store reads as empty, with a note."""
     from .store import SERVER_STOCK
 
     alone = (getattr(args, "workers", 1) or 1) <= 1 and getattr(args, "worker_socket", None) is None
     try:
+        if readonly:
+            return Store(args.store, readonly=True)  # type: ignore[return-value]
         return Store(args.store, max_captures=args.max_captures, quiet_stock=SERVER_STOCK if server and alone else 0)
+    except NoStore as exc:
+        err(f"note: {exc}")
+        return _NoCaptures()  # type: ignore[return-value]
     except StoreError as exc:
         err(f"error: {exc}")
         return None
+
+
+def check_http_url(option: str, url: str | None) -> str | None:
+    """`url` when it is an http(s) URL naming a host; else a usage error."""
+    if url is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises on a port that is not a number or out of range
+    except ValueError as exc:
+        raise UsageError(f"{option} {cell(url)!r} is not a URL ({exc}); e.g. {option} http://127.0.0.1:8080") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{option} {cell(url)!r} is not an http:// or https:// URL naming a host; e.g. {option} http://127.0.0.1:8080")
+    return url
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -251,7 +349,15 @@ def parse_header(text: str) -> tuple[str, str]:
 
 def read_body_arg(args) -> bytes:
     if args.body is not None:
-        return args.body.encode("utf-8")
+        try:
+            return args.body.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        # Bytes in argv that are not UTF-8 arrive as surrogate escapes: send the bytes given.
+        try:
+            return os.fsencode(args.body)
+        except UnicodeEncodeError:
+            raise UsageError("--body holds characters that cannot be sent as bytes; use --body-file F for exact bytes") from None
     if args.body_file == "-":
         return sys.stdin.buffer.read()
     try:
@@ -263,7 +369,7 @@ def read_body_arg(args) -> bytes:
 def request_from_args(args, now: float) -> Request:
     headers = Headers(parse_header(h) for h in args.headers)
     method = args.method.upper()
-    if not method.isalpha():
+    if not (method.isascii() and method.isalpha()):
         raise UsageError(f"--method {args.method!r} is not an HTTP method")
     for segment, name in ((args.tenant, "--tenant"), (args.event_type, "--event-type")):
         from .pipeline import _ok
@@ -832,31 +938,40 @@ def cmd_run(args) -> int:
     return 0 if ok else 1
 
 
+def _dicts(value: Any) -> list[dict]:
+    # A trace read back from a store another version (or a hand) wrote may lack parts.
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def format_run(run: dict) -> str:
     indent = "    " if run.get("parent_id") else ""
-    head = f"{indent}flow {run.get('flow')} [{run.get('status')}]"
+    head = f"{indent}flow {cell(run.get('flow'))} [{cell(run.get('status'))}]"
     if run.get("parent_id"):
-        head += f" (async from run {run['parent_id']} node {run.get('via_node')})"
-    lines = [head + f"  {run.get('duration_us', 0) / 1000:.2f} ms"]
-    for step in run.get("steps", []):
-        line = f"{indent}  {step['node']} ({step['type']}) {step['status']}"
-        if step.get("decision"):
+        head += f" (async from run {cell(run['parent_id'])} node {cell(run.get('via_node'))})"
+    took = run.get("duration_us")
+    lines = [head + (f"  {took / 1000:.2f} ms" if isinstance(took, (int, float)) else "")]
+    for step in _dicts(run.get("steps")):
+        line = f"{indent}  {cell(step.get('node'))} ({cell(step.get('type'))}) {cell(step.get('status'))}"
+        decision = _dicts(step.get("decision"))
+        if decision:
             conds = "; ".join(
-                f"{d['expression']} → {d['value'] if 'value' in d else 'error: ' + str(d.get('error'))}" for d in step["decision"]
+                f"{cell(d.get('expression'))} → {cell(d['value']) if 'value' in d else 'error: ' + cell(d.get('error'))}" for d in decision
             )
             line += f"  [{conds}]"
-        if step.get("error"):
-            e = step["error"]
-            at = f"{run.get('file')}:{e.get('line')}:{e.get('column')}: " if e.get("line") else ""
-            line += f"  ERROR {at}{e.get('message')}"
+        e = step.get("error")
+        if e:
+            e = e if isinstance(e, dict) else {"message": e}
+            at = f"{cell(run.get('file'))}:{cell(e.get('line'))}:{cell(e.get('column'))}: " if e.get("line") else ""
+            line += f"  ERROR {at}{cell(e.get('message'))}"
         elif step.get("output") is not None:
             text = json.dumps(step["output"], ensure_ascii=False)
             line += f"  → {text if len(text) < 120 else text[:119] + '…'}"
-        for log in step.get("logs", []):
-            line += f"\n{indent}    log: {log}"
+        for log in step.get("logs") or []:
+            line += f"\n{indent}    log: {cell(log)}"
         lines.append(line)
     if run.get("error") and not run.get("steps"):
-        lines.append(f"{indent}  ERROR {run['error'].get('message')}")
+        e = run["error"]
+        lines.append(f"{indent}  ERROR {cell(e.get('message') if isinstance(e, dict) else e)}")
     return "\n".join(lines)
 
 
@@ -878,9 +993,7 @@ def cmd_send(args) -> int:
     config = open_config(args, quiet=True)
     if config is None:
         return 2
-    target = (args.to or f"http://{args.host}:{args.port}").rstrip("/")
-    if not target.startswith(("http://", "https://")):
-        raise UsageError(f"--to {args.to!r} is not an http:// or https:// URL")
+    target = (check_http_url("--to", args.to) or f"http://{args.host}:{args.port}").rstrip("/")
     signed_base = (args.public_url or config.public_base_url or target).rstrip("/")
     request, entry = samples.build(args.sample, config, tenant=args.tenant, signed_url_base=signed_base)
     status, headers, body, error = http_send(target + request.target, request)
@@ -939,8 +1052,7 @@ def cmd_replay(args) -> int:
 
     cid = parse_id(args.id)
     edits = _edits(args)
-    if args.to and not args.to.startswith(("http://", "https://")):
-        raise UsageError(f"--to {args.to!r} is not an http:// or https:// URL")
+    check_http_url("--to", args.to)
     config = open_config(args, quiet=True)
     if config is None:
         return 2
@@ -1009,7 +1121,8 @@ def cmd_export(args) -> int:
     from .export import export, write_private
 
     ids = [parse_id(i) for i in args.ids]
-    store = open_store(args)
+    check_http_url("--to", args.to)
+    store = open_store(args, readonly=True)
     if store is None:
         return 2
     try:
@@ -1026,14 +1139,13 @@ def cmd_export(args) -> int:
     text = export(captures, args.format, base, _masker(args))
     if args.output:
         try:
-            write_private(args.output, text)
+            write_private(args.output, unicode_text(text))
         except OSError as exc:
             err(f"error: cannot write {args.output}: {exc.strerror or exc}")
             return 2
         err(f"wrote {len(captures)} capture(s) as {args.format} to {args.output}")
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_out(text, json_doc=args.format in ("har", "json"))
     return 0
 
 
@@ -1088,7 +1200,7 @@ def cmd_list(args) -> int:
         keep = parse_filter(args.filter)
     except FilterError as exc:
         raise UsageError(f"--filter: {exc}")
-    store = open_store(args)
+    store = open_store(args, readonly=True)
     if store is None:
         return 2
     try:
@@ -1106,24 +1218,45 @@ def cmd_list(args) -> int:
     if not found:
         out("no captures" + (f" match {args.filter!r}" if args.filter else " yet"))
         return 0
-    out(f"{'ID':>6}  {'RECEIVED':<23}  {'METHOD':<7} {'STATUS':>6}  {'SIGNATURE':<9}  {'EVENT':<28}  PATH")
-    for c in found:
-        event = f"{c.tenant}/{c.event_type}" if c.event_type else "-"
-        status = c.response.status if c.response else "-"
-        out(f"{c.id:>6}  {iso_time(c.request.received_at):<23}  {c.request.method:<7} {status:>6}  {c.signature.status:<9}  {event:<28}  {c.request.target}")
+    rows = [
+        (
+            str(c.id),
+            iso_time(c.request.received_at),
+            cell(c.request.method),
+            cell(c.response.status) if c.response else "-",
+            cell(c.signature.status),
+            cell(f"{c.tenant}/{c.event_type}") if c.event_type else "-",
+            cell(c.request.target),
+        )
+        for c in found
+    ]
+    # Columns grow to their widest cell (an imported method, a time past year 9999), so
+    # one odd capture never shifts the columns of its row.
+    head = ("ID", "RECEIVED", "METHOD", "STATUS", "SIGNATURE", "EVENT", "PATH")
+    least = (6, 23, 7, 6, 9, 28, 0)
+    w = [max([n] + [len(r[i]) for r in rows]) for i, n in enumerate(least)]
+    for r in [head, *rows]:
+        out(f"{r[0]:>{w[0]}}  {r[1]:<{w[1]}}  {r[2]:<{w[2]}} {r[3]:>{w[3]}}  {r[4]:<{w[4]}}  {r[5]:<{w[5]}}  {r[6]}")
     return 0
+
+
+MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 
 def parse_id(text: str) -> int:
     text = text.strip().lstrip("#")
     if not (text.isascii() and text.isdigit()):
-        raise UsageError(f"{text!r} is not a capture id; ids are numbers, see `webhook-inspector list`")
-    return int(text)
+        raise UsageError(f"{cell(text)!r} is not a capture id; ids are numbers, see `webhook-inspector list`")
+    # Checked on the text: int() refuses more than 4300 digits, SQLite more than 63 bits.
+    digits = text.lstrip("0") or "0"
+    if len(digits) > 19 or int(digits) > MAX_ID:
+        raise UsageError(f"capture id {digits[:30]}{'…' if len(digits) > 30 else ''} is out of range (ids go up to {MAX_ID}); see `webhook-inspector list`")
+    return int(digits)
 
 
 def cmd_show(args) -> int:
     cid = parse_id(args.id)
-    store = open_store(args)
+    store = open_store(args, readonly=True)
     if store is None:
         return 2
     try:
@@ -1144,35 +1277,38 @@ def cmd_show(args) -> int:
 
 
 def show_text(d: dict) -> None:
-    out(f"capture {d['id']}  {d['received_at']}  origin={d['origin']}" + (f"  replay of {d['replay_of']}" if d["replay_of"] else ""))
+    out(f"capture {d['id']}  {cell(d['received_at'])}  origin={cell(d['origin'])}" + (f"  replay of {cell(d['replay_of'])}" if d["replay_of"] else ""))
     query = f"?{d['query']}" if d["query"] else ""
-    out(f"{d['method']} {d['path']}{query}  from {d['client']}")
-    out(f"tenant={d['tenant']}  event_type={d['event_type']}")
+    out(f"{cell(d['method'])} {cell(d['path'] + query)}  from {cell(d['client'])}")
+    out(f"tenant={cell(d['tenant'])}  event_type={cell(d['event_type'])}")
     out("")
     out("headers:")
     for name, value in d["headers"]:
-        out(f"  {name}: {value}")
+        out(f"  {cell(name)}: {cell(value)}")
     out("")
     size = d["body_size"]
     out(f"body ({size} bytes{', truncated' if d['truncated'] else ''}):")
     if d["body_text"] is not None:
-        out(d["body_text"] if d["body_text"] else "  (empty)")
+        out(text_block(d["body_text"]) if d["body_text"] else "  (empty)")
     else:
         out(f"  (binary; base64) {d['body_base64'][:200]}")
     out("")
     sig = d["signature"]
-    out(f"signature: {sig['status']}  scheme={sig['scheme']}  algorithm={sig['algorithm']}  header={sig['header']}")
+    details = "".join(f"  {key}={cell(sig[key])}" for key in ("scheme", "algorithm", "header") if sig.get(key) is not None)
+    out(f"signature: {cell(sig['status'])}{details}")
     if sig["reason"]:
-        out(f"  {sig['reason']}")
+        out(f"  {cell(sig['reason'])}")
     for hint in sig["hints"]:
-        out(f"  hint: {hint}")
+        out(f"  hint: {cell(hint)}")
     resp = d["response"]
     if resp:
         out("")
-        out(f"response: {resp['status']}  ({resp['duration_ms']} ms)")
+        took = resp["duration_ms"]
+        out(f"response: {cell(resp['status'])}" + (f"  ({took} ms)" if took is not None else ""))
         body = resp["body"]
-        out("  " + (json.dumps(body, ensure_ascii=False) if not isinstance(body, str) else body))
-    for run in d["runs"]:
+        if body is not None:
+            out("  " + (json.dumps(body, ensure_ascii=False) if not isinstance(body, str) else text_block(body)))
+    for run in _dicts(d["runs"]):
         out("")
         out(format_run(run))
 
@@ -1187,6 +1323,9 @@ def cmd_init(args) -> int:
         written = write_starter(Path.cwd())
     except FileExistsError as exc:
         err(f"error: {exc}")
+        return 2
+    except OSError as exc:
+        err(f"error: cannot write the starter files into {Path.cwd()} ({exc.strerror or exc}: {exc.filename}); run init in a folder you can write to")
         return 2
     for path in written:
         out(f"wrote {path}")

@@ -91,6 +91,11 @@ class StoreError(Exception):
     """The store cannot be used; the message says which file and what to do."""
 
 
+class NoStore(StoreError):
+    """A read-only open found no store (no file, or an empty one): nothing is captured there
+    yet, and a reader leaves it that way."""
+
+
 # Header bytes that were not UTF-8 (surrogate escapes) round-trip: jsonfast writes them as
 # \u escapes.
 _dumps = jsonfast.dumps
@@ -221,7 +226,11 @@ def create_private(path: Path) -> None:
 
 
 class Store:
-    def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES, group_window: float = 0.0, quiet_stock: int = 0):
+    def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES, group_window: float = 0.0, quiet_stock: int = 0,
+                 *, readonly: bool = False):
+        """`readonly`: for commands that only read (list, show, export). The file is opened
+        with SQLite's mode=ro and nothing is created, migrated or switched to WAL, so a
+        mistyped --store or another program's database is left exactly as it was."""
         self.path = Path(path)
         # How long a group commit waits for more requests to join it. 0 commits at the end
         # of the event loop's current pass: under load every request handled in that pass
@@ -250,6 +259,9 @@ class Store:
         self._no_autocheckpoint = False
         self._sidecars: dict[str, tuple[int, int]] = {}  # our -wal and -shm files (see _reopen)
         self.notice: Callable[[str], None] = _say  # one line for the person running it
+        if readonly:
+            self._open_readonly()
+            return
         try:
             if str(path) != ":memory:":
                 create_private(self.path)
@@ -297,6 +309,62 @@ class Store:
                 raise
         # Touch the table so that a file from another program fails here, not later.
         db.execute("SELECT id FROM captures LIMIT 1").fetchall()
+
+    def _open_readonly(self) -> None:
+        path = self.path
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise NoStore(f"no capture store at {path}; serve or the TUI creates it (or pass --store PATH)") from None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the capture store ({exc.strerror or exc}); pass --store PATH to use another file") from None
+        if path.is_dir():
+            raise StoreError(f"{path} is a folder, not a capture store; pass --store with the store's file (e.g. {path / 'captures.sqlite3'})")
+        if size == 0:
+            raise NoStore(f"{path} is an empty file, not yet a capture store; serve or the TUI sets it up (or pass --store PATH)")
+        uri = path.resolve().as_uri() + "?mode=ro"
+        # Even mode=ro creates -wal and -shm files beside a WAL database that nobody has open.
+        # So when none is open, the file is first checked as immutable (no side files, no
+        # locks): a file that is not our store is refused without a trace.
+        probe = not Path(f"{path}-wal").exists()
+        for query, last in ((uri + "&immutable=1", False), (uri, True)) if probe else ((uri, True),):
+            try:
+                db = sqlite3.connect(query, uri=True, isolation_level=None, check_same_thread=False, timeout=10)
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreError(f"{path}: cannot open the capture store ({exc}); pass --store PATH to use another file") from None
+            try:
+                self._check_readonly(db)
+            except StoreError:
+                db.close()
+                raise
+            except sqlite3.DatabaseError as exc:
+                db.close()
+                raise StoreError(f"{path}: not a capture store ({exc}); pass --store PATH to use another file") from None
+            if last:
+                self.db = db
+            else:
+                db.close()
+
+    def _check_readonly(self, db: sqlite3.Connection) -> None:
+        """The checks of _prepare that need no writing: a store of this schema, or a clear
+        refusal."""
+        path = self.path
+        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path}: written by a newer webhook-inspector (schema {version}, this one knows {SCHEMA_VERSION}); "
+                "upgrade webhook-inspector or pass --store PATH to use another file"
+            )
+        if version == 0 and not tables:
+            raise NoStore(f"{path} is an empty database, not yet a capture store; serve or the TUI sets it up (or pass --store PATH)")
+        if "captures" not in tables:
+            shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+            raise StoreError(f"{path}: not a capture store (it holds the tables {shown}); pass --store PATH to use another file")
+        if version < SCHEMA_VERSION:
+            raise StoreError(f"{path}: written by an older webhook-inspector (schema {version}); open it once with serve or the TUI to upgrade it")
+        db.execute(f"SELECT {self._COLUMNS} FROM captures LIMIT 0").fetchall()
 
     def start_checkpointer(self, every: float = 1.0) -> None:
         """Move WAL pages into the database from a thread of its own.

@@ -117,7 +117,8 @@ def test_common_options_before_or_after_the_command(tmp_path):
     for args in (["--store", str(store), "list", "--json"], ["list", "--store", str(store), "--json"]):
         r = run_cli(*args, cwd=tmp_path)
         assert r.returncode == 0 and json.loads(r.stdout) == []
-    assert store.exists()
+        assert f"no capture store at {store}".encode() in r.stderr
+    assert not store.exists()  # a read command creates nothing; serve or the TUI does
 
 
 def test_show_unknown_and_bad_ids(tmp_path):

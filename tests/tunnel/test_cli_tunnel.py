@@ -158,12 +158,11 @@ def test_serve_with_a_public_url_that_reaches_it(tmp_path):
 
 
 def test_serve_with_a_public_url_that_is_not_a_url(tmp_path):
+    # Issue #21: a --public-url that is no URL is a usage error before anything starts.
     s = Serve(tmp_path, "--public-url", "abc.trycloudflare.com")
-    local = s.next_line().split("listening on ", 1)[1]
-    assert s.next_line() == "tunnel: FAILED — --public-url 'abc.trycloudflare.com' is not a URL: it must start with https:// or http:// and name a host"
-    assert post(local + "/events/webhook/demo/order.created")[0] == 200
-    code, _ = s.stop()
-    assert code == 0
+    assert s.proc.wait(timeout=30) == 2
+    assert "argument --public-url: 'abc.trycloudflare.com' is not a URL: it must start with https:// or http:// and name a host" in s.proc.stderr.read()
+    assert not (tmp_path / "captures.sqlite3").exists()
 
 
 def test_serve_json_lines(tmp_path):
@@ -186,6 +185,11 @@ def test_serve_auto_without_a_token_is_local_only_and_says_how_to_get_a_url(tmp_
     assert not (tmp_path / "calls.txt").exists()  # ngrok never started
 
 
+def test_check_with_a_public_url_that_is_not_a_url_is_a_usage_error(tmp_path):
+    r = run_check(tmp_path, "--public-url", "not a url")
+    assert r.returncode == 2 and "argument --public-url: 'not a url' is not a URL" in r.stderr
+
+
 def run_check(tmp_path, *args):
     cmd = [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"), "check", *args]
     return subprocess.run(cmd, cwd=tmp_path, env=cli_env(tmp_path), capture_output=True, text=True, timeout=60)
@@ -206,7 +210,6 @@ def test_check_prints_the_urls_to_paste(tmp_path):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (("--public-url", "not a url"), "public url: --public-url 'not a url' is not a URL"),
     (("--tunnel", "ngrok", "--public-url", "https://x.example"), "public url: --tunnel ngrok and --public-url both given"),
 ])
 def test_check_rejects_contradictory_or_broken_tunnel_options(tmp_path, args, expected):
