@@ -404,3 +404,47 @@ async def test_the_watcher_survives_running_out_of_file_descriptors_says_so_once
     assert flows.reloads == 1 and isinstance(pipeline.config, Config), err
     assert err.count("could not check flows and answers.json for changes (Too many open files)") == 1, err
     assert "watched again" in err and "keeping the previous configuration" not in err, err
+
+
+def test_lines_for_a_reader_that_does_not_read_are_dropped_past_the_backlog_and_counted(monkeypatch, capsys):
+    import asyncio
+    import io
+
+    from inspector.cli import LineBuffer
+
+    read_end, write_end = os.pipe()
+    stdout = io.TextIOWrapper(io.FileIO(write_end, "w"), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.setattr(LineBuffer, "BACKLOG", 256 * 1024)
+    loop = asyncio.new_event_loop()
+    try:
+        lines = LineBuffer(loop)
+        line = "[200] POST /events/webhook/demo/" + "x" * 60
+        started = time.monotonic()
+        for _ in range(20):  # 20 loop passes of 500 lines: some 930 KiB for a 64 KiB pipe
+            for _ in range(500):
+                lines(line)
+            lines.flush()
+        assert time.monotonic() - started < LIMIT  # never waited for the reader
+        assert lines.dropped > 0
+        got, said = b"", ""
+        deadline = time.monotonic() + LIMIT
+        while time.monotonic() < deadline and "were not printed" not in said:  # the reader reads again
+            ready, _, _ = select.select([read_end], [], [], 0.1)
+            if ready:
+                got += os.read(read_end, 1 << 20)
+            said += capsys.readouterr().err
+        while select.select([read_end], [], [], 0.1)[0]:  # what was written before the note
+            got += os.read(read_end, 1 << 20)
+        lines.close()
+    finally:
+        loop.close()
+        os.close(read_end)
+    text = got.decode()
+    assert text.endswith("\n") and set(text.splitlines()) == {line}  # whole lines only
+    assert 0 < len(text.splitlines()) < 10_000
+    assert f"note: {lines_dropped(said)} request line(s) were not printed" in said and lines_dropped(said) + len(text.splitlines()) == 10_000
+
+
+def lines_dropped(said: str) -> int:
+    return int(said.split("note: ", 1)[1].split(" ", 1)[0])
