@@ -91,6 +91,27 @@ def _unix_time(text: str) -> float:
     return value
 
 
+MAX_TIMES = 1000  # a typo of a few extra digits must not send for hours
+MAX_TIMEOUT = 3600.0
+
+
+def _times(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_TIMES:
+        raise argparse.ArgumentTypeError(f"{value} times: use 1 to {MAX_TIMES}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (e.g. 10)")
+    if not 0 < value <= MAX_TIMEOUT:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text!r} seconds: give more than 0 and at most {MAX_TIMEOUT:.0f} (e.g. 10)")
+    return value
+
+
 def _workers(text: str) -> int:
     if text == "auto":
         from .workers import cpu_count
@@ -196,8 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", metavar="ID")
     p.add_argument("--to", metavar="URL", help="another target's base URL (the capture's path is appended); its answer is stored as a capture of origin replay")
     p.add_argument("--resign", action="store_true", help="fresh timestamp and signature for the scheme that applies")
-    p.add_argument("--times", type=_positive, default=1, metavar="N", help="send N times (idempotency tests)")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds to wait for an answer (default 10)")
+    p.add_argument("--times", type=_times, default=1, metavar="N", help=f"send N times, up to {MAX_TIMES} (idempotency tests)")
+    p.add_argument("--timeout", type=_seconds, default=10.0, metavar="S", help="seconds to wait for an answer (default 10)")
     p.add_argument("--method", metavar="M", help="edit: another method")
     p.add_argument("--path", metavar="PATH", help="edit: another path (and query)")
     p.add_argument("-H", "--header", action="append", default=[], dest="headers", metavar="'Name: value'", help="edit: set a header (repeatable)")

@@ -361,9 +361,25 @@ def read_body_arg(args) -> bytes:
     if args.body_file == "-":
         return sys.stdin.buffer.read()
     try:
-        return Path(args.body_file).read_bytes()
+        return read_capped(args.body_file, MAX_BODY_FILE)
     except OSError as exc:
         raise UsageError(f"cannot read --body-file {args.body_file}: {exc.strerror or exc}")
+    except ValueError as exc:
+        raise UsageError(f"--body-file {args.body_file}: {exc}")
+
+
+MAX_BODY_FILE = 64 << 20
+MAX_IMPORT_FILE = 256 << 20
+
+
+def read_capped(path: str, limit: int) -> bytes:
+    """A file's bytes, refusing more than `limit`: a device such as /dev/zero, or a file given
+    by mistake, must not fill the memory (ValueError)."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"more than {limit >> 20} MiB; is it the right file?")
+    return data
 
 
 def request_from_args(args, now: float) -> Request:
@@ -1153,9 +1169,12 @@ def cmd_import(args) -> int:
     from .export import ImportFailed, read_import
 
     try:
-        raw = Path(args.file).read_bytes()
+        raw = read_capped(args.file, MAX_IMPORT_FILE)
     except OSError as exc:
         err(f"error: cannot read {args.file}: {exc.strerror or exc}")
+        return 2
+    except ValueError as exc:
+        err(f"error: {args.file}: {exc}")
         return 2
     try:
         kind, items = read_import(raw, time.time())

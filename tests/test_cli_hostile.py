@@ -375,6 +375,10 @@ def test_an_empty_valid_store_still_works(tmp_path):
     (("send", "github.push", "--to", "http://[::1"), "--to"),
     (("export", "1", "--to", "not a url"), "--to"),
     (("replay", "1", "--to", "http://x:99999"), "--to"),
+    (("replay", "1", "--timeout", "nan"), "--timeout"),
+    (("replay", "1", "--timeout", "inf"), "--timeout"),
+    (("replay", "1", "--timeout", "0"), "--timeout"),
+    (("replay", "1", "--times", "99999999999999999999"), "--times"),
 ])
 def test_bad_common_options_are_usage_errors(tmp_path, args, says):
     r = run_cli(*args, cwd=tmp_path)
@@ -445,6 +449,20 @@ def test_init_in_a_folder_it_cannot_write(tmp_path, monkeypatch, capsys):
     assert entry.main(["init"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot write the starter files into {tmp_path} (Permission denied") and len(err.splitlines()) == 1
+
+
+def test_endless_files_are_refused_not_read_into_memory(tmp_path, monkeypatch, capsys):
+    # The caps are lowered so that the test reads 1 MiB of /dev/zero, not hundreds.
+    monkeypatch.setattr(cli, "MAX_IMPORT_FILE", 1 << 20)
+    monkeypatch.setattr(cli, "MAX_BODY_FILE", 1 << 20)
+    monkeypatch.chdir(tmp_path)
+    assert entry.main(["import", "/dev/zero"]) == 2
+    assert capsys.readouterr().err == "error: /dev/zero: more than 1 MiB; is it the right file?\n"
+    with pytest.raises(SystemExit) as usage:
+        entry.main(["run", "--event-type", "x", "--body-file", "/dev/zero"])
+    assert usage.value.code == 2
+    assert "--body-file /dev/zero: more than 1 MiB" in capsys.readouterr().err
+    assert not (tmp_path / ".inspector").exists()
 
 
 # Everything else: a table of hostile argument vectors
