@@ -247,6 +247,15 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def _target_text(raw: bytes) -> str:
+    # The store keeps paths as text, which cannot hold bytes that are not UTF-8 (headers
+    # can: they are stored as JSON): those become %XX, as the sender should have sent them.
+    return _ESCAPED_BYTE.sub(lambda m: f"%{ord(m.group()) - 0xDC00:02X}", _text(raw))
+
+
 def shown(text: str, limit: int = 60) -> str:
     """Text from a sender, safe for one terminal line: control characters escaped, cut."""
     text = _SHOWN.sub(lambda m: f"\\x{ord(m.group()):02x}", text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
@@ -267,7 +276,7 @@ def rejected_request(raw: bytes, read: int, client: str | None, received_at: flo
     if not _METHOD.fullmatch(method):
         return Request("", "", "", Headers(), raw, client, received_at, truncated, read)
     target = rest.rpartition(b" HTTP/")[0] if b" HTTP/" in rest else rest
-    path, _, query = _text(target).partition("?")
+    path, _, query = _target_text(target).partition("?")
     headers = []
     for line in lines[1:]:
         name, colon, value = line.rstrip(b"\r").partition(b":")

@@ -253,3 +253,12 @@ async def test_at_the_cap_an_upload_trickling_in_is_cut_for_a_new_sender_and_kep
         assert len(notes) == 1 and "closing the slowest upload" in notes[0]
         for _, writer in slow:
             writer.close()
+
+
+async def test_a_refused_path_with_bytes_that_are_not_utf8_is_stored_percent_encoded(tmp_path):
+    raw = b"POST /events/webhook/d\x80mo/x?q=\xff HTTP/1.1\r\nHost: x\r\nX-Odd: \xfe\r\nContent-Length: 0\r\n\r\n"
+    async with Server(tmp_path) as s:
+        data = json_of(await exchange(s.receiver.port, raw))
+        c = s.reread(data["id"])  # it was stored (text columns cannot hold those bytes as such)
+        assert (c.request.path, c.request.query) == ("/events/webhook/d%80mo/x", "q=%FF")
+        assert ("X-Odd", "\udcfe") in list(c.request.headers)  # headers keep the exact byte

@@ -52,3 +52,71 @@ def test_random_requests_never_get_a_5xx(tmp_path_factory, requests):
             assert status == 200
 
     asyncio.run(go())
+
+
+VALID_HEAD = b"POST /events/webhook/demo/fuzz?x=1 HTTP/1.1\r\nHost: x\r\nX-Hub-Signature-256: sha256=00\r\nContent-Type: application/json\r\n"
+
+
+@st.composite
+def damaged_requests(draw):
+    """A valid request with random bytes written over, into or cut out of its head."""
+    head = bytearray(VALID_HEAD)
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(head)))
+        kind = draw(st.sampled_from(["insert", "overwrite", "cut"]))
+        junk = draw(st.binary(min_size=1, max_size=8))
+        if kind == "insert":
+            head[at:at] = junk
+        elif kind == "overwrite":
+            head[at:at + len(junk)] = junk
+        else:
+            del head[at:at + len(junk)]
+    return bytes(head) + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+
+
+@settings(max_examples=fuzz_examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(requests=st.lists(damaged_requests(), min_size=1, max_size=4))
+def test_damaged_heads_are_answered_and_whatever_is_refused_is_kept(tmp_path_factory, requests):
+    import json
+    import logging
+
+    from inspector.pipeline import REJECTED_NOTE
+
+    class Tracebacks(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.DEBUG)
+            self.records = []
+
+        def emit(self, record):
+            if record.exc_info:
+                self.records.append(record)
+
+    seen = Tracebacks()
+    logging.getLogger().addHandler(seen)
+    previous = logging.getLogger().level
+    logging.getLogger().setLevel(logging.DEBUG)
+
+    async def go():
+        async with Server(tmp_path_factory.mktemp("damaged")) as s:
+            for raw in requests:
+                reader, writer = await asyncio.open_connection("127.0.0.1", s.receiver.port)
+                writer.write(raw)
+                await writer.drain()
+                answer = await asyncio.wait_for(reader.read(), 10)
+                writer.close()
+                assert answer[:5] == b"HTTP/", (raw, answer[:60])
+                status = int(answer[9:12])
+                assert status < 500, (raw, answer[:300])
+                if status == 400 and b'"malformed HTTP request"' in answer:
+                    data = json.loads(answer.partition(b"\r\n\r\n")[2])
+                    capture = s.reread(data["id"])
+                    assert capture.notes[0] == REJECTED_NOTE + data["reason"]
+            status, _, _ = await s.post("/events/webhook/demo/after", b"{}")
+            assert status == 200
+
+    try:
+        asyncio.run(go())
+    finally:
+        logging.getLogger().removeHandler(seen)
+        logging.getLogger().setLevel(previous)
+    assert not seen.records, [r.getMessage() for r in seen.records]
