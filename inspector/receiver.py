@@ -302,7 +302,8 @@ def parser_reason(exc: HttpProcessingError, request: Request) -> str:
     if isinstance(exc, LineTooLong):
         if not request.headers:
             return f"the request line is longer than {MAX_HEADER_FIELD} bytes"
-        return f"a header is longer than {MAX_HEADER_FIELD} bytes"
+        name = max(request.headers, key=lambda item: len(item[0]) + len(item[1]))[0]
+        return f"header {shown(name)!r} is longer than {MAX_HEADER_FIELD} bytes"
     if "Too many headers" in message:
         return f"more than {MAX_HEADERS} headers ({len(request.headers)} read)"
     if isinstance(exc, InvalidHeader) or "header value char" in message:
