@@ -399,6 +399,7 @@ class _Connection(RequestHandler):
             self.open = max(0, self.open - 1)
             if self.open == 0:
                 self.waiting_since = self._loop.time()
+                self.last_head = ([], 0)  # an idle keep-alive connection holds no old bytes
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self.head_timer is not None:
