@@ -251,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_gone()
+    except cli.OutputFailed as exc:
+        _reader_gone(stderr=False)
+        cli.err(f"error: cannot write the output: {exc}")
+        return 2
     except Exception as exc:
         if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
             import traceback
@@ -259,21 +263,17 @@ def main(argv: list[str] | None = None) -> int:
         what = " ".join(str(exc).split())
         what = what if len(what) <= 300 else what[:299] + "…"
         try:
-            print(
-                f"error: internal error: {type(exc).__name__}: {what} "
-                f"(please report it; run with {DEBUG_ENV}=1 for the traceback)",
-                file=sys.stderr, flush=True,
-            )
+            cli.err(f"error: internal error: {type(exc).__name__}: {what} (please report it; run with {DEBUG_ENV}=1 for the traceback)")
         except (OSError, ValueError):
             pass
         return INTERNAL_ERROR
 
 
-def _reader_gone() -> int:
-    """The reader of stdout went away (`| head`): nothing more to say, and no second error
-    when Python flushes stdout at exit ("Exception ignored … BrokenPipeError")."""
+def _reader_gone(stderr: bool = True) -> int:
+    """The reader of stdout went away (`| head`), or it cannot be written: nothing more to
+    say there, and no second error when Python flushes stdout at exit ("Exception ignored …")."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
+    for stream in (sys.stdout, sys.stderr) if stderr else (sys.stdout,):
         try:
             os.dup2(devnull, stream.fileno())
         except (OSError, ValueError, AttributeError):

@@ -26,6 +26,10 @@ class UsageError(Exception):
     """Bad arguments: printed as a usage error, exit 2."""
 
 
+class OutputFailed(Exception):
+    """stdout cannot be written (a full disk, /dev/full, an I/O error): one line, exit 2."""
+
+
 def out(text: str = "") -> None:
     write_out(text + "\n")
 
@@ -36,6 +40,8 @@ def write_out(text: str, *, json_doc: bool = False) -> None:
     become backslash escapes, or \\u escapes in a JSON document (`json_doc`), which keeps
     it the same document."""
     stream = sys.stdout
+    if stream is None:  # started with stdout closed (`>&-`): as print() does, nothing to write
+        return
     text = unicode_text(text)
     if not _stdout_is_utf8():
         if json_doc:
@@ -43,8 +49,13 @@ def write_out(text: str, *, json_doc: bool = False) -> None:
         else:
             encoding = stream.encoding or "ascii"
             text = text.encode(encoding, "backslashreplace").decode(encoding)
-    stream.write(text)
-    stream.flush()
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise  # the reader went away: __main__ ends quietly
+    except OSError as exc:
+        raise OutputFailed(exc.strerror or str(exc)) from None
 
 
 _NON_ASCII = re.compile("[^\x00-\x7f]")
@@ -208,7 +219,8 @@ class LineBuffer:
 
 
 def err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    if sys.stderr is not None:  # started with `2>&-`: print(file=None) would write to stdout
+        print(text, file=sys.stderr, flush=True)
 
 
 def dump(data: Any) -> str:
@@ -359,6 +371,8 @@ def read_body_arg(args) -> bytes:
         except UnicodeEncodeError:
             raise UsageError("--body holds characters that cannot be sent as bytes; use --body-file F for exact bytes") from None
     if args.body_file == "-":
+        if sys.stdin is None:
+            raise UsageError("--body-file -: stdin is closed; pipe the body in, or give a file")
         return sys.stdin.buffer.read()
     try:
         return read_capped(args.body_file, MAX_BODY_FILE)

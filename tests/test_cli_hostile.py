@@ -261,6 +261,30 @@ def test_stdout_closed_early_exits_quietly(tmp_path, args):
     assert stderr == b"", stderr.decode(errors="replace")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full is Linux's always-full device")
+@pytest.mark.parametrize("args", [("list",), ("show", "1", "--json"), ("export", "1", "--format", "har")], ids=" ".join)
+def test_stdout_that_cannot_be_written_is_one_line(hostile, args):
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([sys.executable, "-m", "inspector", "--store", str(hostile), *args], cwd=hostile.parent,
+                           stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr == b"error: cannot write the output: No space left on device\n"
+
+
+def test_closed_stdout_stdin_and_stderr(hostile):
+    def run(*args, close: int) -> subprocess.CompletedProcess:
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        return subprocess.run([sys.executable, "-m", "inspector", "--store", str(hostile), *args], cwd=hostile.parent,
+                              preexec_fn=lambda: os.close(close), timeout=60, **pipes)
+
+    r = run("list", close=1)  # `list >&-`
+    assert r.returncode == 0 and r.stderr == b""
+    r = run("run", "--event-type", "echo", "--body-file", "-", close=0)  # `<&-`
+    assert r.returncode == 2 and r.stderr.endswith(b"error: --body-file -: stdin is closed; pipe the body in, or give a file\n")
+    r = run("--store", str(hostile.parent / "none.sqlite3"), "list", "--json", close=2)  # `2>&-`: notes must not land in stdout
+    assert r.returncode == 0 and json.loads(r.stdout) == []
+
+
 # 4. Ids, --now and argv bytes
 
 
