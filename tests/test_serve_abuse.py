@@ -301,23 +301,30 @@ def test_answers_and_flows_rewritten_under_load_every_request_is_answered(tmp_pa
             time.sleep(0.05)
 
     writer = threading.Thread(target=rewrite)
+    said: list[bytes] = []
+    listener = threading.Thread(target=lambda: said.extend(iter(proc.stderr.readline, b"")), daemon=True)
+    listener.start()
     try:
         port = port_of(first_line(proc))
         # Read what it prints, so that only the reloads are under test here.
         threading.Thread(target=lambda: all(iter(lambda: proc.stdout.read(65536), b"")), daemon=True).start()
         writer.start()
         statuses = []
-        deadline = time.monotonic() + 2.5
-        while time.monotonic() < deadline:  # requests stream for two or three reload cycles
+        # Requests stream until the watcher has reloaded a few times (with --workers it
+        # starts once they are ready).
+        deadline = time.monotonic() + 2 * LIMIT
+        while b"".join(said).count(b"reloaded") < 4 and time.monotonic() < deadline:
             statuses.append(post(port, "/events/webhook/demo/load"))
     finally:
         done.set()
-        writer.join()
+        if writer.is_alive():
+            writer.join()
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
-        err = proc.stderr.read().decode(errors="replace")
+        listener.join(LIMIT)  # it ends at the end of stderr
+        err = b"".join(said).decode(errors="replace")
     assert statuses and set(statuses) == {200}, statuses
-    assert err.count("reloaded") >= 2, err  # the watcher saw the changes
+    assert err.count("reloaded") >= 4, err  # the watcher saw the changes
     assert "Traceback" not in err, err[-3000:]
     store = Store(tmp_path / "s.sqlite3")
     try:
