@@ -1086,7 +1086,8 @@ def cmd_replay(args) -> int:
     config = open_config(args, quiet=True)
     if config is None:
         return 2
-    store = open_store(args)
+    # Only a replay --to stores what it sends; to the inspector, the inspector stores it.
+    store = open_store(args, readonly=not args.to)
     if store is None:
         return 2
     try:

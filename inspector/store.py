@@ -289,6 +289,16 @@ class Store:
                 f"{self.path}: written by a newer webhook-inspector (schema {version}, this one knows {SCHEMA_VERSION}); "
                 "upgrade webhook-inspector or pass --store PATH to use another file"
             )
+        if version == 0:
+            # Another program's database (a mistyped --store): adding our tables to it and
+            # switching it to WAL would change a file that is not ours. Ours, half-made by a
+            # process migrating right now, is fine.
+            foreign = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+                       if name != "captures"]
+            if foreign:
+                self.db.close()
+                shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+                raise StoreError(f"{self.path}: not a capture store (it holds the tables {shown}); pass --store PATH to use another file")
         mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal" and str(self.path) != ":memory:":
             raise sqlite3.DatabaseError(f"cannot switch to WAL mode (got {mode})")

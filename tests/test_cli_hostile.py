@@ -349,6 +349,19 @@ def test_read_commands_leave_another_programs_database_as_it_was(tmp_path, journ
         assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("args", [("serve", "--port", "0"), ("replay", "1", "--to", "http://127.0.0.1:9"), ("replay", "1")], ids=" ".join)
+def test_commands_that_write_refuse_another_programs_database_too(tmp_path, args):
+    other = tmp_path / "notes.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE notes (body TEXT)")
+    db.close()
+    before = snapshot(tmp_path)
+    r = run_cli("--store", str(other), "--tunnel", "none", *args, cwd=tmp_path)
+    assert_calm(r, (2,))
+    assert f"{other}: not a capture store (it holds the tables notes)" in r.stderr.decode()
+    assert snapshot(tmp_path) == before  # no tables added, not switched to WAL
+
+
 def test_a_store_from_a_newer_version_is_refused_and_left_alone(tmp_path):
     path = tmp_path / "captures.sqlite3"
     Store(path).close()
