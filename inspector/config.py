@@ -113,17 +113,24 @@ def find_answers(explicit: str | None, cwd: Path | None = None) -> Path | None:
     return None
 
 
+MAX_ANSWERS_BYTES = 16 << 20
+
+
 def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Config:
     """Read and validate answers.json. Raises ConfigError when it cannot be used."""
     if path is None:
         return Config()
     file = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            # Bounded: --answers /dev/zero (or a log file given by mistake) must not fill memory.
+            raw = handle.read(MAX_ANSWERS_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError([Problem(file, "", "file not found; pass an existing file to --answers or run `webhook-inspector init`")])
     except OSError as exc:
         raise ConfigError([Problem(file, "", f"cannot read: {exc.strerror or exc}")])
+    if len(raw) > MAX_ANSWERS_BYTES:
+        raise ConfigError([Problem(file, "", f"larger than {MAX_ANSWERS_BYTES >> 20} MiB; is it the answers file?")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -502,6 +502,15 @@ def test_endless_files_are_refused_not_read_into_memory(tmp_path, monkeypatch, c
     assert not (tmp_path / ".inspector").exists()
 
 
+def test_an_endless_answers_file_is_a_config_error(tmp_path):
+    r = run_cli("--answers", "/dev/zero", "check", cwd=tmp_path)
+    assert_calm(r, (1,))
+    assert "/dev/zero: larger than 16 MiB; is it the answers file?" in r.stdout.decode()
+    r = run_cli("--answers", "/dev/zero", "verify", "--event-type", "x", "--body", "{}", cwd=tmp_path)
+    assert_calm(r, (2,))
+    assert r.stderr.decode() == "error: /dev/zero: larger than 16 MiB; is it the answers file?\n"
+
+
 # Everything else: a table of hostile argument vectors
 
 HOSTILE = [
