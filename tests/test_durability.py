@@ -153,3 +153,95 @@ def test_workers_stop_by_themselves_when_serve_is_killed(tmp_path):
         assert sorted(got) == sorted(c for c in store.ids() if c in set(got)) and len(got) == 30
     finally:
         store.close()
+
+
+def compressed_bomb(size: int, fill: bytes = b"a", chunk: int = 1 << 24) -> bytes:
+    """gzip of `size` bytes of `fill` (a multiple of `chunk`), fast: one chunk compressed with
+    a full flush is byte-aligned and self-contained, so it is repeated."""
+    import struct
+    import zlib
+
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    segment = deflater.compress(fill * chunk) + deflater.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(size // chunk):
+        crc = zlib.crc32(fill * chunk, crc)
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + segment * (size // chunk) + b"\x03\x00" + struct.pack("<II", crc, size & 0xFFFFFFFF)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill_9_under_hostile_load_loses_nothing_acknowledged(tmp_path, workers):
+    """Gzip bombs, JSON 1,000 levels deep, bodies over max_body_bytes and ordinary senders at
+    once, then kill -9: every request answered with a capture id (2xx, 4xx, or the 500 of a
+    flow that failed) is in the store with its exact bytes (the first 64 KiB and the
+    truncated flag for a 413)."""
+    store_path = tmp_path / "captures.sqlite3"
+    bomb = compressed_bomb(512 << 20)  # 512 MiB of text in ~0.5 MiB: the flow sees 16 MiB of it
+    deep = b'{"a":' * 1000 + b"1" + b"}" * 1000
+    oversized = b'{"pad": "' + b"o" * (2 << 20) + b'"}'  # over the example's 1 MiB max_body_bytes
+    kinds = ["normal"] * 14 + ["bomb", "deep", "deep", "oversized", "github", "unrouted"]
+    proc, url = start_serve(tmp_path, store_path, workers)
+    acked: dict[int, tuple[str, bytes]] = {}
+    answered = 0
+    statuses: dict[int, int] = {}
+
+    async def run() -> None:
+        nonlocal answered
+        queue = list(range(400))
+        connector = aiohttp.TCPConnector(limit=24)
+        async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
+            async def one(i: int) -> None:
+                nonlocal answered
+                kind = kinds[i % len(kinds)]
+                headers = {"Content-Type": "application/json"}
+                path = "/events/webhook/demo/order.created"
+                body = json.dumps({"n": i}).encode() + bytes([i % 256])
+                if kind == "bomb":
+                    body, headers = bomb, {"Content-Type": "text/plain", "Content-Encoding": "gzip"}
+                elif kind == "deep":
+                    body = deep
+                elif kind == "oversized":
+                    body = oversized
+                elif kind == "github":
+                    path = "/events/webhook/demo/github"  # unsigned: 401, still captured
+                elif kind == "unrouted":
+                    path = "/nowhere"
+                try:
+                    async with session.post(url + path, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=20)) as resp:
+                        await resp.read()
+                        cid = resp.headers.get("X-Inspector-Capture")
+                        statuses[resp.status] = statuses.get(resp.status, 0) + 1
+                        if cid:  # 2xx, 4xx, or a flow's 500: each names a stored capture
+                            acked[int(cid)] = (kind, body)
+                        answered += 1
+                        if answered == 200:
+                            os.killpg(proc.pid, signal.SIGKILL)  # every process
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    pass  # not acknowledged: allowed to be lost
+
+            async def worker() -> None:
+                while queue:
+                    await one(queue.pop(0))
+
+            await asyncio.gather(*(worker() for _ in range(24)))
+
+    asyncio.run(run())
+    proc.wait(10)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(acked) >= 150, statuses
+    seen = {kind for kind, _ in acked.values()}
+    assert {"normal", "bomb", "deep", "oversized", "github", "unrouted"} <= seen, (seen, statuses)
+
+    store = Store(store_path)  # opens cleanly after the crash
+    try:
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        missing = [cid for cid in acked if store.get(cid) is None]
+        assert missing == [], (missing, statuses)
+        for cid, (kind, body) in acked.items():
+            kept = store.get(cid)
+            if kind == "oversized":
+                assert kept.request.truncated and kept.request.body == body[:64 * 1024] and kept.response.status == 413
+            else:
+                assert kept.request.body == body, (cid, kind)
+    finally:
+        store.close()
