@@ -376,7 +376,8 @@ class _Connection(RequestHandler):
         self.force_close()
 
     def shed_for_room(self) -> None:
-        """Closed to make room under the connection cap (it waited longest for a request)."""
+        """Closed to make room under the connection cap: it waited longest for a request,
+        or its upload came slowest. A sender that had begun a request is told 503."""
         self.shed = True
         if self.transport is not None:
             if self.head_read or not self._request_count:  # an idle keep-alive just closes
