@@ -377,7 +377,8 @@ class _Connection(RequestHandler):
 
     def shed_for_room(self) -> None:
         """Closed to make room under the connection cap: it waited longest for a request,
-        or its upload came slowest. A sender that had begun a request is told 503."""
+        or its upload came slowest. One partway through a request head (or not yet begun)
+        is told 503; an idle keep-alive or a cut upload just closes (its capture says why)."""
         self.shed = True
         if self.transport is not None:
             if self.head_read or not self._request_count:  # an idle keep-alive just closes
