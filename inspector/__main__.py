@@ -245,6 +245,12 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
 def main(argv: list[str] | None = None) -> int:
     """The command line, with a last net under it: whatever escapes a command becomes one
     line on stderr (the traceback only with WEBHOOK_INSPECTOR_DEBUG=1), never locals."""
+    # Text our own writers did not prepare (argparse's help, with its dashes) must not fail
+    # on an ASCII or C locale's stdout: characters it lacks become backslash escapes.
+    try:
+        sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        pass  # no stdout, or one that is not a text file
     try:
         return _main(argv)
     except KeyboardInterrupt:

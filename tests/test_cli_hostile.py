@@ -139,6 +139,14 @@ def test_ascii_stdout_gets_escapes_and_json_stays_the_same_document(hostile, env
         assert "X-Bytes: a\\ufffdb" in text
 
 
+@pytest.mark.parametrize("env", [ASCII_STRICT, C_LOCALE], ids=["ascii", "C-locale"])
+def test_help_on_an_ascii_stdout(tmp_path, env):
+    for args in (("--help",), ("replay", "--help")):
+        r = run_cli(*args, cwd=tmp_path, env=env)
+        assert_calm(r)
+        assert "\\u2014" in r.stdout.decode("ascii")  # the help's dashes, escaped
+
+
 @pytest.mark.parametrize("env", [UTF8_STRICT, ASCII_STRICT], ids=["utf8-strict", "ascii"])
 def test_run_with_a_lone_surrogate_in_the_payload(hostile, env):
     body = SURROGATE_PAYLOAD.decode()
