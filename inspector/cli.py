@@ -162,13 +162,22 @@ class LineBuffer:
             self._queue.put(None)
 
     def _write_lines(self, fd: int) -> None:
+        import select
+
+        def write(view: memoryview) -> int:
+            while True:
+                try:
+                    return os.write(fd, view)
+                except BlockingIOError:  # a terminal another program set non-blocking
+                    select.select([], [fd], [])
+
         while True:
             data = self._queue.get()
             if data is None:
                 return
             try:
                 if not self.gone:
-                    self._write(lambda view: os.write(fd, view), data)
+                    self._write(write, data)
             except OSError as exc:
                 self._lost(exc)
             finally:

@@ -456,3 +456,32 @@ def test_lines_for_a_reader_that_does_not_read_are_dropped_past_the_backlog_and_
 
 def lines_dropped(said: str) -> int:
     return int(said.split("note: ", 1)[1].split(" ", 1)[0])
+
+
+def test_a_non_blocking_stdout_that_fills_is_waited_for_not_given_up(monkeypatch, capsys):
+    import asyncio
+    import fcntl
+    import io
+
+    from inspector.cli import LineBuffer
+
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETFL, fcntl.fcntl(write_end, fcntl.F_GETFL) | os.O_NONBLOCK)
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.FileIO(write_end, "w"), encoding="utf-8"))
+    loop = asyncio.new_event_loop()
+    try:
+        lines = LineBuffer(loop)
+        for _ in range(3000):  # some 200 KiB: more than the pipe holds at once
+            lines("x" * 70)
+        lines.flush()
+        got = b""
+        deadline = time.monotonic() + LIMIT
+        while len(got) < 3000 * 71 and time.monotonic() < deadline:
+            if select.select([read_end], [], [], 0.1)[0]:
+                got += os.read(read_end, 1 << 20)
+        lines.close()
+    finally:
+        loop.close()
+        os.close(read_end)
+    assert got == (b"x" * 70 + b"\n") * 3000
+    assert "cannot be written" not in capsys.readouterr().err
