@@ -760,18 +760,23 @@ class Store:
         ids = (self._next_id, self._id_end, list(self._spare))
         refused: list[tuple[Any, BaseException]] = []
         lost: dict[int, BaseException] = {}
+        dead: set[int] = set()
         try:
             while True:
                 try:
-                    inserts = self._run_statements(statements, refused, lost)
+                    inserts = self._run_statements(statements, refused, lost, dead)
                     break
                 except _TransactionLost as gone:
-                    # SQLite gave up the whole transaction for one statement (it may, for a
-                    # full disk or an I/O error): redo the group once, that one replaced by its
-                    # fallbacks; a second loss fails the group.
-                    if lost:
+                    # SQLite gave up the whole transaction for one statement (it does for a
+                    # full disk, SQLITE_FULL, or an I/O error): redo the group with that one
+                    # replaced by its fallbacks, or left out if they cost the transaction too.
+                    # Each redo settles one statement, so this ends.
+                    if gone.index in lost:
+                        dead.add(gone.index)
+                    else:
+                        lost[gone.index] = gone.error
+                    if len(dead) + len(lost) > 2 * len(statements):
                         raise gone.error from None
-                    lost[gone.index] = gone.error
                     refused.clear()
                     db.execute("BEGIN IMMEDIATE")
             if reserve or drop:
@@ -813,17 +818,20 @@ class Store:
             raise StoreError(f"{self.path}: could not store the capture ({unowned[0]})")
         return True
 
-    def _run_statements(self, statements: list[tuple], refused: list, lost: dict[int, BaseException]) -> int:
+    def _run_statements(self, statements: list[tuple], refused: list, lost: dict[int, BaseException], dead: set[int]) -> int:
         """Execute a group's statements in the open transaction; returns the inserts done.
         SQLite undoes just the statement that fails (a value over its length limit, a
         constraint) and keeps the transaction: that statement's fallbacks are tried, and
         if none is taken it goes into `refused` with its waiter, while the others of the
         group still commit. Statements in `lost` (one that cost the transaction before) go
-        straight to their fallbacks."""
+        straight to their fallbacks; those in `dead` (their fallbacks cost it too) are refused."""
         db = self.db
         inserts = 0
         for index, entry in enumerate(statements):
             sql = entry[0]
+            if index in dead:
+                refused.append((entry[2] if len(entry) > 2 else None, lost[index]))
+                continue
             if index in lost:
                 why: BaseException | None = lost[index]
             else:

@@ -77,6 +77,33 @@ async def test_a_row_sqlite_refuses_fails_alone_and_its_group_still_commits(tmp_
     assert any("SQLite refused" in n and "too big" in n for n in slim.notes), slim.notes
 
 
+async def test_a_row_that_fills_the_disk_is_left_out_and_the_rest_of_its_group_is_redone(tmp_path):
+    """SQLite abandons the whole transaction on SQLITE_FULL (not only the statement): the
+    group is redone without the row that filled the disk, or with its slimmer fallback."""
+    path = tmp_path / "s.sqlite3"
+    store = Store(path, quiet_stock=64)
+    try:
+        await store.add(capture(0), answer)
+        pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+        store.db.execute(f"PRAGMA max_page_count={pages + 12}")  # ~48 KiB left
+        await store.reserve_id()
+        joined = [
+            store.insert_grouped(capture(1), answer),
+            store.insert_grouped(capture(2, body=b"B" * 200_000), answer),  # cannot fit at all
+            store.insert_grouped(capture(3, runs=(run_with_output("t" * 200_000),)), answer),  # fits without its trace
+            store.insert_grouped(capture(4), answer),
+        ]
+        results = await asyncio.gather(*(future for _, future in joined), return_exceptions=True)
+    finally:
+        store.close()
+    ids = [c.id for c, _ in joined]
+    assert [r is None for r in results] == [True, False, True, True], results
+    assert "disk is full" in str(results[1])
+    assert reread(path, ids[0]) is not None and reread(path, ids[3]) is not None and reread(path, ids[1]) is None
+    slim = reread(path, ids[2])
+    assert slim.runs[0]["steps"][0]["output"] is None and any("disk is full" in n for n in slim.notes), slim.notes
+
+
 async def test_a_trace_update_sqlite_refuses_keeps_the_capture_and_says_why(tmp_path):
     path = tmp_path / "s.sqlite3"
     store = Store(path)
@@ -111,6 +138,20 @@ def test_a_trace_over_the_size_cap_is_stored_without_step_outputs(tmp_path, monk
     assert any("more than the store keeps (10000)" in n for n in kept.notes), kept.notes
     assert stored.notes == kept.notes  # what the pipeline tells listeners is what was stored
     assert reread(path, small.id).runs[0]["steps"][0]["output"] == "z" * 100 and reread(path, small.id).notes == ()
+
+
+async def test_a_trace_stored_after_the_answer_over_the_size_cap_adds_its_note(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "MAX_TRACE_CHARS", 10_000)
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    try:
+        stored = await store.add(capture(1).with_(notes=("received in part",)), answer)
+        await store.update_grouped(stored.id, runs=[run_with_output("w" * 20_000)])
+    finally:
+        store.close()
+    kept = reread(path, stored.id)
+    assert kept.runs[0]["steps"][0]["output"] is None
+    assert kept.notes[0] == "received in part" and "more than the store keeps" in kept.notes[1], kept.notes
 
 
 def test_a_trace_too_deep_to_write_is_stored_slim(tmp_path):
