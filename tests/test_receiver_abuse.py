@@ -93,7 +93,7 @@ async def test_http_the_parser_refuses_is_answered_400_captured_and_logged_quiet
         assert "sekrit" not in record.getMessage()
 
 
-async def test_a_refused_request_keeps_its_bytes_headers_masked_where_shown(tmp_path):
+async def test_a_refused_request_keeps_its_line_headers_and_body_and_the_answer_quotes_no_value(tmp_path):
     raw = head("/events/webhook/demo/x?a=1", b"Authorization: Bearer sekrit\x01token", b"Content-Length: 7") + b"\r\n{\"a\":1}"
     async with Server(tmp_path) as s:
         data = json_of(await exchange(s.receiver.port, raw))
