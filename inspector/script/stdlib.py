@@ -179,8 +179,10 @@ def ends_with(c: Context, s: object, suffix: object) -> bool:
 def to_upper(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("to_upper", s, "a string")
-    # Case mapping may lengthen a string ('ß' → 'SS'), at most threefold: checked after.
-    # Beyond ASCII it goes character by character, several times slower.
+    # Case mapping never shortens a string and may lengthen it ('ß' → 'SS', at most
+    # threefold): refused first when already too long, checked after otherwise. Beyond
+    # ASCII it goes character by character, several times slower.
+    _room(c, len(s))  # type: ignore[arg-type]
     built(c, len(s) if s.isascii() else 4 * len(s))  # type: ignore[union-attr,arg-type]
     return check_string(c, s.upper())  # type: ignore[union-attr]
 
@@ -189,6 +191,7 @@ def to_upper(c: Context, s: object) -> str:
 def to_lower(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("to_lower", s, "a string")
+    _room(c, len(s))  # type: ignore[arg-type]
     built(c, len(s) if s.isascii() else 4 * len(s))  # type: ignore[union-attr,arg-type]
     return check_string(c, s.lower())  # type: ignore[union-attr]
 
@@ -200,6 +203,7 @@ def trim(c: Context, s: object) -> str:
     out = s.strip()  # type: ignore[union-attr]
     if out is not s:
         built(c, len(out))
+        return check_string(c, out)
     return out
 
 
@@ -265,15 +269,17 @@ def sub_string(c: Context, s: object, start: object, length: object = None) -> s
     if start < 0:
         start = max(0, n + start)
     if length is None:
-        out = s[start:]  # type: ignore[index]
+        length = n
     else:
         length = _want_int("sub_string", length, "length")
         if length <= 0:
             return ""
-        out = s[start:start + length]  # type: ignore[index]
-    if out is not s:
-        built(c, len(out))
-    return out
+    size = max(0, min(n - start, length))
+    if size == n:
+        return s  # type: ignore[return-value] # the whole string: nothing is built
+    _room(c, size)  # a new string over the limit is refused before it is copied
+    built(c, size)
+    return s[start:start + size]  # type: ignore[index]
 
 
 @builtin("chars", 1)
@@ -530,6 +536,7 @@ def reverse(c: Context, x: object) -> object:
         x.reverse()  # type: ignore[union-attr]
         return None
     if type(x) is str:
+        _room(c, len(x))  # type: ignore[arg-type]
         built(c, 4 * len(x))  # type: ignore[arg-type] # character by character: slower than a copy
         return x[::-1]  # type: ignore[index]
     raise _wrong("reverse", x, "an array (or a string)")

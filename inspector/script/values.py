@@ -194,7 +194,12 @@ def to_json(value: object, pretty: bool = False, c: Context | None = None) -> st
     that one whose text would exceed the string size limit fails before any of it is built:
     an array of 65,536 strings of 64 Ki characters must not become 4 GiB of text first."""
     t = type(value)
-    if t is list or t is dict or t is tuple:
+    if t is str:
+        limit = (c.limits if c is not None else DEFAULT_LIMITS).max_string_bytes
+        if len(value) + 2 > limit:  # type: ignore[arg-type] # quoted, it can only grow
+            raise string_too_large(c, len(value) + 2) if c is not None else ScriptError(  # type: ignore[arg-type]
+                f"string size limit exceeded: {len(value) + 2:,} bytes > {limit:,} (max_string_bytes)")  # type: ignore[arg-type]
+    elif t is list or t is dict or t is tuple:
         limit = (c.limits if c is not None else DEFAULT_LIMITS).max_string_bytes
         size, nodes = json_size_at_least(value, limit)
         if c is not None:

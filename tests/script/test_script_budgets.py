@@ -185,3 +185,54 @@ def test_typical_work_on_a_1_mib_payload_fits_the_budget():
     """
     value = compile(source).run({"body": body}).value
     assert value == [len(json.dumps(payload, separators=(",", ":"))), 12_000, 12, 64, True]
+
+
+# ---- random builders over big values (`make fuzz` runs 30× the examples) ------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.conftest import fuzz_examples  # noqa: E402
+
+SMALL = Limits(max_operations=50_000, max_string_bytes=4_096, max_collection_items=100)
+# Cheap to hold (shared references), each far beyond SMALL's limits once turned into text.
+BIG_VALUES = {
+    "wide": ["x" * 10_000] * 100,
+    "long": "ab" * 300_000,
+    "deep": {"k": [{"v": "y" * 5_000}] * 50, "n": list(range(90))},
+    "many": list(range(100)),
+    "text": "a,b " * 50_000,
+}
+BUILDERS = [
+    "to_json({v})", "{v}.to_string()", "`<${{{v}}}>`", 'format("{{}}|{{:?}}", {v}, {v})', '"" + {v}', "{v} + {v}",
+    "[{v}, {v}].join(\"-\")", "{v}.split(\",\")", "{v}.split()", "{v}.chars()", "{v}.to_upper()",
+    "{v}.replace(\"a\", \"aaaa\")", "{v}.base64_encode()", "{v}.keys()", "{v}.values()", "[{v}, {v}]",
+    "#{{a: {v}, b: {v}}}", "{v}.map(|x| x)", "{v}.filter(|x| true)", "{v}.reverse()", "{v}.sub_string(1)",
+    "parse_json(to_json({v}))", "{v}.join(\"\")", "{v}.trim()",
+]
+
+
+@settings(max_examples=fuzz_examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(BUILDERS), min_size=1, max_size=3), st.sampled_from(sorted(BIG_VALUES)))
+def test_random_builders_never_build_past_the_limits(chain, name):
+    source = name
+    for builder in chain:
+        source = builder.format(v=f"({source})")
+    try:
+        program = compile(source)
+    except ScriptError:
+        return
+    scope = {key: value for key, value in BIG_VALUES.items()}
+    holder = {}
+
+    def run():
+        try:
+            holder["value"] = program.run(scope, SMALL).value
+        except ScriptError as error:
+            holder["error"] = error
+
+    # Every input is far bigger as text than 1 MiB; a builder that checked only after
+    # building would allocate that much.
+    assert peak_while(run) < MIB, source
+    if type(holder.get("value")) is str and holder["value"] not in BIG_VALUES.values():
+        assert len(holder["value"].encode("utf-8", "surrogatepass")) <= SMALL.max_string_bytes, source
