@@ -6,6 +6,7 @@ import argparse
 import math
 import os
 import re
+import sqlite3
 import sys
 
 from . import cli
@@ -206,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("send", "send a built-in sample event, signed as answers.json says, to the running inspector")
     p.add_argument("sample", nargs="?", metavar="SAMPLE", help="e.g. github.push (omit to list them)")
     p.add_argument("--to", metavar="URL", help="base URL to send to (default: http://HOST:PORT)")
+    p.add_argument("--form", action="store_true",
+                   help="send it form-encoded (application/x-www-form-urlencoded, the JSON in a `payload` field), as GitHub's form setting does")
     p = add("list", "list captured requests, newest first")
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.add_argument("--limit", type=_positive, default=50, metavar="N", help="at most N captures (default: 50)")
@@ -257,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_gone()
+    except sqlite3.DatabaseError as exc:
+        # A store damaged on disk (or changed under us) while a command read it.
+        cli.err(f"error: the capture store cannot be read ({exc}); pass --store PATH to use another file, or move the damaged one away")
+        return 2
     except cli.OutputFailed as exc:
         _reader_gone(stderr=False)
         cli.err(f"error: cannot write the output: {exc}")

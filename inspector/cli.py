@@ -1324,6 +1324,8 @@ def show_text(d: dict) -> None:
     query = f"?{d['query']}" if d["query"] else ""
     out(f"{cell(d['method'])} {cell(d['path'] + query)}  from {cell(d['client'])}")
     out(f"tenant={cell(d['tenant'])}  event_type={cell(d['event_type'])}")
+    for note in d.get("notes") or []:
+        out(f"note: {cell(note)}")
     out("")
     out("headers:")
     for name, value in d["headers"]:

@@ -225,6 +225,73 @@ def create_private(path: Path) -> None:
         os.close(fd)
 
 
+def damaged_row(row: tuple) -> Capture:
+    """The readable parts of a row whose columns do not hold what this version writes."""
+    (cid, received_at, method, path, query, tenant, event_type, headers, body, body_size,
+     truncated, client, origin, replay_of, signature, r_status, r_headers, r_body, r_ms, runs, notes) = row
+    unreadable: list[str] = []
+
+    def text(value: Any, column: str, default: str | None = "") -> Any:
+        if value is None or isinstance(value, str):
+            return default if value is None else value
+        unreadable.append(column)
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+    def blob(value: Any, column: str) -> bytes:
+        if value is None or isinstance(value, bytes):
+            return value or b""
+        unreadable.append(column)
+        return str(value).encode("utf-8", "surrogateescape")
+
+    def decoded(value: Any, column: str, kind: type, default: Any) -> Any:
+        if value is None:
+            return default
+        try:
+            data = _loads(value)
+        except (ValueError, TypeError, RecursionError):
+            data = None
+        if not isinstance(data, kind):
+            unreadable.append(column)
+            return default
+        return data
+
+    def pairs(value: Any, column: str) -> tuple[tuple[str, str], ...]:
+        items = decoded(value, column, list, [])
+        good = tuple((str(i[0]), str(i[1])) for i in items if isinstance(i, list) and len(i) == 2)
+        if len(good) != len(items):
+            unreadable.append(column)
+        return good
+
+    def number(value: Any, column: str, kind: type) -> Any:
+        if value is None:
+            return None
+        try:
+            return kind(value)
+        except (TypeError, ValueError, OverflowError):
+            unreadable.append(column)
+            return None
+
+    try:
+        verdict = SignatureResult.from_json(decoded(signature, "signature", dict, None))
+    except (TypeError, ValueError, AttributeError):
+        unreadable.append("signature")
+        verdict = SignatureResult("unsigned")
+    status, took = number(r_status, "response_status", int), number(r_ms, "response_ms", float)
+    response = None if status is None else Response(status, Headers.of(pairs(r_headers, "response_headers")), blob(r_body, "response_body"), took)
+    request = Request(
+        method=text(method, "method"), path=text(path, "path"), query=text(query, "query"), headers=Headers.of(pairs(headers, "headers")),
+        body=blob(body, "body"), client=text(client, "client", None), received_at=received_at, truncated=bool(truncated),
+        size=number(body_size, "body_size", int) if truncated else None,
+    )
+    kept_runs = tuple(r for r in decoded(runs, "runs", list, []) if isinstance(r, dict))
+    kept_notes = tuple(str(n) for n in decoded(notes, "notes", list, []))
+    note = f"this stored capture is damaged: {', '.join(dict.fromkeys(unreadable)) or 'a column'} could not be read as written"
+    return Capture(
+        number(cid, "id", int), request, text(tenant, "tenant", None), text(event_type, "event_type", None), verdict, response,
+        kept_runs, text(origin, "origin", "live"), number(replay_of, "replay_of", int), kept_notes + (note,),
+    )
+
+
 class Store:
     def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES, group_window: float = 0.0, quiet_stock: int = 0,
                  *, readonly: bool = False):
@@ -1034,6 +1101,15 @@ class Store:
 
     @staticmethod
     def _row(row: tuple) -> Capture:
+        """A stored row as a capture. A row damaged by hand or by another program is read as
+        far as it can be, with a note saying what could not be: readers never fail on it."""
+        try:
+            return Store._row_exact(row)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+            return damaged_row(row)
+
+    @staticmethod
+    def _row_exact(row: tuple) -> Capture:
         (cid, received_at, method, path, query, tenant, event_type, headers, body, body_size,
          truncated, client, origin, replay_of, signature, r_status, r_headers, r_body, r_ms, runs, notes) = row
         request = Request(

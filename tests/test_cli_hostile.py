@@ -404,6 +404,36 @@ def test_an_empty_valid_store_still_works(tmp_path):
     assert "no capture 1" in r.stderr.decode()
 
 
+def test_rows_damaged_by_hand_are_shown_as_far_as_they_can_be_read(hostile):
+    with sqlite3.connect(hostile) as db:
+        db.execute("UPDATE captures SET headers='not json', runs='{}', signature='[1]' WHERE id=1")
+        db.execute("UPDATE captures SET method=X'FF00', response_status='abc', notes='[1, 2]' WHERE id=2")
+    db.close()
+    for args in (("list",), ("list", "--json"), ("list", "--filter", "caf"), ("export", "1", "2", "--format", "har"), ("show", "1", "--json")):
+        assert_calm(cli_in(hostile, *args))
+    r = cli_in(hostile, "show", "1")
+    assert_calm(r)
+    text = r.stdout.decode()
+    assert "note: this stored capture is damaged: signature, headers, runs could not be read as written" in text
+    assert "caf\u00e9" in text or "café" in text  # the body is still there
+    r = cli_in(hostile, "show", "2")
+    assert_calm(r)
+    assert "note: this stored capture is damaged: response_status, method could not be read as written" in r.stdout.decode()
+    assert r.stdout.decode().splitlines()[1].startswith("\ufffd\\x00 /nowhere")
+
+
+def test_a_store_damaged_on_disk_is_one_line(tmp_path):
+    path = tmp_path / "captures.sqlite3"
+    big_store(path)
+    with open(path, "r+b") as f:  # pages past the schema's become noise
+        f.seek(2 * 4096)
+        f.write(b"\xa5" * 4096 * 50)
+    r = cli_in(path, "list")
+    assert_calm(r, (2,))
+    assert r.stderr.decode().startswith("error: the capture store cannot be read (database disk image is malformed)")
+    assert len(r.stderr.decode().splitlines()) == 1
+
+
 # 6. Usage errors, None and control characters
 
 
