@@ -7,6 +7,7 @@ Keys are remappable by binding id (Textual keymaps), e.g. `{"send-sample": "ctrl
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from textual.binding import Binding
@@ -77,3 +78,21 @@ NAVIGATION_HELP: tuple[tuple[str, str], ...] = (
     ("tab / shift+tab", "move the focus between the table, the detail tabs and their content"),
     ("ctrl+p", "the command palette: every action and every sample by name"),
 )
+
+
+@functools.cache
+def known_binding_ids() -> frozenset[str]:
+    """Every binding id a keymap may name: the actions above and the bindings of the
+    screens and widgets (closing a modal, moving in the table)."""
+    from .screens import copied_screen, debugger_screen, edit_resend, export_screen, flow_picker, help_screen
+    from .screens import resend_to_url, sample_picker, tunnel_screen
+    from .widgets import filter_bar, request_table
+
+    ids = {a.id for a in (*MAIN_ACTIONS, *DEBUGGER_ACTIONS, *TUNNEL_ACTIONS)}
+    for module in (copied_screen, debugger_screen, edit_resend, export_screen, flow_picker, help_screen, resend_to_url,
+                   sample_picker, tunnel_screen, filter_bar, request_table):
+        for value in vars(module).values():
+            for binding in getattr(value, "BINDINGS", None) or () if isinstance(value, type) else ():
+                if isinstance(binding, Binding) and binding.id:
+                    ids.add(binding.id)
+    return frozenset(ids)

@@ -20,6 +20,7 @@ from typing import Any, Awaitable, Callable, Iterable
 from textual import work
 from textual.app import App, ComposeResult
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 from textual.widgets import ContentSwitcher, Footer
 from textual.worker import get_current_worker
 
@@ -28,7 +29,7 @@ from ..config import Config
 from ..export import export, to_curl, write_private
 from ..filters import Filter, FilterError, parse_filter
 from ..flow import Engine, FlowSet
-from ..model import Capture
+from ..model import Capture, unicode_text
 from ..pipeline import DRAIN_SECONDS_TUI, Pipeline
 from ..replay import DEFAULT_TIMEOUT
 from ..signatures import Masker, scheme_for
@@ -36,9 +37,11 @@ from ..store import Store, StoreError
 from ..tunnel import (
     NoTunnel, PublicUrl, TriggerUrl, Tunnel, open_tunnel, pipeline_follower, public_base_url_note, trigger_urls, tunnel_from_options,
 )
-from .actions import MAIN_ACTIONS, UserAction
+from .actions import DEBUGGER_ACTIONS, MAIN_ACTIONS, TUNNEL_ACTIONS, UserAction, known_binding_ids
 from .commands import InspectorCommands
 from .debug_session import DebugSession
+from .guard import GuardedPump, describe, guarded_callback, report
+from .shapes import deep_safe, in_shape
 from .messages import CapturesPending, FlowsReloaded, HistoryBatch, HistoryDone, ResendDone, SampleSent, SearchProgress, TunnelChanged
 from .resend import ResendOrder, ResendOutcome, carry_out, problem
 from .rows import Row, needs_store, select
@@ -75,6 +78,8 @@ WARNING_LINES = 8
 NO_TUNNEL_FIX = "start ngrok from the tunnel panel, or pass --public-url URL for a tunnel you run (cloudflared, Tailscale Funnel)"
 
 MAIN_SCREEN_ONLY = frozenset(a.action for a in MAIN_ACTIONS if a.id not in ("quit", "help"))
+# What a failed action is called in its error notification: the words of the help screen.
+ACTION_LABELS = {a.action: a.label for a in (*DEBUGGER_ACTIONS, *TUNNEL_ACTIONS, *MAIN_ACTIONS)}
 
 
 def _export_dir(store: Store) -> Path:
@@ -86,6 +91,14 @@ def _export_dir(store: Store) -> Path:
         return folder.relative_to(Path.cwd().resolve())
     except ValueError:
         return folder
+
+
+def keymap_problem(unknown: list[str], keymap_file: str | None) -> str:
+    """The keymap's ids that bind nothing, and the ids that do."""
+    where = keymap_file or "keymap.json"
+    names = ", ".join(repr(unicode_text(k)) for k in unknown)
+    return (f"{where}: unknown binding id{'s' if len(unknown) > 1 else ''} {names} (ignored); "
+            f"valid ids: {', '.join(sorted(known_binding_ids()))}")
 
 
 def _freeze_gc() -> None:
@@ -118,7 +131,7 @@ class ServerOptions:
     serve: bool = True  # False: no listening socket (tests, snapshots)
 
 
-class InspectorApp(App[int]):
+class InspectorApp(GuardedPump, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "webhook-inspector"
     COMMANDS = App.COMMANDS | {InspectorCommands}
@@ -258,6 +271,40 @@ class InspectorApp(App[int]):
         self._detail_last = 0.0
         self._select_when_seen: int | None = None
         self._header_due = False
+        unknown = [k for k in self.keymap if k not in known_binding_ids()]
+        if unknown:
+            self.startup_problems.append(keymap_problem(unknown, self.keymap_file))
+
+    # The net under every key (guard.py): an action, a handler, a timer or a worker that
+    # raises shows an error notification naming it, and the app and its server keep running.
+
+    async def _dispatch_action(self, namespace: Any, action_name: str, params: Any) -> bool:
+        try:
+            return await super()._dispatch_action(namespace, action_name, params)
+        except Exception as exc:
+            label = ACTION_LABELS.get(action_name) or action_name.replace("_", " ")
+            report(self, label[:1].lower() + label[1:], exc)
+            return True
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Our notifications carry data (paths, reasons, exception text) that is not markup:
+        a `[` in it must not make the toast fail to render."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """OSC 52 carries UTF-8: text with bytes that were not UTF-8 (surrogate escapes) goes
+        with U+FFFD in their place rather than failing to encode."""
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = unicode_text(text)
+        super().copy_to_clipboard(text)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.ERROR and worker.error is not None and not self._quitting:
+            report(self, worker.name or worker.group or "a background task", worker.error)
 
     # Layout
 
@@ -370,6 +417,7 @@ class InspectorApp(App[int]):
         if len(self._warnings) == 1:
             self.set_timer(WARNING_GATHER_SECONDS, self._show_worker_warnings)
 
+    @guarded_callback("showing the worker processes' warnings")
     def _show_worker_warnings(self) -> None:
         lines, self._warnings = self._warnings, []
         if self._quitting or not lines:
@@ -425,6 +473,15 @@ class InspectorApp(App[int]):
         """Where senders reach us from outside now: the tunnel's URL while it is up."""
         status = self.tunnel.status
         return status.public_url.rstrip("/") if status.state == "up" and status.public_url else None
+
+    def _guarded(self, what: str, callback: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            try:
+                return callback()
+            except Exception as exc:
+                report(self, what, exc)
+
+        return run
 
     def _update_header(self) -> None:
         if not self.screen_stack:  # a late timer or tunnel callback while the app shuts down
@@ -547,7 +604,7 @@ class InspectorApp(App[int]):
         """A capture stored (`first`) or updated (a trace that ended after the answer)."""
         if self._quitting:
             return
-        self._incoming.append((capture, first))
+        self._incoming.append((in_shape(capture), first))
         # One message until the table takes the buffer: a burst costs one message, not one
         # per capture (and a message still queued is replaced by the next, `can_replace`).
         if not self._pending_posted:
@@ -564,6 +621,7 @@ class InspectorApp(App[int]):
             return
         self._take_captures()
 
+    @guarded_callback("showing new captures")
     def _take_captures(self) -> None:
         self._take_due = False
         self._pending_posted = False
@@ -633,7 +691,7 @@ class InspectorApp(App[int]):
             self._header_due = False
             self._update_header()
 
-        self.set_timer(0.25, update)
+        self.set_timer(0.25, self._guarded("updating the header", update))
 
     # History: read from the store in a thread, newest first, in batches
 
@@ -643,7 +701,7 @@ class InspectorApp(App[int]):
             return self.store, False
         return Store(self.store.path, max_captures=self.store.max_captures), True
 
-    @work(thread=True, exclusive=True, group="history", name="history")
+    @work(thread=True, exclusive=True, group="history", name="loading the history", exit_on_error=False)
     def _load_history(self) -> None:
         worker = get_current_worker()
         try:
@@ -660,7 +718,7 @@ class InspectorApp(App[int]):
             for capture in reader.iter_newest(batch=HISTORY_BATCH):
                 if worker.is_cancelled or self._quitting:
                     return
-                batch.append(Row(capture))
+                batch.append(Row(in_shape(capture)))
                 if len(batch) >= size:
                     loaded += len(batch)
                     self.post_message(HistoryBatch(batch, loaded, total))
@@ -784,7 +842,7 @@ class InspectorApp(App[int]):
             return
         self.table.set_view(view)
 
-    @work(thread=True, exclusive=True, group="search", name="search")
+    @work(thread=True, exclusive=True, group="search", name="searching the store", exit_on_error=False)
     def _search(self, generation: int, flt: Filter) -> None:
         worker = get_current_worker()
         try:
@@ -854,16 +912,17 @@ class InspectorApp(App[int]):
                 self._show_detail()
 
         if wait <= 0:
-            self.call_later(show)
+            self.call_later(self._guarded("showing the capture", show))
         else:
-            self.set_timer(wait, show)
+            self.set_timer(wait, self._guarded("showing the capture", show))
 
     def _view_context(self, capture: Capture | None = None) -> ViewContext:
         if capture is None:
             return ViewContext(mask=self.masker, tz=self.tz, body_mode=self.body_mode)
         redactor = self.masker.for_capture(capture)
-        return ViewContext(mask=redactor, redact=redactor.value, tz=self.tz, body_mode=self.body_mode)
+        return ViewContext(mask=redactor, redact=deep_safe(redactor.value), tz=self.tz, body_mode=self.body_mode)
 
+    @guarded_callback("showing the capture")
     def _show_detail(self) -> None:
         self._detail_due = False
         self._detail_last = time.monotonic()
@@ -881,7 +940,7 @@ class InspectorApp(App[int]):
             if capture is None:
                 self.notify(f"capture #{cid} is no longer in the store (retention keeps the newest {self.store.max_captures:,})", severity="warning")
                 return
-            self._detail_capture = capture
+            self._detail_capture = capture = in_shape(capture)
         self.detail.show(capture, self._view_context(capture))
         self._update_lower()
 
@@ -893,10 +952,11 @@ class InspectorApp(App[int]):
         if self._detail_capture is not None and self._detail_capture.id == row.id:
             return self._detail_capture
         try:
-            return self.store.get(row.id)
+            capture = self.store.get(row.id)
         except (sqlite3.Error, StoreError) as exc:
             self.notify(f"could not read capture #{row.id}: {exc}", severity="error")
             return None
+        return in_shape(capture) if capture is not None else None
 
     def _need_capture(self) -> Capture | None:
         capture = self.selected_capture()
@@ -927,7 +987,7 @@ class InspectorApp(App[int]):
             self.send_sample(name)
 
     def send_sample(self, name: str) -> None:
-        self.run_worker(self._send_sample(name), group="samples", exclusive=False)
+        self.run_worker(self._send_sample(name), group="samples", exclusive=False, exit_on_error=False, name="sending a sample")
 
     async def _send_sample(self, name: str) -> None:
         """Through the pipeline directly (no HTTP): the same path a request takes."""
@@ -1067,6 +1127,8 @@ class InspectorApp(App[int]):
                 write_private(str(target), text)  # owner-only: exports can hold secrets
             except OSError as exc:
                 return f"cannot write {path}: {exc.strerror or exc}"
+            except (ValueError, RecursionError) as exc:  # text the file cannot take (e.g. UnicodeEncodeError)
+                return f"cannot export #{capture.id} as {fmt}: {describe(exc)}"
             written.update(fmt=fmt, path=target.resolve())
             return None
 
@@ -1085,10 +1147,11 @@ class InspectorApp(App[int]):
             self.flows.reload()
             self._update_chrome()
 
+    @guarded_callback("checking the flows folder")
     def _check_flows(self) -> None:
         self._reload_flows(force=False)
 
-    @work(thread=True, exclusive=True, group="flows", name="flows")
+    @work(thread=True, exclusive=True, group="flows", name="reloading flows", exit_on_error=False)
     def _reload_flows(self, force: bool) -> None:
         try:
             changed = self.flows.changed()
@@ -1148,14 +1211,14 @@ class InspectorApp(App[int]):
     def open_debugger(self, capture: Capture, flow_name: str) -> None:
         self._record(capture, flow_name)
 
-    @work(thread=True, exclusive=True, group="debugger", name="debugger")
+    @work(thread=True, exclusive=True, group="debugger", name="recording the debugger run", exit_on_error=False)
     def _record(self, capture: Capture, flow_name: str) -> None:
         try:
             session = DebugSession(self.flows, flow_name, capture, clock=self.clock)
         except Exception as exc:
             self.call_from_thread(self.notify, f"could not re-run {flow_name}: {type(exc).__name__}: {exc}", severity="error")
             return
-        self.call_from_thread(self.push_screen, DebuggerScreen(session, redact=self.masker.for_capture(capture).value))
+        self.call_from_thread(self.push_screen, DebuggerScreen(session, redact=deep_safe(self.masker.for_capture(capture).value)))
 
     def action_help(self) -> None:
         screen = self.screen

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable
 
 from ..filters import KEYS, tokens
 from ..model import FAILED_SIGNATURE, Capture, unicode_text
+from .shapes import in_shape
 
 # Interned small values: many rows share them, so each row holds only references.
 _strings: dict[str, str] = {}
@@ -113,6 +114,7 @@ class Row:
 
     def update(self, capture: Capture) -> None:
         """Take the response and runs of a later version of the same capture."""
+        capture = in_shape(capture)
         response = capture.response
         self.no_answer = got_no_answer(capture)
         if response is None:

@@ -4,7 +4,6 @@ continue to a breakpoint, restart — with the node's source, what it did, and t
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,6 +24,7 @@ from ..widgets.code import code
 from ..widgets.flow_tree import error_at
 from ..widgets.node_list import NodeList
 from ..widgets.scope_tree import ScopeTree
+from ..shapes import cells, dumps
 
 
 def node_text(flow: Flow, node: Node) -> tuple[str, int]:
@@ -208,7 +208,7 @@ class DebuggerScreen(Screen[None]):
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(overflow="fold")
         status_style = "bold green" if frame.status == "ok" else "bold red" if frame.status == "error" else "bold yellow"
-        grid.add_row("status", Text(f"{frame.status}  ({frame.type})", style=status_style))
+        grid.add_row(*cells("status", Text(f"{frame.status}  ({frame.type})", style=status_style)))
         if frame.decision:
             lines = Text()
             for i, d in enumerate(frame.decision):
@@ -222,24 +222,24 @@ class DebuggerScreen(Screen[None]):
                 value = d.get("value")
                 lines.append("✓ " if value is True else "· ", style="green" if value is True else "dim")
                 lines.append(str(d.get("expression")))
-                lines.append(f"  → {json.dumps(value)}", style="bold green" if value is True else "dim")
-            grid.add_row("decision", lines)
+                lines.append(f"  → {dumps(value)}", style="bold green" if value is True else "dim")
+            grid.add_row(*cells("decision", lines))
         if frame.error:
             run = self.session.run_of(frame) or {"file": frame.file}
-            grid.add_row("error", Text(error_at(run, frame.error), style="red"))
+            grid.add_row(*cells("error", Text(error_at(run, frame.error), style="red")))
         elif frame.type == "http_response" and isinstance(frame.output, dict):
             answered = frame.output.get("answered")
             body = frame.output.get("body")
-            shown = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
-            grid.add_row("answer", Text(f"{frame.output.get('status')} {shown}", style="green" if answered else "yellow"))
+            shown = body if isinstance(body, str) else dumps(body, ensure_ascii=False)
+            grid.add_row(*cells("answer", Text(f"{frame.output.get('status')} {shown}", style="green" if answered else "yellow")))
             if not answered:
-                grid.add_row("", Text("not used: the webhook was already answered", style="yellow"))
+                grid.add_row(*cells("", Text("not used: the webhook was already answered", style="yellow")))
         elif frame.output is not None and frame.type != "branch":
-            out = json.dumps(frame.output, ensure_ascii=False, indent=2) if isinstance(frame.output, (dict, list)) else json.dumps(frame.output, ensure_ascii=False)
-            grid.add_row("output", out if len(out) < 2000 else out[:1999] + "…")
-        grid.add_row("next", Text(f"→ {frame.next}" if frame.next else "(end of the run)", style="bold" if frame.next else "dim"))
+            out = dumps(frame.output, ensure_ascii=False, indent=2) if isinstance(frame.output, (dict, list)) else dumps(frame.output, ensure_ascii=False)
+            grid.add_row(*cells("output", out if len(out) < 2000 else out[:1999] + "…"))
+        grid.add_row(*cells("next", Text(f"→ {frame.next}" if frame.next else "(end of the run)", style="bold" if frame.next else "dim")))
         for log in frame.logs:
-            grid.add_row("log", log)
+            grid.add_row(*cells("log", log))
         parts.append(grid)
         return Group(*parts)
 

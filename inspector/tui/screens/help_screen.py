@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..actions import NAVIGATION_HELP, UserAction
+from ..shapes import cells
 
 FILTER_HELP = (
     ("tenant:demo", "the tenant segment of the URL (globs: *, ?)"),
@@ -69,17 +70,17 @@ class HelpScreen(ModalScreen[None]):
         keys.add_column("what it does", ratio=1)
         keys.add_column("id", style="dim", no_wrap=True)
         for key, action, enabled in self.actions:
-            keys.add_row(key, Text(action.label, style="" if enabled else "dim"), action.help, action.id)
+            keys.add_row(*cells(key, Text(action.label, style="" if enabled else "dim"), action.help, action.id))
         nav = Table(box=None, padding=(0, 2, 0, 0), show_header=False, expand=True)
         nav.add_column(style="bold cyan", no_wrap=True)
         nav.add_column(ratio=1)
         for key, text in NAVIGATION_HELP:
-            nav.add_row(key, text)
+            nav.add_row(*cells(key, text))
         filt = Table(box=None, padding=(0, 2, 0, 0), show_header=False, expand=True)
         filt.add_column(style="bold cyan", no_wrap=True)
         filt.add_column(ratio=1)
         for term, text in FILTER_HELP:
-            filt.add_row(term, text)
+            filt.add_row(*cells(term, text))
         parts = [
             Text("Keys", style="bold underline"), keys, Text(""),
             Text("Moving around", style="bold underline"), nav, Text(""),

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.containers import Vertical
 from textual.widgets import TabbedContent, TabPane
 
 from ...model import Capture
+from ..guard import describe
+from ..shapes import printable
 from .body_view import BodyView
 from .context import ViewContext
 from .flow_tree import FlowTree
@@ -53,18 +56,22 @@ class DetailPane(Vertical):
 
     def show(self, capture: Capture, ctx: ViewContext) -> None:
         self.capture = capture
-        self.border_title = f"#{capture.id} {capture.request.method} {capture.request.target}"
+        # Content, not a str: a title given as a str is read as markup, and a path may hold "[".
+        self.border_title = Content(printable(f"#{capture.id} {capture.request.method} {capture.request.target}"))
         for key, _, _ in TABS:
-            view = self.query_one(f"#view-{key}")
-            try:
-                view.show(capture, ctx)
-            except Exception as exc:  # one view failing must not take the others (or the app) down
-                self.app.log.error(f"detail view {key} failed: {exc!r}")
-                self.notify(f"could not show the {key} tab: {type(exc).__name__}: {exc}", severity="error")
+            self._show_view(key, capture, ctx)
+
+    def _show_view(self, key: str, capture: Capture, ctx: ViewContext) -> None:
+        view = self.query_one(f"#view-{key}")
+        try:
+            view.show(capture, ctx)
+        except Exception as exc:  # one view failing must not take the others (or the app) down
+            self.app.log.error(f"detail view {key} failed: {exc!r}")
+            self.notify(f"could not show the {key} tab: {describe(exc)}", severity="error", markup=False)
 
     def refresh_view(self, key: str, ctx: ViewContext) -> None:
         if self.capture is not None:
-            self.query_one(f"#view-{key}").show(self.capture, ctx)
+            self._show_view(key, self.capture, ctx)
 
     def switch(self, step: int) -> None:
         keys = [f"tab-{k}" for k, _, _ in TABS]

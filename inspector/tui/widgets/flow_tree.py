@@ -3,13 +3,13 @@ value, outputs (expand to see them whole), errors at file:line, async runs under
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from ..shapes import dumps
 from ...model import Capture
 
 STATUS_STYLE = {"ok": "green", "error": "bold red", "limit": "bold red", "interrupted": "red", "skipped": "yellow", "running": "yellow", "unused": "yellow"}
@@ -22,10 +22,10 @@ def _us(us: Any) -> str:
 
 
 def _short(value: Any, limit: int = 70) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = value if isinstance(value, str) else dumps(value, ensure_ascii=False)
     text = text.replace("\n", "⏎")
     if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False) if len(text) <= limit else text
+        text = dumps(value, ensure_ascii=False) if len(text) <= limit else text
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -111,7 +111,7 @@ class FlowTree(Tree[dict]):
         err = step.get("error")
         # A branch's output repeats its decision; an answer is summarised by its status.
         show_output = output is not None and not err and kind != "branch"
-        whole = json.dumps(output, indent=2, ensure_ascii=False) if show_output else ""
+        whole = dumps(output, indent=2, ensure_ascii=False) if show_output else ""
         inline = show_output and "\n" not in whole and len(whole) <= 60
         if kind == "http_response" and isinstance(output, dict):
             label.append(f"  answered {output.get('status')}" if output.get("answered") else "  not used: the webhook was already answered",
@@ -132,7 +132,7 @@ class FlowTree(Tree[dict]):
                 value = d.get("value")
                 line.append("✓ " if value is True else "· ", style="green" if value is True else "dim")
                 line.append(str(d.get("expression")))
-                line.append(f"  → {json.dumps(value)}", style="green" if value is True else "dim")
+                line.append(f"  → {dumps(value)}", style="green" if value is True else "dim")
             node.add_leaf(line)
         if step.get("decision") and not step.get("next") and not err:
             node.add_leaf(Text("no condition held and there is no default: the run ends", style="dim"))

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from ...model import Capture
 from .context import ViewContext
+from ..shapes import cells
 
 
 class HeadersView(VerticalScroll):
@@ -27,7 +28,7 @@ class HeadersView(VerticalScroll):
         table.add_column("value", overflow="fold")
         for name, value in req.headers:
             shown = ctx.mask(name, value)
-            table.add_row(name, Text(shown, style="yellow" if shown != value else ""))
+            table.add_row(*cells(name, Text(shown, style="yellow" if shown != value else "")))
         parts: list = [table]
         pairs = req.query_pairs()
         if pairs:
@@ -35,7 +36,7 @@ class HeadersView(VerticalScroll):
             query.add_column("query parameter", style="cyan", no_wrap=True)
             query.add_column("value", overflow="fold")
             for k, v in pairs:
-                query.add_row(k, v)
+                query.add_row(*cells(k, v))
             parts += [Text(""), query]
         from rich.console import Group
 

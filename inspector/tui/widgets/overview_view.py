@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from rich.table import Table
 from rich.text import Text
@@ -12,7 +11,30 @@ from textual.widgets import Static
 
 from ...model import Capture
 from ..rows import got_no_answer, provider_event
+from ..shapes import answer_value, cells, dumps, printable, printable_lines
 from .context import ViewContext, sig_mark, SIG_STYLE, status_style
+
+
+FAILED_RUN = ("error", "limit", "interrupted")
+
+
+def failure_text(failed: list[dict], response) -> Text:
+    """Said first, in words: which flow failed, at which node, why, and what the sender got."""
+    text = Text(style="bold red")
+    if len(failed) == 1:
+        run = failed[0]
+        text.append(f"✗ the flow failed: {run.get('flow')}")
+    else:
+        text.append(f"✗ {len(failed)} flows failed: " + ", ".join(str(r.get("flow")) for r in failed))
+    for run in failed:
+        path = run.get("path") or []
+        where = f" at node {path[-1]}" if path else ""
+        err = run.get("error") or {}
+        why = f": {err.get('message')}" if err.get("message") else ""
+        text.append(f"\n{run.get('flow')} ended with {run.get('status')}{where}{why}", style="red")
+    if response is not None and response.status >= 500:
+        text.append(f"\nthe sender got {response.status}", style="red")
+    return text
 
 
 class OverviewView(VerticalScroll):
@@ -33,21 +55,21 @@ class OverviewView(VerticalScroll):
         head.append(req.target)
         if capture.replay_of is not None:
             head.append(f"   ↻ replay of #{capture.replay_of}", style="bold cyan")
-        grid.add_row(f"#{capture.id}", head)
-        grid.add_row("received", f"{ctx.when(req.received_at)}  from {req.client or '?'}")
+        grid.add_row(*cells(f"#{capture.id}", head))
+        grid.add_row(*cells("received", f"{ctx.when(req.received_at)}  from {req.client or '?'}"))
         if capture.event_type is None:
-            grid.add_row("route", Text("no webhook route matched this path (answered 404)", style="yellow"))
+            grid.add_row(*cells("route", Text("no webhook route matched this path (answered 404)", style="yellow")))
         else:
             route = Text(f"tenant {capture.tenant} · event_type {capture.event_type}")
             event = provider_event(capture)
             if event:
                 route.append(f" · provider event {event}", style="cyan")
-            grid.add_row("route", route)
+            grid.add_row(*cells("route", route))
         ctype = req.headers.get("content-type") or "no Content-Type"
         size = f"{req.body_size:,} bytes · {ctype}"
         if req.truncated:
             size += f" · truncated (first {len(req.body):,} bytes kept)"
-        grid.add_row("body", size)
+        grid.add_row(*cells("body", size))
         sig = capture.signature
         line = Text()
         line.append(f"{sig_mark(sig.status)} {sig.status}", style=SIG_STYLE.get(sig.status, ""))
@@ -56,25 +78,29 @@ class OverviewView(VerticalScroll):
             line.append(f" ({sig.algorithm}, {sig.header})" if sig.header else f" ({sig.algorithm})", style="dim")
         if sig.status != "valid" and sig.reason:
             line.append(f"\n{sig.reason}")
-        grid.add_row("signature", line)
+        grid.add_row(*cells("signature", line))
         resp = capture.response
         if resp is None and got_no_answer(capture):
-            grid.add_row("response", Text("no answer from the target (see the note)", style="bold red"))
+            grid.add_row(*cells("response", Text("no answer from the target (see the note)", style="bold red")))
         elif resp is None:
-            grid.add_row("response", Text("not answered yet", style="dim"))
+            grid.add_row(*cells("response", Text("not answered yet", style="dim")))
         else:
             line = Text()
             line.append(str(resp.status), style=status_style(resp.status))
             if resp.duration_ms is not None:
                 line.append(f"  in {resp.duration_ms:.1f} ms", style="dim")
-            value = ctx.redact(resp.body_value())
+            value = ctx.redact(answer_value(resp))
             if value is not None:
-                shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                shown = value if isinstance(value, str) else dumps(value, ensure_ascii=False)
                 line.append("  " + (shown if len(shown) <= 200 else shown[:199] + "…"))
-            grid.add_row("response", line)
+            grid.add_row(*cells("response", line))
+        runs = ctx.redact(list(capture.runs))
+        failed = [r for r in runs if r.get("status") in FAILED_RUN]
+        if failed:
+            grid.add_row(*cells("outcome", failure_text(failed, resp)))
         if not capture.runs:
-            grid.add_row("flows", Text("no flow ran" + (f" (none is triggered by {capture.event_type})" if capture.event_type else ""), style="dim"))
-        for i, run in enumerate(ctx.redact(list(capture.runs))):
+            grid.add_row(*cells("flows", Text("no flow ran" + (f" (none is triggered by {capture.event_type})" if capture.event_type else ""), style="dim")))
+        for i, run in enumerate(runs):
             line = Text()
             if run.get("parent_id"):
                 line.append("  ↳ async ", style="dim")
@@ -90,9 +116,9 @@ class OverviewView(VerticalScroll):
             if err and status != "skipped":
                 at = f"{run.get('file')}:{err.get('line')}:{err.get('column')}: " if err.get("line") else ""
                 line.append(f"\n{at}{err.get('message')}", style="red")
-            grid.add_row("flows" if i == 0 else "", line)
+            grid.add_row(*cells("flows" if i == 0 else "", line))
         if capture.origin != "live" or capture.replay_of:
-            grid.add_row("origin", f"{capture.origin}" + (f" · replay of #{capture.replay_of}" if capture.replay_of else ""))
+            grid.add_row(*cells("origin", f"{capture.origin}" + (f" · replay of #{capture.replay_of}" if capture.replay_of else "")))
         for note in ctx.redact(list(capture.notes)):
-            grid.add_row("note", note)
+            grid.add_row(*cells("note", note))
         self.query_one("#overview-text", Static).update(grid)

@@ -20,7 +20,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..guard import report, describe
 from ..rows import Row, time_text
+from ..shapes import printable
 
 # (title, width, align, flexible): flexible columns share what is left of the width.
 COLUMNS: tuple[tuple[str, int, str, bool], ...] = (
@@ -122,6 +124,7 @@ class RequestTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         # Rendered rows by capture id: a row is drawn once, then reused as it scrolls.
         self._strips: dict[int, tuple[tuple, Strip]] = {}
+        self._reported: set[int] = set()  # rows whose drawing failed, told once each
         self.first_paint: float | None = None  # perf_counter of the first frame with rows
         self.painted_at = 0.0  # perf_counter of the last line rendered
 
@@ -347,7 +350,10 @@ class RequestTable(ScrollView, can_focus=True):
         cached = self._strips.get(row.id)
         if cached is not None and cached[0] == key:
             return cached[1]
-        strip = self._render_row(row, key[0], width, base)
+        try:
+            strip = self._render_row(row, key[0], width, base)
+        except Exception as exc:  # one row that cannot be drawn must not take the table down
+            strip = self._broken_row(row, exc, width, base)
         if len(self._strips) > 2048:
             self._strips.clear()
         self._strips[row.id] = (key, strip)
@@ -373,12 +379,19 @@ class RequestTable(ScrollView, can_focus=True):
         )
         segments = [Segment(" ", base)]
         for (text, style), (_, _, align, _), w in zip(cells, COLUMNS, self._widths):
-            segments.append(Segment(fit(text, w, align), base + style))
+            segments.append(Segment(fit(printable(text), w, align), base + style))
             segments.append(Segment(" ", base))
         used = sum(s.cell_length for s in segments)
         if used < width:
             segments.append(Segment(" " * (width - used), base))
         return Strip(segments).crop(0, width)
+
+    def _broken_row(self, row: Row, exc: Exception, width: int, base: Style) -> Strip:
+        if row.id not in self._reported:
+            self._reported.add(row.id)
+            report(self, f"drawing row #{row.id}", exc)
+        text = fit(f" {row.id}  cannot show this row: {describe(exc)}", width)
+        return Strip([Segment(text, base + self._style("bad"))], width)
 
 
 def _layout(width: int) -> list[int]:

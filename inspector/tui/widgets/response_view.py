@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from rich.console import Group
 from rich.table import Table
@@ -13,6 +12,7 @@ from textual.widgets import Static
 
 from ...model import Capture
 from .code import code
+from ..shapes import answer_value, cells, dumps, printable, printable_lines
 from .context import ViewContext, status_style
 
 
@@ -41,12 +41,12 @@ class ResponseView(VerticalScroll):
         headers.add_column("header", style="cyan", no_wrap=True)
         headers.add_column("value", overflow="fold")
         for name, value in resp.headers:
-            headers.add_row(name, ctx.mask(name, value))
+            headers.add_row(*cells(name, ctx.mask(name, value)))
         target.update(Group(head, Text(""), headers, Text("")))
-        value = ctx.redact(resp.body_value())
+        value = ctx.redact(answer_value(resp))
         if value is None:
             body_target.update(Text("(empty body)", style="dim"))
         elif isinstance(value, str):
             body_target.update(Text(value))
         else:
-            body_target.update(code(json.dumps(value, indent=2, ensure_ascii=False), "json"))
+            body_target.update(code(dumps(value, indent=2, ensure_ascii=False), "json"))

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from ..shapes import dumps, printable
+
 MAX_CHILDREN = 200
+MAX_DEPTH = 64  # a payload nested 1,000 levels deep would overflow the recursion below
 
 
 def _leaf(value: Any) -> Text:
     if isinstance(value, str):
-        shown = json.dumps(value, ensure_ascii=False)
+        shown = printable(dumps(value, ensure_ascii=False))
         return Text(shown if len(shown) <= 120 else shown[:119] + "…", style="green")
     if value is None:
         return Text("()", style="dim")
     if isinstance(value, bool):
         return Text(str(value).lower(), style="magenta")
-    return Text(json.dumps(value), style="cyan")
+    return Text(dumps(value), style="cyan")
 
 
 def _summary(value: Any) -> str:
@@ -47,8 +49,11 @@ class ScopeTree(Tree[Any]):
 
     def _add(self, parent: TreeNode, key: str, value: Any, *, expand: bool, depth: int) -> None:
         label = Text()
-        label.append(str(key), style="bold")
-        if isinstance(value, (dict, list)) and value:
+        label.append(printable(str(key)), style="bold")
+        if isinstance(value, (dict, list)) and value and depth >= MAX_DEPTH:
+            label.append(f"  {_summary(value)}, nested deeper than {MAX_DEPTH} levels (not shown)", style="dim")
+            parent.add_leaf(label)
+        elif isinstance(value, (dict, list)) and value:
             label.append(f"  {_summary(value)}", style="dim")
             node = parent.add(label, expand=expand)
             items = value.items() if isinstance(value, dict) else enumerate(value)

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from ...model import Capture
 from .context import SIG_STYLE, ViewContext, sig_mark
+from ..shapes import cells
 
 
 class SignatureView(VerticalScroll):
@@ -29,10 +30,10 @@ class SignatureView(VerticalScroll):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(overflow="fold")
-        grid.add_row("scheme", sig.scheme or "none applies")
-        grid.add_row("algorithm", sig.algorithm or "–")
-        grid.add_row("header", sig.header or "–")
-        grid.add_row("reason", sig.reason or ("The signature matches." if sig.status == "valid" else "–"))
+        grid.add_row(*cells("scheme", sig.scheme or "none applies"))
+        grid.add_row(*cells("algorithm", sig.algorithm or "–"))
+        grid.add_row(*cells("header", sig.header or "–"))
+        grid.add_row(*cells("reason", sig.reason or ("The signature matches." if sig.status == "valid" else "–")))
         if sig.hints:
             hints = Text()
             for i, hint in enumerate(sig.hints):
@@ -40,16 +41,16 @@ class SignatureView(VerticalScroll):
                     hints.append("\n")
                 hints.append("• ", style="yellow")
                 hints.append(hint)
-            grid.add_row("hints", hints)
+            grid.add_row(*cells("hints", hints))
         elif sig.status not in ("valid", "unsigned"):
-            grid.add_row("hints", Text("none could be computed", style="dim"))
+            grid.add_row(*cells("hints", Text("none could be computed", style="dim")))
         header = sig.header or ""
         if sig.received is not None or sig.expected is not None:
-            grid.add_row("received", Text(ctx.mask(header, sig.received) if sig.received else "(absent)", style="red" if sig.status != "valid" else "green"))
-            grid.add_row("expected", Text(ctx.mask(header, sig.expected) if sig.expected else "–", style="green"))
+            grid.add_row(*cells("received", Text(ctx.mask(header, sig.received) if sig.received else "(absent)", style="red" if sig.status != "valid" else "green")))
+            grid.add_row(*cells("expected", Text(ctx.mask(header, sig.expected) if sig.expected else "–", style="green")))
         elif header:
             got = capture.request.headers.get(header)
-            grid.add_row("received", Text(ctx.mask(header, got) if got else "(absent)"))
+            grid.add_row(*cells("received", Text(ctx.mask(header, got) if got else "(absent)")))
         if sig.status == "unsigned":
-            grid.add_row("", Text("No scheme in answers.json applies to this request, so nothing was verified.", style="dim"))
+            grid.add_row(*cells("", Text("No scheme in answers.json applies to this request, so nothing was verified.", style="dim")))
         self.query_one("#signature-text", Static).update(Group(head, Text(""), grid))

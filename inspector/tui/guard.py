@@ -1,0 +1,163 @@
+"""The TUI's net under every handler: an exception in our actions, message handlers, timers
+or renders becomes an error notification naming what failed, and the app (and its server)
+keeps running.
+
+Textual exits the app on any exception that reaches it, and an exception that escapes a
+message handler also ends the message loop of the widget that ran it, so the net has to be
+inside the dispatch: `GuardedPump` wraps each handler that our classes define as Textual
+looks it up, and `InspectorApp._dispatch_action` wraps every action.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from typing import Any, Callable, Iterable
+
+from textual._callback import count_parameters
+
+from ..model import unicode_text
+
+log = logging.getLogger("inspector.tui")
+
+_OURS = __name__.rsplit(".", 1)[0] + "."  # "inspector.tui."
+MESSAGE_LIMIT = 300
+
+
+def describe(exc: BaseException) -> str:
+    """`UnicodeEncodeError: 'utf-8' codec can't …`, printable and short enough for a toast."""
+    try:
+        text = str(exc)
+    except Exception:  # an exception whose __str__ fails still gets named
+        text = ""
+    text = unicode_text(text).replace("\r", " ").replace("\n", " ")
+    if len(text) > MESSAGE_LIMIT:
+        text = text[: MESSAGE_LIMIT - 1] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def report(node: Any, what: str, exc: BaseException) -> None:
+    """Tell the user `what` failed and why; never raises (it runs where raising would exit)."""
+    log.error("%s failed", what, exc_info=exc)
+    try:
+        app = node.app
+        app.log.error(f"{what} failed: {exc!r}")
+        app.notify(f"{what} failed: {describe(exc)}", severity="error", timeout=10, markup=False)
+    except Exception:  # no app (closing), or notify itself failed: the log above has it
+        pass
+
+
+def handler_name(method: Callable[..., Any]) -> str:
+    """`on_export_screen_…` → what a person reads in the notification."""
+    name = getattr(method, "__name__", "handler")
+    owner = getattr(getattr(method, "__self__", None), "__class__", None)
+    where = owner.__name__ if owner is not None else ""
+    return f"{where}.{name}" if where else name
+
+
+def guard(node: Any, what: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """`method` (sync or async), reporting instead of raising. Textual decides whether to
+    pass the message by counting the handler's parameters: the wrapper carries the count."""
+    wrapper = _guard(node, what, method)
+    try:
+        wrapper._param_count = count_parameters(method)  # type: ignore[attr-defined]
+    except Exception:  # Textual counts them itself (through __wrapped__)
+        pass
+    return wrapper
+
+
+def _guard(node: Any, what: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(*args, **kwargs)
+            except Exception as exc:
+                report(node, what, exc)
+                return None
+
+        return guarded_async
+
+    @functools.wraps(method)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = method(*args, **kwargs)
+        except Exception as exc:
+            report(node, what, exc)
+            return None
+        if inspect.isawaitable(result):  # a sync handler that returns a coroutine
+            return _awaited(node, what, result)
+        return result
+
+    return guarded
+
+
+async def _awaited(node: Any, what: str, awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except Exception as exc:
+        report(node, what, exc)
+        return None
+
+
+def guarded_callback(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """For methods that timers, `call_later` and threads call: Textual treats their
+    exceptions as fatal, we report them."""
+
+    def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.iscoroutinefunction(method):
+
+            @functools.wraps(method)
+            async def run_async(self: Any, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await method(self, *args, **kwargs)
+                except Exception as exc:
+                    report(self, what, exc)
+                    return None
+
+            return run_async
+
+        @functools.wraps(method)
+        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as exc:
+                report(self, what, exc)
+                return None
+
+        return run
+
+    return decorate
+
+
+class GuardedPump:
+    """Mixin for our App, screens and widgets: the message handlers they define (ours, not
+    Textual's) report their exceptions instead of ending the app."""
+
+    def _get_dispatch_methods(self, method_name: str, message: Any) -> Iterable[tuple[type, Callable[..., Any]]]:
+        for cls, method in super()._get_dispatch_methods(method_name, message):  # type: ignore[misc]
+            if cls.__module__.startswith(_OURS):
+                method = guard(self, f"{_event_words(method_name)} in {cls.__name__}", method)
+            yield cls, method
+
+
+def _event_words(method_name: str) -> str:
+    """`on_option_list_option_selected` → `handling option list option selected`."""
+    return "handling " + method_name.removeprefix("_").removeprefix("on_").replace("_", " ")
+
+
+def safe_render(widget: Any, what: str, render: Callable[[], Any], fallback: Callable[[str], Any]) -> Any:
+    """A render that cannot take the app down: on an exception, `fallback(message)` is drawn
+    and the error is reported once per widget (renders repeat on every refresh)."""
+    try:
+        return render()
+    except Exception as exc:
+        if not getattr(widget, "_render_error_reported", False):
+            try:
+                widget._render_error_reported = True
+            except Exception:
+                pass
+            report(widget, what, exc)
+        return fallback(f"{what} failed: {describe(exc)}")
