@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from urllib.parse import parse_qsl
 
 from rich.console import Group
@@ -13,13 +14,53 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...flow import decode_body
-from ...model import Capture, is_json_type
+from ...model import Capture, Request, is_json_type
+from ..shapes import cells, printable, printable_lines
 from .code import code
 from .context import ViewContext
 
 MODES = ("pretty", "raw", "hex")
 PRETTY_LIMIT = 256 * 1024  # larger bodies are shown raw: highlighting them would stall the UI
 HEX_LIMIT = 16 * 1024
+TEXT_LIMIT = 256 * 1024  # raw text shown; Rich lays out every character of it on each refresh
+# A compressed body is inflated for display up to this: a few KiB of gzip can inflate to
+# gigabytes (a "gzip bomb"), which would freeze the UI and take the machine's memory.
+INFLATE_LIMIT = 8 * 1024 * 1024
+_WBITS = {"gzip": (16 + zlib.MAX_WBITS,), "x-gzip": (16 + zlib.MAX_WBITS,), "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS)}
+
+
+def display_body(req: Request, limit: int = INFLATE_LIMIT) -> tuple[bytes, str | None]:
+    """The body with Content-Encoding undone for display, at most `limit` bytes of it, and a
+    note when it was cut or could not be undone."""
+    encoding = (req.headers.get("content-encoding") or "").strip().lower()
+    if not req.body or encoding not in _WBITS:
+        return decode_body(req) if req.body and encoding not in ("", "identity") else (req.body, None)
+    problem: Exception | None = None
+    for wbits in _WBITS[encoding]:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(req.body, limit)
+        except zlib.error as exc:
+            problem = problem or exc
+            continue
+        if inflater.unconsumed_tail:
+            return out, (f"Content-Encoding {printable(encoding)}: inflates to more than {limit:,} bytes; "
+                         f"the first {limit:,} are shown")
+        return out, None
+    return req.body, f"Content-Encoding {printable(encoding)} could not be undone ({problem}); the raw bytes are shown"
+
+
+def _raw_text(body: bytes, limit: int = TEXT_LIMIT) -> Text | Group:
+    text = Text(printable_lines(body[:limit].decode("utf-8", "replace")))
+    if len(body) <= limit:
+        return text
+    more = Text(f"… {len(body) - limit:,} more bytes (first {limit:,} shown; w exports the whole body)", style="dim")
+    return Group(text, more)
+
+
+def _nested_too_deep(text: str) -> Group:
+    return Group(Text("nested too deeply to pretty-print (past Python's recursion limit); shown as text", style="yellow"),
+                 Text(printable_lines(text)))
 
 
 def hexdump(data: bytes, limit: int = HEX_LIMIT) -> str:
@@ -48,13 +89,13 @@ class BodyView(VerticalScroll):
 
     def show(self, capture: Capture, ctx: ViewContext) -> None:
         req = capture.request
-        body, warning = decode_body(req)
-        ctype = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
+        body, warning = display_body(req)
+        ctype = printable((req.headers.get("content-type") or "").split(";")[0].strip().lower())
         mode = ctx.body_mode
         info = Text(no_wrap=True, overflow="ellipsis")
         info.append(f"{ctype or 'no Content-Type'} · {req.body_size:,} bytes")
         if body is not req.body:
-            info.append(f" · {req.headers.get('content-encoding')} decoded for display ({len(body):,} bytes)")
+            info.append(f" · {printable(req.headers.get('content-encoding') or '')} decoded for display ({len(body):,} bytes)")
         if req.truncated:
             info.append(" · truncated", style="yellow")
         info.append("   view: ")
@@ -71,21 +112,24 @@ class BodyView(VerticalScroll):
             return Text("(empty body)", style="dim")
         if mode == "hex":
             return Text(hexdump(body))
-        text = body.decode("utf-8", "replace")
         if mode == "raw" or len(body) > PRETTY_LIMIT:
-            return Text(text)
+            return _raw_text(body)
+        text = body.decode("utf-8", "replace")
         stripped = text.lstrip()
         if is_json_type(ctype) or stripped[:1] in ("{", "["):
             try:
-                value = json.loads(text)
+                pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+            except RecursionError:
+                return _nested_too_deep(text)
             except ValueError as exc:
-                return Group(Text(f"not valid JSON ({exc}); shown as text", style="yellow"), Text(text))
-            return code(json.dumps(value, indent=2, ensure_ascii=False), "json")
+                return Group(Text(f"not valid JSON ({exc}); shown as text", style="yellow"), Text(printable_lines(text)))
+            # "\ud800" in JSON is a lone surrogate, which no terminal can show
+            return code(printable_lines(pretty), "json")
         if ctype == "application/x-www-form-urlencoded":
             table = Table(box=None, padding=(0, 2, 0, 0), header_style="dim")
             table.add_column("form field", style="cyan", no_wrap=True)
             table.add_column("value", overflow="fold")
             for k, v in parse_qsl(text, keep_blank_values=True):
-                table.add_row(k, v)
+                table.add_row(*cells(printable(k), printable(v)))
             return table
-        return Text(text)
+        return Text(printable_lines(text))
