@@ -324,3 +324,28 @@ def test_yaml_errors_keep_their_wording_with_the_fast_parser(tmp_path, source):
     path.write_text(source)
     flow, problems = load_file(path, "bad.ygtc")
     assert flow is None and "YAML syntax error" in problems[0].message
+
+
+def test_a_request_stops_once_its_flows_spent_their_time_budget(tmp_path):
+    # Every step is a legal script (~100,000 operations), and 1,000 of them a legal run:
+    # without a budget per request this run held its worker for a minute or more.
+    from inspector.flow.engine import Answer, RequestLimits
+
+    fs = flows(tmp_path, slow="""
+        name: slow
+        nodes:
+          - id: spin
+            type: script
+            config:
+              script: "let i = 0; while i < 20000 { i += 1; } i"
+            next: spin
+        """)
+    flow = fs.flows[0]
+    answer = Answer(lambda response, where: False, limits=RequestLimits(max_seconds=0.2))
+    event = {"headers": {}, "payload": None}
+    started = time.perf_counter()
+    run = Engine(fs).run_flow(flow, "spin", event, None, 1, None, None, None, 0, answer, [])
+    assert time.perf_counter() - started < 10
+    assert run["status"] == "limit" and "time limit" in run["error"]["message"]
+    assert "MAX_REQUEST_SECONDS" in run["error"]["message"]
+    assert 1 <= len(run["steps"]) < 1000
