@@ -1023,25 +1023,29 @@ def cmd_send(args) -> int:
     if not args.sample:
         out("samples (webhook-inspector send NAME):")
         for s in samples.SAMPLES.values():
-            out(f"  {s.name:<40} {s.description}")
+            out(f"  {s.name:<40} {s.description}" + ("  (also --form)" if s.form else ""))
         return 0
     try:
-        samples.get(args.sample)
+        sample = samples.get(args.sample)
     except samples.UnknownSample as exc:
         raise UsageError(str(exc))
+    form = getattr(args, "form", False)
+    if form and not sample.form:
+        raise UsageError(f"sample {sample.name} has no form-encoded version (its provider sends JSON only); "
+                         f"--form works with {', '.join(s.name for s in samples.SAMPLES.values() if s.form)}")
     config = open_config(args, quiet=True)
     if config is None:
         return 2
     target = (check_http_url("--to", args.to) or f"http://{args.host}:{args.port}").rstrip("/")
     signed_base = (args.public_url or config.public_base_url or target).rstrip("/")
-    request, entry = samples.build(args.sample, config, tenant=args.tenant, signed_url_base=signed_base)
+    request, entry = samples.build(args.sample, config, tenant=args.tenant, signed_url_base=signed_base, form=form)
     status, headers, body, error = http_send(target + request.target, request)
     if error:
         err(f"error: {error}")
         return 2
     how = f"signed with `{entry}`" if entry else "unsigned (no scheme in answers.json applies)"
     capture = headers.get("x-inspector-capture")
-    out(f"sent {args.sample} to {target}{request.target} ({how})")
+    out(f"sent {args.sample}{' form-encoded' if form else ''} to {target}{request.target} ({how})")
     out(f"← {status} {body.decode('utf-8', 'replace')[:1000]}")
     if capture:
         out(f"capture {capture}: webhook-inspector show {capture}")
@@ -1319,6 +1323,19 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _form_document(d: dict) -> Any:
+    """The JSON a form-encoded body carries in its `payload` field (GitHub's form setting,
+    Slack's interactivity), or None."""
+    from urllib.parse import parse_qsl
+
+    from .flow.engine import FORM_TYPE, form_json
+
+    ctype = next((v for k, v in d["headers"] if k.lower() == "content-type"), "")
+    if not d.get("body_text") or ctype.split(";")[0].strip().lower() != FORM_TYPE:
+        return None
+    return form_json(dict(parse_qsl(d["body_text"], keep_blank_values=True)))[0]
+
+
 def show_text(d: dict) -> None:
     out(f"capture {d['id']}  {cell(d['received_at'])}  origin={cell(d['origin'])}" + (f"  replay of {cell(d['replay_of'])}" if d["replay_of"] else ""))
     query = f"?{d['query']}" if d["query"] else ""
@@ -1332,11 +1349,20 @@ def show_text(d: dict) -> None:
         out(f"  {cell(name)}: {cell(value)}")
     out("")
     size = d["body_size"]
-    out(f"body ({size} bytes{', truncated' if d['truncated'] else ''}):")
+    from .flow.engine import FORM_JSON_NOTE
+
+    document = _form_document(d)
+    how = f", {FORM_JSON_NOTE}" if document is not None else ""
+    out(f"body ({size} bytes{', truncated' if d['truncated'] else ''}{how}):")
     if d["body_text"] is not None:
         out(text_block(d["body_text"]) if d["body_text"] else "  (empty)")
     else:
         out(f"  (binary; base64) {d['body_base64'][:200]}")
+    if document is not None:
+        # The raw form is one long escaped line; what the sender meant, and what flows see as
+        # event.payload, is the JSON inside it.
+        out("payload (the JSON in form field `payload`, as flows see it in event.payload):")
+        out(text_block(json.dumps(document, indent=2, ensure_ascii=False)))
     out("")
     sig = d["signature"]
     details = "".join(f"  {key}={cell(sig[key])}" for key in ("scheme", "algorithm", "header") if sig.get(key) is not None)

@@ -29,10 +29,6 @@ MAX_TRACE_CHARS = 16 * 1024 * 1024
 # Async runs one request may queue in all: depth alone (8) still lets a run that queues
 # itself in a 1,000-step loop fan out to 1,000^8 runs.
 MAX_ASYNC_RUNS = 100
-# Seconds of steps the runs of one request may take in all. Each script evaluation is
-# bounded (1,000,000 operations, well under a second) and each run to 1,000 steps, but 200
-# runs of 1,000 such steps would hold a flow worker for hours.
-MAX_REQUEST_SECONDS = 60.0
 _SWITCH_INTERVAL = 0.001  # seconds; see Engine.__post_init__
 
 _perf = time.perf_counter
@@ -133,9 +129,35 @@ def parse_payload(body_text: str, content_type: str) -> tuple[Any, str | None]:
                 and _deeper_than(value, MAX_PAYLOAD_DEPTH):
             return body_text, f"the body is JSON nested more than {MAX_PAYLOAD_DEPTH} levels deep; payload is the text"
         return value, None
-    if content_type == "application/x-www-form-urlencoded":
+    if content_type == FORM_TYPE:
         return dict(parse_qsl(body_text, keep_blank_values=True)), None
     return body_text, None
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+# GitHub's "application/x-www-form-urlencoded" webhook setting and Slack's interactivity
+# callbacks both send their JSON document as one form field with this name; a flow written
+# for the JSON delivery must see the same `event.payload` either way.
+FORM_JSON_FIELD = "payload"
+FORM_JSON_NOTE = f"form-encoded, JSON in `{FORM_JSON_FIELD}`"
+
+
+def form_json(fields: dict[str, str]) -> tuple[Any, str | None]:
+    """The JSON document a form carries in its `payload` field: (object or array, None);
+    (None, warning) when the field looks like JSON but is not; (None, None) when the form is
+    an ordinary one. Only objects and arrays count: `payload=1` or `payload=true` is a
+    plain form value, not a wrapped document."""
+    field = fields.get(FORM_JSON_FIELD)
+    if not isinstance(field, str) or field.lstrip()[:1] not in ("{", "["):
+        return None, None
+    value, warning = parse_payload(field, "application/json")
+    if warning:
+        why = warning.removeprefix("the body is ").removesuffix("; payload is the text")
+        return None, (f"form field `{FORM_JSON_FIELD}` starts like JSON but is {why}; event.payload is the form's "
+                      f"fields (as event.form), with `{FORM_JSON_FIELD}` as text")
+    if type(value) is dict or type(value) is list:
+        return value, None
+    return None, None
 
 
 def event_scope(capture: Capture) -> tuple[dict[str, Any], list[str]]:
@@ -150,6 +172,14 @@ def event_scope(capture: Capture) -> tuple[dict[str, Any], list[str]]:
     payload, warning = parse_payload(text, content_type)
     if warning:
         warnings.append(warning)
+    form = None
+    if content_type == FORM_TYPE and type(payload) is dict:
+        form = payload
+        wrapped, warning = form_json(form)
+        if warning:
+            warnings.append(warning)
+        if wrapped is not None:
+            payload = wrapped
     event = {
         "id": capture.id,
         "tenant": capture.tenant,
@@ -159,6 +189,7 @@ def event_scope(capture: Capture) -> tuple[dict[str, Any], list[str]]:
         "query": dict(req.query_pairs()) if req.query else {},
         "headers": req.headers.lowered(),
         "payload": payload,
+        "form": form,  # every field of a form body (also when `payload` is its JSON), else ()
         "body": text,
         "received_at": _received_stamp(req.received_at),
         "signature": {"status": capture.signature.status, "scheme": capture.signature.scheme},
@@ -171,17 +202,15 @@ def _now_iso(clock: Callable[[], float]) -> str:
 
 
 class RequestLimits:
-    """What the runs of one request may use together: trace text (MAX_TRACE_CHARS), async
-    runs queued (MAX_ASYNC_RUNS) and time spent in steps (MAX_REQUEST_SECONDS). Reaching
-    one ends the run that reached it with status `limit` and a message naming the limit."""
+    """What the runs of one request may use together: trace text (MAX_TRACE_CHARS) and
+    async runs queued (MAX_ASYNC_RUNS). Reaching either ends the run that reached it with
+    status `limit` and a message naming the limit."""
 
-    __slots__ = ("trace_left", "async_left", "seconds_left", "max_trace", "max_async", "max_seconds")
+    __slots__ = ("trace_left", "async_left", "max_trace", "max_async")
 
-    def __init__(self, max_trace: int = MAX_TRACE_CHARS, max_async: int = MAX_ASYNC_RUNS,
-                 max_seconds: float = MAX_REQUEST_SECONDS) -> None:
+    def __init__(self, max_trace: int = MAX_TRACE_CHARS, max_async: int = MAX_ASYNC_RUNS) -> None:
         self.max_trace = self.trace_left = max_trace
         self.max_async = self.async_left = max_async
-        self.max_seconds = self.seconds_left = max_seconds
 
     def record(self, output: Any, logs: list[str]) -> int | None:
         """Count a step's output and logs against the trace budget: their size, or None
@@ -454,12 +483,6 @@ class Engine:
                 run["status"] = "limit"
                 run["error"] = {"message": f"step limit: the run took {step_limit} steps without ending (a cycle?)", "node": node.id, "line": None, "column": None}
                 break
-            if shared.seconds_left <= 0:
-                run["status"] = "limit"
-                run["error"] = {"message": f"time limit: this request's flows already spent {shared.max_seconds:g} s in their steps "
-                                           "(MAX_REQUEST_SECONDS); is a loop of slow scripts running, or an async flow queueing itself?",
-                                "node": node.id, "line": None, "column": None}
-                break
             current = node
             if now is None:
                 step_started_at = _stamp(clock())
@@ -502,7 +525,6 @@ class Engine:
                 break
             output = outcome.output  # JSON-shaped by the script language's design
             next_id = outcome.next
-            shared.seconds_left -= _perf() - t0
             if shared.record(output, logs) is None:
                 full = shared.trace_full(f"the output of step {len(steps) + 1} (node '{node_id}')")
                 error = {"message": full.message, "line": None, "column": None}

@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...flow import decode_body
+from ...flow.engine import FORM_JSON_NOTE, form_json
 from ...model import Capture, Request, is_json_type
 from ..shapes import cells, printable, printable_lines
 from .code import code
@@ -126,10 +127,21 @@ class BodyView(VerticalScroll):
             # "\ud800" in JSON is a lone surrogate, which no terminal can show
             return code(printable_lines(pretty), "json")
         if ctype == "application/x-www-form-urlencoded":
+            fields = parse_qsl(text, keep_blank_values=True)
             table = Table(box=None, padding=(0, 2, 0, 0), header_style="dim")
             table.add_column("form field", style="cyan", no_wrap=True)
             table.add_column("value", overflow="fold")
-            for k, v in parse_qsl(text, keep_blank_values=True):
+            for k, v in fields:
                 table.add_row(*cells(printable(k), printable(v)))
+            document, problem = form_json(dict(fields))
+            if document is not None:
+                # GitHub's form setting and Slack's interactivity wrap their JSON in one field:
+                # that document, not the escaped form line, is what the sender meant.
+                note = Text(f"{FORM_JSON_NOTE}; flows see it as event.payload, the fields as event.form", style="bold")
+                # a lone surrogate (\ud800) in the JSON is text no terminal can show
+                pretty = code(json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8", "replace").decode(), "json")
+                return Group(note, pretty, Text(""), table)
+            if problem:
+                return Group(Text(problem, style="yellow"), table)
             return table
         return Text(printable_lines(text))
