@@ -315,7 +315,10 @@ class Pipeline:
                 got = delivery.response
                 # The sender must find exactly one X-Inspector-Capture, ours (added last by
                 # _finish). A target's own (another inspector) keeps its id under another name.
-                kept = [(TARGET_CAPTURE_HEADER if k.lower() == "x-inspector-capture" else k, v) for k, v in got.headers if k.lower() not in drop]
+                # aiohttp's server writes header text as UTF-8 and drops what is not: a
+                # target's non-UTF-8 header byte goes out (and is stored) as U+FFFD.
+                kept = [(TARGET_CAPTURE_HEADER if k.lower() == "x-inspector-capture" else k, v if v.isascii() else unicode_text(v))
+                        for k, v in got.headers if k.lower() not in drop]
                 response = Response(got.status, Headers(kept), got.body)
                 note = f"forwarded to {url}: {got.status} in {got.duration_ms} ms"
             else:

@@ -338,3 +338,14 @@ async def test_two_inspectors_forwarding_to_each_other_stop_after_one_round(tmp_
                 assert resp.status == 508
         # sender → A → B → A (its own mark: 508, not forwarded again)
         assert (a.store.count(), b.store.count()) == (2, 1)
+
+
+async def test_a_forwarded_answer_header_that_is_not_utf8_is_sent_and_stored_alike(tmp_path):
+    """aiohttp's server cannot write a raw \\xfe in a header; it dropped the value, so the
+    sender saw `X-Back: ` while the capture recorded \\xfe. Now both hold U+FFFD."""
+    async with RawTarget() as target, Serving(tmp_path, forward_to=target.url + "/app") as s:
+        head, body = await raw_post(s.receiver.url, "/events/webhook/demo/x", b"")
+        assert head.startswith(b"HTTP/1.1 201") and body == b"ok"
+        assert b"\r\nX-Back: \xef\xbf\xbd\r\n" in head + b"\r\n"
+        cid = int(head.split(b"X-Inspector-Capture: ")[1].split(b"\r\n")[0])
+        assert s.store.get(cid).response.headers.get("X-Back") == "\ufffd"
