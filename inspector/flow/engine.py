@@ -29,6 +29,10 @@ MAX_TRACE_CHARS = 16 * 1024 * 1024
 # Async runs one request may queue in all: depth alone (8) still lets a run that queues
 # itself in a 1,000-step loop fan out to 1,000^8 runs.
 MAX_ASYNC_RUNS = 100
+# Seconds of steps the runs of one request may take in all. Each script evaluation is
+# bounded (1,000,000 operations, well under a second) and each run to 1,000 steps, but 200
+# runs of 1,000 such steps would hold a flow worker for hours.
+MAX_REQUEST_SECONDS = 60.0
 _SWITCH_INTERVAL = 0.001  # seconds; see Engine.__post_init__
 
 _perf = time.perf_counter
@@ -202,15 +206,17 @@ def _now_iso(clock: Callable[[], float]) -> str:
 
 
 class RequestLimits:
-    """What the runs of one request may use together: trace text (MAX_TRACE_CHARS) and
-    async runs queued (MAX_ASYNC_RUNS). Reaching either ends the run that reached it with
-    status `limit` and a message naming the limit."""
+    """What the runs of one request may use together: trace text (MAX_TRACE_CHARS), async
+    runs queued (MAX_ASYNC_RUNS) and time spent in steps (MAX_REQUEST_SECONDS). Reaching
+    one ends the run that reached it with status `limit` and a message naming the limit."""
 
-    __slots__ = ("trace_left", "async_left", "max_trace", "max_async")
+    __slots__ = ("trace_left", "async_left", "seconds_left", "max_trace", "max_async", "max_seconds")
 
-    def __init__(self, max_trace: int = MAX_TRACE_CHARS, max_async: int = MAX_ASYNC_RUNS) -> None:
+    def __init__(self, max_trace: int = MAX_TRACE_CHARS, max_async: int = MAX_ASYNC_RUNS,
+                 max_seconds: float = MAX_REQUEST_SECONDS) -> None:
         self.max_trace = self.trace_left = max_trace
         self.max_async = self.async_left = max_async
+        self.max_seconds = self.seconds_left = max_seconds
 
     def record(self, output: Any, logs: list[str]) -> int | None:
         """Count a step's output and logs against the trace budget: their size, or None
@@ -483,6 +489,12 @@ class Engine:
                 run["status"] = "limit"
                 run["error"] = {"message": f"step limit: the run took {step_limit} steps without ending (a cycle?)", "node": node.id, "line": None, "column": None}
                 break
+            if shared.seconds_left <= 0:
+                run["status"] = "limit"
+                run["error"] = {"message": f"time limit: this request's flows already spent {shared.max_seconds:g} s in their steps "
+                                           "(MAX_REQUEST_SECONDS); is a loop of slow scripts running, or an async flow queueing itself?",
+                                "node": node.id, "line": None, "column": None}
+                break
             current = node
             if now is None:
                 step_started_at = _stamp(clock())
@@ -525,6 +537,7 @@ class Engine:
                 break
             output = outcome.output  # JSON-shaped by the script language's design
             next_id = outcome.next
+            shared.seconds_left -= _perf() - t0
             if shared.record(output, logs) is None:
                 full = shared.trace_full(f"the output of step {len(steps) + 1} (node '{node_id}')")
                 error = {"message": full.message, "line": None, "column": None}
