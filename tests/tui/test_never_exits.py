@@ -271,3 +271,22 @@ def test_a_keymap_file_with_an_unknown_id_is_a_problem_at_launch(workdir: Path):
         assert any("unknown binding id 'quit-app'" in p and "quit" in p.split("valid ids:")[1] for p in app.problems())
     finally:
         store.close()
+
+
+async def test_the_debugger_shows_a_flow_whose_names_look_like_markup(workdir: Path):
+    (workdir / "flows" / "github.ygtc").write_text(
+        "name: '[/i]'\nnodes:\n  - id: '[/b]'\n    type: script\n    config:\n      script: '\"[/red]\"'\n"
+        "triggers:\n  - type: event\n    event_type: github\n")
+    app = make_app(workdir, serve=False, flows=FlowSet.load("flows"))
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        await app.pipeline.handle(build_request("github.ping", app.config), wait=True)
+        await wait_for(lambda: app.detail.capture is not None and app.detail.capture.runs, pilot)
+        await pilot.press("d")
+        await settle(app)
+        await wait_for(lambda: isinstance(app.screen, DebuggerScreen), pilot)
+        await pilot.press("n", "r")
+        await settle(app)
+        # The title getter gives markup: "[" comes back escaped, so it was taken as text.
+        assert app.screen.query_one("#debug-source").border_title.startswith("\\[/b] · script")
+        assert failures(seen) == [], failures(seen)

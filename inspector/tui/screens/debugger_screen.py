@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -24,7 +25,7 @@ from ..widgets.code import code
 from ..widgets.flow_tree import error_at
 from ..widgets.node_list import NodeList
 from ..widgets.scope_tree import ScopeTree
-from ..shapes import cells, dumps
+from ..shapes import cells, dumps, printable
 
 
 def node_text(flow: Flow, node: Node) -> tuple[str, int]:
@@ -171,7 +172,7 @@ class DebuggerScreen(Screen[None]):
         flow = session.current_flow()
         if flow is not None:
             title.append(f"  ·  flow {flow.name}", style="bold cyan")
-        title.append(f"  ·  #{capture.id} {capture.request.method} {capture.request.target}")
+        title.append(printable(f"  ·  #{capture.id} {capture.request.method} {capture.request.target}"))
         if capture.signature.status not in ("valid", "unsigned"):
             title.append(f"  ·  signature {capture.signature.status}: re-run anyway", style="yellow")
         self.query_one("#debug-title", Static).update(title)
@@ -193,11 +194,11 @@ class DebuggerScreen(Screen[None]):
         if node is not None:
             text, start = node_text(flow, node)
             error_line = frame.error.get("line") if frame.error else None
-            source.border_title = f"{node.id} · {node.type} · {flow.file}:{node.position.line}"
+            source.border_title = Content(printable(f"{node.id} · {node.type} · {flow.file}:{node.position.line}"))
             self.query_one("#debug-source-text", Static).update(code(text, "yaml", first_line=start, mark_line=error_line))
-        result.border_title = f"step {session.position + 1} of {len(frames)}: {frame.node}"
+        result.border_title = Content(printable(f"step {session.position + 1} of {len(frames)}: {frame.node}"))
         self.query_one("#debug-result-text", Static).update(self._result(frame))
-        scope.border_title = f"scope seen by {frame.node}"
+        scope.border_title = Content(printable(f"scope seen by {frame.node}"))
         scope.show(frame.scope)
 
     def _result(self, frame: Frame) -> Group:

@@ -4,6 +4,7 @@ current one highlighted."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -25,7 +26,7 @@ class NodeList(OptionList):
     def show(self, flow: Flow, current: str | None, visited: list[str], breakpoints: set[str], finished: bool) -> None:
         highlighted = self.highlighted
         self.clear_options()
-        self.border_title = flow.name
+        self.border_title = Content(flow.name)  # a str would be read as markup
         done = set(visited[:-1]) if visited else set()
         options = []
         for node in flow.nodes:
