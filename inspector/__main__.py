@@ -26,9 +26,18 @@ COMMON_DEFAULTS = {
 }
 
 
+def _whole(text: str) -> int:
+    # int() also takes other scripts' digits ("٨٠"), '_' separators and spaces: not what a
+    # person means by a port or a count, so only ASCII digits (and a sign) count.
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 30:
+        raise ValueError(text)
+    return int(text)
+
+
 def _port(text: str) -> int:
     try:
-        value = int(text)
+        value = _whole(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0–65535)")
     if not 0 <= value <= 65535:
@@ -38,7 +47,7 @@ def _port(text: str) -> int:
 
 def _positive(text: str) -> int:
     try:
-        value = int(text)
+        value = _whole(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
     if value < 1:
@@ -50,6 +59,23 @@ def _store_path(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("the store path is empty; give a file, e.g. --store .inspector/captures.sqlite3")
     return text
+
+
+def _path(text: str) -> str:
+    # An empty path would silently mean the current folder.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty; give a file or folder, or leave the option out for the default")
+    return text
+
+
+MAX_CAPTURES = 1_000_000_000  # SQLite compares ids as 64-bit integers; far more than any disk holds
+
+
+def _max_captures(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_CAPTURES:
+        raise argparse.ArgumentTypeError(f"{value}: keep at most {MAX_CAPTURES:,} captures")
+    return value
 
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
@@ -133,17 +159,17 @@ def common_options() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     s = argparse.SUPPRESS
     g = p.add_argument_group("common options")
-    g.add_argument("--answers", metavar="FILE", default=s, help="answers.json to use (default: ./answers.json, else ./answers.example.json)")
-    g.add_argument("--flows", metavar="DIR", default=s, help="folder of .ygtc flows (default: ./flows)")
+    g.add_argument("--answers", metavar="FILE", type=_path, default=s, help="answers.json to use (default: ./answers.json, else ./answers.example.json)")
+    g.add_argument("--flows", metavar="DIR", type=_path, default=s, help="folder of .ygtc flows (default: ./flows)")
     g.add_argument("--store", metavar="PATH", type=_store_path, default=s, help="capture store (default: .inspector/captures.sqlite3)")
     g.add_argument("--host", type=_host, default=s, help="address to listen on (default: 127.0.0.1)")
     g.add_argument("--port", type=_port, default=s, help="port to listen on (default: 8080; 0 picks a free one)")
     g.add_argument("--tunnel", choices=("auto", "ngrok", "none"), default=s, help="public tunnel (default: auto)")
     g.add_argument("--public-url", metavar="URL", type=_public_url, default=s, help="public URL of a tunnel you run yourself")
-    g.add_argument("--ngrok-path", metavar="PATH", default=s, help="ngrok binary (also NGROK_PATH)")
+    g.add_argument("--ngrok-path", metavar="PATH", type=_path, default=s, help="ngrok binary (also NGROK_PATH)")
     g.add_argument("--tenant", type=_tenant, default=s, help="tenant used in shown URLs (default: demo)")
     g.add_argument("--reveal", action="store_true", default=s, help="show secret-bearing headers unmasked")
-    g.add_argument("--max-captures", type=_positive, default=s, metavar="N", help="keep the newest N captures (default: 100000)")
+    g.add_argument("--max-captures", type=_max_captures, default=s, metavar="N", help="keep the newest N captures (default: 100000)")
     return p
 
 
