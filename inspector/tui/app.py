@@ -288,9 +288,10 @@ class InspectorApp(GuardedPump, App[int]):
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
                markup: bool = False) -> None:
-        """Our notifications carry data (paths, reasons, exception text) that is not markup:
-        a `[` in it must not make the toast fail to render."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        """Our notifications carry data (paths, reasons, node ids, exception text) that is not
+        markup: a `[` in it must not make the toast fail to render. Widgets' `notify` passes
+        markup=True by default, so it is not taken from them."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def copy_to_clipboard(self, text: str) -> None:
         """OSC 52 carries UTF-8: text with bytes that were not UTF-8 (surrogate escapes) goes

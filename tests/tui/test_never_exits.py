@@ -285,8 +285,13 @@ async def test_the_debugger_shows_a_flow_whose_names_look_like_markup(workdir: P
         await pilot.press("d")
         await settle(app)
         await wait_for(lambda: isinstance(app.screen, DebuggerScreen), pilot)
-        await pilot.press("n", "r")
+        await pilot.press("n", "b", "r")  # b: "breakpoint set on [/b]" is a toast
         await settle(app)
+        await pilot.pause(0.1)
+        assert any(m == "breakpoint set on [/b]" for m in seen), seen
+        # Taken as text: as markup, "[/b]" fails the toast, and "[@click=…]" would be a live action.
+        assert [n.markup for n in app._notifications if n.message == "breakpoint set on [/b]"] == [False]
+        assert app.is_running and app._exception is None
         # The title getter gives markup: "[" comes back escaped, so it was taken as text.
         assert app.screen.query_one("#debug-source").border_title.startswith("\\[/b] · script")
         assert failures(seen) == [], failures(seen)
