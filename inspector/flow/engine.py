@@ -277,6 +277,7 @@ class PendingChild:
     parent_id: int
     via_node: str
     depth: int
+    limits: RequestLimits | None = None  # the request's, which its runs go on sharing
 
 
 @dataclass
@@ -385,6 +386,11 @@ class Engine:
         """Async children, breadth first, each with its parent's state copied."""
         runs = list(runs)
         pending = list(pending)
+        # Children run after the answer, under a new Answer, but on the budgets their
+        # request started: else each phase would have its own 100 async runs and 16 MiB.
+        inherited = next((c.limits for c in pending if c.limits is not None), None)
+        if inherited is not None:
+            answer.limits = inherited
         while pending:
             child = pending.pop(0)
             flow = self.flows.by_name(child.flow)
@@ -465,7 +471,7 @@ class Engine:
                     f"(MAX_ASYNC_RUNS); is flow '{child_flow}' queued from a loop, or calling itself?"
                 )
             shared.async_left -= 1
-            pending.append(PendingChild(child_flow, payload, _copy(child_state), run_id, current.id, depth + 1))
+            pending.append(PendingChild(child_flow, payload, _copy(child_state), run_id, current.id, depth + 1, shared))
 
         def offer(response: dict[str, Any]) -> bool:
             # Measured before it goes anywhere: the answer is serialized whole for the sender.
