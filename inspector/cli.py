@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from .config import Config, ConfigError, find_answers, load_config
 from .filters import FilterError, parse_filter
-from .model import Capture, Headers, Request, SignatureResult, iso_time, unicode_text
+from .model import Capture, Headers, Request, SignatureResult, iso_time, json_text, unicode_text
 from . import heap
 from .pipeline import DRAIN_SECONDS, DRAIN_SECONDS_TUI, REJECTED_NOTE, Pipeline
 from .signatures import Masker
@@ -234,8 +234,10 @@ def err(text: str) -> None:
 
 def dump(data: Any) -> str:
     """One JSON document for stdout: valid in any encoding, with U+FFFD for bytes that were not
-    UTF-8 and for lone surrogates (strict JSON parsers reject them even as \\u escapes)."""
-    text = unicode_text(json.dumps(data, ensure_ascii=False, indent=2))
+    UTF-8 and for lone surrogates (strict JSON parsers reject them even as \\u escapes), and
+    null for a number that is not finite (Python would write NaN or Infinity, which no JSON
+    parser has to accept)."""
+    text = unicode_text(json_text(data, ensure_ascii=False, indent=2))
     return text if _stdout_is_utf8() else ascii_json(text)
 
 

@@ -18,7 +18,7 @@ import stat
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
-from .model import Capture, Headers, Request, Response, iso_time, unicode_text
+from .model import Capture, Headers, Request, Response, iso_time, json_text, unicode_text
 from .replay import outgoing_headers
 
 FORMATS = ("curl", "httpie", "har", "json")
@@ -303,10 +303,10 @@ def export(captures: list[Capture], fmt: str, base_url: str, mask: Mask | None) 
     if fmt == "httpie":
         return "\n".join(to_httpie(c, base_url, _redactor(c, mask)) for c in captures) + "\n"
     if fmt == "har":
-        return json.dumps(to_har(captures, base_url, mask), indent=2, ensure_ascii=False) + "\n"
+        return json_text(to_har(captures, base_url, mask), indent=2, ensure_ascii=False) + "\n"
     if fmt == "json":
         data = [to_json(c, mask) for c in captures]
-        return json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False) + "\n"
+        return json_text(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False) + "\n"
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 

@@ -93,6 +93,25 @@ def _civil_date(days: int) -> tuple[int, int, int]:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def json_text(data: Any, **options: Any) -> str:
+    """json.dumps that always writes JSON: a number JSON cannot carry (NaN, ±Infinity, from a
+    damaged or hand-edited store) becomes null instead of Python's NaN/Infinity."""
+    try:
+        return json.dumps(data, allow_nan=False, **options)
+    except ValueError:
+        return json.dumps(_finite(data), **options)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if value - value == 0 else None  # inf - inf and NaN - NaN are NaN
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def unicode_text(text: str) -> str:
     """Text that can go out as UTF-8 (an answer, a header aiohttp writes): bytes that were not
     UTF-8 (kept as surrogate escapes) become U+FFFD, and so does any other lone surrogate."""

@@ -98,8 +98,12 @@ def strings(value):
             yield from strings(v)
 
 
+def _no_constant(name: str):
+    raise AssertionError(f"{name} is not JSON")
+
+
 def valid_json(stdout: bytes, encoding: str):
-    data = json.loads(stdout.decode(encoding))
+    data = json.loads(stdout.decode(encoding), parse_constant=_no_constant)
     for text in strings(data):
         text.encode("utf-8")  # no lone surrogate survives, not even as a \u escape
     return data
@@ -420,6 +424,18 @@ def test_rows_damaged_by_hand_are_shown_as_far_as_they_can_be_read(hostile):
     assert_calm(r)
     assert "note: this stored capture is damaged: response_status, method could not be read as written" in r.stdout.decode()
     assert r.stdout.decode().splitlines()[1].startswith("\ufffd\\x00 /nowhere")
+
+
+def test_numbers_json_cannot_carry_become_null(hostile):
+    with sqlite3.connect(hostile) as db:  # SQLite keeps an infinite REAL (NaN it makes NULL)
+        db.execute("UPDATE captures SET response_ms=9e999 WHERE id=1")
+    db.close()
+    for args in (("show", "1", "--json"), ("export", "1", "--format", "json"), ("export", "1", "--format", "har")):
+        r = cli_in(hostile, *args)
+        assert_calm(r)
+        data = valid_json(r.stdout, "utf-8")
+    assert data["log"]["entries"][0]["time"] is None
+    assert "response: 200  (inf ms)" in cli_in(hostile, "show", "1").stdout.decode()
 
 
 def test_a_store_damaged_on_disk_is_one_line(tmp_path):
