@@ -445,7 +445,23 @@ def summary_line(c: Capture) -> str:
     parts = [f"[{status}] {c.request.method} {target}", f"sig={c.signature.status}", f"flows={len(c.runs)}", f"{took:.1f}ms"]
     if c.origin != "live":
         parts.append(f"origin={c.origin}" + (f" replay_of={c.replay_of}" if c.replay_of else ""))
+    broken = broken_flow_positions(c)
+    if broken:
+        parts.append("flow failed to load: " + ", ".join(broken))
     return "  ".join(parts)
+
+
+def broken_flow_positions(c: Capture) -> list[str]:
+    """`file:line:col` of each flow file that failed to load and may be meant for this request."""
+    from .flow.model import BROKEN_FLOW_NOTE
+
+    out = []
+    for note in c.notes:
+        if note.startswith(BROKEN_FLOW_NOTE):
+            found = re.match(r"(.+?:\d+:\d+): ", note[len(BROKEN_FLOW_NOTE):])
+            if found:
+                out.append(found.group(1))
+    return out
 
 
 # serve

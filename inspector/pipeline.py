@@ -223,6 +223,10 @@ class Pipeline:
             notes=notes,
         )
         triggered = self.engine.triggered(capture.event_type) if self.engine is not None and route is not None else []
+        broken = self.engine.flows.broken_for(route.event_type) if self.engine is not None and route is not None else []
+        if broken:
+            # Also when another flow answers: the file that was meant to run did not.
+            capture = capture.with_(notes=capture.notes + tuple(b.note() for b in broken))
         if early is not None and triggered and sig.status in FAILED_SIGNATURE:
             capture = capture.with_(runs=tuple(self.engine.skipped_runs(capture, f"signature {sig.status}")))
         if early is None and self.forward_to and route is not None:
@@ -529,11 +533,20 @@ class Pipeline:
         return len(not_done)
 
     def _accepted(self, route: Route | None) -> Callable[[int], Response]:
-        """SPEC §4 rules 5 and 6 (the flow engine adds 2–4)."""
+        """SPEC §4 rules 5 and 6 (the flow engine adds 2–4). Flow files that failed to load
+        and may be meant for this event type are named: the sender's log is often the only
+        place a person looks."""
         event_type = route.event_type if route else ""
+        warning = f"no flow is triggered by event type {event_type}"
+        broken = self.engine.flows.broken_for(event_type) if self.engine is not None and route is not None else []
+        if broken:
+            shown = [b.reason() for b in broken[:3]]
+            if len(broken) > 3:
+                shown.append(f"and {len(broken) - 3} more (`webhook-inspector check` lists them)")
+            warning += ": " + "; ".join(shown) + "; fix it and it reloads"
 
         def answer(cid: int) -> Response:
-            return Response.json(200, {"status": "accepted", "id": cid, "warning": f"no flow is triggered by event type {event_type}"})
+            return Response.json(200, {"status": "accepted", "id": cid, "warning": warning})
 
         return answer
 

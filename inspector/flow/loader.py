@@ -7,6 +7,7 @@ folder when a file was added, changed or removed.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .model import Flow, FlowProblem, Node, Position, Trigger
+from .model import BrokenFlow, Flow, FlowProblem, Node, Position, Trigger
 from .nodes import NODE_TYPES, LoadContext
 
 TRIGGER_TYPES = ("event",)
@@ -32,6 +33,38 @@ _REPARSE_ERRORS_BELOW = 64 * 1024
 _FLOW_KEYS = {"name", "version", "description", "nodes", "triggers"}
 _NODE_KEYS = {"id", "type", "config", "next", "to"}
 _TRIGGER_KEYS = {"type", "event_type", "target"}
+# `event_type: x` anywhere in a file whose YAML does not parse: a broken file still says
+# which webhooks it is meant for, so a request for one can name the file (BrokenFlow).
+_EVENT_TYPE_TEXT = re.compile(r"""["']?\bevent_type["']?[ \t]*:[ \t]*(?:"([^"\n]+)"|'([^'\n]+)'|([^\s#,{}\[\]"']+))""")
+
+
+def _scanned_event_types(text: str) -> tuple[str, ...] | None:
+    """The trigger event types a text states, read line by line; None when it names
+    `event_type` somewhere without a value that can be read."""
+    found = [next(g for g in m.groups() if g) for m in _EVENT_TYPE_TEXT.finditer(text)]
+    if len(found) < text.count("event_type"):
+        return None
+    return tuple(found)
+
+
+def _tree_event_types(root: yaml.Node) -> tuple[str, ...] | None:
+    """The trigger event types of a parsed file, whatever else is wrong with it; None when
+    its `triggers` cannot be read."""
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    triggers = next((v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == "triggers"), None)
+    if triggers is None or (isinstance(triggers, yaml.ScalarNode) and triggers.tag.endswith(":null")):
+        return ()  # no triggers: only an async node can call it, and that caller reports it
+    if not isinstance(triggers, yaml.SequenceNode):
+        return None
+    out = []
+    for item in triggers.value:
+        value = next((v for k, v in item.value if isinstance(k, yaml.ScalarNode) and k.value == "event_type"), None) \
+            if isinstance(item, yaml.MappingNode) else None
+        if not isinstance(value, yaml.ScalarNode) or not value.value:
+            return None
+        out.append(value.value)
+    return tuple(out)
 
 
 class _Invalid(Exception):
@@ -87,6 +120,11 @@ class _FileLoader:
         self.problems: list[FlowProblem] = []
         self._constructor = yaml.SafeLoader("")
         self._lines: list[str] | None = None
+        # What the file would serve once fixed (BrokenFlow); read before validation stops.
+        self.event_types: tuple[str, ...] | None = None
+        # Every node id the file declares, also of nodes dropped for their own errors: a
+        # `next` or `target` naming one is not a second error.
+        self._declared: set[str] = set()
 
     @property
     def lines(self) -> list[str]:
@@ -174,21 +212,26 @@ class _FileLoader:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             where = Position(self.file, mark.line + 1, mark.column + 1) if mark else Position(self.file, 1, 1)
+            self.event_types = _scanned_event_types(self.text)
             message = f"YAML syntax error: {exc.problem or exc.context}"
             if "\t" in (exc.problem or "") or "'\\t'" in str(exc):
                 message += " (indent with spaces, not tabs)"
             self.error(where, message)
             return None
         except yaml.YAMLError as exc:
+            self.event_types = _scanned_event_types(self.text)
             self.error(Position(self.file, 1, 1), f"YAML error: {exc}")
             return None
         if not documents or documents[0] is None:
+            self.event_types = ()
             self.error(Position(self.file, 1, 1), "the file is empty; a flow needs at least `nodes:`")
             return None
         if len(documents) > 1:
             self.error(documents[1], "a .ygtc file holds one flow; remove the second YAML document (after ---)")
             return None
         bomb = _expansion_problem(documents[0])
+        # Walking an alias bomb's tree is what must not happen; its text says as much.
+        self.event_types = _scanned_event_types(self.text) if bomb is not None else _tree_event_types(documents[0])
         if bomb is not None:
             node, expanded = bomb
             self.error(node, f"YAML aliases expand this to more than {MAX_EXPANDED_NODES:,} nodes "
@@ -238,7 +281,7 @@ class _FileLoader:
         triggers: list[Trigger] = []
         if "triggers" in top:
             triggers = self.triggers(top["triggers"][1], refs)
-        known = {n.id for n in nodes}
+        known = {n.id for n in nodes} | self._declared
         for target, where, what in refs:
             if target not in known and not any(p.severity == "error" and p.position == _pos(self.file, where) for p in self.problems):
                 self.error(where, f"{what} '{target}' names no node{_did_you_mean(target, known)} (nodes: {', '.join(sorted(known)) or 'none'})")
@@ -259,6 +302,7 @@ class _FileLoader:
         node_id = self.string(fields["id"][1], "id", allow_numbers=True)
         if node_id is None:
             return None
+        self._declared.add(node_id)
         if "type" not in fields:
             self.error(item, f"node '{node_id}' has no `type` (one of: {', '.join(NODE_TYPES)})")
             return None
@@ -339,27 +383,33 @@ def _did_you_mean(name: str, known) -> str:
 
 
 def load_file(path: Path, display: str | None = None) -> tuple[Flow | None, list[FlowProblem]]:
+    flow, problems, _ = _load_path(path, display)
+    return flow, problems
+
+
+def _load_path(path: Path, display: str | None = None) -> tuple[Flow | None, list[FlowProblem], tuple[str, ...] | None]:
+    """(the flow or None, its problems, the event types a file that failed would serve)."""
     file = display or str(path)
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_FLOW_BYTES + 1)  # never more: the file may be any size
     except OSError as exc:
-        return None, [FlowProblem(Position(file, 1, 1), f"cannot read: {exc.strerror or exc}")]
+        return None, [FlowProblem(Position(file, 1, 1), f"cannot read: {exc.strerror or exc}")], None
     if len(raw) > MAX_FLOW_BYTES:
         try:
             size = f"{path.stat().st_size:,} bytes"
         except OSError:
             size = "more bytes"
         return None, [FlowProblem(Position(file, 1, 1), f"too large: {size}, more than a flow file may hold "
-                                  f"({MAX_FLOW_BYTES // 1024:,} KiB, MAX_FLOW_BYTES); keep data out of flows and split big ones")]
+                                  f"({MAX_FLOW_BYTES // 1024:,} KiB, MAX_FLOW_BYTES); keep data out of flows and split big ones")], None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return None, [FlowProblem(Position(file, line, 1), "not UTF-8 text; save the file as UTF-8")]
+        return None, [FlowProblem(Position(file, line, 1), "not UTF-8 text; save the file as UTF-8")], None
     loader = _FileLoader(file, text)
     flow = loader.load()
-    return flow, loader.problems
+    return flow, loader.problems, loader.event_types
 
 
 def load_text(text: str, file: str = "flow.ygtc") -> tuple[Flow | None, list[FlowProblem]]:
@@ -375,6 +425,7 @@ class FlowSet:
     flows: list[Flow] = field(default_factory=list)
     problems: list[FlowProblem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    broken: list[BrokenFlow] = field(default_factory=list)  # files skipped, for `broken_for`
     _stamp: tuple = ()
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     generation: int = 0
@@ -423,16 +474,22 @@ class FlowSet:
         flows: list[Flow] = []
         problems: list[FlowProblem] = []
         files: list[str] = []
+        broken: list[BrokenFlow] = []
         names: dict[str, Flow] = {}
         for path in self._paths():
             display = os.path.relpath(path) if not path.is_absolute() or str(path).startswith(os.getcwd()) else str(path)
             files.append(display)
-            flow, found = load_file(path, display)
+            flow, found, event_types = _load_path(path, display)
             problems.extend(found)
             if flow is None:
+                first = next((p for p in found if p.severity == "error"), None)
+                if first is not None:
+                    broken.append(BrokenFlow(display, first, event_types))
                 continue
             if flow.name in names:
-                problems.append(FlowProblem(flow.position, f"duplicate flow name '{flow.name}' (also in {names[flow.name].file}); this file is skipped"))
+                duplicate = FlowProblem(flow.position, f"duplicate flow name '{flow.name}' (also in {names[flow.name].file}); this file is skipped")
+                problems.append(duplicate)
+                broken.append(BrokenFlow(display, duplicate, tuple(t.event_type for t in flow.triggers)))
                 continue
             names[flow.name] = flow
             flows.append(flow)
@@ -444,7 +501,7 @@ class FlowSet:
                 if target is not None and target not in names and "{{" not in target:
                     problems.append(FlowProblem(node.compiled["flow_position"], f"async node '{node.id}' calls flow '{target}', which is not loaded{_did_you_mean(target, names)} (flows: {', '.join(names) or 'none'})"))
         with self._lock:
-            self.flows, self.problems, self.files, self._stamp = flows, problems, files, stamp
+            self.flows, self.problems, self.files, self.broken, self._stamp = flows, problems, files, broken, stamp
             self.generation += 1
 
     def by_name(self, name: str) -> Flow | None:
@@ -452,6 +509,10 @@ class FlowSet:
             if f.name == name:
                 return f
         return None
+
+    def broken_for(self, event_type: str) -> list[BrokenFlow]:
+        """The files that failed to load and may be meant for `event_type` (BrokenFlow)."""
+        return [b for b in self.broken if b.may_serve(event_type)]
 
     def triggered(self, event_type: str) -> list[tuple[Flow, Trigger]]:
         out = []

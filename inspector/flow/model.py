@@ -36,6 +36,35 @@ class FlowProblem:
         return {"file": p.file, "line": p.line, "column": p.column, "message": self.message, "severity": self.severity}
 
 
+# How a capture's notes name a flow file that failed to load and might have served it; the
+# position follows, so `serve` and the TUI can point at it without parsing the message.
+BROKEN_FLOW_NOTE = "flow file failed to load: "
+
+
+@dataclass(frozen=True)
+class BrokenFlow:
+    """A flow file that failed to load, and the event types it would serve once fixed, as far
+    as they could be read from it: `event_types` None means they could not be read at all,
+    so the file may be meant for any event type."""
+
+    file: str
+    problem: FlowProblem  # its first error
+    event_types: tuple[str, ...] | None
+
+    def may_serve(self, event_type: str) -> bool:
+        if self.event_types is None:
+            return True
+        return any(Trigger.make("event", glob, "", self.problem.position).matches(event_type) for glob in self.event_types)
+
+    def reason(self) -> str:
+        """`flows/refund.ygtc failed to load (flows/refund.ygtc:7:3: …)`"""
+        unread = "" if self.event_types is not None else "; which event types it serves cannot be read"
+        return f"{self.file} failed to load ({self.problem.position}: {self.problem.message}{unread})"
+
+    def note(self) -> str:
+        return f"{BROKEN_FLOW_NOTE}{self.problem.position}: {self.problem.message} — fix it and it reloads"
+
+
 @dataclass(frozen=True)
 class Node:
     id: str

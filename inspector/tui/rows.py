@@ -9,8 +9,12 @@ from datetime import datetime, tzinfo
 from typing import Any, Callable, Iterable
 
 from ..filters import KEYS, tokens
+from ..flow.model import BROKEN_FLOW_NOTE
 from ..model import FAILED_SIGNATURE, Capture, unicode_text
 from .shapes import in_shape
+
+# The steps cell of a request no flow ran for because the file meant for it failed to load.
+BROKEN_FLOW_MARK = "✗flow"
 
 # Interned small values: many rows share them, so each row holds only references.
 _strings: dict[str, str] = {}
@@ -89,6 +93,7 @@ class Row:
     __slots__ = (
         "id", "received_at", "method", "path", "query", "tenant", "event_type", "event", "signature",
         "response", "duration_ms", "runs", "steps", "run_failed", "running", "origin", "replay_of", "key", "no_answer",
+        "broken_flow",
     )
 
     # The text search of the filter needs headers and bodies, which rows do not keep: such
@@ -117,6 +122,8 @@ class Row:
         capture = in_shape(capture)
         response = capture.response
         self.no_answer = got_no_answer(capture)
+        # A flow file meant for this event type failed to load: Overview says which and where.
+        self.broken_flow = any(isinstance(n, str) and n.startswith(BROKEN_FLOW_NOTE) for n in capture.notes)
         if response is None:
             self.response = None
             self.duration_ms = None
@@ -170,7 +177,7 @@ class Row:
     @property
     def steps_text(self) -> str:
         if not self.runs:
-            return "–"
+            return BROKEN_FLOW_MARK if self.broken_flow else "–"
         if self.running:
             return f"{self.steps}…"
         if all(r["status"] == "skipped" for r in self.runs):

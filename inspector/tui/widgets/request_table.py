@@ -368,7 +368,7 @@ class RequestTable(ScrollView, can_focus=True):
         sig_style = ok if sig == "✓" else bad if sig == "✗" else dim
         status = row.response.status if row.response is not None else 0
         status_style = ok if 200 <= status < 300 else warn if 300 <= status < 500 and status != 401 else bad if status or row.no_answer else dim
-        steps_style = bad if row.run_failed else dim if not row.runs else Style()
+        steps_style = bad if row.run_failed or (row.broken_flow and not row.runs) else dim if not row.runs else Style()
         route_style = Style() if row.event_type is not None else warn
         # A resend is marked in the id column (↻); Overview names the capture it replays.
         id_cell = (f"↻{row.id}", self._style("replay")) if row.replay_of is not None else (str(row.id), dim)
