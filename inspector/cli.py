@@ -660,8 +660,7 @@ async def _serve(args, config: Config, store: Store) -> int:
     else:
         lines(f"listening on {receiver.url}")
     lines.flush(wait=5.0)  # the first line: before the tunnel's, which `out` writes
-    if not args.json:
-        err(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
+    _print_webhook_urls(args, config, flows, pipeline)
     _print_captures(args, pipeline, lines)
 
     # Signals count from here: a stop while workers start still winds everything down.
@@ -700,6 +699,26 @@ async def _serve(args, config: Config, store: Store) -> int:
         _ignore_signals(loop)
     err("stopped")
     return 0
+
+
+def _print_webhook_urls(args, config: Config, flows, pipeline: Pipeline) -> None:
+    """Where senders reach us, on stderr. A placeholder public_base_url (what `init` writes)
+    is said to be one, with the local URL of every trigger instead; the tunnel's URLs follow
+    once it is up."""
+    from .starter import HOW_TO_SET_PUBLIC_URL, is_placeholder_url
+    from .tunnel import trigger_urls
+
+    configured = config.public_base_url
+    if args.public_url or not is_placeholder_url(configured):
+        if not args.json:
+            err(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
+        return
+    err(f"note: public_base_url in answers.json ({configured.rstrip('/')}) is a placeholder, not a URL senders can reach: {HOW_TO_SET_PUBLIC_URL}")
+    if args.json:
+        return
+    err(f"webhook URL (local): {pipeline.webhook_url(args.tenant, '{event_type}', pipeline.local_base)}")
+    for t in trigger_urls(flows, pipeline, args.tenant, base=pipeline.local_base):
+        err(f"  {t.flow} ← {t.trigger_type} {t.event_type}: {t.url}")
 
 
 async def _watch_flows(flows, pipeline=None, answers: Path | None = None, every: float = 1.0, on_reload=None) -> None:
@@ -827,6 +846,7 @@ async def stop_tunnel(tunnel, task) -> None:
 def show_public_url(args, config: Config | None, pipeline: Pipeline) -> bool:
     """`check`'s line on where senders reach us (sets `pipeline.public_url` for the URLs that
     follow). True when the tunnel options themselves are wrong."""
+    from .starter import HOW_TO_SET_PUBLIC_URL, is_placeholder_url
     from .tunnel import public_base_url_note
 
     tunnel = make_tunnel(args)
@@ -845,6 +865,11 @@ def show_public_url(args, config: Config | None, pipeline: Pipeline) -> bool:
             err(f"note: {note}")
     elif tunnel.kind == "ngrok":
         out(f"public url: assigned by ngrok when `serve` or the TUI starts the tunnel; until then the URLs below use {pipeline.base_url}")
+    elif configured and is_placeholder_url(configured):
+        # Pasting the placeholder into GitHub would send every delivery nowhere.
+        out(f"public url: none yet — public_base_url in answers.json ({configured}) is a placeholder; the URLs below are local")
+        err(f"note: {HOW_TO_SET_PUBLIC_URL}")
+        pipeline.public_url = pipeline.local_base
     elif configured:
         out(f"public url: {configured} (public_base_url in answers.json)")
     else:
@@ -1416,8 +1441,17 @@ def cmd_init(args) -> int:
     except OSError as exc:
         err(f"error: cannot write the starter files into {Path.cwd()} ({exc.strerror or exc}: {exc.filename}); run init in a folder you can write to")
         return 2
+    from .starter import HOW_TO_SET_PUBLIC_URL, STARTER_PUBLIC_BASE_URL, secret_notes, starter_answers
+
     for path in written:
         out(f"wrote {path}")
+    # Who makes each secret differs by provider: pasting our generated Stripe secret into
+    # Stripe is impossible, and keeping it means every real delivery fails as `invalid`.
+    out("secrets, by who creates them (also in answers.json as each entry's \"_secret\"):")
+    for line in secret_notes(starter_answers()):
+        out(f"  {line}")
+    out(f"public_base_url is a placeholder ({STARTER_PUBLIC_BASE_URL}), not a URL senders can reach: {HOW_TO_SET_PUBLIC_URL}; "
+        "until then `check` and `serve` show the local URLs")
     out("next: move the secrets in answers.json to environment variables (\"secret\": \"${GITHUB_WEBHOOK_SECRET}\"), then run `webhook-inspector`")
     return 0
 

@@ -1028,15 +1028,15 @@ class TriggerUrl:
     url: str
 
 
-def trigger_urls(flows: Any, pipeline: Any, tenant: str) -> list[TriggerUrl]:
-    """For each trigger, the exact URL to paste into the sender's settings. Glob event types
-    show where the sender's own event name goes."""
+def trigger_urls(flows: Any, pipeline: Any, tenant: str, base: str | None = None) -> list[TriggerUrl]:
+    """For each trigger, the exact URL to paste into the sender's settings (under `base`, else
+    the pipeline's base URL). Glob event types show where the sender's own event name goes."""
     out = []
     for flow in flows.flows:
         for trigger in flow.triggers:
             event = trigger.event_type
             shown = event if not any(c in event for c in "*?[") else event.replace("*", "{anything}").replace("?", "{one character}")
-            out.append(TriggerUrl(flow.name, trigger.type, event, pipeline.webhook_url(tenant, shown)))
+            out.append(TriggerUrl(flow.name, trigger.type, event, pipeline.webhook_url(tenant, shown, base)))
     return out
 
 
@@ -1044,5 +1044,11 @@ def public_base_url_note(configured: str | None, public_url: str | None) -> str 
     """A note when answers.json's public_base_url is not the URL senders must now call."""
     if not configured or not public_url or configured.rstrip("/") == public_url.rstrip("/"):
         return None
+    from .starter import is_placeholder_url
+
+    if is_placeholder_url(configured):
+        return (f"answers.json's public_base_url ({configured.rstrip('/')}) is a placeholder; senders must call "
+                f"{public_url.rstrip('/')}: paste the URLs above into the sender's webhook settings, and set "
+                f"public_base_url to it if you keep this URL (URL-signing schemes use it)")
     return (f"answers.json's public_base_url is {configured.rstrip('/')}, but senders must call {public_url.rstrip('/')}: "
             f"update the sender's webhook settings (and public_base_url, which URL-signing schemes use)")

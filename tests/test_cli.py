@@ -154,7 +154,10 @@ def test_bad_store_and_bad_answers_exit_2(tmp_path):
 def test_check(tmp_path):
     r = run_cli("--answers", str(ROOT / "answers.example.json"), "check", cwd=tmp_path)
     assert r.returncode == 0, r.stdout
-    assert b"webhook URL: https://your-domain.ngrok-free.app/events/webhook/demo/" in r.stdout
+    # The example's public_base_url is a placeholder: never shown as the URL to paste.
+    assert b"webhook URL: http://127.0.0.1:8080/events/webhook/demo/" in r.stdout
+    assert b"(https://your-domain.ngrok-free.app) is a placeholder" in r.stdout
+    assert b"your-domain.ngrok-free.app/events" not in r.stdout + r.stderr
     path = write_answers(tmp_path, {"signatures": {"gh": {"algorithm": "sha265", "secret": "x"}}, "colour": 1})
     r = run_cli("--answers", str(path), "check", cwd=tmp_path)
     assert r.returncode == 1

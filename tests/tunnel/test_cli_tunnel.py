@@ -111,7 +111,7 @@ def test_serve_with_ngrok_prints_the_public_url_and_a_passing_self_check(tmp_pat
     code, stderr = s.stop()
     assert code == 0
     assert f"  handle_webhook ← event order.created: {url}/events/webhook/demo/order.created" in stderr
-    assert f"note: answers.json's public_base_url is https://your-domain.ngrok-free.app, but senders must call {url}" in stderr
+    assert f"note: answers.json's public_base_url (https://your-domain.ngrok-free.app) is a placeholder; senders must call {url}" in stderr
     assert "Traceback" not in stderr
     deadline = time.monotonic() + 5
     while not gone(pid) and time.monotonic() < deadline:
@@ -200,10 +200,11 @@ def test_check_prints_the_urls_to_paste(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "public url: https://abc.trycloudflare.com (--public-url)" in r.stdout.splitlines()
     assert "  handle_webhook ← event order.created: https://abc.trycloudflare.com/events/webhook/demo/order.created" in r.stdout
-    assert "note: answers.json's public_base_url is https://your-domain.ngrok-free.app, but senders must call https://abc.trycloudflare.com" in r.stderr
+    assert "note: answers.json's public_base_url (https://your-domain.ngrok-free.app) is a placeholder; senders must call https://abc.trycloudflare.com" in r.stderr
 
     r = run_check(tmp_path)
-    assert "public url: https://your-domain.ngrok-free.app (public_base_url in answers.json)" in r.stdout
+    assert "public url: none yet — public_base_url in answers.json (https://your-domain.ngrok-free.app) is a placeholder; the URLs below are local" in r.stdout
+    assert "  handle_webhook ← event order.created: http://127.0.0.1:8080/events/webhook/demo/order.created" in r.stdout
 
     r = run_check(tmp_path, "--tunnel", "ngrok")
     assert "public url: assigned by ngrok when `serve` or the TUI starts the tunnel" in r.stdout
