@@ -295,3 +295,28 @@ async def test_the_debugger_shows_a_flow_whose_names_look_like_markup(workdir: P
         # The title getter gives markup: "[" comes back escaped, so it was taken as text.
         assert app.screen.query_one("#debug-source").border_title.startswith("\\[/b] · script")
         assert failures(seen) == [], failures(seen)
+
+
+async def test_modal_forms_show_typed_text_and_paths_that_look_like_markup(workdir: Path):
+    capture = dict(HOSTILE)["markup in every field"]
+    store, _ = _seeded(workdir, [capture])
+    app = make_app(workdir, store=store, serve=False)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        await wait_for(lambda: app.detail.capture is not None, pilot)
+        # Export to a folder that cannot exist: the reason quotes the path.
+        await pilot.press("w")
+        app.screen.query_one("#export-path").value = str(workdir / "answers.example.json" / "[/b]" / "x.sh")
+        await pilot.press("enter")
+        assert isinstance(app.screen, ExportScreen)
+        assert "✗ cannot write" in text_of(app.screen.query_one("#export-error")) and "[/b]" in text_of(app.screen.query_one("#export-error"))
+        await pilot.press("escape", "u")
+        app.screen.query_one("#url-input").value = "http://127.0.0.1:9"
+        await pilot.pause()
+        assert "[/red]" in text_of(app.screen.query_one("#url-target"))
+        await pilot.press("escape", "e")
+        app.screen.query_one("#edit-headers").text = "[/b] no colon"
+        await pilot.press("ctrl+s")
+        assert "line 1" in text_of(app.screen.query_one("#edit-headers-error"))
+        await pilot.press("escape")
+        assert app.is_running and app._exception is None and failures(seen) == [], failures(seen)

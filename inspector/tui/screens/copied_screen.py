@@ -7,7 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static, TextArea
+from textual.widgets import TextArea
+
+from ..widgets.plain import PlainStatic
 
 
 class CopiedScreen(ModalScreen[None]):
@@ -30,6 +32,6 @@ class CopiedScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = self.title_text
-            yield Static("Copied to the terminal clipboard (OSC 52). If your terminal ignores OSC 52, select it here:", classes="hint")
+            yield PlainStatic("Copied to the terminal clipboard (OSC 52). If your terminal ignores OSC 52, select it here:", classes="hint")
             yield TextArea(self.text, read_only=True, soft_wrap=True, show_line_numbers=False, id="copied-text")
-            yield Static("esc close", classes="hint")
+            yield PlainStatic("esc close", classes="hint")

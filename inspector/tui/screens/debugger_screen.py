@@ -26,6 +26,7 @@ from ..widgets.flow_tree import error_at
 from ..widgets.node_list import NodeList
 from ..widgets.scope_tree import ScopeTree
 from ..shapes import cells, dumps, printable
+from ..widgets.plain import PlainStatic
 
 
 def node_text(flow: Flow, node: Node) -> tuple[str, int]:
@@ -91,14 +92,14 @@ class DebuggerScreen(Screen[None]):
         )
 
     def compose(self) -> ComposeResult:
-        yield Static(id="debug-title")
+        yield PlainStatic(id="debug-title")
         with Horizontal(id="debug-top"):
             yield NodeList(id="debug-nodes")
             with VerticalScroll(id="debug-source"):
-                yield Static(id="debug-source-text")
+                yield PlainStatic(id="debug-source-text")
         with Horizontal(id="debug-bottom"):
             with VerticalScroll(id="debug-result"):
-                yield Static(id="debug-result-text")
+                yield PlainStatic(id="debug-result-text")
             yield ScopeTree(id="debug-scope")
         yield Footer()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Callable
 from urllib.parse import urlsplit
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -16,6 +17,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 from ...model import Capture
 from ...replay import Edits, ReplayError, outgoing_headers, parse_header_line
 from ..resend import ResendOrder
+from ..widgets.plain import PlainStatic
 
 
 def url_problem(text: str) -> str | None:
@@ -95,7 +97,7 @@ class EditResendScreen(ModalScreen[ResendOrder | None]):
             headers = TextArea("\n".join(f"{k}: {self.mask(k, v)}" for k, v in self.original), id="edit-headers", soft_wrap=False)
             headers.border_title = "headers — one Name: value per line (masked values are sent as captured)"
             yield headers
-            yield Static(id="edit-headers-error", classes="error")
+            yield PlainStatic(id="edit-headers-error", classes="error")
             if self.text is not None:
                 body = TextArea(self.text, id="edit-body")
                 body.border_title = "body (UTF-8)"
@@ -108,11 +110,11 @@ class EditResendScreen(ModalScreen[ResendOrder | None]):
                 yield Checkbox("re-sign (fresh timestamp and signature)", self.resign, id="edit-resign", compact=True)
                 yield Label("to")
                 yield Input(placeholder="this inspector, or http://host:port", id="edit-to", compact=True)
-            yield Static(id="edit-error", classes="error")
+            yield PlainStatic(id="edit-error", classes="error")
             with Horizontal(id="edit-buttons"):
                 yield Button("Send", variant="primary", id="edit-send-button", compact=True)
                 yield Button("Cancel", id="edit-cancel-button", compact=True)
-                yield Static("ctrl+s send · esc cancel · tab next field", id="edit-hint")
+                yield PlainStatic("ctrl+s send · esc cancel · tab next field", id="edit-hint")
 
     def on_mount(self) -> None:
         self._initial = {"headers": self.query_one("#edit-headers", TextArea).text, "body": self.query_one("#edit-body", TextArea).text}
@@ -131,7 +133,7 @@ class EditResendScreen(ModalScreen[ResendOrder | None]):
 
     def _show(self, widget_id: str, text: str) -> None:
         error = self.query_one(widget_id, Static)
-        error.update(text)
+        error.update(Text(text))  # it quotes what was typed: text, not markup
         error.set_class(bool(text), "-visible")
 
     def action_send(self) -> None:

@@ -14,6 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..widgets.plain import PlainStatic
+
 FORMATS: tuple[tuple[str, str, str], ...] = (
     ("curl", "curl.sh", "one curl command that sends the exact bytes again"),
     ("httpie", "httpie.sh", "the same as an HTTPie command"),
@@ -65,12 +67,12 @@ class ExportScreen(ModalScreen[str | None]):
                 label.append(f" {description}", style="dim")
                 options.append(Option(label, id=fmt))
             yield OptionList(*options, id="export-format")
-            yield Static("write to:")
+            yield PlainStatic("write to:")
             yield Input(self._auto_path, id="export-path")
-            yield Static(id="export-error")
+            yield PlainStatic(id="export-error")
             secrets = ("secret-bearing headers are masked (start with --reveal to export them as they are)" if self.masked
                        else "--reveal is on: secret-bearing headers are written as they are")
-            yield Static(f"{secrets}\n↑↓ format · enter write · esc cancel", classes="hint")
+            yield PlainStatic(f"{secrets}\n↑↓ format · enter write · esc cancel", classes="hint")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self.fmt = event.option.id or "curl"
@@ -91,7 +93,7 @@ class ExportScreen(ModalScreen[str | None]):
         error = self.query_one("#export-error", Static)
         problem = "type a file name" if not path else self.write(self.fmt, path)
         if problem:
-            error.update(f"✗ {problem}")
+            error.update(Text(f"✗ {problem}"))  # the path and reason are data, not markup
             error.add_class("-visible")
             return
         self.dismiss(path)

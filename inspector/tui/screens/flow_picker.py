@@ -7,8 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
+from ..widgets.plain import PlainStatic
 
 
 class FlowPicker(ModalScreen[str | None]):
@@ -32,7 +34,7 @@ class FlowPicker(ModalScreen[str | None]):
         with Vertical() as box:
             box.border_title = "Debug which flow?"
             yield OptionList(*[Option(Text.assemble((name, "bold"), ("  " + file, "dim")), id=name) for name, file in self.flows])
-            yield Static("enter debug · esc cancel", id="picker-hint")
+            yield PlainStatic("enter debug · esc cancel", id="picker-hint")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

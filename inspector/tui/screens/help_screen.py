@@ -10,10 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from ..actions import NAVIGATION_HELP, UserAction
 from ..shapes import cells
+from ..widgets.plain import PlainStatic
 
 FILTER_HELP = (
     ("tenant:demo", "the tenant segment of the URL (globs: *, ?)"),
@@ -60,8 +60,8 @@ class HelpScreen(ModalScreen[None]):
         with Vertical() as box:
             box.border_title = self.title_text
             with VerticalScroll():
-                yield Static(self._content(), id="help-text")
-            yield Static("esc close · ↑↓ scroll", id="help-hint")
+                yield PlainStatic(self._content(), id="help-text")
+            yield PlainStatic("esc close · ↑↓ scroll", id="help-hint")
 
     def _content(self) -> Group:
         keys = Table(box=None, padding=(0, 2, 0, 0), show_header=True, header_style="bold", expand=True)

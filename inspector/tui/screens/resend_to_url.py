@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -14,6 +15,7 @@ from textual.widgets import Checkbox, Input, Static
 from ...model import Capture
 from ..resend import ResendOrder
 from .edit_resend import url_problem
+from ..widgets.plain import PlainStatic
 
 
 class ResendToUrlScreen(ModalScreen[ResendOrder | None]):
@@ -46,14 +48,14 @@ class ResendToUrlScreen(ModalScreen[ResendOrder | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = f"Resend #{self.capture.id} to another URL"
-            yield Static("Base URL of the target (your app, a staging server); the capture's path is appended. "
+            yield PlainStatic("Base URL of the target (your app, a staging server); the capture's path is appended. "
                          "Its answer is stored as a new capture of origin replay, linked to this one.")
             yield Input(self.url, placeholder="http://127.0.0.1:3000", id="url-input")
-            yield Static(id="url-target")
+            yield PlainStatic(id="url-target")
             with Horizontal(id="url-options"):
                 yield Checkbox("re-sign for this URL (fresh timestamp and signature)", self.resign, id="url-resign", compact=True)
-            yield Static(id="url-error")
-            yield Static("enter send · esc cancel", classes="hint")
+            yield PlainStatic(id="url-error")
+            yield PlainStatic("enter send · esc cancel", classes="hint")
 
     def on_mount(self) -> None:
         self._preview(self.url)
@@ -64,11 +66,11 @@ class ResendToUrlScreen(ModalScreen[ResendOrder | None]):
     def _preview(self, value: str) -> None:
         value = value.strip()
         shown = f"→ {value.rstrip('/')}{self.capture.request.target}" if value and url_problem(value) is None else ""
-        self.query_one("#url-target", Static).update(shown)
+        self.query_one("#url-target", Static).update(Text(shown))  # a path may hold "["
 
     def _error(self, text: str) -> None:
         error = self.query_one("#url-error", Static)
-        error.update(text)
+        error.update(Text(text))
         error.set_class(bool(text), "-visible")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -7,8 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
+
+from ..widgets.plain import PlainStatic
 
 
 class SamplePicker(ModalScreen[str | None]):
@@ -47,7 +49,7 @@ class SamplePicker(ModalScreen[str | None]):
                 label.append(f"\n  {description}", style="dim")
                 options.append(Option(label, id=name))
             yield OptionList(*options, id="sample-list")
-            yield Static("enter send · esc cancel — goes through the pipeline, no HTTP", id="picker-hint")
+            yield PlainStatic("enter send · esc cancel — goes through the pipeline, no HTTP", id="picker-hint")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from ...tunnel import TriggerUrl, TunnelStatus
 from ..actions import TUNNEL_ACTIONS
+from ..widgets.plain import PlainStatic
 
 if TYPE_CHECKING:
     from ..app import InspectorApp
@@ -121,16 +122,16 @@ class TunnelScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Tunnel"
-            yield Static(id="tunnel-state")
-            yield Static(id="tunnel-urls-title")
+            yield PlainStatic(id="tunnel-state")
+            yield PlainStatic(id="tunnel-urls-title")
             yield OptionList(id="tunnel-urls")
-            yield Static(id="tunnel-note")
+            yield PlainStatic(id="tunnel-note")
             with Horizontal(id="tunnel-buttons"):
                 yield Button("Start", id="tunnel-start-button", variant="primary", compact=True)
                 yield Button("Stop", id="tunnel-stop-button", compact=True)
                 yield Button("Self-check", id="tunnel-selfcheck-button", compact=True)
                 yield Button("Close", id="tunnel-close-button", compact=True)
-            yield Static(id="tunnel-hint", classes="hint")
+            yield PlainStatic(id="tunnel-hint", classes="hint")
 
     def on_mount(self) -> None:
         self.show(self.view)
@@ -154,7 +155,7 @@ class TunnelScreen(ModalScreen[None]):
         if options:
             urls.highlighted = min(highlighted or 0, len(options) - 1)
         note = self.query_one("#tunnel-note", Static)
-        note.update(view.note or "")
+        note.update(Text(view.note or ""))
         note.set_class(not view.note, "-empty")
         start = self.query_one("#tunnel-start-button", Button)
         start.label = view.start_label

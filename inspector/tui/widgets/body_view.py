@@ -19,6 +19,7 @@ from ...model import Capture, Request, is_json_type
 from ..shapes import cells, printable, printable_lines
 from .code import code
 from .context import ViewContext
+from .plain import PlainStatic
 
 MODES = ("pretty", "raw", "hex")
 PRETTY_LIMIT = 256 * 1024  # larger bodies are shown raw: highlighting them would stall the UI
@@ -85,8 +86,8 @@ class BodyView(VerticalScroll):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(id="body-info")
-        yield Static(id="body-text")
+        yield PlainStatic(id="body-info")
+        yield PlainStatic(id="body-text")
 
     def show(self, capture: Capture, ctx: ViewContext) -> None:
         req = capture.request

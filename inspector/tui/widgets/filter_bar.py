@@ -11,6 +11,8 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from .plain import PlainStatic
+
 PLACEHOLDER = "tenant:demo type:order.* sig:invalid status:4xx flow:NAME method:POST origin:sample -term, or words to search"
 
 
@@ -39,9 +41,9 @@ class FilterBar(Horizontal):
         final: bool
 
     def compose(self) -> ComposeResult:
-        yield Static("filter /", id="filter-label")
+        yield PlainStatic("filter /", id="filter-label")
         yield Input(placeholder=PLACEHOLDER, id="filter-input")
-        yield Static("", id="filter-status")
+        yield PlainStatic("", id="filter-status")
 
     @property
     def input(self) -> Input:

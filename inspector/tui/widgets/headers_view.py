@@ -11,6 +11,7 @@ from textual.widgets import Static
 from ...model import Capture
 from .context import ViewContext
 from ..shapes import cells
+from .plain import PlainStatic
 
 
 class HeadersView(VerticalScroll):
@@ -19,7 +20,7 @@ class HeadersView(VerticalScroll):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(id="headers-text")
+        yield PlainStatic(id="headers-text")
 
     def show(self, capture: Capture, ctx: ViewContext) -> None:
         req = capture.request

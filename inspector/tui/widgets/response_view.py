@@ -14,6 +14,7 @@ from ...model import Capture
 from .code import code
 from ..shapes import answer_value, cells, dumps, printable, printable_lines
 from .context import ViewContext, status_style
+from .plain import PlainStatic
 
 
 class ResponseView(VerticalScroll):
@@ -22,8 +23,8 @@ class ResponseView(VerticalScroll):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(id="response-text")
-        yield Static(id="response-body")
+        yield PlainStatic(id="response-text")
+        yield PlainStatic(id="response-body")
 
     def show(self, capture: Capture, ctx: ViewContext) -> None:
         resp = capture.response

@@ -13,6 +13,7 @@ from textual.widgets import Static
 from ...model import Capture
 from .context import SIG_STYLE, ViewContext, sig_mark
 from ..shapes import cells
+from .plain import PlainStatic
 
 
 class SignatureView(VerticalScroll):
@@ -21,7 +22,7 @@ class SignatureView(VerticalScroll):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(id="signature-text")
+        yield PlainStatic(id="signature-text")
 
     def show(self, capture: Capture, ctx: ViewContext) -> None:
         sig = capture.signature

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ...tunnel import TriggerUrl
+from .plain import PlainStatic
 
 
 class Welcome(VerticalScroll):
@@ -23,7 +24,7 @@ class Welcome(VerticalScroll):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(id="welcome-text")
+        yield PlainStatic(id="welcome-text")
 
     def show(self, urls: list[TriggerUrl], *, sample_key: str, help_key: str, listening: str | None,
              public_note: str | None, example_url: str, filtered: bool = False, cleared_note: str | None = None,
