@@ -120,8 +120,8 @@ class _AtBase:
     pipeline: Pipeline
     base: str
 
-    def webhook_url(self, tenant: str, event_type: str) -> str:
-        return self.pipeline.webhook_url(tenant, event_type, self.base)
+    def webhook_url(self, tenant: str, event_type: str, base: str | None = None) -> str:
+        return self.pipeline.webhook_url(tenant, event_type, base or self.base)
 
 
 @dataclass
