@@ -28,7 +28,8 @@ COMMON_DEFAULTS = {
 
 def _whole(text: str) -> int:
     # int() also takes other scripts' digits ("٨٠"), '_' separators and spaces: not what a
-    # person means by a port or a count, so only ASCII digits (and a sign) count.
+    # person means by a port or a count, so only ASCII digits (and a sign) count. The length
+    # cap keeps int() from its own refusal past 4300 digits.
     digits = text.removeprefix("-")
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 30:
         raise ValueError(text)
@@ -68,7 +69,9 @@ def _path(text: str) -> str:
     return text
 
 
-MAX_CAPTURES = 1_000_000_000  # SQLite compares ids as 64-bit integers; far more than any disk holds
+# Retention hands SQLite the newest id minus N, which must fit its 64-bit integers; a billion
+# captures is more than any disk holds anyway.
+MAX_CAPTURES = 1_000_000_000
 
 
 def _max_captures(text: str) -> int:
@@ -82,9 +85,8 @@ _SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def _tenant(text: str) -> str:
-    # The same rule as the route's {tenant} segment (SPEC §4), so every shown URL is one the
-    # server answers.
-    # Only dots would be a `.`/`..` path segment, which clients resolve away.
+    # The route's rule for a {tenant} segment (SPEC §4), so every shown URL is one the server
+    # answers; only dots would be a `.`/`..` segment, which clients resolve away.
     if not _SEGMENT.fullmatch(text) or not text.strip("."):
         raise argparse.ArgumentTypeError(f"{text!r} is not a tenant: use letters, digits, '.', '_' and '-' only (e.g. demo)")
     return text
@@ -287,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_gone()
     except sqlite3.DatabaseError as exc:
-        # A store damaged on disk (or changed under us) while a command read it.
-        cli.err(f"error: the capture store cannot be read ({exc}); pass --store PATH to use another file, or move the damaged one away")
+        # A store damaged on disk, or locked or changed under us, while a command used it.
+        cli.err(f"error: the capture store cannot be used ({exc}); pass --store PATH to use another file, or move a damaged one away")
         return 2
     except cli.OutputFailed as exc:
         _reader_gone(stderr=False)
@@ -317,6 +319,7 @@ def _reader_gone(stderr: bool = True) -> int:
             os.dup2(devnull, stream.fileno())
         except (OSError, ValueError, AttributeError):
             pass  # a replaced stream (tests) has no descriptor to redirect
+    os.close(devnull)
     return 0
 
 

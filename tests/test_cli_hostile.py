@@ -446,7 +446,7 @@ def test_a_store_damaged_on_disk_is_one_line(tmp_path):
         f.write(b"\xa5" * 4096 * 50)
     r = cli_in(path, "list")
     assert_calm(r, (2,))
-    assert r.stderr.decode().startswith("error: the capture store cannot be read (database disk image is malformed)")
+    assert r.stderr.decode().startswith("error: the capture store cannot be used (database disk image is malformed)")
     assert len(r.stderr.decode().splitlines()) == 1
 
 
