@@ -19,7 +19,7 @@ from inspector import __main__ as entry
 from inspector import cli
 from inspector.model import Capture, Headers, Request, Response, SignatureResult
 from inspector.store import Store
-from tests.conftest import GITHUB_SECRET, ROOT, run_cli
+from tests.conftest import GITHUB_SECRET, run_cli
 
 # A payload whose JSON holds a lone surrogate, as a sender may post it.
 SURROGATE_PAYLOAD = b'{"text": "\\ud800 caf\xc3\xa9"}'
@@ -507,10 +507,9 @@ def test_list_layout_survives_a_method_with_cr_lf(hostile):
 
 
 def test_an_unexpected_error_is_one_line_and_exit_70(monkeypatch, capsys):
-    secret_local = "do-not-print-me"  # noqa: F841 (a local of the failing frame)
-
     def broken(args):
-        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+        token = "do-not-print-me"  # a local of the failing frame: never shown
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'" + token[:0])
 
     monkeypatch.setitem(cli.COMMANDS, "check", broken)
     monkeypatch.delenv(entry.DEBUG_ENV, raising=False)
