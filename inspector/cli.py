@@ -1096,25 +1096,34 @@ def cmd_send(args) -> int:
 
 
 def http_send(url: str, request: Request, timeout: float = 30.0) -> tuple[int, dict[str, str], bytes, str | None]:
-    """Send exact bytes with urllib; (status, headers, body, error sentence)."""
-    import urllib.error
-    import urllib.request
+    """Send exact bytes, header names in their own case, with http.client (urllib would
+    title-case them: X-GitHub-Event went out as X-Github-Event); (status, headers, body,
+    error sentence)."""
+    import http.client
+    from urllib.parse import urlsplit
 
+    parts = urlsplit(url)
     skip = {"host", "content-length", "connection", "transfer-encoding"}
-    headers = {k: v for k, v in request.headers if k.lower() not in skip}
-    req = urllib.request.Request(url, data=request.body, headers=headers, method=request.method)
+    connection = (http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection)(
+        parts.hostname, parts.port, timeout=timeout)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read(), None
-    except urllib.error.HTTPError as exc:
-        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read(), None
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, ConnectionRefusedError):
-            return 0, {}, b"", f"nothing listens at {url.split('/events/')[0]}; start `webhook-inspector serve` (or the TUI) first, or pass --to URL"
-        return 0, {}, b"", f"cannot reach {url}: {reason}"
+        connection.putrequest(request.method, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                              skip_accept_encoding=True)
+        for k, v in request.headers:
+            if k.lower() not in skip:
+                connection.putheader(k, v.encode("utf-8", "surrogateescape"))
+        connection.putheader("Content-Length", str(len(request.body)))
+        connection.endheaders(request.body)
+        resp = connection.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read(), None
+    except ConnectionRefusedError:
+        return 0, {}, b"", f"nothing listens at {url.split('/events/')[0]}; start `webhook-inspector serve` (or the TUI) first, or pass --to URL"
+    except http.client.HTTPException as exc:
+        return 0, {}, b"", f"{url} answered something that is not valid HTTP ({type(exc).__name__}: {exc})"
     except (TimeoutError, OSError) as exc:
         return 0, {}, b"", f"cannot reach {url}: {exc}"
+    finally:
+        connection.close()
 
 
 # replay / export / import

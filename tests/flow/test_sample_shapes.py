@@ -136,3 +136,22 @@ def test_shopify_order_body_has_the_documented_fields():
 
 def test_every_sample_is_checked_here_or_is_a_generic_one():
     assert set(SAMPLES) - set(EXPECTED_HEADERS) == {"generic.order.created", "generic.report.generate"}
+
+
+def test_send_keeps_the_providers_header_case_on_the_wire(tmp_path):
+    from tests.conftest import run_cli
+    from tests.test_cli import Serve
+
+    s = Serve(tmp_path)
+    try:
+        port = s.url.rsplit(":", 1)[1]
+        for name in ("github.push", "shopify.orders.create"):
+            r = run_cli("--answers", str(ROOT / "answers.example.json"), "--port", port, "send", name, cwd=tmp_path)
+            assert r.returncode == 0, r.stderr
+    finally:
+        s.stop()
+    for cid, name in ((1, "github.push"), (2, "shopify.orders.create")):
+        shown = json.loads(run_cli("show", str(cid), "--json", cwd=tmp_path).stdout)
+        received = [k for k, _ in shown["headers"]]
+        # urllib title-cased them on the way (X-Github-Event, X-Shopify-Api-Version)
+        assert [h for h in EXPECTED_HEADERS[name] if h not in received] == [], received
