@@ -1048,7 +1048,6 @@ def public_base_url_note(configured: str | None, public_url: str | None) -> str 
 
     if is_placeholder_url(configured):
         return (f"answers.json's public_base_url ({configured.rstrip('/')}) is a placeholder; senders must call "
-                f"{public_url.rstrip('/')}: paste the URLs above into the sender's webhook settings, and set "
-                f"public_base_url to it if you keep this URL (URL-signing schemes use it)")
+                f"{public_url.rstrip('/')}: paste the URLs above into the sender's webhook settings")
     return (f"answers.json's public_base_url is {configured.rstrip('/')}, but senders must call {public_url.rstrip('/')}: "
             f"update the sender's webhook settings (and public_base_url, which URL-signing schemes use)")
