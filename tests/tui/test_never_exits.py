@@ -182,6 +182,13 @@ async def test_a_handler_a_timer_a_worker_and_a_render_that_raise_are_reported(w
         app.table._strips.clear()
         app.table.refresh()
         await wait_for(lambda: any(m.startswith("drawing row #1 failed") for m in seen), pilot)
+        # A handler of a modal screen: the screen keeps working (esc still closes it).
+        monkeypatch.setattr(ExportScreen, "_write", boom)
+        await pilot.press("w", "enter")
+        await wait_for(lambda: any("in ExportScreen failed: RuntimeError: [/b] a bug" in m for m in seen), pilot)
+        assert isinstance(app.screen, ExportScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ExportScreen)
         # A worker thread.
         monkeypatch.setattr(FlowSet, "changed", boom)
         await pilot.press("r")

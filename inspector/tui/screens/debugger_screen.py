@@ -18,6 +18,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ..guard import GuardedPump
 from ...flow.model import Flow, Node
 from ..actions import DEBUGGER_ACTIONS
 from ..debug_session import DebugSession, Frame
@@ -54,7 +55,7 @@ def node_text(flow: Flow, node: Node) -> tuple[str, int]:
     return text.rstrip(), 0
 
 
-class DebuggerScreen(Screen[None]):
+class DebuggerScreen(GuardedPump, Screen[None]):
     DEFAULT_CSS = """
     DebuggerScreen {
         layout: vertical;

@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
+from ..guard import GuardedPump
 from ...model import Capture
 from ...replay import Edits, ReplayError, outgoing_headers, parse_header_line
 from ..resend import ResendOrder
@@ -41,7 +42,7 @@ def body_text(body: bytes) -> str | None:
     return None if "\x00" in text else text
 
 
-class EditResendScreen(ModalScreen[ResendOrder | None]):
+class EditResendScreen(GuardedPump, ModalScreen[ResendOrder | None]):
     DEFAULT_CSS = """
     EditResendScreen {
         align: center middle;

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..guard import GuardedPump
 from ..widgets.plain import PlainStatic
 
 FORMATS: tuple[tuple[str, str, str], ...] = (
@@ -29,7 +30,7 @@ def default_path(folder: Path, capture_id: int, fmt: str) -> str:
     return str(folder / f"export-{capture_id}.{ext}")
 
 
-class ExportScreen(ModalScreen[str | None]):
+class ExportScreen(GuardedPump, ModalScreen[str | None]):
     DEFAULT_CSS = """
     ExportScreen {
         align: center middle;

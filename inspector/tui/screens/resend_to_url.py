@@ -12,13 +12,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static
 
+from ..guard import GuardedPump
 from ...model import Capture
 from ..resend import ResendOrder
 from .edit_resend import url_problem
 from ..widgets.plain import PlainStatic
 
 
-class ResendToUrlScreen(ModalScreen[ResendOrder | None]):
+class ResendToUrlScreen(GuardedPump, ModalScreen[ResendOrder | None]):
     DEFAULT_CSS = """
     ResendToUrlScreen {
         align: center middle;

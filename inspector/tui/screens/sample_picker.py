@@ -10,10 +10,11 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from ..guard import GuardedPump
 from ..widgets.plain import PlainStatic
 
 
-class SamplePicker(ModalScreen[str | None]):
+class SamplePicker(GuardedPump, ModalScreen[str | None]):
     DEFAULT_CSS = """
     SamplePicker {
         align: center middle;

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..guard import GuardedPump
 from ...tunnel import TriggerUrl, TunnelStatus
 from ..actions import TUNNEL_ACTIONS
 from ..widgets.plain import PlainStatic
@@ -85,7 +86,7 @@ def status_text(view: TunnelView) -> Text:
     return t
 
 
-class TunnelScreen(ModalScreen[None]):
+class TunnelScreen(GuardedPump, ModalScreen[None]):
     DEFAULT_CSS = """
     TunnelScreen {
         align: center middle;

@@ -11,12 +11,13 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Static
 
+from ..guard import GuardedPump
 from .plain import PlainStatic
 
 PLACEHOLDER = "tenant:demo type:order.* sig:invalid status:4xx flow:NAME method:POST origin:sample -term, or words to search"
 
 
-class FilterBar(Horizontal):
+class FilterBar(GuardedPump, Horizontal):
     DEFAULT_CSS = """
     FilterBar {
         height: 1;

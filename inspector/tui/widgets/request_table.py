@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..guard import report, describe
+from ..guard import GuardedPump, describe, report
 from ..rows import Row, time_text
 from ..shapes import printable
 
@@ -52,7 +52,7 @@ def fit(text: str, width: int, align: str = "left") -> str:
     return text + " " * pad
 
 
-class RequestTable(ScrollView, can_focus=True):
+class RequestTable(GuardedPump, ScrollView, can_focus=True):
     """Rows are `Row` summaries in id order; `view` is the filtered subset shown."""
 
     DEFAULT_CSS = """

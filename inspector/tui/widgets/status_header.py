@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from ..guard import GuardedPump
+
 
 @dataclass(frozen=True)
 class HeaderState:
@@ -27,7 +29,7 @@ class HeaderState:
     forward_to: str | None = None  # forward mode's target
 
 
-class StatusHeader(Static):
+class StatusHeader(GuardedPump, Static):
     DEFAULT_CSS = """
     StatusHeader {
         height: 2;
