@@ -120,6 +120,13 @@ def _unix_time(text: str) -> float:
     return value
 
 
+def _forward_url(text: str) -> str:
+    try:
+        return cli.check_http_url("--forward-to", text) or text
+    except cli.UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--forward-to "))
+
+
 MAX_TIMES = 1000  # a typo of a few extra digits must not send for hours
 MAX_TIMEOUT = 3600.0
 
@@ -195,7 +202,7 @@ def _workers_option(p: argparse.ArgumentParser) -> None:
 def _forward_to(p: argparse.ArgumentParser) -> None:
     # Suppressed default: given before the sub-command (`--forward-to URL serve`), it is not
     # reset by the sub-command's own default. main() fills in None.
-    p.add_argument("--forward-to", metavar="URL", default=argparse.SUPPRESS,
+    p.add_argument("--forward-to", metavar="URL", type=_forward_url, default=argparse.SUPPRESS,
                    help="also send each accepted webhook to URL and answer the sender with its response (serve and the TUI)")
 
 

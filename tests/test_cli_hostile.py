@@ -468,6 +468,8 @@ def test_a_store_damaged_on_disk_is_one_line(tmp_path):
     (("--max-captures", "9" * 26, "serve"), "--max-captures"),
     (("--port", "٨٠", "serve"), "--port"),
     (("list", "--limit", "1_0"), "--limit"),
+    (("serve", "--forward-to", "http://[::1"), "--forward-to"),
+    (("--forward-to", "localhost:3000", "tui"), "--forward-to"),
     (("send", "github.push", "--to", "http://[::1"), "--to"),
     (("export", "1", "--to", "not a url"), "--to"),
     (("replay", "1", "--to", "http://x:99999"), "--to"),
