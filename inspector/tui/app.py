@@ -101,6 +101,13 @@ def keymap_problem(unknown: list[str], keymap_file: str | None) -> str:
             f"valid ids: {', '.join(sorted(known_binding_ids()))}")
 
 
+def _key_text(keys: str) -> bool:
+    """Whether a keymap value can name keys: printable ASCII, each comma-separated key
+    non-empty (Textual takes anything, and fails later drawing the footer)."""
+    return (bool(keys) and keys.isascii() and keys.isprintable()
+            and all(k.strip() and not k.endswith("+") for k in keys.split(",")))
+
+
 def _freeze_gc() -> None:
     """Move what exists now (widgets, styles, history rows) out of the cycle collector's view.
 
@@ -274,6 +281,12 @@ class InspectorApp(GuardedPump, App[int]):
         unknown = [k for k in self.keymap if k not in known_binding_ids()]
         if unknown:
             self.startup_problems.append(keymap_problem(unknown, self.keymap_file))
+        for binding_id, keys in list(self.keymap.items()):
+            if not _key_text(keys):
+                del self.keymap[binding_id]
+                self.startup_problems.append(
+                    f"{self.keymap_file or 'keymap.json'}: {unicode_text(binding_id)!r}: {unicode_text(keys)!r} is not a key "
+                    f"(ignored); write keys as the help screen shows them, e.g. \"ctrl+s\", \"f2\", \"ctrl+s,f2\"")
 
     # The net under every key (guard.py): an action, a handler, a timer or a worker that
     # raises shows an error notification naming it, and the app and its server keep running.
@@ -337,7 +350,10 @@ class InspectorApp(GuardedPump, App[int]):
 
     async def on_mount(self) -> None:
         if self.keymap:
-            self.set_keymap(self.keymap)
+            try:
+                self.set_keymap(self.keymap)
+            except Exception as exc:  # the server must start whatever the keymap holds
+                self.startup_problems.append(f"{self.keymap_file or 'keymap.json'}: not applied ({describe(exc)}); the default keys work")
         self.pipeline.listeners.append(self._capture_arrived)
         self.pipeline.update_listeners.append(self._capture_updated)
         self.table.focus()

@@ -327,3 +327,16 @@ async def test_modal_forms_show_typed_text_and_paths_that_look_like_markup(workd
         assert "line 1" in text_of(app.screen.query_one("#edit-headers-error"))
         await pilot.press("escape")
         assert app.is_running and app._exception is None and failures(seen) == [], failures(seen)
+
+
+@pytest.mark.parametrize("keys", ["\udcff", "", "ctrl+", "a,,b"])
+async def test_a_keymap_value_that_is_not_a_key_is_a_problem_and_the_server_starts(workdir: Path, keys: str):
+    app = make_app(workdir, keymap={"send-sample": keys, "filter": "ctrl+f"}, keymap_file=".inspector/keymap.json")
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        await pilot.pause()
+        assert app.listening is not None and await answered(app) == 200
+        assert any("'send-sample'" in p and "is not a key (ignored)" in p for p in app.problems()), app.problems()
+        await pilot.press("ctrl+f")  # the valid entry applies
+        assert app.focused is app.query_one("#filter-input")
+        assert app.is_running and app._exception is None and failures(seen) == []
