@@ -398,6 +398,32 @@ def _executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
+# What a script that hands over to pyngrok says (merely naming pyngrok, as a comment may, is not it).
+_RUNS_PYNGROK = re.compile(rb"^\s*(?:from\s+pyngrok[\s.]|import\s+pyngrok\b)|-m\s+pyngrok\b", re.M)
+
+
+def is_pyngrok_shim(path: str) -> bool:
+    """pyngrok installs a console script named `ngrok` beside Python (the venv's bin dir): it
+    is not an ngrok agent, and running it as one downloads and starts something else. It is
+    a text script (`#!…python` + `from pyngrok…`), or on Windows pip's launcher `ngrok.exe`
+    in this Python's scripts dir while pyngrok is installed."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    if head.startswith(b"#!"):
+        return _RUNS_PYNGROK.search(head) is not None
+    if os.name == "nt":
+        import importlib.util
+        import sysconfig
+
+        scripts = sysconfig.get_path("scripts")
+        return bool(scripts) and os.path.normcase(os.path.dirname(os.path.abspath(path))) == os.path.normcase(os.path.abspath(scripts)) \
+            and importlib.util.find_spec("pyngrok") is not None
+    return False
+
+
 def pyngrok_default_path(env: Mapping[str, str]) -> str:
     from pyngrok import conf
 
@@ -410,6 +436,11 @@ def find_ngrok(option: str | None, env: Mapping[str, str], *, default_path: str 
     for value, source in ((option, "--ngrok-path"), (env.get("NGROK_PATH"), "NGROK_PATH")):
         if value:
             path = os.path.expanduser(value)
+            if _executable(path) and is_pyngrok_shim(path):
+                raise TunnelFailure(
+                    f"{source} ({value}) is pyngrok's `ngrok` command, not the ngrok agent",
+                    f"point {source} at the ngrok agent ({DOWNLOAD_PAGE}), or drop it to let the inspector find or download the agent",
+                )
             if _executable(path):
                 return NgrokBinary(os.path.abspath(path), source)
             what = "does not exist" if not os.path.exists(path) else "is not an executable file"
@@ -417,9 +448,10 @@ def find_ngrok(option: str | None, env: Mapping[str, str], *, default_path: str 
                 f"the ngrok binary given by {source} ({value}) {what}",
                 f"fix {source}, or drop it to let the inspector find ngrok on PATH or download it",
             )
-    found = shutil.which("ngrok", path=env.get("PATH", os.defpath))
-    if found:
-        return NgrokBinary(os.path.abspath(found), "PATH")
+    for folder in env.get("PATH", os.defpath).split(os.pathsep):
+        found = shutil.which("ngrok", path=folder) if folder else None
+        if found and not is_pyngrok_shim(found):  # the shim is skipped, not run; look further
+            return NgrokBinary(os.path.abspath(found), "PATH")
     default = default_path or pyngrok_default_path(env)
     if _executable(default):
         return NgrokBinary(default, "pyngrok's default path")
@@ -454,6 +486,16 @@ class Authtoken:
     token: str = field(repr=False)
     source: str  # "NGROK_AUTHTOKEN" or the config file's path
     config_path: str | None = None
+
+
+def no_authtoken(where: Iterable[str]) -> TunnelFailure:
+    """The first thing to say when ngrok has no authtoken: ngrok refuses every tunnel without
+    one, so installing or downloading the agent would only postpone this."""
+    return TunnelFailure(
+        f"no ngrok authtoken is configured (looked at NGROK_AUTHTOKEN, {', '.join(where) or 'no config file'})",
+        f"copy your authtoken from {AUTHTOKEN_URL}, then `ngrok config add-authtoken TOKEN` (with the ngrok agent "
+        f"installed) or `export NGROK_AUTHTOKEN=TOKEN`, and start the tunnel again; or pass --public-url for a tunnel you run",
+    )
 
 
 def find_authtoken(env: Mapping[str, str], config_paths: Iterable[str] | None = None) -> Authtoken | None:
@@ -800,6 +842,13 @@ class NgrokTunnel(_BaseTunnel):
 
         _prepare_pyngrok()
         stale = lambda: generation != self._generation  # noqa: E731
+        # The authtoken before the binary: without one, the agent (perhaps downloaded first)
+        # could only fail with ERR_NGROK_4018.
+        token_paths = ([self.config_path] if self.config_path else []) + \
+            (self.authtoken_paths if self.authtoken_paths is not None else ngrok_config_paths(self.env))
+        token = find_authtoken(self.env, token_paths)
+        if token is None:
+            raise no_authtoken(token_paths)
         binary = find_ngrok(self.ngrok_path, self.env, default_path=self.default_path)
         if binary is None:
             dest = self.default_path or pyngrok_default_path(self.env)
@@ -819,13 +868,12 @@ class NgrokTunnel(_BaseTunnel):
         if stale():
             raise _Stopped()
 
-        token = find_authtoken(self.env, self.authtoken_paths)
-        config_path = self.config_path or (token.config_path if token else None)
+        config_path = self.config_path or token.config_path
         version = str(read_ngrok_config(config_path or conf.DEFAULT_NGROK_CONFIG_PATH).get("version", "3"))
         config = conf.PyngrokConfig(
             ngrok_path=binary.path,
             config_path=config_path,
-            auth_token=token.token if token and token.source == "NGROK_AUTHTOKEN" else None,
+            auth_token=token.token if token.source == "NGROK_AUTHTOKEN" else None,
             startup_timeout=self.startup_timeout,  # type: ignore[arg-type] — pyngrok only adds it to time.time()
             request_timeout=self.request_timeout,
             log_event_callback=self._on_log,
@@ -993,7 +1041,8 @@ def tunnel_from_options(
         where = ", ".join(ngrok_config_paths(env)) if kw.get("authtoken_paths") is None else ", ".join(kw["authtoken_paths"])
         return NoTunnel(
             f"no tunnel: no ngrok authtoken found (NGROK_AUTHTOKEN, {where})",
-            f"for a public URL, set NGROK_AUTHTOKEN ({AUTHTOKEN_URL}) or pass --public-url for a tunnel you run",
+            f"for a public URL, copy your authtoken from {AUTHTOKEN_URL} and run `ngrok config add-authtoken TOKEN` "
+            f"or `export NGROK_AUTHTOKEN=TOKEN`; or pass --public-url for a tunnel you run",
             **common,
         )
     return NgrokTunnel(ngrok_path=ngrok_path, env=env, **kw)

@@ -182,6 +182,8 @@ def fake_ngrok(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     made: list[NgrokTunnel] = []
 
     def make() -> NgrokTunnel:
+        # An authtoken in the agent's config: without one the tunnel stops before the agent runs.
+        (tmp_path / "ngrok.yml").write_text('version: "3"\nagent:\n    authtoken: fake-token-from-the-config\n')
         tunnel = NgrokTunnel(
             env={"PATH": str(tmp_path / "empty-bin"), "HOME": str(tmp_path / "home")}, ngrok_path=FAKE_NGROK,
             config_path=str(tmp_path / "ngrok.yml"), authtoken_paths=[], default_path=str(tmp_path / "pyngrok-default" / "ngrok"),

@@ -51,15 +51,22 @@ def fake(tmp_path, monkeypatch):
     return SimpleNamespace(path=FAKE_NGROK, mode=mode, calls=lines)
 
 
+CONFIG_WITH_TOKEN = 'version: "3"\nagent:\n    authtoken: fake-token-from-the-config\n'
+
+
 @pytest.fixture
 def make_ngrok(tmp_path):
-    """An NgrokTunnel whose every path is under tmp_path and whose download URL is loopback."""
+    """An NgrokTunnel whose every path is under tmp_path and whose download URL is loopback.
+    Its ngrok config (tmp_path/ngrok.yml) holds an authtoken unless `config_path` is given:
+    without one the tunnel stops before the agent runs."""
     made: list[NgrokTunnel] = []
 
     def make(**kw) -> NgrokTunnel:
         env = kw.pop("env", {"PATH": str(tmp_path / "empty-bin"), "HOME": str(tmp_path / "home")})
         kw.setdefault("ngrok_path", FAKE_NGROK)
-        kw.setdefault("config_path", str(tmp_path / "ngrok.yml"))
+        if "config_path" not in kw:
+            (tmp_path / "ngrok.yml").write_text(CONFIG_WITH_TOKEN)
+            kw["config_path"] = str(tmp_path / "ngrok.yml")
         kw.setdefault("authtoken_paths", [])
         kw.setdefault("default_path", str(tmp_path / "pyngrok-default" / "ngrok"))
         kw.setdefault("download_url", CLOSED)

@@ -89,7 +89,7 @@ def gone(pid: int) -> bool:
 
 @pytest.mark.parametrize("workers", ["1", "3"])  # with 3, the self-check usually lands on a worker
 def test_serve_with_ngrok_prints_the_public_url_and_a_passing_self_check(tmp_path, workers):
-    s = Serve(tmp_path, "--tunnel", "ngrok", "--ngrok-path", FAKE_NGROK, "--workers", workers)
+    s = Serve(tmp_path, "--tunnel", "ngrok", "--ngrok-path", FAKE_NGROK, "--workers", workers, NGROK_AUTHTOKEN="fake-token")
     listening = s.next_line()
     assert listening.startswith("listening on http://127.0.0.1:")
     public = s.next_line()
@@ -135,7 +135,7 @@ def test_serve_with_a_refused_authtoken_says_why_and_keeps_serving_locally(tmp_p
 
 
 def test_serve_when_ngrok_dies_mid_session(tmp_path):
-    s = Serve(tmp_path, "--tunnel", "ngrok", "--ngrok-path", FAKE_NGROK, FAKE_NGROK_MODE="die-after-requests:1")
+    s = Serve(tmp_path, "--tunnel", "ngrok", "--ngrok-path", FAKE_NGROK, FAKE_NGROK_MODE="die-after-requests:1", NGROK_AUTHTOKEN="fake-token")
     s.next_line()
     assert s.next_line().startswith("public url: ")
     failed = "tunnel: FAILED — ngrok exited mid-session (exit code 1): heartbeat timeout, terminating session"
@@ -166,7 +166,7 @@ def test_serve_with_a_public_url_that_is_not_a_url(tmp_path):
 
 
 def test_serve_json_lines(tmp_path):
-    s = Serve(tmp_path, "--json", "--tunnel", "ngrok", "--ngrok-path", FAKE_NGROK)
+    s = Serve(tmp_path, "--json", "--tunnel", "ngrok", "--ngrok-path", FAKE_NGROK, NGROK_AUTHTOKEN="fake-token")
     assert "listening" in json.loads(s.next_line())
     public = json.loads(s.next_line())
     check = json.loads(s.next_line())["self_check"]
@@ -183,6 +183,22 @@ def test_serve_auto_without_a_token_is_local_only_and_says_how_to_get_a_url(tmp_
     assert code == 0
     assert "note: no tunnel: no ngrok authtoken found (NGROK_AUTHTOKEN, " in stderr
     assert not (tmp_path / "calls.txt").exists()  # ngrok never started
+
+
+def test_serve_tunnel_ngrok_without_a_token_says_so_first_and_how_to_set_one(tmp_path):
+    # No agent anywhere either: the first words must be about the authtoken, not a download.
+    s = Serve(tmp_path, "--tunnel", "ngrok", PATH=str(tmp_path / "empty-bin"), PYNGROK_NGROK_PATH=str(tmp_path / "no" / "ngrok"))
+    local = s.next_line().split("listening on ", 1)[1]
+    failed = s.next_line()
+    assert failed.startswith("tunnel: FAILED — no ngrok authtoken is configured (looked at NGROK_AUTHTOKEN, "), failed
+    assert post(local + "/events/webhook/demo/order.created")[0] == 200
+    code, stderr = s.stop()
+    assert code == 0
+    fix = next(line for line in stderr.splitlines() if line.startswith("  fix: "))
+    assert "https://dashboard.ngrok.com/get-started/your-authtoken" in fix
+    assert "`ngrok config add-authtoken TOKEN`" in fix and "`export NGROK_AUTHTOKEN=TOKEN`" in fix
+    assert "download" not in failed + stderr and "--version" not in stderr
+    assert not (tmp_path / "no").exists() and not (tmp_path / "calls.txt").exists()  # nothing fetched, nothing run
 
 
 def test_check_with_a_public_url_that_is_not_a_url_is_a_usage_error(tmp_path):

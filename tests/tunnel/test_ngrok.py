@@ -93,7 +93,7 @@ async def test_start_selfcheck_through_the_forwarder_and_stop(server, fake, make
 
 async def test_a_version_2_ngrok_config_uses_api_tunnels(server, fake, make_ngrok, tmp_path):
     config = tmp_path / "ngrok.yml"
-    config.write_text('version: "2"\n')
+    config.write_text('version: "2"\nauthtoken: fake-token\n')
     tunnel = make_ngrok(config_path=str(config))
     status = await open_tunnel(tunnel, server.receiver)
     assert status.state == "up" and status.selfcheck.ok
@@ -127,11 +127,17 @@ async def test_authtoken_refused_keeps_localhost_working(server, fake, make_ngro
     assert code == 200
 
 
-async def test_no_authtoken_at_all_is_explained(server, fake, make_ngrok):
+async def test_no_authtoken_at_all_is_said_before_the_agent_runs(server, fake, make_ngrok, tmp_path):
     fake.mode("require-token")
-    status = await make_ngrok().start(server.url)
+    config = tmp_path / "no-token.yml"
+    config.write_text('version: "3"\n')
+    status = await make_ngrok(config_path=str(config)).start(server.url)
     assert status.state == "failed"
-    assert status.reason == "ngrok needs an authtoken and none is configured (ERR_NGROK_4018)"
+    assert status.reason == f"no ngrok authtoken is configured (looked at NGROK_AUTHTOKEN, {config})"
+    assert status.fix == ("copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken, then "
+                          "`ngrok config add-authtoken TOKEN` (with the ngrok agent installed) or `export NGROK_AUTHTOKEN=TOKEN`, "
+                          "and start the tunnel again; or pass --public-url for a tunnel you run")
+    assert fake.calls() == []  # it could only have said ERR_NGROK_4018
 
 
 async def test_authtoken_from_ngroks_own_config(server, fake, make_ngrok, tmp_path):
@@ -269,6 +275,63 @@ async def test_downloads_when_no_binary_is_found_and_shows_progress(server, fake
     assert len([d for d in details if d.endswith("%")]) >= 3
     assert os.access(default, os.X_OK) and tunnel.binary.source == "downloaded"
     await tunnel.stop()
+
+
+async def test_without_an_authtoken_nothing_is_downloaded_and_the_token_is_the_first_word(server, fake, make_ngrok, cdn, tmp_path):
+    fake.mode("require-token")
+    default = tmp_path / "pyngrok-default" / "ngrok"
+    home = tmp_path / "home"
+    tunnel = make_ngrok(ngrok_path=None, config_path=None, authtoken_paths=None, default_path=str(default), download_url=cdn,
+                        env={"PATH": str(tmp_path / "empty-bin"), "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
+    seen = Recorder(tunnel)
+    status = await tunnel.start(server.url)
+    assert status.state == "failed"
+    assert status.reason == (f"no ngrok authtoken is configured (looked at NGROK_AUTHTOKEN, {home / '.config' / 'ngrok' / 'ngrok.yml'}, "
+                             f"{home / '.ngrok2' / 'ngrok.yml'})")
+    assert "ngrok config add-authtoken TOKEN" in status.fix and "NGROK_AUTHTOKEN=TOKEN" in status.fix
+    assert not any("download" in (s.detail or "") + (s.reason or "") for s in seen.statuses)
+    assert not default.exists() and fake.calls() == []
+
+
+def _pyngrok_console_script(path, ran):
+    """What pip installs as `ngrok` with pyngrok; this one only notes that it was run."""
+    import sys
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!{sys.executable}\nimport sys\nopen({str(ran)!r}, 'a').write('ran\\n')\nsys.exit(3)\n"
+                    "from pyngrok.ngrok import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
+    path.chmod(0o755)
+
+
+async def test_pyngroks_ngrok_command_on_path_is_never_run_as_the_agent(server, fake, make_ngrok, tmp_path):
+    ran = tmp_path / "shim-ran"
+    _pyngrok_console_script(tmp_path / "venv-bin" / "ngrok", ran)
+    agent_bin = tmp_path / "agent-bin"
+    agent_bin.mkdir()
+    (agent_bin / "ngrok").symlink_to(FAKE_NGROK)
+    # The shim first on PATH, the agent after it: the agent is used.
+    env = {"PATH": f"{tmp_path / 'venv-bin'}:{agent_bin}", "HOME": str(tmp_path / "home")}
+    tunnel = make_ngrok(ngrok_path=None, env=env)
+    status = await tunnel.start(server.url)
+    assert status.state == "up" and tunnel.binary.path == str(agent_bin / "ngrok") and tunnel.binary.source == "PATH"
+    await tunnel.stop()
+    # Only the shim: it is skipped, and the agent is looked for (here: a download that fails).
+    tunnel = make_ngrok(ngrok_path=None, env={"PATH": str(tmp_path / "venv-bin"), "HOME": str(tmp_path / "home")})
+    status = await tunnel.start(server.url)
+    assert status.state == "failed" and status.reason.startswith("ngrok is not installed (looked at --ngrok-path, NGROK_PATH, PATH and ")
+    assert "--version" not in status.reason + status.fix
+    assert not ran.exists()
+
+
+async def test_pyngroks_ngrok_command_named_as_the_agent_is_refused(server, fake, make_ngrok, tmp_path):
+    ran = tmp_path / "shim-ran"
+    shim = tmp_path / "venv-bin" / "ngrok"
+    _pyngrok_console_script(shim, ran)
+    status = await make_ngrok(ngrok_path=str(shim)).start(server.url)
+    assert status.state == "failed"
+    assert status.reason == f"--ngrok-path ({shim}) is pyngrok's `ngrok` command, not the ngrok agent"
+    assert "https://ngrok.com/download" in status.fix and "--version" not in status.fix
+    assert not ran.exists()
 
 
 async def test_offline_without_a_binary(server, fake, make_ngrok, tmp_path):
