@@ -357,14 +357,15 @@ class InspectorApp(GuardedPump, App[int]):
         self.pipeline.listeners.append(self._capture_arrived)
         self.pipeline.update_listeners.append(self._capture_updated)
         self.table.focus()
-        self._update_chrome()
+        # A screen that cannot be drawn is reported; the server starts all the same.
+        self._guarded("drawing the header and welcome screen", self._update_chrome)()
         for notice in self.notices:
             self.notify(notice, severity="warning", timeout=8)
         if self.config_ok and self.server.serve:
             await self._start_server()
         elif not self.config_ok:
             self.listen_error = "not listening: answers.json has errors (above); fix it and restart"
-        self._update_chrome()
+        self._guarded("drawing the header and welcome screen", self._update_chrome)()
         if self.forward_to:
             self.notify(f"forwarding every accepted webhook to {self.forward_to}; its answer goes back to the sender", timeout=6)
         if self.receiver is not None and self.tunnel.kind != "none":
