@@ -11,7 +11,7 @@ from inspector.flow import FlowSet
 from inspector.tui.rows import BROKEN_FLOW_MARK
 
 from tests.flow.test_broken_flow_named import BROKEN_REFUND, WHERE, WHY
-from .conftest import make_app, text_of, wait_for
+from .conftest import make_app, text_of, tree_text, wait_for
 
 SIZE = (100, 30)
 
@@ -36,5 +36,7 @@ async def test_the_row_is_marked_and_overview_names_the_file_and_position(workdi
         assert "no flow ran: a flow file that may be meant for it failed to load" in overview
         assert f"{WHERE}: {WHY} — fix it and it reloads" in overview
         assert "note flow file failed to load" not in overview  # not said twice
+        flow = tree_text(app.detail.query_one("#view-flow"))
+        assert f"flow file failed to load: {WHERE}: {WHY}" in flow
         await pilot.press("ctrl+q")
     assert app.return_code == 0

@@ -10,6 +10,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ..shapes import dumps
+from ...flow.model import BROKEN_FLOW_NOTE
 from ...model import Capture
 
 STATUS_STYLE = {"ok": "green", "error": "bold red", "limit": "bold red", "interrupted": "red", "skipped": "yellow", "running": "yellow", "unused": "yellow"}
@@ -51,6 +52,9 @@ class FlowTree(Tree[dict]):
         if not runs:
             why = f"no flow is triggered by event type {capture.event_type}" if capture.event_type else "no webhook route matched, so no flow ran"
             root.add_leaf(Text(why, style="dim"))
+            for note in capture.notes:  # the file that may be meant for it, and why it did not load
+                if isinstance(note, str) and note.startswith(BROKEN_FLOW_NOTE):
+                    root.add_leaf(Text(note, style="red"))
             root.expand()
             return
         by_id = {r.get("id"): r for r in runs if r.get("id") is not None}
