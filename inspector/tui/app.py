@@ -20,7 +20,6 @@ from typing import Any, Awaitable, Callable, Iterable
 from textual import work
 from textual.app import App, ComposeResult
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
 from textual.widgets import ContentSwitcher, Footer
 from textual.worker import get_current_worker
 
@@ -314,11 +313,6 @@ class InspectorApp(GuardedPump, App[int]):
         except UnicodeEncodeError:
             text = unicode_text(text)
         super().copy_to_clipboard(text)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if event.state == WorkerState.ERROR and worker.error is not None and not self._quitting:
-            report(self, worker.name or worker.group or "a background task", worker.error)
 
     # Layout
 

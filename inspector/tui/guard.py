@@ -16,6 +16,7 @@ import logging
 from typing import Any, Callable, Iterable
 
 from textual._callback import count_parameters
+from textual.worker import WorkerState
 
 from ..model import unicode_text
 
@@ -141,6 +142,14 @@ class GuardedPump:
             if cls.__module__.startswith(_OURS):
                 method = guard(self, f"{_event_words(method_name)} in {cls.__name__}", method)
             yield cls, method
+
+
+    def on_worker_state_changed(self, event: Any) -> None:
+        """Our workers run with exit_on_error=False: their failures are said here (the
+        message goes to the node that started the worker only)."""
+        worker = event.worker
+        if event.state == WorkerState.ERROR and worker.error is not None and not getattr(self.app, "_quitting", False):
+            report(self, worker.name or worker.group or "a background task", worker.error)
 
 
 def _event_words(method_name: str) -> str:

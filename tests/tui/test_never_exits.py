@@ -360,3 +360,27 @@ async def test_the_server_starts_and_history_loads_when_the_screen_cannot_be_dra
         assert app.is_running and app._exception is None
         # Said, each time it fails (the new capture's arrival redraws the lower pane too).
         await wait_for(lambda: any("failed: TypeError: webhook_url() takes" in m for m in seen), pilot)
+
+
+async def test_a_debugger_restart_that_fails_is_reported_and_the_debugger_stays(workdir: Path, monkeypatch):
+    from inspector.tui.debug_session import DebugSession
+
+    app = make_app(workdir, serve=False)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        await app.pipeline.handle(build_request("github.ping", app.config), wait=True)
+        await wait_for(lambda: app.detail.capture is not None and app.detail.capture.runs, pilot)
+        await pilot.press("d")
+        await settle(app)
+        await wait_for(lambda: isinstance(app.screen, DebuggerScreen), pilot)
+
+        def broken(self):
+            raise RecursionError("maximum recursion depth exceeded")
+
+        monkeypatch.setattr(DebugSession, "restart", broken)
+        await pilot.press("r")
+        await settle(app)
+        await wait_for(lambda: any(m.startswith("restarting the debugger run failed: RecursionError") for m in seen), pilot)
+        assert isinstance(app.screen, DebuggerScreen) and app.is_running and app._exception is None
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DebuggerScreen)

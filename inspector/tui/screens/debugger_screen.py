@@ -144,11 +144,15 @@ class DebuggerScreen(GuardedPump, Screen[None]):
         self.query_one("#debug-title", Static).update(Text(" restarting…", style="bold"))
         self._restart()
 
-    @work(thread=True, exclusive=True, group="debugger")
+    @work(thread=True, exclusive=True, group="debugger", name="restarting the debugger run", exit_on_error=False)
     def _restart(self) -> None:
-        self.app.call_from_thread(self._reload_flows_if_changed)
-        self.session.restart()
-        self.app.call_from_thread(self.refresh_view)
+        # exit_on_error=False: the app's worker handler reports a failure (a flow that now
+        # fails to load, a capture the engine cannot take); the screen stays open.
+        try:
+            self.app.call_from_thread(self._reload_flows_if_changed)
+            self.session.restart()
+        finally:
+            self.app.call_from_thread(self.refresh_view)
 
     def _reload_flows_if_changed(self) -> None:
         reload = getattr(self.app, "reload_flows_now", None)
