@@ -138,8 +138,11 @@ def test_urls_to_paste_and_the_public_base_url_note():
     urls = [t.url for t in trigger_urls(flows, pipeline, "demo")]
     assert urls == ["https://abc.ngrok-free.app/events/webhook/demo/order.created", "https://abc.ngrok-free.app/events/webhook/demo/order.{anything}"]
     assert public_base_url_note("https://abc.ngrok-free.app/", "https://abc.ngrok-free.app") is None
+    assert public_base_url_note("https://hooks.mycompany.dev", "https://abc.ngrok-free.app").startswith(
+        "answers.json's public_base_url is https://hooks.mycompany.dev, but senders must call https://abc.ngrok-free.app")
+    # A placeholder (what init writes, an .example host) is said to be one.
     assert public_base_url_note("https://old.example", "https://abc.ngrok-free.app").startswith(
-        "answers.json's public_base_url is https://old.example, but senders must call https://abc.ngrok-free.app")
+        "answers.json's public_base_url (https://old.example) is a placeholder; senders must call https://abc.ngrok-free.app")
 
 
 def test_the_tunnel_module_imports_neither_textual_nor_pyngrok_up_front():
