@@ -35,14 +35,16 @@ _NODE_KEYS = {"id", "type", "config", "next", "to"}
 _TRIGGER_KEYS = {"type", "event_type", "target"}
 # `event_type: x` anywhere in a file whose YAML does not parse: a broken file still says
 # which webhooks it is meant for, so a request for one can name the file (BrokenFlow).
-_EVENT_TYPE_TEXT = re.compile(r"""["']?\bevent_type["']?[ \t]*:[ \t]*(?:"([^"\n]+)"|'([^'\n]+)'|([^\s#,{}\[\]"']+))""")
+_EVENT_TYPE_KEY = re.compile(r"""["']?\bevent_type["']?[ \t]*:""")
+_EVENT_TYPE_TEXT = re.compile(_EVENT_TYPE_KEY.pattern + r"""[ \t]*(?:"([^"\n]+)"|'([^'\n]+)'|([^\s#,{}\[\]"']+))""")
 
 
 def _scanned_event_types(text: str) -> tuple[str, ...] | None:
-    """The trigger event types a text states, read line by line; None when it names
-    `event_type` somewhere without a value that can be read."""
+    """The trigger event types a text states, read line by line; None when it has an
+    `event_type:` key without a value that can be read (code such as `event.event_type` is
+    not a key)."""
     found = [next(g for g in m.groups() if g) for m in _EVENT_TYPE_TEXT.finditer(text)]
-    if len(found) < text.count("event_type"):
+    if len(found) < len(_EVENT_TYPE_KEY.findall(text)):
         return None
     return tuple(found)
 

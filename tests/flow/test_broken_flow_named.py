@@ -84,8 +84,9 @@ def test_which_event_types_a_broken_file_may_serve(tmp_path, monkeypatch):
     # ...unless what it says cannot be read: then it may be meant for anything.
     (flows / "mystery.ygtc").write_text("nodes: [\ntriggers:\n  - event_type:\n      - x\n")
     (flows / "binary.ygtc").write_bytes(b"\xff\xfe\x00n\x00o")
-    # Broken YAML that names no event type anywhere has no trigger to serve one.
-    (flows / "notes.ygtc").write_text("nodes: [\n")
+    # Broken YAML with no `event_type:` key has no trigger to serve one (code naming
+    # event.event_type is not a key).
+    (flows / "notes.ygtc").write_text("nodes: [\n  {id: a, type: script, config: {script: 'event.event_type'}}\n")
     # A second flow of the same name is skipped; its triggers are known.
     (flows / "zz-order-copy.ygtc").write_text("name: order\n" + ORDER.replace("order.created", "order.copied"))
     # A file with no triggers can only be called by another flow's async node.
