@@ -735,7 +735,7 @@ class InspectorApp(GuardedPump, App[int]):
             for capture in reader.iter_newest(batch=HISTORY_BATCH):
                 if worker.is_cancelled or self._quitting:
                     return
-                batch.append(Row(in_shape(capture)))
+                batch.append(Row(capture))  # Row puts the runs it reads in shape
                 if len(batch) >= size:
                     loaded += len(batch)
                     self.post_message(HistoryBatch(batch, loaded, total))

@@ -119,7 +119,7 @@ class Row:
 
     def update(self, capture: Capture) -> None:
         """Take the response and runs of a later version of the same capture."""
-        capture = in_shape(capture)
+        capture = in_shape(capture, deep=False)
         response = capture.response
         self.no_answer = got_no_answer(capture)
         # A flow file meant for this event type failed to load: Overview says which and where.

@@ -110,11 +110,20 @@ def _fine_step(step: Any) -> bool:
             and (step.get("duration_us") is None or _number(step.get("duration_us")) is not None))
 
 
-def in_shape(capture: Capture) -> Capture:
-    """The capture with runs and notes the views can read (itself when they already are)."""
+def _fine_for_row(run: Any) -> bool:
+    """What a table row reads of a run: its flow, status and path."""
+    if type(run) is not dict:
+        return False
+    path = run.get("path")
+    return type(run.get("flow")) is str and type(run.get("status")) is str and (path is None or type(path) is list)
+
+
+def in_shape(capture: Capture, *, deep: bool = True) -> Capture:
+    """The capture with runs and notes the views can read (itself when they already are).
+    `deep=False` checks only what a table row reads, cheaply: 100,000 rows load at start."""
     runs, notes = capture.runs, capture.notes
-    runs_ok = all(_fine(r) for r in runs)
-    notes_ok = all(type(n) is str for n in notes)
+    runs_ok = all(map(_fine if deep else _fine_for_row, runs))
+    notes_ok = not deep or all(type(n) is str for n in notes)
     if runs_ok and notes_ok:
         return capture
     changes: dict[str, Any] = {}
