@@ -40,7 +40,7 @@ from .actions import DEBUGGER_ACTIONS, MAIN_ACTIONS, TUNNEL_ACTIONS, UserAction,
 from .commands import InspectorCommands
 from .debug_session import DebugSession
 from .guard import GuardedPump, describe, guarded_callback, report
-from .shapes import deep_safe, in_shape
+from .shapes import deep_safe, in_shape, printable_lines
 from .messages import CapturesPending, FlowsReloaded, HistoryBatch, HistoryDone, ResendDone, SampleSent, SearchProgress, TunnelChanged
 from .resend import ResendOrder, ResendOutcome, carry_out, problem
 from .rows import Row, needs_store, select
@@ -303,7 +303,8 @@ class InspectorApp(GuardedPump, App[int]):
         """Our notifications carry data (paths, reasons, node ids, exception text) that is not
         markup: a `[` in it must not make the toast fail to render. Widgets' `notify` passes
         markup=True by default, so it is not taken from them."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        # Control characters (a NUL or ESC in a path a sender chose) would reach the terminal raw.
+        super().notify(printable_lines(str(message)), title=title, severity=severity, timeout=timeout, markup=False)
 
     def copy_to_clipboard(self, text: str) -> None:
         """OSC 52 carries UTF-8: text with bytes that were not UTF-8 (surrogate escapes) goes

@@ -384,3 +384,12 @@ async def test_a_debugger_restart_that_fails_is_reported_and_the_debugger_stays(
         assert isinstance(app.screen, DebuggerScreen) and app.is_running and app._exception is None
         await pilot.press("escape")
         assert not isinstance(app.screen, DebuggerScreen)
+
+
+async def test_notifications_show_control_characters_as_symbols(workdir: Path):
+    app = make_app(workdir, serve=False)
+    async with app.run_test(size=SIZE) as pilot:
+        app.notify("resend of #1 to http://x/%ff/\x00nope\x1b[31m got no answer \udcff")
+        await pilot.pause()
+        [shown] = [n.message for n in app._notifications]
+        assert shown == "resend of #1 to http://x/%ff/\u2400nope\u241b[31m got no answer \ufffd"
