@@ -1,6 +1,7 @@
-"""The TUI's net under every handler: an exception in our actions, message handlers, timers
-or renders becomes an error notification naming what failed, and the app (and its server)
-keeps running.
+"""The TUI's net under every handler: an exception in our actions, message handlers, timer
+callbacks or workers becomes an error notification naming what failed, and the app (and its
+server) keeps running. (Rendering is guarded where data is drawn: the request table draws a
+broken row as one, and our Statics take text, never markup — see widgets/plain.py.)
 
 Textual exits the app on any exception that reaches it, and an exception that escapes a
 message handler also ends the message loop of the widget that ran it, so the net has to be
@@ -21,6 +22,8 @@ from textual.worker import WorkerState
 from ..model import unicode_text
 
 log = logging.getLogger("inspector.tui")
+# Never Python's last-resort handler: it writes to stderr, under the screen.
+log.addHandler(logging.NullHandler())
 
 _OURS = __name__.rsplit(".", 1)[0] + "."  # "inspector.tui."
 MESSAGE_LIMIT = 300
@@ -47,14 +50,6 @@ def report(node: Any, what: str, exc: BaseException) -> None:
         app.notify(f"{what} failed: {describe(exc)}", severity="error", timeout=10, markup=False)
     except Exception:  # no app (closing), or notify itself failed: the log above has it
         pass
-
-
-def handler_name(method: Callable[..., Any]) -> str:
-    """`on_export_screen_…` → what a person reads in the notification."""
-    name = getattr(method, "__name__", "handler")
-    owner = getattr(getattr(method, "__self__", None), "__class__", None)
-    where = owner.__name__ if owner is not None else ""
-    return f"{where}.{name}" if where else name
 
 
 def guard(node: Any, what: str, method: Callable[..., Any]) -> Callable[..., Any]:
@@ -143,7 +138,6 @@ class GuardedPump:
                 method = guard(self, f"{_event_words(method_name)} in {cls.__name__}", method)
             yield cls, method
 
-
     def on_worker_state_changed(self, event: Any) -> None:
         """Our workers run with exit_on_error=False: their failures are said here (the
         message goes to the node that started the worker only)."""
@@ -155,18 +149,3 @@ class GuardedPump:
 def _event_words(method_name: str) -> str:
     """`on_option_list_option_selected` → `handling option list option selected`."""
     return "handling " + method_name.removeprefix("_").removeprefix("on_").replace("_", " ")
-
-
-def safe_render(widget: Any, what: str, render: Callable[[], Any], fallback: Callable[[str], Any]) -> Any:
-    """A render that cannot take the app down: on an exception, `fallback(message)` is drawn
-    and the error is reported once per widget (renders repeat on every refresh)."""
-    try:
-        return render()
-    except Exception as exc:
-        if not getattr(widget, "_render_error_reported", False):
-            try:
-                widget._render_error_reported = True
-            except Exception:
-                pass
-            report(widget, what, exc)
-        return fallback(f"{what} failed: {describe(exc)}")
