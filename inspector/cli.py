@@ -705,7 +705,7 @@ def _print_webhook_urls(args, config: Config, flows, pipeline: Pipeline) -> None
     """Where senders reach us, on stderr. A placeholder public_base_url (what `init` writes)
     is said to be one, with the local URL of every trigger instead; the tunnel's URLs follow
     once it is up."""
-    from .starter import HOW_TO_SET_PUBLIC_URL, is_placeholder_url
+    from .starter import how_to_set_public_url, is_placeholder_url
     from .tunnel import trigger_urls
 
     configured = config.public_base_url
@@ -713,7 +713,7 @@ def _print_webhook_urls(args, config: Config, flows, pipeline: Pipeline) -> None
         if not args.json:
             err(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
         return
-    err(f"note: public_base_url in answers.json ({configured.rstrip('/')}) is a placeholder, not a URL senders can reach: {HOW_TO_SET_PUBLIC_URL}")
+    err(f"note: public_base_url in answers.json ({configured.rstrip('/')}) is a placeholder, not a URL senders can reach: {how_to_set_public_url(pipeline.local_base)}")
     if args.json:
         return
     err(f"webhook URL (local): {pipeline.webhook_url(args.tenant, '{event_type}', pipeline.local_base)}")
@@ -846,7 +846,7 @@ async def stop_tunnel(tunnel, task) -> None:
 def show_public_url(args, config: Config | None, pipeline: Pipeline) -> bool:
     """`check`'s line on where senders reach us (sets `pipeline.public_url` for the URLs that
     follow). True when the tunnel options themselves are wrong."""
-    from .starter import HOW_TO_SET_PUBLIC_URL, is_placeholder_url
+    from .starter import how_to_set_public_url, is_placeholder_url
     from .tunnel import public_base_url_note
 
     tunnel = make_tunnel(args)
@@ -868,7 +868,7 @@ def show_public_url(args, config: Config | None, pipeline: Pipeline) -> bool:
     elif configured and is_placeholder_url(configured):
         # Pasting the placeholder into GitHub would send every delivery nowhere.
         out(f"public url: none yet — public_base_url in answers.json ({configured}) is a placeholder; the URLs below are local")
-        err(f"note: {HOW_TO_SET_PUBLIC_URL}")
+        err(f"note: {how_to_set_public_url(pipeline.local_base)}")
         pipeline.public_url = pipeline.local_base
     elif configured:
         out(f"public url: {configured} (public_base_url in answers.json)")

@@ -125,3 +125,5 @@ def test_serve_after_init_says_placeholder_and_lists_local_urls(tmp_path):
     for flow, event in TRIGGERS.items():
         assert f"  {flow} ← event {event}: {local}/events/webhook/demo/{event}" in err
     assert "your-subdomain.ngrok-free.app/events" not in err
+    # The fix names the port serve listens on, not the default 8080.
+    assert f"`ngrok http {local.rsplit(':', 1)[1]}`" in err

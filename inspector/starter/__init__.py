@@ -15,10 +15,22 @@ STARTER_PUBLIC_BASE_URL = "https://your-subdomain.ngrok-free.app"
 # Hosts that are stand-ins, not somewhere a sender can reach: the starter's and the example's
 # (`your-domain`), RFC 2606's example.com/.org/.net/.example, and the seed document's "…".
 _PLACEHOLDER_MARKS = ("your-subdomain", "your_subdomain", "your-domain", "your_domain", "example", "\u2026", "<", ">", "{", "}")
-HOW_TO_SET_PUBLIC_URL = (
-    "set \"public_base_url\" in answers.json to the https URL your tunnel prints (`ngrok http 8080`), "
-    "or let the inspector open one (--tunnel ngrok, with NGROK_AUTHTOKEN set), or pass --public-url URL"
-)
+
+
+def how_to_set_public_url(local_base: str | None = None) -> str:
+    """The fix for a placeholder public_base_url, naming the port the inspector listens on
+    (`local_base`, e.g. http://127.0.0.1:8099), 8080 when it is not known yet (`init`)."""
+    try:
+        port = urlsplit(local_base).port if local_base else None
+    except ValueError:
+        port = None
+    return (
+        f"set \"public_base_url\" in answers.json to the https URL your tunnel prints (`ngrok http {port or 8080}`), "
+        "or let the inspector open one (--tunnel ngrok, with NGROK_AUTHTOKEN set), or pass --public-url URL"
+    )
+
+
+HOW_TO_SET_PUBLIC_URL = how_to_set_public_url()
 
 
 def is_placeholder_url(url: str | None) -> bool:

@@ -572,11 +572,11 @@ class InspectorApp(GuardedPump, App[int]):
         """With no tunnel up: what answers.json's public_base_url means for the URLs shown."""
         if not self.config.public_base_url:
             return None
-        from ..starter import HOW_TO_SET_PUBLIC_URL, is_placeholder_url
+        from ..starter import how_to_set_public_url, is_placeholder_url
 
         if is_placeholder_url(self.config.public_base_url):
             return (f"answers.json's public_base_url ({self.config.public_base_url}) is a placeholder, not a URL "
-                    f"senders can reach; the URLs shown are local. To be reachable: {HOW_TO_SET_PUBLIC_URL}.")
+                    f"senders can reach; the URLs shown are local. To be reachable: {how_to_set_public_url(self.local_base)}.")
         return (f"answers.json's public_base_url is {self.config.public_base_url}: senders on other machines "
                 f"use it in place of {self.local_base}, once a tunnel forwards it to this port.")
 
