@@ -32,12 +32,12 @@ CAPTURE_KEYS: tuple[tuple[str, ...], ...] = (
 )
 # Keys whose screens show the app rather than one capture: pressed once per app.
 APP_KEYS: tuple[tuple[str, ...], ...] = (
-    ("t", "escape"), ("question_mark", "escape"), ("s", "escape"), ("slash", "escape"), ("x",), ("x",), ("r",),
+    ("t", "c", "r", "x", "escape"), ("question_mark", "escape"), ("s", "escape"), ("slash", "escape"), ("x",), ("x",), ("r",),
 )
-# What a store can hold (NaN is refused by the store: the live path is tested below). Four
+# What a store can hold (NaN is refused by the store: the live path is tested below). Six
 # apps share them, so that each test stays short.
 STORED = [(label, c) for label, c in HOSTILE if label != "NaN received_at"]
-CHUNKS = 4
+CHUNKS = 6
 
 
 def failures(seen: list[str]) -> list[str]:
