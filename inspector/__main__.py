@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import os
 import re
@@ -162,10 +163,39 @@ def _workers(text: str) -> int:
     return value
 
 
+class UsageProblem(Exception):
+    """An argparse error, carried out of parsing so that it is told with the whole command
+    line in view (a typo before the command explains an error argparse reports after it)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors of one or two lines: the full usage block buried the one
+    line that said what was wrong."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageProblem(self, message)
+
+    def _check_value(self, action: argparse.Action, value) -> None:
+        if action.choices is None or value in action.choices:
+            return
+        choices = [str(c) for c in action.choices]
+        close = difflib.get_close_matches(str(value), choices, n=1)
+        if action.dest == "command":
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; commands: {', '.join(choices)}"
+            raise argparse.ArgumentError(None, f"unknown command {value!r}{hint}")
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise argparse.ArgumentError(action, f"invalid choice {value!r}{hint}; choose from {', '.join(choices)}")
+
+
 def common_options() -> argparse.ArgumentParser:
     """Options accepted before or after the sub-command (SPEC §10). Defaults are applied after
     parsing, so a value given in either place is never overwritten by the other's default."""
-    p = argparse.ArgumentParser(add_help=False)
+    p = Parser(add_help=False)
     s = argparse.SUPPRESS
     g = p.add_argument_group("common options")
     g.add_argument("--answers", metavar="FILE", type=_path, default=s, help="answers.json to use (default: ./answers.json, else ./answers.example.json)")
@@ -208,7 +238,7 @@ def _forward_to(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     common = common_options()
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="webhook-inspector",
         description="Receive, verify, trace and replay webhooks. With no command, opens the inspector TUI.",
         parents=[common],
@@ -276,6 +306,107 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What argparse itself takes for a negative number rather than an option.
+_NEGATIVE = re.compile(r"^-\d+$|^-\d*\.\d+$")
+
+
+def _commands(root: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in root._actions:
+        if action.dest == "command" and isinstance(action.choices, dict):
+            return action.choices
+    return {}
+
+
+def _option(parser: argparse.ArgumentParser, name: str) -> tuple[argparse.Action | None, bool] | None:
+    """The action `name` selects in `parser` as argparse would read it (unique prefixes of
+    long options, a value glued to a short one), and whether its value is glued on; None
+    when unknown. An ambiguous prefix is left for argparse to report: (None, True)."""
+    table = parser._option_string_actions
+    if name in table:
+        return table[name], False
+    if name.startswith("--"):
+        found = {id(a): a for o, a in table.items() if o.startswith(name)}
+        if len(found) == 1:
+            return next(iter(found.values())), False
+        return (None, True) if found else None
+    if len(name) > 2 and name[:2] in table:
+        return table[name[:2]], True
+    return None
+
+
+def _scan(root: argparse.ArgumentParser, argv: list[str]) -> tuple[str | None, str | None, list[str]]:
+    """Walk the command line as argparse would: the first option that the parser in effect
+    (the command's, once it is named) does not know, the command, and what follows."""
+    commands = _commands(root)
+    parser, command = root, None
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        i += 1
+        if token == "--":
+            break
+        if token.startswith("-") and token != "-" and not _NEGATIVE.match(token):
+            name, eq, _value = token.partition("=")
+            found = _option(parser, name)
+            if found is None:
+                return name, command, argv[i:]
+            action, glued = found
+            if action is not None and action.nargs is None and not eq and not glued:
+                i += 1  # its value, whatever it looks like
+        elif command is None:
+            if token not in commands:
+                break  # argparse's own error (unknown command) is the one to tell
+            parser, command = commands[token], token
+    return None, command, []
+
+
+def _spellings(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for a in parser._actions if a.help != argparse.SUPPRESS for o in a.option_strings]
+
+
+def _unknown_option(root: argparse.ArgumentParser, name: str, command: str | None, rest: list[str]) -> tuple[str, str | None]:
+    """What to say about an option nobody knows, and which command's help to point at."""
+    commands = _commands(root)
+    if command is None:
+        # Before the command only the common options are read; the command's own options
+        # are reported unknown there, which reads as a lie unless the fix is named.
+        later = next((t for t in rest if t in commands), None)
+        if later is not None and _option(commands[later], name) is not None:
+            return f"{name} is an option of {later}: give it after the command (webhook-inspector {later} {name} …)", later
+        spellings = _spellings(root) + (_spellings(commands[later]) if later else [])
+        command = later
+    else:
+        spellings = _spellings(commands[command])
+    # Compared without the dashes, which every option shares and which would make any two
+    # short names look alike.
+    bare = {o.lstrip("-"): o for o in spellings}
+    close = difflib.get_close_matches(name.lstrip("-"), list(bare), n=1)
+    return f"unrecognized option {name}" + (f" (did you mean {bare[close[0]]}?)" if close else ""), command
+
+
+def usage_text(root: argparse.ArgumentParser, argv: list[str], problem: UsageProblem) -> str:
+    """Two lines: what is wrong, and where the help for it is."""
+    commands = _commands(root)
+    unknown, command, rest = _scan(root, argv)
+    message = problem.message
+    if problem.parser is not root:
+        command = next((n for n, p in commands.items() if p is problem.parser), command)
+    if unknown is not None:
+        # An unknown option is the cause of most other errors argparse reports (a required
+        # option "missing" because it was misspelt, a value read as the command).
+        message, command = _unknown_option(root, unknown, command, rest)
+    prog = root.prog + (f" {command}" if command else "")
+    # The message can quote what was typed: an ESC there must not reach the terminal.
+    return f"{prog}: error: {cli.cell(message)}\nsee {prog} --help\n"
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        raise UsageProblem(parser, f"unexpected argument {extras[0]!r}")
+    return args
+
+
 DEBUG_ENV = "WEBHOOK_INSPECTOR_DEBUG"
 INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h)
 
@@ -332,20 +463,23 @@ def _reader_gone(stderr: bool = True) -> int:
 
 def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = parse(parser, argv)
+        command = args.command or "tui"
+        for option, dest in (("--workers", "workers"), ("--forward-to", "forward_to")):
+            if hasattr(args, dest) and command not in ("serve", "tui"):
+                raise UsageProblem(parser, f"{option} applies to serve and the TUI, not to {command}")
+    except UsageProblem as problem:
+        parser.exit(2, usage_text(parser, argv, problem))
     args.flows_explicit = hasattr(args, "flows")
     for key, value in COMMON_DEFAULTS.items():
         if not hasattr(args, key):
             setattr(args, key, value)
-    command = args.command or "tui"
     if not hasattr(args, "workers"):
         args.workers = 1
-    elif command not in ("serve", "tui"):
-        parser.error(f"--workers applies to serve and the TUI, not to {command}")
     if not hasattr(args, "forward_to"):
         args.forward_to = None
-    elif command not in ("serve", "tui"):
-        parser.error(f"--forward-to applies to serve and the TUI, not to {command}")
     try:
         return cli.COMMANDS[command](args)
     except cli.UsageError as exc:

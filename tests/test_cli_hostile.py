@@ -481,7 +481,7 @@ def test_a_store_damaged_on_disk_is_one_line(tmp_path):
 def test_bad_common_options_are_usage_errors(tmp_path, args, says):
     r = run_cli(*args, cwd=tmp_path)
     assert_calm(r, (2,))
-    assert says in r.stderr.decode().splitlines()[-1]
+    assert says in r.stderr.decode().splitlines()[0]
     assert not (tmp_path / ".inspector").exists()
 
 
