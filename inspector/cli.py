@@ -17,7 +17,7 @@ from .config import Config, ConfigError, find_answers, load_config
 from .filters import FilterError, parse_filter
 from .model import Capture, Headers, Request, SignatureResult, iso_time, json_text, unicode_text
 from . import heap
-from .pipeline import DRAIN_SECONDS, DRAIN_SECONDS_TUI, REJECTED_NOTE, Pipeline
+from .pipeline import CAPTURE_HEADER, DRAIN_SECONDS, DRAIN_SECONDS_TUI, REJECTED_NOTE, Pipeline
 from .signatures import Masker
 from .store import NoStore, Store, StoreError
 
@@ -996,13 +996,25 @@ def cmd_run(args) -> int:
     response = capture.response
     redactor = Masker(config, reveal=args.reveal).for_capture(capture)
     runs = redactor.value(list(capture.runs))
+    headers, body, raw = _unnumbered_answer(capture)
     data = {
         "event": {"tenant": capture.tenant, "event_type": capture.event_type, "method": request.method},
         "signature": capture.signature.to_json(),
-        "response": {"status": response.status, "headers": [[n, redactor(n, v)] for n, v in response.headers], "body": redactor.value(response.body_value())} if response else None,
+        "response": {"status": response.status, "headers": [[n, redactor(n, v)] for n, v in headers], "body": redactor.value(body)} if response else None,
         "runs": runs,
     }
     ok = all(r.get("status") == "ok" for r in capture.runs)
+    # Exit 0 would tell a script the event was handled; nothing ran. The reason is the
+    # answer's own warning, which also names a flow file that failed to load.
+    idle = None
+    if not capture.runs:
+        said = body if isinstance(body, dict) else {}
+        if isinstance(said.get("warning"), str):
+            idle = said["warning"]
+        elif isinstance(said.get("error"), str):  # e.g. the provider is disabled
+            idle = f"no flow ran: {said['error']}"
+        else:
+            idle = f"no flow is triggered by event type {capture.event_type}"
     if args.json:
         out(dump(data))
     else:
@@ -1010,14 +1022,35 @@ def cmd_run(args) -> int:
         out(f"signature: {sig.status}" + (f" ({sig.scheme})" if sig.scheme else "") + (f" — {sig.reason}" if sig.status != "valid" else ""))
         for hint in sig.hints:
             out(f"  hint: {hint}")
-        if not capture.runs:
-            out(f"no flow is triggered by event type {capture.event_type}")
         for run in runs:
             out(format_run(run))
         if response:
-            body = redactor.text(response.body.decode("utf-8", "replace"))
-            out(f"response: {response.status} {body[:500]}")
+            text = redactor.text(raw.decode("utf-8", "replace"))
+            out(f"response: {response.status} {text[:500]}")
+    if idle is not None:
+        err(f"error: {cell(idle)}")
+        return 1
     return 0 if ok else 1
+
+
+def _unnumbered_answer(capture: Capture) -> tuple[list[tuple[str, str]], Any, bytes]:
+    """The answer `run` shows, as headers, body value and body bytes. `run` stores nothing,
+    so the capture id the pipeline numbered it with (X-Inspector-Capture, the "id" of the
+    inspector's own JSON answers) names no capture and is left out; an answer a flow wrote
+    is shown exactly, an "id" of its own included."""
+    response = capture.response
+    if response is None:
+        return [], None, b""
+    headers = [(n, v) for n, v in response.headers if n.lower() != CAPTURE_HEADER.lower()]
+    body = response.body_value()
+    from_flow = any(
+        step.get("type") == "http_response" and isinstance(step.get("output"), dict) and step["output"].get("answered")
+        for run in _dicts(list(capture.runs)) for step in _dicts(run.get("steps"))
+    )
+    if from_flow or not isinstance(body, dict) or body.get("id") != capture.id:
+        return headers, body, response.body
+    body = {k: v for k, v in body.items() if k != "id"}
+    return headers, body, json_text(body).encode()
 
 
 def _dicts(value: Any) -> list[dict]:

@@ -333,7 +333,7 @@ def test_body_bytes_that_are_not_utf8_are_sent_as_given(tmp_path):
         r = subprocess.run([sys.executable, "-m", "inspector", "--answers", str(answers), command, "--event-type", "github",
                             "-H", f"X-Hub-Signature-256: {sig}", b"--body", body, "--json"],
                            cwd=tmp_path, capture_output=True, timeout=60)
-        assert_calm(r)
+        assert_calm(r, (0,) if command == "verify" else (1,))  # run: no flow is triggered by `github` here
         result = json.loads(r.stdout)
         assert (result if command == "verify" else result["signature"])["status"] == "valid"
 
