@@ -321,6 +321,8 @@ class _NoCaptures:
     def iter_newest(self, *args: Any, **kw: Any):
         return iter(())
 
+    iter_arrived = iter_newest
+
     def close(self) -> None:
         pass
 
@@ -1337,7 +1339,7 @@ def cmd_list(args) -> int:
         return 2
     try:
         found: list[Capture] = []
-        for capture in store.iter_newest():
+        for capture in store.iter_arrived():
             if keep(capture):
                 found.append(capture)
                 if len(found) >= args.limit:
