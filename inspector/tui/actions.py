@@ -31,19 +31,20 @@ class UserAction:
 
 
 # The main screen. Every action has a footer entry, the most used first: what does not fit
-# the width scrolls (mouse wheel over the footer). All are in the palette (ctrl+p) and help (?).
+# the width scrolls (mouse wheel over the footer), so debug and help come early enough to
+# stay in sight at 80 columns. All are in the palette (ctrl+p) and help (?).
 MAIN_ACTIONS: tuple[UserAction, ...] = (
     UserAction("send-sample", "s", "send_sample", "Send sample", "Send a built-in sample event (GitHub, Stripe, Shopify, …), signed as answers.json says, through the pipeline", short="Sample"),
     UserAction("filter", "slash", "filter", "Filter", "Filter the table: tenant:X type:X sig:invalid status:4xx flow:NAME method:POST origin:replay -term; bare words search path, headers and body", key_display="/"),
+    UserAction("debug", "d", "debug", "Debug", "Step through the selected capture's flow node by node, with breakpoints and the scope at each step"),
+    UserAction("help", "question_mark", "help", "Help", "Every key binding explained, the filter language, and the current problems", key_display="?"),
     UserAction("resend", "R", "resend", "Resend", "Resend the selected capture as captured (same method, path, headers and body bytes) through the pipeline; the new capture is linked to it"),
     UserAction("resend-resigned", "S", "resend_resigned", "Resend re-signed", "Resend the selected capture with a fresh timestamp and signature for the scheme that applies (answers.json's secret), so timestamp checks pass", short="Re-signed"),
     UserAction("edit-resend", "e", "edit_resend", "Edit & resend", "Edit the method, path, headers and body of the selected capture, optionally re-sign, and resend it", short="Edit"),
     UserAction("tunnel", "t", "tunnel", "Tunnel", "The tunnel panel: its state, the public URL and every URL to paste into a sender, the self-check; start and stop it"),
-    UserAction("debug", "d", "debug", "Debug", "Step through the selected capture's flow node by node, with breakpoints and the scope at each step"),
     UserAction("body-view", "v", "cycle_body_view", "Body view", "Body tab: switch between pretty, raw and hex", show=False),
     UserAction("next-tab", "right_square_bracket", "next_tab", "Next tab", "Show the next detail tab", show=False, key_display="]"),
     UserAction("previous-tab", "left_square_bracket", "previous_tab", "Previous tab", "Show the previous detail tab", show=False, key_display="["),
-    UserAction("help", "question_mark", "help", "Help", "Every key binding explained, the filter language, and the current problems", key_display="?"),
     UserAction("quit", "ctrl+q", "quit", "Quit", "Quit: stop the server, the tunnel and pending flow runs, then exit", priority=True),
     UserAction("resend-to-url", "u", "resend_to_url", "Resend to URL", "Send the selected capture to another server (your app, a staging URL); its answer is stored as a capture of origin replay", short="To URL"),
     UserAction("copy-curl", "c", "copy_curl", "Copy as curl", "Copy the selected capture as a curl command (terminal clipboard, OSC 52) and show it", short="Curl"),

@@ -109,3 +109,60 @@ def test_tunnel_panel_with_a_public_url(workdir: Path, snap_compare):
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+# Issue 18 item 6: a small terminal (80×24) and a roomy one (120×34).
+
+SMALL = (80, 24)
+LARGE = (120, 34)
+
+
+def _first_screen(workdir: Path):
+    app = make_app(workdir, port=8080, receiver_factory=FixedAddress)
+
+    async def run_before(pilot) -> None:
+        await settle(app)
+        await wait_for(lambda: app.history_done and app.listening is not None, pilot)
+        await pilot.pause(0.2)
+
+    return app, run_before
+
+
+def test_first_screen_at_80x24_shows_press_s_and_the_keys(workdir: Path, snap_compare):
+    app, run_before = _first_screen(workdir)
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+def test_first_screen_at_120x34(workdir: Path, snap_compare):
+    app, run_before = _first_screen(workdir)
+    assert snap_compare(app, terminal_size=LARGE, run_before=run_before)
+
+
+def test_main_screen_at_80x24(workdir: Path, snap_compare):
+    app = _app(workdir)
+    assert snap_compare(app, terminal_size=SMALL, run_before=_ready(app))
+
+
+def test_tunnel_panel_at_80x24_keeps_its_buttons(workdir: Path, snap_compare):
+    app = make_app(workdir, store=_store(workdir), port=8080, receiver_factory=FixedAddress)
+
+    async def run_before(pilot) -> None:
+        await _ready(app)(pilot)
+        await pilot.press("t")
+        await wait_for(lambda: app.screen.__class__.__name__ == "TunnelScreen", pilot)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+def test_a_long_filter_error_wraps_at_80x24(workdir: Path, snap_compare):
+    app = _app(workdir)
+
+    async def run_before(pilot) -> None:
+        await _ready(app)(pilot)
+        await pilot.press("slash", *"sig:bogus,wrong")
+        app.query_one("#filter-input").cursor_blink = False
+        await wait_for(lambda: app.query_one("#filter-status").has_class("-error"), pilot)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)

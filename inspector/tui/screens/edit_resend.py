@@ -1,6 +1,6 @@
 """Edit & resend: the captured method, path, headers and body in a form, a re-sign toggle and an
 optional target URL. A header line without a colon, or anything `prepare` refuses, is shown
-inline and the form stays open."""
+inline and the form stays open; the error goes away as soon as the field is fixed."""
 
 from __future__ import annotations
 
@@ -85,6 +85,7 @@ class EditResendScreen(GuardedPump, ModalScreen[ResendOrder | None]):
         self.original = list(outgoing_headers(capture.request.headers))
         self.text = body_text(capture.request.body)
         self._initial: dict[str, str] = {}
+        self._bad_line = 1  # the header line the last error is about
 
     def compose(self) -> ComposeResult:
         req = self.capture.request
@@ -119,7 +120,8 @@ class EditResendScreen(GuardedPump, ModalScreen[ResendOrder | None]):
 
     def on_mount(self) -> None:
         self._initial = {"headers": self.query_one("#edit-headers", TextArea).text, "body": self.query_one("#edit-body", TextArea).text}
-        self.query_one("#edit-body", TextArea).focus()
+        # The first field: tab then walks the form in the order it reads.
+        self.query_one("#edit-method", Input).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -147,10 +149,50 @@ class EditResendScreen(GuardedPump, ModalScreen[ResendOrder | None]):
             return
         self.dismiss(order)
 
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self._recheck()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._recheck()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self._recheck()
+
+    def _recheck(self) -> None:
+        """While an error is shown, say again what is wrong after each change: nothing, once
+        the field is fixed (the user should not have to press send to learn it)."""
+        shown = [w for w in ("#edit-headers-error", "#edit-error") if self.query_one(w).has_class("-visible")]
+        if not shown:
+            return
+        order, where, message = self._read()
+        if order is not None:
+            problem = self.check(order)
+            where, message = ("#edit-error", f"✗ {problem}") if problem else (None, "")
+        for widget in shown:
+            self._show(widget, message if widget == where else "")
+
     def order(self) -> ResendOrder | None:
         """The form as an order, or None after showing what is wrong with it."""
         self._show("#edit-headers-error", "")
         self._show("#edit-error", "")
+        order, where, message = self._read()
+        if order is not None or where is None:
+            return order
+        self._show(where, message)
+        if where == "#edit-headers-error":
+            area = self.query_one("#edit-headers", TextArea)
+            area.focus()
+            number = self._bad_line
+            area.move_cursor((number - 1, len(area.text.split("\n")[number - 1])))
+        else:
+            self.query_one("#edit-to", Input).focus()
+        return None
+
+    def _read(self) -> tuple[ResendOrder | None, str | None, str]:
+        """The form as an order, or (None, the error widget, what is wrong)."""
         area = self.query_one("#edit-headers", TextArea)
         lines = area.text.split("\n")
         headers: list[tuple[str, str]] = []
@@ -160,17 +202,13 @@ class EditResendScreen(GuardedPump, ModalScreen[ResendOrder | None]):
             try:
                 headers.append(parse_header_line(line))
             except ReplayError as exc:
-                self._show("#edit-headers-error", f"✗ line {number}: {exc}")
-                area.focus()
-                area.move_cursor((number - 1, len(line)))
-                return None
+                self._bad_line = number
+                return None, "#edit-headers-error", f"✗ line {number}: {exc}"
         to = self.query_one("#edit-to", Input).value.strip() or None
         if to is not None:
             problem = url_problem(to)
             if problem:
-                self._show("#edit-error", f"✗ to: {problem}")
-                self.query_one("#edit-to", Input).focus()
-                return None
+                return None, "#edit-error", f"✗ to: {problem}"
         req = self.capture.request
         method = self.query_one("#edit-method", Input).value.strip()
         path = self.query_one("#edit-path", Input).value.strip()
@@ -188,7 +226,7 @@ class EditResendScreen(GuardedPump, ModalScreen[ResendOrder | None]):
             path=path if path and path != req.target else None,
             set_headers=set_headers, remove_headers=remove, body=body,
         )
-        return ResendOrder(resign=self.query_one("#edit-resign", Checkbox).value, edits=None if edits.empty else edits, to=to)
+        return ResendOrder(resign=self.query_one("#edit-resign", Checkbox).value, edits=None if edits.empty else edits, to=to), None, ""
 
     def _unmasked(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """A value still shown masked means "as captured": put the captured value back."""

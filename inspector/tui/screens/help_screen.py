@@ -25,6 +25,8 @@ FILTER_HELP = (
     ("origin:sample", "live, replay, sample or import"),
     ("-term", "negates a term: -sig:valid"),
     ("word \"a phrase\"", "searches the path, the headers and the body (reads the store)"),
+    ("enter", "applies the filter and keeps it: / reopens it with its text"),
+    ("esc", "clears the filter being typed and shows every capture again"),
 )
 
 

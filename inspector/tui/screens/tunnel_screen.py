@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, cast
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
@@ -90,11 +90,13 @@ class TunnelScreen(GuardedPump, ModalScreen[None]):
     DEFAULT_CSS = """
     TunnelScreen {
         align: center middle;
-        & > Vertical {
+        & > VerticalScroll {
             width: 96%; max-width: 130; height: auto; max-height: 94%;
             border: round $primary; background: $surface; padding: 0 1;
             border-title-color: $text;
         }
+        /* Docked: on a small terminal the state, fix and URLs scroll; the buttons stay put. */
+        & #tunnel-foot { dock: bottom; height: auto; background: $surface; }
         & #tunnel-state { height: auto; margin-bottom: 1; }
         & #tunnel-urls-title { color: $text-muted; }
         & OptionList { height: auto; max-height: 12; border: none; padding: 0; }
@@ -121,18 +123,20 @@ class TunnelScreen(GuardedPump, ModalScreen[None]):
         return cast("InspectorApp", self.app)
 
     def compose(self) -> ComposeResult:
-        with Vertical() as box:
+        with VerticalScroll(id="tunnel-box") as box:
             box.border_title = "Tunnel"
+            box.can_focus = False  # the keys scroll the URL list; the wheel scrolls the panel
+            with Vertical(id="tunnel-foot"):
+                with Horizontal(id="tunnel-buttons"):
+                    yield Button("Start", id="tunnel-start-button", variant="primary", compact=True)
+                    yield Button("Stop", id="tunnel-stop-button", compact=True)
+                    yield Button("Self-check", id="tunnel-selfcheck-button", compact=True)
+                    yield Button("Close", id="tunnel-close-button", compact=True)
+                yield PlainStatic(id="tunnel-hint", classes="hint")
             yield PlainStatic(id="tunnel-state")
             yield PlainStatic(id="tunnel-urls-title")
             yield OptionList(id="tunnel-urls")
             yield PlainStatic(id="tunnel-note")
-            with Horizontal(id="tunnel-buttons"):
-                yield Button("Start", id="tunnel-start-button", variant="primary", compact=True)
-                yield Button("Stop", id="tunnel-stop-button", compact=True)
-                yield Button("Self-check", id="tunnel-selfcheck-button", compact=True)
-                yield Button("Close", id="tunnel-close-button", compact=True)
-            yield PlainStatic(id="tunnel-hint", classes="hint")
 
     def on_mount(self) -> None:
         self.show(self.view)

@@ -302,6 +302,10 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._resized()
+        # A shorter window must not leave the selected row below the fold: the detail pane
+        # shows it, so the table does too.
+        if 0 <= self.cursor < len(self.view):
+            self._scroll_to_cursor()
 
     # Rendering
 

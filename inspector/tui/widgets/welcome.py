@@ -40,7 +40,11 @@ class Welcome(VerticalScroll):
             self.query_one("#welcome-text", Static).update(t)
             return
         t.append("Waiting for webhooks", style="bold")
-        t.append(f" — listening on {listening}\n\n" if listening else " — the server is not listening (see above)\n\n")
+        t.append(f" — listening on {listening}\n" if listening else " — the server is not listening (see above)\n")
+        # Near the top: on a small terminal the end of this text is below the fold, and the
+        # sample is the one thing to try that needs no outside service.
+        t.append(f"press {sample_key} to send a sample", style="bold reverse")
+        t.append(f"   ·   {help_key} help   ·   ctrl+p every command\n\n", style="dim")
         if urls:
             t.append("Send webhooks to (POST)" + (" — public, through the tunnel:\n" if public else ":\n"), style="bold")
             width = max(len(u.flow) for u in urls)
@@ -59,8 +63,5 @@ class Welcome(VerticalScroll):
             t.append(f"\n{public_note}\n", style="dim")
         t.append("\nTry it from a shell:\n", style="bold")
         t.append(f"  curl -X POST {example_url} \\\n")
-        t.append("       -H 'Content-Type: application/json' -d '{\"message\": \"Hello from webhook\"}'\n")
-        t.append("\n")
-        t.append(f"press {sample_key} to send a sample", style="bold reverse")
-        t.append(f"   ·   {help_key} help   ·   ctrl+p every command", style="dim")
+        t.append("       -H 'Content-Type: application/json' -d '{\"message\": \"Hello from webhook\"}'")
         self.query_one("#welcome-text", Static).update(t)
