@@ -79,6 +79,26 @@ async def test_the_first_screen_shows_press_s_at_80x24(workdir: Path):
         assert "press s to send a sample" in screen_text(app)
 
 
+async def test_a_trigger_url_sits_under_or_beside_its_flow_name_at_any_width(workdir: Path):
+    """A long flow name no longer pushes its URL to the left edge, under nothing."""
+    app = make_app(workdir, port=8080, receiver_factory=FixedAddress)
+    async with app.run_test(size=LARGE) as pilot:
+        await wait_for(lambda: app.listening is not None, pilot)
+        urls = app.trigger_urls()
+        assert max(len(u.flow) + len(u.url) for u in urls) + 8 > SMALL[0]  # one does not fit beside its name
+        for size in (LARGE, SMALL):
+            await pilot.resize_terminal(*size)
+            await wait_for(lambda: app.size == size, pilot)
+            await pilot.pause()
+            lines = screen_text(app).splitlines()
+            for u in urls:
+                row = next(i for i, line in enumerate(lines) if u.url in line)
+                column = lines[row].index(u.url)
+                beside = lines[row][:column].rstrip().endswith(u.flow)
+                above = lines[row - 1].strip(" │") == u.flow and lines[row - 1].index(u.flow) < column
+                assert beside or above, (size, u.flow, lines[row - 1], lines[row])
+
+
 async def test_the_selected_row_stays_on_screen_when_the_window_shrinks(workdir: Path):
     app = make_app(workdir, serve=False)
     async with app.run_test(size=LARGE) as pilot:

@@ -26,11 +26,25 @@ class Welcome(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield PlainStatic(id="welcome-text")
 
+    def on_resize(self) -> None:
+        # The URL list is laid out for the width: draw it again for the new one.
+        shown = getattr(self, "_shown", None)
+        if shown is not None:
+            self.show(*shown[0], **shown[1])
+
+    def _room(self) -> int:
+        """Columns for a line of text, a scrollbar's width kept aside; 0 before the first layout."""
+        width = self.scrollable_content_region.width
+        return max(width - (0 if self.show_vertical_scrollbar else self.styles.scrollbar_size_vertical), 0)
+
     def show(self, urls: list[TriggerUrl], *, sample_key: str, help_key: str, listening: str | None,
              public_note: str | None, example_url: str, filtered: bool = False, cleared_note: str | None = None,
              tunnel_note: str | None = None, public: bool = False) -> None:
         """`public`: the URLs are the tunnel's; `tunnel_note`: what the tunnel is doing, when
         it is not up (starting, failed)."""
+        self._shown = ((urls,), dict(sample_key=sample_key, help_key=help_key, listening=listening, public_note=public_note,
+                                     example_url=example_url, filtered=filtered, cleared_note=cleared_note,
+                                     tunnel_note=tunnel_note, public=public))
         t = Text()
         if cleared_note:
             t.append(cleared_note + "\n\n", style="yellow")
@@ -47,9 +61,17 @@ class Welcome(VerticalScroll):
         t.append(f"   ·   {help_key} help   ·   ctrl+p every command\n\n", style="dim")
         if urls:
             t.append("Send webhooks to (POST)" + (" — public, through the tunnel:\n" if public else ":\n"), style="bold")
-            width = max(len(u.flow) for u in urls)
+            # A name and its URL share a line when it fits; a long one goes above its URL
+            # (wrapped, the URL would start at the left edge, under nothing).
+            room = self._room() or 10_000
+            fits = [u for u in urls if 4 + len(u.flow) + len(u.url) <= room]
+            width = max((len(u.flow) for u in fits), default=0)
             for u in urls:
-                t.append(f"  {u.flow:<{width}}  ", style="cyan")
+                if u in fits and 4 + width + len(u.url) <= room:
+                    t.append(f"  {u.flow:<{width}}  ", style="cyan")
+                else:
+                    t.append(f"  {u.flow}\n", style="cyan")
+                    t.append("    ")
                 t.append(u.url)
                 if u.event_type != u.url.rsplit("/", 1)[-1]:
                     t.append(f"   (event_type {u.event_type})", style="dim")
