@@ -60,7 +60,11 @@ def make_app(workdir: Path, **kwargs: Any):
         store_label=".inspector/captures.sqlite3", watch_flows=False,
     )
     options.update(kwargs)
-    return InspectorApp(config, flows, store, **options)
+    app = InspectorApp(config, flows, store, **options)
+    # No gliding tab underlines or scrolls: every key press would wait ~0.3 s for them, and
+    # what a test checks (and a snapshot shows) is where they end.
+    app.animation_level = "none"
+    return app
 
 
 def build_request(name: str, config, now: float = NOW, **changes: Any) -> Request:

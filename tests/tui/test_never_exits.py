@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from inspector.flow import FlowSet
+from tests.conftest import FUZZ_SCALE
 from inspector.model import Capture, Headers, Request, Response, SignatureResult
 from inspector.store import Store
 from inspector.tui.screens.copied_screen import CopiedScreen
@@ -25,11 +26,19 @@ HOSTILE = hostile_captures()
 
 # Keys that act on the selected capture, each followed by what closes what it opened; the
 # tabs are stepped through because a view is drawn only when its tab is shown.
-CAPTURE_KEYS: tuple[tuple[str, ...], ...] = (
+VIEW_KEYS: tuple[tuple[str, ...], ...] = (
     ("right_square_bracket",),) * 5 + (
     ("v",), ("v",), ("v",), ("left_square_bracket",),
-    ("c", "escape"), ("w", "down", "down", "enter", "escape"), ("e", "escape"), ("u", "escape"), ("R",), ("S",),
 )
+# Keys that open a screen or send a request; "d" is the debugger (below).
+ACTION_KEYS: tuple[tuple[str, ...], ...] = (
+    ("c", "escape"), ("w", "down", "down", "enter", "escape"), ("e", "escape"), ("u", "escape"), ("R",), ("S",), ("d",),
+)
+# The suite gives every capture every view and a rotating share of the action keys, so that
+# each action meets several hostile captures and the test stays under a minute; `make fuzz`
+# (INSPECTOR_FUZZ_SCALE > 1) presses every key on every capture.
+FULL_MATRIX = FUZZ_SCALE > 1
+ACTIONS_PER_CAPTURE = len(ACTION_KEYS) if FULL_MATRIX else 1
 # Keys whose screens show the app rather than one capture: pressed once per app.
 APP_KEYS: tuple[tuple[str, ...], ...] = (
     ("t", "c", "r", "x", "escape"), ("question_mark", "escape"), ("s", "escape"), ("slash", "escape"), ("x",), ("x",), ("r",),
@@ -68,20 +77,23 @@ async def test_every_key_on_hostile_captures_keeps_the_app_and_its_server_runnin
         seen = record_notifications(app)
         await wait_for(lambda: app.history_done and len(app.table.rows) == len(ids), pilot)
         app.table.follow = False  # resends must not move the cursor off the capture
-        for (label, _), cid in zip(captures, ids):
+        for n, ((label, _), cid) in enumerate(zip(captures, ids)):
             assert app.table.select_id(cid)
             await wait_for(lambda: app.detail.capture is not None and app.detail.capture.id == cid, pilot)
-            for keys in CAPTURE_KEYS:
+            first = (chunk + n * CHUNKS) * ACTIONS_PER_CAPTURE  # this capture's share of the actions
+            actions = [ACTION_KEYS[(first + i) % len(ACTION_KEYS)] for i in range(ACTIONS_PER_CAPTURE)]
+            for keys in VIEW_KEYS + tuple(a for a in actions if a != ("d",)):
                 await pilot.press(*keys)
                 assert app.is_running and app._exception is None, (label, keys)
             await settle(app)
-            # The debugger, where a flow is triggered: step, breakpoint, continue, restart.
-            await pilot.press("d")
-            await settle(app)
-            if isinstance(app.screen, DebuggerScreen):
-                await pilot.press("n", "p", "b", "c", "r")
+            if ("d",) in actions:
+                # The debugger, where a flow is triggered: step, breakpoint, continue, restart.
+                await pilot.press("d")
                 await settle(app)
-                await pilot.press("escape")
+                if isinstance(app.screen, DebuggerScreen):
+                    await pilot.press("n", "p", "b", "c", "r")
+                    await settle(app)
+                    await pilot.press("escape")
             assert app.is_running and app._exception is None and failures(seen) == [], (label, failures(seen))
         for keys in APP_KEYS:
             await pilot.press(*keys)
