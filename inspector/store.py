@@ -328,6 +328,7 @@ class Store:
         self._no_autocheckpoint = False
         self._sidecars: dict[str, tuple[int, int]] = {}  # our -wal and -shm files (see _reopen)
         self.notice: Callable[[str], None] = _say  # one line for the person running it
+        self._shm_size = 0  # the `-shm` file's size once SQLite has mapped it (see _mend_shm)
         if readonly:
             self._open_readonly()
             return
@@ -476,10 +477,11 @@ class Store:
                             conn.close()
                         conn, identity = None, now
                     try:
+                        self._mend_shm()
                         if conn is None:
                             conn = sqlite3.connect(str(self.path), timeout=1, check_same_thread=False)
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    except sqlite3.Error:
+                    except (sqlite3.Error, StoreError):
                         pass
             finally:
                 if conn is not None:
@@ -814,6 +816,11 @@ class Store:
         if self._broken is not None and not self._reopen_broken():
             self._fail(waiters, self._broken)
             raise StoreError(self._broken)
+        try:
+            self._mend_shm()
+        except StoreError as exc:
+            self._fail(waiters, exc)
+            raise
         db = self.db
         try:
             if blocking:
@@ -856,6 +863,8 @@ class Store:
             if reserve or drop:
                 self._reserve(reserve, drop)
             db.execute("COMMIT")
+            if self._shm_size <= 0:
+                self._remember_shm()
         except BaseException as exc:
             try:
                 db.execute("ROLLBACK")
@@ -985,6 +994,41 @@ class Store:
             raise
         self._identity = self._file_identity()
         self._sidecars = self._sidecar_identities()
+        self._shm_size = 0  # another file's `-shm`: learnt at the next commit
+
+    def _mend_shm(self) -> None:
+        """SQLite maps the `-shm` file into memory: if something truncates it (a cleanup
+        script, `truncate -s 0`), the next access to the mapping kills the process with
+        SIGBUS, taking every capture in flight with it. Before each write transaction (and
+        each checkpoint) the file is checked against the size last seen and grown back; the
+        zeroed index makes SQLite rebuild it from the WAL. StoreError (a 503 for the senders)
+        when it cannot be grown back. A truncation in the microseconds between this check
+        and SQLite's access is not caught."""
+        if self._shm_size <= 0:
+            return
+        shm = f"{self.path}-shm"
+        try:
+            size = os.stat(shm).st_size
+        except FileNotFoundError:
+            return  # unlinked: the mapping keeps the old file alive, nothing to mend
+        except OSError:
+            return
+        if size >= self._shm_size:
+            self._shm_size = size
+            return
+        try:
+            os.truncate(shm, self._shm_size)
+        except OSError as exc:
+            raise StoreError(f"{shm} was cut to {size} bytes by another program and cannot be grown back ({exc}); "
+                             "captures are refused until the store is restarted") from None
+        self.notice(f"warning: {shm} was cut to {size} bytes by another program; grown back to {self._shm_size} "
+                    "so that SQLite rebuilds its index instead of crashing")
+
+    def _remember_shm(self) -> None:
+        try:
+            self._shm_size = max(self._shm_size, os.stat(f"{self.path}-shm").st_size)
+        except OSError:
+            pass
 
     def _reopen(self) -> None:
         """Open the path again after the file was deleted (a fresh store is created) or

@@ -436,3 +436,31 @@ def test_serve_goes_on_storing_after_its_store_is_deleted(tmp_path, workers):
     said = [line for line in err.splitlines() if "while in use" in line]
     assert 1 <= len(said) <= workers and all(str(store_path) in line for line in said), err
     assert "Traceback" not in err, err
+
+
+def test_a_truncated_shm_file_is_grown_back_instead_of_killing_the_process(tmp_path):
+    """SQLite maps `-shm`; cutting it (`truncate -s 0 captures.sqlite3-shm`) made the next
+    commit die with SIGBUS (exit 135), and every capture in flight with it."""
+    import subprocess
+    import sys
+
+    script = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(os.getcwd())!r})
+        from inspector.store import Store
+        from tests.test_hostile_store import capture
+        store = Store({str(tmp_path / "s.sqlite3")!r})
+        store.start_checkpointer(every=0.01)
+        print(store.insert(capture(1)).id, flush=True)
+        os.truncate({str(tmp_path / "s.sqlite3-shm")!r}, 0)
+        print(store.insert(capture(2)).id, flush=True)
+        print(store.insert(capture(3)).id, flush=True)
+        store.close()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert done.stdout.split() == ["1", "2", "3"]
+    assert "-shm was cut to 0 bytes by another program" in done.stderr and "Traceback" not in done.stderr
+    db = sqlite3.connect(tmp_path / "s.sqlite3")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert [r[0] for r in db.execute("SELECT id FROM captures ORDER BY id")] == [1, 2, 3]
