@@ -51,7 +51,7 @@ from .screens.export_screen import ExportScreen
 from .screens.flow_picker import FlowPicker
 from .screens.help_screen import HelpScreen
 from .screens.resend_to_url import ResendToUrlScreen
-from .screens.sample_picker import SamplePicker
+from .screens.sample_picker import SampleChoice, SamplePicker, sample_choices
 from .screens.tunnel_screen import TunnelScreen, TunnelView
 from .widgets.body_view import MODES
 from .widgets.context import ViewContext
@@ -992,33 +992,36 @@ class InspectorApp(GuardedPump, App[int]):
 
     def action_send_sample(self) -> None:
         entries = []
-        for sample in samples.SAMPLES.values():
+        for choice in sample_choices():
             try:
-                _, entry = samples.build(sample.name, self.config, tenant=self.tenant, signed_url_base=self.pipeline.base_url, now=self.clock())
+                _, entry = samples.build(choice.name, self.config, tenant=self.tenant, signed_url_base=self.pipeline.base_url,
+                                         now=self.clock(), form=choice.form)
             except Exception:
                 entry = None
-            entries.append((sample.name, sample.description, entry))
+            entries.append((choice, entry))
         self.push_screen(SamplePicker(entries), self._picked_sample)
 
-    def _picked_sample(self, name: str | None) -> None:
-        if name:
-            self.send_sample(name)
+    def _picked_sample(self, choice: SampleChoice | None) -> None:
+        if choice:
+            self.send_sample(choice.name, form=choice.form)
 
-    def send_sample(self, name: str) -> None:
-        self.run_worker(self._send_sample(name), group="samples", exclusive=False, exit_on_error=False, name="sending a sample")
+    def send_sample(self, name: str, *, form: bool = False) -> None:
+        self.run_worker(self._send_sample(name, form), group="samples", exclusive=False, exit_on_error=False, name="sending a sample")
 
-    async def _send_sample(self, name: str) -> None:
-        """Through the pipeline directly (no HTTP): the same path a request takes."""
+    async def _send_sample(self, name: str, form: bool = False) -> None:
+        """Through the pipeline directly (no HTTP): the same path a request takes. `form`: as
+        `send NAME --form` sends it, built by the same samples.build."""
+        label = SampleChoice(name, form).label
         try:
             now = self.clock()
-            request, entry = samples.build(name, self.config, tenant=self.tenant, signed_url_base=self.pipeline.base_url, now=now)
+            request, entry = samples.build(name, self.config, tenant=self.tenant, signed_url_base=self.pipeline.base_url, now=now, form=form)
             capture = await self.pipeline.handle(request, origin="sample", now=now)
         except Exception as exc:
-            self.post_message(SampleSent(name, None, None, None, f"{type(exc).__name__}: {exc}"))
+            self.post_message(SampleSent(label, None, None, None, f"{type(exc).__name__}: {exc}"))
             return
         self._select_when_seen = capture.id
         status = capture.response.status if capture.response else None
-        self.post_message(SampleSent(name, capture.id, status, entry))
+        self.post_message(SampleSent(label, capture.id, status, entry))
 
     def on_sample_sent(self, message: SampleSent) -> None:
         if message.error:
@@ -1263,8 +1266,8 @@ class InspectorApp(GuardedPump, App[int]):
                 target = self
             entries.append((spec.label, f"{self._key_of(screen, spec)} · {spec.help}", partial(self._run_palette, spec.action, target)))
         if main:
-            for sample in samples.SAMPLES.values():
-                entries.append((f"Send sample {sample.name}", sample.description, partial(self.send_sample, sample.name)))
+            for choice in sample_choices():
+                entries.append((f"Send sample {choice.label}", choice.description, partial(self.send_sample, choice.name, form=choice.form)))
         return entries
 
     async def _run_palette(self, action: str, target: Any) -> None:

@@ -1,5 +1,6 @@
 """The command palette provider: every action of the current screen (from actions.py, with
-the key it is bound to now) and every sample by name.
+the key it is bound to now) and every sample by name, the form-encoded variants as
+`Send sample github.push (form)`.
 
 A query matches by words, in any order: `stripe fail` finds
 `Send sample stripe.payment_intent.payment_failed`. Textual's matcher takes the query as one
