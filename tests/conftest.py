@@ -45,3 +45,40 @@ def run_cli(*args: str, cwd: Path | None = None, input: bytes | None = None, env
         env=full_env,
         timeout=60,
     )
+
+
+class OneShotServer:
+    """A bare socket server for one request: keeps the bytes it read (up to `until`) in `got`
+    and sends `answer`. For checking exact bytes on the wire that no HTTP library rewrites."""
+
+    def __init__(self, answer: bytes, until: bytes = b"\r\n\r\n", timeout: float = 10.0):
+        import socket
+
+        self.answer, self.until, self.timeout = answer, until, timeout
+        self.got = bytearray()
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(1)
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        conn, _ = self.server.accept()
+        with conn:
+            conn.settimeout(self.timeout)
+            while self.until not in self.got:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                self.got.extend(chunk)
+            conn.sendall(self.answer)
+
+    def __enter__(self) -> "OneShotServer":
+        import threading
+
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.thread.join(self.timeout)
+        self.server.close()

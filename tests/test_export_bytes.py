@@ -149,32 +149,12 @@ def test_curl_sends_a_header_byte_that_is_not_utf8(tmp_path):
 
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
-    import socket
-    import threading
+    from tests.conftest import OneShotServer
 
-    got = bytearray()
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-
-    def serve():
-        conn, _ = server.accept()
-        with conn:
-            conn.settimeout(5)
-            while b"\r\n\r\n" not in got:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    break
-                got.extend(chunk)
-            conn.sendall(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    port = server.getsockname()[1]
-    cmd = to_curl(capture_with([("X-Raw", as_text(b"caf\xe9\xff"))]), f"http://127.0.0.1:{port}")
-    subprocess.run(["sh", "-c", cmd], capture_output=True, timeout=10)
-    thread.join(5)
-    server.close()
+    with OneShotServer(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", timeout=5) as target:
+        cmd = to_curl(capture_with([("X-Raw", as_text(b"caf\xe9\xff"))]), target.url)
+        subprocess.run(["sh", "-c", cmd], capture_output=True, timeout=10)
+    got = target.got
     assert b"\r\nX-Raw: caf\xe9\xff\r\n" in bytes(got)
 
 

@@ -259,40 +259,17 @@ async def test_tui_launch_shows_a_forward_loop(tmp_path, monkeypatch):
 def test_cli_replay_sends_the_captured_bytes(tmp_path):
     """`replay ID --to URL` of a capture whose header was not UTF-8: the byte arrives as is,
     and the stored outbound request keeps it."""
-    import socket
-    import threading
-
     from inspector.model import Capture, SignatureResult
-    from tests.conftest import run_cli
+    from tests.conftest import OneShotServer, run_cli
 
     db = tmp_path / "s.sqlite3"
     store = Store(db)
     store.insert(Capture(None, Request("POST", "/events/webhook/demo/x", "", Headers([("X-Raw", raw_text(b"caf\xe9\xff")), ("Content-Type", "text/plain")]), b"hi", "1.2.3.4", 1_700_000_000.0), "demo", "x", SignatureResult("unsigned")))
     store.close()
     (tmp_path / "answers.json").write_text('{"events-webhook": {}}')
-    got = bytearray()
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-
-    def serve():
-        conn, _ = server.accept()
-        with conn:
-            conn.settimeout(10)
-            while b"\r\n\r\nhi" not in got:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    break
-                got.extend(chunk)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        r = run_cli("--answers", str(tmp_path / "answers.json"), "--store", str(db), "replay", "1", "--to", f"http://127.0.0.1:{server.getsockname()[1]}", "--json", cwd=tmp_path)
-    finally:
-        thread.join(10)
-        server.close()
+    with OneShotServer(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", until=b"\r\n\r\nhi") as target:
+        r = run_cli("--answers", str(tmp_path / "answers.json"), "--store", str(db), "replay", "1", "--to", target.url, "--json", cwd=tmp_path)
+    got = target.got
     assert r.returncode == 0, r.stderr
     assert b"\r\nX-Raw: caf\xe9\xff\r\n" in bytes(got)
     answer = json.loads(r.stdout)
