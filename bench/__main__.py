@@ -1,6 +1,6 @@
 """`python -m bench` (or `make bench`): every benchmark, one table with each figure's target.
 
-    python -m bench [--quick] [--json]
+python -m bench [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -32,13 +32,29 @@ def main(argv: list[str] | None = None) -> int:
 
     r = ingest.run(seconds * 2, 32, None)
     raw["ingest"] = r
-    rows.append(_row("ingest: serve / bare aiohttp (req/s)", f"{r['serve_rps']:.0f} / {r['bare_rps']:.0f} = {r['ratio']}", "≥ 0.5", r["ratio"] >= 0.5))
+    rows.append(
+        _row(
+            "ingest: serve / bare aiohttp (req/s)", f"{r['serve_rps']:.0f} / {r['bare_rps']:.0f} = {r['ratio']}", "≥ 0.5", r["ratio"] >= 0.5
+        )
+    )
     if r.get("workers"):
-        rows.append(_row(f"ingest: serve --workers {r['workers']} / bare aiohttp", f"{r['serve_workers_rps']:.0f} / {r['bare_rps']:.0f} = {r['serve_workers_ratio']}",
-                         "≥ 0.5", r["serve_workers_ratio"] >= 0.5))
+        rows.append(
+            _row(
+                f"ingest: serve --workers {r['workers']} / bare aiohttp",
+                f"{r['serve_workers_rps']:.0f} / {r['bare_rps']:.0f} = {r['serve_workers_ratio']}",
+                "≥ 0.5",
+                r["serve_workers_ratio"] >= 0.5,
+            )
+        )
     if r.get("floor_rps"):
-        rows.append(_row("ingest: floor / bare (aiohttp + HMAC + JSON + SQLite commit, no inspector code)",
-                         f"{r['floor_rps']:.0f} / {r['bare_rps']:.0f} = {r['floor_ratio']}", "", None))
+        rows.append(
+            _row(
+                "ingest: floor / bare (aiohttp + HMAC + JSON + SQLite commit, no inspector code)",
+                f"{r['floor_rps']:.0f} / {r['bare_rps']:.0f} = {r['floor_ratio']}",
+                "",
+                None,
+            )
+        )
     if r.get("serve_cpu_us") is not None and r.get("bare_cpu_us") is not None:
         cpu = f"serve {r['serve_cpu_us']:.0f} µs, bare {r['bare_cpu_us']:.0f} µs, load client {r['client_cpu_us']:.0f} µs"
         if r.get("floor_cpu_us") is not None:
@@ -61,8 +77,22 @@ def main(argv: list[str] | None = None) -> int:
 
     h = history.run(20_000 if args.quick else 100_000)
     raw["history"] = h
-    rows.append(_row(f"history: insert ({h['captures']:,} captures)", f"{h['insert_per_s_batched']:,}/s grouped, {h['insert_per_s_one_commit_each']:,}/s one commit each", "", None))
-    rows.append(_row("history: store size per capture vs raw bytes", f"{h['store_bytes_per_capture']:,} / {h['raw_bytes_per_capture']:,} = {h['size_ratio']}", "", None))
+    rows.append(
+        _row(
+            f"history: insert ({h['captures']:,} captures)",
+            f"{h['insert_per_s_batched']:,}/s grouped, {h['insert_per_s_one_commit_each']:,}/s one commit each",
+            "",
+            None,
+        )
+    )
+    rows.append(
+        _row(
+            "history: store size per capture vs raw bytes",
+            f"{h['store_bytes_per_capture']:,} / {h['raw_bytes_per_capture']:,} = {h['size_ratio']}",
+            "",
+            None,
+        )
+    )
 
     try:
         tui = importlib.import_module("bench.tui")

@@ -15,7 +15,6 @@ row in `python -m bench` says how much of the gap is the stack itself.
 """
 
 import asyncio
-import hashlib
 import hmac
 import sqlite3
 import sys
@@ -36,8 +35,10 @@ class Floor:
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("CREATE TABLE captures (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL, method TEXT,"
-                        " path TEXT, headers TEXT, body BLOB, answer BLOB)")
+        self.db.execute(
+            "CREATE TABLE captures (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL, method TEXT,"
+            " path TEXT, headers TEXT, body BLOB, answer BLOB)"
+        )
         self.rows: list[tuple] = []
         self.waiters: list[asyncio.Future] = []
         self.pending: asyncio.Handle | None = None

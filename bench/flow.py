@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from inspector.config import Config  # noqa: E402
-from inspector.flow import Answer, Engine, FlowSet, event_scope  # noqa: E402
+from inspector.flow import Answer, Engine, FlowSet  # noqa: E402
 from inspector.model import Capture, Headers, Request, SignatureResult  # noqa: E402
 from inspector.pipeline import Pipeline  # noqa: E402
 

@@ -25,12 +25,28 @@ from inspector.store import Store  # noqa: E402
 def make_capture(i: int, now: float) -> Capture:
     event = ("github", "stripe", "order.created", "shopify")[i % 4]
     body = json.dumps({"n": i, "ref": "refs/heads/main", "commits": [{"id": f"{i:040x}", "message": "m" * (i % 50)}]}).encode()
-    headers = Headers([("Host", "abc.ngrok-free.app"), ("User-Agent", "GitHub-Hookshot/7f3c2a1"), ("Content-Type", "application/json"),
-                       ("X-GitHub-Event", "push"), ("X-Hub-Signature-256", "sha256=" + "ab" * 32), ("Content-Length", str(len(body)))])
+    headers = Headers(
+        [
+            ("Host", "abc.ngrok-free.app"),
+            ("User-Agent", "GitHub-Hookshot/7f3c2a1"),
+            ("Content-Type", "application/json"),
+            ("X-GitHub-Event", "push"),
+            ("X-Hub-Signature-256", "sha256=" + "ab" * 32),
+            ("Content-Length", str(len(body))),
+        ]
+    )
     req = Request("POST", f"/events/webhook/demo/{event}", "", headers, body, "127.0.0.1", now + i * 0.001)
     sig = SignatureResult("valid" if i % 7 else "invalid", event, "sha256", "X-Hub-Signature-256", "ok")
     runs = ({"id": 1, "flow": event, "status": "ok", "path": ["check_event", "handle_push", "ok"], "steps": []},)
-    return Capture(None, req, "demo", event, sig, Response(200 if i % 7 else 401, Headers([("Content-Type", "application/json")]), b'{"ok": true}', 1.2), runs)
+    return Capture(
+        None,
+        req,
+        "demo",
+        event,
+        sig,
+        Response(200 if i % 7 else 401, Headers([("Content-Type", "application/json")]), b'{"ok": true}', 1.2),
+        runs,
+    )
 
 
 def raw_size(c: Capture) -> int:
@@ -104,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"history ({r['captures']:,} captures)")
     print(f"  insert, grouped commits:   {r['insert_per_s_batched']:>9,} captures/s")
     print(f"  insert, a commit each:     {r['insert_per_s_one_commit_each']:>9,} captures/s")
-    print(f"  on disk per capture:       {r['store_bytes_per_capture']:>9,} bytes (raw request {r['raw_bytes_per_capture']:,} bytes, ratio {r['size_ratio']})")
+    print(
+        f"  on disk per capture:       {r['store_bytes_per_capture']:>9,} bytes (raw request {r['raw_bytes_per_capture']:,} bytes, ratio {r['size_ratio']})"
+    )
     for expr, ms in r["list_filter_ms"].items():
         print(f"  list --filter {expr!r:<32} {ms:>7} ms (newest 50 matches)")
     return 0

@@ -30,12 +30,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "example-github-secret-change-me"
-BODY = json.dumps({
-    "ref": "refs/heads/main",
-    "repository": {"full_name": "octo/hello", "id": 1296269},
-    "pusher": {"name": "octocat"},
-    "commits": [{"id": f"{i:040x}", "message": f"commit {i}", "author": {"name": "Mona"}} for i in range(20)],
-}).encode()
+BODY = json.dumps(
+    {
+        "ref": "refs/heads/main",
+        "repository": {"full_name": "octo/hello", "id": 1296269},
+        "pusher": {"name": "octocat"},
+        "commits": [{"id": f"{i:040x}", "message": f"commit {i}", "author": {"name": "Mona"}} for i in range(20)],
+    }
+).encode()
 PATH = "/events/webhook/demo/github"
 
 
@@ -72,11 +74,17 @@ def _load_process(port: int, seconds: float, concurrency: int, rate: float | Non
     before = resource.getrusage(resource.RUSAGE_SELF)
     result = asyncio.run(run_load("127.0.0.1", port, payload, concurrency=concurrency, seconds=seconds, rate=rate))
     after = resource.getrusage(resource.RUSAGE_SELF)
-    queue.put({
-        "rps": result.rps, "p50_ms": result.percentile(50), "p99_ms": result.percentile(99),
-        "requests": result.requests, "errors": result.errors, "statuses": result.statuses,
-        "client_cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-    })
+    queue.put(
+        {
+            "rps": result.rps,
+            "p50_ms": result.percentile(50),
+            "p99_ms": result.percentile(99),
+            "requests": result.requests,
+            "errors": result.errors,
+            "statuses": result.statuses,
+            "client_cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        }
+    )
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -101,8 +109,11 @@ def wrk(port: int, seconds: float, concurrency: int) -> dict:
         for k, v in headers().items():
             f.write(f'wrk.headers["{k}"] = "{v}"\n')
         script = f.name
-    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{int(seconds)}s", "--latency", "-s", script, f"http://127.0.0.1:{port}{PATH}"],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{int(seconds)}s", "--latency", "-s", script, f"http://127.0.0.1:{port}{PATH}"],
+        capture_output=True,
+        text=True,
+    ).stdout
     rps = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
 
     def pct(label: str) -> float:
@@ -140,11 +151,25 @@ def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, w
     procs: dict[str, tuple[subprocess.Popen, int]] = {}
 
     def serve(store: str, *extra: str) -> list[str]:
-        return [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
-                "--store", str(work / store), "--tunnel", "none", "serve", "--port", "0", *extra]
+        return [
+            sys.executable,
+            "-m",
+            "inspector",
+            "--answers",
+            str(ROOT / "answers.example.json"),
+            "--flows",
+            str(ROOT / "flows"),
+            "--store",
+            str(work / store),
+            "--tunnel",
+            "none",
+            "serve",
+            "--port",
+            "0",
+            *extra,
+        ]
 
-    commands = {"bare": [sys.executable, str(ROOT / "bench" / "bare_server.py")],
-                "serve": serve("one.sqlite3")}
+    commands = {"bare": [sys.executable, str(ROOT / "bench" / "bare_server.py")], "serve": serve("one.sqlite3")}
     if floor:
         commands["floor"] = [sys.executable, str(ROOT / "bench" / "floor_server.py"), str(work / "floor.sqlite3")]
     if workers > 1:
@@ -195,22 +220,34 @@ def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, w
     bare = median("bare")
     result = {
         "load": "wrk" if use_wrk and rate is None else ("open-loop" if rate else "closed-loop") + " python client",
-        "concurrency": concurrency, "seconds": seconds, "rate": rate, "rounds": rounds, "workers": workers if workers > 1 else None,
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "rate": rate,
+        "rounds": rounds,
+        "workers": workers if workers > 1 else None,
         "bare_rounds_rps": [round(r["rps"]) for r in rounds_of["bare"]],
-        "bare_rps": round(bare["rps"], 1), "bare_p50_ms": round(bare["p50_ms"], 3), "bare_p99_ms": round(bare["p99_ms"], 3),
-        "bare_cpu_us": bare["cpu_us"], "client_cpu_us": bare["client_cpu_us"],
+        "bare_rps": round(bare["rps"], 1),
+        "bare_p50_ms": round(bare["p50_ms"], 3),
+        "bare_p99_ms": round(bare["p99_ms"], 3),
+        "bare_cpu_us": bare["cpu_us"],
+        "client_cpu_us": bare["client_cpu_us"],
     }
     for name in commands:
         if name == "bare":
             continue
         m = median(name)
-        result.update({
-            f"{name}_rounds_rps": [round(r["rps"]) for r in rounds_of[name]],
-            f"{name}_rps": round(m["rps"], 1),
-            f"{name}_ratio": round(m["rps"] / bare["rps"], 3) if bare["rps"] else None,
-            f"{name}_p50_ms": round(m["p50_ms"], 3), f"{name}_p99_ms": round(m["p99_ms"], 3),
-            f"{name}_statuses": m["statuses"], f"{name}_errors": m["errors"], f"{name}_cpu_us": m["cpu_us"],
-        })
+        result.update(
+            {
+                f"{name}_rounds_rps": [round(r["rps"]) for r in rounds_of[name]],
+                f"{name}_rps": round(m["rps"], 1),
+                f"{name}_ratio": round(m["rps"] / bare["rps"], 3) if bare["rps"] else None,
+                f"{name}_p50_ms": round(m["p50_ms"], 3),
+                f"{name}_p99_ms": round(m["p99_ms"], 3),
+                f"{name}_statuses": m["statuses"],
+                f"{name}_errors": m["errors"],
+                f"{name}_cpu_us": m["cpu_us"],
+            }
+        )
     result["ratio"] = result["serve_ratio"]
     return result
 
@@ -228,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(r))
         return 0
-    print(f"ingest ({r['load']}, concurrency {r['concurrency']}, {r['seconds']:g} s per server in {r['rounds']} rounds taken in turn; medians)")
+    print(
+        f"ingest ({r['load']}, concurrency {r['concurrency']}, {r['seconds']:g} s per server in {r['rounds']} rounds taken in turn; medians)"
+    )
     print(f"  {'':20}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'ratio':>8}   rounds req/s")
     rows = [("bare aiohttp", "bare"), ("serve", "serve")]
     if r["workers"]:
@@ -237,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("floor (see below)", "floor"))
     for label, key in rows:
         ratio = "" if key == "bare" else f"{r[key + '_ratio']:.3f}"
-        print(f"  {label:20}{r[key + '_rps']:>10.0f}{r[key + '_p50_ms']:>10.2f}{r[key + '_p99_ms']:>10.2f}{ratio:>8}   {r[key + '_rounds_rps']}")
+        print(
+            f"  {label:20}{r[key + '_rps']:>10.0f}{r[key + '_p50_ms']:>10.2f}{r[key + '_p99_ms']:>10.2f}{ratio:>8}   {r[key + '_rounds_rps']}"
+        )
     if r["bare_cpu_us"] is not None:
         cpu = [f"bare {r['bare_cpu_us']:.0f}", f"serve {r['serve_cpu_us']:.0f}"]
         if r["workers"]:
@@ -246,8 +287,10 @@ def main(argv: list[str] | None = None) -> int:
             cpu.append(f"floor {r['floor_cpu_us']:.0f}")
         print(f"  CPU per request (µs): {', '.join(cpu)}; load client {r['client_cpu_us']:.0f}")
     if "floor_rps" in r:
-        print("  floor: aiohttp + HMAC check + JSON parse + SQLite row committed before the answer, no inspector code"
-              " (bench/floor_server.py); serve cannot beat it")
+        print(
+            "  floor: aiohttp + HMAC check + JSON parse + SQLite row committed before the answer, no inspector code"
+            " (bench/floor_server.py); serve cannot beat it"
+        )
     print(f"  serve statuses: {r['serve_statuses']}" + (f"; with workers: {r['serve_workers_statuses']}" if r["workers"] else ""))
     return 0
 

@@ -48,8 +48,16 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def run_load(host: str, port: int, payload: bytes, *, concurrency: int = 32, seconds: float = 5.0,
-                   rate: float | None = None, max_requests: int = 2_000_000) -> LoadResult:
+async def run_load(
+    host: str,
+    port: int,
+    payload: bytes,
+    *,
+    concurrency: int = 32,
+    seconds: float = 5.0,
+    rate: float | None = None,
+    max_requests: int = 2_000_000,
+) -> LoadResult:
     """Closed loop (`rate` None): each connection sends as soon as it has its answer.
     Open loop (`rate` req/s): requests are due on a fixed schedule; latency counts from the
     due time, so a server that falls behind shows it (no coordinated omission)."""

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,11 @@ def _templates():
             out.append(await pipeline.handle(request, now=now, wait=True))
         request, _ = samples.build("github.push", config, signed_url_base="http://127.0.0.1:8080", now=now, mark=False)
         out.append(await pipeline.handle(replace(request, body=request.body + b" "), now=now, wait=True))
-        out.append(await pipeline.handle(Request("GET", "/favicon.ico", "", Headers([("User-Agent", "curl/8.5.0")]), b"", "127.0.0.1", now), wait=True))
+        out.append(
+            await pipeline.handle(
+                Request("GET", "/favicon.ico", "", Headers([("User-Agent", "curl/8.5.0")]), b"", "127.0.0.1", now), wait=True
+            )
+        )
         return out
 
     return asyncio.run(make())
@@ -93,8 +97,9 @@ async def _measure_large(store_path: str) -> dict:
     rss_before = _rss_mb()
     t0 = time.perf_counter()
     store = Store(store_path, max_captures=10**7)
-    app = InspectorApp(load_config(ROOT / "answers.example.json"), FlowSet.load(ROOT / "flows"), store,
-                       serve=False, watch_flows=False, tz=timezone.utc)
+    app = InspectorApp(
+        load_config(ROOT / "answers.example.json"), FlowSet.load(ROOT / "flows"), store, serve=False, watch_flows=False, tz=UTC
+    )
     out: dict = {}
     async with app.run_test(size=(100, 30)) as pilot:
         table = app.table
@@ -157,11 +162,26 @@ async def _serve_headless(store_path: str, port: int, workers: int = 1) -> None:
     from inspector.tui.app import InspectorApp
 
     store = Store(store_path, quiet_stock=SERVER_STOCK if workers <= 1 else 0)
-    options = Namespace(answers=str(ROOT / "answers.example.json"), flows=str(ROOT / "flows"), store=store_path, host="127.0.0.1",
-                        tenant="demo", max_captures=100_000, public_url=None, reveal=False, forward_to=None)
-    app = InspectorApp(load_config(ROOT / "answers.example.json"), FlowSet.load(ROOT / "flows"), store,
-                       port=port, watch_flows=False, workers=workers,
-                       worker_command=lambda p: worker_argv(options, p, report=True))
+    options = Namespace(
+        answers=str(ROOT / "answers.example.json"),
+        flows=str(ROOT / "flows"),
+        store=store_path,
+        host="127.0.0.1",
+        tenant="demo",
+        max_captures=100_000,
+        public_url=None,
+        reveal=False,
+        forward_to=None,
+    )
+    app = InspectorApp(
+        load_config(ROOT / "answers.example.json"),
+        FlowSet.load(ROOT / "flows"),
+        store,
+        port=port,
+        watch_flows=False,
+        workers=workers,
+        worker_command=lambda p: worker_argv(options, p, report=True),
+    )
 
     async def announce() -> None:
         while app.listening is None:
@@ -194,13 +214,21 @@ async def _keypress_under_load(store_path: str, seconds: float, concurrency: int
         while app.listening is None and not app.listen_error:
             await asyncio.sleep(0.01)
         port = int(str(app.listening).rsplit(":", 1)[1])
-        load = subprocess.Popen([sys.executable, "-c", (
-            "import asyncio, sys; sys.path.insert(0, %r)\n"
-            "from bench.load import encode_request, run_load\n"
-            "from bench.ingest import BODY, PATH, headers\n"
-            "p = encode_request('127.0.0.1', %d, PATH, BODY, headers())\n"
-            "asyncio.run(run_load('127.0.0.1', %d, p, concurrency=%d, seconds=%f))\n"
-        ) % (str(ROOT), port, port, concurrency, seconds)], cwd=ROOT)
+        load = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                (
+                    "import asyncio, sys; sys.path.insert(0, %r)\n"
+                    "from bench.load import encode_request, run_load\n"
+                    "from bench.ingest import BODY, PATH, headers\n"
+                    "p = encode_request('127.0.0.1', %d, PATH, BODY, headers())\n"
+                    "asyncio.run(run_load('127.0.0.1', %d, p, concurrency=%d, seconds=%f))\n"
+                )
+                % (str(ROOT), port, port, concurrency, seconds),
+            ],
+            cwd=ROOT,
+        )
         await asyncio.sleep(0.5)
         deadline = time.perf_counter() + seconds - 1.0
         while time.perf_counter() < deadline:
@@ -214,8 +242,11 @@ async def _keypress_under_load(store_path: str, seconds: float, concurrency: int
         await asyncio.to_thread(load.wait, seconds + 30)  # never block the app's loop
     store.close()
     latencies.sort()
-    return {"presses": len(latencies), "p50_ms": round(latencies[len(latencies) // 2], 1) if latencies else None,
-            "max_ms": round(latencies[-1], 1) if latencies else None}
+    return {
+        "presses": len(latencies),
+        "p50_ms": round(latencies[len(latencies) // 2], 1) if latencies else None,
+        "max_ms": round(latencies[-1], 1) if latencies else None,
+    }
 
 
 def _child(args: list[str]) -> dict:
@@ -235,8 +266,22 @@ def measure_ingest(seconds: float, concurrency: int) -> dict:
         "tui": [sys.executable, "-m", "bench.tui", "--serve-headless", str(work / "captures.sqlite3")],
         "tui_workers": [sys.executable, "-m", "bench.tui", "--serve-headless", str(work / "workers.sqlite3"), "--workers", "2"],
         # The same pipeline without any UI: what the TUI's share of the cost is measured against.
-        "serve": [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
-                  "--store", str(work / "serve.sqlite3"), "--tunnel", "none", "serve", "--port", "0"],
+        "serve": [
+            sys.executable,
+            "-m",
+            "inspector",
+            "--answers",
+            str(ROOT / "answers.example.json"),
+            "--flows",
+            str(ROOT / "flows"),
+            "--store",
+            str(work / "serve.sqlite3"),
+            "--tunnel",
+            "none",
+            "serve",
+            "--port",
+            "0",
+        ],
     }
     results = {}
     try:
@@ -257,12 +302,18 @@ def measure_ingest(seconds: float, concurrency: int) -> dict:
         shutil.rmtree(work, ignore_errors=True)
     bare, tui, serve = results["bare"], results["tui"], results["serve"]
     return {
-        "load": "wrk" if use_wrk else "closed-loop python client", "concurrency": concurrency, "seconds": seconds,
-        "bare_rps": round(bare["rps"], 1), "tui_rps": round(tui["rps"], 1), "serve_rps": round(serve["rps"], 1),
+        "load": "wrk" if use_wrk else "closed-loop python client",
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "bare_rps": round(bare["rps"], 1),
+        "tui_rps": round(tui["rps"], 1),
+        "serve_rps": round(serve["rps"], 1),
         "ratio": round(tui["rps"] / bare["rps"], 3) if bare["rps"] else None,
         "serve_ratio": round(serve["rps"] / bare["rps"], 3) if bare["rps"] else None,
         "tui_vs_serve": round(tui["rps"] / serve["rps"], 3) if serve["rps"] else None,
-        "tui_p50_ms": round(tui["p50_ms"], 2), "tui_p99_ms": round(tui["p99_ms"], 2), "tui_statuses": tui.get("statuses"),
+        "tui_p50_ms": round(tui["p50_ms"], 2),
+        "tui_p99_ms": round(tui["p99_ms"], 2),
+        "tui_statuses": tui.get("statuses"),
         "tui_workers_rps": round(results["tui_workers"]["rps"], 1),
         "tui_workers_ratio": round(results["tui_workers"]["rps"] / bare["rps"], 3) if bare["rps"] else None,
     }
@@ -287,15 +338,45 @@ def run_all(quick: bool = False, captures: int | None = None, seconds: float | N
         shutil.rmtree(keywork, ignore_errors=True)
     worst = max(v["ms"] for k, v in large["filters"].items() if k != "(clear)")
     rows = [
-        {"name": f"tui: first painted table ({count:,} captures)", "value": f"{large['first_paint_s']} s", "target": "≤ 2 s", "ok": large["first_paint_s"] <= 2},
-        {"name": "tui: whole history loaded (in a thread)", "value": f"{large['history_load_s']} s, UI lag p50 {large['ui_lag_while_loading_ms_p50']} ms", "target": "", "ok": None},
+        {
+            "name": f"tui: first painted table ({count:,} captures)",
+            "value": f"{large['first_paint_s']} s",
+            "target": "≤ 2 s",
+            "ok": large["first_paint_s"] <= 2,
+        },
+        {
+            "name": "tui: whole history loaded (in a thread)",
+            "value": f"{large['history_load_s']} s, UI lag p50 {large['ui_lag_while_loading_ms_p50']} ms",
+            "target": "",
+            "ok": None,
+        },
         {"name": "tui: apply a filter (slowest of 4)", "value": f"{worst} ms", "target": "≤ 200 ms", "ok": worst <= 200},
         {"name": "tui: text search through the store", "value": f"{large['text_search']['s']} s", "target": "", "ok": None},
         {"name": "tui: peak memory (RSS)", "value": f"{large['peak_rss_mb']} MB", "target": "≤ 300 MB", "ok": large["peak_rss_mb"] <= 300},
-        {"name": "tui: ingest, TUI live / bare aiohttp (req/s)", "value": f"{ing['tui_rps']:.0f} / {ing['bare_rps']:.0f} = {ing['ratio']}", "target": "≥ 0.3", "ok": (ing["ratio"] or 0) >= 0.3},
-        {"name": "tui: ingest, TUI --workers 2 / bare aiohttp", "value": f"{ing['tui_workers_rps']:.0f} / {ing['bare_rps']:.0f} = {ing['tui_workers_ratio']}", "target": "≥ 0.3", "ok": (ing["tui_workers_ratio"] or 0) >= 0.3},
-        {"name": "tui: key press shown on screen during the load", "value": f"p50 {keys['p50_ms']} ms, max {keys['max_ms']} ms ({keys['presses']} presses)", "target": "≤ 100 ms", "ok": keys["max_ms"] is not None and keys["max_ms"] <= 100},
-        {"name": "tui: ingest, TUI live / serve without UI", "value": f"{ing['tui_rps']:.0f} / {ing['serve_rps']:.0f} = {ing['tui_vs_serve']} (serve/bare {ing['serve_ratio']})", "target": "", "ok": None},
+        {
+            "name": "tui: ingest, TUI live / bare aiohttp (req/s)",
+            "value": f"{ing['tui_rps']:.0f} / {ing['bare_rps']:.0f} = {ing['ratio']}",
+            "target": "≥ 0.3",
+            "ok": (ing["ratio"] or 0) >= 0.3,
+        },
+        {
+            "name": "tui: ingest, TUI --workers 2 / bare aiohttp",
+            "value": f"{ing['tui_workers_rps']:.0f} / {ing['bare_rps']:.0f} = {ing['tui_workers_ratio']}",
+            "target": "≥ 0.3",
+            "ok": (ing["tui_workers_ratio"] or 0) >= 0.3,
+        },
+        {
+            "name": "tui: key press shown on screen during the load",
+            "value": f"p50 {keys['p50_ms']} ms, max {keys['max_ms']} ms ({keys['presses']} presses)",
+            "target": "≤ 100 ms",
+            "ok": keys["max_ms"] is not None and keys["max_ms"] <= 100,
+        },
+        {
+            "name": "tui: ingest, TUI live / serve without UI",
+            "value": f"{ing['tui_rps']:.0f} / {ing['serve_rps']:.0f} = {ing['tui_vs_serve']} (serve/bare {ing['serve_ratio']})",
+            "target": "",
+            "ok": None,
+        },
     ]
     return {"large": large, "ingest": ing, "keys": keys, "rows": rows}
 
@@ -327,8 +408,10 @@ def main(argv: list[str] | None = None) -> int:
         mark = "" if row["ok"] is None else ("ok" if row["ok"] else "MISSED")
         print(f"{row['name']:<52} {row['value']:<36} {row['target']:<9} {mark}")
     large = result["large"]
-    print(f"  filters: " + ", ".join(f"{k!r} {v['ms']} ms ({v['shown']:,} rows)" for k, v in large["filters"].items()))
-    print(f"  store built in {large['store_build_s']} s; RSS at start {large['rss_at_start_mb']} MB; jump to the oldest row {large['home_ms']} ms")
+    print("  filters: " + ", ".join(f"{k!r} {v['ms']} ms ({v['shown']:,} rows)" for k, v in large["filters"].items()))
+    print(
+        f"  store built in {large['store_build_s']} s; RSS at start {large['rss_at_start_mb']} MB; jump to the oldest row {large['home_ms']} ms"
+    )
     return 0
 
 

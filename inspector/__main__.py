@@ -198,7 +198,13 @@ def common_options() -> argparse.ArgumentParser:
     p = Parser(add_help=False)
     s = argparse.SUPPRESS
     g = p.add_argument_group("common options")
-    g.add_argument("--answers", metavar="FILE", type=_path, default=s, help="answers.json to use (default: ./answers.json, else ./answers.example.json)")
+    g.add_argument(
+        "--answers",
+        metavar="FILE",
+        type=_path,
+        default=s,
+        help="answers.json to use (default: ./answers.json, else ./answers.example.json)",
+    )
     g.add_argument("--flows", metavar="DIR", type=_path, default=s, help="folder of .ygtc flows (default: ./flows)")
     g.add_argument("--store", metavar="PATH", type=_store_path, default=s, help="capture store (default: .inspector/captures.sqlite3)")
     g.add_argument("--host", type=_host, default=s, help="address to listen on (default: 127.0.0.1)")
@@ -215,7 +221,9 @@ def common_options() -> argparse.ArgumentParser:
 def _headers_and_body(p: argparse.ArgumentParser) -> None:
     p.add_argument("--event-type", required=True, metavar="T", help="the event_type segment of the URL")
     p.add_argument("--method", default="POST", metavar="M", help="HTTP method (default: POST)")
-    p.add_argument("-H", "--header", action="append", default=[], metavar="'Name: value'", dest="headers", help="a request header (repeatable)")
+    p.add_argument(
+        "-H", "--header", action="append", default=[], metavar="'Name: value'", dest="headers", help="a request header (repeatable)"
+    )
     body = p.add_mutually_exclusive_group(required=True)
     body.add_argument("--body-file", metavar="F", help="read the body's exact bytes from F ('-' for stdin)")
     body.add_argument("--body", metavar="S", help="the body as text (UTF-8)")
@@ -225,15 +233,25 @@ def _headers_and_body(p: argparse.ArgumentParser) -> None:
 
 def _workers_option(p: argparse.ArgumentParser) -> None:
     # Suppressed default, like --forward-to: `--workers 2 tui` keeps its value. main() fills in 1.
-    p.add_argument("--workers", type=_workers, default=argparse.SUPPRESS, metavar="N",
-                   help="processes that answer webhooks on the port (default 1; 'auto': one per CPU)")
+    p.add_argument(
+        "--workers",
+        type=_workers,
+        default=argparse.SUPPRESS,
+        metavar="N",
+        help="processes that answer webhooks on the port (default 1; 'auto': one per CPU)",
+    )
 
 
 def _forward_to(p: argparse.ArgumentParser) -> None:
     # Suppressed default: given before the sub-command (`--forward-to URL serve`), it is not
     # reset by the sub-command's own default. main() fills in None.
-    p.add_argument("--forward-to", metavar="URL", type=_forward_url, default=argparse.SUPPRESS,
-                   help="also send each accepted webhook to URL and answer the sender with its response (serve and the TUI)")
+    p.add_argument(
+        "--forward-to",
+        metavar="URL",
+        type=_forward_url,
+        default=argparse.SUPPRESS,
+        help="also send each accepted webhook to URL and answer the sender with its response (serve and the TUI)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,8 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("send", "send a built-in sample event, signed as answers.json says, to the running inspector")
     p.add_argument("sample", nargs="?", metavar="SAMPLE", help="e.g. github.push (omit to list them)")
     p.add_argument("--to", metavar="URL", help="base URL to send to (default: http://HOST:PORT)")
-    p.add_argument("--form", action="store_true",
-                   help="send it form-encoded (application/x-www-form-urlencoded, the JSON in a `payload` field), as GitHub's form setting does")
+    p.add_argument(
+        "--form",
+        action="store_true",
+        help="send it form-encoded (application/x-www-form-urlencoded, the JSON in a `payload` field), as GitHub's form setting does",
+    )
     p = add("list", "list captured requests, newest first")
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.add_argument("--limit", type=_positive, default=50, metavar="N", help="at most N captures (default: 50)")
@@ -283,13 +304,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p = add("replay", "resend a capture — as captured, re-signed or edited — to the inspector or --to URL")
     p.add_argument("id", metavar="ID")
-    p.add_argument("--to", metavar="URL", help="another target's base URL (the capture's path is appended); its answer is stored as a capture of origin replay")
+    p.add_argument(
+        "--to",
+        metavar="URL",
+        help="another target's base URL (the capture's path is appended); its answer is stored as a capture of origin replay",
+    )
     p.add_argument("--resign", action="store_true", help="fresh timestamp and signature for the scheme that applies")
     p.add_argument("--times", type=_times, default=1, metavar="N", help=f"send N times, up to {MAX_TIMES} (idempotency tests)")
     p.add_argument("--timeout", type=_seconds, default=10.0, metavar="S", help="seconds to wait for an answer (default 10)")
     p.add_argument("--method", metavar="M", help="edit: another method")
     p.add_argument("--path", metavar="PATH", help="edit: another path (and query)")
-    p.add_argument("-H", "--header", action="append", default=[], dest="headers", metavar="'Name: value'", help="edit: set a header (repeatable)")
+    p.add_argument(
+        "-H", "--header", action="append", default=[], dest="headers", metavar="'Name: value'", help="edit: set a header (repeatable)"
+    )
     p.add_argument("--remove-header", action="append", default=[], metavar="NAME", help="edit: drop a header (repeatable)")
     body = p.add_mutually_exclusive_group()
     body.add_argument("--body", metavar="S", help="edit: another body (text)")

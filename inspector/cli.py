@@ -10,13 +10,14 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from . import heap
 from .config import Config, ConfigError, find_answers, load_config
 from .filters import FilterError, parse_filter
 from .model import Capture, Headers, Request, SignatureResult, iso_time, json_text, unicode_text
-from . import heap
 from .pipeline import CAPTURE_HEADER, DRAIN_SECONDS, DRAIN_SECONDS_TUI, REJECTED_NOTE, Pipeline
 from .signatures import Masker
 from .store import NoStore, Store, StoreError
@@ -95,7 +96,7 @@ class LineBuffer:
         self.lines: list[str] = []
         self.gone = False  # stdout cannot be written: lines are dropped
         self.dropped = 0  # lines dropped while stdout was not being read
-        self._queue: "queue.SimpleQueue[bytes | None]" = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._waiting = 0  # bytes queued and not yet written
         self._drained = threading.Event()
@@ -187,8 +188,10 @@ class LineBuffer:
                     if self._waiting == 0:
                         self._drained.set()
             if dropped and not self.gone:
-                err(f"note: {dropped} request line(s) were not printed: stdout was not being read "
-                    "(the requests are captured; `webhook-inspector list` shows them)")
+                err(
+                    f"note: {dropped} request line(s) were not printed: stdout was not being read "
+                    "(the requests are captured; `webhook-inspector list` shows them)"
+                )
 
     def _write(self, write: Callable[[memoryview], int | None], data: bytes) -> None:
         start, size = 0, len(data)
@@ -202,7 +205,7 @@ class LineBuffer:
             view = memoryview(data)[start:end]
             while view:
                 written = write(view)
-                view = view[len(view) if written is None else written:]
+                view = view[len(view) if written is None else written :]
             start = end
 
     def _lost(self, exc: BaseException) -> None:
@@ -212,8 +215,10 @@ class LineBuffer:
             return
         self.gone = True
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is closed"
-        err(f"note: stdout cannot be written ({why}); request lines are no longer printed, "
-            "but every request is still captured (`webhook-inspector list` shows them)")
+        err(
+            f"note: stdout cannot be written ({why}); request lines are no longer printed, "
+            "but every request is still captured (`webhook-inspector list` shows them)"
+        )
         stream = sys.stdout
         try:
             # Later writes (and Python's flush at exit) must not fail on the dead pipe.
@@ -283,7 +288,11 @@ def open_config(args, *, quiet: bool = False) -> Config | None:
             err(f"error: {problem}")
         return None
     if not quiet:
-        err(f"answers: {path}" if path else "answers: none found (./answers.json, ./answers.example.json); no signature is checked — run `webhook-inspector init` to create one")
+        err(
+            f"answers: {path}"
+            if path
+            else "answers: none found (./answers.json, ./answers.example.json); no signature is checked — run `webhook-inspector init` to create one"
+        )
         for w in config.warnings:
             err(f"warning: {w}")
         for e in config.entry_errors:
@@ -427,7 +436,7 @@ def rejection(c: Capture) -> str | None:
     """Why HTTP's parser refused the request, for a capture of one; else None."""
     for note in c.notes:
         if note.startswith(REJECTED_NOTE):
-            return note[len(REJECTED_NOTE):]
+            return note[len(REJECTED_NOTE) :]
     return None
 
 
@@ -460,7 +469,7 @@ def broken_flow_positions(c: Capture) -> list[str]:
     out = []
     for note in c.notes:
         if note.startswith(BROKEN_FLOW_NOTE):
-            found = re.match(r"(.+?:\d+:\d+): ", note[len(BROKEN_FLOW_NOTE):])
+            found = re.match(r"(.+?:\d+:\d+): ", note[len(BROKEN_FLOW_NOTE) :])
             if found:
                 out.append(found.group(1))
     return out
@@ -484,8 +493,9 @@ def cmd_serve(args) -> int:
         store.close()
 
 
-def _print_captures(args, pipeline: Pipeline, lines: "LineBuffer") -> None:
+def _print_captures(args, pipeline: Pipeline, lines: LineBuffer) -> None:
     if args.json:
+
         def json_line(c: Capture) -> str:
             data = dict(c.summary_json(), duration_ms=c.response.duration_ms if c.response else None)
             reason = rejection(c)
@@ -525,9 +535,25 @@ def worker_argv(args, port: int, *, report: bool = False) -> Callable[[int, int]
     base = [
         # -P: not the working directory first on sys.path, where a user's own `inspector`
         # package could be; worker_env puts this package there instead.
-        sys.executable, "-P", "-m", "inspector", "serve", "--flows", str(args.flows), "--store", str(args.store),
-        "--host", str(args.host), "--port", str(port), "--tunnel", "none", "--tenant", str(args.tenant),
-        "--max-captures", str(args.max_captures),
+        sys.executable,
+        "-P",
+        "-m",
+        "inspector",
+        "serve",
+        "--flows",
+        str(args.flows),
+        "--store",
+        str(args.store),
+        "--host",
+        str(args.host),
+        "--port",
+        str(port),
+        "--tunnel",
+        "none",
+        "--tenant",
+        str(args.tenant),
+        "--max-captures",
+        str(args.max_captures),
     ]
     answers = answers_path(args)
     if answers is not None:
@@ -598,7 +624,7 @@ async def _serve_worker(args, config: Config, store: Store) -> int:
     return 0
 
 
-async def _wind_down(receiver, pipeline: Pipeline, lines: "LineBuffer", drain: float = DRAIN_SECONDS) -> None:
+async def _wind_down(receiver, pipeline: Pipeline, lines: LineBuffer, drain: float = DRAIN_SECONDS) -> None:
     """Stop accepting, let requests in flight and flow runs finish (runs still going after
     `drain` seconds end as `interrupted`), print the last lines."""
     await receiver.stop()
@@ -715,7 +741,9 @@ def _print_webhook_urls(args, config: Config, flows, pipeline: Pipeline) -> None
         if not args.json:
             err(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
         return
-    err(f"note: public_base_url in answers.json ({configured.rstrip('/')}) is a placeholder, not a URL senders can reach: {how_to_set_public_url(pipeline.local_base)}")
+    err(
+        f"note: public_base_url in answers.json ({configured.rstrip('/')}) is a placeholder, not a URL senders can reach: {how_to_set_public_url(pipeline.local_base)}"
+    )
     if args.json:
         return
     err(f"webhook URL (local): {pipeline.webhook_url(args.tenant, '{event_type}', pipeline.local_base)}")
@@ -769,8 +797,10 @@ async def _watch_flows(flows, pipeline=None, answers: Path | None = None, every:
         except Exception as exc:  # never let the watcher take the server down
             why = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__
             if why != trouble:
-                err(f"warning: could not check flows and answers.json for changes ({why}); "
-                    f"serving goes on with what is loaded, and the check is retried every {every:g} s")
+                err(
+                    f"warning: could not check flows and answers.json for changes ({why}); "
+                    f"serving goes on with what is loaded, and the check is retried every {every:g} s"
+                )
                 trouble = why
             continue
         if trouble is not None:
@@ -991,7 +1021,9 @@ def cmd_run(args) -> int:
     now = args.now if args.now is not None else time.time()
     request = request_from_args(args, now)
     engine.clock = lambda: now
-    pipeline = Pipeline(config, None, local_base=f"http://{args.host}:{args.port}", public_url=args.public_url, engine=engine, clock=lambda: now)
+    pipeline = Pipeline(
+        config, None, local_base=f"http://{args.host}:{args.port}", public_url=args.public_url, engine=engine, clock=lambda: now
+    )
     if args.no_verify:
         pipeline.verify = lambda request, event_type, now=None: SignatureResult("unsigned", reason="Not checked (--no-verify).")  # type: ignore[method-assign]
     capture = asyncio.run(pipeline.handle(request, now=now, wait=True))
@@ -1002,7 +1034,9 @@ def cmd_run(args) -> int:
     data = {
         "event": {"tenant": capture.tenant, "event_type": capture.event_type, "method": request.method},
         "signature": capture.signature.to_json(),
-        "response": {"status": response.status, "headers": [[n, redactor(n, v)] for n, v in headers], "body": redactor.value(body)} if response else None,
+        "response": {"status": response.status, "headers": [[n, redactor(n, v)] for n, v in headers], "body": redactor.value(body)}
+        if response
+        else None,
         "runs": runs,
     }
     ok = all(r.get("status") == "ok" for r in capture.runs)
@@ -1047,7 +1081,8 @@ def _unnumbered_answer(capture: Capture) -> tuple[list[tuple[str, str]], Any, by
     body = response.body_value()
     from_flow = any(
         step.get("type") == "http_response" and isinstance(step.get("output"), dict) and step["output"].get("answered")
-        for run in _dicts(list(capture.runs)) for step in _dicts(run.get("steps"))
+        for run in _dicts(list(capture.runs))
+        for step in _dicts(run.get("steps"))
     )
     if from_flow or not isinstance(body, dict) or body.get("id") != capture.id:
         return headers, body, response.body
@@ -1109,8 +1144,10 @@ def cmd_send(args) -> int:
         raise UsageError(str(exc))
     form = getattr(args, "form", False)
     if form and not sample.form:
-        raise UsageError(f"sample {sample.name} has no form-encoded version (its provider sends JSON only); "
-                         f"--form works with {', '.join(s.name for s in samples.SAMPLES.values() if s.form)}")
+        raise UsageError(
+            f"sample {sample.name} has no form-encoded version (its provider sends JSON only); "
+            f"--form works with {', '.join(s.name for s in samples.SAMPLES.values() if s.form)}"
+        )
     config = open_config(args, quiet=True)
     if config is None:
         return 2
@@ -1140,10 +1177,10 @@ def http_send(url: str, request: Request, timeout: float = 30.0) -> tuple[int, d
     parts = urlsplit(url)
     skip = {"host", "content-length", "connection", "transfer-encoding"}
     connection = (http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection)(
-        parts.hostname, parts.port, timeout=timeout)
+        parts.hostname, parts.port, timeout=timeout
+    )
     try:
-        connection.putrequest(request.method, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-                              skip_accept_encoding=True)
+        connection.putrequest(request.method, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), skip_accept_encoding=True)
         for k, v in request.headers:
             if k.lower() not in skip:
                 connection.putheader(k, v.encode("utf-8", "surrogateescape"))
@@ -1152,7 +1189,12 @@ def http_send(url: str, request: Request, timeout: float = 30.0) -> tuple[int, d
         resp = connection.getresponse()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read(), None
     except ConnectionRefusedError:
-        return 0, {}, b"", f"nothing listens at {url.split('/events/')[0]}; start `webhook-inspector serve` (or the TUI) first, or pass --to URL"
+        return (
+            0,
+            {},
+            b"",
+            f"nothing listens at {url.split('/events/')[0]}; start `webhook-inspector serve` (or the TUI) first, or pass --to URL",
+        )
     except http.client.HTTPException as exc:
         return 0, {}, b"", f"{url} answered something that is not valid HTTP ({type(exc).__name__}: {exc})"
     except (TimeoutError, OSError) as exc:
@@ -1238,11 +1280,17 @@ def cmd_replay(args) -> int:
         how = note or "as captured"
         for d in deliveries:
             if d.response is None:
-                out(f"replay of {cid} ({how}) → {url}: FAILED — {d.error}" + (f" (recorded as capture {d.capture_id})" if d.capture_id else ""))
+                out(
+                    f"replay of {cid} ({how}) → {url}: FAILED — {d.error}"
+                    + (f" (recorded as capture {d.capture_id})" if d.capture_id else "")
+                )
             else:
                 r = d.response
                 body = shown.text(r.body.decode("utf-8", "replace"))
-                out(f"replay of {cid} ({how}) → {url}: {r.status} in {r.duration_ms} ms" + (f" → capture {d.capture_id}" if d.capture_id else ""))
+                out(
+                    f"replay of {cid} ({how}) → {url}: {r.status} in {r.duration_ms} ms"
+                    + (f" → capture {d.capture_id}" if d.capture_id else "")
+                )
                 if body:
                     out(f"  {body[:300]}")
     return 0 if ok else 1
@@ -1310,7 +1358,18 @@ def cmd_import(args) -> int:
         for request, response in items:
             route = match_route(request.path)
             sig = pipeline.verify(request, route.event_type if route else None, request.received_at)
-            capture = Capture(None, request, route.tenant if route else None, route.event_type if route else None, sig, response, (), "import", None, (f"imported from {args.file} ({kind})",))
+            capture = Capture(
+                None,
+                request,
+                route.tenant if route else None,
+                route.event_type if route else None,
+                sig,
+                response,
+                (),
+                "import",
+                None,
+                (f"imported from {args.file} ({kind})",),
+            )
             ids.append(store.insert(capture).id)
     finally:
         store.close()
@@ -1384,7 +1443,9 @@ def parse_id(text: str) -> int:
     # Checked on the text: int() refuses more than 4300 digits, SQLite more than 63 bits.
     digits = text.lstrip("0") or "0"
     if len(digits) > 19 or int(digits) > MAX_ID:
-        raise UsageError(f"capture id {digits[:30]}{'…' if len(digits) > 30 else ''} is out of range (ids go up to {MAX_ID}); see `webhook-inspector list`")
+        raise UsageError(
+            f"capture id {digits[:30]}{'…' if len(digits) > 30 else ''} is out of range (ids go up to {MAX_ID}); see `webhook-inspector list`"
+        )
     return int(digits)
 
 
@@ -1424,7 +1485,10 @@ def _form_document(d: dict) -> Any:
 
 
 def show_text(d: dict) -> None:
-    out(f"capture {d['id']}  {cell(d['received_at'])}  origin={cell(d['origin'])}" + (f"  replay of {cell(d['replay_of'])}" if d["replay_of"] else ""))
+    out(
+        f"capture {d['id']}  {cell(d['received_at'])}  origin={cell(d['origin'])}"
+        + (f"  replay of {cell(d['replay_of'])}" if d["replay_of"] else "")
+    )
     query = f"?{d['query']}" if d["query"] else ""
     out(f"{cell(d['method'])} {cell(d['path'] + query)}  from {cell(d['client'])}")
     out(f"tenant={cell(d['tenant'])}  event_type={cell(d['event_type'])}")
@@ -1483,7 +1547,9 @@ def cmd_init(args) -> int:
         err(f"error: {exc}")
         return 2
     except OSError as exc:
-        err(f"error: cannot write the starter files into {Path.cwd()} ({exc.strerror or exc}: {exc.filename}); run init in a folder you can write to")
+        err(
+            f"error: cannot write the starter files into {Path.cwd()} ({exc.strerror or exc}: {exc.filename}); run init in a folder you can write to"
+        )
         return 2
     from .starter import HOW_TO_SET_PUBLIC_URL, STARTER_PUBLIC_BASE_URL, secret_notes, starter_answers
 
@@ -1491,12 +1557,16 @@ def cmd_init(args) -> int:
         out(f"wrote {path}")
     # Who makes each secret differs by provider: pasting our generated Stripe secret into
     # Stripe is impossible, and keeping it means every real delivery fails as `invalid`.
-    out("secrets, by who creates them (also in answers.json as each entry's \"_secret\"):")
+    out('secrets, by who creates them (also in answers.json as each entry\'s "_secret"):')
     for line in secret_notes(starter_answers()):
         out(f"  {line}")
-    out(f"public_base_url is a placeholder ({STARTER_PUBLIC_BASE_URL}), not a URL senders can reach: {HOW_TO_SET_PUBLIC_URL}; "
-        "until then `check` and `serve` show the local URLs")
-    out("next: move the secrets in answers.json to environment variables (\"secret\": \"${GITHUB_WEBHOOK_SECRET}\"), then run `webhook-inspector`")
+    out(
+        f"public_base_url is a placeholder ({STARTER_PUBLIC_BASE_URL}), not a URL senders can reach: {HOW_TO_SET_PUBLIC_URL}; "
+        "until then `check` and `serve` show the local URLs"
+    )
+    out(
+        'next: move the secrets in answers.json to environment variables ("secret": "${GITHUB_WEBHOOK_SECRET}"), then run `webhook-inspector`'
+    )
     return 0
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 PROVIDER_KEY = "events-webhook"
 DEFAULT_MAX_BODY = 1 << 20
@@ -280,7 +281,9 @@ class _Validator:
         secret_header = self.string(root, "secret_header", base)
         secret_key = self.string(root, "secret_key", base)
         if secret_header and not secret_key:
-            self.warn(f"{base}.secret_key", "secret_header is set but secret_key is not; requests will get the status `error` until both are set")
+            self.warn(
+                f"{base}.secret_key", "secret_header is set but secret_key is not; requests will get the status `error` until both are set"
+            )
         if secret_key and not secret_header:
             self.warn(f"{base}.secret_header", "secret_key is set but secret_header is not; the generic check needs both")
         enforce = self.boolean(root, "enforce", base, True)
@@ -291,7 +294,9 @@ class _Validator:
         entry_errors: list[Problem] = []
         sigs = root.get("signatures")
         if sigs is not None and not isinstance(sigs, dict):
-            self.error(f"{base}.signatures", f"expected an object mapping a scheme name to {{header, algorithm, secret}}, found {_type_name(sigs)}")
+            self.error(
+                f"{base}.signatures", f"expected an object mapping a scheme name to {{header, algorithm, secret}}, found {_type_name(sigs)}"
+            )
         elif isinstance(sigs, dict):
             for name, entry in sigs.items():
                 path = f"{base}.signatures.{name}"

@@ -15,8 +15,9 @@ import math
 import os
 import re
 import stat
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from .model import Capture, Headers, Request, Response, iso_time, json_text, unicode_text
 from .replay import outgoing_headers
@@ -60,7 +61,7 @@ def _word(text: str) -> str:
     parts, at = [], 0
     for m in _ESCAPES.finditer(text):
         if m.start() > at:
-            parts.append(_sq(text[at:m.start()]))
+            parts.append(_sq(text[at : m.start()]))
         octal = "".join(f"\\{ord(c) - 0xDC00:03o}" for c in m.group())
         parts.append(f"\"$(printf '{octal}')\"")
         at = m.end()
@@ -207,7 +208,9 @@ def to_har(captures: list[Capture], base_url: str, mask: Mask | None = None, ver
             "bodySize": req.body_size,
         }
         if req.body:
-            request["postData"] = {"mimeType": mime, "text": post["text"], "params": []} | ({"encoding": "base64"} if "encoding" in post else {})
+            request["postData"] = {"mimeType": mime, "text": post["text"], "params": []} | (
+                {"encoding": "base64"} if "encoding" in post else {}
+            )
         resp = c.response
         response: dict[str, Any] = {
             "status": resp.status if resp else 0,
@@ -215,22 +218,35 @@ def to_har(captures: list[Capture], base_url: str, mask: Mask | None = None, ver
             "httpVersion": "HTTP/1.1",
             "cookies": [],
             "headers": _har_headers(resp.headers, shown) if resp else [],
-            "content": ({"size": len(resp.body)} | _har_content(_shown_body(resp.body, shown), unicode_text(resp.headers.get("content-type") or ""))) if resp else {"size": 0, "mimeType": ""},
+            "content": (
+                {"size": len(resp.body)} | _har_content(_shown_body(resp.body, shown), unicode_text(resp.headers.get("content-type") or ""))
+            )
+            if resp
+            else {"size": 0, "mimeType": ""},
             "redirectURL": "",
             "headersSize": -1,
             "bodySize": len(resp.body) if resp else -1,
         }
         took = resp.duration_ms if resp and resp.duration_ms is not None else 0
-        entries.append({
-            "startedDateTime": iso_time(req.received_at),
-            "time": took,
-            "request": request,
-            "response": response,
-            "cache": {},
-            "timings": {"send": 0, "wait": took, "receive": 0},
-            "_inspector": {"id": c.id, "tenant": c.tenant, "event_type": c.event_type, "origin": c.origin,
-                           "replay_of": c.replay_of, "signature": c.signature.to_json(), "flows": c.flows_summary()},
-        })
+        entries.append(
+            {
+                "startedDateTime": iso_time(req.received_at),
+                "time": took,
+                "request": request,
+                "response": response,
+                "cache": {},
+                "timings": {"send": 0, "wait": took, "receive": 0},
+                "_inspector": {
+                    "id": c.id,
+                    "tenant": c.tenant,
+                    "event_type": c.event_type,
+                    "origin": c.origin,
+                    "replay_of": c.replay_of,
+                    "signature": c.signature.to_json(),
+                    "flows": c.flows_summary(),
+                },
+            }
+        )
     return _readable({"log": {"version": "1.2", "creator": {"name": "webhook-inspector", "version": version}, "entries": entries}})
 
 
@@ -255,7 +271,9 @@ def to_json(capture: Capture, mask: Mask | None) -> dict[str, Any]:
     ]
     if capture.response is not None and isinstance(data.get("response"), dict):
         data["response"]["body_base64"] = base64.b64encode(_shown_body(capture.response.body, mask)).decode()
-        data["response"]["headers_base64"] = [[unicode_text(k), base64.b64encode(_wire(mask(k, v) if mask else v)).decode()] for k, v in capture.response.headers]
+        data["response"]["headers_base64"] = [
+            [unicode_text(k), base64.b64encode(_wire(mask(k, v) if mask else v)).decode()] for k, v in capture.response.headers
+        ]
     return _readable(data)
 
 
@@ -331,7 +349,9 @@ def write_private(path: str, text: str) -> None:
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _string(obj: dict, key: str, where: str, *, required: bool = True) -> str | None:
@@ -347,10 +367,12 @@ def _string(obj: dict, key: str, where: str, *, required: bool = True) -> str | 
 
 def _method(value: Any, where: str) -> str:
     if not isinstance(value, str):
-        raise ImportFailed(f"{where}: expected an HTTP method (a string such as \"POST\"), got {_kind(value)}")
+        raise ImportFailed(f'{where}: expected an HTTP method (a string such as "POST"), got {_kind(value)}')
     if not _TOKEN.match(value) or len(value) > MAX_METHOD:
         shown = value if len(value) <= 40 else value[:40] + "…"
-        raise ImportFailed(f"{where}: not an HTTP method token ({shown!r}); a method is 1 to {MAX_METHOD} letters, digits or !#$%&'*+-.^_`|~, e.g. POST")
+        raise ImportFailed(
+            f"{where}: not an HTTP method token ({shown!r}); a method is 1 to {MAX_METHOD} letters, digits or !#$%&'*+-.^_`|~, e.g. POST"
+        )
     return value
 
 
@@ -359,18 +381,24 @@ def _header(name: Any, value: Any, where: str) -> tuple[str, str]:
         raise ImportFailed(f"{where}.name: expected a string, got {_kind(name)}")
     if not _TOKEN.match(name) or len(name) > MAX_HEADER:
         shown = name if len(name) <= 40 else name[:40] + "…"
-        raise ImportFailed(f"{where}.name: {shown!r} is not a header name; names are letters, digits or !#$%&'*+-.^_`|~, without spaces or colons")
+        raise ImportFailed(
+            f"{where}.name: {shown!r} is not a header name; names are letters, digits or !#$%&'*+-.^_`|~, without spaces or colons"
+        )
     if not isinstance(value, str):
         raise ImportFailed(f"{where}.value: expected a string, got {_kind(value)}")
     if len(value) > MAX_HEADER:
         raise ImportFailed(f"{where}.value: {len(value)} characters; a header value is at most {MAX_HEADER}")
     bad = _CONTROL.search(value)
     if bad:
-        raise ImportFailed(f"{where}.value: holds the control character {bad.group()!r}; header values cannot carry CR, LF, NUL or other control characters (tab is allowed)")
+        raise ImportFailed(
+            f"{where}.value: holds the control character {bad.group()!r}; header values cannot carry CR, LF, NUL or other control characters (tab is allowed)"
+        )
     try:
         value.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
-        raise ImportFailed(f"{where}.value: holds a lone surrogate (\\ud800–\\udfff), which no bytes stand for; write the exact bytes in _bytes_base64") from None
+        raise ImportFailed(
+            f"{where}.value: holds a lone surrogate (\\ud800–\\udfff), which no bytes stand for; write the exact bytes in _bytes_base64"
+        ) from None
     return name, value
 
 
@@ -387,7 +415,9 @@ def _header_bytes(raw: bytes, where: str) -> str:
     value = raw.decode("utf-8", "surrogateescape")
     bad = _CONTROL.search(value)
     if bad:
-        raise ImportFailed(f"{where}: holds the control byte {bad.group()!r}; header values cannot carry CR, LF, NUL or other control characters")
+        raise ImportFailed(
+            f"{where}: holds the control byte {bad.group()!r}; header values cannot carry CR, LF, NUL or other control characters"
+        )
     return value
 
 
@@ -395,16 +425,16 @@ def _har_header_list(value: Any, where: str) -> list[tuple[str, str]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise ImportFailed(f"{where}: expected a list of {{\"name\", \"value\"}} objects, got {_kind(value)}")
+        raise ImportFailed(f'{where}: expected a list of {{"name", "value"}} objects, got {_kind(value)}')
     out = []
     for i, h in enumerate(value):
         at = f"{where}[{i}]"
         if not isinstance(h, dict):
-            raise ImportFailed(f"{at}: expected a {{\"name\", \"value\"}} object, got {_kind(h)}")
+            raise ImportFailed(f'{at}: expected a {{"name", "value"}} object, got {_kind(h)}')
         if "name" not in h:
             raise ImportFailed(f"{at}.name: missing; every header needs a name")
         if "value" not in h:
-            raise ImportFailed(f"{at}.value: missing; write \"\" for an empty header")
+            raise ImportFailed(f'{at}.value: missing; write "" for an empty header')
         name, text = _header(h["name"], h["value"], at)
         if "_bytes_base64" in h:
             exact = _header_bytes(_base64(h["_bytes_base64"], f"{at}._bytes_base64"), f"{at}._bytes_base64")
@@ -451,13 +481,15 @@ def _body(obj: Any, where: str) -> bytes:
         raise ImportFailed(f"{where}.text: expected a string, got {_kind(text)}")
     encoding = obj.get("encoding")
     if encoding is not None and encoding != "base64":
-        raise ImportFailed(f"{where}.encoding: {encoding!r} is not understood; only \"base64\" (or no encoding, for UTF-8 text) is")
+        raise ImportFailed(f'{where}.encoding: {encoding!r} is not understood; only "base64" (or no encoding, for UTF-8 text) is')
     if encoding == "base64":
         return _base64(text, f"{where}.text")
     try:
         return text.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
-        raise ImportFailed(f"{where}.text: holds a lone surrogate (\\ud800–\\udfff), which no bytes stand for; give binary bodies as base64 with \"encoding\": \"base64\"") from None
+        raise ImportFailed(
+            f'{where}.text: holds a lone surrogate (\\ud800–\\udfff), which no bytes stand for; give binary bodies as base64 with "encoding": "base64"'
+        ) from None
 
 
 def _time(value: Any, where: str, fallback: float) -> float:
@@ -465,7 +497,7 @@ def _time(value: Any, where: str, fallback: float) -> float:
     if value is None:
         return fallback
     if not isinstance(value, str):
-        raise ImportFailed(f"{where}: expected an ISO 8601 time such as \"2024-05-01T10:00:00Z\", got {_kind(value)}")
+        raise ImportFailed(f'{where}: expected an ISO 8601 time such as "2024-05-01T10:00:00Z", got {_kind(value)}')
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
@@ -473,9 +505,9 @@ def _time(value: Any, where: str, fallback: float) -> float:
     try:
         stamp = datetime.fromisoformat(text)
     except ValueError:
-        raise ImportFailed(f"{where}: {value[:60]!r} is not an ISO 8601 time such as \"2024-05-01T10:00:00Z\"") from None
+        raise ImportFailed(f'{where}: {value[:60]!r} is not an ISO 8601 time such as "2024-05-01T10:00:00Z"') from None
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
+        stamp = stamp.replace(tzinfo=UTC)
     try:
         epoch = stamp.timestamp()
     except (OverflowError, ValueError):
@@ -503,7 +535,7 @@ def _status(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ImportFailed(f"{where}: expected a status code (a number such as 200), got {_kind(value)}")
     if value != 0 and not 100 <= value <= 999:
-        raise ImportFailed(f"{where}: {value} is not an HTTP status; expected 100–999 (0 for \"no answer\")")
+        raise ImportFailed(f'{where}: {value} is not an HTTP status; expected 100–999 (0 for "no answer")')
     return value
 
 
@@ -518,7 +550,7 @@ def _obj(value: Any, where: str, *, required: bool = True) -> dict | None:
 def from_har(data: Any, now: float) -> list[tuple[Request, Response | None]]:
     log = data.get("log") if isinstance(data, dict) else None
     if not isinstance(log, dict) or not isinstance(log.get("entries"), list):
-        raise ImportFailed("not a HAR file: expected {\"log\": {\"entries\": [...]}}")
+        raise ImportFailed('not a HAR file: expected {"log": {"entries": [...]}}')
     out = []
     for i, entry in enumerate(log["entries"]):
         where = f"log.entries[{i}]"
@@ -583,7 +615,7 @@ def _dechunk(data: bytes) -> bytes:
             break
         if size <= 0:
             break
-        out += data[end + 2:end + 2 + size]
+        out += data[end + 2 : end + 2 + size]
         i = end + 2 + size + 2
     return out
 
@@ -592,7 +624,7 @@ def from_ngrok(data: Any, now: float) -> list[tuple[Request, Response | None]]:
     """The ngrok agent's `GET /api/requests/http` answer: {"requests": [{request: {raw}}, …]}."""
     items = data.get("requests") if isinstance(data, dict) else None
     if not isinstance(items, list):
-        raise ImportFailed("not an ngrok request log: expected {\"requests\": [...]}")
+        raise ImportFailed('not an ngrok request log: expected {"requests": [...]}')
     out = []
     for i, item in enumerate(items):
         where = f"requests[{i}]"
@@ -669,7 +701,9 @@ def from_json(data: Any, now: float) -> list[tuple[Request, Response | None]]:
                 rbody = _base64(resp["body_base64"], f"{rwhere}.body_base64")
             else:
                 value = resp.get("body")
-                rbody = b"" if value is None else (value if isinstance(value, str) else json.dumps(value)).encode("utf-8", "surrogateescape")
+                rbody = (
+                    b"" if value is None else (value if isinstance(value, str) else json.dumps(value)).encode("utf-8", "surrogateescape")
+                )
             response = Response(resp["status"], Headers(rheaders), rbody, _duration(resp.get("duration_ms"), f"{rwhere}.duration_ms"))
         out.append((request, response))
     return out
@@ -713,7 +747,7 @@ def read_import(raw: bytes, now: float) -> tuple[str, list[tuple[Request, Respon
     try:
         data = json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constants)
     except UnicodeDecodeError as exc:
-        raise ImportFailed(f"not UTF-8 JSON (byte {exc.start} is {raw[exc.start:exc.start + 1]!r}); {expected}") from None
+        raise ImportFailed(f"not UTF-8 JSON (byte {exc.start} is {raw[exc.start : exc.start + 1]!r}); {expected}") from None
     except json.JSONDecodeError as exc:
         raise ImportFailed(f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); {expected}") from None
     except RecursionError:
@@ -725,8 +759,14 @@ def read_import(raw: bytes, now: float) -> tuple[str, list[tuple[Request, Respon
             return "har", from_har(data, now)
         if isinstance(data, dict) and "requests" in data:
             return "ngrok", from_ngrok(data, now)
-        if isinstance(data, dict) and "body_base64" in data or isinstance(data, list) and data and all(isinstance(d, dict) and "body_base64" in d for d in data):
+        if (
+            isinstance(data, dict)
+            and "body_base64" in data
+            or isinstance(data, list)
+            and data
+            and all(isinstance(d, dict) and "body_base64" in d for d in data)
+        ):
             return "json", from_json(data, now)
     except RecursionError:  # pragma: no cover - json.loads refuses such depth first
         raise ImportFailed(f"the JSON is nested too deeply to read; {expected}") from None
-    raise ImportFailed("neither a HAR file ({\"log\": …}), our JSON export ({\"body_base64\": …}) nor an ngrok request log ({\"requests\": […]})")
+    raise ImportFailed('neither a HAR file ({"log": …}), our JSON export ({"body_base64": …}) nor an ngrok request log ({"requests": […]})')

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .model import SIGNATURE_STATUSES, Capture
 from .store import ORIGINS
@@ -74,7 +74,15 @@ def _term(key: str, value: str) -> Predicate:
     raise AssertionError(key)
 
 
-_EXAMPLES = {"tenant": "demo", "type": "order.*", "sig": "invalid", "status": "4xx", "flow": "handle_webhook", "method": "POST", "origin": "replay"}
+_EXAMPLES = {
+    "tenant": "demo",
+    "type": "order.*",
+    "sig": "invalid",
+    "status": "4xx",
+    "flow": "handle_webhook",
+    "method": "POST",
+    "origin": "replay",
+}
 
 
 def _text_search(word: str) -> Predicate:
@@ -120,7 +128,7 @@ def tokens(text: str) -> list[tuple[bool, bool, str]]:
                 buf.append(text[j])
                 j += 1
             if j >= n:
-                raise FilterError(f"{text[i:]!r}: the quote is not closed; end the phrase with \"")
+                raise FilterError(f'{text[i:]!r}: the quote is not closed; end the phrase with "')
             out.append((negate, True, "".join(buf)))
             i = j + 1
         else:
@@ -139,7 +147,9 @@ def parse_filter(text: str | None) -> Filter:
         key, colon, value = word.partition(":")
         if not quoted and colon and re.fullmatch(r"[a-z]+", key):
             if key not in KEYS:
-                raise FilterError(f"{word}: unknown filter {key!r}; use one of {', '.join(k + ':' for k in KEYS)} or quote the text to search for it")
+                raise FilterError(
+                    f"{word}: unknown filter {key!r}; use one of {', '.join(k + ':' for k in KEYS)} or quote the text to search for it"
+                )
             pred = _term(key, value)
         else:
             pred = _text_search(word)

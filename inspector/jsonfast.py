@@ -10,7 +10,6 @@ of the time `serve` spent on a request (bench/ingest.py); orjson does both 2-12x
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson

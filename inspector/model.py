@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
 Header = tuple[str, str]
@@ -44,7 +45,7 @@ class TimeStamper:
         ms = int((epoch - second) * 1000) % 1000
         date = self.date
         if date[0] != second:
-            date = self.date = (second, datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S."))
+            date = self.date = (second, datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S."))
         text = f"{date[1]}{ms:03d}Z"
         start = second + ms / 1000
         self.window = (start + 1e-5, start + 0.001 - 1e-5, text)
@@ -90,6 +91,7 @@ def _civil_date(days: int) -> tuple[int, int, int]:
     year = year_of_era + era * 400 + (month <= 2)
     return year, month, day
 
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -134,7 +136,7 @@ class Headers:
         self._lookup: dict[str, list[str]] | None = None
 
     @classmethod
-    def of(cls, items: tuple[Header, ...]) -> "Headers":
+    def of(cls, items: tuple[Header, ...]) -> Headers:
         """From a tuple of (str, str) pairs the caller vouches for (the request path)."""
         new = object.__new__(cls)
         new.items = items
@@ -179,11 +181,11 @@ class Headers:
         """Lower-cased names, repeated values joined: the `headers` of a flow's scope."""
         return {k: ", ".join(v) for k, v in self._index.items()}
 
-    def without(self, *names: str) -> "Headers":
+    def without(self, *names: str) -> Headers:
         drop = {n.lower() for n in names}
         return Headers((k, v) for k, v in self.items if k.lower() not in drop)
 
-    def with_set(self, name: str, value: str) -> "Headers":
+    def with_set(self, name: str, value: str) -> Headers:
         """A copy where `name` has exactly one value, kept at its first position."""
         out: list[Header] = []
         placed = False
@@ -267,7 +269,7 @@ class SignatureResult:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> "SignatureResult":
+    def from_json(cls, data: dict[str, Any] | None) -> SignatureResult:
         if not data:
             return cls(status="unsigned", reason="")
         return cls(
@@ -292,7 +294,7 @@ class Response:
     duration_ms: float | None = None
 
     @classmethod
-    def json(cls, status: int, data: Any) -> "Response":
+    def json(cls, status: int, data: Any) -> Response:
         return cls(status, Headers.of(_JSON_TYPE), _encode_answer(data).encode())
 
     @property
@@ -343,7 +345,7 @@ class Capture:
     replay_of: int | None = None
     notes: tuple[str, ...] = ()
 
-    def with_(self, **changes: Any) -> "Capture":
+    def with_(self, **changes: Any) -> Capture:
         # dataclasses.replace re-runs __init__ through introspection; this is on the hot path.
         new = object.__new__(Capture)
         new.__dict__.update(self.__dict__)
@@ -351,10 +353,7 @@ class Capture:
         return new
 
     def flows_summary(self) -> list[dict[str, Any]]:
-        return [
-            {"flow": r.get("flow"), "status": r.get("status"), "path": list(r.get("path") or [])}
-            for r in self.runs
-        ]
+        return [{"flow": r.get("flow"), "status": r.get("status"), "path": list(r.get("path") or [])} for r in self.runs]
 
     def summary_json(self) -> dict[str, Any]:
         """The `list --json` shape (SPEC §10)."""
@@ -373,15 +372,13 @@ class Capture:
             "origin": self.origin,
         }
 
-    def detail_json(self, mask: "Any" = None) -> dict[str, Any]:
+    def detail_json(self, mask: Any = None) -> dict[str, Any]:
         """The `show --json` shape: the list fields and everything else.
 
         `mask(name, value) -> value` hides secret-bearing header values.
         """
         req = self.request
-        headers = [
-            [name, mask(name, value) if mask else value] for name, value in req.headers
-        ]
+        headers = [[name, mask(name, value) if mask else value] for name, value in req.headers]
         try:
             body_text: str | None = req.body.decode("utf-8")
         except UnicodeDecodeError:

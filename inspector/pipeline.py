@@ -13,9 +13,10 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote
 
 from .config import Config
@@ -164,8 +165,15 @@ class Pipeline:
             if SAMPLE_HEADER in headers:
                 origin = "sample"
             request = Request(
-                request.method, request.path, request.query, headers.without(*INTERNAL_HEADERS),
-                request.body, request.client, request.received_at, request.truncated, request.size,
+                request.method,
+                request.path,
+                request.query,
+                headers.without(*INTERNAL_HEADERS),
+                request.body,
+                request.client,
+                request.received_at,
+                request.truncated,
+                request.size,
             )
         return request, origin, replay_of
 
@@ -179,9 +187,17 @@ class Pipeline:
         if request.truncated:
             sig = SignatureResult("unsigned", reason=f"Not checked: the body is larger than max_body_bytes ({config.max_body_bytes}).")
             limit = config.max_body_bytes
-            return route, sig, lambda cid: Response.json(
-                413,
-                {"error": f"body larger than max_body_bytes ({limit} bytes)", "hint": "raise events-webhook.max_body_bytes in answers.json", "id": cid},
+            return (
+                route,
+                sig,
+                lambda cid: Response.json(
+                    413,
+                    {
+                        "error": f"body larger than max_body_bytes ({limit} bytes)",
+                        "hint": "raise events-webhook.max_body_bytes in answers.json",
+                        "id": cid,
+                    },
+                ),
             )
         sig = self.verify(request, route.event_type if route else None, now)
         if route is None:
@@ -204,8 +220,9 @@ class Pipeline:
             return route, sig, lambda cid: Response.json(401, {"error": f"signature {status}", "reason": reason, "id": cid})
         return route, sig, None
 
-    async def handle(self, request: Request, origin: str = "live", now: float | None = None, *, wait: bool = False,
-                     notes: tuple[str, ...] = ()) -> Capture:
+    async def handle(
+        self, request: Request, origin: str = "live", now: float | None = None, *, wait: bool = False, notes: tuple[str, ...] = ()
+    ) -> Capture:
         """Capture `request` and decide its answer (SPEC §4). With `wait`, return only after
         every run, async children included, has ended (`run`, tests). `notes`: what the
         receiver saw go wrong while reading it (an upload cut short)."""
@@ -321,8 +338,11 @@ class Pipeline:
                 # _finish). A target's own (another inspector) keeps its id under another name.
                 # aiohttp's server writes header text as UTF-8 and drops what is not: a
                 # target's non-UTF-8 header byte goes out (and is stored) as U+FFFD.
-                kept = [(TARGET_CAPTURE_HEADER if k.lower() == "x-inspector-capture" else k, v if v.isascii() else unicode_text(v))
-                        for k, v in got.headers if k.lower() not in drop]
+                kept = [
+                    (TARGET_CAPTURE_HEADER if k.lower() == "x-inspector-capture" else k, v if v.isascii() else unicode_text(v))
+                    for k, v in got.headers
+                    if k.lower() not in drop
+                ]
                 response = Response(got.status, Headers(kept), got.body)
                 note = f"forwarded to {url}: {got.status} in {got.duration_ms} ms"
             else:
@@ -365,7 +385,9 @@ class Pipeline:
         future.add_done_callback(self._pending.discard)
         return future
 
-    async def _record_later(self, capture: Capture, future: asyncio.Future, known: Callable[[], list[dict]], wait: bool) -> list[dict] | None:
+    async def _record_later(
+        self, capture: Capture, future: asyncio.Future, known: Callable[[], list[dict]], wait: bool
+    ) -> list[dict] | None:
         """When worker runs end, store their trace on the capture (in a group commit, so the
         loop never waits for another writer's lock) and then tell the update listeners. With
         `wait`, do it now and return the runs; else when the future is done (`drain` waits)."""
@@ -374,8 +396,16 @@ class Pipeline:
             try:
                 return fut.result()
             except Exception as exc:  # the engine itself failed: keep what is known
-                return known() + [{"id": None, "flow": None, "status": "error", "path": [], "steps": [],
-                                   "error": {"message": f"internal error: {type(exc).__name__}: {exc}"}}]
+                return known() + [
+                    {
+                        "id": None,
+                        "flow": None,
+                        "status": "error",
+                        "path": [],
+                        "steps": [],
+                        "error": {"message": f"internal error: {type(exc).__name__}: {exc}"},
+                    }
+                ]
 
         async def record(runs: list[dict]) -> list[dict]:
             if self.store is not None:
@@ -421,12 +451,17 @@ class Pipeline:
                 first.append(("error", run))
 
         try:
-            event, runs, pending = self.engine.run_triggered(capture, Answer(on_answer), on_error=on_error, budget=Budget(), triggered=triggered)
+            event, runs, pending = self.engine.run_triggered(
+                capture, Answer(on_answer), on_error=on_error, budget=Budget(), triggered=triggered
+            )
         except OverBudget:
             return None
         kind, payload = first[0] if first else ("done", None)
         response = self._finish(self._flow_response(kind, payload, capture.id), capture.id, started)
-        waiting = [{"id": None, "flow": c.flow, "file": None, "status": "queued", "parent_id": c.parent_id, "path": [], "steps": []} for c in pending]
+        waiting = [
+            {"id": None, "flow": c.flow, "file": None, "status": "queued", "parent_id": c.parent_id, "path": [], "steps": []}
+            for c in pending
+        ]
         return capture.with_(response=response, runs=tuple(runs + waiting)), (event, pending)
 
     async def _children_later(self, capture: Capture, event: dict, pending: list, wait: bool) -> list[dict] | None:
@@ -448,7 +483,7 @@ class Pipeline:
 
         def running_runs(done: list[dict]) -> list[dict]:
             rest = []
-            for flow, trigger in triggered[len([r for r in done if r["parent_id"] is None]):]:
+            for flow, trigger in triggered[len([r for r in done if r["parent_id"] is None]) :]:
                 rest.append({"id": None, "flow": flow.name, "file": flow.file, "status": "running", "path": [], "steps": []})
             return done + rest
 
@@ -476,7 +511,7 @@ class Pipeline:
         timeout = self.config.ack_timeout_seconds
         try:
             kind, payload = await asyncio.wait_for(asyncio.shield(decision.future), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             if decision.decide("deadline", None):
                 kind, payload = "deadline", None
             else:
@@ -502,10 +537,17 @@ class Pipeline:
             err = run.get("error") or {}
             node = err.get("node")
             where = f"{run.get('file')}:{err.get('line')}:{err.get('column')}" if err.get("line") else run.get("file")
-            return Response.json(500, {
-                "error": f"flow '{run.get('flow')}' failed at node '{node}': {err.get('message')}",
-                "flow": run.get("flow"), "node": node, "message": err.get("message"), "at": where, "id": cid,
-            })
+            return Response.json(
+                500,
+                {
+                    "error": f"flow '{run.get('flow')}' failed at node '{node}': {err.get('message')}",
+                    "flow": run.get("flow"),
+                    "node": node,
+                    "message": err.get("message"),
+                    "at": where,
+                    "id": cid,
+                },
+            )
         if kind == "deadline":
             return Response.json(202, {"status": "accepted", "id": cid})
         return Response.json(200, {"status": "accepted", "id": cid})
@@ -550,11 +592,11 @@ class Pipeline:
 
         return answer
 
-    async def _store(self, capture: Capture, respond: Callable[[int], "Response | Capture | None"] | None) -> Capture:
+    async def _store(self, capture: Capture, respond: Callable[[int], Response | Capture | None] | None) -> Capture:
         """Number the capture, decide its answer with `respond(id)`, store both. If deciding
         fails (a bug of ours), the request is still stored, with a 500 that says why."""
 
-        def decide(cid: int) -> "Response | Capture | None":
+        def decide(cid: int) -> Response | Capture | None:
             if respond is None:
                 return None
             try:
@@ -562,15 +604,17 @@ class Pipeline:
             except Exception as exc:
                 log.exception("deciding the answer to capture %s failed", cid)
                 why = f"{type(exc).__name__}: {exc}"
-                response = Response.json(500, {"error": f"the inspector failed while answering; the request is kept as #{cid}",
-                                               "detail": why, "id": cid})
+                response = Response.json(
+                    500, {"error": f"the inspector failed while answering; the request is kept as #{cid}", "detail": why, "id": cid}
+                )
                 response = self._finish(response, cid, time.perf_counter())
                 return capture.with_(response=response, notes=capture.notes + (f"internal error while answering: {why}",))
 
         def unstorable(cid: int, why: str) -> Response:
             log.error("capture %s: %s", cid, why)
-            response = Response.json(500, {"error": f"the inspector could not store this request as decided; it is kept as #{cid}",
-                                           "detail": why, "id": cid})
+            response = Response.json(
+                500, {"error": f"the inspector could not store this request as decided; it is kept as #{cid}", "detail": why, "id": cid}
+            )
             return self._finish(response, cid, time.perf_counter())
 
         if self.store is None:
@@ -586,8 +630,7 @@ class Pipeline:
         unrouted and unverified, with the parser's reason as a note, and answered 400."""
         started = time.perf_counter()
         sig = SignatureResult("unsigned", reason="Not checked: the request was rejected before routing (malformed HTTP).")
-        capture = Capture(id=None, request=request, tenant=None, event_type=None, signature=sig,
-                          notes=(REJECTED_NOTE + reason,))
+        capture = Capture(id=None, request=request, tenant=None, event_type=None, signature=sig, notes=(REJECTED_NOTE + reason,))
 
         def respond(cid: int) -> Response:
             return self._finish(Response.json(400, {"error": "malformed HTTP request", "reason": reason, "id": cid}), cid, started)

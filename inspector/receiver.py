@@ -15,8 +15,9 @@ import re
 import socket
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod, BadStatusLine, HttpProcessingError, InvalidHeader, InvalidURLError, LineTooLong
@@ -91,8 +92,10 @@ def quiet_accept_errors(loop: asyncio.AbstractEventLoop, warn: Callable[[str], N
             now = time.monotonic()
             if now - last[0] >= NOTE_EVERY:
                 last[0] = now
-                (warn or _stderr)(f"warning: cannot accept connections ({exc.strerror}); they wait in the queue and accepting resumes "
-                                  "in a second — raise the open-file limit (`ulimit -n`) if this repeats")
+                (warn or _stderr)(
+                    f"warning: cannot accept connections ({exc.strerror}); they wait in the queue and accepting resumes "
+                    "in a second — raise the open-file limit (`ulimit -n`) if this repeats"
+                )
             return
         if previous is not None:
             previous(loop, context)
@@ -105,9 +108,7 @@ def quiet_accept_errors(loop: asyncio.AbstractEventLoop, warn: Callable[[str], N
 class PortInUse(Exception):
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
-        super().__init__(
-            f"port {port} on {host} is already in use; pass --port N to choose another (--port 0 picks a free one)"
-        )
+        super().__init__(f"port {port} on {host} is already in use; pass --port N to choose another (--port 0 picks a free one)")
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,7 @@ def rejected_request(raw: bytes, read: int, client: str | None, received_at: flo
     end, sep = raw.find(b"\r\n\r\n"), 4
     if end < 0:
         end, sep = raw.find(b"\n\n"), 2
-    head, body = (raw, b"") if end < 0 else (raw[:end], raw[end + sep:])
+    head, body = (raw, b"") if end < 0 else (raw[:end], raw[end + sep :])
     lines = head.split(b"\n")
     method, _, rest = lines[0].rstrip(b"\r").partition(b" ")
     truncated = read > len(raw)
@@ -327,7 +328,7 @@ class _Connection(RequestHandler):
     what the connection cap needs to know (whether a request is being answered, since when
     the connection waits for one)."""
 
-    def __init__(self, manager: "_Server", receiver: "Receiver", **kwargs: Any):
+    def __init__(self, manager: _Server, receiver: Receiver, **kwargs: Any):
         super().__init__(manager, **kwargs)
         self.receiver = receiver
         self.head: list[bytes] = []  # the first TRUNCATED_KEEP bytes of the head being read
@@ -389,7 +390,9 @@ class _Connection(RequestHandler):
         peer = self.peername
         return str(peer[0]) if isinstance(peer, tuple) else "an unknown client"
 
-    async def finish_response(self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None) -> tuple[web.StreamResponse, bool]:
+    async def finish_response(
+        self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None
+    ) -> tuple[web.StreamResponse, bool]:
         try:
             return await super().finish_response(request, resp, start_time)
         finally:
@@ -428,7 +431,7 @@ class _Connection(RequestHandler):
 class _Server(web.Server):
     """aiohttp's low-level server with our connection handler and a cap on connections."""
 
-    def __init__(self, receiver: "Receiver", handler: Any, **kwargs: Any):
+    def __init__(self, receiver: Receiver, handler: Any, **kwargs: Any):
         super().__init__(handler, **kwargs)
         self.receiver = receiver
         self.live = 0  # connections open and not shed
@@ -468,8 +471,11 @@ class _Server(web.Server):
         if isinstance(victim, _Connection):
             self.live -= 1
             victim.shed_for_room()
-            what = "the one that waited longest for a request" if victim is oldest else (
-                "the slowest upload" if victim is slowest else "the new one (every other is answering a request)")
+            what = (
+                "the one that waited longest for a request"
+                if victim is oldest
+                else ("the slowest upload" if victim is slowest else "the new one (every other is answering a request)")
+            )
             self.receiver.note(
                 "shed",
                 f"note: {self.receiver.max_connections} connections are open (the cap, below the open-file limit); "
@@ -478,9 +484,18 @@ class _Server(web.Server):
 
 
 class Receiver:
-    def __init__(self, pipeline: Pipeline, host: str = "127.0.0.1", port: int = 8080, clock: Callable[[], float] | None = None,
-                 *, head_timeout: float = HEAD_TIMEOUT, body_idle_timeout: float = BODY_IDLE_TIMEOUT,
-                 max_connections: int | None = None, warn: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        clock: Callable[[], float] | None = None,
+        *,
+        head_timeout: float = HEAD_TIMEOUT,
+        body_idle_timeout: float = BODY_IDLE_TIMEOUT,
+        max_connections: int | None = None,
+        warn: Callable[[str], None] | None = None,
+    ):
         self.pipeline = pipeline
         self.head_timeout = head_timeout
         self.body_idle_timeout = body_idle_timeout
@@ -533,7 +548,9 @@ class Receiver:
             try:
                 capture = await self.pipeline.reject(req, reason)
             except Exception as store_exc:  # still answered and still shown, once
-                self.note("reject-unstored", f"[400] rejected before routing: {reason} (not stored: {type(store_exc).__name__}: {store_exc})")
+                self.note(
+                    "reject-unstored", f"[400] rejected before routing: {reason} (not stored: {type(store_exc).__name__}: {store_exc})"
+                )
                 out = web.json_response({"error": "malformed HTTP request", "reason": reason}, status=400)
             else:
                 response = capture.response
@@ -564,7 +581,7 @@ class Receiver:
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         if self.selfcheck_nonces and request.raw_path.startswith(SELFCHECK_PATH):
             # The port is public: only the nonce in flight answers; any other is an ordinary 404.
-            nonce = request.raw_path[len(SELFCHECK_PATH):].partition("?")[0]
+            nonce = request.raw_path[len(SELFCHECK_PATH) :].partition("?")[0]
             if nonce in self.selfcheck_nonces:
                 self.selfcheck_nonces[nonce] = True
                 return web.json_response({"selfcheck": "ok", "nonce": nonce}, headers={"Cache-Control": "no-store"})
@@ -578,9 +595,12 @@ class Receiver:
             if conn is not None:
                 conn.body_since = None
                 if conn.shed and body.problem:
-                    body = replace(body, problem=f"cut by the inspector after {body.size} body bytes"
-                                   + (f" of {request.content_length}" if request.content_length is not None else "")
-                                   + f": connections were at the cap and this body came slower than {SLOW_BODY_RATE} bytes/s")
+                    body = replace(
+                        body,
+                        problem=f"cut by the inspector after {body.size} body bytes"
+                        + (f" of {request.content_length}" if request.content_length is not None else "")
+                        + f": connections were at the cap and this body came slower than {SLOW_BODY_RATE} bytes/s",
+                    )
         target = request.raw_path
         path, _, query = target.partition("?")
         # Header bytes: UTF-8 where they are; others survive as surrogate escapes so replays
@@ -589,7 +609,9 @@ class Receiver:
             method=request.method,
             path=path or "/",
             query=query,
-            headers=Headers.of(tuple([(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in request.raw_headers])),
+            headers=Headers.of(
+                tuple([(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in request.raw_headers])
+            ),
             body=body.data,
             client=request.remote,
             received_at=received,
@@ -674,7 +696,7 @@ class Receiver:
             await self._site.stop()
         try:
             await asyncio.wait_for(self.idle.wait(), grace)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         if self._runner is not None:
             await self._runner.cleanup()

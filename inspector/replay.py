@@ -21,10 +21,20 @@ from .pipeline import INTERNAL_HEADERS, REPLAY_HEADER, match_route
 from .signatures import scheme_for, select, sign_request
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the client recomputes.
-NOT_RESENT = frozenset({
-    "host", "content-length", "connection", "keep-alive", "proxy-connection", "te", "trailer",
-    "transfer-encoding", "upgrade", "expect",
-})
+NOT_RESENT = frozenset(
+    {
+        "host",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+    }
+)
 DEFAULT_TIMEOUT = 10.0
 # serve --forward-to marks what it forwards, so that a request coming back is recognised.
 FORWARDED_BY = "X-Inspector-Forwarded-By"
@@ -79,7 +89,9 @@ def prepare(
     """The request to send, and a note on how it was signed (None when left as captured)."""
     req = capture.request
     if req.truncated:
-        raise ReplayError(f"capture {capture.id} kept only the first {len(req.body)} of {req.body_size} body bytes (it was over max_body_bytes); it cannot be resent exactly")
+        raise ReplayError(
+            f"capture {capture.id} kept only the first {len(req.body)} of {req.body_size} body bytes (it was over max_body_bytes); it cannot be resent exactly"
+        )
     method, path, query, headers, body = req.method, req.path, req.query, outgoing_headers(req.headers), req.body
     if edits is not None:
         if edits.method:
@@ -103,18 +115,26 @@ def prepare(
     return outgoing, note
 
 
-def resign_request(request: Request, config: Config, event_type: str | None, signed_url_base: str, now: float | None = None) -> tuple[Request, str]:
+def resign_request(
+    request: Request, config: Config, event_type: str | None, signed_url_base: str, now: float | None = None
+) -> tuple[Request, str]:
     """Fresh timestamp and signature for the scheme that applies (SPEC §3 selection)."""
     route = match_route(request.path)
     event_type = route.event_type if route else event_type
     selection = select(config, request, event_type)
     if selection is None:
-        raise ReplayError("no signature scheme applies to this request (no `signatures` entry for its event_type or headers, no secret_header), so there is nothing to re-sign; resend it as captured")
+        raise ReplayError(
+            "no signature scheme applies to this request (no `signatures` entry for its event_type or headers, no secret_header), so there is nothing to re-sign; resend it as captured"
+        )
     entry, scheme = selection.entry, selection.scheme
     if entry.problem or scheme is None:
-        raise ReplayError(f"the `{entry.name}` entry is misconfigured ({entry.problem or 'unknown algorithm'}); fix answers.json to re-sign")
+        raise ReplayError(
+            f"the `{entry.name}` entry is misconfigured ({entry.problem or 'unknown algorithm'}); fix answers.json to re-sign"
+        )
     if not scheme.signs:
-        raise ReplayError(f"`{entry.name}` uses {entry.algorithm}, a public-key scheme: only the sender holds the private key, so a replay cannot be re-signed; resend it as captured (it will fail verification unless `enforce` is false)")
+        raise ReplayError(
+            f"`{entry.name}` uses {entry.algorithm}, a public-key scheme: only the sender holds the private key, so a replay cannot be re-signed; resend it as captured (it will fail verification unless `enforce` is false)"
+        )
     now = time.time() if now is None else now
     signed = sign_request(config, request, event_type, signed_url_base + request.target, now)
     if signed is None:  # pragma: no cover - select() said it could
@@ -123,7 +143,9 @@ def resign_request(request: Request, config: Config, event_type: str | None, sig
     headers = request.headers
     for name, value in extra:
         headers = headers.with_set(name, value)
-    return Request(request.method, request.path, request.query, headers, request.body, None, now), f"re-signed with `{entry.name}`" + (f" ({entry.algorithm})" if entry.algorithm != entry.name else "")
+    return Request(request.method, request.path, request.query, headers, request.body, None, now), f"re-signed with `{entry.name}`" + (
+        f" ({entry.algorithm})" if entry.algorithm != entry.name else ""
+    )
 
 
 @dataclass
@@ -185,7 +207,7 @@ async def deliver(
             raw = [(k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in resp.raw_headers]
             out.response = Response(resp.status, Headers(raw), body, elapsed)
             out.capture_id = _capture_id(out.response.headers)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         out.error = f"{url} did not answer within {timeout:g} s; is it stuck, or slower than --timeout?"
     except aiohttp.ClientConnectorError as exc:
         out.error = f"cannot connect to {url}: {exc.os_error.strerror if exc.os_error else exc}; is the target running?"
@@ -231,7 +253,7 @@ async def _deliver_raw(out: Delivery, headers: list[tuple[str, str]], timeout: f
     started = time.perf_counter()
     try:
         status, got, body = await asyncio.wait_for(_exchange(out.request, out.url, headers), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         out.error = f"{out.url} did not answer within {timeout:g} s; is it stuck, or slower than --timeout?"
         return out
     except _Unanswered as exc:
@@ -264,14 +286,18 @@ async def _exchange(request: Request, url: str, headers: list[tuple[str, str]]) 
             continue
         line = _wire(k) + b": " + _wire(v)
         if _CONTROL_BYTES.search(line):
-            raise _Unanswered(f"cannot send to {url}: header {unicode_text(k)!r} holds a control character (CR, LF, NUL…), which HTTP cannot carry")
+            raise _Unanswered(
+                f"cannot send to {url}: header {unicode_text(k)!r} holds a control character (CR, LF, NUL…), which HTTP cannot carry"
+            )
         lines.append(line)
     if request.body or request.method not in ("GET", "HEAD"):
         lines.append(b"Content-Length: " + str(len(request.body)).encode())
     lines.append(b"Connection: close")
     try:
         reader, writer = await asyncio.open_connection(
-            target.host, port, ssl=ssl.create_default_context() if target.scheme == "https" else None,
+            target.host,
+            port,
+            ssl=ssl.create_default_context() if target.scheme == "https" else None,
             limit=MAX_ANSWER_HEAD,
         )
     except OSError as exc:
@@ -357,11 +383,16 @@ def replay_capture_record(original: Capture, delivery: Delivery, received_at: fl
         notes.append(f"no answer: {delivery.error}")
     notes.append(f"sent to {delivery.url}")
     return Capture(
-        None, stored_request,
+        None,
+        stored_request,
         route.tenant if route else original.tenant,
         route.event_type if route else original.event_type,
         SignatureResult("unsigned", reason="Not checked: this request was sent by the inspector to an outside target."),
-        delivery.response, (), "replay", original.id, tuple(notes),
+        delivery.response,
+        (),
+        "replay",
+        original.id,
+        tuple(notes),
     )
 
 
@@ -438,6 +469,16 @@ def is_public_key_scheme(algorithm: str) -> bool:
 
 
 __all__ = [
-    "Delivery", "Edits", "NOT_RESENT", "REPLAY_HEADER", "ReplayError", "deliver", "outgoing_headers",
-    "parse_header_line", "prepare", "replay_capture_record", "resign_request", "target_url",
+    "Delivery",
+    "Edits",
+    "NOT_RESENT",
+    "REPLAY_HEADER",
+    "ReplayError",
+    "deliver",
+    "outgoing_headers",
+    "parse_header_line",
+    "prepare",
+    "replay_capture_record",
+    "resign_request",
+    "target_url",
 ]

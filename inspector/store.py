@@ -14,9 +14,10 @@ import os
 import sqlite3
 import sys
 import time
+from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import jsonfast
 from .model import Capture, Headers, Request, Response, SignatureResult
@@ -41,6 +42,8 @@ def retry_delay(waited: float) -> float:
     """When to try a locked store again: soon (another writer's commit takes a millisecond),
     then less often, so a lock held for seconds does not keep the loop spinning."""
     return min(max(RETRY_SECONDS, waited / 4), RETRY_MAX_SECONDS)
+
+
 # A writer that shares the store and has not committed for this long checks its stock of ids
 # against the store before using it: other writers may have numbered captures past it since.
 STALE_STOCK_SECONDS = 0.01
@@ -125,8 +128,10 @@ Unstorable = Callable[[int, str], Response]
 
 
 def _unstorable(capture_id: int, why: str) -> Response:
-    return Response.json(500, {"error": f"the inspector could not store this request as decided; it is kept as #{capture_id}",
-                               "detail": why, "id": capture_id})
+    return Response.json(
+        500,
+        {"error": f"the inspector could not store this request as decided; it is kept as #{capture_id}", "detail": why, "id": capture_id},
+    )
 
 
 def _with_columns(row: tuple, *, runs: str, notes: str, response_body: Any = ...) -> tuple:
@@ -160,12 +165,20 @@ def _slim_runs(runs: Any) -> list[dict]:
         steps = []
         for step in run.get("steps") or ():
             if isinstance(step, dict):
-                steps.append({
-                    "node": _cut(str(step.get("node"))), "type": _cut(str(step.get("type"))), "status": _cut(str(step.get("status"))),
-                    "started_at": _cut(str(step.get("started_at"))), "duration_us": step.get("duration_us") if isinstance(step.get("duration_us"), int) else 0,
-                    "output": None, "next": None if step.get("next") is None else _cut(str(step.get("next"))), "decision": None,
-                    "error": _slim_error(step.get("error")), "logs": [],
-                })
+                steps.append(
+                    {
+                        "node": _cut(str(step.get("node"))),
+                        "type": _cut(str(step.get("type"))),
+                        "status": _cut(str(step.get("status"))),
+                        "started_at": _cut(str(step.get("started_at"))),
+                        "duration_us": step.get("duration_us") if isinstance(step.get("duration_us"), int) else 0,
+                        "output": None,
+                        "next": None if step.get("next") is None else _cut(str(step.get("next"))),
+                        "decision": None,
+                        "error": _slim_error(step.get("error")),
+                        "logs": [],
+                    }
+                )
         out["steps"] = steps[:10_000]
         out["error"] = _slim_error(run.get("error"))
         out["warnings"] = [_cut(str(w)) for w in (run.get("warnings") or ())][:100]
@@ -176,7 +189,9 @@ def _slim_runs(runs: Any) -> list[dict]:
 def _slim_error(error: Any) -> dict | None:
     if not isinstance(error, dict):
         return None
-    return {k: v if v is None or isinstance(v, int) else _cut(str(v)) for k, v in error.items() if k in ("message", "node", "line", "column")}
+    return {
+        k: v if v is None or isinstance(v, int) else _cut(str(v)) for k, v in error.items() if k in ("message", "node", "line", "column")
+    }
 
 
 def trace_text(runs: Any) -> tuple[str, str | None]:
@@ -229,8 +244,29 @@ def create_private(path: Path) -> None:
 
 def damaged_row(row: tuple) -> Capture:
     """The readable parts of a row whose columns do not hold what this version writes."""
-    (cid, received_at, method, path, query, tenant, event_type, headers, body, body_size,
-     truncated, client, origin, replay_of, signature, r_status, r_headers, r_body, r_ms, runs, notes) = row
+    (
+        cid,
+        received_at,
+        method,
+        path,
+        query,
+        tenant,
+        event_type,
+        headers,
+        body,
+        body_size,
+        truncated,
+        client,
+        origin,
+        replay_of,
+        signature,
+        r_status,
+        r_headers,
+        r_body,
+        r_ms,
+        runs,
+        notes,
+    ) = row
     unreadable: list[str] = []
 
     def text(value: Any, column: str, default: str | None = "") -> Any:
@@ -279,24 +315,47 @@ def damaged_row(row: tuple) -> Capture:
         unreadable.append("signature")
         verdict = SignatureResult("unsigned")
     status, took = number(r_status, "response_status", int), number(r_ms, "response_ms", float)
-    response = None if status is None else Response(status, Headers.of(pairs(r_headers, "response_headers")), blob(r_body, "response_body"), took)
+    response = (
+        None if status is None else Response(status, Headers.of(pairs(r_headers, "response_headers")), blob(r_body, "response_body"), took)
+    )
     request = Request(
-        method=text(method, "method"), path=text(path, "path"), query=text(query, "query"), headers=Headers.of(pairs(headers, "headers")),
-        body=blob(body, "body"), client=text(client, "client", None), received_at=received_at, truncated=bool(truncated),
+        method=text(method, "method"),
+        path=text(path, "path"),
+        query=text(query, "query"),
+        headers=Headers.of(pairs(headers, "headers")),
+        body=blob(body, "body"),
+        client=text(client, "client", None),
+        received_at=received_at,
+        truncated=bool(truncated),
         size=number(body_size, "body_size", int) if truncated else None,
     )
     kept_runs = tuple(r for r in decoded(runs, "runs", list, []) if isinstance(r, dict))
     kept_notes = tuple(str(n) for n in decoded(notes, "notes", list, []))
     note = f"this stored capture is damaged: {', '.join(dict.fromkeys(unreadable)) or 'a column'} could not be read as written"
     return Capture(
-        number(cid, "id", int), request, text(tenant, "tenant", None), text(event_type, "event_type", None), verdict, response,
-        kept_runs, text(origin, "origin", "live"), number(replay_of, "replay_of", int), kept_notes + (note,),
+        number(cid, "id", int),
+        request,
+        text(tenant, "tenant", None),
+        text(event_type, "event_type", None),
+        verdict,
+        response,
+        kept_runs,
+        text(origin, "origin", "live"),
+        number(replay_of, "replay_of", int),
+        kept_notes + (note,),
     )
 
 
 class Store:
-    def __init__(self, path: str | Path, max_captures: int = DEFAULT_MAX_CAPTURES, group_window: float = 0.0, quiet_stock: int = 0,
-                 *, readonly: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        max_captures: int = DEFAULT_MAX_CAPTURES,
+        group_window: float = 0.0,
+        quiet_stock: int = 0,
+        *,
+        readonly: bool = False,
+    ):
         """`readonly`: for commands that only read (list, show, export). The file is opened
         with SQLite's mode=ro and nothing is created, migrated or switched to WAL, so a
         mistyped --store or another program's database is left exactly as it was."""
@@ -342,9 +401,7 @@ class Store:
             self._prepare()
         except sqlite3.DatabaseError as exc:
             self.db.close()
-            raise StoreError(
-                f"{path}: not a capture store ({exc}); move the file away or pass --store PATH to use another file"
-            ) from None
+            raise StoreError(f"{path}: not a capture store ({exc}); move the file away or pass --store PATH to use another file") from None
         if str(path) != ":memory:":
             self._identity = self._file_identity()
             self._sidecars = self._sidecar_identities()
@@ -363,8 +420,11 @@ class Store:
             # Another program's database (a mistyped --store): adding our tables to it and
             # switching it to WAL would change a file that is not ours. Ours, half-made by a
             # process migrating right now, is fine.
-            foreign = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
-                       if name != "captures"]
+            foreign = [
+                name
+                for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+                if name != "captures"
+            ]
             if foreign:
                 self.db.close()
                 shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
@@ -402,9 +462,13 @@ class Store:
         except FileNotFoundError:
             raise NoStore(f"no capture store at {path}; serve or the TUI creates it (or pass --store PATH)") from None
         except OSError as exc:
-            raise StoreError(f"{path}: cannot open the capture store ({exc.strerror or exc}); pass --store PATH to use another file") from None
+            raise StoreError(
+                f"{path}: cannot open the capture store ({exc.strerror or exc}); pass --store PATH to use another file"
+            ) from None
         if path.is_dir():
-            raise StoreError(f"{path} is a folder, not a capture store; pass --store with the store's file (e.g. {path / 'captures.sqlite3'})")
+            raise StoreError(
+                f"{path} is a folder, not a capture store; pass --store with the store's file (e.g. {path / 'captures.sqlite3'})"
+            )
         if size == 0:
             raise NoStore(f"{path} is an empty file, not yet a capture store; serve or the TUI sets it up (or pass --store PATH)")
         uri = path.resolve().as_uri() + "?mode=ro"
@@ -448,7 +512,9 @@ class Store:
             shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
             raise StoreError(f"{path}: not a capture store (it holds the tables {shown}); pass --store PATH to use another file")
         if version < SCHEMA_VERSION:
-            raise StoreError(f"{path}: written by an older webhook-inspector (schema {version}); open it once with serve or the TUI to upgrade it")
+            raise StoreError(
+                f"{path}: written by an older webhook-inspector (schema {version}); open it once with serve or the TUI to upgrade it"
+            )
         db.execute(f"SELECT {self._COLUMNS} FROM captures LIMIT 0").fetchall()
 
     def start_checkpointer(self, every: float = 1.0) -> None:
@@ -618,7 +684,9 @@ class Store:
         started = loop.time()
         while not self._write([], blocking=False, reserve=max(1, self._ahead), drop=drop):
             if loop.time() - started > self.busy_seconds:
-                raise StoreError(f"{self.path}: could not commit captures (another process held the store's write lock for more than {self.busy_seconds:g} s)")
+                raise StoreError(
+                    f"{self.path}: could not commit captures (another process held the store's write lock for more than {self.busy_seconds:g} s)"
+                )
             await asyncio.sleep(retry_delay(loop.time() - started))
             if not drop and loop.time() - self._stocked_at < STALE_STOCK_SECONDS and (self._next_id < self._id_end or self._spare):
                 return  # the stock was empty; a group commit meanwhile reserved some
@@ -641,9 +709,7 @@ class Store:
         try:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                self.db.execute(
-                    "UPDATE sqlite_sequence SET seq=? WHERE name='captures' AND seq=?", (self._next_id - 1, self._id_end - 1)
-                )
+                self.db.execute("UPDATE sqlite_sequence SET seq=? WHERE name='captures' AND seq=?", (self._next_id - 1, self._id_end - 1))
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
@@ -654,8 +720,9 @@ class Store:
 
     # Writing
 
-    def _add(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None,
-             unstorable: "Unstorable | None" = None) -> tuple[Capture, tuple]:
+    def _add(
+        self, capture: Capture, decide: Callable[[int], Response | Capture | None] | None, unstorable: Unstorable | None = None
+    ) -> tuple[Capture, tuple]:
         new_id = self._take_id()
         result = decide(new_id) if decide is not None else None
         if isinstance(result, Capture):
@@ -686,15 +753,31 @@ class Store:
 
         sig = capture.signature
         return (
-            capture_id, req.received_at, req.method, req.path, req.query, capture.tenant, capture.event_type,
-            text([list(h) for h in req.headers.items], "[]"), req.body, req.body_size, int(req.truncated), req.client,
-            capture.origin, capture.replay_of, text(sig.to_json(), text({"status": str(sig.status)}, "{}")), str(sig.status),
-            response.status if response else None, text([list(h) for h in response.headers.items], "[]") if response else None,
-            response.body if response else None, response.duration_ms if response else None,
-            "[]", text([str(n) for n in capture.notes], "[]"),
+            capture_id,
+            req.received_at,
+            req.method,
+            req.path,
+            req.query,
+            capture.tenant,
+            capture.event_type,
+            text([list(h) for h in req.headers.items], "[]"),
+            req.body,
+            req.body_size,
+            int(req.truncated),
+            req.client,
+            capture.origin,
+            capture.replay_of,
+            text(sig.to_json(), text({"status": str(sig.status)}, "{}")),
+            str(sig.status),
+            response.status if response else None,
+            text([list(h) for h in response.headers.items], "[]") if response else None,
+            response.body if response else None,
+            response.duration_ms if response else None,
+            "[]",
+            text([str(n) for n in capture.notes], "[]"),
         )
 
-    def _fallbacks(self, capture: Capture, row: tuple) -> "Callable[[str], list[tuple[str, Any]]]":
+    def _fallbacks(self, capture: Capture, row: tuple) -> Callable[[str], list[tuple[str, Any]]]:
         """Rows to try instead when SQLite refuses this one (e.g. a value over its length
         limit): the request always, exact; the trace and then the response body if they must go."""
 
@@ -703,22 +786,29 @@ class Store:
             alternatives = []
             if capture.runs:
                 runs, _ = trace_text(_slim_runs(capture.runs))
-                alternatives.append(_with_columns(row, runs=runs, notes=_dumps(list(capture.notes) + [note + "; its flow trace is stored without step outputs"])))
+                alternatives.append(
+                    _with_columns(
+                        row, runs=runs, notes=_dumps(list(capture.notes) + [note + "; its flow trace is stored without step outputs"])
+                    )
+                )
             notes = list(capture.notes) + [note + "; its flow trace and the response body are not stored"]
-            alternatives.append(_with_columns(row, runs="[]", notes=_dumps(notes), response_body=b"" if row[_RESPONSE_BODY] is not None else None))
+            alternatives.append(
+                _with_columns(row, runs="[]", notes=_dumps(notes), response_body=b"" if row[_RESPONSE_BODY] is not None else None)
+            )
             return [(self._INSERT, alt) for alt in alternatives]
 
         return instead
 
-    def insert(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None) -> Capture:
+    def insert(self, capture: Capture, decide: Callable[[int], Response | Capture | None] | None = None) -> Capture:
         """Store a capture and commit at once. `decide(id)` makes the response from the new id,
         so the capture and its answer are committed together before the answer is sent."""
         capture, row = self._add(capture, decide)
         self._write([(self._INSERT, row, None, self._fallbacks(capture, row))], blocking=True)
         return capture
 
-    async def add(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None,
-                  unstorable: "Unstorable | None" = None) -> Capture:
+    async def add(
+        self, capture: Capture, decide: Callable[[int], Response | Capture | None] | None = None, unstorable: Unstorable | None = None
+    ) -> Capture:
         """`insert` for code on the event loop: takes its id and commits in a group commit,
         never blocking the loop on another writer's lock (see reserve_id). `unstorable(id,
         why)` is the answer when the decided capture cannot be stored (a 500 by default)."""
@@ -727,20 +817,21 @@ class Store:
         await committed
         return capture
 
-    def insert_grouped(self, capture: Capture, decide: Callable[[int], "Response | Capture | None"] | None = None,
-                       unstorable: "Unstorable | None" = None) -> tuple[Capture, "asyncio.Future[None]"]:
+    def insert_grouped(
+        self, capture: Capture, decide: Callable[[int], Response | Capture | None] | None = None, unstorable: Unstorable | None = None
+    ) -> tuple[Capture, asyncio.Future[None]]:
         """Group commit for the server: the row joins a group that is written and committed
         once the event loop has taken every request that is ready; await the future before
         answering. Many requests share one short write transaction."""
         capture, row = self._add(capture, decide, unstorable)
         return capture, self._join((self._INSERT, row), self._fallbacks(capture, row))
 
-    def update_grouped(self, capture_id: int, **changes: Any) -> "asyncio.Future[None]":
+    def update_grouped(self, capture_id: int, **changes: Any) -> asyncio.Future[None]:
         """`update` inside the next group commit; await the future before answering."""
         statement, fallbacks = self._update_statement(capture_id, **changes)
         return self._join(statement, fallbacks)
 
-    def _join(self, statement: tuple[str, Any] | None, fallbacks: "Callable[[str], list] | None" = None) -> "asyncio.Future[None]":
+    def _join(self, statement: tuple[str, Any] | None, fallbacks: Callable[[str], list] | None = None) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         if statement is not None:
@@ -1019,10 +1110,14 @@ class Store:
         try:
             os.truncate(shm, self._shm_size)
         except OSError as exc:
-            raise StoreError(f"{shm} was cut to {size} bytes by another program and cannot be grown back ({exc}); "
-                             "captures are refused until the store is restarted") from None
-        self.notice(f"warning: {shm} was cut to {size} bytes by another program; grown back to {self._shm_size} "
-                    "so that SQLite rebuilds its index instead of crashing")
+            raise StoreError(
+                f"{shm} was cut to {size} bytes by another program and cannot be grown back ({exc}); "
+                "captures are refused until the store is restarted"
+            ) from None
+        self.notice(
+            f"warning: {shm} was cut to {size} bytes by another program; grown back to {self._shm_size} "
+            "so that SQLite rebuilds its index instead of crashing"
+        )
 
     def _remember_shm(self) -> None:
         try:
@@ -1067,15 +1162,19 @@ class Store:
                     self.db.execute("ROLLBACK")
                     raise
         except (OSError, sqlite3.Error, StoreError) as exc:
-            self._broken = (f"{self.path} was {what} while in use and cannot be opened again ({exc}); "
-                            "captures are refused (503) until it is moved away or fixed, or restart with --store PATH")
+            self._broken = (
+                f"{self.path} was {what} while in use and cannot be opened again ({exc}); "
+                "captures are refused (503) until it is moved away or fixed, or restart with --store PATH"
+            )
             self._broken_at = time.monotonic()
             self.notice(f"error: {self._broken}")
             raise StoreError(self._broken) from None
         self._broken = None
-        self.notice(f"warning: {self.path} was {what} while in use; "
-                    + ("a new, empty capture store was created there" if gone else "new captures go into the file now there")
-                    + " (captures stored before it happened are not in it)")
+        self.notice(
+            f"warning: {self.path} was {what} while in use; "
+            + ("a new, empty capture store was created there" if gone else "new captures go into the file now there")
+            + " (captures stored before it happened are not in it)"
+        )
 
     def _reopen_broken(self) -> bool:
         """A path that could not be opened again is tried once more every half second (the
@@ -1091,8 +1190,9 @@ class Store:
         self.notice(f"warning: {self.path} can be used again; captures are stored there")
         return True
 
-    def _update_statement(self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None,
-                          notes: list[str] | None = None) -> tuple[tuple[str, list] | None, "Callable[[str], list] | None"]:
+    def _update_statement(
+        self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None
+    ) -> tuple[tuple[str, list] | None, Callable[[str], list] | None]:
         """The UPDATE for these changes, and its fallbacks (see _run_statements)."""
         sets, args = [], []
         note = None
@@ -1123,7 +1223,9 @@ class Store:
 
         return (f"UPDATE captures SET {', '.join(sets)} WHERE id=?", args), instead
 
-    def update(self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None) -> None:
+    def update(
+        self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None
+    ) -> None:
         """Change a stored capture and commit at once (with any open group)."""
         statement, fallbacks = self._update_statement(capture_id, runs=runs, response=response, notes=notes)
         if statement is not None:
@@ -1161,8 +1263,29 @@ class Store:
 
     @staticmethod
     def _row_exact(row: tuple) -> Capture:
-        (cid, received_at, method, path, query, tenant, event_type, headers, body, body_size,
-         truncated, client, origin, replay_of, signature, r_status, r_headers, r_body, r_ms, runs, notes) = row
+        (
+            cid,
+            received_at,
+            method,
+            path,
+            query,
+            tenant,
+            event_type,
+            headers,
+            body,
+            body_size,
+            truncated,
+            client,
+            origin,
+            replay_of,
+            signature,
+            r_status,
+            r_headers,
+            r_body,
+            r_ms,
+            runs,
+            notes,
+        ) = row
         request = Request(
             method=method,
             path=path,
@@ -1180,9 +1303,9 @@ class Store:
             tenant=tenant,
             event_type=event_type,
             signature=SignatureResult.from_json(_loads(signature)),
-            response=None if r_status is None else Response(
-                int(r_status), Headers.of(tuple(map(_pair, _loads(r_headers or "[]")))), bytes(r_body or b""), r_ms
-            ),
+            response=None
+            if r_status is None
+            else Response(int(r_status), Headers.of(tuple(map(_pair, _loads(r_headers or "[]")))), bytes(r_body or b""), r_ms),
             runs=tuple(_loads(runs or "[]")),
             origin=origin,
             replay_of=replay_of,
@@ -1231,9 +1354,7 @@ class Store:
         yield from sorted((cid for (cid,) in odd), reverse=True)
 
     def newer_than(self, capture_id: int, limit: int = 1000) -> list[Capture]:
-        rows = self.db.execute(
-            f"SELECT {self._COLUMNS} FROM captures WHERE id > ? ORDER BY id LIMIT ?", (capture_id, limit)
-        ).fetchall()
+        rows = self.db.execute(f"SELECT {self._COLUMNS} FROM captures WHERE id > ? ORDER BY id LIMIT ?", (capture_id, limit)).fetchall()
         return [self._row(r) for r in rows]
 
     def count(self) -> int:

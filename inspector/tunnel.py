@@ -50,8 +50,9 @@ import threading
 import time
 import urllib.request
 import zipfile
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 TUNNEL_NAME = "webhook-inspector"
@@ -83,7 +84,14 @@ class SelfCheckResult:
         return f"self-check: FAILED — {self.reason}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "public_url": self.public_url, "ms": self.ms, "reason": self.reason, "fix": self.fix, "http_status": self.http_status}
+        return {
+            "ok": self.ok,
+            "public_url": self.public_url,
+            "ms": self.ms,
+            "reason": self.reason,
+            "fix": self.fix,
+            "http_status": self.http_status,
+        }
 
 
 @dataclass(frozen=True)
@@ -115,8 +123,13 @@ class TunnelStatus:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "state": self.state, "public_url": self.public_url, "reason": self.reason, "fix": self.fix,
-            "detail": self.detail, "selfcheck": self.selfcheck.to_json() if self.selfcheck else None,
+            "kind": self.kind,
+            "state": self.state,
+            "public_url": self.public_url,
+            "reason": self.reason,
+            "fix": self.fix,
+            "detail": self.detail,
+            "selfcheck": self.selfcheck.to_json() if self.selfcheck else None,
         }
 
 
@@ -214,13 +227,21 @@ class _BaseTunnel:
     async def self_check(self, receiver: Any, *, timeout: float | None = None) -> SelfCheckResult:
         status = self._status
         if status.state != "up" or not status.public_url:
-            result = SelfCheckResult(False, status.public_url or "", reason=f"no public URL to check: the tunnel is {status.state}",
-                                     fix=status.fix or "start the tunnel first")
+            result = SelfCheckResult(
+                False,
+                status.public_url or "",
+                reason=f"no public URL to check: the tunnel is {status.state}",
+                fix=status.fix or "start the tunnel first",
+            )
             return result
         self._update(checking=True)
         result = await check_public_url(
-            status.public_url, receiver.selfcheck_nonces, local_url=self.local_url,
-            timeout=self.selfcheck_timeout if timeout is None else timeout, clock=self.clock, nonce=self.nonce(),
+            status.public_url,
+            receiver.selfcheck_nonces,
+            local_url=self.local_url,
+            timeout=self.selfcheck_timeout if timeout is None else timeout,
+            clock=self.clock,
+            nonce=self.nonce(),
         )
         if self._status.public_url == status.public_url:
             self._update(checking=False, selfcheck=result)
@@ -270,8 +291,12 @@ class PublicUrl(_BaseTunnel):
         self.url = url
         self.problem = public_url_problem(url)
         if self.problem:
-            self._status = TunnelStatus(self.kind, "failed", reason=self.problem,
-                                        fix="pass the base URL your tunnel prints, e.g. --public-url https://example.trycloudflare.com")
+            self._status = TunnelStatus(
+                self.kind,
+                "failed",
+                reason=self.problem,
+                fix="pass the base URL your tunnel prints, e.g. --public-url https://example.trycloudflare.com",
+            )
 
     async def start(self, local_url: str) -> TunnelStatus:
         self._remember_loop()
@@ -279,8 +304,15 @@ class PublicUrl(_BaseTunnel):
         if self.problem:
             self._update(force=True)
         else:
-            self._update(state="up", public_url=self.url.strip().rstrip("/"), reason=None, fix=None,
-                         detail=f"your tunnel must forward to {local_url}", selfcheck=None, checking=False)
+            self._update(
+                state="up",
+                public_url=self.url.strip().rstrip("/"),
+                reason=None,
+                fix=None,
+                detail=f"your tunnel must forward to {local_url}",
+                selfcheck=None,
+                checking=False,
+            )
         return self._status
 
     async def stop(self) -> TunnelStatus:
@@ -346,35 +378,58 @@ async def check_public_url(
                 ngrok_code = resp.headers.get("ngrok-error-code")
         ms = round((clock() - started) * 1000)
         arrived = expected.get(nonce, False)
-    except asyncio.TimeoutError:
-        return SelfCheckResult(False, base, reason=f"no answer through {base} within {timeout:g} s",
-                               fix=f"check that the tunnel is running and {forward_fix}; a firewall or proxy may be in the way")
+    except TimeoutError:
+        return SelfCheckResult(
+            False,
+            base,
+            reason=f"no answer through {base} within {timeout:g} s",
+            fix=f"check that the tunnel is running and {forward_fix}; a firewall or proxy may be in the way",
+        )
     except aiohttp.InvalidURL:
         return SelfCheckResult(False, base, reason=f"{base} is not a URL that can be requested", fix="check the public URL")
     except aiohttp.ClientConnectorError as exc:
         host = urlsplit(base).netloc
         why = exc.os_error.strerror if getattr(exc, "os_error", None) and exc.os_error.strerror else str(exc.os_error or exc)
-        return SelfCheckResult(False, base, reason=f"cannot connect to {host}: {why}", fix=f"check that the tunnel is running and {forward_fix}")
+        return SelfCheckResult(
+            False, base, reason=f"cannot connect to {host}: {why}", fix=f"check that the tunnel is running and {forward_fix}"
+        )
     except aiohttp.ClientError as exc:
-        return SelfCheckResult(False, base, reason=f"the request through {base} failed: {type(exc).__name__}: {exc}", fix=forward_fix, http_status=status)
+        return SelfCheckResult(
+            False, base, reason=f"the request through {base} failed: {type(exc).__name__}: {exc}", fix=forward_fix, http_status=status
+        )
     finally:
         expected.pop(nonce, None)
 
     if status == 200 and _echoes(body, nonce):
         return SelfCheckResult(True, base, ms=ms, http_status=status)
     if arrived:
-        return SelfCheckResult(False, base, ms=ms, http_status=status,
-                               reason=f"the request reached this inspector, but the answer came back changed (HTTP {status})",
-                               fix="something between the public URL and this port rewrites responses; check the tunnel's settings")
+        return SelfCheckResult(
+            False,
+            base,
+            ms=ms,
+            http_status=status,
+            reason=f"the request reached this inspector, but the answer came back changed (HTTP {status})",
+            fix="something between the public URL and this port rewrites responses; check the tunnel's settings",
+        )
     if ngrok_code:
         first = body.decode("utf-8", "replace").strip().splitlines()
         said = f": {first[0][:160]}" if first else ""
-        return SelfCheckResult(False, base, ms=ms, http_status=status,
-                               reason=f"{base} answered HTTP {status} with ngrok error {ngrok_code}{said}",
-                               fix=f"the request never reached this inspector; restart the tunnel ({forward_fix})")
-    return SelfCheckResult(False, base, ms=ms, http_status=status,
-                           reason=f"{base} answered HTTP {status}, but not from this inspector — another server or tunnel answers there",
-                           fix=forward_fix)
+        return SelfCheckResult(
+            False,
+            base,
+            ms=ms,
+            http_status=status,
+            reason=f"{base} answered HTTP {status} with ngrok error {ngrok_code}{said}",
+            fix=f"the request never reached this inspector; restart the tunnel ({forward_fix})",
+        )
+    return SelfCheckResult(
+        False,
+        base,
+        ms=ms,
+        http_status=status,
+        reason=f"{base} answered HTTP {status}, but not from this inspector — another server or tunnel answers there",
+        fix=forward_fix,
+    )
 
 
 def _echoes(body: bytes, nonce: str) -> bool:
@@ -419,8 +474,11 @@ def is_pyngrok_shim(path: str) -> bool:
         import sysconfig
 
         scripts = sysconfig.get_path("scripts")
-        return bool(scripts) and os.path.normcase(os.path.dirname(os.path.abspath(path))) == os.path.normcase(os.path.abspath(scripts)) \
+        return (
+            bool(scripts)
+            and os.path.normcase(os.path.dirname(os.path.abspath(path))) == os.path.normcase(os.path.abspath(scripts))
             and importlib.util.find_spec("pyngrok") is not None
+        )
     return False
 
 
@@ -583,7 +641,10 @@ def _extract_ngrok(archive: str, dest: str) -> None:
 
 _AUTH_CODES = {"ERR_NGROK_105", "ERR_NGROK_106", "ERR_NGROK_107", "ERR_NGROK_4018"}
 _OLD_AGENT_CODES = {"ERR_NGROK_120", "ERR_NGROK_121"}
-_OFFLINE = re.compile(r"failed to dial|no such host|dial tcp|network is unreachable|i/o timeout|connection refused|tls handshake|temporary failure in name resolution", re.I)
+_OFFLINE = re.compile(
+    r"failed to dial|no such host|dial tcp|network is unreachable|i/o timeout|connection refused|tls handshake|temporary failure in name resolution",
+    re.I,
+)
 
 
 def _api_error_text(body: str | None) -> str:
@@ -622,37 +683,50 @@ def explain_ngrok_failure(
     """(reason, fix) for a start that failed."""
     said = _ngrok_text(error)
     code = code or (m.group(0) if (m := re.search(r"ERR_NGROK_\d+", error or "")) else None)
-    token_fix = (f"copy your authtoken from {AUTHTOKEN_URL}, then `export NGROK_AUTHTOKEN=…` "
-                 f"(or `ngrok config add-authtoken …`) and start the tunnel again")
+    token_fix = (
+        f"copy your authtoken from {AUTHTOKEN_URL}, then `export NGROK_AUTHTOKEN=…` "
+        f"(or `ngrok config add-authtoken …`) and start the tunnel again"
+    )
     if code == "ERR_NGROK_4018":
         return "ngrok needs an authtoken and none is configured (ERR_NGROK_4018)", token_fix
     # Before the authtoken test: ngrok words these as "authentication failed" too.
     if code == "ERR_NGROK_108":
-        return ("ngrok refused a second agent session for this account (ERR_NGROK_108)",
-                "stop the other ngrok agent (see https://dashboard.ngrok.com/agents), then start the tunnel again")
+        return (
+            "ngrok refused a second agent session for this account (ERR_NGROK_108)",
+            "stop the other ngrok agent (see https://dashboard.ngrok.com/agents), then start the tunnel again",
+        )
     if code in _OLD_AGENT_CODES:
         return f"this ngrok agent is too old for the ngrok service ({code})", f"update it: `{binary} update`"
     if code in _AUTH_CODES or "authentication failed" in said.lower():
         detail = said.split(":", 1)[1].strip() if said.lower().startswith("authentication failed:") else said
         return f"ngrok refused the authtoken ({code or 'authentication failed'}: {detail})", token_fix
     if said and _OFFLINE.search(said):
-        return (f"ngrok cannot reach its service — are you offline? ({said})",
-                "check the internet connection, proxy and firewall (ngrok needs outbound TCP 443), "
-                "or run another tunnel and pass --public-url")
+        return (
+            f"ngrok cannot reach its service — are you offline? ({said})",
+            "check the internet connection, proxy and firewall (ngrok needs outbound TCP 443), or run another tunnel and pass --public-url",
+        )
     port = urlsplit(local_url).port or 80
     if timed_out and saw_session and not said:
-        return (f"ngrok started a session, but its local API did not answer {api_path} within {timeout:g} s "
-                f"(an ngrok agent older than pyngrok 9 expects?)",
-                f"update ngrok (`{binary} update`), or put `version: \"2\"` in ngrok.yml")
+        return (
+            f"ngrok started a session, but its local API did not answer {api_path} within {timeout:g} s "
+            f"(an ngrok agent older than pyngrok 9 expects?)",
+            f'update ngrok (`{binary} update`), or put `version: "2"` in ngrok.yml',
+        )
     if timed_out:
-        return (f"ngrok did not start a session within {timeout:g} s" + (f" (last error: {said})" if said else ""),
-                f"run `{binary} http {port}` in a terminal to see what ngrok says")
+        return (
+            f"ngrok did not start a session within {timeout:g} s" + (f" (last error: {said})" if said else ""),
+            f"run `{binary} http {port}` in a terminal to see what ngrok says",
+        )
     if said:
-        return f"ngrok failed to start: {said}" + (f" ({code})" if code else ""), f"run `{binary} http {port}` in a terminal to see what ngrok says"
+        return f"ngrok failed to start: {said}" + (
+            f" ({code})" if code else ""
+        ), f"run `{binary} http {port}` in a terminal to see what ngrok says"
     how = "" if exit_code is None else f" (exit code {exit_code})" if exit_code >= 0 else f" (killed by signal {-exit_code})"
     last = f"; its last words: {last_line}" if last_line else ""
-    return (f"ngrok exited while starting{how}{last}",
-            f"run `{binary} --version` to check that it is a working ngrok v3 agent, or pass another with --ngrok-path")
+    return (
+        f"ngrok exited while starting{how}{last}",
+        f"run `{binary} --version` to check that it is a working ngrok v3 agent, or pass another with --ngrok-path",
+    )
 
 
 # ngrok: the tunnel
@@ -799,8 +873,12 @@ class NgrokTunnel(_BaseTunnel):
             return self._status
         except Exception as exc:  # pyngrok or the platform surprised us: still a status, not a crash
             if generation == self._generation:
-                self._update(state="failed", reason=f"ngrok could not start: {type(exc).__name__}: {exc}",
-                             fix="start with --tunnel none, or pass --public-url for another tunnel", detail=None)
+                self._update(
+                    state="failed",
+                    reason=f"ngrok could not start: {type(exc).__name__}: {exc}",
+                    fix="start with --tunnel none, or pass --public-url for another tunnel",
+                    detail=None,
+                )
             return self._status
         if generation != self._generation:  # stop() won the race
             return self._status
@@ -844,8 +922,9 @@ class NgrokTunnel(_BaseTunnel):
         stale = lambda: generation != self._generation  # noqa: E731
         # The authtoken before the binary: without one, the agent (perhaps downloaded first)
         # could only fail with ERR_NGROK_4018.
-        token_paths = ([self.config_path] if self.config_path else []) + \
-            (self.authtoken_paths if self.authtoken_paths is not None else ngrok_config_paths(self.env))
+        token_paths = ([self.config_path] if self.config_path else []) + (
+            self.authtoken_paths if self.authtoken_paths is not None else ngrok_config_paths(self.env)
+        )
         token = find_authtoken(self.env, token_paths)
         if token is None:
             raise no_authtoken(token_paths)
@@ -860,8 +939,7 @@ class NgrokTunnel(_BaseTunnel):
                 why = getattr(exc, "reason", None) or exc
                 raise TunnelFailure(
                     f"ngrok is not installed (looked at --ngrok-path, NGROK_PATH, PATH and {dest}) and could not be downloaded: {why}",
-                    f"install ngrok ({DOWNLOAD_PAGE}) and put it on PATH or pass --ngrok-path; "
-                    f"or run another tunnel and pass --public-url",
+                    f"install ngrok ({DOWNLOAD_PAGE}) and put it on PATH or pass --ngrok-path; or run another tunnel and pass --public-url",
                 ) from None
             binary = NgrokBinary(dest, "downloaded")
         self.binary = binary
@@ -893,7 +971,9 @@ class NgrokTunnel(_BaseTunnel):
         except PyngrokError as exc:
             if stale():
                 raise _Stopped() from None
-            raise self._failure(exc, config, binary, upstream, timed_out=self._timed_out or time.monotonic() - began >= self.startup_timeout) from None
+            raise self._failure(
+                exc, config, binary, upstream, timed_out=self._timed_out or time.monotonic() - began >= self.startup_timeout
+            ) from None
         finally:
             watchdog.cancel()
         if stale():
@@ -922,16 +1002,24 @@ class NgrokTunnel(_BaseTunnel):
         if not isinstance(exc, PyngrokNgrokError):  # pyngrok's own checks, before or after ngrok ran
             where = config.config_path or conf.DEFAULT_NGROK_CONFIG_PATH
             if any(key in str(exc) for key in ('"web_addr"', '"log_format"', '"log_level"')):
-                return TunnelFailure(f"pyngrok cannot use the ngrok config {where}: {exc}",
-                                     f"edit {where}: pyngrok needs the web interface on, log_format: term and log_level: info")
+                return TunnelFailure(
+                    f"pyngrok cannot use the ngrok config {where}: {exc}",
+                    f"edit {where}: pyngrok needs the web interface on, log_format: term and log_level: info",
+                )
             return TunnelFailure(f"ngrok failed to start: {exc}", see)
         proc = _spawned.get(binary.path)
         exit_code = proc.poll() if proc is not None else None
         self._drain(proc)
         reason, fix = explain_ngrok_failure(
-            exc.ngrok_error or self._last_error, exc.ngrok_error_code,
-            binary=binary.path, local_url=upstream, timed_out=timed_out, timeout=self.startup_timeout,
-            saw_session=self._saw_session, exit_code=exit_code, last_line=self._last_line,
+            exc.ngrok_error or self._last_error,
+            exc.ngrok_error_code,
+            binary=binary.path,
+            local_url=upstream,
+            timed_out=timed_out,
+            timeout=self.startup_timeout,
+            saw_session=self._saw_session,
+            exit_code=exit_code,
+            last_line=self._last_line,
             api_path="/api/endpoints" if config.config_version == "3" else "/api/tunnels",
         )
         return TunnelFailure(reason, fix)
@@ -1006,7 +1094,10 @@ class NgrokTunnel(_BaseTunnel):
         path = self.binary.path if self.binary else "ngrok"
         port = urlsplit(self.local_url or "").port or 80
         self._update(
-            state="failed", public_url=None, checking=False, detail=None,
+            state="failed",
+            public_url=None,
+            checking=False,
+            detail=None,
             reason=f"ngrok exited mid-session (exit code {code})" + (f": {said}" if said else ""),
             fix=f"start the tunnel again; if it keeps exiting, run `{path} http {port}` in a terminal to see why",
         )
@@ -1030,7 +1121,8 @@ def tunnel_from_options(
     if public_url is not None:
         if mode == "ngrok":
             return _Conflict(
-                "ngrok", "--tunnel ngrok and --public-url both given",
+                "ngrok",
+                "--tunnel ngrok and --public-url both given",
                 "drop --public-url to let ngrok assign the URL, or drop --tunnel ngrok if you run the tunnel yourself",
                 **common,
             )
@@ -1096,7 +1188,11 @@ def public_base_url_note(configured: str | None, public_url: str | None) -> str 
     from .starter import is_placeholder_url
 
     if is_placeholder_url(configured):
-        return (f"answers.json's public_base_url ({configured.rstrip('/')}) is a placeholder; senders must call "
-                f"{public_url.rstrip('/')}: paste the URLs above into the sender's webhook settings")
-    return (f"answers.json's public_base_url is {configured.rstrip('/')}, but senders must call {public_url.rstrip('/')}: "
-            f"update the sender's webhook settings (and public_base_url, which URL-signing schemes use)")
+        return (
+            f"answers.json's public_base_url ({configured.rstrip('/')}) is a placeholder; senders must call "
+            f"{public_url.rstrip('/')}: paste the URLs above into the sender's webhook settings"
+        )
+    return (
+        f"answers.json's public_base_url is {configured.rstrip('/')}, but senders must call {public_url.rstrip('/')}: "
+        f"update the sender's webhook settings (and public_base_url, which URL-signing schemes use)"
+    )

@@ -30,8 +30,9 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 RESTARTS_PER_MINUTE = 5
 RELAYED_CHARS = 2000  # of one line of a worker's stderr
@@ -61,7 +62,7 @@ class Channel:
         self.reader, self.writer = reader, writer
 
     @classmethod
-    async def open(cls, sock: socket.socket) -> "Channel":
+    async def open(cls, sock: socket.socket) -> Channel:
         sock.setblocking(False)
         reader, writer = await asyncio.open_unix_connection(sock=sock)
         return cls(reader, writer)
@@ -101,7 +102,7 @@ class SharedNonces(dict):
     """The parent's table of self-check nonces in flight (tunnel.check_public_url fills it):
     adding or removing one tells every worker, and a worker that saw one arrive marks it."""
 
-    def __init__(self, pool: "WorkerPool"):
+    def __init__(self, pool: WorkerPool):
         super().__init__()
         self.pool = pool
 
@@ -130,9 +131,14 @@ class _Worker:
 class WorkerPool:
     """The parent's side: starts, feeds, replaces and stops the worker processes."""
 
-    def __init__(self, command: Callable[[int, int], list[str]], listeners: list[socket.socket],
-                 warn: Callable[[str], None] = lambda text: None,
-                 on_capture: Callable[[int, bool], None] | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        command: Callable[[int, int], list[str]],
+        listeners: list[socket.socket],
+        warn: Callable[[str], None] = lambda text: None,
+        on_capture: Callable[[int, bool], None] | None = None,
+        env: dict[str, str] | None = None,
+    ):
         """`on_capture(id, update)`: the workers report their captures instead of printing
         them, and their stderr comes to `warn` line by line."""
         self.command = command  # (socket fd, channel fd) → argv of a worker
@@ -161,8 +167,12 @@ class WorkerPool:
         try:
             quiet = self.on_capture is not None
             process = await asyncio.create_subprocess_exec(
-                *self.command(*fds), pass_fds=fds, stdin=asyncio.subprocess.DEVNULL, env=self.env,
-                stdout=asyncio.subprocess.DEVNULL if quiet else None, stderr=asyncio.subprocess.PIPE if quiet else None,
+                *self.command(*fds),
+                pass_fds=fds,
+                stdin=asyncio.subprocess.DEVNULL,
+                env=self.env,
+                stdout=asyncio.subprocess.DEVNULL if quiet else None,
+                stderr=asyncio.subprocess.PIPE if quiet else None,
             )
         except OSError as exc:
             ours.close()
@@ -242,9 +252,11 @@ class WorkerPool:
         if len(self._restarts) > RESTARTS_PER_MINUTE:
             # Its socket leaves the port's group, so no connection waits for a process.
             self._retire(worker.listener)
-            self.warn(f"warning: worker process {worker.process.pid} exited (code {code}); "
-                      f"workers died {len(self._restarts)} times in a minute, not starting another "
-                      f"({len(self.workers) + 1} process(es) still serve)")
+            self.warn(
+                f"warning: worker process {worker.process.pid} exited (code {code}); "
+                f"workers died {len(self._restarts)} times in a minute, not starting another "
+                f"({len(self.workers) + 1} process(es) still serve)"
+            )
             return
         # Connections the kernel gave its socket meanwhile wait in its queue for the next one.
         self.warn(f"warning: worker process {worker.process.pid} exited (code {code}); starting another")
@@ -308,8 +320,9 @@ class ReportingNonces(dict):
             self.channel.send({"selfcheck_arrived": nonce})
 
 
-async def follow_parent(channel: Channel, receiver: Any, pipeline: Any, reload: Callable[[str], Any], stop: asyncio.Event,
-                        *, report: bool = False) -> None:
+async def follow_parent(
+    channel: Channel, receiver: Any, pipeline: Any, reload: Callable[[str], Any], stop: asyncio.Event, *, report: bool = False
+) -> None:
     """A worker's side of the channel: apply what the parent says; stop when it goes away.
     With `report`, tell the parent about every capture stored or updated."""
     nonces = ReportingNonces(channel)

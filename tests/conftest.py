@@ -17,6 +17,8 @@ FUZZ_SCALE = max(1, int(os.environ.get("INSPECTOR_FUZZ_SCALE", "1")))
 
 def fuzz_examples(n: int) -> int:
     return n * FUZZ_SCALE
+
+
 GITHUB_SECRET = "example-github-secret-change-me"
 STRIPE_SECRET = "whsec_example_stripe_secret_change_me"
 
@@ -72,7 +74,7 @@ class OneShotServer:
                 self.got.extend(chunk)
             conn.sendall(self.answer)
 
-    def __enter__(self) -> "OneShotServer":
+    def __enter__(self) -> OneShotServer:
         import threading
 
         self.thread = threading.Thread(target=self._serve, daemon=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -15,11 +14,21 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import GITHUB_SECRET, ROOT, run_cli, write_answers
 
-LIST_FIELDS = {"id", "received_at", "method", "path", "tenant", "event_type", "response_status", "signature_status", "flows", "replay_of", "origin"}
+LIST_FIELDS = {
+    "id",
+    "received_at",
+    "method",
+    "path",
+    "tenant",
+    "event_type",
+    "response_status",
+    "signature_status",
+    "flows",
+    "replay_of",
+    "origin",
+}
 SHOW_FIELDS = LIST_FIELDS | {"headers", "query", "body_base64", "body_text", "signature", "response", "runs"}
 
 
@@ -30,7 +39,10 @@ class Serve:
         self.cwd = cwd
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "serve", "--port", "0", *extra],
-            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.first = self.proc.stdout.readline().strip()
         if "--json" in extra:
@@ -60,7 +72,9 @@ def github_sig(body: bytes) -> str:
 def test_serve_then_list_and_show(tmp_path):
     s = Serve(tmp_path)
     body = b'{"zen": "Design for failure."}'
-    status, data = s.post("/events/webhook/demo/github", body, {"X-Hub-Signature-256": github_sig(body), "Content-Type": "application/json"})
+    status, data = s.post(
+        "/events/webhook/demo/github", body, {"X-Hub-Signature-256": github_sig(body), "Content-Type": "application/json"}
+    )
     assert status == 200
     status, bad = s.post("/events/webhook/demo/github", body.replace(b"D", b"d"), {"X-Hub-Signature-256": github_sig(body)})
     assert status == 401 and bad["error"] == "signature invalid"
@@ -180,7 +194,18 @@ def test_verify(tmp_path):
     r = run_cli(*base, "-H", f"X-Hub-Signature-256: {sig[:-1]}0", cwd=tmp_path)
     assert r.returncode == 1 and json.loads(r.stdout)["status"] == "invalid"
     (tmp_path / "body.bin").write_bytes(body.encode())
-    r = run_cli("--answers", str(ROOT / "answers.example.json"), "verify", "--event-type", "github", "--body-file", str(tmp_path / "body.bin"), "-H", f"X-Hub-Signature-256: {sig}", cwd=tmp_path)
+    r = run_cli(
+        "--answers",
+        str(ROOT / "answers.example.json"),
+        "verify",
+        "--event-type",
+        "github",
+        "--body-file",
+        str(tmp_path / "body.bin"),
+        "-H",
+        f"X-Hub-Signature-256: {sig}",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0 and r.stdout.startswith(b"valid")
     r = run_cli(*base, "-H", "no colon here", cwd=tmp_path)
     assert r.returncode == 2 and b"no colon" in r.stderr
@@ -192,7 +217,18 @@ def test_verify_stripe_with_fixed_clock(tmp_path):
     body = b'{"type": "payment_intent.succeeded"}'
     t = 1600000000
     mac = hmac.new(b"whsec_example_stripe_secret_change_me", f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    args = ["--answers", str(ROOT / "answers.example.json"), "verify", "--event-type", "stripe", "--body", body.decode(), "-H", f"Stripe-Signature: t={t},v1={mac}", "--json"]
+    args = [
+        "--answers",
+        str(ROOT / "answers.example.json"),
+        "verify",
+        "--event-type",
+        "stripe",
+        "--body",
+        body.decode(),
+        "-H",
+        f"Stripe-Signature: t={t},v1={mac}",
+        "--json",
+    ]
     assert run_cli(*args, "--now", str(t + 10), cwd=tmp_path).returncode == 0
     r = run_cli(*args, "--now", str(t + 1000), cwd=tmp_path)
     assert r.returncode == 1 and json.loads(r.stdout)["status"] == "expired"
@@ -235,8 +271,13 @@ def test_serve_reloads_answers_and_flows_without_restart(tmp_path):
     flows = tmp_path / "flows"
     flows.mkdir()
     shutil.copy(ROOT / "flows" / "on_webhook.ygtc", flows)
-    proc = subprocess.Popen([sys.executable, "-m", "inspector", "--answers", str(answers), "--flows", str(flows), "serve", "--port", "0"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "--answers", str(answers), "--flows", str(flows), "serve", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = proc.stdout.readline().strip().split()[-1]
 
     def post(path):
@@ -251,7 +292,9 @@ def test_serve_reloads_answers_and_flows_without_restart(tmp_path):
     try:
         assert post("/events/webhook/demo/order.created") == (200, {"success": True})
         (flows / "broken.ygtc").write_text("nodes: [\n")
-        (flows / "new.ygtc").write_text("name: new\nnodes:\n  - id: r\n    type: http_response\n    config: {status: 207}\ntriggers:\n  - event_type: fresh\n")
+        (flows / "new.ygtc").write_text(
+            "name: new\nnodes:\n  - id: r\n    type: http_response\n    config: {status: 207}\ntriggers:\n  - event_type: fresh\n"
+        )
         answers.write_text('{"events-webhook": {"enabled": "maybe"}}')  # broken: the old one is kept
         deadline = time.time() + 10
         while post("/events/webhook/demo/fresh")[0] != 207 and time.time() < deadline:

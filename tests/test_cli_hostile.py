@@ -51,7 +51,9 @@ triggers:
 """
 
 
-def capture(method="POST", path="/events/webhook/demo/echo", headers=(), body=b"", at=1700000000.0, response=None, tenant="demo", event_type="echo"):
+def capture(
+    method="POST", path="/events/webhook/demo/echo", headers=(), body=b"", at=1700000000.0, response=None, tenant="demo", event_type="echo"
+):
     request = Request(method, path, "", Headers(headers), body, "127.0.0.1", at)
     return Capture(None, request, tenant, event_type, SignatureResult("unsigned"), response)
 
@@ -65,9 +67,20 @@ def hostile(tmp_path) -> Path:
     store = Store(path)
     try:
         echoed = Response(200, Headers([("Content-Type", "application/json")]), b'{"text": "\\ud800"}', 2.5)
-        store.insert(capture(headers=[("X-Bytes", "a\udcffb"), ("Content-Type", "application/json")], body=SURROGATE_PAYLOAD, response=echoed))
-        store.insert(capture(method="PO\r\nST", path="/nowhere", headers=[("X-Esc", "\x1b[2J")], body=b"line 1\r\nline\x1b2\n",
-                             response=Response(404, Headers(), b""), tenant=None, event_type=None))
+        store.insert(
+            capture(headers=[("X-Bytes", "a\udcffb"), ("Content-Type", "application/json")], body=SURROGATE_PAYLOAD, response=echoed)
+        )
+        store.insert(
+            capture(
+                method="PO\r\nST",
+                path="/nowhere",
+                headers=[("X-Esc", "\x1b[2J")],
+                body=b"line 1\r\nline\x1b2\n",
+                response=Response(404, Headers(), b""),
+                tenant=None,
+                event_type=None,
+            )
+        )
     finally:
         store.close()
     (tmp_path / "flows").mkdir()
@@ -131,7 +144,11 @@ def test_strict_utf8_stdout_gets_valid_output_with_replacement_characters(hostil
 
 
 @pytest.mark.parametrize("env", [ASCII_STRICT, C_LOCALE], ids=["ascii", "C-locale"])
-@pytest.mark.parametrize("args", [("list",), ("show", "1"), ("show", "1", "--json"), ("export", "1", "--format", "har"), ("export", "1", "--format", "curl")], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [("list",), ("show", "1"), ("show", "1", "--json"), ("export", "1", "--format", "har"), ("export", "1", "--format", "curl")],
+    ids=" ".join,
+)
 def test_ascii_stdout_gets_escapes_and_json_stays_the_same_document(hostile, env, args):
     r = cli_in(hostile, *args, env=env)
     assert_calm(r)
@@ -171,13 +188,17 @@ def test_show_of_a_live_capture_with_a_byte_that_is_not_utf8(tmp_path):
     store = tmp_path / "captures.sqlite3"
     proc = subprocess.Popen(
         [sys.executable, "-m", "inspector", "--store", str(store), "--tunnel", "none", "serve", "--port", "0"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         first = proc.stdout.readline().decode()
         port = int(first.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(b"POST /events/webhook/demo/raw HTTP/1.1\r\nHost: x\r\nX-Raw: \xff!\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+            sock.sendall(
+                b"POST /events/webhook/demo/raw HTTP/1.1\r\nHost: x\r\nX-Raw: \xff!\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+            )
             answer = b""
             while chunk := sock.recv(65536):
                 answer += chunk
@@ -263,12 +284,22 @@ def big_store(path: Path) -> None:
     store.close()
 
 
-@pytest.mark.parametrize("args", [("list", "--limit", "150"), ("list", "--json", "--limit", "150"), ("show", "3", "--json"), ("export", "1", "2", "3", "--format", "curl")], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("list", "--limit", "150"),
+        ("list", "--json", "--limit", "150"),
+        ("show", "3", "--json"),
+        ("export", "1", "2", "3", "--format", "curl"),
+    ],
+    ids=" ".join,
+)
 def test_stdout_closed_early_exits_quietly(tmp_path, args):
     path = tmp_path / "captures.sqlite3"
     big_store(path)
-    proc = subprocess.Popen([sys.executable, "-m", "inspector", "--store", str(path), *args], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "--store", str(path), *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert proc.stdout.readline()  # like `| head -1`
     proc.stdout.close()
     stderr = proc.stderr.read()
@@ -280,8 +311,13 @@ def test_stdout_closed_early_exits_quietly(tmp_path, args):
 @pytest.mark.parametrize("args", [("list",), ("show", "1", "--json"), ("export", "1", "--format", "har")], ids=" ".join)
 def test_stdout_that_cannot_be_written_is_one_line(hostile, args):
     with open("/dev/full", "wb") as full:
-        r = subprocess.run([sys.executable, "-m", "inspector", "--store", str(hostile), *args], cwd=hostile.parent,
-                           stdout=full, stderr=subprocess.PIPE, timeout=60)
+        r = subprocess.run(
+            [sys.executable, "-m", "inspector", "--store", str(hostile), *args],
+            cwd=hostile.parent,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
     assert r.returncode == 2
     assert r.stderr == b"error: cannot write the output: No space left on device\n"
 
@@ -289,8 +325,13 @@ def test_stdout_that_cannot_be_written_is_one_line(hostile, args):
 def test_closed_stdout_stdin_and_stderr(hostile):
     def run(*args, close: int) -> subprocess.CompletedProcess:
         pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
-        return subprocess.run([sys.executable, "-m", "inspector", "--store", str(hostile), *args], cwd=hostile.parent,
-                              preexec_fn=lambda: os.close(close), timeout=60, **pipes)
+        return subprocess.run(
+            [sys.executable, "-m", "inspector", "--store", str(hostile), *args],
+            cwd=hostile.parent,
+            preexec_fn=lambda: os.close(close),
+            timeout=60,
+            **pipes,
+        )
 
     r = run("list", close=1)  # `list >&-`
     assert r.returncode == 0 and r.stderr == b""
@@ -303,14 +344,17 @@ def test_closed_stdout_stdin_and_stderr(hostile):
 # 4. Ids, --now and argv bytes
 
 
-@pytest.mark.parametrize("id_text, code, says", [
-    ("99999999999999999999999", 2, "out of range"),
-    pytest.param("9" * 5000, 2, "out of range", id="5000 digits"),
-    ("9223372036854775807", 1, "no capture 9223372036854775807"),
-    ("abc", 2, "not a capture id"),
-    ("-1", 2, "not a capture id"),
-    ("٣", 2, "not a capture id"),
-])
+@pytest.mark.parametrize(
+    "id_text, code, says",
+    [
+        ("99999999999999999999999", 2, "out of range"),
+        pytest.param("9" * 5000, 2, "out of range", id="5000 digits"),
+        ("9223372036854775807", 1, "no capture 9223372036854775807"),
+        ("abc", 2, "not a capture id"),
+        ("-1", 2, "not a capture id"),
+        ("٣", 2, "not a capture id"),
+    ],
+)
 def test_show_and_export_ids(hostile, id_text, code, says):
     for command in (("show", id_text), ("export", id_text)):
         r = cli_in(hostile, *command)
@@ -329,13 +373,38 @@ def test_now_must_be_a_real_time(tmp_path, command, now):
 
 def test_body_bytes_that_are_not_utf8_are_sent_as_given(tmp_path):
     answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({"events-webhook": {"signatures": {"github": {"header": "X-Hub-Signature-256", "algorithm": "github", "secret": GITHUB_SECRET}}}}))
+    answers.write_text(
+        json.dumps(
+            {
+                "events-webhook": {
+                    "signatures": {"github": {"header": "X-Hub-Signature-256", "algorithm": "github", "secret": GITHUB_SECRET}}
+                }
+            }
+        )
+    )
     body = b"\xff\xfe not UTF-8"
     sig = "sha256=" + hmac.new(GITHUB_SECRET.encode(), body, hashlib.sha256).hexdigest()
     for command in ("verify", "run"):
-        r = subprocess.run([sys.executable, "-m", "inspector", "--answers", str(answers), command, "--event-type", "github",
-                            "-H", f"X-Hub-Signature-256: {sig}", b"--body", body, "--json"],
-                           cwd=tmp_path, capture_output=True, timeout=60)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "inspector",
+                "--answers",
+                str(answers),
+                command,
+                "--event-type",
+                "github",
+                "-H",
+                f"X-Hub-Signature-256: {sig}",
+                b"--body",
+                body,
+                "--json",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=60,
+        )
         assert_calm(r, (0,) if command == "verify" else (1,))  # run: no flow is triggered by `github` here
         result = json.loads(r.stdout)
         assert (result if command == "verify" else result["signature"])["status"] == "valid"
@@ -416,7 +485,13 @@ def test_rows_damaged_by_hand_are_shown_as_far_as_they_can_be_read(hostile):
         db.execute("UPDATE captures SET headers='not json', runs='{}', signature='[1]' WHERE id=1")
         db.execute("UPDATE captures SET method=X'FF00', response_status='abc', notes='[1, 2]' WHERE id=2")
     db.close()
-    for args in (("list",), ("list", "--json"), ("list", "--filter", "caf"), ("export", "1", "2", "--format", "har"), ("show", "1", "--json")):
+    for args in (
+        ("list",),
+        ("list", "--json"),
+        ("list", "--filter", "caf"),
+        ("export", "1", "2", "--format", "har"),
+        ("show", "1", "--json"),
+    ):
         assert_calm(cli_in(hostile, *args))
     r = cli_in(hostile, "show", "1")
     assert_calm(r)
@@ -456,31 +531,34 @@ def test_a_store_damaged_on_disk_is_one_line(tmp_path):
 # 6. Usage errors, None and control characters
 
 
-@pytest.mark.parametrize("args, says", [
-    (("--store", "", "list"), "--store"),
-    (("--tenant", "../x", "check"), "--tenant"),
-    (("--tenant", "..", "check"), "--tenant"),
-    (("--tenant", "a/b", "list"), "--tenant"),
-    (("--public-url", "not a url", "check"), "--public-url"),
-    (("--public-url", "ftp://x.example", "serve"), "--public-url"),
-    (("--port", "70000", "serve"), "--port"),
-    (("--port", "-1", "serve"), "--port"),
-    (("--host", "", "serve"), "--host"),
-    (("--answers", "", "check"), "--answers"),
-    (("--flows", "", "check"), "--flows"),
-    (("--max-captures", "9" * 26, "serve"), "--max-captures"),
-    (("--port", "٨٠", "serve"), "--port"),
-    (("list", "--limit", "1_0"), "--limit"),
-    (("serve", "--forward-to", "http://[::1"), "--forward-to"),
-    (("--forward-to", "localhost:3000", "tui"), "--forward-to"),
-    (("send", "github.push", "--to", "http://[::1"), "--to"),
-    (("export", "1", "--to", "not a url"), "--to"),
-    (("replay", "1", "--to", "http://x:99999"), "--to"),
-    (("replay", "1", "--timeout", "nan"), "--timeout"),
-    (("replay", "1", "--timeout", "inf"), "--timeout"),
-    (("replay", "1", "--timeout", "0"), "--timeout"),
-    (("replay", "1", "--times", "99999999999999999999"), "--times"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (("--store", "", "list"), "--store"),
+        (("--tenant", "../x", "check"), "--tenant"),
+        (("--tenant", "..", "check"), "--tenant"),
+        (("--tenant", "a/b", "list"), "--tenant"),
+        (("--public-url", "not a url", "check"), "--public-url"),
+        (("--public-url", "ftp://x.example", "serve"), "--public-url"),
+        (("--port", "70000", "serve"), "--port"),
+        (("--port", "-1", "serve"), "--port"),
+        (("--host", "", "serve"), "--host"),
+        (("--answers", "", "check"), "--answers"),
+        (("--flows", "", "check"), "--flows"),
+        (("--max-captures", "9" * 26, "serve"), "--max-captures"),
+        (("--port", "٨٠", "serve"), "--port"),
+        (("list", "--limit", "1_0"), "--limit"),
+        (("serve", "--forward-to", "http://[::1"), "--forward-to"),
+        (("--forward-to", "localhost:3000", "tui"), "--forward-to"),
+        (("send", "github.push", "--to", "http://[::1"), "--to"),
+        (("export", "1", "--to", "not a url"), "--to"),
+        (("replay", "1", "--to", "http://x:99999"), "--to"),
+        (("replay", "1", "--timeout", "nan"), "--timeout"),
+        (("replay", "1", "--timeout", "inf"), "--timeout"),
+        (("replay", "1", "--timeout", "0"), "--timeout"),
+        (("replay", "1", "--times", "99999999999999999999"), "--times"),
+    ],
+)
 def test_bad_common_options_are_usage_errors(tmp_path, args, says):
     r = run_cli(*args, cwd=tmp_path)
     assert_calm(r, (2,))
@@ -521,8 +599,10 @@ def test_an_unexpected_error_is_one_line_and_exit_70(monkeypatch, capsys):
     assert entry.main(["check"]) == 70
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == ("error: internal error: TypeError: unsupported operand type(s) for +: 'int' and 'str' "
-                   "(please report it; run with WEBHOOK_INSPECTOR_DEBUG=1 for the traceback)\n")
+    assert err == (
+        "error: internal error: TypeError: unsupported operand type(s) for +: 'int' and 'str' "
+        "(please report it; run with WEBHOOK_INSPECTOR_DEBUG=1 for the traceback)\n"
+    )
     monkeypatch.setenv(entry.DEBUG_ENV, "1")
     assert entry.main(["check"]) == 70
     err = capsys.readouterr().err

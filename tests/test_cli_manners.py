@@ -99,11 +99,27 @@ def test_show_prints_no_none_for_a_trace_of_nulls(tmp_path):
     path = tmp_path / "captures.sqlite3"
     request = Request("POST", "/events/webhook/demo/x", "", Headers([("A", "b")]), b"{}", None, 1_700_000_000.0)
     runs = (
-        {"id": 1, "flow": None, "file": None, "status": None, "parent_id": None, "via_node": None, "duration_us": None,
-         "steps": [{"node": None, "type": None, "status": None, "output": None,
+        {
+            "id": 1,
+            "flow": None,
+            "file": None,
+            "status": None,
+            "parent_id": None,
+            "via_node": None,
+            "duration_us": None,
+            "steps": [
+                {
+                    "node": None,
+                    "type": None,
+                    "status": None,
+                    "output": None,
                     "decision": [{"expression": None, "value": None}, {"expression": "x", "error": None}],
-                    "error": {"message": None, "line": 3, "column": None}, "logs": [None]}],
-         "error": {"message": None}},
+                    "error": {"message": None, "line": 3, "column": None},
+                    "logs": [None],
+                }
+            ],
+            "error": {"message": None},
+        },
         {"id": 2, "flow": "child", "parent_id": 1, "via_node": None, "status": "error", "steps": [], "error": {"message": None}},
         {"id": 3, "flow": "g", "parent_id": None, "status": "error", "steps": [], "error": None},
     )

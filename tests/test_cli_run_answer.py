@@ -91,4 +91,6 @@ def test_run_names_the_flow_file_that_failed_to_load(folder):
     r = run_cli("run", "--event-type", "refund", "--body", "{}", cwd=folder)
     assert r.returncode == 1
     last = r.stderr.decode().splitlines()[-1]
-    assert last.startswith("error: no flow is triggered by event type refund: flows/refund.ygtc failed to load (flows/refund.ygtc:5:11:"), last
+    assert last.startswith("error: no flow is triggered by event type refund: flows/refund.ygtc failed to load (flows/refund.ygtc:5:11:"), (
+        last
+    )

@@ -29,7 +29,11 @@ def test_mistyped_command_and_option_get_a_did_you_mean(tmp_path):
 USAGE_ERRORS = [
     # unknown command
     (["lsit"], None, "unknown command 'lsit' (did you mean 'list'?)"),
-    (["frobnicate"], None, "unknown command 'frobnicate'; commands: tui, serve, check, verify, run, send, list, show, replay, export, import, init"),
+    (
+        ["frobnicate"],
+        None,
+        "unknown command 'frobnicate'; commands: tui, serve, check, verify, run, send, list, show, replay, export, import, init",
+    ),
     # unknown option, after the command, with or without a value, glued with '='
     (["list", "--limt", "5"], "list", "unrecognized option --limt (did you mean --limit?)"),
     (["list", "--limt=5"], "list", "unrecognized option --limt (did you mean --limit?)"),
@@ -42,7 +46,11 @@ USAGE_ERRORS = [
     (["--bogus"], None, "unrecognized option --bogus"),
     (["--limt", "5", "list"], "list", "unrecognized option --limt (did you mean --limit?)"),
     (["--limit", "5", "list"], "list", "--limit is an option of list: give it after the command (webhook-inspector list --limit …)"),
-    (["--tunnel", "ngrk", "list"], "list", "argument --tunnel: invalid choice 'ngrk' (did you mean 'ngrok'?); choose from auto, ngrok, none"),
+    (
+        ["--tunnel", "ngrk", "list"],
+        "list",
+        "argument --tunnel: invalid choice 'ngrk' (did you mean 'ngrok'?); choose from auto, ngrok, none",
+    ),
     (["list", "--tunnel", "foo"], "list", "argument --tunnel: invalid choice 'foo'; choose from auto, ngrok, none"),
     (["--workers", "2", "list"], "list", "--workers applies to serve and the TUI, not to list"),
     # missing argument, missing value, invalid choice, invalid int, extra argument, exclusive options
@@ -50,10 +58,18 @@ USAGE_ERRORS = [
     (["run", "--event-type", "x"], "run", "one of the arguments --body-file --body is required"),
     (["list", "--limit"], "list", "argument --limit: expected one argument"),
     (["list", "--limit", "x"], "list", "argument --limit: 'x' is not a whole number"),
-    (["export", "1", "--format", "jsn"], "export", "argument --format: invalid choice 'jsn' (did you mean 'json'?); choose from curl, httpie, har, json"),
+    (
+        ["export", "1", "--format", "jsn"],
+        "export",
+        "argument --format: invalid choice 'jsn' (did you mean 'json'?); choose from curl, httpie, har, json",
+    ),
     (["show", "1", "2"], "show", "unexpected argument '2'"),
     (["list", "extra"], "list", "unexpected argument 'extra'"),
-    (["verify", "--event-type", "a", "--body", "x", "--body-file", "y"], "verify", "argument --body-file: not allowed with argument --body"),
+    (
+        ["verify", "--event-type", "a", "--body", "x", "--body-file", "y"],
+        "verify",
+        "argument --body-file: not allowed with argument --body",
+    ),
 ]
 
 

@@ -35,7 +35,10 @@ def test_lookup_order(tmp_path):
 
 
 def test_env_expansion_and_unset_variable():
-    c = cfg({"signatures": {"github": {"algorithm": "sha256", "secret": "${GH}", "header": "X-Hub-Signature-256"}}}, env={"GH": "s3cr3t-value-long"})
+    c = cfg(
+        {"signatures": {"github": {"algorithm": "sha256", "secret": "${GH}", "header": "X-Hub-Signature-256"}}},
+        env={"GH": "s3cr3t-value-long"},
+    )
     assert c.signatures[0].secret == "s3cr3t-value-long"
     c = cfg({"signatures": {"github": {"algorithm": "sha256", "secret": "${GH}"}}}, env={})
     [problem] = c.entry_errors
@@ -85,15 +88,19 @@ def test_unknown_keys_warn():
 
 
 def test_signature_entry_problems_do_not_stop_loading():
-    c = cfg({"signatures": {
-        "a": {"algorithm": "md5", "secret": "x"},
-        "b": {"algorithm": "sha256", "secret": ""},
-        "c": {"algorithm": "sha256"},
-        "d": {"algorithm": 5, "secret": "x"},
-        "e": {"algorithm": "standard-webhooks", "secret": "whsec_%%%"},
-        "f": {"algorithm": "sha256", "secret": "abc", "tolerance": -1},
-        "stripe": {"secret": "whsec_x"},
-    }})
+    c = cfg(
+        {
+            "signatures": {
+                "a": {"algorithm": "md5", "secret": "x"},
+                "b": {"algorithm": "sha256", "secret": ""},
+                "c": {"algorithm": "sha256"},
+                "d": {"algorithm": 5, "secret": "x"},
+                "e": {"algorithm": "standard-webhooks", "secret": "whsec_%%%"},
+                "f": {"algorithm": "sha256", "secret": "abc", "tolerance": -1},
+                "stripe": {"secret": "whsec_x"},
+            }
+        }
+    )
     errors = {p.path: p.message for p in c.entry_errors}
     assert "unknown algorithm 'md5'" in errors["events-webhook.signatures.a.algorithm"]
     assert "empty" in errors["events-webhook.signatures.b.secret"]

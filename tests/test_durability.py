@@ -19,9 +19,29 @@ from tests.conftest import ROOT
 
 def start_serve(tmp_path, store, workers=1):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
-         "--store", str(store), "--tunnel", "none", "serve", "--port", "0", "--workers", str(workers)],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "--answers",
+            str(ROOT / "answers.example.json"),
+            "--flows",
+            str(ROOT / "flows"),
+            "--store",
+            str(store),
+            "--tunnel",
+            "none",
+            "serve",
+            "--port",
+            "0",
+            "--workers",
+            str(workers),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     line = proc.stdout.readline().strip()
     assert line.startswith("listening on "), (line, proc.stderr.read() if proc.poll() is not None else "")
@@ -41,17 +61,20 @@ async def load(url: str, total: int, concurrency: int, path_for, on_answer, stop
     answered = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
+
         async def one(i: int):
             nonlocal answered
             body = json.dumps({"n": i, "pad": "x" * (i % 97)}).encode() + bytes([i % 256])
             try:
-                async with session.post(url + path_for(i), data=body, headers={"Content-Type": "application/json"}, timeout=aiohttp.ClientTimeout(total=20)) as resp:
+                async with session.post(
+                    url + path_for(i), data=body, headers={"Content-Type": "application/json"}, timeout=aiohttp.ClientTimeout(total=20)
+                ) as resp:
                     await resp.read()
                     on_answer(i, body, resp.status, resp.headers.get("X-Inspector-Capture"))
                     answered += 1
                     if stop_after is not None and answered == stop_after and stop:
                         stop()
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass  # not acknowledged: allowed to be lost
 
         queue = list(range(total))
@@ -73,8 +96,17 @@ def test_kill_9_mid_load_loses_nothing_acknowledged(tmp_path, workers):
         if status < 500 and cid:
             acked[int(cid)] = body
 
-    asyncio.run(load(url, 3000, 50, lambda i: "/events/webhook/demo/order.created" if i % 3 else "/events/webhook/demo/github",
-                     on_answer, stop_after=1200, stop=lambda: os.killpg(proc.pid, signal.SIGKILL)))  # every process
+    asyncio.run(
+        load(
+            url,
+            3000,
+            50,
+            lambda i: "/events/webhook/demo/order.created" if i % 3 else "/events/webhook/demo/github",
+            on_answer,
+            stop_after=1200,
+            stop=lambda: os.killpg(proc.pid, signal.SIGKILL),
+        )
+    )  # every process
     proc.wait(10)
     assert proc.returncode == -signal.SIGKILL
     assert len(acked) >= 1200
@@ -111,8 +143,17 @@ def test_sigterm_mid_load_answers_or_refuses_and_finishes_async_runs(tmp_path, w
         if cid:
             acked[int(cid)] = body
 
-    asyncio.run(load(url, 1500, 40, lambda i: "/events/webhook/demo/report.generate", on_answer,
-                     stop_after=500, stop=lambda: os.kill(proc.pid, signal.SIGTERM)))
+    asyncio.run(
+        load(
+            url,
+            1500,
+            40,
+            lambda i: "/events/webhook/demo/report.generate",
+            on_answer,
+            stop_after=500,
+            stop=lambda: os.kill(proc.pid, signal.SIGTERM),
+        )
+    )
     proc.wait(30)
     assert proc.returncode == 0
     assert no_process_left(proc.pid)
@@ -166,7 +207,9 @@ def compressed_bomb(size: int, fill: bytes = b"a", chunk: int = 1 << 24) -> byte
     crc = 0
     for _ in range(size // chunk):
         crc = zlib.crc32(fill * chunk, crc)
-    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + segment * (size // chunk) + b"\x03\x00" + struct.pack("<II", crc, size & 0xFFFFFFFF)
+    return (
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + segment * (size // chunk) + b"\x03\x00" + struct.pack("<II", crc, size & 0xFFFFFFFF)
+    )
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -190,6 +233,7 @@ def test_kill_9_under_hostile_load_loses_nothing_acknowledged(tmp_path, workers)
         queue = list(range(400))
         connector = aiohttp.TCPConnector(limit=24)
         async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
+
             async def one(i: int) -> None:
                 nonlocal answered
                 kind = kinds[i % len(kinds)]
@@ -216,7 +260,7 @@ def test_kill_9_under_hostile_load_loses_nothing_acknowledged(tmp_path, workers)
                         answered += 1
                         if answered == 200:
                             os.killpg(proc.pid, signal.SIGKILL)  # every process
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     pass  # not acknowledged: allowed to be lost
 
             async def worker() -> None:
@@ -240,7 +284,7 @@ def test_kill_9_under_hostile_load_loses_nothing_acknowledged(tmp_path, workers)
         for cid, (kind, body) in acked.items():
             kept = store.get(cid)
             if kind == "oversized":
-                assert kept.request.truncated and kept.request.body == body[:64 * 1024] and kept.response.status == 413
+                assert kept.request.truncated and kept.request.body == body[: 64 * 1024] and kept.response.status == 413
             else:
                 assert kept.request.body == body, (cid, kind)
     finally:

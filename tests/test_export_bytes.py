@@ -23,7 +23,14 @@ VALUE_BYTES = [0x09] + list(range(0x20, 0x7F)) + list(range(0x80, 0x100))
 
 
 def capture_with(headers, body=b"", method="POST", path="/events/webhook/demo/x", query="", response=None):
-    return Capture(5, Request(method, path, query, Headers(headers), body, "1.2.3.4", 1_700_000_000.25), "demo", "x", SignatureResult("unsigned"), response)
+    return Capture(
+        5,
+        Request(method, path, query, Headers(headers), body, "1.2.3.4", 1_700_000_000.25),
+        "demo",
+        "x",
+        SignatureResult("unsigned"),
+        response,
+    )
 
 
 def as_text(raw: bytes) -> str:
@@ -34,7 +41,12 @@ header_values = st.lists(st.sampled_from(VALUE_BYTES), max_size=40).map(bytes)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(values=st.lists(header_values, min_size=1, max_size=4), body=st.binary(max_size=300), answer=st.binary(max_size=100), fmt=st.sampled_from(["har", "json"]))
+@given(
+    values=st.lists(header_values, min_size=1, max_size=4),
+    body=st.binary(max_size=300),
+    answer=st.binary(max_size=100),
+    fmt=st.sampled_from(["har", "json"]),
+)
 def test_har_and_json_round_trip_every_byte(values, body, answer, fmt):
     headers = [(f"X-H{i}", as_text(v)) for i, v in enumerate(values)]
     response = Response(200, Headers([("X-Back", as_text(values[0]))]), answer, 1.5)
@@ -91,7 +103,10 @@ def test_export_files_are_private_from_the_start(tmp_path):
     old.chmod(0o644)
     previous = os.umask(0)  # the child inherits it: the mode must not depend on the umask
     try:
-        results = [run_cli("--store", str(db), "--reveal", "export", "1", "--format", "har", "--output", str(t), cwd=tmp_path) for t in (tmp_path / "new.har", old)]
+        results = [
+            run_cli("--store", str(db), "--reveal", "export", "1", "--format", "har", "--output", str(t), cwd=tmp_path)
+            for t in (tmp_path / "new.har", old)
+        ]
     finally:
         os.umask(previous)
     for target, r in zip((tmp_path / "new.har", old), results):
@@ -124,7 +139,13 @@ EVIL = [
 
 @pytest.mark.parametrize("method", EVIL)
 def test_commands_run_nothing_but_the_client(tmp_path, method):
-    headers = [("X-Evil", "'; touch pwned; echo '"), ("X-Sub", "$(touch pwned)"), ("X-Empty", ""), ("X-Raw", as_text(b"a\xffb")), ("X-At", "=@pwned")]
+    headers = [
+        ("X-Evil", "'; touch pwned; echo '"),
+        ("X-Sub", "$(touch pwned)"),
+        ("X-Empty", ""),
+        ("X-Raw", as_text(b"a\xffb")),
+        ("X-At", "=@pwned"),
+    ]
     cap = capture_with(headers, b"@pwned", method=method, path="/p/'$(touch pwned)'/[1-2]", query="a=`touch pwned`")
     for name, make in (("curl", to_curl), ("http", to_httpie)):
         args = run_as_function(make(cap, "http://127.0.0.1:9"), name, tmp_path)
@@ -187,7 +208,12 @@ PATH_CHARS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "?#")
     method=st.text(TCHAR, min_size=1, max_size=32),
     path=st.text(PATH_CHARS, max_size=30).map(lambda p: "/" + p),
     values=st.lists(header_values, max_size=3),
-    body=st.one_of(st.binary(max_size=60), st.text(max_size=60).map(lambda t: t.encode("utf-8", "surrogatepass")), st.just(b"a\x00b"), st.just(b"@/etc/passwd")),
+    body=st.one_of(
+        st.binary(max_size=60),
+        st.text(max_size=60).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.just(b"a\x00b"),
+        st.just(b"@/etc/passwd"),
+    ),
 )
 def test_curl_hands_over_exactly_the_captured_parts(tmp_path, method, path, values, body):
     headers = [(f"X-H{i}", as_text(v)) for i, v in enumerate(values)]
@@ -199,5 +225,5 @@ def test_curl_hands_over_exactly_the_captured_parts(tmp_path, method, path, valu
         assert args[args.index(b"-H", 5 + 2 * i) + 1] == expected
     if body:
         data = args[args.index(b"--data-binary") + 1]
-        assert data == body or (data == b"@-" and b"\0".join(args[args.index(b"STDIN") + 1:]) == body)
+        assert data == body or (data == b"@-" and b"\0".join(args[args.index(b"STDIN") + 1 :]) == body)
     assert list(tmp_path.iterdir()) == []  # nothing else ran, nothing was written

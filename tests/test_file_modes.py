@@ -28,8 +28,9 @@ def with_umask(umask: int):
 
 @pytest.mark.parametrize("umask", UMASKS)
 def test_init_writes_answers_readable_by_the_owner_only(tmp_path, umask):
-    r = subprocess.run([sys.executable, "-m", "inspector", "init"], cwd=tmp_path, capture_output=True, timeout=60,
-                       preexec_fn=with_umask(umask))
+    r = subprocess.run(
+        [sys.executable, "-m", "inspector", "init"], cwd=tmp_path, capture_output=True, timeout=60, preexec_fn=with_umask(umask)
+    )
     assert r.returncode == 0, r.stderr
     assert oct(mode(tmp_path / "answers.json")) == oct(0o600)
     # The flows hold no secret: they keep the usual umask-made modes.
@@ -38,12 +39,22 @@ def test_init_writes_answers_readable_by_the_owner_only(tmp_path, umask):
 
 @pytest.mark.parametrize("umask", UMASKS)
 def test_serve_creates_a_private_store_folder_and_files(tmp_path, umask):
-    proc = subprocess.Popen([sys.executable, "-m", "inspector", "serve", "--port", "0"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=with_umask(umask))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "serve", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=with_umask(umask),
+    )
     try:
         url = proc.stdout.readline().strip().split()[-1]
-        request = urllib.request.Request(url + "/events/webhook/demo/test", data=b'{"message": "hi"}',
-                                         headers={"Authorization": "Bearer file-mode-token-123456"}, method="POST")
+        request = urllib.request.Request(
+            url + "/events/webhook/demo/test",
+            data=b'{"message": "hi"}',
+            headers={"Authorization": "Bearer file-mode-token-123456"},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=10) as resp:
             resp.read()
         assert "/events/webhook/demo/test" in proc.stdout.readline()  # committed before it was answered
@@ -53,8 +64,12 @@ def test_serve_creates_a_private_store_folder_and_files(tmp_path, umask):
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
-    assert modes == {".inspector": oct(0o700), "captures.sqlite3": oct(0o600),
-                     "captures.sqlite3-wal": oct(0o600), "captures.sqlite3-shm": oct(0o600)}
+    assert modes == {
+        ".inspector": oct(0o700),
+        "captures.sqlite3": oct(0o600),
+        "captures.sqlite3-wal": oct(0o600),
+        "captures.sqlite3-shm": oct(0o600),
+    }
 
 
 def test_nested_store_folders_made_for_the_store_are_private(tmp_path):
@@ -84,8 +99,13 @@ def test_a_store_made_again_after_its_file_was_deleted_is_private(tmp_path):
     from inspector.model import Capture, Headers, Request, SignatureResult
 
     path = tmp_path / "captures.sqlite3"
-    capture = Capture(None, Request("POST", "/x", headers=Headers([("Authorization", "Bearer reopen-token-123456")]), body=b"{}", received_at=1.0),
-                      None, None, SignatureResult("unsigned", reason=""))
+    capture = Capture(
+        None,
+        Request("POST", "/x", headers=Headers([("Authorization", "Bearer reopen-token-123456")]), body=b"{}", received_at=1.0),
+        None,
+        None,
+        SignatureResult("unsigned", reason=""),
+    )
     old = os.umask(0)
     try:
         store = Store(path)

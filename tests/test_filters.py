@@ -41,7 +41,17 @@ def test_filters(text, capture, expected):
     assert parse_filter(text)(capture) is expected
 
 
-@pytest.mark.parametrize("text, message", [("sig:nope", "unknown status"), ("status:abc", "404"), ("colour:red", "unknown filter"), ("origin:x", "live"), ('"open', "quote"), ("type:", "needs a value")])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("sig:nope", "unknown status"),
+        ("status:abc", "404"),
+        ("colour:red", "unknown filter"),
+        ("origin:x", "live"),
+        ('"open', "quote"),
+        ("type:", "needs a value"),
+    ],
+)
 def test_bad_filters_say_why(text, message):
     with pytest.raises(FilterError, match=message):
         parse_filter(text)

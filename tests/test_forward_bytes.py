@@ -93,7 +93,9 @@ async def test_deliver_plain_exchange_failures_are_sentences():
 
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
-        d = await deliver(Request("POST", "/", "", Headers([("X-Raw", raw_text(b"\xff"))]), b"x"), f"http://127.0.0.1:{held.getsockname()[1]}/")
+        d = await deliver(
+            Request("POST", "/", "", Headers([("X-Raw", raw_text(b"\xff"))]), b"x"), f"http://127.0.0.1:{held.getsockname()[1]}/"
+        )
     assert d.response is None and "cannot connect" in d.error
     async with RawTarget(answer=b"garbage\r\n\r\n") as target:
         d = await deliver(Request("POST", "/", "", Headers([("X-Raw", raw_text(b"\xff"))]), b"x"), target.url)
@@ -126,7 +128,14 @@ async def raw_post(url: str, path: str, headers: bytes, body: bytes = b"{}") -> 
     """Send bytes aiohttp's client could not; (answer head, answer body)."""
     u = aiohttp.client.URL(url)
     reader, writer = await asyncio.open_connection(u.host, u.port)
-    writer.write(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + headers + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+    writer.write(
+        b"POST "
+        + path.encode()
+        + b" HTTP/1.1\r\nHost: x\r\n"
+        + headers
+        + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+        + body
+    )
     await writer.drain()
     data = await reader.read()
     writer.close()
@@ -169,7 +178,9 @@ async def test_a_target_that_never_answers_holds_no_other_forward(tmp_path):
         async with aiohttp.ClientSession() as session:
 
             async def post(hang: bool):
-                async with session.post(s.receiver.url + "/events/webhook/demo/x", data=b"{}", headers={"X-Hang": "1"} if hang else {}) as resp:
+                async with session.post(
+                    s.receiver.url + "/events/webhook/demo/x", data=b"{}", headers={"X-Hang": "1"} if hang else {}
+                ) as resp:
                     return resp.status, await resp.read()
 
             stuck = [asyncio.ensure_future(post(True)) for _ in range(2)]
@@ -183,21 +194,24 @@ async def test_a_target_that_never_answers_holds_no_other_forward(tmp_path):
             assert (await asyncio.wait_for(post(False), 5))[0] == 201
 
 
-@pytest.mark.parametrize("forward_to, host, port, public, loops", [
-    ("http://127.0.0.1:8080/app", "127.0.0.1", 8080, (), True),
-    ("http://localhost:8080", "127.0.0.1", 8080, (), True),
-    ("http://[::1]:8080/x", "127.0.0.1", 8080, (), True),
-    ("http://LOCALHOST.:8080", "0.0.0.0", 8080, (), True),
-    ("http://127.0.0.2:8080", "::", 8080, (), True),
-    ("http://0.0.0.0:8080", "127.0.0.1", 8080, (), True),
-    ("http://192.168.1.5:8080", "192.168.1.5", 8080, (), True),
-    ("https://abc.ngrok.app/events", "127.0.0.1", 8080, ("https://ABC.ngrok.app",), True),
-    ("http://tunnel.example:80/x", "127.0.0.1", 8080, (None, "http://tunnel.example"), True),
-    ("http://127.0.0.1:3000", "127.0.0.1", 8080, (), False),
-    ("http://localhost:8080", "192.168.1.5", 8080, (), False),
-    ("https://abc.ngrok.app", "127.0.0.1", 8080, ("https://other.ngrok.app",), False),
-    ("http://app.internal:8080", "127.0.0.1", 8080, (), False),
-])
+@pytest.mark.parametrize(
+    "forward_to, host, port, public, loops",
+    [
+        ("http://127.0.0.1:8080/app", "127.0.0.1", 8080, (), True),
+        ("http://localhost:8080", "127.0.0.1", 8080, (), True),
+        ("http://[::1]:8080/x", "127.0.0.1", 8080, (), True),
+        ("http://LOCALHOST.:8080", "0.0.0.0", 8080, (), True),
+        ("http://127.0.0.2:8080", "::", 8080, (), True),
+        ("http://0.0.0.0:8080", "127.0.0.1", 8080, (), True),
+        ("http://192.168.1.5:8080", "192.168.1.5", 8080, (), True),
+        ("https://abc.ngrok.app/events", "127.0.0.1", 8080, ("https://ABC.ngrok.app",), True),
+        ("http://tunnel.example:80/x", "127.0.0.1", 8080, (None, "http://tunnel.example"), True),
+        ("http://127.0.0.1:3000", "127.0.0.1", 8080, (), False),
+        ("http://localhost:8080", "192.168.1.5", 8080, (), False),
+        ("https://abc.ngrok.app", "127.0.0.1", 8080, ("https://other.ngrok.app",), False),
+        ("http://app.internal:8080", "127.0.0.1", 8080, (), False),
+    ],
+)
 def test_forward_loop_is_recognised(forward_to, host, port, public, loops):
     from inspector.replay import forward_loop
 
@@ -219,9 +233,26 @@ def test_serve_refuses_to_forward_to_itself(tmp_path):
         port = s.getsockname()[1]
     for target in (f"http://localhost:{port}/hook", "https://me.example.app/x"):
         done = subprocess.run(
-            [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--store", str(tmp_path / "s.sqlite3"),
-             "serve", "--port", str(port), "--public-url", "https://me.example.app", "--forward-to", target],
-            cwd=tmp_path, capture_output=True, text=True, timeout=30,
+            [
+                sys.executable,
+                "-m",
+                "inspector",
+                "--answers",
+                str(ROOT / "answers.example.json"),
+                "--store",
+                str(tmp_path / "s.sqlite3"),
+                "serve",
+                "--port",
+                str(port),
+                "--public-url",
+                "https://me.example.app",
+                "--forward-to",
+                target,
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         assert done.returncode == 2, done.stderr
         assert f"error: --forward-to {target}: " in done.stderr and "forwarded to itself" in done.stderr
@@ -264,11 +295,29 @@ def test_cli_replay_sends_the_captured_bytes(tmp_path):
 
     db = tmp_path / "s.sqlite3"
     store = Store(db)
-    store.insert(Capture(None, Request("POST", "/events/webhook/demo/x", "", Headers([("X-Raw", raw_text(b"caf\xe9\xff")), ("Content-Type", "text/plain")]), b"hi", "1.2.3.4", 1_700_000_000.0), "demo", "x", SignatureResult("unsigned")))
+    store.insert(
+        Capture(
+            None,
+            Request(
+                "POST",
+                "/events/webhook/demo/x",
+                "",
+                Headers([("X-Raw", raw_text(b"caf\xe9\xff")), ("Content-Type", "text/plain")]),
+                b"hi",
+                "1.2.3.4",
+                1_700_000_000.0,
+            ),
+            "demo",
+            "x",
+            SignatureResult("unsigned"),
+        )
+    )
     store.close()
     (tmp_path / "answers.json").write_text('{"events-webhook": {}}')
     with OneShotServer(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", until=b"\r\n\r\nhi") as target:
-        r = run_cli("--answers", str(tmp_path / "answers.json"), "--store", str(db), "replay", "1", "--to", target.url, "--json", cwd=tmp_path)
+        r = run_cli(
+            "--answers", str(tmp_path / "answers.json"), "--store", str(db), "replay", "1", "--to", target.url, "--json", cwd=tmp_path
+        )
     got = target.got
     assert r.returncode == 0, r.stderr
     assert b"\r\nX-Raw: caf\xe9\xff\r\n" in bytes(got)

@@ -3,21 +3,42 @@
 from __future__ import annotations
 
 import json
-import os
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.config import ConfigError, parse_config
 from inspector.flow import load_text
-
 from tests.conftest import fuzz_examples
 
 FUZZ = fuzz_examples(150)
 
-json_scalars = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False) | st.text(max_size=20)
-known_keys = st.sampled_from(["enabled", "public_base_url", "secret_header", "secret_key", "signatures", "enforce", "max_body_bytes", "ack_timeout_seconds", "header", "algorithm", "secret", "tolerance", "stripe", "github", "${X}", "_c"])
-json_values = st.recursive(json_scalars | st.sampled_from(["${HOME}", "${NOPE}", "${}", "whsec_%%", "sha256", "stripe", "https://x"]),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(known_keys | st.text(max_size=8), inner, max_size=5), max_leaves=25)
+json_scalars = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats(allow_nan=False) | st.text(max_size=20)
+known_keys = st.sampled_from(
+    [
+        "enabled",
+        "public_base_url",
+        "secret_header",
+        "secret_key",
+        "signatures",
+        "enforce",
+        "max_body_bytes",
+        "ack_timeout_seconds",
+        "header",
+        "algorithm",
+        "secret",
+        "tolerance",
+        "stripe",
+        "github",
+        "${X}",
+        "_c",
+    ]
+)
+json_values = st.recursive(
+    json_scalars | st.sampled_from(["${HOME}", "${NOPE}", "${}", "whsec_%%", "sha256", "stripe", "https://x"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(known_keys | st.text(max_size=8), inner, max_size=5),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=FUZZ, deadline=None)
@@ -44,13 +65,53 @@ def test_random_text_as_answers_json(text):
         assert all(p.message for p in exc.problems)
 
 
-yaml_atoms = st.sampled_from([
-    "name: f\n", "nodes:\n", "  - id: a\n", "  - id: b\n", "    type: script\n", "    type: branch\n", "    type: http_response\n",
-    "    type: async\n", "    type: nope\n", "    config:\n", "      script: |\n", "        let x = 1;\n", "        x +\n", "      conditions:\n",
-    "        - expression: \"a == 1\"\n", "          next: b\n", "      default: a\n", "      status: 200\n", "      body: \"{{ prev }}\"\n",
-    "      flow: f\n", "    next: b\n", "    to: a\n", "triggers:\n", "  - type: event\n", "    event_type: \"*\"\n", "    target: a\n",
-    "\t", "- ", ": ", "{", "}", "[", "]", "&a ", "*a\n", "---\n", "'", "\"", "{{", "}}", "#", "\n", "!!python/object:os.system ''\n",
-])
+yaml_atoms = st.sampled_from(
+    [
+        "name: f\n",
+        "nodes:\n",
+        "  - id: a\n",
+        "  - id: b\n",
+        "    type: script\n",
+        "    type: branch\n",
+        "    type: http_response\n",
+        "    type: async\n",
+        "    type: nope\n",
+        "    config:\n",
+        "      script: |\n",
+        "        let x = 1;\n",
+        "        x +\n",
+        "      conditions:\n",
+        '        - expression: "a == 1"\n',
+        "          next: b\n",
+        "      default: a\n",
+        "      status: 200\n",
+        '      body: "{{ prev }}"\n',
+        "      flow: f\n",
+        "    next: b\n",
+        "    to: a\n",
+        "triggers:\n",
+        "  - type: event\n",
+        '    event_type: "*"\n',
+        "    target: a\n",
+        "\t",
+        "- ",
+        ": ",
+        "{",
+        "}",
+        "[",
+        "]",
+        "&a ",
+        "*a\n",
+        "---\n",
+        "'",
+        '"',
+        "{{",
+        "}}",
+        "#",
+        "\n",
+        "!!python/object:os.system ''\n",
+    ]
+)
 
 
 @settings(max_examples=FUZZ, deadline=None)

@@ -72,7 +72,9 @@ class Server:
         self.store.close()
 
     async def post(self, path, body=b"", headers=None):
-        async with self.session.post(self.receiver.url + path, data=body, headers=headers or {}, timeout=aiohttp.ClientTimeout(total=15)) as resp:
+        async with self.session.post(
+            self.receiver.url + path, data=body, headers=headers or {}, timeout=aiohttp.ClientTimeout(total=15)
+        ) as resp:
             return resp.status, await resp.read(), resp.headers
 
     def reread(self, cid):
@@ -134,7 +136,7 @@ def test_a_literal_status_that_is_not_a_final_answer_is_a_load_error(tmp_path, c
 # Item 1: decompression bombs
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gzip_bomb(chunks: int = 64, chunk: int = 1 << 24) -> bytes:
     """A valid gzip body of `chunks` × `chunk` zero bytes (1 GiB by default, ~1 MiB on the
     wire), built from one compressed chunk repeated: a full flush makes each chunk's

@@ -29,11 +29,34 @@ def capture(n: int = 0, body: bytes = b"{}", runs: tuple = ()) -> Capture:
 
 
 def run_with_output(output) -> dict:
-    return {"id": 1, "flow": "f", "file": "f.ygtc", "trigger": "event:x", "parent_id": None, "via_node": None, "status": "ok",
-            "started_at": "2026-01-01T00:00:00.000Z", "duration_us": 5, "path": ["a"],
-            "steps": [{"node": "a", "type": "script", "status": "ok", "started_at": "2026-01-01T00:00:00.000Z", "duration_us": 5,
-                       "output": output, "next": None, "decision": None, "error": None, "logs": ["said"]}],
-            "error": None, "warnings": []}
+    return {
+        "id": 1,
+        "flow": "f",
+        "file": "f.ygtc",
+        "trigger": "event:x",
+        "parent_id": None,
+        "via_node": None,
+        "status": "ok",
+        "started_at": "2026-01-01T00:00:00.000Z",
+        "duration_us": 5,
+        "path": ["a"],
+        "steps": [
+            {
+                "node": "a",
+                "type": "script",
+                "status": "ok",
+                "started_at": "2026-01-01T00:00:00.000Z",
+                "duration_us": 5,
+                "output": output,
+                "next": None,
+                "decision": None,
+                "error": None,
+                "logs": ["said"],
+            }
+        ],
+        "error": None,
+        "warnings": [],
+    }
 
 
 def answer(cid: int) -> Response:
@@ -215,8 +238,9 @@ class Server:
         self.store.close()
 
     async def post(self, path="/events/webhook/demo/echo", body=b'{"a": 1}'):
-        async with self.session.post(self.receiver.url + path, data=body, headers={"Content-Type": "application/json"},
-                                     timeout=aiohttp.ClientTimeout(total=15)) as resp:
+        async with self.session.post(
+            self.receiver.url + path, data=body, headers={"Content-Type": "application/json"}, timeout=aiohttp.ClientTimeout(total=15)
+        ) as resp:
             return resp.status, await resp.read(), resp.headers
 
 
@@ -369,7 +393,10 @@ async def test_a_full_disk_answers_503_saying_so_with_one_line_each(tmp_path, ca
             assert "disk is full" in data["detail"] and "disk space" in data["hint"]
         err = capsys.readouterr().err
         lines = [line for line in err.splitlines() if line.strip()]
-        assert len(lines) == 3 and all(line.startswith("error: could not capture POST /events/webhook/demo/echo; answered 503:") and "disk is full" in line for line in lines), err
+        assert len(lines) == 3 and all(
+            line.startswith("error: could not capture POST /events/webhook/demo/echo; answered 503:") and "disk is full" in line
+            for line in lines
+        ), err
         assert "Traceback" not in err
         s.store.db.execute("PRAGMA max_page_count=1073741823")  # space again: captures again
         status, _, headers = await s.post(body=b'{"after": 1}')
@@ -400,20 +427,21 @@ async def test_a_store_locked_by_another_process_answers_503_saying_so(tmp_path,
 def test_serve_goes_on_storing_after_its_store_is_deleted(tmp_path, workers):
     """`rm .inspector/captures.sqlite3*` while `serve` runs: every later acknowledged request
     is in the store at that path, and stderr says once (per process) what happened."""
-    import subprocess
 
     from tests.test_durability import start_serve
 
     store_path = tmp_path / ".inspector" / "captures.sqlite3"
     proc, url = start_serve(tmp_path, store_path, workers)
     try:
+
         async def send(tag: str, count: int) -> dict[int, bytes]:
             got = {}
             async with aiohttp.ClientSession() as session:
                 for i in range(count):
                     body = json.dumps({"tag": tag, "n": i}).encode()
-                    async with session.post(url + "/events/webhook/demo/order.created", data=body,
-                                            timeout=aiohttp.ClientTimeout(total=15)) as resp:
+                    async with session.post(
+                        url + "/events/webhook/demo/order.created", data=body, timeout=aiohttp.ClientTimeout(total=15)
+                    ) as resp:
                         await resp.read()
                         assert resp.status == 200
                         got[int(resp.headers["X-Inspector-Capture"])] = body

@@ -4,8 +4,16 @@ import subprocess
 import sys
 
 CORE = [
-    "inspector.config", "inspector.model", "inspector.signatures", "inspector.store", "inspector.pipeline",
-    "inspector.receiver", "inspector.filters", "inspector.cli", "inspector.__main__", "inspector.starter",
+    "inspector.config",
+    "inspector.model",
+    "inspector.signatures",
+    "inspector.store",
+    "inspector.pipeline",
+    "inspector.receiver",
+    "inspector.filters",
+    "inspector.cli",
+    "inspector.__main__",
+    "inspector.starter",
 ]
 
 

@@ -19,7 +19,13 @@ from inspector.signatures.registry import ALGORITHMS
 from inspector.starter import STARTER_PUBLIC_BASE_URL, is_placeholder_url, secret_origin
 from tests.conftest import run_cli
 
-TRIGGERS = {"github": "github", "stripe": "stripe", "shopify": "shopify", "handle_webhook": "order.created", "ack_then_process": "report.generate"}
+TRIGGERS = {
+    "github": "github",
+    "stripe": "stripe",
+    "shopify": "shopify",
+    "handle_webhook": "order.created",
+    "ack_then_process": "report.generate",
+}
 
 
 def _init(tmp_path: Path) -> None:
@@ -57,13 +63,23 @@ def test_provider_names_win_over_generic_algorithms():
     assert secret_origin("slack", "slack")[0] == secret_origin("svix", "svix")[0] == "theirs"
 
 
-@pytest.mark.parametrize("url, placeholder", [
-    (STARTER_PUBLIC_BASE_URL, True), (STARTER_PUBLIC_BASE_URL + "/", True),
-    ("https://your-domain.ngrok-free.app", True), ("https://hooks.example.com", True), ("https://x.example", True),
-    ("https://\u2026.ngrok-free.app", True), ("https://<your-id>.ngrok-free.app", True),
-    ("https://4f2a-81-2-69-160.ngrok-free.app", False), ("https://hooks.acme.io", False), ("http://127.0.0.1:8080", False),
-    (None, False), ("", False),
-])
+@pytest.mark.parametrize(
+    "url, placeholder",
+    [
+        (STARTER_PUBLIC_BASE_URL, True),
+        (STARTER_PUBLIC_BASE_URL + "/", True),
+        ("https://your-domain.ngrok-free.app", True),
+        ("https://hooks.example.com", True),
+        ("https://x.example", True),
+        ("https://\u2026.ngrok-free.app", True),
+        ("https://<your-id>.ngrok-free.app", True),
+        ("https://4f2a-81-2-69-160.ngrok-free.app", False),
+        ("https://hooks.acme.io", False),
+        ("http://127.0.0.1:8080", False),
+        (None, False),
+        ("", False),
+    ],
+)
 def test_placeholder_detection(url, placeholder):
     assert is_placeholder_url(url) is placeholder
 
@@ -110,8 +126,9 @@ def _stderr_until(proc: subprocess.Popen, needle: str, timeout: float = 20.0) ->
 def test_serve_after_init_says_placeholder_and_lists_local_urls(tmp_path):
     _init(tmp_path)
     env = dict(os.environ, NGROK_AUTHTOKEN="")
-    proc = subprocess.Popen([sys.executable, "-m", "inspector", "serve", "--port", "0"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "serve", "--port", "0"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         first = proc.stdout.readline().decode().strip()
         assert first.startswith("listening on http://127.0.0.1:"), first

@@ -3,7 +3,8 @@
 import json
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from inspector import jsonfast
 
@@ -20,19 +21,22 @@ def test_round_trips_like_the_standard_library(value):
     assert jsonfast.loads(text) == json.loads(text) == value
 
 
-@pytest.mark.parametrize("value", [
-    ["X-Raw", "caf\udce9"],  # a header byte that was not UTF-8, kept as a surrogate escape
-    {"big": 2**70},
-    {1: "non-string key"},
-    {"bytes": b"\x00"},
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["X-Raw", "caf\udce9"],  # a header byte that was not UTF-8, kept as a surrogate escape
+        {"big": 2**70},
+        {1: "non-string key"},
+        {"bytes": b"\x00"},
+    ],
+)
 def test_what_orjson_refuses_falls_back_to_the_standard_library(value):
     text = jsonfast.dumps(value)
     assert text == json.dumps(value, separators=(",", ":"), default=str)
     assert jsonfast.loads(text) == json.loads(text)
 
 
-@pytest.mark.parametrize("text", ['{"a": NaN}', '[Infinity]', '"\\ud800"', '1' * 40, '{"a":1,"a":2}', '[1e400]'])
+@pytest.mark.parametrize("text", ['{"a": NaN}', "[Infinity]", '"\\ud800"', "1" * 40, '{"a":1,"a":2}', "[1e400]"])
 def test_loads_accepts_what_the_standard_library_accepts(text):
     got, want = jsonfast.loads(text), json.loads(text)
     assert repr(got) == repr(want)
@@ -44,7 +48,16 @@ def test_loads_errors_are_value_errors(text):
         jsonfast.loads(text)
 
 
-@pytest.mark.parametrize("text", ['[123456789012345678901234]', '{"n": -99999999999999999999999}', '[-9223372036854775809]', ' 100000000000000000000', '{"a":1,"b":\n 123456789012345678901}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[123456789012345678901234]",
+        '{"n": -99999999999999999999999}',
+        "[-9223372036854775809]",
+        " 100000000000000000000",
+        '{"a":1,"b":\n 123456789012345678901}',
+    ],
+)
 def test_integers_past_64_bits_stay_exact(text):
     assert jsonfast.loads(text) == json.loads(text)
     assert all(isinstance(v, int) for v in json_ints(jsonfast.loads(text)))

@@ -19,9 +19,12 @@ def _relative_links(path: Path) -> list[str]:
 
 
 def test_every_relative_link_of_the_readme_and_docs_leads_to_a_file():
-    broken = [f"{path.relative_to(ROOT)} → {target}"
-              for path in (README, *DOCS) for target in _relative_links(path)
-              if not (path.parent / target.split("#")[0]).exists()]
+    broken = [
+        f"{path.relative_to(ROOT)} → {target}"
+        for path in (README, *DOCS)
+        for target in _relative_links(path)
+        if not (path.parent / target.split("#")[0]).exists()
+    ]
     assert DOCS, "docs/ holds the performance and reliability notes the README links to"
     assert not broken
 
@@ -49,11 +52,17 @@ def test_every_option_of_every_command_is_named_in_the_readme():
     text = README.read_text(encoding="utf-8")
     # An option is named when one of its spellings is (`-H` for `--header`); options hidden
     # from --help are plumbing between processes, not for people.
-    missing = sorted({f"{name} {action.option_strings[-1]}" for name, parser in _commands().items()
-                      for action in parser._actions
-                      if action.option_strings and action.help is not argparse.SUPPRESS
-                      and not isinstance(action, argparse._HelpAction)
-                      and not any(re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", text) for o in action.option_strings)})
+    missing = sorted(
+        {
+            f"{name} {action.option_strings[-1]}"
+            for name, parser in _commands().items()
+            for action in parser._actions
+            if action.option_strings
+            and action.help is not argparse.SUPPRESS
+            and not isinstance(action, argparse._HelpAction)
+            and not any(re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", text) for o in action.option_strings)
+        }
+    )
     assert not missing
 
 

@@ -64,7 +64,9 @@ def sign(body: bytes) -> str:
 async def test_valid_request_is_captured_before_the_answer(tmp_path):
     async with Server(tmp_path) as s:
         body = b'{"zen": "Keep it logically awesome."}'
-        status, raw, headers = await s.post("/events/webhook/demo/github", body, {"X-Hub-Signature-256": sign(body), "X-GitHub-Event": "ping"})
+        status, raw, headers = await s.post(
+            "/events/webhook/demo/github", body, {"X-Hub-Signature-256": sign(body), "X-GitHub-Event": "ping"}
+        )
         data = json.loads(raw)
         assert status == 200 and data["status"] == "accepted"
         assert data["warning"] == "no flow is triggered by event type github"
@@ -302,8 +304,16 @@ async def _raw_post(url: str, path: str, head: bytes, body: bytes) -> tuple[int,
     """Send bytes aiohttp's client would refuse (non-UTF-8 header values); (status, head, body)."""
     host, port = url.removeprefix("http://").rsplit(":", 1)
     reader, writer = await asyncio.open_connection(host, int(port))
-    writer.write(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
-                 + str(len(body)).encode() + b"\r\n" + head + b"\r\n" + body)
+    writer.write(
+        b"POST "
+        + path.encode()
+        + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n"
+        + head
+        + b"\r\n"
+        + body
+    )
     await writer.drain()
     raw = await reader.read()
     writer.close()
@@ -346,17 +356,22 @@ async def test_a_flow_answer_made_from_non_utf8_header_bytes_is_sent_and_the_req
         assert status == 200 and body == b"thing caf\xff"
 
 
-@pytest.mark.parametrize("payload, says", [
-    ({"value": "a\r\nSet-Cookie: x=1"}, "'X-Echo'"),
-    ({"value": "a\nSet-Cookie: x=1"}, "header injection"),
-    ({"value": "nul\u0000"}, "'X-Echo'"),
-])
+@pytest.mark.parametrize(
+    "payload, says",
+    [
+        ({"value": "a\r\nSet-Cookie: x=1"}, "'X-Echo'"),
+        ({"value": "a\nSet-Cookie: x=1"}, "header injection"),
+        ({"value": "nul\u0000"}, "'X-Echo'"),
+    ],
+)
 async def test_a_flow_answer_with_a_header_http_cannot_carry_fails_the_node_clearly(echo_server, payload, says):
     """A line break in a rendered header value (header injection) or a name that is not an
     HTTP token: the node fails with a message naming the header; the sender gets the flow
     error (500), and the capture is kept."""
     async with echo_server as s:
-        status, raw, headers = await s.post("/events/webhook/demo/echo.header", json.dumps(payload).encode(), {"Content-Type": "application/json"})
+        status, raw, headers = await s.post(
+            "/events/webhook/demo/echo.header", json.dumps(payload).encode(), {"Content-Type": "application/json"}
+        )
         assert status == 500, raw
         data = json.loads(raw)
         assert data["node"] == "reply" and says in data["message"], data
@@ -365,12 +380,15 @@ async def test_a_flow_answer_with_a_header_http_cannot_carry_fails_the_node_clea
         assert kept.response.status == 500 and kept.runs[0]["status"] == "error"
 
 
-@pytest.mark.parametrize("headers, says", [
-    ('"Bad Name": "x"', "'Bad Name' is not an HTTP token"),
-    ('"X-Colon:": "x"', "'X-Colon:' is not an HTTP token"),
-    ('X-Split: "a\\r\\nX-Other: b"', "header injection"),
-    ('"{{ event.payload.name }}": "x"', "is not an HTTP token"),
-])
+@pytest.mark.parametrize(
+    "headers, says",
+    [
+        ('"Bad Name": "x"', "'Bad Name' is not an HTTP token"),
+        ('"X-Colon:": "x"', "'X-Colon:' is not an HTTP token"),
+        ('X-Split: "a\\r\\nX-Other: b"', "header injection"),
+        ('"{{ event.payload.name }}": "x"', "is not an HTTP token"),
+    ],
+)
 def test_a_response_header_http_cannot_carry_is_a_load_error_with_its_position(tmp_path, headers, says):
     from inspector.flow import FlowSet
 

@@ -58,11 +58,19 @@ def head(path: str = "/events/webhook/demo/x", *lines: bytes) -> bytes:
 
 REFUSED = {
     "non-ASCII path": (b"POST /events/webhook/d\xc3\xa9mo/x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", "request target"),
-    "too many headers": (head("/events/webhook/demo/x", *(b"X-H%d: v" % i for i in range(130)), b"Content-Length: 2") + b"\r\n{}", "more than 128 headers"),
-    "control byte in a header value": (head("/events/webhook/demo/x", b"Authorization: Bearer sekrit\x01token", b"Content-Length: 2") + b"\r\n{}",
-                                       "header 'Authorization' has a control character"),
+    "too many headers": (
+        head("/events/webhook/demo/x", *(b"X-H%d: v" % i for i in range(130)), b"Content-Length: 2") + b"\r\n{}",
+        "more than 128 headers",
+    ),
+    "control byte in a header value": (
+        head("/events/webhook/demo/x", b"Authorization: Bearer sekrit\x01token", b"Content-Length: 2") + b"\r\n{}",
+        "header 'Authorization' has a control character",
+    ),
     "over-long request line": (b"POST /events/webhook/demo/" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", "request line is longer"),
-    "over-long header": (head("/events/webhook/demo/x", b"X-Api-Key: " + b"k" * 70_000) + b"\r\n", "header 'X-Api-Key' is longer than 65536 bytes"),
+    "over-long header": (
+        head("/events/webhook/demo/x", b"X-Api-Key: " + b"k" * 70_000) + b"\r\n",
+        "header 'X-Api-Key' is longer than 65536 bytes",
+    ),
     "TLS on the plain port": (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(32)), "TLS"),
 }
 
@@ -94,7 +102,7 @@ async def test_http_the_parser_refuses_is_answered_400_captured_and_logged_quiet
 
 
 async def test_a_refused_request_keeps_its_line_headers_and_body_and_the_answer_quotes_no_value(tmp_path):
-    raw = head("/events/webhook/demo/x?a=1", b"Authorization: Bearer sekrit\x01token", b"Content-Length: 7") + b"\r\n{\"a\":1}"
+    raw = head("/events/webhook/demo/x?a=1", b"Authorization: Bearer sekrit\x01token", b"Content-Length: 7") + b'\r\n{"a":1}'
     async with Server(tmp_path) as s:
         data = json_of(await exchange(s.receiver.port, raw))
         c = s.reread(data["id"])
@@ -217,8 +225,9 @@ def test_accept_failing_for_want_of_descriptors_is_one_line_not_a_traceback_a_se
     async def main():
         loop = asyncio.get_running_loop()
         for _ in range(3):  # what asyncio's accept loop reports, once a second
-            loop.call_exception_handler({"message": "socket.accept() out of system resource",
-                                         "exception": OSError(errno.EMFILE, "Too many open files")})
+            loop.call_exception_handler(
+                {"message": "socket.accept() out of system resource", "exception": OSError(errno.EMFILE, "Too many open files")}
+            )
         loop.call_exception_handler({"message": "something else broke", "exception": ValueError("other")})
 
     run_server(main())

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tests.test_receiver import Server
 from tests.conftest import fuzz_examples
+from tests.test_receiver import Server
 
 token = st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'"), min_size=1, max_size=20)
 path_char = st.sampled_from(list("abcXYZ019._-~%/") + ["%2F", "%00", "%ff", "..", "//"])
@@ -54,7 +55,9 @@ def test_random_requests_never_get_a_5xx(tmp_path_factory, requests):
     asyncio.run(go())
 
 
-VALID_HEAD = b"POST /events/webhook/demo/fuzz?x=1 HTTP/1.1\r\nHost: x\r\nX-Hub-Signature-256: sha256=00\r\nContent-Type: application/json\r\n"
+VALID_HEAD = (
+    b"POST /events/webhook/demo/fuzz?x=1 HTTP/1.1\r\nHost: x\r\nX-Hub-Signature-256: sha256=00\r\nContent-Type: application/json\r\n"
+)
 
 
 @st.composite
@@ -68,9 +71,9 @@ def damaged_requests(draw):
         if kind == "insert":
             head[at:at] = junk
         elif kind == "overwrite":
-            head[at:at + len(junk)] = junk
+            head[at : at + len(junk)] = junk
         else:
-            del head[at:at + len(junk)]
+            del head[at : at + len(junk)]
     return bytes(head) + b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
 
 

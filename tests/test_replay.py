@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import gzip
 import hashlib
 import hmac
 import json
-import shlex
 import socket
 import subprocess
 import sys
@@ -71,8 +69,22 @@ class Echo:
 
 def stripe_capture(now=1_700_000_000.0, body=b'{"type": "payment_intent.succeeded"}'):
     sig = hmac.new(STRIPE_SECRET.encode(), f"{int(now)}.".encode() + body, hashlib.sha256).hexdigest()
-    headers = Headers([("Host", "x"), ("Content-Type", "application/json"), ("Stripe-Signature", f"t={int(now)},v1={sig}"), ("Content-Length", str(len(body))), ("Connection", "keep-alive")])
-    return Capture(7, Request("POST", "/events/webhook/demo/stripe", "a=1", headers, body, "1.2.3.4", now), "demo", "stripe", SignatureResult("valid", "stripe"))
+    headers = Headers(
+        [
+            ("Host", "x"),
+            ("Content-Type", "application/json"),
+            ("Stripe-Signature", f"t={int(now)},v1={sig}"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "keep-alive"),
+        ]
+    )
+    return Capture(
+        7,
+        Request("POST", "/events/webhook/demo/stripe", "a=1", headers, body, "1.2.3.4", now),
+        "demo",
+        "stripe",
+        SignatureResult("valid", "stripe"),
+    )
 
 
 def test_prepare_as_captured_drops_hop_by_hop_and_host():
@@ -95,7 +107,13 @@ def test_resign_gives_a_fresh_valid_stripe_signature():
 
 def test_edits_then_resign():
     cfg = example_config()
-    edits = Edits(method="put", path="/events/webhook/demo/stripe?b=2", set_headers=(("X-New", "1"),), remove_headers=("Content-Type",), body=b'{"edited": true}')
+    edits = Edits(
+        method="put",
+        path="/events/webhook/demo/stripe?b=2",
+        set_headers=(("X-New", "1"),),
+        remove_headers=("Content-Type",),
+        body=b'{"edited": true}',
+    )
     req, _ = prepare(stripe_capture(), cfg, resign=True, edits=edits, signed_url_base="http://x", now=1_800_000_000)
     assert (req.method, req.path, req.query, req.body) == ("PUT", "/events/webhook/demo/stripe", "b=2", b'{"edited": true}')
     assert "Content-Type" not in req.headers and req.headers.get("X-New") == "1"
@@ -103,12 +121,29 @@ def test_edits_then_resign():
 
 
 def test_cannot_resign_public_key_or_unsigned_or_truncated():
-    cfg = parse_config(json.dumps({"events-webhook": {"signatures": {"discord": {"algorithm": "discord", "secret": "ab" * 32, "header": "X-Signature-Ed25519"}}}}), "a.json", {})
-    cap = Capture(1, Request("POST", "/events/webhook/demo/discord", "", Headers([("X-Signature-Ed25519", "00")]), b"{}"), "demo", "discord", SignatureResult("invalid"))
+    cfg = parse_config(
+        json.dumps(
+            {"events-webhook": {"signatures": {"discord": {"algorithm": "discord", "secret": "ab" * 32, "header": "X-Signature-Ed25519"}}}}
+        ),
+        "a.json",
+        {},
+    )
+    cap = Capture(
+        1,
+        Request("POST", "/events/webhook/demo/discord", "", Headers([("X-Signature-Ed25519", "00")]), b"{}"),
+        "demo",
+        "discord",
+        SignatureResult("invalid"),
+    )
     with pytest.raises(ReplayError, match="public-key"):
         prepare(cap, cfg, resign=True, signed_url_base="http://x")
     with pytest.raises(ReplayError, match="nothing to re-sign"):
-        prepare(cap.with_(event_type="other", request=Request("POST", "/events/webhook/demo/other", "", Headers(), b"")), parse_config('{"events-webhook": {}}', "a", {}), resign=True, signed_url_base="http://x")
+        prepare(
+            cap.with_(event_type="other", request=Request("POST", "/events/webhook/demo/other", "", Headers(), b"")),
+            parse_config('{"events-webhook": {}}', "a", {}),
+            resign=True,
+            signed_url_base="http://x",
+        )
     big = cap.with_(request=Request("POST", "/x", "", Headers(), b"x" * 10, truncated=True, size=100))
     with pytest.raises(ReplayError, match="cannot be resent exactly"):
         prepare(big, cfg, signed_url_base="http://x")
@@ -165,7 +200,11 @@ class Serving:
 async def test_forward_mode_answers_with_the_target(tmp_path):
     async with Echo(status=299) as echo, Serving(tmp_path, forward_to=echo.url + "/app/hook") as s:
         async with aiohttp.ClientSession() as session:
-            async with session.post(s.receiver.url + "/events/webhook/demo/order.created?x=1", data=b'{"message": "hi"}', headers={"Content-Type": "application/json"}) as resp:
+            async with session.post(
+                s.receiver.url + "/events/webhook/demo/order.created?x=1",
+                data=b'{"message": "hi"}',
+                headers={"Content-Type": "application/json"},
+            ) as resp:
                 assert resp.status == 299 and await resp.json() == {"echo": 17} and resp.headers["X-Target"] == "yes"
                 cid = int(resp.headers["X-Inspector-Capture"])
         assert echo.got[0][1] == "/app/hook?x=1"
@@ -192,7 +231,9 @@ async def test_forward_target_down_is_a_clear_502(tmp_path):
 async def test_forward_skips_failed_signatures(tmp_path):
     async with Echo() as echo, Serving(tmp_path, forward_to=echo.url) as s:
         async with aiohttp.ClientSession() as session:
-            async with session.post(s.receiver.url + "/events/webhook/demo/github", data=b"{}", headers={"X-Hub-Signature-256": "sha256=00"}) as resp:
+            async with session.post(
+                s.receiver.url + "/events/webhook/demo/github", data=b"{}", headers={"X-Hub-Signature-256": "sha256=00"}
+            ) as resp:
                 assert resp.status == 401
         assert echo.got == []
 
@@ -201,7 +242,13 @@ def test_curl_export_reproduces_exact_bytes(tmp_path):
     async def go():
         async with Echo() as echo:
             for body in (b'{"a": "it\'s \\u00e9 caf\xc3\xa9"}\n', b"\x00\x01\xff binary", b""):
-                cap = Capture(1, Request("POST", "/p", "q=%20x", Headers([("X-One", "va'l\"ue"), ("Content-Type", "application/json")]), body), None, None, SignatureResult("unsigned"))
+                cap = Capture(
+                    1,
+                    Request("POST", "/p", "q=%20x", Headers([("X-One", "va'l\"ue"), ("Content-Type", "application/json")]), body),
+                    None,
+                    None,
+                    SignatureResult("unsigned"),
+                )
                 cmd = to_curl(cap, echo.url)
                 proc = await asyncio.create_subprocess_shell(cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
                 await proc.communicate()
@@ -209,11 +256,27 @@ def test_curl_export_reproduces_exact_bytes(tmp_path):
                 assert got == body and path == "/p?q=%20x" and method == "POST"
                 assert ("X-One", "va'l\"ue") in headers
                 assert not any(k.lower() in ("user-agent", "accept") for k, _ in headers)
+
     asyncio.run(go())
 
 
 def test_exports_mask_secrets_unless_revealed():
-    cap = Capture(3, Request("POST", "/events/webhook/demo/gl", "", Headers([("X-Gitlab-Token", "glpat-secret-token-123456"), ("Authorization", "Bearer abcdefghijklmnopqrstu")]), b"{}", None, 1.0), "demo", "gl", SignatureResult("valid"), Response(200, Headers([("Content-Type", "application/json")]), b"{}", 1.5))
+    cap = Capture(
+        3,
+        Request(
+            "POST",
+            "/events/webhook/demo/gl",
+            "",
+            Headers([("X-Gitlab-Token", "glpat-secret-token-123456"), ("Authorization", "Bearer abcdefghijklmnopqrstu")]),
+            b"{}",
+            None,
+            1.0,
+        ),
+        "demo",
+        "gl",
+        SignatureResult("valid"),
+        Response(200, Headers([("Content-Type", "application/json")]), b"{}", 1.5),
+    )
     for fmt in ("curl", "httpie", "har", "json"):
         text = export([cap], fmt, "http://h:1", Masker(None))
         assert "glpat-secret-token-123456" not in text and "abcdefghijklmnopqrstu" not in text, fmt
@@ -224,7 +287,16 @@ def test_exports_mask_secrets_unless_revealed():
 
 def test_har_round_trip_with_binary_body():
     body = bytes(range(256))
-    cap = Capture(3, Request("POST", "/events/webhook/demo/x", "a=1", Headers([("Content-Type", "application/octet-stream")]), body, None, 1_700_000_000.0), "demo", "x", SignatureResult("unsigned"), Response(202, Headers([("Content-Type", "application/json")]), b'{"ok": 1}', 2.0))
+    cap = Capture(
+        3,
+        Request(
+            "POST", "/events/webhook/demo/x", "a=1", Headers([("Content-Type", "application/octet-stream")]), body, None, 1_700_000_000.0
+        ),
+        "demo",
+        "x",
+        SignatureResult("unsigned"),
+        Response(202, Headers([("Content-Type", "application/json")]), b'{"ok": 1}', 2.0),
+    )
     har = json.loads(export([cap, cap], "har", "http://h:1", None))
     assert har["log"]["version"] == "1.2" and len(har["log"]["entries"]) == 2
     kind, items = read_import(json.dumps(har).encode(), 0)
@@ -236,24 +308,40 @@ def test_har_round_trip_with_binary_body():
 
 def test_import_ngrok_request_log():
     raw = b"POST /events/webhook/demo/stripe?x=1 HTTP/1.1\r\nHost: abc.ngrok.app\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
-    resp = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
-    data = {"uri": "/api/requests/http", "requests": [{"id": "airt_1", "remote_addr": "203.0.113.9", "start": "2024-05-01T10:00:00.123456789Z", "duration": 5_000_000,
-            "request": {"method": "POST", "uri": "/events/webhook/demo/stripe?x=1", "raw": base64.b64encode(raw).decode()},
-            "response": {"status_code": 200, "raw": base64.b64encode(resp).decode()}}]}
+    resp = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
+    data = {
+        "uri": "/api/requests/http",
+        "requests": [
+            {
+                "id": "airt_1",
+                "remote_addr": "203.0.113.9",
+                "start": "2024-05-01T10:00:00.123456789Z",
+                "duration": 5_000_000,
+                "request": {"method": "POST", "uri": "/events/webhook/demo/stripe?x=1", "raw": base64.b64encode(raw).decode()},
+                "response": {"status_code": 200, "raw": base64.b64encode(resp).decode()},
+            }
+        ],
+    }
     kind, [(req, response)] = read_import(json.dumps(data).encode(), 0)
     assert kind == "ngrok" and req.body == b"{}" and req.query == "x=1" and req.headers.get("host") == "abc.ngrok.app"
     assert response.status == 200 and response.body == b'{"ok":true}' and response.duration_ms == 5.0
 
 
-@pytest.mark.parametrize("raw, message", [
-    (b"not json", "not JSON"),
-    (b"[]", "neither a HAR"),
-    (b'{"log": {}}', "not a HAR file"),
-    (b'{"log": {"entries": [{"request": {"method": "POST"}}]}}', "needs a method and a url"),
-    (b'{"log": {"entries": [{"request": {"method": "POST", "url": "/x", "postData": {"text": "%%", "encoding": "base64"}}}]}}', "not base64"),
-    (b'{"requests": [{"request": {"raw": "***"}}]}', "not base64"),
-    (b"\xff\xfe", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b"not json", "not JSON"),
+        (b"[]", "neither a HAR"),
+        (b'{"log": {}}', "not a HAR file"),
+        (b'{"log": {"entries": [{"request": {"method": "POST"}}]}}', "needs a method and a url"),
+        (
+            b'{"log": {"entries": [{"request": {"method": "POST", "url": "/x", "postData": {"text": "%%", "encoding": "base64"}}}]}}',
+            "not base64",
+        ),
+        (b'{"requests": [{"request": {"raw": "***"}}]}', "not base64"),
+        (b"\xff\xfe", "not UTF-8"),
+    ],
+)
 def test_bad_imports_say_why(raw, message):
     with pytest.raises(ImportFailed, match=message):
         read_import(raw, 0)
@@ -261,8 +349,24 @@ def test_bad_imports_say_why(raw, message):
 
 def test_cli_replay_export_import(tmp_path):
     """serve → send → replay (to the inspector, re-signed, edited, to an outside target) → export → import."""
-    proc = subprocess.Popen([sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"), "serve", "--port", "0"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "--answers",
+            str(ROOT / "answers.example.json"),
+            "--flows",
+            str(ROOT / "flows"),
+            "serve",
+            "--port",
+            "0",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = proc.stdout.readline().strip().rsplit(":", 1)[1]
         common = ["--answers", str(ROOT / "answers.example.json"), "--port", port]

@@ -15,7 +15,6 @@ import pytest
 from inspector.config import load_config
 from inspector.signatures import Masker, all_schemes
 from inspector.signatures.secrets import secret_name
-
 from tests.conftest import ROOT, run_cli, write_answers
 
 TOKEN = "sk_live_planted_4e5f6a7b8c"
@@ -105,11 +104,31 @@ def assert_masked(text: str, where: str) -> None:
 # Which headers are secret
 
 
-@pytest.mark.parametrize("name", [
-    "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Gitlab-Token", "X-Api-Key", "Api-Key",
-    "X-API-KEY", "apikey", "X-Auth-Token", "X-Access-Token", "X-Shopify-Access-Token", "X-Amz-Security-Token",
-    "X-Webhook-Secret", "X-Client-Secret", "X-Password", "X-Auth", "X-Csrftoken", "XApiKey", "x_api_key",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Authorization",
+        "Proxy-Authorization",
+        "Cookie",
+        "Set-Cookie",
+        "X-Gitlab-Token",
+        "X-Api-Key",
+        "Api-Key",
+        "X-API-KEY",
+        "apikey",
+        "X-Auth-Token",
+        "X-Access-Token",
+        "X-Shopify-Access-Token",
+        "X-Amz-Security-Token",
+        "X-Webhook-Secret",
+        "X-Client-Secret",
+        "X-Password",
+        "X-Auth",
+        "X-Csrftoken",
+        "XApiKey",
+        "x_api_key",
+    ],
+)
 def test_secret_bearing_header_names(name):
     assert secret_name(name)
     assert Masker()(name, "v" * 20) == "vvvv…(20 chars)"
@@ -121,14 +140,28 @@ def test_map_keys_named_like_secrets_are_masked_in_flow_outputs():
 
     output = {"privateKey": "k" * 20, "clientSecret": "s" * 20, "author": "Ada Lovelace", "count": 3, "items": [{"apiKey": "abc"}]}
     assert Redactor(Masker(), Headers()).value(output) == {
-        "privateKey": "kkkk…(20 chars)", "clientSecret": "ssss…(20 chars)", "author": "Ada Lovelace", "count": 3, "items": [{"apiKey": "…(3 chars)"}],
+        "privateKey": "kkkk…(20 chars)",
+        "clientSecret": "ssss…(20 chars)",
+        "author": "Ada Lovelace",
+        "count": 3,
+        "items": [{"apiKey": "…(3 chars)"}],
     }
 
 
-@pytest.mark.parametrize("name", [
-    "Content-Type", "User-Agent", "X-GitHub-Event", "X-Author", "X-Idempotency-Key", "X-Request-Id",
-    "X-GitHub-Hook-Installation-Target-Type", "access_tokens_url", "X-Forwarded-For",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Content-Type",
+        "User-Agent",
+        "X-GitHub-Event",
+        "X-Author",
+        "X-Idempotency-Key",
+        "X-Request-Id",
+        "X-GitHub-Hook-Installation-Target-Type",
+        "access_tokens_url",
+        "X-Forwarded-For",
+    ],
+)
 def test_ordinary_header_names_stay_visible(name):
     assert not secret_name(name)
     assert Masker()(name, "v" * 20) == "v" * 20
@@ -144,13 +177,17 @@ def test_signature_headers_are_macs_not_secrets():
 
 
 def test_configured_headers_follow_their_scheme(tmp_path):
-    path = write_answers(tmp_path, {
-        "secret_header": "X-Webhook-Token", "secret_key": GENERIC_KEY,
-        "signatures": {
-            "custom": {"header": "X-Secret-Signature", "algorithm": "sha256", "secret": "custom-secret-123456"},
-            "gl": {"header": "X-Hook-Check", "algorithm": "gitlab", "secret": "gitlab-token-123456"},
+    path = write_answers(
+        tmp_path,
+        {
+            "secret_header": "X-Webhook-Token",
+            "secret_key": GENERIC_KEY,
+            "signatures": {
+                "custom": {"header": "X-Secret-Signature", "algorithm": "sha256", "secret": "custom-secret-123456"},
+                "gl": {"header": "X-Hook-Check", "algorithm": "gitlab", "secret": "gitlab-token-123456"},
+            },
         },
-    })
+    )
     masker = Masker(load_config(path))
     # A configured HMAC header keeps its MAC visible even when its name sounds secret.
     assert masker("X-Secret-Signature", "ab" * 32) == "ab" * 32
@@ -192,8 +229,13 @@ def test_show_and_exports_mask_what_flows_copied_from_a_served_request(tmp_path)
     cwd = project(tmp_path)
     store = str(tmp_path / "store.sqlite3")
     common = ["--flows", "flows", "--store", store]
-    proc = subprocess.Popen([sys.executable, "-m", "inspector", *common, "serve", "--port", "0"],
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", *common, "serve", "--port", "0"],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = proc.stdout.readline().strip().split()[-1]
         request = urllib.request.Request(url + "/events/webhook/demo/leak", data=b'{"a": 1}', headers=HEADERS, method="POST")
@@ -207,9 +249,12 @@ def test_show_and_exports_mask_what_flows_copied_from_a_served_request(tmp_path)
     assert_masked(out + err, "serve")
     outputs = {}
     for name, args in {
-        "show": ["show", "1"], "show --json": ["show", "1", "--json"],
-        "export json": ["export", "1", "--format", "json"], "export har": ["export", "1", "--format", "har"],
-        "export curl": ["export", "1", "--format", "curl"], "export httpie": ["export", "1", "--format", "httpie"],
+        "show": ["show", "1"],
+        "show --json": ["show", "1", "--json"],
+        "export json": ["export", "1", "--format", "json"],
+        "export har": ["export", "1", "--format", "har"],
+        "export curl": ["export", "1", "--format", "curl"],
+        "export httpie": ["export", "1", "--format", "httpie"],
         "list": ["list", "--json"],
     }.items():
         r = run_cli(*common, *args, cwd=cwd)
@@ -232,7 +277,6 @@ def test_show_and_exports_mask_what_flows_copied_from_a_served_request(tmp_path)
 async def test_tui_flow_tree_response_and_debugger_scope_are_masked(tmp_path, monkeypatch):
     from inspector.model import Headers, Request
     from inspector.tui.screens.debugger_screen import DebuggerScreen
-
     from tests.tui.conftest import NOW, make_app, settle, text_of, tree_text, wait_for
 
     cwd = project(tmp_path)
@@ -317,8 +361,20 @@ async def test_replay_masks_what_the_target_echoes_back(tmp_path):
         outputs = {}
         for name, extra in {"replay": [], "replay --json": ["--json"], "revealed": ["--json", "--reveal"]}.items():
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "inspector", "--store", str(store_path), "replay", "1", "--to", f"http://127.0.0.1:{port}", *extra,
-                cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                sys.executable,
+                "-m",
+                "inspector",
+                "--store",
+                str(store_path),
+                "replay",
+                "1",
+                "--to",
+                f"http://127.0.0.1:{port}",
+                *extra,
+                cwd=tmp_path,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
             out, err = await asyncio.wait_for(proc.communicate(), 60)
             assert proc.returncode == 0, err
             outputs[name] = out.decode() + err.decode()

@@ -23,20 +23,33 @@ PLANTED = (GITHUB_SECRET, GITLAB_TOKEN, GENERIC_KEY, "planted-bearer-9a8b7c6d", 
 
 def answers(tmp_path: Path) -> Path:
     path = tmp_path / "answers.json"
-    path.write_text(json.dumps({"events-webhook": {
-        "secret_header": "X-Webhook-Token", "secret_key": GENERIC_KEY,
-        "signatures": {
-            "github": {"header": "X-Hub-Signature-256", "algorithm": "sha256", "secret": GITHUB_SECRET},
-            "gitlab": {"header": "X-Gitlab-Token", "algorithm": "gitlab", "secret": GITLAB_TOKEN},
-            "broken": {"header": "X-Broken", "algorithm": "nope", "secret": GITHUB_SECRET},
-        }}}))
+    path.write_text(
+        json.dumps(
+            {
+                "events-webhook": {
+                    "secret_header": "X-Webhook-Token",
+                    "secret_key": GENERIC_KEY,
+                    "signatures": {
+                        "github": {"header": "X-Hub-Signature-256", "algorithm": "sha256", "secret": GITHUB_SECRET},
+                        "gitlab": {"header": "X-Gitlab-Token", "algorithm": "gitlab", "secret": GITLAB_TOKEN},
+                        "broken": {"header": "X-Broken", "algorithm": "nope", "secret": GITHUB_SECRET},
+                    },
+                }
+            }
+        )
+    )
     return path
 
 
 def test_secrets_never_appear_in_any_output(tmp_path):
     ans = answers(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "inspector", "--answers", str(ans), "--flows", str(ROOT / "flows"), "serve", "--port", "0"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "--answers", str(ans), "--flows", str(ROOT / "flows"), "serve", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = proc.stdout.readline().strip().split()[-1]
 
     async def send():
@@ -60,9 +73,14 @@ def test_secrets_never_appear_in_any_output(tmp_path):
     outputs = {"serve stdout": out, "serve stderr": err}
     common = ["--answers", str(ans)]
     for name, args in {
-        "list": ["list"], "list json": ["list", "--json"],
-        "show": ["show", "1"], "show 2": ["show", "2"], "show 3 json": ["show", "3", "--json"], "show 4 json": ["show", "4", "--json"],
-        "show 5": ["show", "5", "--json"], "show 6": ["show", "6", "--json"],
+        "list": ["list"],
+        "list json": ["list", "--json"],
+        "show": ["show", "1"],
+        "show 2": ["show", "2"],
+        "show 3 json": ["show", "3", "--json"],
+        "show 4 json": ["show", "4", "--json"],
+        "show 5": ["show", "5", "--json"],
+        "show 6": ["show", "6", "--json"],
         "export curl": ["export", "1", "2", "3", "4", "5", "6", "--format", "curl"],
         "export httpie": ["export", "1", "3", "6", "--format", "httpie"],
         "export har": ["export", "1", "3", "6", "--format", "har"],
@@ -82,12 +100,34 @@ def test_secrets_never_appear_in_any_output(tmp_path):
 
 
 def test_the_port_serves_webhook_routes_only(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "inspector", "--flows", str(ROOT / "flows"), "serve", "--port", "0"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "--flows", str(ROOT / "flows"), "serve", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = proc.stdout.readline().strip().split()[-1]
-    probes = ["/", "/api", "/api/requests/http", "/admin", "/captures", "/.inspector/captures.sqlite3", "/__inspector/",
-              "/__inspector/selfcheck/guess", "/__inspector/captures", "/events/webhook/", "/events/webhook/demo", "/%2e%2e/%2e%2e/etc/passwd",
-              "/static/../../answers.json", "/.git/config", "/v1/events/ingress", "/metrics", "/health", "/events/webhook/demo/x/../../../../etc"]
+    probes = [
+        "/",
+        "/api",
+        "/api/requests/http",
+        "/admin",
+        "/captures",
+        "/.inspector/captures.sqlite3",
+        "/__inspector/",
+        "/__inspector/selfcheck/guess",
+        "/__inspector/captures",
+        "/events/webhook/",
+        "/events/webhook/demo",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/static/../../answers.json",
+        "/.git/config",
+        "/v1/events/ingress",
+        "/metrics",
+        "/health",
+        "/events/webhook/demo/x/../../../../etc",
+    ]
 
     async def walk():
         async with aiohttp.ClientSession() as s:
@@ -132,6 +172,8 @@ def test_signature_comparisons_are_constant_time():
             names = [ast.unparse(s).lower() for s in sides]
             if "self.digest" in names:
                 continue  # the algorithm's name, e.g. "sha256"
-            if any(any(word in n for word in SENSITIVE) for n in names) and not any("len(" in n or "header" in n or "status" in n or "name" in n for n in names):
+            if any(any(word in n for word in SENSITIVE) for n in names) and not any(
+                "len(" in n or "header" in n or "status" in n or "name" in n for n in names
+            ):
                 offenders.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
     assert offenders == []

@@ -28,9 +28,23 @@ LIMIT = 10.0  # seconds any single wait may take
 
 def serve(tmp_path: Path, *extra: str, preexec_fn=None, stdout=subprocess.PIPE, answers: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "inspector", "--answers", str(answers or ROOT / "answers.example.json"), "--store", str(tmp_path / "s.sqlite3"),
-         "--tunnel", "none", "serve", *extra],
-        cwd=tmp_path, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec_fn,
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "--answers",
+            str(answers or ROOT / "answers.example.json"),
+            "--store",
+            str(tmp_path / "s.sqlite3"),
+            "--tunnel",
+            "none",
+            "serve",
+            *extra,
+        ],
+        cwd=tmp_path,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        preexec_fn=preexec_fn,
         bufsize=0,  # unbuffered, so that select() on stdout tells whether a line is there
     )
 
@@ -451,7 +465,9 @@ def test_lines_for_a_reader_that_does_not_read_are_dropped_past_the_backlog_and_
     text = got.decode()
     assert text.endswith("\n") and set(text.splitlines()) == {line}  # whole lines only
     assert 0 < len(text.splitlines()) < 10_000
-    assert f"note: {lines_dropped(said)} request line(s) were not printed" in said and lines_dropped(said) + len(text.splitlines()) == 10_000
+    assert (
+        f"note: {lines_dropped(said)} request line(s) were not printed" in said and lines_dropped(said) + len(text.splitlines()) == 10_000
+    )
 
 
 def lines_dropped(said: str) -> int:

@@ -6,7 +6,8 @@ import json
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inspector.config import parse_config
 from inspector.model import Headers, Request
@@ -42,7 +43,16 @@ def test_github_published_example():
     assert (r.status, r.scheme, r.algorithm, r.header) == ("valid", "github", "sha256", "X-Hub-Signature-256")
 
 
-@pytest.mark.parametrize("algorithm, digest", [("sha256", hashlib.sha256), ("sha1", hashlib.sha1), ("sha512", hashlib.sha512), ("github", hashlib.sha256), ("bitbucket", hashlib.sha256)])
+@pytest.mark.parametrize(
+    "algorithm, digest",
+    [
+        ("sha256", hashlib.sha256),
+        ("sha1", hashlib.sha1),
+        ("sha512", hashlib.sha512),
+        ("github", hashlib.sha256),
+        ("bitbucket", hashlib.sha256),
+    ],
+)
 @pytest.mark.parametrize("prefixed", [True, False])
 def test_hex_hmac_algorithms(algorithm, digest, prefixed):
     secret, body = "a-long-enough-secret", b'{"a": 1}'
@@ -129,8 +139,10 @@ def test_error_status_for_misconfigured_entries():
 def test_hints_are_computed():
     cfg = config({"github": GH, "other": {"algorithm": "sha256", "secret": "the-other-secret-value", "header": "X-Other"}})
     body = b'{"a": 1, "b": [1, 2]}'
+
     def sig(secret, data):
         return "sha256=" + hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
+
     other = check(cfg, req([("X-Hub-Signature-256", sig("the-other-secret-value", body))], body))
     assert any("secret of `other`" in h for h in other.hints)
     newline = check(cfg, req([("X-Hub-Signature-256", sig(GITHUB_DOC_SECRET, body))], body + b"\n"))
@@ -169,11 +181,17 @@ header_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), m
 
 
 @settings(max_examples=fuzz_examples(150), deadline=None)
-@given(value=header_text, body=st.binary(max_size=300), name=st.sampled_from(["github", "stripe", "shopify", "standard-webhooks", "orders"]),
-       extra=st.lists(st.tuples(st.sampled_from(["webhook-id", "webhook-timestamp", "svix-id", "X-Shopify-Hmac-Sha256"]), header_text), max_size=3))
+@given(
+    value=header_text,
+    body=st.binary(max_size=300),
+    name=st.sampled_from(["github", "stripe", "shopify", "standard-webhooks", "orders"]),
+    extra=st.lists(
+        st.tuples(st.sampled_from(["webhook-id", "webhook-timestamp", "svix-id", "X-Shopify-Hmac-Sha256"]), header_text), max_size=3
+    ),
+)
 def test_arbitrary_headers_and_bodies_never_raise(value, body, name, extra):
-    from tests.conftest import ROOT
     from inspector.config import load_config
+    from tests.conftest import ROOT
 
     cfg = load_config(ROOT / "answers.example.json", env={})
     headers = [("X-Hub-Signature-256", value), ("Stripe-Signature", value), ("webhook-signature", value)] + extra
@@ -200,8 +218,10 @@ def test_unicode_digits_in_timestamps_are_malformed_not_a_crash():
     from tests.conftest import ROOT
 
     cfg = load_config(ROOT / "answers.example.json", env={})
-    for headers, name in (([("webhook-id", "m"), ("webhook-timestamp", "²"), ("webhook-signature", "v1,AAAA")], "standard-webhooks"),
-                          ([("Stripe-Signature", "t=²,v1=" + "0" * 64)], "stripe")):
+    for headers, name in (
+        ([("webhook-id", "m"), ("webhook-timestamp", "²"), ("webhook-signature", "v1,AAAA")], "standard-webhooks"),
+        ([("Stripe-Signature", "t=²,v1=" + "0" * 64)], "stripe"),
+    ):
         r = verify_request(cfg, req(headers, b"{}"), name, "https://x/y", 1_700_000_000.0)
         assert r.status == "malformed", (name, r)
 

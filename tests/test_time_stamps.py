@@ -1,15 +1,16 @@
 """Every time stamp in outputs comes from one formatter (model.TimeStamper)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from inspector.model import TimeStamper, iso_time, odd_time
 
 
 def reference(epoch: float) -> str:
     second = int(epoch // 1)
-    stamp = datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.")
+    stamp = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
     return f"{stamp}{int((epoch - second) * 1000) % 1000:03d}Z"
 
 
@@ -33,7 +34,7 @@ def test_millisecond_and_second_edges():
 def test_the_calendar_outside_datetimes_years_agrees_with_datetime_inside_them(epoch):
     """odd_time, which writes the years strftime cannot, counts days as datetime does."""
     second = int(epoch // 1)
-    moment = datetime.fromtimestamp(second, tz=timezone.utc)
+    moment = datetime.fromtimestamp(second, tz=UTC)
     expected = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{int((epoch - second) * 1000) % 1000:03d}Z"
     assert odd_time(epoch) == expected == iso_time(epoch)
 
@@ -44,7 +45,13 @@ def test_times_no_calendar_date_fits_are_written_not_raised():
     assert iso_time(-62135596800.0) == "0001-01-01T00:00:00.000Z"  # strftime would write "1-01-01"
     assert iso_time(253402300800.0) == "+010000-01-01T00:00:00.000Z"
     assert iso_time(-8.64e12) == "-271821-04-20T00:00:00.000Z"  # ECMAScript's first Date
-    for value, text in ((float("nan"), "nan"), (float("inf"), "inf"), (float("-inf"), "-inf"), (1e20, "1e+20"), (8.64e12 + 1, "8640000000001.0")):
+    for value, text in (
+        (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        (float("-inf"), "-inf"),
+        (1e20, "1e+20"),
+        (8.64e12 + 1, "8640000000001.0"),
+    ):
         assert iso_time(value) == f"invalid time ({text})"
     assert iso_time("2024-01-01") == "invalid time (str)" and iso_time(None) == "invalid time (NoneType)"
     stamper = TimeStamper()  # the cached window never answers for an odd time

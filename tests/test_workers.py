@@ -26,7 +26,6 @@ from inspector.model import Headers, Request
 from inspector.receiver import PortInUse, listening_socket, shared_listening_sockets
 from inspector.signatures.verify import sign_request
 from inspector.workers import WorkerPool, worker_env
-
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreading is Linux's")
@@ -37,17 +36,33 @@ TWILIO_SECRET = "twilio-auth-token-for-tests"
 
 def answers(tmp_path: Path) -> Path:
     path = tmp_path / "answers.json"
-    path.write_text(json.dumps({"events-webhook": {
-        "enabled": True, "enforce": True,
-        "signatures": {"twilio": {"header": "X-Twilio-Signature", "algorithm": "twilio", "secret": TWILIO_SECRET}},
-    }}))
+    path.write_text(
+        json.dumps(
+            {
+                "events-webhook": {
+                    "enabled": True,
+                    "enforce": True,
+                    "signatures": {"twilio": {"header": "X-Twilio-Signature", "algorithm": "twilio", "secret": TWILIO_SECRET}},
+                }
+            }
+        )
+    )
     return path
 
 
 def args_for(tmp_path: Path, **extra) -> Namespace:
-    values = dict(answers=str(answers(tmp_path)), flows=str(ROOT / "flows"), store=str(tmp_path / "c.sqlite3"),
-                  host="127.0.0.1", tenant="demo", max_captures=1000, public_url=None, json=True, reveal=False,
-                  forward_to=None)
+    values = dict(
+        answers=str(answers(tmp_path)),
+        flows=str(ROOT / "flows"),
+        store=str(tmp_path / "c.sqlite3"),
+        host="127.0.0.1",
+        tenant="demo",
+        max_captures=1000,
+        public_url=None,
+        json=True,
+        reveal=False,
+        forward_to=None,
+    )
     values.update(extra)
     return Namespace(**values)
 
@@ -167,9 +182,29 @@ def test_serve_with_workers_answers_prints_and_stops(tmp_path):
 
     store = tmp_path / "c.sqlite3"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
-         "--store", str(store), "--tunnel", "none", "serve", "--port", "0", "--workers", "2", "--json"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "--answers",
+            str(ROOT / "answers.example.json"),
+            "--flows",
+            str(ROOT / "flows"),
+            "--store",
+            str(store),
+            "--tunnel",
+            "none",
+            "serve",
+            "--port",
+            "0",
+            "--workers",
+            "2",
+            "--json",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         url = json.loads(proc.stdout.readline())["listening"]
@@ -184,10 +219,12 @@ def test_serve_with_workers_answers_prints_and_stops(tmp_path):
             # A new connection per request, so the kernel spreads them over both processes.
             timeout = aiohttp.ClientTimeout(total=30)
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True, limit=20), timeout=timeout) as session:
+
                 async def one(i):
                     async with session.post(f"{url}/events/webhook/demo/order.created", data=json.dumps({"n": i})) as resp:
                         assert resp.status == 200
                         ids.append(int(resp.headers["X-Inspector-Capture"]))
+
                 await asyncio.gather(*(one(i) for i in range(300)))
             return ids
 
@@ -226,8 +263,9 @@ async def test_a_long_stderr_line_does_not_stop_the_relay(tmp_path):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     warnings = []
-    pool = WorkerPool(lambda s, c: [sys.executable, "-c", LOUD_CHILD, str(marker)], [listener],
-                      warn=warnings.append, on_capture=lambda i, u: None)
+    pool = WorkerPool(
+        lambda s, c: [sys.executable, "-c", LOUD_CHILD, str(marker)], [listener], warn=warnings.append, on_capture=lambda i, u: None
+    )
     await pool.start()
     try:
         await wait_for(marker.exists, 20)
@@ -249,7 +287,7 @@ def test_workers_run_this_package_not_one_in_the_working_directory(tmp_path):
     before = dict(os.environ)
     argv = worker_argv(args_for(tmp_path), 9)(0, 1)
     assert dict(os.environ) == before  # the parent's environment is left alone
-    probe = argv[:argv.index("-m")] + ["-c", "import inspector, sys; print(inspector.__file__)"]
+    probe = argv[: argv.index("-m")] + ["-c", "import inspector, sys; print(inspector.__file__)"]
     out = subprocess.run(probe, cwd=tmp_path, env=worker_env(), capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()).resolve() == (ROOT / "inspector" / "__init__.py").resolve()
@@ -295,8 +333,7 @@ async def test_a_worker_still_starting_when_stop_begins_is_stopped(monkeypatch):
     monkeypatch.setattr(workers.Channel, "open", staticmethod(slow_open))
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    pool = WorkerPool(lambda s, c: [sys.executable, "-c", "import time; time.sleep(30)"], [listener],
-                      on_capture=lambda i, u: None)
+    pool = WorkerPool(lambda s, c: [sys.executable, "-c", "import time; time.sleep(30)"], [listener], on_capture=lambda i, u: None)
     starting = asyncio.ensure_future(pool.start())
     await asyncio.sleep(0.15)  # the process runs; _spawn waits in Channel.open
     await pool.stop(grace=1)

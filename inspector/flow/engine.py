@@ -9,8 +9,9 @@ from __future__ import annotations
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from ..jsonfast import loads as _json_loads
@@ -19,7 +20,7 @@ from ..script import Limits
 from ..script.values import json_size_at_least
 from .loader import FlowSet
 from .model import Flow, Trigger
-from .nodes import NODE_TYPES, MAX_ASYNC_DEPTH, StepContext, StepFailed, _copy
+from .nodes import NODE_TYPES, StepContext, StepFailed, _copy
 
 STEP_LIMIT = 1000
 # What all the runs of one request may record together, as JSON text: step outputs, logs
@@ -129,8 +130,11 @@ def parse_payload(body_text: str, content_type: str) -> tuple[Any, str | None]:
                 return body_text, f"the body is JSON nested more than {MAX_PAYLOAD_DEPTH} levels deep; payload is the text"
             return body_text, f"the body is not valid JSON ({exc}); payload is the text"
         # Nesting needs at least as many brackets as levels; most bodies have fewer in all.
-        if (type(value) is dict or type(value) is list) and body_text.count("{") + body_text.count("[") > MAX_PAYLOAD_DEPTH \
-                and _deeper_than(value, MAX_PAYLOAD_DEPTH):
+        if (
+            (type(value) is dict or type(value) is list)
+            and body_text.count("{") + body_text.count("[") > MAX_PAYLOAD_DEPTH
+            and _deeper_than(value, MAX_PAYLOAD_DEPTH)
+        ):
             return body_text, f"the body is JSON nested more than {MAX_PAYLOAD_DEPTH} levels deep; payload is the text"
         return value, None
     if content_type == FORM_TYPE:
@@ -157,8 +161,10 @@ def form_json(fields: dict[str, str]) -> tuple[Any, str | None]:
     value, warning = parse_payload(field, "application/json")
     if warning:
         why = warning.removeprefix("the body is ").removesuffix("; payload is the text")
-        return None, (f"form field `{FORM_JSON_FIELD}` starts like JSON but is {why}; event.payload is the form's "
-                      f"fields (as event.form), with `{FORM_JSON_FIELD}` as text")
+        return None, (
+            f"form field `{FORM_JSON_FIELD}` starts like JSON but is {why}; event.payload is the form's "
+            f"fields (as event.form), with `{FORM_JSON_FIELD}` as text"
+        )
     if type(value) is dict or type(value) is list:
         return value, None
     return None, None
@@ -212,8 +218,7 @@ class RequestLimits:
 
     __slots__ = ("trace_left", "async_left", "seconds_left", "max_trace", "max_async", "max_seconds")
 
-    def __init__(self, max_trace: int = MAX_TRACE_CHARS, max_async: int = MAX_ASYNC_RUNS,
-                 max_seconds: float = MAX_REQUEST_SECONDS) -> None:
+    def __init__(self, max_trace: int = MAX_TRACE_CHARS, max_async: int = MAX_ASYNC_RUNS, max_seconds: float = MAX_REQUEST_SECONDS) -> None:
         self.max_trace = self.trace_left = max_trace
         self.max_async = self.async_left = max_async
         self.max_seconds = self.seconds_left = max_seconds
@@ -236,7 +241,7 @@ class RequestLimits:
         self.trace_left = left - size
         return size
 
-    def trace_full(self, size_hint: str) -> "LimitReached":
+    def trace_full(self, size_hint: str) -> LimitReached:
         return LimitReached(
             f"trace size limit: {size_hint} would take this request's trace past "
             f"{self.max_trace // (1024 * 1024)} MiB of outputs, logs and answers (MAX_TRACE_CHARS); "
@@ -309,8 +314,9 @@ class Engine:
             runs.append(run)
         return runs
 
-    def _run_record(self, run_id: int, flow: Flow, trigger: str | None, parent: int | None, via: str | None,
-                    started_at: str | None = None) -> dict[str, Any]:
+    def _run_record(
+        self, run_id: int, flow: Flow, trigger: str | None, parent: int | None, via: str | None, started_at: str | None = None
+    ) -> dict[str, Any]:
         return {
             "id": run_id,
             "flow": flow.name,
@@ -350,9 +356,9 @@ class Engine:
         *,
         on_run: Callable[[list[dict[str, Any]]], None] | None = None,
         on_error: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
-        budget: "Budget | None" = None,
+        budget: Budget | None = None,
         triggered: list[tuple[Flow, Trigger]] | None = None,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], list["PendingChild"]]:
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[PendingChild]]:
         """The triggered flows only; returns (event, runs, async children queued).
         With a `budget`, raises `OverBudget` as soon as the work outgrows it."""
         event, warnings = event_scope(capture)
@@ -365,7 +371,21 @@ class Engine:
             # Each run gets its own event; the last one may have the original (nothing
             # reads it afterwards but async children, which see it as that run left it).
             mine = event if i == last else _copy(event)
-            run = self.run_flow(flow, trigger.target or flow.nodes[0].id, mine, None, len(runs) + 1, trigger_text(trigger), None, None, 0, answer, pending, budget=budget, owned=True)
+            run = self.run_flow(
+                flow,
+                trigger.target or flow.nodes[0].id,
+                mine,
+                None,
+                len(runs) + 1,
+                trigger_text(trigger),
+                None,
+                None,
+                0,
+                answer,
+                pending,
+                budget=budget,
+                owned=True,
+            )
             run["warnings"] = list(warnings)
             runs.append(run)
             if on_run:
@@ -378,7 +398,7 @@ class Engine:
         self,
         event: dict[str, Any],
         runs: list[dict[str, Any]],
-        pending: list["PendingChild"],
+        pending: list[PendingChild],
         answer: Answer,
         *,
         on_run: Callable[[list[dict[str, Any]]], None] | None = None,
@@ -399,7 +419,19 @@ class Engine:
             if flow is None:
                 run = self._missing_flow_run(child, len(runs) + 1)
             else:
-                run = self.run_flow(flow, flow.nodes[0].id, child_event, child.state, len(runs) + 1, None, child.parent_id, child.via_node, child.depth, answer, pending)
+                run = self.run_flow(
+                    flow,
+                    flow.nodes[0].id,
+                    child_event,
+                    child.state,
+                    len(runs) + 1,
+                    None,
+                    child.parent_id,
+                    child.via_node,
+                    child.depth,
+                    answer,
+                    pending,
+                )
             runs.append(run)
             if on_run:
                 on_run(runs)
@@ -408,10 +440,23 @@ class Engine:
     def _missing_flow_run(self, child: PendingChild, run_id: int) -> dict[str, Any]:
         known = ", ".join(f.name for f in self.flows.flows) or "none"
         return {
-            "id": run_id, "flow": child.flow, "file": None, "trigger": None, "parent_id": child.parent_id,
-            "via_node": child.via_node, "status": "error", "started_at": _now_iso(self.clock), "duration_us": 0,
-            "path": [], "steps": [],
-            "error": {"message": f"no flow named '{child.flow}' is loaded (flows: {known})", "node": child.via_node, "line": None, "column": None},
+            "id": run_id,
+            "flow": child.flow,
+            "file": None,
+            "trigger": None,
+            "parent_id": child.parent_id,
+            "via_node": child.via_node,
+            "status": "error",
+            "started_at": _now_iso(self.clock),
+            "duration_us": 0,
+            "path": [],
+            "steps": [],
+            "error": {
+                "message": f"no flow named '{child.flow}' is loaded (flows: {known})",
+                "node": child.via_node,
+                "line": None,
+                "column": None,
+            },
             "warnings": [],
         }
 
@@ -429,7 +474,7 @@ class Engine:
         answer: Answer,
         pending: list[PendingChild],
         on_step: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
-        budget: "Budget | None" = None,
+        budget: Budget | None = None,
         owned: bool = False,
     ) -> dict[str, Any]:
         """One run. `on_step(step, scope)` (the debugger) may return False to stop early.
@@ -441,9 +486,19 @@ class Engine:
         path: list[str] = []
         steps: list[dict[str, Any]] = []
         run = {
-            "id": run_id, "flow": flow.name, "file": flow.file, "trigger": trigger, "parent_id": parent_id,
-            "via_node": via_node, "status": "ok", "started_at": started_at, "duration_us": 0,
-            "path": path, "steps": steps, "error": None, "warnings": [],
+            "id": run_id,
+            "flow": flow.name,
+            "file": flow.file,
+            "trigger": trigger,
+            "parent_id": parent_id,
+            "via_node": via_node,
+            "status": "ok",
+            "started_at": started_at,
+            "duration_us": 0,
+            "path": path,
+            "steps": steps,
+            "error": None,
+            "warnings": [],
         }  # as _run_record makes it
         started = _perf()
         if not owned:
@@ -489,17 +544,31 @@ class Engine:
             cancelled = self.cancelled
             if cancelled is not _never and cancelled():
                 run["status"] = "interrupted"
-                run["error"] = {"message": "interrupted: the inspector stopped before this run ended", "node": node.id, "line": None, "column": None}
+                run["error"] = {
+                    "message": "interrupted: the inspector stopped before this run ended",
+                    "node": node.id,
+                    "line": None,
+                    "column": None,
+                }
                 break
             if len(steps) >= step_limit:
                 run["status"] = "limit"
-                run["error"] = {"message": f"step limit: the run took {step_limit} steps without ending (a cycle?)", "node": node.id, "line": None, "column": None}
+                run["error"] = {
+                    "message": f"step limit: the run took {step_limit} steps without ending (a cycle?)",
+                    "node": node.id,
+                    "line": None,
+                    "column": None,
+                }
                 break
             if shared.seconds_left <= 0:
                 run["status"] = "limit"
-                run["error"] = {"message": f"time limit: this request's flows already spent {shared.max_seconds:g} s in their steps "
-                                           "(MAX_REQUEST_SECONDS); is a loop of slow scripts running, or an async flow queueing itself?",
-                                "node": node.id, "line": None, "column": None}
+                run["error"] = {
+                    "message": f"time limit: this request's flows already spent {shared.max_seconds:g} s in their steps "
+                    "(MAX_REQUEST_SECONDS); is a loop of slow scripts running, or an async flow queueing itself?",
+                    "node": node.id,
+                    "line": None,
+                    "column": None,
+                }
                 break
             current = node
             if now is None:
@@ -520,9 +589,16 @@ class Engine:
                 error = {"message": failed.message, "line": failed.line, "column": failed.column}
                 status = "limit" if isinstance(failed, LimitReached) else "error"
                 step = {
-                    "node": node_id, "type": node.type, "status": status, "started_at": step_started_at,
-                    "duration_us": int((_perf() - t0) * 1e6), "output": None, "next": None,
-                    "decision": getattr(failed, "decision", None), "error": error, "logs": logs,
+                    "node": node_id,
+                    "type": node.type,
+                    "status": status,
+                    "started_at": step_started_at,
+                    "duration_us": int((_perf() - t0) * 1e6),
+                    "output": None,
+                    "next": None,
+                    "decision": getattr(failed, "decision", None),
+                    "error": error,
+                    "logs": logs,
                 }
                 steps.append(step)
                 path.append(node_id)
@@ -533,10 +609,20 @@ class Engine:
                 break
             except Exception as exc:  # a bug in a node type must not take the server down
                 error = {"message": f"internal error in the {node.type} node: {type(exc).__name__}: {exc}", "line": None, "column": None}
-                steps.append({
-                    "node": node_id, "type": node.type, "status": "error", "started_at": step_started_at,
-                    "duration_us": 0, "output": None, "next": None, "decision": None, "error": error, "logs": logs,
-                })
+                steps.append(
+                    {
+                        "node": node_id,
+                        "type": node.type,
+                        "status": "error",
+                        "started_at": step_started_at,
+                        "duration_us": 0,
+                        "output": None,
+                        "next": None,
+                        "decision": None,
+                        "error": error,
+                        "logs": logs,
+                    }
+                )
                 path.append(node_id)
                 run["status"] = "error"
                 run["error"] = dict(error, node=node_id)
@@ -547,19 +633,35 @@ class Engine:
             if shared.record(output, logs) is None:
                 full = shared.trace_full(f"the output of step {len(steps) + 1} (node '{node_id}')")
                 error = {"message": full.message, "line": None, "column": None}
-                steps.append({
-                    "node": node_id, "type": node.type, "status": "limit", "started_at": step_started_at,
-                    "duration_us": int((_perf() - t0) * 1e6), "output": None, "next": next_id,
-                    "decision": outcome.decision, "error": error, "logs": [],
-                })
+                steps.append(
+                    {
+                        "node": node_id,
+                        "type": node.type,
+                        "status": "limit",
+                        "started_at": step_started_at,
+                        "duration_us": int((_perf() - t0) * 1e6),
+                        "output": None,
+                        "next": next_id,
+                        "decision": outcome.decision,
+                        "error": error,
+                        "logs": [],
+                    }
+                )
                 path.append(node_id)
                 run["status"] = "limit"
                 run["error"] = dict(error, node=node_id)
                 break
             step = {
-                "node": node_id, "type": node.type, "status": outcome.status, "started_at": step_started_at,
-                "duration_us": int((_perf() - t0) * 1e6), "output": output, "next": next_id,
-                "decision": outcome.decision, "error": None, "logs": logs,
+                "node": node_id,
+                "type": node.type,
+                "status": outcome.status,
+                "started_at": step_started_at,
+                "duration_us": int((_perf() - t0) * 1e6),
+                "output": output,
+                "next": next_id,
+                "decision": outcome.decision,
+                "error": None,
+                "logs": logs,
             }
             steps.append(step)
             path.append(node_id)

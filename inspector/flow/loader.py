@@ -61,8 +61,11 @@ def _tree_event_types(root: yaml.Node) -> tuple[str, ...] | None:
         return None
     out = []
     for item in triggers.value:
-        value = next((v for k, v in item.value if isinstance(k, yaml.ScalarNode) and k.value == "event_type"), None) \
-            if isinstance(item, yaml.MappingNode) else None
+        value = (
+            next((v for k, v in item.value if isinstance(k, yaml.ScalarNode) and k.value == "event_type"), None)
+            if isinstance(item, yaml.MappingNode)
+            else None
+        )
         if not isinstance(value, yaml.ScalarNode) or not value.value:
             return None
         out.append(value.value)
@@ -201,8 +204,11 @@ class _FileLoader:
         self._dup_checked = set()
         size = len(self.text.encode("utf-8", "surrogatepass")) if len(self.text) * 4 > MAX_FLOW_BYTES else 0
         if size > MAX_FLOW_BYTES:
-            self.error(Position(self.file, 1, 1), f"too large: {size:,} bytes, more than a flow file may hold "
-                       f"({MAX_FLOW_BYTES // 1024:,} KiB, MAX_FLOW_BYTES); keep data out of flows and split big ones")
+            self.error(
+                Position(self.file, 1, 1),
+                f"too large: {size:,} bytes, more than a flow file may hold "
+                f"({MAX_FLOW_BYTES // 1024:,} KiB, MAX_FLOW_BYTES); keep data out of flows and split big ones",
+            )
             return None
         try:
             try:
@@ -236,9 +242,12 @@ class _FileLoader:
         self.event_types = _scanned_event_types(self.text) if bomb is not None else _tree_event_types(documents[0])
         if bomb is not None:
             node, expanded = bomb
-            self.error(node, f"YAML aliases expand this to more than {MAX_EXPANDED_NODES:,} nodes "
-                       f"(MAX_EXPANDED_NODES; an alias bomb such as \"billion laughs\"?); write the values out "
-                       "or use fewer nested aliases")
+            self.error(
+                node,
+                f"YAML aliases expand this to more than {MAX_EXPANDED_NODES:,} nodes "
+                f'(MAX_EXPANDED_NODES; an alias bomb such as "billion laughs"?); write the values out '
+                "or use fewer nested aliases",
+            )
             return None
         try:
             return self.flow(documents[0])
@@ -286,7 +295,9 @@ class _FileLoader:
         known = {n.id for n in nodes} | self._declared
         for target, where, what in refs:
             if target not in known and not any(p.severity == "error" and p.position == _pos(self.file, where) for p in self.problems):
-                self.error(where, f"{what} '{target}' names no node{_did_you_mean(target, known)} (nodes: {', '.join(sorted(known)) or 'none'})")
+                self.error(
+                    where, f"{what} '{target}' names no node{_did_you_mean(target, known)} (nodes: {', '.join(sorted(known)) or 'none'})"
+                )
         if any(p.severity == "error" for p in self.problems):
             return None
         return Flow(name, self.file, version, description, tuple(nodes), tuple(triggers), _pos(self.file, root))
@@ -363,7 +374,7 @@ class _FileLoader:
                     self.error(fields["type"][1], f"unknown trigger type '{type_name}' (known: {', '.join(TRIGGER_TYPES)})")
                     continue
             if "event_type" not in fields:
-                self.error(item, "trigger without `event_type` (e.g. \"order.created\", \"order.*\" or \"*\")")
+                self.error(item, 'trigger without `event_type` (e.g. "order.created", "order.*" or "*")')
                 continue
             event_type = self.string(fields["event_type"][1], "event_type", allow_numbers=True)
             if event_type is None:
@@ -402,8 +413,17 @@ def _load_path(path: Path, display: str | None = None) -> tuple[Flow | None, lis
             size = f"{path.stat().st_size:,} bytes"
         except OSError:
             size = "more bytes"
-        return None, [FlowProblem(Position(file, 1, 1), f"too large: {size}, more than a flow file may hold "
-                                  f"({MAX_FLOW_BYTES // 1024:,} KiB, MAX_FLOW_BYTES); keep data out of flows and split big ones")], None
+        return (
+            None,
+            [
+                FlowProblem(
+                    Position(file, 1, 1),
+                    f"too large: {size}, more than a flow file may hold "
+                    f"({MAX_FLOW_BYTES // 1024:,} KiB, MAX_FLOW_BYTES); keep data out of flows and split big ones",
+                )
+            ],
+            None,
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -433,7 +453,7 @@ class FlowSet:
     generation: int = 0
 
     @classmethod
-    def load(cls, directory: str | Path | None) -> "FlowSet":
+    def load(cls, directory: str | Path | None) -> FlowSet:
         fs = cls(Path(directory) if directory else None)
         fs.reload()
         return fs
@@ -489,7 +509,9 @@ class FlowSet:
                     broken.append(BrokenFlow(display, first, event_types))
                 continue
             if flow.name in names:
-                duplicate = FlowProblem(flow.position, f"duplicate flow name '{flow.name}' (also in {names[flow.name].file}); this file is skipped")
+                duplicate = FlowProblem(
+                    flow.position, f"duplicate flow name '{flow.name}' (also in {names[flow.name].file}); this file is skipped"
+                )
                 problems.append(duplicate)
                 broken.append(BrokenFlow(display, duplicate, tuple(t.event_type for t in flow.triggers)))
                 continue
@@ -501,7 +523,12 @@ class FlowSet:
             for node in flow.nodes:
                 target = node.compiled.get("flow_name") if isinstance(node.compiled, dict) else None
                 if target is not None and target not in names and "{{" not in target:
-                    problems.append(FlowProblem(node.compiled["flow_position"], f"async node '{node.id}' calls flow '{target}', which is not loaded{_did_you_mean(target, names)} (flows: {', '.join(names) or 'none'})"))
+                    problems.append(
+                        FlowProblem(
+                            node.compiled["flow_position"],
+                            f"async node '{node.id}' calls flow '{target}', which is not loaded{_did_you_mean(target, names)} (flows: {', '.join(names) or 'none'})",
+                        )
+                    )
         with self._lock:
             self.flows, self.problems, self.files, self.broken, self._stamp = flows, problems, files, broken, stamp
             self.generation += 1

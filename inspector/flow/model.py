@@ -89,7 +89,7 @@ class Trigger:
         return self._pattern.match(event_type) is not None
 
     @staticmethod
-    def make(type_: str, event_type: str, target: str, position: Position) -> "Trigger":
+    def make(type_: str, event_type: str, target: str, position: Position) -> Trigger:
         pattern = None
         if any(c in event_type for c in "*?["):
             # `*` matches any characters, dots included (SPEC §6); fnmatch does exactly that.

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -21,7 +22,7 @@ from .model import Node, Position
 if TYPE_CHECKING:  # pragma: no cover
     from .loader import _FileLoader
 
-NODE_TYPES: dict[str, "NodeType"] = {}
+NODE_TYPES: dict[str, NodeType] = {}
 
 
 def node_type(cls):
@@ -40,7 +41,7 @@ def _offsets(node: yaml.ScalarNode, text: str, source_lines: list[str] | None = 
     if node.style in ("|", ">"):
         indent = 0
         lines = source_lines if source_lines is not None else mark.buffer.splitlines() if mark.buffer else []
-        for raw in lines[mark.line + 1:]:
+        for raw in lines[mark.line + 1 :]:
             if raw.strip():
                 indent = len(raw) - len(raw.lstrip(" "))
                 break
@@ -65,7 +66,7 @@ class Renderable:
 @dataclass
 class LoadContext:
     file: str
-    loader: "_FileLoader"
+    loader: _FileLoader
 
     def program(self, node: yaml.Node, what: str, *, expression: bool = False):
         if not isinstance(node, yaml.ScalarNode) or not node.tag.endswith(":str"):
@@ -108,7 +109,9 @@ class LoadContext:
                 # (scope, limits) -> value; a lone `{{ expr }}` is its program's value.
                 return template.parts[0].evaluate if template.whole else template.render
             if not _json_safe(value):
-                self.loader.error(n, f"{what}: {type(value).__name__} values are not supported; use strings, numbers, booleans, lists and mappings")
+                self.loader.error(
+                    n, f"{what}: {type(value).__name__} values are not supported; use strings, numbers, booleans, lists and mappings"
+                )
                 ok = False
             return value
 
@@ -178,7 +181,7 @@ class StepFailed(Exception):
         self.logs = logs or []
 
     @classmethod
-    def from_script(cls, exc: ScriptError, what: str = "") -> "StepFailed":
+    def from_script(cls, exc: ScriptError, what: str = "") -> StepFailed:
         prefix = f"{what}: " if what else ""
         return cls(prefix + exc.message, exc.line, exc.column, list(exc.logs))
 
@@ -212,7 +215,9 @@ class NodeType:
     def load(self, node_id: str, fields: dict, config: dict, item: yaml.Node, ctx: LoadContext, refs: list) -> Any:
         for key, (k, _) in fields.items():
             if key not in self.config_keys:
-                ctx.loader.warn(k, f"unknown config key '{key}' for a {self.name} node (known: {', '.join(sorted(self.config_keys)) or 'none'})")
+                ctx.loader.warn(
+                    k, f"unknown config key '{key}' for a {self.name} node (known: {', '.join(sorted(self.config_keys)) or 'none'})"
+                )
         return None
 
     def run(self, node: Node, ctx: StepContext) -> StepOutcome:  # pragma: no cover - abstract
@@ -309,7 +314,10 @@ class BranchNode(NodeType):
             if value is not True and value is not False:
                 kind = type_name(value)
                 decision.append({"expression": expression, "error": f"the condition is {kind}, not a bool", "next": target})
-                failed = StepFailed(f"condition `{expression}` gave {kind} ({_short(value)}); a branch condition must be true or false — compare it, e.g. `x == 'push'`", *where)
+                failed = StepFailed(
+                    f"condition `{expression}` gave {kind} ({_short(value)}); a branch condition must be true or false — compare it, e.g. `x == 'push'`",
+                    *where,
+                )
                 failed.decision = decision  # type: ignore[attr-defined]
                 raise failed
             decision.append({"expression": expression, "value": value, "next": target})
@@ -346,7 +354,10 @@ class HttpResponseNode(NodeType):
         status = config.get("status", 200)
         if "status" in fields and not (isinstance(status, str) and "{{" in status):
             if isinstance(status, bool) or not isinstance(status, int) or not FINAL_STATUS[0] <= status <= FINAL_STATUS[1]:
-                ctx.loader.error(fields["status"][1], f"`status` must be an HTTP status code {FINAL_STATUS[0]}–{FINAL_STATUS[1]} (a final answer), found {status!r}{_interim_hint(status)}")
+                ctx.loader.error(
+                    fields["status"][1],
+                    f"`status` must be an HTTP status code {FINAL_STATUS[0]}–{FINAL_STATUS[1]} (a final answer), found {status!r}{_interim_hint(status)}",
+                )
                 return None
         headers = config.get("headers")
         if headers is not None and not isinstance(headers, dict):
@@ -364,9 +375,11 @@ class HttpResponseNode(NodeType):
             ctx.loader.error(fields["headers"][1], problem)
             return None
         out["plan"] = (
-            static_status, None if static_status is not None else status_r.build,
+            static_status,
+            None if static_status is not None else status_r.build,
             None if body_r is None else body_r.build,
-            static_headers, None if static_headers is not None else headers_r.build,
+            static_headers,
+            None if static_headers is not None else headers_r.build,
         )
         return out
 
@@ -383,7 +396,9 @@ class HttpResponseNode(NodeType):
             if isinstance(status, str) and status.strip().isascii() and status.strip().isdigit():
                 status = int(status.strip())
             if isinstance(status, bool) or not isinstance(status, int) or not FINAL_STATUS[0] <= status <= FINAL_STATUS[1]:
-                raise StepFailed(f"`status` rendered to {_short(status)}; it must be an HTTP status code {FINAL_STATUS[0]}–{FINAL_STATUS[1]} (a final answer){_interim_hint(status)}")
+                raise StepFailed(
+                    f"`status` rendered to {_short(status)}; it must be an HTTP status code {FINAL_STATUS[0]}–{FINAL_STATUS[1]} (a final answer){_interim_hint(status)}"
+                )
         if headers_r is None:
             headers = dict(static_headers) if static_headers else {}
         elif not isinstance(headers, dict):
@@ -422,14 +437,19 @@ def _header_problem(headers: dict[str, str]) -> str | None:
     value would end the header and start another (header injection)."""
     for name, value in headers.items():
         if not _TOKEN.match(name):
-            return (f"response header name {name!r} is not an HTTP token: use letters, digits and "
-                    "!#$%&'*+-.^_`|~ only (no spaces or colons)")
+            return f"response header name {name!r} is not an HTTP token: use letters, digits and !#$%&'*+-.^_`|~ only (no spaces or colons)"
         found = _CONTROL.search(value)
         if found:
             char = found.group()
-            what = "a line break or NUL, which would end the header early (header injection)" if char in "\r\n\x00" else "a control character, which HTTP header values cannot carry"
-            return (f"response header {name!r}: the value {_short(value)} contains {what} "
-                    f"(U+{ord(char):04X} at offset {found.start()}); remove it or send it in the body")
+            what = (
+                "a line break or NUL, which would end the header early (header injection)"
+                if char in "\r\n\x00"
+                else "a control character, which HTTP header values cannot carry"
+            )
+            return (
+                f"response header {name!r}: the value {_short(value)} contains {what} "
+                f"(U+{ord(char):04X} at offset {found.start()}); remove it or send it in the body"
+            )
     return None
 
 
@@ -455,7 +475,10 @@ class AsyncNode(NodeType):
         flow_name = ctx.loader.string(fields["flow"][1], "flow")
         if flow_name is None:
             return None
-        out: dict[str, Any] = {"flow_name": flow_name, "flow_position": Position(ctx.file, fields["flow"][1].start_mark.line + 1, fields["flow"][1].start_mark.column + 1)}
+        out: dict[str, Any] = {
+            "flow_name": flow_name,
+            "flow_position": Position(ctx.file, fields["flow"][1].start_mark.line + 1, fields["flow"][1].start_mark.column + 1),
+        }
         flow_r = ctx.renderable(fields["flow"][1], "flow")
         if flow_r is None:
             return None
@@ -471,12 +494,16 @@ class AsyncNode(NodeType):
         compiled = node.compiled
         try:
             flow = compiled["flow"].render(ctx.scope, ctx.limits)
-            payload = compiled["payload"].render(ctx.scope, ctx.limits) if "payload" in compiled else _copy(ctx.scope["event"].get("payload"))
+            payload = (
+                compiled["payload"].render(ctx.scope, ctx.limits) if "payload" in compiled else _copy(ctx.scope["event"].get("payload"))
+            )
         except ScriptError as exc:
             raise StepFailed.from_script(exc, "template") from None
         if not isinstance(flow, str) or not flow:
             raise StepFailed(f"`flow` rendered to {_short(flow)}; it must be a flow name")
         if ctx.depth >= MAX_ASYNC_DEPTH:
-            raise StepFailed(f"async depth limit: this run is already {ctx.depth} async calls deep (at most {MAX_ASYNC_DEPTH}); is flow '{flow}' calling itself?")
+            raise StepFailed(
+                f"async depth limit: this run is already {ctx.depth} async calls deep (at most {MAX_ASYNC_DEPTH}); is flow '{flow}' calling itself?"
+            )
         ctx.queue_async(flow, payload, ctx.scope.get("state") or {})
         return StepOutcome({"flow": flow, "queued": True}, node.next)

@@ -8,9 +8,10 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timezone
+from typing import Any
 from urllib.parse import urlencode
 
 from ..config import Config
@@ -57,6 +58,7 @@ def _github(event: str) -> Callable[[str, float], list[Header]]:
             ("X-GitHub-Hook-Installation-Target-ID", str(events.REPO["id"])),
             ("X-GitHub-Hook-Installation-Target-Type", "repository"),
         ]
+
     return headers
 
 
@@ -70,7 +72,7 @@ def _stripe(name: str, now: float) -> list[Header]:
 
 def _shopify(topic: str) -> Callable[[str, float], list[Header]]:
     def headers(name: str, now: float) -> list[Header]:
-        triggered = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        triggered = datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return [
             ("User-Agent", "Shopify-Captain-Hook"),
             ("X-Shopify-Topic", topic),
@@ -80,6 +82,7 @@ def _shopify(topic: str) -> Callable[[str, float], list[Header]]:
             ("X-Shopify-Triggered-At", triggered),
             ("X-Shopify-Event-Id", _uuid(name, now, "event")),
         ]
+
     return headers
 
 
@@ -91,13 +94,35 @@ SAMPLES: dict[str, Sample] = {
     s.name: s
     for s in [
         Sample("github.push", "github", "GitHub push with 3 commits", _github("push"), events.github_push, form=True),
-        Sample("github.pull_request", "github", "GitHub pull_request opened", _github("pull_request"), events.github_pull_request, form=True),
+        Sample(
+            "github.pull_request", "github", "GitHub pull_request opened", _github("pull_request"), events.github_pull_request, form=True
+        ),
         Sample("github.ping", "github", "GitHub ping (sent when a webhook is created)", _github("ping"), events.github_ping, form=True),
-        Sample("stripe.payment_intent.succeeded", "stripe", "Stripe payment_intent.succeeded", _stripe, events.stripe_succeeded, "application/json; charset=utf-8"),
-        Sample("stripe.payment_intent.payment_failed", "stripe", "Stripe payment_intent.payment_failed (card declined)", _stripe, events.stripe_failed, "application/json; charset=utf-8"),
+        Sample(
+            "stripe.payment_intent.succeeded",
+            "stripe",
+            "Stripe payment_intent.succeeded",
+            _stripe,
+            events.stripe_succeeded,
+            "application/json; charset=utf-8",
+        ),
+        Sample(
+            "stripe.payment_intent.payment_failed",
+            "stripe",
+            "Stripe payment_intent.payment_failed (card declined)",
+            _stripe,
+            events.stripe_failed,
+            "application/json; charset=utf-8",
+        ),
         Sample("shopify.orders.create", "shopify", "Shopify orders/create", _shopify("orders/create"), events.shopify_order),
         Sample("generic.order.created", "order.created", "The seed's order.created example", _curl, events.generic_order),
-        Sample("generic.report.generate", "report.generate", "A long job: acknowledged with 202, processed by an async flow", _curl, events.generic_report),
+        Sample(
+            "generic.report.generate",
+            "report.generate",
+            "A long job: acknowledged with 202, processed by an async flow",
+            _curl,
+            events.generic_report,
+        ),
     ]
 }
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -115,8 +140,16 @@ def get(name: str) -> Sample:
         raise UnknownSample(name) from None
 
 
-def build(name: str, config: Config, *, tenant: str = "demo", signed_url_base: str, now: float | None = None,
-          mark: bool = True, form: bool = False) -> tuple[Request, str | None]:
+def build(
+    name: str,
+    config: Config,
+    *,
+    tenant: str = "demo",
+    signed_url_base: str,
+    now: float | None = None,
+    mark: bool = True,
+    form: bool = False,
+) -> tuple[Request, str | None]:
     """The sample as a request, signed for the scheme that applies to it; also returns the
     name of the signing entry (None when nothing applies). `form`: the body as GitHub's
     "application/x-www-form-urlencoded" setting sends it, the JSON in a `payload` field, and
@@ -142,8 +175,7 @@ def build(name: str, config: Config, *, tenant: str = "demo", signed_url_base: s
     hdrs = request.headers
     for k, v in signed[0] if signed else ():
         hdrs = hdrs.with_set(k, v)
-    if entry is not None and sample.event_type == "github" and entry.algorithm in ("github", "sha256") \
-            and "x-hub-signature" not in hdrs:
+    if entry is not None and sample.event_type == "github" and entry.algorithm in ("github", "sha256") and "x-hub-signature" not in hdrs:
         # GitHub sends the legacy SHA-1 signature next to the SHA-256 one, with the same secret.
         sha1 = hmac.new(entry.secret.encode(), body, hashlib.sha1).hexdigest()
         hdrs = hdrs.with_set("X-Hub-Signature", f"sha1={sha1}")

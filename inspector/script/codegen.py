@@ -17,19 +17,57 @@ from __future__ import annotations
 
 from . import nodes as n
 from .errors import ScriptError
-from .operators import ARITHMETIC, comparable, contains, index as _index, negate
+from .operators import ARITHMETIC, comparable, contains, negate
+from .operators import index as _index
 from .stdlib import BUILTINS, apply_format, parse_format
 from .values import (
-    MAX_INT, MIN_INT, charge_compare, joined, lookup, render, same, type_name,
+    MAX_INT,
+    MIN_INT,
+    charge_compare,
+    joined,
+    lookup,
+    render,
+    same,
+    type_name,
 )
 
 # Built-ins without side effects and without callbacks: safe to evaluate twice.
-PURE_BUILTINS = frozenset({
-    "len", "is_empty", "contains", "starts_with", "ends_with", "index_of", "to_upper", "to_lower",
-    "trim", "split", "replace", "sub_string", "chars", "to_string", "to_int", "to_float", "parse_int",
-    "parse_float", "keys", "values", "join", "type_of", "to_json", "parse_json", "sha256",
-    "base64_encode", "base64_decode", "format", "format!", "abs", "min", "max",
-})
+PURE_BUILTINS = frozenset(
+    {
+        "len",
+        "is_empty",
+        "contains",
+        "starts_with",
+        "ends_with",
+        "index_of",
+        "to_upper",
+        "to_lower",
+        "trim",
+        "split",
+        "replace",
+        "sub_string",
+        "chars",
+        "to_string",
+        "to_int",
+        "to_float",
+        "parse_int",
+        "parse_float",
+        "keys",
+        "values",
+        "join",
+        "type_of",
+        "to_json",
+        "parse_json",
+        "sha256",
+        "base64_encode",
+        "base64_decode",
+        "format",
+        "format!",
+        "abs",
+        "min",
+        "max",
+    }
+)
 _MAX_HEIGHT = 16  # keeps generated source far below CPython's parser nesting limits
 
 
@@ -93,10 +131,23 @@ def _python_local(slot: int) -> str:
 
 
 _HELPERS = {
-    "_M": _M, "_SE": ScriptError, "_unknown": _unknown, "_lookup": lookup, "_bad_property": _bad_property,
-    "_not_bool": _not_bool, "_compare": _compare_slow, "_index": _index_any, "_same": same,
-    "_render": render, "_interpolate": _interpolate, "_contains": contains, "_negate": negate,
-    "_NUM": (int, float), "_MIN": MIN_INT, "_MAX": MAX_INT, "_new": _new_context,
+    "_M": _M,
+    "_SE": ScriptError,
+    "_unknown": _unknown,
+    "_lookup": lookup,
+    "_bad_property": _bad_property,
+    "_not_bool": _not_bool,
+    "_compare": _compare_slow,
+    "_index": _index_any,
+    "_same": same,
+    "_render": render,
+    "_interpolate": _interpolate,
+    "_contains": contains,
+    "_negate": negate,
+    "_NUM": (int, float),
+    "_MIN": MIN_INT,
+    "_MAX": MAX_INT,
+    "_new": _new_context,
 }
 _HELPERS.update({f"_op{i}": func for i, func in enumerate(ARITHMETIC.values())})
 _OP_NAMES = {op: f"_op{i}" for i, op in enumerate(ARITHMETIC)}
@@ -142,11 +193,13 @@ class CodeGen:
         if t is n.Interpolated:
             return all(isinstance(p, str) or pure(p, shadowed) for p in node.parts)
         if t is n.Call:
-            return (node.name in PURE_BUILTINS and not (shadowed is not None and shadowed(node.name, len(node.args)))
-                    and all(pure(a, shadowed) for a in node.args))
+            return (
+                node.name in PURE_BUILTINS
+                and not (shadowed is not None and shadowed(node.name, len(node.args)))
+                and all(pure(a, shadowed) for a in node.args)
+            )
         if t is n.MethodCall:
-            return (node.name in PURE_BUILTINS and pure(node.target, shadowed)
-                    and all(pure(a, shadowed) for a in node.args))
+            return node.name in PURE_BUILTINS and pure(node.target, shadowed) and all(pure(a, shadowed) for a in node.args)
         if t is n.ArrayLiteral:
             return all(type(i) is n.Literal for i in node.items)
         return False
@@ -179,8 +232,10 @@ class CodeGen:
         t, v = self.temp(), self.temp()
         key = repr(node.name)
         other = "None" if node.safe else f"_bad_property({t}, {key})"
-        return (f"(({v} if ({v} := {t}.get({key}, _M)) is not _M else _lookup({self.c}, {t}, {key})) "
-                f"if type({t} := {self.gen(node.target)}) is dict else {other})")
+        return (
+            f"(({v} if ({v} := {t}.get({key}, _M)) is not _M else _lookup({self.c}, {t}, {key})) "
+            f"if type({t} := {self.gen(node.target)}) is dict else {other})"
+        )
 
     def g_Index(self, node: n.Index) -> str:
         self.uses_context = True
@@ -188,8 +243,10 @@ class CodeGen:
         if isinstance(node.index, n.Literal) and type(node.index.value) is str:
             t, v = self.temp(), self.temp()
             key = repr(node.index.value)
-            return (f"(({v} if ({v} := {t}.get({key}, _M)) is not _M else _lookup({self.c}, {t}, {key})) "
-                    f"if type({t} := {target}) is dict else _index({self.c}, {t}, {key}, {node.safe}))")
+            return (
+                f"(({v} if ({v} := {t}.get({key}, _M)) is not _M else _lookup({self.c}, {t}, {key})) "
+                f"if type({t} := {target}) is dict else _index({self.c}, {t}, {key}, {node.safe}))"
+            )
         return f"_index({self.c}, {target}, {self.gen(node.index)}, {node.safe})"
 
     def g_Binary(self, node: n.Binary) -> str:
@@ -208,13 +265,16 @@ class CodeGen:
             return test if op == "==" else f"(not {test})"
         if op in ("&&", "||"):
             a, b = self.temp(), self.temp()
-            right = (f"({b} if ({b} := {self.gen(node.right)}) is True or {b} is False "
-                     f"else _not_bool('the right side of {op}', {b}))")
+            right = f"({b} if ({b} := {self.gen(node.right)}) is True or {b} is False else _not_bool('the right side of {op}', {b}))"
             if op == "&&":
-                return (f"({right} if ({a} := {self.gen(node.left)}) is True else "
-                        f"(False if {a} is False else _not_bool('the left side of {op}', {a})))")
-            return (f"(True if ({a} := {self.gen(node.left)}) is True else "
-                    f"({right} if {a} is False else _not_bool('the left side of {op}', {a})))")
+                return (
+                    f"({right} if ({a} := {self.gen(node.left)}) is True else "
+                    f"(False if {a} is False else _not_bool('the left side of {op}', {a})))"
+                )
+            return (
+                f"(True if ({a} := {self.gen(node.left)}) is True else "
+                f"({right} if {a} is False else _not_bool('the left side of {op}', {a})))"
+            )
         if op == "??":
             a = self.temp()
             return f"({self.gen(node.right)} if ({a} := {self.gen(node.left)}) is None else {a})"
@@ -228,15 +288,19 @@ class CodeGen:
         if op in ("<", "<=", ">", ">="):
             self.uses_context = True
             self.charges = True
-            return (f"({a} {op} {b} if (type({a} := {left}) in _NUM) & (type({b} := {right}) in _NUM) "
-                    f"else _compare({self.c}, {op!r}, {a}, {b}))")
+            return (
+                f"({a} {op} {b} if (type({a} := {left}) in _NUM) & (type({b} := {right}) in _NUM) "
+                f"else _compare({self.c}, {op!r}, {a}, {b}))"
+            )
         self.uses_context = True
         self.charges = True
         helper = _OP_NAMES[op]
         if op in ("+", "-", "*"):
             r = self.temp()
-            return (f"({r} if (type({a} := {left}) is int) & (type({b} := {right}) is int) "
-                    f"and _MIN <= ({r} := {a} {op} {b}) <= _MAX else {helper}({self.c}, {a}, {b}))")
+            return (
+                f"({r} if (type({a} := {left}) is int) & (type({b} := {right}) is int) "
+                f"and _MIN <= ({r} := {a} {op} {b}) <= _MAX else {helper}({self.c}, {a}, {b}))"
+            )
         return f"{helper}({self.c}, {left}, {right})"
 
     def g_Unary(self, node: n.Unary) -> str:
@@ -267,8 +331,7 @@ class CodeGen:
     def _builtin(self, name: str, args: list[str], arg_nodes: tuple) -> str:
         self.uses_context = True
         self.charges = True
-        if name in ("format", "format!") and arg_nodes and isinstance(arg_nodes[0], n.Literal) \
-                and type(arg_nodes[0].value) is str:
+        if name in ("format", "format!") and arg_nodes and isinstance(arg_nodes[0], n.Literal) and type(arg_nodes[0].value) is str:
             pieces = parse_format(arg_nodes[0].value)
             if len(pieces) // 2 == len(args) - 1:
                 if len(args) == 2 and pieces[1] is render:
@@ -312,15 +375,17 @@ def generate(node: n.Node, resolve, slow, name: str = "expression"):
     if gen.charges:
         prologue.append("    b = c.budget")
         restore.append("        c.budget = b")
-    source = "\n".join([
-        f"def {name}(fr):",
-        *prologue,
-        "    try:",
-        f"        return {body}",
-        "    except _SE:",
-        *restore,
-        "        return _slow(fr)",
-    ])
+    source = "\n".join(
+        [
+            f"def {name}(fr):",
+            *prologue,
+            "    try:",
+            f"        return {body}",
+            "    except _SE:",
+            *restore,
+            "        return _slow(fr)",
+        ]
+    )
     namespace = dict(_HELPERS)
     namespace.update(gen.consts)
     namespace["_slow"] = slow

@@ -17,8 +17,23 @@ from .operators import ARITHMETIC, comparable, contains, negate, out_of_range
 from .operators import index as index_value
 from .stdlib import BUILTINS, apply_format, materialize_range, parse_format
 from .values import (
-    MAX_INT, MIN_INT, BreakSignal, ContinueSignal, Fn, ReturnSignal, call_function,
-    charge, charge_compare, check_items, joined, lookup, operation_limit, render, same, store, suggest,
+    MAX_INT,
+    MIN_INT,
+    BreakSignal,
+    ContinueSignal,
+    Fn,
+    ReturnSignal,
+    call_function,
+    charge,
+    charge_compare,
+    check_items,
+    joined,
+    lookup,
+    operation_limit,
+    render,
+    same,
+    store,
+    suggest,
     type_name,
 )
 
@@ -99,9 +114,7 @@ class Compiler:
         for fn in script.functions:
             group = self.functions.setdefault(fn.name, {})
             if len(fn.params) in group:
-                raise ScriptError(
-                    f"function '{fn.name}' with {len(fn.params)} parameter(s) is defined twice", fn.line, fn.column
-                )
+                raise ScriptError(f"function '{fn.name}' with {len(fn.params)} parameter(s) is defined twice", fn.line, fn.column)
             group[len(fn.params)] = Fn(fn.name, len(fn.params), None, None)
         for fn in script.functions:
             value = self.functions[fn.name][len(fn.params)]
@@ -236,8 +249,10 @@ class Compiler:
         value = self.expr(node.value) if node.value is not None else None
         slot = self.scope.declare(node.name, node.constant)
         if value is None:
+
             def let_unit(fr):
                 fr[slot] = None
+
             return let_unit
 
         def let(fr):
@@ -274,13 +289,17 @@ class Compiler:
                 if constant:
                     raise ScriptError(
                         f"cannot assign to constant '{target.name}'; declare it with 'let' to change it",
-                        target.line, target.column,
+                        target.line,
+                        target.column,
                     )
                 if combine is None:
+
                     def assign_local(fr):
                         fr[slot] = value(fr)
+
                     return assign_local
                 if op == "+=":
+
                     def add_local(fr):
                         a = fr[slot]
                         b = value(fr)
@@ -304,6 +323,7 @@ class Compiler:
                             fr[slot] = combine(fr[0], a, b)
                         except ScriptError as e:
                             raise e.at(line, column)
+
                     return add_local
 
                 def update_local(fr):
@@ -312,6 +332,7 @@ class Compiler:
                         fr[slot] = combine(fr[0], fr[slot], b)
                     except ScriptError as e:
                         raise e.at(line, column)
+
                 return update_local
             name = target.name
             self.assigns_globals = True
@@ -329,6 +350,7 @@ class Compiler:
                     except ScriptError as e:
                         raise e.at(line, column)
                 g[name] = b
+
             return assign_global
 
         if isinstance(target, n.Property):
@@ -343,6 +365,7 @@ class Compiler:
                     _set_key(c, o, key, b, combine, f"property '{key}'")
                 except ScriptError as e:
                     raise e.at(line, column)
+
             return assign_property
 
         obj = self.expr(target.target)  # an Index
@@ -372,6 +395,7 @@ class Compiler:
                     raise ScriptError(f"cannot assign into {type_name(o)} by index: only arrays and maps")
             except ScriptError as e:
                 raise e.at(line, column)
+
         return assign_index
 
     # ---- expressions ---------------------------------------------------------------------------
@@ -382,8 +406,9 @@ class Compiler:
             size = len(value.encode("utf-8", "surrogatepass"))
             if size > self.limits.max_string_bytes:
                 raise ScriptError(
-                    f"string size limit exceeded: a literal of {size:,} bytes > "
-                    f"{self.limits.max_string_bytes:,} (max_string_bytes)", node.line, node.column,
+                    f"string size limit exceeded: a literal of {size:,} bytes > {self.limits.max_string_bytes:,} (max_string_bytes)",
+                    node.line,
+                    node.column,
                 )
         return lambda fr: value
 
@@ -453,6 +478,7 @@ class Compiler:
         operand = self.expr(node.operand)
         line, column = node.line, node.column
         if node.op == "!":
+
             def not_(fr):
                 v = operand(fr)
                 if v is True:
@@ -460,13 +486,16 @@ class Compiler:
                 if v is False:
                     return True
                 raise ScriptError(f"'!' applies to a bool, not {type_name(v)}", line, column)
+
             return not_
         if node.op == "-":
+
             def minus(fr):
                 try:
                     return negate(operand(fr))
                 except ScriptError as e:
                     raise e.at(line, column)
+
             return minus
 
         def plus(fr):
@@ -474,6 +503,7 @@ class Compiler:
             if type(v) is int or type(v) is float:
                 return v
             raise ScriptError(f"unary '+' applies to numbers, not {type_name(v)}", line, column)
+
         return plus
 
     def c_Range(self, node: n.Range):
@@ -499,9 +529,7 @@ class Compiler:
             a = start(fr)
             b = end(fr)
             if type(a) is not int or type(b) is not int:
-                raise ScriptError(
-                    f"a range needs integer bounds, not {type_name(a)}..{type_name(b)}", line, column
-                )
+                raise ScriptError(f"a range needs integer bounds, not {type_name(a)}..{type_name(b)}", line, column)
             return a, b + inclusive
 
         return bounds
@@ -517,6 +545,7 @@ class Compiler:
             def coalesce(fr):
                 v = left(fr)
                 return right(fr) if v is None else v
+
             return coalesce
         if op == "in" or op == "!in":
             return self._in(node)
@@ -527,6 +556,7 @@ class Compiler:
             return _COMPARISONS[op](left, right, line, column)
         combine = ARITHMETIC[op]
         if op == "+":
+
             def add(fr):
                 a = left(fr)
                 b = right(fr)
@@ -538,6 +568,7 @@ class Compiler:
                     return combine(fr[0], a, b)
                 except ScriptError as e:
                     raise e.at(line, column)
+
             return add
         if op == "-" or op == "*":
             fast = (lambda a, b: a - b) if op == "-" else (lambda a, b: a * b)
@@ -553,6 +584,7 @@ class Compiler:
                     return combine(fr[0], a, b)
                 except ScriptError as e:
                     raise e.at(line, column)
+
             return arith
 
         def binary(fr):
@@ -562,6 +594,7 @@ class Compiler:
                 return combine(fr[0], a, b)
             except ScriptError as e:
                 raise e.at(line, column)
+
         return binary
 
     def _logical(self, node: n.Binary):
@@ -592,14 +625,17 @@ class Compiler:
         if isinstance(right_node, n.Literal) and type(right_node.value) is str and len(right_node.value) <= 4096:
             k = right_node.value
             if negated:
+
                 def not_equal_str(fr):
                     v = left(fr)
                     return type(v) is not str or v != k
+
                 return not_equal_str
 
             def equal_str(fr):
                 v = left(fr)
                 return type(v) is str and v == k
+
             return equal_str
         right = self.expr(right_node)
         line, column = node.line, node.column
@@ -611,6 +647,7 @@ class Compiler:
                 return same(fr[0], a, b) is not negated
             except ScriptError as e:
                 raise e.at(line, column)
+
         return equality
 
     def _in(self, node: n.Binary):
@@ -625,6 +662,7 @@ class Compiler:
                 a, b = bounds(fr)
                 found = (type(v) is int or type(v) is float) and a <= v < b
                 return found is not negated
+
             return in_range
         container = self.expr(node.right)
 
@@ -635,6 +673,7 @@ class Compiler:
                 return contains(fr[0], v, where) is not negated
             except ScriptError as e:
                 raise e.at(line, column)
+
         return in_
 
     def c_Property(self, node: n.Property):
@@ -705,14 +744,13 @@ class Compiler:
             def call_variable(fr):
                 fn = fr[slot]
                 if type(fn) is not Fn:
-                    raise ScriptError(
-                        f"'{name}' is a {type_name(fn)}, not a function, and cannot be called", line, column
-                    )
+                    raise ScriptError(f"'{name}' is a {type_name(fn)}, not a function, and cannot be called", line, column)
                 values = [a(fr) for a in args]
                 try:
                     return call_function(fr[0], fn, values)
                 except ScriptError as e:
                     raise e.at(line, column)
+
             return call_variable
         group = self.functions.get(name)
         if group is not None and len(args) in group:
@@ -739,10 +777,10 @@ class Compiler:
                 return call_function(fr[0], fn, values)
             except ScriptError as e:
                 raise e.at(line, column)
+
         return call_fn
 
-    def _call_builtin(self, name: str, args: tuple, line: int, column: int, target=None, safe: bool = False,
-                      arg_nodes: tuple = ()):
+    def _call_builtin(self, name: str, args: tuple, line: int, column: int, target=None, safe: bool = False, arg_nodes: tuple = ()):
         func, low, high = BUILTINS[name]
         count = len(args) + (1 if target is not None else 0)
         if not low <= count <= high:
@@ -752,8 +790,13 @@ class Compiler:
                 check_arity(name, count, low, high)
             except ScriptError as e:
                 raise e.at(line, column)
-        if name in ("format", "format!") and target is None and arg_nodes and isinstance(arg_nodes[0], n.Literal) \
-                and type(arg_nodes[0].value) is str:
+        if (
+            name in ("format", "format!")
+            and target is None
+            and arg_nodes
+            and isinstance(arg_nodes[0], n.Literal)
+            and type(arg_nodes[0].value) is str
+        ):
             return self._format(arg_nodes[0], args[1:], line, column)
         if target is None:
             if len(args) == 1:
@@ -765,6 +808,7 @@ class Compiler:
                         return func(fr[0], a)
                     except ScriptError as e:
                         raise e.at(line, column)
+
                 return builtin1
 
             def builtin_n(fr):
@@ -773,8 +817,10 @@ class Compiler:
                     return func(fr[0], *values)
                 except ScriptError as e:
                     raise e.at(line, column)
+
             return builtin_n
         if not args:
+
             def method0(fr):
                 t = target(fr)
                 if t is None and safe:
@@ -783,6 +829,7 @@ class Compiler:
                     return func(fr[0], t)
                 except ScriptError as e:
                     raise e.at(line, column)
+
             return method0
 
         def method_n(fr):
@@ -794,6 +841,7 @@ class Compiler:
                 return func(fr[0], t, *values)
             except ScriptError as e:
                 raise e.at(line, column)
+
         return method_n
 
     def _format(self, template: n.Literal, args: tuple, line: int, column: int):
@@ -805,7 +853,9 @@ class Compiler:
         if wanted != len(args):
             raise ScriptError(
                 f"format string has {wanted} placeholder{'s' if wanted != 1 else ''} "
-                f"but {len(args)} argument{'s were' if len(args) != 1 else ' was'} given", line, column,
+                f"but {len(args)} argument{'s were' if len(args) != 1 else ' was'} given",
+                line,
+                column,
             )
         if len(args) == 1 and pieces[1] is render:
             before, after = pieces[0], pieces[2]
@@ -821,6 +871,7 @@ class Compiler:
                 except ScriptError as e:
                     raise e.at(line, column)
                 return before + text + after
+
             return format1
 
         def format_(fr):
@@ -829,6 +880,7 @@ class Compiler:
                 return apply_format(fr[0], pieces, values)
             except ScriptError as e:
                 raise e.at(line, column)
+
         return format_
 
     def c_MethodCall(self, node: n.MethodCall):
@@ -838,6 +890,7 @@ class Compiler:
         args = tuple(self.expr(a) for a in node.args)
         safe = node.safe
         if name == "call":
+
             def call_method(fr):
                 fn = target(fr)
                 if fn is None and safe:
@@ -849,6 +902,7 @@ class Compiler:
                     return call_function(fr[0], fn, values)
                 except ScriptError as e:
                     raise e.at(line, column)
+
             return call_method
         if name in BUILTINS:
             return self._call_builtin(name, args, line, column, target=target, safe=safe)
@@ -865,6 +919,7 @@ class Compiler:
                     return call_function(fr[0], fn, values)
                 except ScriptError as e:
                     raise e.at(line, column)
+
             return call_fn_method
         candidates = tuple(list(BUILTINS) + list(self.functions))
         self.unresolved.append(("method", name, line, column, candidates))
@@ -873,9 +928,8 @@ class Compiler:
             t = target(fr)
             if t is None and safe:
                 return None
-            raise ScriptError(
-                f"unknown method '{name}' on {type_name(t)}{suggest(name, candidates)}", line, column
-            )
+            raise ScriptError(f"unknown method '{name}' on {type_name(t)}{suggest(name, candidates)}", line, column)
+
         return unknown_method
 
     def c_CallValue(self, node: n.CallValue):
@@ -892,6 +946,7 @@ class Compiler:
                 return call_function(fr[0], fn, values)
             except ScriptError as e:
                 raise e.at(line, column)
+
         return call_value
 
     def c_Closure(self, node: n.Closure):
@@ -1022,13 +1077,12 @@ class Compiler:
                 elif t is str:
                     items = seq
                 elif t is dict:
-                    raise ScriptError(
-                        "cannot loop over a map directly; loop over m.keys() or m.values()", line, column
-                    )
+                    raise ScriptError("cannot loop over a map directly; loop over m.keys() or m.values()", line, column)
                 else:
                     raise ScriptError(
                         f"cannot loop over {type_name(seq)}: 'for' takes an array, a range or a string",
-                        line, column,
+                        line,
+                        column,
                     )
             i = 0
             for x in items:
@@ -1064,6 +1118,7 @@ def _sequence(statements: list):
         def sequence2(fr):
             first(fr)
             return second(fr)
+
         return sequence2
     head = tuple(statements[:-1])
     last = statements[-1]
@@ -1072,6 +1127,7 @@ def _sequence(statements: list):
         for s in head:
             s(fr)
         return last(fr)
+
     return sequence
 
 
@@ -1082,6 +1138,7 @@ def _continue(fr):
 def _fail(message: str, line: int, column: int):
     def fail(fr):
         raise ScriptError(message, line, column)
+
     return fail
 
 
@@ -1093,8 +1150,7 @@ def _unknown_variable(name: str, visible: tuple[str, ...], scope: dict) -> Scrip
 def _property_error(o: object, name: str) -> ScriptError:
     if o is None:
         return ScriptError(
-            f"cannot read property '{name}' of (): the value is unit (missing); "
-            f"write '?.{name}' to get () instead, or '?? default'"
+            f"cannot read property '{name}' of (): the value is unit (missing); write '?.{name}' to get () instead, or '?? default'"
         )
     hint = f"; did you mean the method '.{name}()'?" if name in BUILTINS else ""
     return ScriptError(f"cannot read property '{name}' of {type_name(o)}: only maps have properties{hint}")
@@ -1136,10 +1192,10 @@ def _compare(op: str):
             except ScriptError as e:
                 raise e.at(line, column)
             return fast(a, b)
+
         return compare
 
     return make
 
 
 _COMPARISONS = {op: _compare(op) for op in ("<", "<=", ">", ">=")}
-

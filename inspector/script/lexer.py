@@ -4,18 +4,58 @@ from __future__ import annotations
 
 from .errors import ScriptError
 
-KEYWORDS = frozenset(
-    {"let", "const", "if", "else", "while", "loop", "for", "in", "break", "continue",
-     "return", "fn", "true", "false"}
-)
+KEYWORDS = frozenset({"let", "const", "if", "else", "while", "loop", "for", "in", "break", "continue", "return", "fn", "true", "false"})
 
 # Longest first: the lexer takes the first that matches.
 PUNCTUATION = (
-    "..=", "**=", "<<=", ">>=",
-    "==", "!=", "<=", ">=", "&&", "||", "??", "?.", "?[", "..", "**", "+=", "-=", "*=", "/=",
-    "%=", "<<", ">>", "&=", "|=", "^=", "#{",
-    "+", "-", "*", "/", "%", "<", ">", "=", "!", "&", "|", "^", "(", ")", "[", "]", "{", "}",
-    ",", ";", ":", ".",
+    "..=",
+    "**=",
+    "<<=",
+    ">>=",
+    "==",
+    "!=",
+    "<=",
+    ">=",
+    "&&",
+    "||",
+    "??",
+    "?.",
+    "?[",
+    "..",
+    "**",
+    "+=",
+    "-=",
+    "*=",
+    "/=",
+    "%=",
+    "<<",
+    ">>",
+    "&=",
+    "|=",
+    "^=",
+    "#{",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "<",
+    ">",
+    "=",
+    "!",
+    "&",
+    "|",
+    "^",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ";",
+    ":",
+    ".",
 )
 _PUNCT_BY_FIRST: dict[str, tuple[str, ...]] = {}
 for _p in PUNCTUATION:
@@ -25,8 +65,7 @@ for _p in PUNCTUATION:
 _IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _IDENT_REST = _IDENT_START | frozenset("0123456789")
 _DIGITS = frozenset("0123456789")
-_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0",
-                   "`": "`", "$": "$"}
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0", "`": "`", "$": "$"}
 
 
 class Token:
@@ -221,13 +260,13 @@ class Lexer:
             return "", pos + 2
         if ch == "u" and pos + 2 < n and src[pos + 2] == "{":
             end = src.find("}", pos + 3)
-            digits = src[pos + 3:end] if end >= 0 else ""
+            digits = src[pos + 3 : end] if end >= 0 else ""
             if end < 0 or not (1 <= len(digits) <= 6) or not _is_hex(digits):
                 raise self.error("invalid unicode escape: expected \\u{…} with 1 to 6 hex digits", pos)
             return self._codepoint(int(digits, 16), pos), end + 1
         if ch in "uUx":
             width = {"u": 4, "U": 8, "x": 2}[ch]
-            digits = src[pos + 2:pos + 2 + width]
+            digits = src[pos + 2 : pos + 2 + width]
             if len(digits) != width or not _is_hex(digits):
                 raise self.error(f"invalid escape: \\{ch} needs {width} hex digits", pos)
             return self._codepoint(int(digits, 16), pos), pos + 2 + width
@@ -277,8 +316,8 @@ class Lexer:
             if ch == "$" and src.startswith("${", pos):
                 if self.interpolations >= self.max_nesting:
                     raise self.error(
-                        f"nesting limit exceeded: back-tick strings nested more than {self.max_nesting} "
-                        "levels deep (max_nesting)", pos)
+                        f"nesting limit exceeded: back-tick strings nested more than {self.max_nesting} levels deep (max_nesting)", pos
+                    )
                 if buf:
                     parts.append("".join(buf))
                     buf = []

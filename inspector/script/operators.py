@@ -9,8 +9,21 @@ import math
 
 from .errors import ScriptError
 from .values import (
-    MAX_FLOAT, MAX_INT, MIN_INT, SCAN_SHIFT, Context, built, charge, check_items, check_string, has_key,
-    lookup, render, same, string_too_large, type_name,
+    MAX_FLOAT,
+    MAX_INT,
+    MIN_INT,
+    SCAN_SHIFT,
+    Context,
+    built,
+    charge,
+    check_items,
+    check_string,
+    has_key,
+    lookup,
+    render,
+    same,
+    string_too_large,
+    type_name,
 )
 
 _NUMBERS = (int, float)
@@ -58,9 +71,7 @@ def add(c: Context, a: object, b: object) -> object:
     if ta is list and tb is list:
         size = len(a) + len(b)  # type: ignore[arg-type]
         if size > c.limits.max_collection_items:  # refused before the copy is made
-            raise ScriptError(
-                f"array size limit exceeded: {size:,} items > {c.limits.max_collection_items:,} (max_collection_items)"
-            )
+            raise ScriptError(f"array size limit exceeded: {size:,} items > {c.limits.max_collection_items:,} (max_collection_items)")
         out = a + b  # type: ignore[operator]
         charge(c, len(out) >> 4)
         return out
@@ -121,7 +132,7 @@ def power(c: Context, a: object, b: object) -> object:
             raise ScriptError("cannot raise an integer to a negative power; use a float (2.0 ** -1)")
         if abs(a) > 1 and b > 63:  # type: ignore[arg-type,operator]
             raise ScriptError("integer overflow: the result of '**' does not fit in 64 bits")
-        return _int(a ** b, "**")  # type: ignore[operator]
+        return _int(a**b, "**")  # type: ignore[operator]
     if _is_number(a) and _is_number(b):
         try:
             return _float(math.pow(a, b), "**")  # type: ignore[arg-type]
@@ -174,8 +185,17 @@ def bit_xor(c: Context, a: object, b: object) -> object:
 
 
 ARITHMETIC = {
-    "+": add, "-": subtract, "*": multiply, "/": divide, "%": modulo, "**": power,
-    "<<": shift_left, ">>": shift_right, "&": bit_and, "|": bit_or, "^": bit_xor,
+    "+": add,
+    "-": subtract,
+    "*": multiply,
+    "/": divide,
+    "%": modulo,
+    "**": power,
+    "<<": shift_left,
+    ">>": shift_right,
+    "&": bit_and,
+    "|": bit_or,
+    "^": bit_xor,
 }
 
 
@@ -185,10 +205,7 @@ def comparable(op: str, a: object, b: object) -> None:
         return
     if ta is str and tb is str:
         return
-    raise ScriptError(
-        f"cannot compare {type_name(a)} with {type_name(b)} using '{op}': "
-        "only numbers with numbers and strings with strings"
-    )
+    raise ScriptError(f"cannot compare {type_name(a)} with {type_name(b)} using '{op}': only numbers with numbers and strings with strings")
 
 
 def contains(c: Context, item: object, container: object) -> bool:

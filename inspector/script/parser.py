@@ -15,24 +15,36 @@ MIN_INT = -(1 << 63)
 
 # Rhai's table (https://rhai.rs/book/engine/precedence.html): higher binds tighter.
 BINARY_PRECEDENCE = {
-    "||": 30, "|": 30, "^": 30,
-    "&&": 60, "&": 60,
-    "==": 90, "!=": 90,
-    "in": 110, "!in": 110,
-    "<": 130, "<=": 130, ">": 130, ">=": 130,
+    "||": 30,
+    "|": 30,
+    "^": 30,
+    "&&": 60,
+    "&": 60,
+    "==": 90,
+    "!=": 90,
+    "in": 110,
+    "!in": 110,
+    "<": 130,
+    "<=": 130,
+    ">": 130,
+    ">=": 130,
     "??": 135,
-    "..": 140, "..=": 140,
-    "+": 150, "-": 150,
-    "*": 180, "/": 180, "%": 180,
+    "..": 140,
+    "..=": 140,
+    "+": 150,
+    "-": 150,
+    "*": 180,
+    "/": 180,
+    "%": 180,
     "**": 190,
-    "<<": 210, ">>": 210,
+    "<<": 210,
+    ">>": 210,
 }
 RIGHT_ASSOCIATIVE = frozenset({"**"})
 ASSIGNMENT_OPS = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "**=", "<<=", ">>=", "&=", "|=", "^="})
 _BLOCK_LIKE = frozenset({"if", "while", "loop", "for", "{"})
 _NAME_KINDS = frozenset({"ident"}) | frozenset(
-    {"let", "const", "if", "else", "while", "loop", "for", "in", "break", "continue", "return",
-     "fn", "true", "false"}
+    {"let", "const", "if", "else", "while", "loop", "for", "in", "break", "continue", "return", "fn", "true", "false"}
 )
 
 
@@ -196,8 +208,7 @@ class Parser:
             op = self.advance()
             if not isinstance(expr, (n.Variable, n.Property, n.Index)) or getattr(expr, "safe", False):
                 raise self.error(
-                    f"cannot assign to this expression: the left of '{op.kind}' must be a variable, "
-                    "a property (a.b) or an index (a[i])",
+                    f"cannot assign to this expression: the left of '{op.kind}' must be a variable, a property (a.b) or an index (a[i])",
                     op,
                 )
             value = self.parse_expr()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from operator import itemgetter
-from typing import Callable, Iterable
 
 from .compiler import Compiler
 from .errors import DEFAULT_LIMITS, Limits, ScriptError, SourceMap
@@ -39,11 +39,9 @@ class Program:
     """A compiled script or expression. Safe to share between threads: each `run` has
     its own state."""
 
-    __slots__ = ("source", "origin", "_map", "_body", "_pad", "_weight", "_context", "_copy_scope",
-                 "_unresolved", "_limited", "_program")
+    __slots__ = ("source", "origin", "_map", "_body", "_pad", "_weight", "_context", "_copy_scope", "_unresolved", "_limited", "_program")
 
-    def __init__(self, source: str, source_map: SourceMap, body, size: int, compiler: Compiler,
-                 weight: int = 0) -> None:
+    def __init__(self, source: str, source_map: SourceMap, body, size: int, compiler: Compiler, weight: int = 0) -> None:
         self.source = source
         self.origin = source_map.origin
         self._map = source_map
@@ -52,10 +50,14 @@ class Program:
         self._weight = weight  # charged up front: the nodes every evaluation runs
         # A Context class per program carries its functions and default budget as class
         # attributes, so a run with default limits sets only its scope.
-        self._context = type("Context", (Context,), {
-            "functions": compiler.functions,
-            "budget": DEFAULT_LIMITS.max_operations - weight,
-        })
+        self._context = type(
+            "Context",
+            (Context,),
+            {
+                "functions": compiler.functions,
+                "budget": DEFAULT_LIMITS.max_operations - weight,
+            },
+        )
         # The whole program as one generated function `f(g, C)` when it has no side effects
         # (a branch condition, `let x = a.b; x`), tried first; any failure re-runs the
         # general path, which reports it with a position.
@@ -186,10 +188,17 @@ class Program:
         if limited[0] is not limits:
             self._limited = (limits, None)
         elif limited[1] is None:
-            self._limited = (limits, type("Context", (self._context,), {
-                "limits": limits,
-                "budget": limits.max_operations - self._weight,
-            }))
+            self._limited = (
+                limits,
+                type(
+                    "Context",
+                    (self._context,),
+                    {
+                        "limits": limits,
+                        "budget": limits.max_operations - self._weight,
+                    },
+                ),
+            )
 
     def _configure(self, c: Context, limits: Limits | None, clock) -> None:
         if limits is not None:
@@ -218,8 +227,9 @@ def _over_budget(fr):
     raise operation_limit(fr[0]).at(1, 1)
 
 
-def _build(source: str, origin: str, line_offset: int, column_offset: int, indent_all_lines: bool,
-           limits: Limits | None, expression: bool) -> Program:
+def _build(
+    source: str, origin: str, line_offset: int, column_offset: int, indent_all_lines: bool, limits: Limits | None, expression: bool
+) -> Program:
     source_map = SourceMap(origin, line_offset, column_offset, indent_all_lines)
     limits = limits or DEFAULT_LIMITS
     if type(source) is not str:
@@ -243,9 +253,7 @@ def _build(source: str, origin: str, line_offset: int, column_offset: int, inden
     except RecursionError:
         raise source_map.locate(ScriptError("the script is nested too deeply to parse", 1, 1)) from None
     except Exception as exc:  # a bug in the parser: still never a Python exception
-        raise source_map.locate(
-            ScriptError(f"internal error in the script parser: {type(exc).__name__}: {exc}", 1, 1)
-        ) from None
+        raise source_map.locate(ScriptError(f"internal error in the script parser: {type(exc).__name__}: {exc}", 1, 1)) from None
     return Program(source, source_map, body, size, compiler, weight)
 
 

@@ -10,14 +10,34 @@ import functools
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from .errors import ScriptError
 from .values import (
-    BUILD_SHIFT, MAX_FLOAT, MAX_INT, MIN_INT, SCAN_SHIFT, Context, Fn, ReturnSignal, built, call_depth_limit,
-    call_function, charge, check_items, check_string, has_key, joined, render, render_debug, same,
-    store, string_too_large, suggest, to_json, type_name,
+    MAX_FLOAT,
+    MAX_INT,
+    MIN_INT,
+    SCAN_SHIFT,
+    Context,
+    Fn,
+    ReturnSignal,
+    built,
+    call_depth_limit,
+    call_function,
+    charge,
+    check_items,
+    check_string,
+    has_key,
+    joined,
+    render,
+    render_debug,
+    same,
+    store,
+    string_too_large,
+    suggest,
+    to_json,
+    type_name,
 )
 
 # name -> (function, minimum arguments, maximum arguments); counts include the target.
@@ -230,9 +250,7 @@ def split(c: Context, s: object, sep: object = None) -> list:
 
 def _too_many(c: Context, count: int | None) -> ScriptError:
     items = f"{count:,} items" if count is not None else "more items"
-    return ScriptError(
-        f"array size limit exceeded: {items} > {c.limits.max_collection_items:,} (max_collection_items)"
-    )
+    return ScriptError(f"array size limit exceeded: {items} > {c.limits.max_collection_items:,} (max_collection_items)")
 
 
 def _room(c: Context, size: int) -> None:
@@ -279,7 +297,7 @@ def sub_string(c: Context, s: object, start: object, length: object = None) -> s
         return s  # type: ignore[return-value] # the whole string: nothing is built
     _room(c, size)  # a new string over the limit is refused before it is copied
     built(c, size)
-    return s[start:start + size]  # type: ignore[index]
+    return s[start : start + size]  # type: ignore[index]
 
 
 @builtin("chars", 1)
@@ -312,7 +330,7 @@ def parse_format(template: str) -> tuple:
     text: list[str] = []
     pos = 0
     for m in _PLACEHOLDER.finditer(template):
-        text.append(template[pos:m.start()])
+        text.append(template[pos : m.start()])
         pos = m.end()
         token = m.group()
         if token == "{{":
@@ -398,7 +416,7 @@ def parse_float(c: Context, s: object) -> float:
 
 def _quote(s: object) -> str:
     text = json.dumps(s, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "…\""
+    return text if len(text) <= 60 else text[:57] + '…"'
 
 
 @builtin("to_int", 1)
@@ -555,8 +573,7 @@ def sort(c: Context, a: object, compare: object = None) -> None:
         if len(kinds) > 1 or None in kinds:
             names = sorted({type_name(v) for v in a})
             raise ScriptError(
-                f"sort() needs all numbers or all strings; this array holds {', '.join(names)} "
-                "(pass a comparison function: sort(|a, b| …))"
+                f"sort() needs all numbers or all strings; this array holds {', '.join(names)} (pass a comparison function: sort(|a, b| …))"
             )
         if kinds == {"string"}:
             # Each of the ~n·log n comparisons may read a long shared prefix.
@@ -568,9 +585,7 @@ def sort(c: Context, a: object, compare: object = None) -> None:
     def cmp(x: object, y: object) -> int:
         result = call_function(c, fn, [x, y])
         if type(result) is not int:
-            raise ScriptError(
-                f"the function passed to sort() must return an integer (<0, 0, >0), not {type_name(result)}"
-            )
+            raise ScriptError(f"the function passed to sort() must return an integer (<0, 0, >0), not {type_name(result)}")
         return result  # type: ignore[return-value]
 
     a.sort(key=functools.cmp_to_key(cmp))
@@ -879,8 +894,7 @@ def _check_json_depth(c: Context, text: str) -> None:
             depth += 1
             if depth > c.limits.max_nesting:
                 raise ScriptError(
-                    f"parse_json(): nesting limit exceeded: arrays and maps nested more than "
-                    f"{c.limits.max_nesting} levels (max_nesting)"
+                    f"parse_json(): nesting limit exceeded: arrays and maps nested more than {c.limits.max_nesting} levels (max_nesting)"
                 )
         else:
             depth -= 1
@@ -922,10 +936,10 @@ def base64_decode(c: Context, s: object) -> str:
 
 @builtin("now", 0)
 def now(c: Context) -> str:
-    moment = c.clock() if c.clock is not None else datetime.now(timezone.utc)
+    moment = c.clock() if c.clock is not None else datetime.now(UTC)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -970,7 +984,5 @@ def check_arity(name: str, given: int, low: int, high: int) -> None:
     else:
         wanted = f"{low} to {high} arguments"
     raise ScriptError(
-        f"{name}() takes {wanted} (counting the value before '.' in a method call), but {given} "
-        f"{'were' if given != 1 else 'was'} given"
+        f"{name}() takes {wanted} (counting the value before '.' in a method call), but {given} {'were' if given != 1 else 'was'} given"
     )
-

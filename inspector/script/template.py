@@ -4,8 +4,8 @@ text the way `{}` renders it; a string with no `{{` is returned unchanged."""
 
 from __future__ import annotations
 
-from .errors import DEFAULT_LIMITS, Limits, ScriptError, SourceMap
 from .compiler import Compiler
+from .errors import DEFAULT_LIMITS, Limits, ScriptError, SourceMap
 from .lexer import Lexer
 from .parser import Parser
 from .program import Program
@@ -98,8 +98,7 @@ def _find_end(text: str, pos: int, line: int, column: int, source_map: SourceMap
         raise source_map.locate(error) from None
 
 
-def _compile_part(text: str, start: int, end: int, line: int, column: int, source_map: SourceMap,
-                  limits: Limits) -> Program:
+def _compile_part(text: str, start: int, end: int, line: int, column: int, source_map: SourceMap, limits: Limits) -> Program:
     try:
         parser = Parser(Lexer(text[:end], start, line, column), limits.max_nesting)
         if parser.tok.kind == "eof":
@@ -137,9 +136,7 @@ def render_template(
     key = (text, origin, line_offset, column_offset, indent_all_lines, limits.max_nesting if limits else 64)
     template = _CACHE.get(key)
     if template is None:
-        template = compile_template(
-            text, origin, line_offset, column_offset, indent_all_lines=indent_all_lines, limits=limits
-        )
+        template = compile_template(text, origin, line_offset, column_offset, indent_all_lines=indent_all_lines, limits=limits)
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
         _CACHE[key] = template

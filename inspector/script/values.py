@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from .errors import DEFAULT_LIMITS, ScriptError
 
@@ -81,8 +81,17 @@ class Context:
 
 # ---- names and equality -------------------------------------------------------------------
 
-_TYPE_NAMES = {type(None): "()", bool: "bool", int: "i64", float: "f64", str: "string",
-               list: "array", dict: "map", Fn: "Fn", tuple: "array"}
+_TYPE_NAMES = {
+    type(None): "()",
+    bool: "bool",
+    int: "i64",
+    float: "f64",
+    str: "string",
+    list: "array",
+    dict: "map",
+    Fn: "Fn",
+    tuple: "array",
+}
 
 
 def type_name(value: object) -> str:
@@ -199,8 +208,13 @@ def to_json(value: object, pretty: bool = False, c: Context | None = None) -> st
     if t is str:
         limit = (c.limits if c is not None else DEFAULT_LIMITS).max_string_bytes
         if len(value) + 2 > limit:  # type: ignore[arg-type] # quoted, it can only grow
-            raise string_too_large(c, len(value) + 2) if c is not None else ScriptError(  # type: ignore[arg-type]
-                f"string size limit exceeded: {len(value) + 2:,} bytes > {limit:,} (max_string_bytes)")  # type: ignore[arg-type]
+            raise (
+                string_too_large(c, len(value) + 2)
+                if c is not None
+                else ScriptError(  # type: ignore[arg-type]
+                    f"string size limit exceeded: {len(value) + 2:,} bytes > {limit:,} (max_string_bytes)"
+                )
+            )  # type: ignore[arg-type]
     elif t is list or t is dict or t is tuple:
         limit = (c.limits if c is not None else DEFAULT_LIMITS).max_string_bytes
         size, nodes = json_size_at_least(value, limit)
@@ -300,8 +314,7 @@ def render_debug(value: object, c: Context | None = None) -> str:
 
 def operation_limit(c: Context) -> ScriptError:
     return ScriptError(
-        f"operation limit exceeded: more than {c.limits.max_operations:,} operations (max_operations); "
-        "is there an endless loop?"
+        f"operation limit exceeded: more than {c.limits.max_operations:,} operations (max_operations); is there an endless loop?"
     )
 
 
@@ -330,9 +343,7 @@ def built(c: Context, size: int) -> None:
 
 
 def string_too_large(c: Context, size: int) -> ScriptError:
-    return ScriptError(
-        f"string size limit exceeded: {size:,} bytes > {c.limits.max_string_bytes:,} (max_string_bytes)"
-    )
+    return ScriptError(f"string size limit exceeded: {size:,} bytes > {c.limits.max_string_bytes:,} (max_string_bytes)")
 
 
 def check_string(c: Context, s: str) -> str:
@@ -377,9 +388,7 @@ def store(c: Context, value: object) -> object:
 
 def _copy(c: Context, value, depth: int):
     if depth > c.limits.max_nesting:
-        raise ScriptError(
-            f"nesting limit exceeded: arrays and maps nested more than {c.limits.max_nesting} levels (max_nesting)"
-        )
+        raise ScriptError(f"nesting limit exceeded: arrays and maps nested more than {c.limits.max_nesting} levels (max_nesting)")
     t = type(value)
     if t is dict:
         c.budget -= len(value)
@@ -398,9 +407,7 @@ def _copy(c: Context, value, depth: int):
 def plain(c: Context, value: object) -> object:
     """Check a script's result: JSON-shaped, never a function."""
     if type(value) is Fn:
-        raise ScriptError(
-            "a script cannot return a function (Fn); call it, or return its result instead"
-        )
+        raise ScriptError("a script cannot return a function (Fn); call it, or return its result instead")
     return value
 
 

@@ -26,7 +26,7 @@ class SignedRequest:
     body: bytes
     local_url: str | None = None
 
-    def with_body(self, body: bytes) -> "SignedRequest":
+    def with_body(self, body: bytes) -> SignedRequest:
         return replace(self, body=body)
 
 

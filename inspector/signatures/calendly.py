@@ -37,9 +37,15 @@ class Calendly(Scheme):
         ts = stamps[0] if stamps else ""
         stamp = unix_number(ts)
         if stamp is None:
-            return Verdict("malformed", f"`{key.header}` has no usable `t=` timestamp; expected `t=<unix seconds>,v1=<hex>`.", shorten(value))
+            return Verdict(
+                "malformed", f"`{key.header}` has no usable `t=` timestamp; expected `t=<unix seconds>,v1=<hex>`.", shorten(value)
+            )
         if not found:
-            return Verdict("malformed", f"`{key.header}` has no `v1=` signature of 64 hex digits; expected `t=<unix seconds>,v1=<hex>`.", shorten(value))
+            return Verdict(
+                "malformed",
+                f"`{key.header}` has no `v1=` signature of 64 hex digits; expected `t=<unix seconds>,v1=<hex>`.",
+                shorten(value),
+            )
         expected = self.mac(key.secret, ts, req.body)
         return conclude(key, key.header, self.label, value, found, expected, f"t={ts},v1={expected}", float(stamp))
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from ..model import Headers
@@ -113,12 +113,16 @@ def _header_hints(scheme: Scheme, entry_name: str, headers: Headers, key: Key) -
         if header in headers:
             continue
         for near in similar_headers(header, headers.names()):
-            hints.append(f"The request has `{near}`, which is close to the expected `{header}`: check the header name in answers.json (`{entry_name}.header`) or at the sender.")
+            hints.append(
+                f"The request has `{near}`, which is close to the expected `{header}`: check the header name in answers.json (`{entry_name}.header`) or at the sender."
+            )
     own = {h.lower() for h in scheme.header_names(key)}
     for lowered, (header, algorithms) in _header_owners().items():
         if lowered in own or header not in headers:
             continue
-        hints.append(f"The request carries `{header}`, the signature header of {_either(algorithms)}: it was probably signed by that provider, not the one `{entry_name}` expects ({scheme.algorithm}).")
+        hints.append(
+            f"The request carries `{header}`, the signature header of {_either(algorithms)}: it was probably signed by that provider, not the one `{entry_name}` expects ({scheme.algorithm})."
+        )
     return hints
 
 
@@ -155,7 +159,9 @@ def _describe(variant: str, url: str) -> list[str]:
         else:
             bits.append(f"path `{a.path}` instead of `{b.path}`")
     if a.query != b.query:
-        bits.append("without the query string" if not a.query else f"with the query `?{a.query}`" if not b.query else f"the query `?{a.query}`")
+        bits.append(
+            "without the query string" if not a.query else f"with the query `?{a.query}`" if not b.query else f"the query `?{a.query}`"
+        )
     return bits
 
 
@@ -236,7 +242,7 @@ def _matching_url(scheme: Scheme, req: SignedRequest, key: Key) -> list[str]:
 class _SecretBytes(str):
     """A secret whose key bytes are not its text: schemes turn secrets into bytes with `encode`."""
 
-    def __new__(cls, raw: bytes) -> "_SecretBytes":
+    def __new__(cls, raw: bytes) -> _SecretBytes:
         obj = super().__new__(cls, WHSEC + b64(raw))
         obj.raw = raw
         return obj
@@ -250,7 +256,7 @@ def _secret_encoding_hints(scheme: Scheme, entry_name: str, req: SignedRequest, 
     if scheme.algorithm == "standard-webhooks":
         tries = [("the whole secret, `whsec_` included, as text", utf8(text))]
         if text.startswith(WHSEC):
-            tries.append(("the part after `whsec_` as text", utf8(text[len(WHSEC):])))
+            tries.append(("the part after `whsec_` as text", utf8(text[len(WHSEC) :])))
         for how, raw in tries:
             if raw and _passes(scheme, req, replace(key, secret=WHSEC + b64(raw))):
                 return [
@@ -258,7 +264,7 @@ def _secret_encoding_hints(scheme: Scheme, entry_name: str, req: SignedRequest, 
                     "the sender's signing code does not decode it, but Standard Webhooks keys are the base64-decoded part after `whsec_`."
                 ]
         return []
-    raw = b64decode(text[len(WHSEC):]) if text.startswith(WHSEC) else None
+    raw = b64decode(text[len(WHSEC) :]) if text.startswith(WHSEC) else None
     if raw and _passes(scheme, req, replace(key, secret=_SecretBytes(raw))):
         return [
             f"The signature matches the base64-decoded secret, the way Standard Webhooks uses a `whsec_` secret, but {scheme.algorithm} uses the secret as-is: "
@@ -309,20 +315,30 @@ def hints_for(
             if name == entry_name or not secret or same(secret, key.secret):
                 continue
             if _passes(scheme, req, replace(key, secret=secret)):
-                hints.append(f"The signature matches the secret of `{name}`: the sender uses that secret, or this request belongs to `{name}`.")
+                hints.append(
+                    f"The signature matches the secret of `{name}`: the sender uses that secret, or this request belongs to `{name}`."
+                )
         body = req.body
         if body.endswith(b"\n") and _passes(scheme, req.with_body(body.rstrip(b"\r\n")), key):
-            hints.append("The signature matches the body without its trailing newline: something between the sender and here added one (a proxy, or curl's --data-binary @file with an editor-saved file).")
+            hints.append(
+                "The signature matches the body without its trailing newline: something between the sender and here added one (a proxy, or curl's --data-binary @file with an editor-saved file)."
+            )
         elif _passes(scheme, req.with_body(body + b"\n"), key):
-            hints.append("The signature matches the body with a trailing newline: the sender signed a body ending in \\n but sent it without one.")
+            hints.append(
+                "The signature matches the body with a trailing newline: the sender signed a body ending in \\n but sent it without one."
+            )
         for label, variant in _json_variants(body):
             if _passes(scheme, req.with_body(variant), key):
-                hints.append(f"The signature matches the same JSON re-serialized as {label}: something parsed and re-encoded the body before it arrived; verify over the raw bytes the sender sent.")
+                hints.append(
+                    f"The signature matches the same JSON re-serialized as {label}: something parsed and re-encoded the body before it arrived; verify over the raw bytes the sender sent."
+                )
                 break
         hints.extend(_url_hints(scheme, req, key, verdict))
         hints.extend(_secret_encoding_hints(scheme, entry_name, req, key))
         if 0 < len(key.secret) < SHORT_SECRET:
-            hints.append(f"The secret of `{entry_name}` is only {len(key.secret)} characters: is it the whole secret from the sender's settings?")
+            hints.append(
+                f"The secret of `{entry_name}` is only {len(key.secret)} characters: is it the whole secret from the sender's settings?"
+            )
         if key.secret[:1].isspace() or key.secret[-1:].isspace():
             hints.append(f"The secret of `{entry_name}` has white space at its start or end: copy it again without it.")
 

@@ -20,7 +20,9 @@ def public_key(secret: str) -> Ed25519PublicKey:
     """Raises ValueError with a sentence when the secret is not a Discord public key."""
     text = secret.strip()
     if len(text) != 64 or not is_hex(text):
-        raise ValueError(f"expected the application's public key, 64 hex digits (found {len(text)} characters); copy it from the Discord developer portal's General Information page")
+        raise ValueError(
+            f"expected the application's public key, 64 hex digits (found {len(text)} characters); copy it from the Discord developer portal's General Information page"
+        )
     return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
 
 

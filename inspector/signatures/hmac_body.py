@@ -39,12 +39,19 @@ class HexBodyHmac(Scheme):
         if candidate is None:
             prefix = value.strip().partition("=")[0].lower()
             if prefix in ("sha1", "sha256", "sha512") and prefix != self.digest:
-                why = f"it carries a {prefix.upper()} signature while this entry's algorithm is {self.digest}; set \"algorithm\": \"{prefix}\" or point it at the {self.digest} header"
+                why = f'it carries a {prefix.upper()} signature while this entry\'s algorithm is {self.digest}; set "algorithm": "{prefix}" or point it at the {self.digest} header'
             else:
                 why = f"expected {self.digest}=<{len(expected)} hex digits>"
-            return Verdict("malformed", f"`{key.header}` is present but is not a {self.digest.upper()} hex signature: {why}.", shorten(value), shown)
+            return Verdict(
+                "malformed", f"`{key.header}` is present but is not a {self.digest.upper()} hex signature: {why}.", shorten(value), shown
+            )
         if len(candidate) != len(expected):
-            return Verdict("invalid", f"`{key.header}` has {len(candidate)} hex digits but an {self.digest.upper()} signature has {len(expected)}; check the algorithm.", shorten(value), shown)
+            return Verdict(
+                "invalid",
+                f"`{key.header}` has {len(candidate)} hex digits but an {self.digest.upper()} signature has {len(expected)}; check the algorithm.",
+                shorten(value),
+                shown,
+            )
         if same(candidate, expected):
             return Verdict("valid", f"`{key.header}` matches the {self.label}.", shorten(value), shown)
         return Verdict("invalid", f"`{key.header}` does not match the {self.label} computed with this secret.", shorten(value), shown)

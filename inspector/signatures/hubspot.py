@@ -15,7 +15,20 @@ from .registry import register
 from .shared import b64, b64decode, candidates, conclude, unix_number, utf8
 
 TIMESTAMP = "X-HubSpot-Request-Timestamp"
-_DECODED = {"3A": ":", "2F": "/", "3F": "?", "40": "@", "21": "!", "24": "$", "27": "'", "28": "(", "29": ")", "2A": "*", "2C": ",", "3B": ";"}
+_DECODED = {
+    "3A": ":",
+    "2F": "/",
+    "3F": "?",
+    "40": "@",
+    "21": "!",
+    "24": "$",
+    "27": "'",
+    "28": "(",
+    "29": ")",
+    "2A": "*",
+    "2C": ",",
+    "3B": ";",
+}
 _ESCAPE = re.compile(r"%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)", re.IGNORECASE)
 
 
@@ -40,7 +53,11 @@ class HubSpotV3(Scheme):
             return self.missing(key.header)
         raw_ts = req.headers.get(TIMESTAMP)
         if raw_ts is None:
-            return Verdict("missing", f"The request has `{key.header}` but no `{TIMESTAMP}`; HubSpot sends both, and the timestamp is part of what is signed.", shorten(value))
+            return Verdict(
+                "missing",
+                f"The request has `{key.header}` but no `{TIMESTAMP}`; HubSpot sends both, and the timestamp is part of what is signed.",
+                shorten(value),
+            )
         ts = raw_ts.strip()
         millis = unix_number(ts)
         if millis is None:

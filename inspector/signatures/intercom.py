@@ -24,6 +24,10 @@ class Intercom(HexBodyHmac):
             return self.missing(key.header)
         found = [c for c in map(self.candidate, candidates(req.headers, key.header)) if c and len(c) == 40]
         if not found:
-            return Verdict("malformed", f"`{key.header}` is not an Intercom signature; expected sha1=<40 hex digits>, the HMAC-SHA1 of the body with the app's client secret.", shorten(value))
+            return Verdict(
+                "malformed",
+                f"`{key.header}` is not an Intercom signature; expected sha1=<40 hex digits>, the HMAC-SHA1 of the body with the app's client secret.",
+                shorten(value),
+            )
         expected = self.expected(req, key)
         return conclude(key, key.header, self.label, value, found, expected, f"sha1={expected}")

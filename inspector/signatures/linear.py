@@ -42,7 +42,9 @@ class Linear(Scheme):
         if raw_ts is not None:
             millis = unix_number(raw_ts)
             if millis is None:
-                return Verdict("malformed", f"`{TIMESTAMP}` is {shorten(raw_ts.strip(), 30)!r}; expected unix milliseconds.", shorten(value))
+                return Verdict(
+                    "malformed", f"`{TIMESTAMP}` is {shorten(raw_ts.strip(), 30)!r}; expected unix milliseconds.", shorten(value)
+                )
         else:
             millis = body_timestamp(req.body)
         found = [p.lower() for p in candidates(req.headers, key.header) if len(p) == 64 and is_hex(p)]

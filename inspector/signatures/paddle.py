@@ -41,9 +41,15 @@ class Paddle(Scheme):
         ts = stamps[0] if stamps else ""
         stamp = unix_number(ts)
         if stamp is None:
-            return Verdict("malformed", f"`{key.header}` has no usable `ts=` timestamp; expected `ts=<unix seconds>;h1=<hex>`.", shorten(value))
+            return Verdict(
+                "malformed", f"`{key.header}` has no usable `ts=` timestamp; expected `ts=<unix seconds>;h1=<hex>`.", shorten(value)
+            )
         if not found:
-            return Verdict("malformed", f"`{key.header}` has no `h1=` signature of 64 hex digits; expected `ts=<unix seconds>;h1=<hex>`.", shorten(value))
+            return Verdict(
+                "malformed",
+                f"`{key.header}` has no `h1=` signature of 64 hex digits; expected `ts=<unix seconds>;h1=<hex>`.",
+                shorten(value),
+            )
         expected = self.mac(key.secret, ts, req.body)
         return conclude(key, key.header, self.label, value, found, expected, f"ts={ts};h1={expected}", float(stamp))
 

@@ -44,7 +44,11 @@ class PublicKeyScheme(Scheme):
             return self.missing(key.header)
         ts = req.headers.get(self.timestamp_header)
         if ts is None:
-            return Verdict("missing", f"The request has `{key.header}` but no `{self.timestamp_header}`; {self.provider} signs the timestamp with the body.", shorten(value))
+            return Verdict(
+                "missing",
+                f"The request has `{key.header}` but no `{self.timestamp_header}`; {self.provider} signs the timestamp with the body.",
+                shorten(value),
+            )
         found = [raw for raw in (self.decode(p) for p in candidates(req.headers, key.header)) if raw]
         if not found:
             return Verdict("malformed", f"`{key.header}` is not {self.signature_shape}.", shorten(value))
@@ -57,7 +61,9 @@ class PublicKeyScheme(Scheme):
             return Verdict("valid", f"`{key.header}` is a valid {self.label} for this {self.key_name}.", shorten(value))
         which = "The signature in" if len(found) == 1 else f"None of the {len(found)} signatures in"
         verb = "is not" if len(found) == 1 else "is"
-        return Verdict("invalid", f"{which} `{key.header}` {verb} a valid {self.label} for this {self.key_name}; {self.invalid_advice}", shorten(value))
+        return Verdict(
+            "invalid", f"{which} `{key.header}` {verb} a valid {self.label} for this {self.key_name}; {self.invalid_advice}", shorten(value)
+        )
 
     def sign(self, req: SignedRequest, key: Key) -> list[Header]:
         raise NotImplementedError(f"{self.provider} signs with its private key; the inspector only holds the public key")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .base import Scheme
 
-_SCHEMES: dict[str, "Scheme"] = {}
+_SCHEMES: dict[str, Scheme] = {}
 ALIASES: dict[str, str] = {}
 
 
@@ -21,12 +21,12 @@ def alias(name: str, target: str) -> None:
     ALIASES[name] = target
 
 
-def scheme_for(algorithm: str) -> "Scheme | None":
+def scheme_for(algorithm: str) -> Scheme | None:
     algorithm = algorithm.lower()
     return _SCHEMES.get(ALIASES.get(algorithm, algorithm))
 
 
-def all_schemes() -> dict[str, "Scheme"]:
+def all_schemes() -> dict[str, Scheme]:
     return dict(_SCHEMES)
 
 

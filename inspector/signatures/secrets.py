@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .registry import scheme_for
 
@@ -24,10 +25,21 @@ ALWAYS_SECRET = frozenset({"authorization", "proxy-authorization", "cookie", "se
 
 # Words that make a header (or a map key in a flow's output) secret-bearing. Whole words
 # only: `author`, `access_tokens_url` or `x-idempotency-key` are not secrets.
-SECRET_WORDS = frozenset({
-    "auth", "authorization", "authentication", "token", "secret", "password", "passwd", "apikey",
-    "credential", "credentials", "cookie",
-})
+SECRET_WORDS = frozenset(
+    {
+        "auth",
+        "authorization",
+        "authentication",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "apikey",
+        "credential",
+        "credentials",
+        "cookie",
+    }
+)
 SECRET_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("session", "key")})
 # Glued compounds (`csrftoken`, `XApiKey` once lower-cased, `client_secret` is covered by words).
 SECRET_SUFFIXES = ("token", "secret", "password", "apikey")
@@ -69,7 +81,7 @@ class Masker:
     `for_capture(capture)` gives the `Redactor` that also hides that capture's secret values
     inside flow outputs, logs and answers."""
 
-    def __init__(self, config: "Config | None" = None, reveal: bool = False):
+    def __init__(self, config: Config | None = None, reveal: bool = False):
         self.reveal = reveal
         names = set(ALWAYS_SECRET)
         # A MAC is not a secret; its header stays visible even if its name sounds secret.
@@ -117,7 +129,7 @@ class Masker:
             return value
         return mask_value(value)
 
-    def for_capture(self, capture: "Capture") -> "Redactor":
+    def for_capture(self, capture: Capture) -> Redactor:
         return Redactor(self, capture.request.headers)
 
 

@@ -26,11 +26,15 @@ def public_key(secret: str) -> ec.EllipticCurvePublicKey:
     text = "".join(line for line in lines if line and not line.startswith("-----"))
     der = b64decode(text)
     if der is None:
-        raise ValueError("expected the Event Webhook verification key: base64 text (`MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…`) from SendGrid's Mail Settings")
+        raise ValueError(
+            "expected the Event Webhook verification key: base64 text (`MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…`) from SendGrid's Mail Settings"
+        )
     try:
         key = load_der_public_key(der)
     except (ValueError, UnsupportedAlgorithm):
-        raise ValueError("the base64 text is not a public key; copy the whole Event Webhook verification key from SendGrid's Mail Settings") from None
+        raise ValueError(
+            "the base64 text is not a public key; copy the whole Event Webhook verification key from SendGrid's Mail Settings"
+        ) from None
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise ValueError("the key is not an ECDSA P-256 public key, which SendGrid's Event Webhook uses")
     return key

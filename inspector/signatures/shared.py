@@ -31,7 +31,7 @@ def candidates(headers: Headers, name: str, sep: str = ",") -> list[str]:
 def strip_prefix(value: str, prefix: str) -> str | None:
     """`value` without `prefix` (compared case-insensitively), or None when it does not start with it."""
     if value[: len(prefix)].lower() == prefix.lower():
-        return value[len(prefix):].strip()
+        return value[len(prefix) :].strip()
     return None
 
 

@@ -30,7 +30,12 @@ class Shopify(Scheme):
         try:
             raw = base64.b64decode(value.strip().encode("ascii"), validate=True)
         except (binascii.Error, ValueError, UnicodeEncodeError):
-            return Verdict("malformed", f"`{name}` is not base64; expected the base64 HMAC-SHA256 of the body (44 characters).", shorten(value), expected)
+            return Verdict(
+                "malformed",
+                f"`{name}` is not base64; expected the base64 HMAC-SHA256 of the body (44 characters).",
+                shorten(value),
+                expected,
+            )
         if len(raw) != 32:
             return Verdict("malformed", f"`{name}` decodes to {len(raw)} bytes; an HMAC-SHA256 has 32.", shorten(value), expected)
         if same(base64.b64encode(raw).decode(), expected):

@@ -27,7 +27,11 @@ class VersionedTimestampHmac(Scheme):
             return self.missing(key.header)
         raw_ts = req.headers.get(self.timestamp_header)
         if raw_ts is None:
-            return Verdict("missing", f"The request has `{key.header}` but no `{self.timestamp_header}`; {self.provider} sends both, and the timestamp is part of what is signed.", shorten(value))
+            return Verdict(
+                "missing",
+                f"The request has `{key.header}` but no `{self.timestamp_header}`; {self.provider} sends both, and the timestamp is part of what is signed.",
+                shorten(value),
+            )
         ts = raw_ts.strip()
         stamp = unix_number(ts)
         if stamp is None:
@@ -38,7 +42,11 @@ class VersionedTimestampHmac(Scheme):
             if sig is not None and len(sig) == 64 and is_hex(sig):
                 found.append(sig.lower())
         if not found:
-            return Verdict("malformed", f"`{key.header}` has no `v0=` signature of 64 hex digits; expected `v0=<hex>` (other versions are ignored).", shorten(value))
+            return Verdict(
+                "malformed",
+                f"`{key.header}` has no `v0=` signature of 64 hex digits; expected `v0=<hex>` (other versions are ignored).",
+                shorten(value),
+            )
         expected = self.mac(key.secret, ts, req.body)
         return conclude(key, key.header, self.label, value, found, expected, f"v0={expected}", float(stamp), self.both_ways)
 

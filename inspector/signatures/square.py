@@ -38,7 +38,11 @@ class Square(Scheme):
             if raw is not None and len(raw) == size:
                 found.append(b64(raw))
         if not found:
-            return Verdict("malformed", f"`{name}` has no base64 HMAC-{digest.upper()} ({size} bytes); expected the value Square computes over the notification URL and the body.", shorten(value))
+            return Verdict(
+                "malformed",
+                f"`{name}` has no base64 HMAC-{digest.upper()} ({size} bytes); expected the value Square computes over the notification URL and the body.",
+                shorten(value),
+            )
         expected = self.mac(digest, key.secret, req.url, req.body)
         label = f"base64 HMAC-{digest.upper()} of `url + body` for {req.url}"
         return conclude(key, name, label, value, found, expected, expected)

@@ -21,7 +21,7 @@ def decode_secret(secret: str) -> bytes:
     """Raises ValueError with a sentence when the secret is not usable."""
     text = secret.strip()
     if text.startswith("whsec_"):
-        text = text[len("whsec_"):]
+        text = text[len("whsec_") :]
     try:
         key = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
@@ -61,7 +61,9 @@ class StandardWebhooks(Scheme):
         absent = [h for h in (sig_name, id_name, ts_name) if h not in req.headers]
         if absent:
             listed = ", ".join(f"`{h}`" for h in absent)
-            return Verdict("missing", f"The request lacks {listed}; Standard Webhooks senders send `{id_name}`, `{ts_name}` and `{sig_name}` together.")
+            return Verdict(
+                "missing", f"The request lacks {listed}; Standard Webhooks senders send `{id_name}`, `{ts_name}` and `{sig_name}` together."
+            )
         value = req.headers.get(sig_name) or ""
         msg_id = req.headers.get(id_name) or ""
         ts = (req.headers.get(ts_name) or "").strip()
@@ -75,7 +77,11 @@ class StandardWebhooks(Scheme):
             if comma and version == "v1" and sig:
                 candidates.append(sig)
         if not candidates:
-            return Verdict("malformed", f"`{sig_name}` has no `v1,<base64>` signature; expected a space-separated list such as `v1,K5oZ…=`.", shorten(value))
+            return Verdict(
+                "malformed",
+                f"`{sig_name}` has no `v1,<base64>` signature; expected a space-separated list such as `v1,K5oZ…=`.",
+                shorten(value),
+            )
         try:
             secret = decode_secret(key.secret)
         except ValueError as exc:
@@ -83,11 +89,23 @@ class StandardWebhooks(Scheme):
         expected = self.mac(secret, msg_id, ts, req.body)
         stamp = float(ts)
         if not any(same(utf8(c), expected.encode()) for c in candidates):
-            return Verdict("invalid", f"No `v1` signature in `{sig_name}` matches the {self.label} with this secret.", shorten(value), f"v1,{expected}", stamp)
+            return Verdict(
+                "invalid",
+                f"No `v1` signature in `{sig_name}` matches the {self.label} with this secret.",
+                shorten(value),
+                f"v1,{expected}",
+                stamp,
+            )
         if key.tolerance is not None and abs(key.now - stamp) > key.tolerance:
             skew = key.now - stamp
             when = f"{skew:.0f} s ago" if skew > 0 else f"{-skew:.0f} s in the future"
-            return Verdict("expired", f"The signature is authentic but its timestamp is {when}, outside the ±{key.tolerance:g} s tolerance; resend the event or check this machine's clock.", shorten(value), f"v1,{expected}", stamp)
+            return Verdict(
+                "expired",
+                f"The signature is authentic but its timestamp is {when}, outside the ±{key.tolerance:g} s tolerance; resend the event or check this machine's clock.",
+                shorten(value),
+                f"v1,{expected}",
+                stamp,
+            )
         return Verdict("valid", f"A `v1` signature in `{sig_name}` matches.", shorten(value), f"v1,{expected}", stamp)
 
     def sign(self, req: SignedRequest, key: Key) -> list[Header]:

@@ -36,20 +36,38 @@ class Stripe(Scheme):
         ts = stamps[0] if stamps else None
         candidates = [v.lower() for k, v in pairs if k == "v1" and is_hex(v) and len(v) == 64]
         if ts is None or not (ts.isascii() and ts.isdigit()) or len(ts) > 15:
-            return Verdict("malformed", f"`{key.header}` has no usable `t=` timestamp; expected `t=<unix seconds>,v1=<hex>`.", shorten(value))
+            return Verdict(
+                "malformed", f"`{key.header}` has no usable `t=` timestamp; expected `t=<unix seconds>,v1=<hex>`.", shorten(value)
+            )
         if not candidates:
-            return Verdict("malformed", f"`{key.header}` has no `v1=` signature of 64 hex digits; expected `t=<unix seconds>,v1=<hex>` (other schemes such as v0 are ignored).", shorten(value))
+            return Verdict(
+                "malformed",
+                f"`{key.header}` has no `v1=` signature of 64 hex digits; expected `t=<unix seconds>,v1=<hex>` (other schemes such as v0 are ignored).",
+                shorten(value),
+            )
         expected = self.mac(key.secret, ts, req.body)
         shown = f"t={ts},v1={expected}"
         stamp = float(ts)
         if not any(same(c, expected) for c in candidates):
             n = len(candidates)
             which = "The `v1` signature in `{h}` does not match" if n == 1 else f"None of the {n} `v1` signatures in `{{h}}` matches"
-            return Verdict("invalid", which.format(h=key.header) + " the HMAC-SHA256 of `t.body` computed with this secret.", shorten(value), shown, stamp)
+            return Verdict(
+                "invalid",
+                which.format(h=key.header) + " the HMAC-SHA256 of `t.body` computed with this secret.",
+                shorten(value),
+                shown,
+                stamp,
+            )
         tolerance = key.tolerance
         if tolerance is not None and key.now - stamp > tolerance:
             age = key.now - stamp
-            return Verdict("expired", f"The signature is authentic but was made {age:.0f} s ago, beyond the {tolerance:g} s tolerance; resend the event (or raise `tolerance`).", shorten(value), shown, stamp)
+            return Verdict(
+                "expired",
+                f"The signature is authentic but was made {age:.0f} s ago, beyond the {tolerance:g} s tolerance; resend the event (or raise `tolerance`).",
+                shorten(value),
+                shown,
+                stamp,
+            )
         return Verdict("valid", f"A `v1` signature in `{key.header}` matches.", shorten(value), shown, stamp)
 
     def sign(self, req: SignedRequest, key: Key) -> list[Header]:

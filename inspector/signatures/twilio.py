@@ -97,7 +97,11 @@ class Twilio(Scheme):
             if raw is not None and len(raw) == 20:
                 found.append(b64(raw))
         if not found:
-            return Verdict("malformed", f"`{key.header}` is not a base64 HMAC-SHA1 (28 characters, 20 bytes); expected the value Twilio computes over the URL and parameters.", shorten(value))
+            return Verdict(
+                "malformed",
+                f"`{key.header}` is not a base64 HMAC-SHA1 (28 characters, 20 bytes); expected the value Twilio computes over the URL and parameters.",
+                shorten(value),
+            )
         declared = body_hash(req.url)
         params = [] if declared is not None else form_params(req)
         urls = list(dict.fromkeys((req.url, without_port(req.url), with_port(req.url))))
@@ -112,7 +116,12 @@ class Twilio(Scheme):
         if verdict.status == "valid" and declared is not None:
             actual = hashlib.sha256(req.body).hexdigest()
             if not same(actual.encode(), utf8(declared.lower())):
-                return Verdict("invalid", f"`{key.header}` matches the URL, but the body's SHA-256 is not the URL's `bodySHA256`: the body changed after Twilio signed it.", verdict.received, verdict.expected)
+                return Verdict(
+                    "invalid",
+                    f"`{key.header}` matches the URL, but the body's SHA-256 is not the URL's `bodySHA256`: the body changed after Twilio signed it.",
+                    verdict.received,
+                    verdict.expected,
+                )
         return verdict
 
     def sign(self, req: SignedRequest, key: Key) -> list[Header]:

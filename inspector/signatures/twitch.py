@@ -8,7 +8,7 @@ reject messages older than 10 minutes.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ..model import Header
 from .base import Key, Scheme, SignedRequest, Verdict, is_hex, shorten
@@ -17,9 +17,7 @@ from .shared import candidates, conclude, strip_prefix, utf8
 
 MESSAGE_ID = "Twitch-Eventsub-Message-Id"
 TIMESTAMP = "Twitch-Eventsub-Message-Timestamp"
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d\d):(\d\d))\Z"
-)
+_RFC3339 = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d\d):(\d\d))\Z")
 
 
 def rfc3339(text: str) -> float | None:
@@ -29,7 +27,7 @@ def rfc3339(text: str) -> float | None:
         return None
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     try:
-        when = datetime(int(year), int(month), int(day), int(hour), int(minute), min(int(second), 59), tzinfo=timezone.utc)
+        when = datetime(int(year), int(month), int(day), int(hour), int(minute), min(int(second), 59), tzinfo=UTC)
     except ValueError:
         return None
     if not zulu:
@@ -53,13 +51,19 @@ class Twitch(Scheme):
         absent = [h for h in (key.header, MESSAGE_ID, TIMESTAMP) if h not in req.headers]
         if absent:
             listed = ", ".join(f"`{h}`" for h in absent)
-            return Verdict("missing", f"The request lacks {listed}; Twitch sends `{MESSAGE_ID}`, `{TIMESTAMP}` and `{key.header}` together.")
+            return Verdict(
+                "missing", f"The request lacks {listed}; Twitch sends `{MESSAGE_ID}`, `{TIMESTAMP}` and `{key.header}` together."
+            )
         value = req.headers.get(key.header) or ""
         msg_id = (req.headers.get(MESSAGE_ID) or "").strip()
         ts = (req.headers.get(TIMESTAMP) or "").strip()
         stamp = rfc3339(ts)
         if stamp is None:
-            return Verdict("malformed", f"`{TIMESTAMP}` is {shorten(ts, 40)!r}; expected an RFC 3339 time such as 2023-07-19T14:56:51.634234626Z.", shorten(value))
+            return Verdict(
+                "malformed",
+                f"`{TIMESTAMP}` is {shorten(ts, 40)!r}; expected an RFC 3339 time such as 2023-07-19T14:56:51.634234626Z.",
+                shorten(value),
+            )
         found = []
         for part in candidates(req.headers, key.header):
             sig = strip_prefix(part, "sha256=")
@@ -72,5 +76,5 @@ class Twitch(Scheme):
 
     def sign(self, req: SignedRequest, key: Key) -> list[Header]:
         msg_id = (req.headers.get(MESSAGE_ID) or "").strip() or f"inspector-{int(key.now * 1000)}"
-        ts = datetime.fromtimestamp(key.now, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        ts = datetime.fromtimestamp(key.now, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return [(MESSAGE_ID, msg_id), (TIMESTAMP, ts), (key.header, f"sha256={self.mac(key.secret, msg_id, ts, req.body)}")]

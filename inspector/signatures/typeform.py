@@ -29,7 +29,9 @@ class Typeform(Scheme):
             if raw is not None and len(raw) == 32:
                 found.append(b64(raw))
         if not found:
-            return Verdict("malformed", f"`{key.header}` has no `sha256=<base64>` signature (44 base64 characters after the prefix).", shorten(value))
+            return Verdict(
+                "malformed", f"`{key.header}` has no `sha256=<base64>` signature (44 base64 characters after the prefix).", shorten(value)
+            )
         expected = self.mac(key.secret, req.body)
         return conclude(key, key.header, self.label, value, found, expected, f"sha256={expected}")
 

@@ -43,7 +43,9 @@ def generic_entry(config: Config) -> SignatureEntry | None:
     if not config.secret_header:
         problems.append(("events-webhook.secret_header", "missing; the generic check needs the header name as well as secret_key"))
     if not config.secret_key:
-        problems.append(("events-webhook.secret_key", "missing or empty; the generic check needs the shared secret as well as secret_header"))
+        problems.append(
+            ("events-webhook.secret_key", "missing or empty; the generic check needs the shared secret as well as secret_header")
+        )
     return SignatureEntry(GENERIC_NAME, "sha256", config.secret_header, config.secret_key or "", None, tuple(problems))
 
 
@@ -88,7 +90,9 @@ def verify_request(
         if config.signatures:
             names = ", ".join(f"`{e.name}`" for e in config.signatures)
             named = f"is named `{event_type}` or " if event_type is not None else ""
-            reason = f"No signature scheme applies: no entry of {names} {named}finds its header in this request, and no secret_header is set."
+            reason = (
+                f"No signature scheme applies: no entry of {names} {named}finds its header in this request, and no secret_header is set."
+            )
         else:
             reason = "No signature is checked: answers.json configures no `signatures` and no `secret_header`."
         return SignatureResult("unsigned", reason=reason)
@@ -116,7 +120,9 @@ def verify_request(
                 f"either the body changed after it was signed, or the sender signs with a different secret than `{entry.name}`'s — copy the secret again from the sender's webhook settings."
             )
         if verdict.status == "missing" and not hints and event_type == entry.name:
-            hints.append(f"The `{entry.name}` entry applies because the URL's event_type is `{event_type}`; if this sender does not sign, use another event_type in the URL or remove the entry.")
+            hints.append(
+                f"The `{entry.name}` entry applies because the URL's event_type is `{event_type}`; if this sender does not sign, use another event_type in the URL or remove the entry."
+            )
     elif 0 < len(key.secret) < SHORT_SECRET:
         hints.append(f"The secret of `{entry.name}` is only {len(key.secret)} characters; a real provider's secret is longer.")
     return SignatureResult(
@@ -139,7 +145,9 @@ def _mask_expected(scheme: Scheme, expected: str | None) -> str | None:
     return mask_value(expected)
 
 
-def sign_request(config: Config, request: Request, event_type: str | None, url: str, now: float | None = None) -> tuple[list[Header], SignatureEntry] | None:
+def sign_request(
+    config: Config, request: Request, event_type: str | None, url: str, now: float | None = None
+) -> tuple[list[Header], SignatureEntry] | None:
     """Headers that make `request` verify under the scheme that applies to it, or None."""
     now = time.time() if now is None else now
     selection = select(config, request, event_type)

@@ -25,7 +25,7 @@ def how_to_set_public_url(local_base: str | None = None) -> str:
     except ValueError:
         port = None
     return (
-        f"set \"public_base_url\" in answers.json to the https URL your tunnel prints (`ngrok http {port or 8080}`), "
+        f'set "public_base_url" in answers.json to the https URL your tunnel prints (`ngrok http {port or 8080}`), '
         "or let the inspector open one (--tunnel ngrok, with NGROK_AUTHTOKEN set), or pass --public-url URL"
     )
 
@@ -50,8 +50,7 @@ NOTE = (
     "Each signatures entry's _secret says who creates its secret. Where you choose it, init generated one: "
     "paste it into the sender's webhook settings. Where the provider issues it, replace the generated value "
     "(it only signs local samples) with the provider's. Then move secrets out of this file: "
-    "write \"secret\": \"${GITHUB_WEBHOOK_SECRET}\" and export the variable. public_base_url is a placeholder: "
-    + HOW_TO_SET_PUBLIC_URL + "."
+    'write "secret": "${GITHUB_WEBHOOK_SECRET}" and export the variable. public_base_url is a placeholder: ' + HOW_TO_SET_PUBLIC_URL + "."
 )
 
 # Who creates each scheme's secret, and where it goes. "ours": the receiver picks it (init
@@ -62,19 +61,37 @@ _OURS = "you choose it: init generated one; paste ours into {where}"
 _THEIRS = "{who} issues it: replace the generated value (it only signs local samples) with {what}"
 SECRET_ORIGINS: dict[str, tuple[str, str]] = {
     "github": ("ours", _OURS.format(where="GitHub's webhook settings (Settings → Webhooks → Secret)")),
-    "sha256": ("ours", _OURS.format(where="the sender's webhook settings (its \"secret\" field)")),
-    "sha1": ("ours", _OURS.format(where="the sender's webhook settings (its \"secret\" field)")),
-    "sha512": ("ours", _OURS.format(where="the sender's webhook settings (its \"secret\" field)")),
+    "sha256": ("ours", _OURS.format(where='the sender\'s webhook settings (its "secret" field)')),
+    "sha1": ("ours", _OURS.format(where='the sender\'s webhook settings (its "secret" field)')),
+    "sha512": ("ours", _OURS.format(where='the sender\'s webhook settings (its "secret" field)')),
     "bitbucket": ("ours", _OURS.format(where="Bitbucket's webhook settings (Secret)")),
     "gitlab": ("ours", _OURS.format(where="GitLab's webhook settings (Secret token)")),
     "typeform": ("ours", _OURS.format(where="the Typeform webhook's Secret")),
     "calendly": ("ours", _OURS.format(where="the signing_key of the Calendly webhook subscription you create")),
     "twitch": ("ours", _OURS.format(where="the secret of the EventSub subscription you create (10-100 characters)")),
-    "stripe": ("theirs", _THEIRS.format(who="Stripe", what="the endpoint's signing secret (whsec_…) from Stripe's Dashboard → Webhooks, or the one `stripe listen` prints")),
-    "shopify": ("theirs", _THEIRS.format(who="Shopify", what="the key shown under Settings → Notifications → Webhooks (\"Your webhooks will be signed with …\"), or your app's client secret")),
+    "stripe": (
+        "theirs",
+        _THEIRS.format(
+            who="Stripe",
+            what="the endpoint's signing secret (whsec_…) from Stripe's Dashboard → Webhooks, or the one `stripe listen` prints",
+        ),
+    ),
+    "shopify": (
+        "theirs",
+        _THEIRS.format(
+            who="Shopify",
+            what='the key shown under Settings → Notifications → Webhooks ("Your webhooks will be signed with …"), or your app\'s client secret',
+        ),
+    ),
     "slack": ("theirs", _THEIRS.format(who="Slack", what="your app's Signing Secret (Basic Information → App Credentials)")),
-    "standard-webhooks": ("theirs", _THEIRS.format(who="the provider", what="the endpoint's signing secret (whsec_…, base64) from its dashboard")),
-    "svix": ("theirs", _THEIRS.format(who="Svix (for the provider)", what="the endpoint's signing secret (whsec_…) from the provider's dashboard")),
+    "standard-webhooks": (
+        "theirs",
+        _THEIRS.format(who="the provider", what="the endpoint's signing secret (whsec_…, base64) from its dashboard"),
+    ),
+    "svix": (
+        "theirs",
+        _THEIRS.format(who="Svix (for the provider)", what="the endpoint's signing secret (whsec_…) from the provider's dashboard"),
+    ),
     "square": ("theirs", _THEIRS.format(who="Square", what="the subscription's Signature key (Developer Console → Webhooks)")),
     "twilio": ("theirs", _THEIRS.format(who="Twilio", what="your account's Auth Token (Twilio Console)")),
     "paddle": ("theirs", _THEIRS.format(who="Paddle", what="the notification destination's secret key (pdl_ntfset_…)")),
@@ -82,23 +99,38 @@ SECRET_ORIGINS: dict[str, tuple[str, str]] = {
     "linear": ("theirs", _THEIRS.format(who="Linear", what="the webhook's signing secret shown when it is created")),
     "zoom": ("theirs", _THEIRS.format(who="Zoom", what="your app's Secret Token (Features → Event Subscriptions)")),
     "intercom": ("theirs", _THEIRS.format(who="Intercom", what="your app's client secret")),
-    "discord": ("public key", "Discord publishes a public key, which only verifies: replace the generated value with your application's Public Key (Developer Portal → General Information)"),
-    "sendgrid": ("public key", "SendGrid publishes a public key, which only verifies: replace the generated value with the Verification Key (Mail Settings → Signed Event Webhook)"),
+    "discord": (
+        "public key",
+        "Discord publishes a public key, which only verifies: replace the generated value with your application's Public Key (Developer Portal → General Information)",
+    ),
+    "sendgrid": (
+        "public key",
+        "SendGrid publishes a public key, which only verifies: replace the generated value with the Verification Key (Mail Settings → Signed Event Webhook)",
+    ),
 }
 
 
 def secret_origin(name: str, algorithm: str) -> tuple[str, str]:
     """(who, sentence) for a signatures entry: by provider name first (an entry named `github`
     using plain `sha256` is still GitHub's), then by algorithm."""
-    return SECRET_ORIGINS.get(name) or SECRET_ORIGINS.get(algorithm) or (
-        "unknown", "check the provider's docs for who creates this secret; if you choose it, paste it into the provider's webhook settings")
+    return (
+        SECRET_ORIGINS.get(name)
+        or SECRET_ORIGINS.get(algorithm)
+        or (
+            "unknown",
+            "check the provider's docs for who creates this secret; if you choose it, paste it into the provider's webhook settings",
+        )
+    )
 
 
 def secret_notes(answers: dict) -> list[str]:
     """One line per signatures entry: its name, algorithm, and who creates its secret."""
     entries = (answers.get("events-webhook") or {}).get("signatures") or {}
-    return [f"{name} ({entry.get('algorithm')}): {secret_origin(name, str(entry.get('algorithm')))[1]}"
-            for name, entry in entries.items() if isinstance(entry, dict)]
+    return [
+        f"{name} ({entry.get('algorithm')}): {secret_origin(name, str(entry.get('algorithm')))[1]}"
+        for name, entry in entries.items()
+        if isinstance(entry, dict)
+    ]
 
 
 def example_answers() -> dict:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import tzinfo
 from functools import partial
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -34,13 +35,20 @@ from ..replay import DEFAULT_TIMEOUT
 from ..signatures import Masker, scheme_for
 from ..store import Store, StoreError
 from ..tunnel import (
-    NoTunnel, PublicUrl, TriggerUrl, Tunnel, open_tunnel, pipeline_follower, public_base_url_note, trigger_urls, tunnel_from_options,
+    NoTunnel,
+    PublicUrl,
+    TriggerUrl,
+    Tunnel,
+    open_tunnel,
+    pipeline_follower,
+    public_base_url_note,
+    trigger_urls,
+    tunnel_from_options,
 )
 from .actions import DEBUGGER_ACTIONS, MAIN_ACTIONS, TUNNEL_ACTIONS, UserAction, known_binding_ids
 from .commands import InspectorCommands
 from .debug_session import DebugSession
 from .guard import GuardedPump, describe, guarded_callback, report
-from .shapes import deep_safe, in_shape, printable_lines
 from .messages import CapturesPending, FlowsReloaded, HistoryBatch, HistoryDone, ResendDone, SampleSent, SearchProgress, TunnelChanged
 from .resend import ResendOrder, ResendOutcome, carry_out, problem
 from .rows import Row, needs_store, select
@@ -53,6 +61,7 @@ from .screens.help_screen import HelpScreen
 from .screens.resend_to_url import ResendToUrlScreen
 from .screens.sample_picker import SampleChoice, SamplePicker, sample_choices
 from .screens.tunnel_screen import TunnelScreen, TunnelView
+from .shapes import deep_safe, in_shape, printable_lines
 from .widgets.body_view import MODES
 from .widgets.context import ViewContext
 from .widgets.detail_pane import DetailPane
@@ -96,15 +105,16 @@ def keymap_problem(unknown: list[str], keymap_file: str | None) -> str:
     """The keymap's ids that bind nothing, and the ids that do."""
     where = keymap_file or "keymap.json"
     names = ", ".join(repr(unicode_text(k)) for k in unknown)
-    return (f"{where}: unknown binding id{'s' if len(unknown) > 1 else ''} {names} (ignored); "
-            f"valid ids: {', '.join(sorted(known_binding_ids()))}")
+    return (
+        f"{where}: unknown binding id{'s' if len(unknown) > 1 else ''} {names} (ignored); "
+        f"valid ids: {', '.join(sorted(known_binding_ids()))}"
+    )
 
 
 def _key_text(keys: str) -> bool:
     """Whether a keymap value can name keys: printable ASCII, each comma-separated key
     non-empty (Textual takes anything, and fails later drawing the footer)."""
-    return (bool(keys) and keys.isascii() and keys.isprintable()
-            and all(k.strip() and not k.endswith("+") for k in keys.split(",")))
+    return bool(keys) and keys.isascii() and keys.isprintable() and all(k.strip() and not k.endswith("+") for k in keys.split(","))
 
 
 def _freeze_gc() -> None:
@@ -215,7 +225,11 @@ class InspectorApp(GuardedPump, App[int]):
         self.engine = Engine(flows, clock=clock)
         self._own_pipeline = pipeline is None
         self.pipeline = pipeline or Pipeline(
-            self.config, store, clock=clock, engine=self.engine, local_base=f"http://{host}:{port}",
+            self.config,
+            store,
+            clock=clock,
+            engine=self.engine,
+            local_base=f"http://{host}:{port}",
         )
         self.forward_to = forward_to
         if forward_to:
@@ -285,7 +299,8 @@ class InspectorApp(GuardedPump, App[int]):
                 del self.keymap[binding_id]
                 self.startup_problems.append(
                     f"{self.keymap_file or 'keymap.json'}: {unicode_text(binding_id)!r}: {unicode_text(keys)!r} is not a key "
-                    f"(ignored); write keys as the help screen shows them, e.g. \"ctrl+s\", \"f2\", \"ctrl+s,f2\"")
+                    f'(ignored); write keys as the help screen shows them, e.g. "ctrl+s", "f2", "ctrl+s,f2"'
+                )
 
     # The net under every key (guard.py): an action, a handler, a timer or a worker that
     # raises shows an error notification naming it, and the app and its server keep running.
@@ -298,8 +313,9 @@ class InspectorApp(GuardedPump, App[int]):
             report(self, label[:1].lower() + label[1:], exc)
             return True
 
-    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
-               markup: bool = False) -> None:
+    def notify(
+        self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None, markup: bool = False
+    ) -> None:
         """Our notifications carry data (paths, reasons, node ids, exception text) that is not
         markup: a `[` in it must not make the toast fail to render. Widgets' `notify` passes
         markup=True by default, so it is not taken from them."""
@@ -391,7 +407,9 @@ class InspectorApp(GuardedPump, App[int]):
             self.listen_error = f"not listening: {exc}"
             return
         except OSError as exc:
-            self.listen_error = f"not listening: cannot listen on {self.server.host}:{self.server.port}: {exc.strerror or exc}; check --host"
+            self.listen_error = (
+                f"not listening: cannot listen on {self.server.host}:{self.server.port}: {exc.strerror or exc}; check --host"
+            )
             return
         self.receiver = receiver
         # Its notes (slow senders, connections shed) and the requests it refuses go on screen.
@@ -406,7 +424,9 @@ class InspectorApp(GuardedPump, App[int]):
     async def _start_workers(self, sockets: list, port: int) -> None:
         from ..workers import WorkerPool, worker_env
 
-        self.process_pool = WorkerPool(self.worker_command(port), sockets, warn=self._worker_warning, on_capture=self._worker_capture, env=worker_env())
+        self.process_pool = WorkerPool(
+            self.worker_command(port), sockets, warn=self._worker_warning, on_capture=self._worker_capture, env=worker_env()
+        )
         self.receiver.selfcheck_nonces = self.process_pool.nonces
         self._tunnel_subscriptions.append(self.tunnel.subscribe(self._tell_workers))
         await self.process_pool.start()
@@ -414,7 +434,7 @@ class InspectorApp(GuardedPump, App[int]):
         async def announce() -> None:
             try:
                 await asyncio.wait_for(self.process_pool.all_ready.wait(), 20)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
             if not self._quitting:
                 self.notify(f"{len(self.process_pool.workers) + 1} processes answer on port {port}", timeout=4)
@@ -475,8 +495,11 @@ class InspectorApp(GuardedPump, App[int]):
     def _update_chrome(self) -> None:
         self._update_header()
         problems = self.problems()
-        hint = (f"{self.key_for('reload-flows', 'r')} reloads flows after a fix · {self.key_for('help', '?')} help lists every problem"
-                if self.flows.errors else "")
+        hint = (
+            f"{self.key_for('reload-flows', 'r')} reloads flows after a fix · {self.key_for('help', '?')} help lists every problem"
+            if self.flows.errors
+            else ""
+        )
         self.main.query_one(ProblemsBar).show(problems, hint)
         self._update_lower()
         self._update_counts()
@@ -524,13 +547,24 @@ class InspectorApp(GuardedPump, App[int]):
         else:
             listen_error = None
         bad_files = len({p.position.file for p in self.flows.errors})
-        self.main.query_one(StatusHeader).show(HeaderState(
-            listening=self.listening, listen_error=listen_error, tunnel_state=status.state, tunnel=tunnel, tunnel_hint=hint,
-            answers=self.answers or "none (nothing is verified; `webhook-inspector init` writes one)",
-            answers_error=not self.config_ok, flows=len(self.flows.flows), flow_errors=bad_files,
-            store=self.store_label, captures=self.total if self.history_done or self.total else None,
-            selfcheck=selfcheck, selfcheck_ok=ok, forward_to=self.forward_to,
-        ))
+        self.main.query_one(StatusHeader).show(
+            HeaderState(
+                listening=self.listening,
+                listen_error=listen_error,
+                tunnel_state=status.state,
+                tunnel=tunnel,
+                tunnel_hint=hint,
+                answers=self.answers or "none (nothing is verified; `webhook-inspector init` writes one)",
+                answers_error=not self.config_ok,
+                flows=len(self.flows.flows),
+                flow_errors=bad_files,
+                store=self.store_label,
+                captures=self.total if self.history_done or self.total else None,
+                selfcheck=selfcheck,
+                selfcheck_ok=ok,
+                forward_to=self.forward_to,
+            )
+        )
 
     def trigger_urls(self, base: str | None = None) -> list[TriggerUrl]:
         """The URL to paste into each trigger's sender, on `base` (default: where we listen)."""
@@ -557,12 +591,21 @@ class InspectorApp(GuardedPump, App[int]):
             public_note = public_base_url_note(self.config.public_base_url, base) if base else self._public_base_note()
             example = self.pipeline.webhook_url(self.tenant, "order.created", base or self.local_base)
             self.main.query_one(Welcome).show(
-                urls, sample_key=self.key_for("send-sample", "s"), help_key=self.key_for("help", "?"),
-                listening=self.listening, public_note=public_note, example_url=example,
+                urls,
+                sample_key=self.key_for("send-sample", "s"),
+                help_key=self.key_for("help", "?"),
+                listening=self.listening,
+                public_note=public_note,
+                example_url=example,
                 filtered=filtered_empty or (empty and bool(self.filter_text)),
-                cleared_note=(f"View cleared: captures up to #{self.watermark} are hidden (still in the store); "
-                              f"press {self.key_for('clear-view', 'x')} to show them.") if cleared and self.watermark else None,
-                tunnel_note=self._tunnel_note(), public=base is not None,
+                cleared_note=(
+                    f"View cleared: captures up to #{self.watermark} are hidden (still in the store); "
+                    f"press {self.key_for('clear-view', 'x')} to show them."
+                )
+                if cleared and self.watermark
+                else None,
+                tunnel_note=self._tunnel_note(),
+                public=base is not None,
             )
             switcher.current = "welcome"
         else:
@@ -575,10 +618,14 @@ class InspectorApp(GuardedPump, App[int]):
         from ..starter import how_to_set_public_url, is_placeholder_url
 
         if is_placeholder_url(self.config.public_base_url):
-            return (f"answers.json's public_base_url ({self.config.public_base_url}) is a placeholder, not a URL "
-                    f"senders can reach; the URLs shown are local. To be reachable: {how_to_set_public_url(self.local_base)}.")
-        return (f"answers.json's public_base_url is {self.config.public_base_url}: senders on other machines "
-                f"use it in place of {self.local_base}, once a tunnel forwards it to this port.")
+            return (
+                f"answers.json's public_base_url ({self.config.public_base_url}) is a placeholder, not a URL "
+                f"senders can reach; the URLs shown are local. To be reachable: {how_to_set_public_url(self.local_base)}."
+            )
+        return (
+            f"answers.json's public_base_url is {self.config.public_base_url}: senders on other machines "
+            f"use it in place of {self.local_base}, once a tunnel forwards it to this port."
+        )
 
     def _starting(self) -> str:
         """`ngrok starting…`, or what it is doing (`ngrok: downloading ngrok: 40%`)."""
@@ -801,8 +848,12 @@ class InspectorApp(GuardedPump, App[int]):
     def _read_after_clear(self, capture_id: int) -> bool:
         """A row hidden by `clear view` that was not in the table when it was cleared (a
         history page still being read brought it in)."""
-        return (capture_id <= self.watermark and capture_id not in self._late
-                and self._at_clear is not None and capture_id not in self._at_clear)
+        return (
+            capture_id <= self.watermark
+            and capture_id not in self._late
+            and self._at_clear is not None
+            and capture_id not in self._at_clear
+        )
 
     def _row_visible(self, row: Row) -> bool:
         return self._after_clear(row.id) and self._matches_row(row)
@@ -956,7 +1007,9 @@ class InspectorApp(GuardedPump, App[int]):
                 self.notify(f"could not read capture #{cid}: {exc}", severity="error")
                 return
             if capture is None:
-                self.notify(f"capture #{cid} is no longer in the store (retention keeps the newest {self.store.max_captures:,})", severity="warning")
+                self.notify(
+                    f"capture #{cid} is no longer in the store (retention keeps the newest {self.store.max_captures:,})", severity="warning"
+                )
                 return
             self._detail_capture = capture = in_shape(capture)
         self.detail.show(capture, self._view_context(capture))
@@ -994,8 +1047,9 @@ class InspectorApp(GuardedPump, App[int]):
         entries = []
         for choice in sample_choices():
             try:
-                _, entry = samples.build(choice.name, self.config, tenant=self.tenant, signed_url_base=self.pipeline.base_url,
-                                         now=self.clock(), form=choice.form)
+                _, entry = samples.build(
+                    choice.name, self.config, tenant=self.tenant, signed_url_base=self.pipeline.base_url, now=self.clock(), form=choice.form
+                )
             except Exception:
                 entry = None
             entries.append((choice, entry))
@@ -1014,7 +1068,9 @@ class InspectorApp(GuardedPump, App[int]):
         label = SampleChoice(name, form).label
         try:
             now = self.clock()
-            request, entry = samples.build(name, self.config, tenant=self.tenant, signed_url_base=self.pipeline.base_url, now=now, form=form)
+            request, entry = samples.build(
+                name, self.config, tenant=self.tenant, signed_url_base=self.pipeline.base_url, now=now, form=form
+            )
             capture = await self.pipeline.handle(request, origin="sample", now=now)
         except Exception as exc:
             self.post_message(SampleSent(label, None, None, None, f"{type(exc).__name__}: {exc}"))
@@ -1053,7 +1109,10 @@ class InspectorApp(GuardedPump, App[int]):
             self.watermark = max((r.id for r in table.rows), default=0)
             if not self.history_done:  # pages read before now may still bring rows in
                 self._at_clear = {r.id for r in table.rows}
-            self.notify(f"view cleared (captures up to #{self.watermark} stay in the store); press {self.key_for('clear-view', 'x')} again to show them", timeout=4)
+            self.notify(
+                f"view cleared (captures up to #{self.watermark} stay in the store); press {self.key_for('clear-view', 'x')} again to show them",
+                timeout=4,
+            )
         if self.filter_in_store:
             self.set_filter(self.filter_text)
         else:
@@ -1115,8 +1174,15 @@ class InspectorApp(GuardedPump, App[int]):
 
     async def _resend(self, capture: Capture, order: ResendOrder) -> None:
         try:
-            outcome = await carry_out(capture, order, pipeline=self.pipeline, store=self.store, config=self.pipeline.config,
-                                      now=self.clock(), timeout=self.resend_timeout)
+            outcome = await carry_out(
+                capture,
+                order,
+                pipeline=self.pipeline,
+                store=self.store,
+                config=self.pipeline.config,
+                now=self.clock(),
+                timeout=self.resend_timeout,
+            )
         except Exception as exc:  # carry_out says what went wrong itself; this is the last net
             outcome = ResendOutcome(capture.id or 0, order, error=f"{type(exc).__name__}: {exc}")
         if outcome.capture is not None:
@@ -1189,8 +1255,11 @@ class InspectorApp(GuardedPump, App[int]):
         if self.process_pool is not None:
             self.process_pool.broadcast({"reload": "flows"})
         errors = len(self.flows.errors)
-        self.notify(f"flows reloaded: {len(self.flows.flows)} loaded" + (f", {errors} error(s)" if errors else ""),
-                    severity="warning" if errors else "information", timeout=3)
+        self.notify(
+            f"flows reloaded: {len(self.flows.flows)} loaded" + (f", {errors} error(s)" if errors else ""),
+            severity="warning" if errors else "information",
+            timeout=3,
+        )
         self._update_chrome()
 
     def action_cycle_body_view(self) -> None:
@@ -1217,8 +1286,11 @@ class InspectorApp(GuardedPump, App[int]):
                 names.append(flow.name)
         loaded = [n for n in names if self.flows.by_name(n) is not None]
         if not loaded:
-            why = (f"no flow is triggered by event type {capture.event_type}" if capture.event_type
-                   else "this request matched no webhook route")
+            why = (
+                f"no flow is triggered by event type {capture.event_type}"
+                if capture.event_type
+                else "this request matched no webhook route"
+            )
             if names:
                 why = f"flow {', '.join(names)} is not loaded now (see the problems above)"
             self.notify(f"nothing to debug: {why}", severity="warning")
@@ -1244,11 +1316,19 @@ class InspectorApp(GuardedPump, App[int]):
     def action_help(self) -> None:
         screen = self.screen
         actions: list[tuple[str, UserAction, bool]] = []
-        for spec in list(getattr(screen, "ACTIONS", ())) + [a for a in MAIN_ACTIONS if screen is self.screen_stack[0] or a.id in ("quit", "help")]:
+        for spec in list(getattr(screen, "ACTIONS", ())) + [
+            a for a in MAIN_ACTIONS if screen is self.screen_stack[0] or a.id in ("quit", "help")
+        ]:
             if spec in (a for _, a, _ in actions):
                 continue
             actions.append((self._key_of(screen, spec), spec, True))
-        title = "Help — debugger" if isinstance(screen, DebuggerScreen) else "Help — tunnel panel" if isinstance(screen, TunnelScreen) else "Help"
+        title = (
+            "Help — debugger"
+            if isinstance(screen, DebuggerScreen)
+            else "Help — tunnel panel"
+            if isinstance(screen, TunnelScreen)
+            else "Help"
+        )
         self.push_screen(HelpScreen(actions, self.problems(), self.keymap_file, title))
 
     def _key_of(self, screen: Screen, spec: UserAction) -> str:
@@ -1267,7 +1347,9 @@ class InspectorApp(GuardedPump, App[int]):
             entries.append((spec.label, f"{self._key_of(screen, spec)} · {spec.help}", partial(self._run_palette, spec.action, target)))
         if main:
             for choice in sample_choices():
-                entries.append((f"Send sample {choice.label}", choice.description, partial(self.send_sample, choice.name, form=choice.form)))
+                entries.append(
+                    (f"Send sample {choice.label}", choice.description, partial(self.send_sample, choice.name, form=choice.form))
+                )
         return entries
 
     async def _run_palette(self, action: str, target: Any) -> None:
@@ -1327,8 +1409,11 @@ class InspectorApp(GuardedPump, App[int]):
         public = self.public_url
         note = public_base_url_note(self.config.public_base_url, public) if public else self._public_base_note()
         return TunnelView(
-            status=self.tunnel.status, listening=self.listening, base=public or self.local_base,
-            urls=tuple(self.trigger_urls(public)), note=note,
+            status=self.tunnel.status,
+            listening=self.listening,
+            base=public or self.local_base,
+            urls=tuple(self.trigger_urls(public)),
+            note=note,
             start_label="Start ngrok" if self.tunnel.kind == "none" else "Start",
         )
 
@@ -1339,8 +1424,13 @@ class InspectorApp(GuardedPump, App[int]):
         before, self._last_tunnel_state = self._last_tunnel_state, status.state
         check = status.selfcheck
         if status.state == "failed" and before != "failed":
-            self.notify(f"tunnel failed: {status.reason}" + (f"\nfix: {status.fix}" if status.fix else "")
-                        + f"\nwebhooks still reach {self.local_base}", severity="error", timeout=12)
+            self.notify(
+                f"tunnel failed: {status.reason}"
+                + (f"\nfix: {status.fix}" if status.fix else "")
+                + f"\nwebhooks still reach {self.local_base}",
+                severity="error",
+                timeout=12,
+            )
         elif status.state == "up" and before != "up":
             self.notify(f"tunnel up: {self.public_url} — {self.key_for('tunnel', 't')} lists the URLs to paste", timeout=6)
         if check is not None and check is not self._last_selfcheck and not check.ok:
@@ -1366,7 +1456,10 @@ class InspectorApp(GuardedPump, App[int]):
         self._shut_down = True
         self._quitting = True
         self._search_generation += 1
-        for listeners, listener in ((self.pipeline.listeners, self._capture_arrived), (self.pipeline.update_listeners, self._capture_updated)):
+        for listeners, listener in (
+            (self.pipeline.listeners, self._capture_arrived),
+            (self.pipeline.update_listeners, self._capture_updated),
+        ):
             if listener in listeners:
                 listeners.remove(listener)
         try:
@@ -1376,7 +1469,9 @@ class InspectorApp(GuardedPump, App[int]):
         # A worker lets requests in flight finish (up to 5 s), drains its flow runs for
         # DRAIN_SECONDS_TUI, then waits up to 5 s for them to end as `interrupted`: give it
         # that before killing it.
-        stopping_workers = asyncio.ensure_future(self.process_pool.stop(grace=5 + DRAIN_SECONDS_TUI + 5 + 2)) if self.process_pool is not None else None
+        stopping_workers = (
+            asyncio.ensure_future(self.process_pool.stop(grace=5 + DRAIN_SECONDS_TUI + 5 + 2)) if self.process_pool is not None else None
+        )
         if self.receiver is not None:
             try:
                 await self.receiver.stop(grace=2.0)

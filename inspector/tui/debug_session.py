@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..flow import Answer, Engine, FlowSet, event_scope
 from ..flow.engine import trigger_text
@@ -51,7 +52,9 @@ class Recording:
     warnings: list[str] = field(default_factory=list)
 
 
-def record(flows: FlowSet, flow: Flow, capture: Capture, *, clock: Callable[[], float] = time.time, include_children: bool = True) -> Recording:
+def record(
+    flows: FlowSet, flow: Flow, capture: Capture, *, clock: Callable[[], float] = time.time, include_children: bool = True
+) -> Recording:
     """Run `flow` (and the async runs it queues) on `capture`, as the pipeline would."""
     engine = Engine(flows, clock=clock)
     rec = Recording()
@@ -65,7 +68,7 @@ def record(flows: FlowSet, flow: Flow, capture: Capture, *, clock: Callable[[], 
     answer = Answer(on_answer)
     pending: list = []
     trigger = flow.trigger_for(capture.event_type) if capture.event_type else None
-    target = (trigger.target if trigger and trigger.target else flow.nodes[0].id)
+    target = trigger.target if trigger and trigger.target else flow.nodes[0].id
     queue: list[tuple[Flow, str, dict, dict, str | None, int | None, str | None, int]] = [
         (flow, target, event, {}, trigger_text(trigger) if trigger else None, None, None, 0)
     ]
@@ -76,13 +79,30 @@ def record(flows: FlowSet, flow: Flow, capture: Capture, *, clock: Callable[[], 
         seen: list[dict[str, Any]] = [before]
 
         def on_step(step: dict[str, Any], scope: dict[str, Any], run_flow=run_flow, run_id=run_id, seen=seen) -> bool:
-            rec.frames.append(Frame(
-                run_flow.name, run_flow.file, run_id, step["node"], step["type"], step["status"],
-                snapshot(step.get("output")), step.get("next"), snapshot(step.get("decision")),
-                snapshot(step.get("error")), list(step.get("logs") or []), seen[-1],
-            ))
-            seen.append({"event": snapshot(scope["event"]), "prev": snapshot(scope["prev"]),
-                         "nodes": snapshot(scope["nodes"]), "state": snapshot(scope["state"])})
+            rec.frames.append(
+                Frame(
+                    run_flow.name,
+                    run_flow.file,
+                    run_id,
+                    step["node"],
+                    step["type"],
+                    step["status"],
+                    snapshot(step.get("output")),
+                    step.get("next"),
+                    snapshot(step.get("decision")),
+                    snapshot(step.get("error")),
+                    list(step.get("logs") or []),
+                    seen[-1],
+                )
+            )
+            seen.append(
+                {
+                    "event": snapshot(scope["event"]),
+                    "prev": snapshot(scope["prev"]),
+                    "nodes": snapshot(scope["nodes"]),
+                    "state": snapshot(scope["state"]),
+                }
+            )
             return True
 
         run = engine.run_flow(run_flow, start, run_event, state, run_id, trig, parent, via, depth, answer, pending, on_step=on_step)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from textual._callback import count_parameters
 from textual.worker import WorkerState

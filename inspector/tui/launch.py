@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..cli import worker_argv
 from ..config import ConfigError, find_answers, load_config
 from ..flow import FlowSet
 from ..store import SERVER_STOCK, Store, StoreError
 from ..tunnel import tunnel_from_options
-from ..cli import worker_argv
 
 
 def load_keymap(path: Path) -> tuple[dict[str, str], str | None]:
@@ -23,9 +23,9 @@ def load_keymap(path: Path) -> tuple[dict[str, str], str | None]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return {}, f"{path}: not a keymap ({exc}); expected {{\"binding-id\": \"key\"}}"
+        return {}, f'{path}: not a keymap ({exc}); expected {{"binding-id": "key"}}'
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-        return {}, f"{path}: expected an object of binding id → key, e.g. {{\"send-sample\": \"ctrl+s\"}}"
+        return {}, f'{path}: expected an object of binding id → key, e.g. {{"send-sample": "ctrl+s"}}'
     return data, None
 
 
@@ -71,10 +71,23 @@ def build_app(args: Any):
             forward_to = None
     tunnel = tunnel_from_options(args.tunnel, args.public_url, args.ngrok_path)
     app = InspectorApp(
-        config, flows, store, answers=answers, problems=problems, host=args.host, port=args.port,
-        tenant=args.tenant, reveal=args.reveal, keymap=keymap, keymap_file=str(keymap_file), store_label=label,
-        notices=notices, tunnel=tunnel, ngrok_tunnel=lambda: tunnel_from_options("ngrok", None, args.ngrok_path),
-        forward_to=forward_to, workers=getattr(args, "workers", 1) or 1,
+        config,
+        flows,
+        store,
+        answers=answers,
+        problems=problems,
+        host=args.host,
+        port=args.port,
+        tenant=args.tenant,
+        reveal=args.reveal,
+        keymap=keymap,
+        keymap_file=str(keymap_file),
+        store_label=label,
+        notices=notices,
+        tunnel=tunnel,
+        ngrok_tunnel=lambda: tunnel_from_options("ngrok", None, args.ngrok_path),
+        forward_to=forward_to,
+        workers=getattr(args, "workers", 1) or 1,
         worker_command=lambda port: worker_argv(args, port, report=True),
     )
     return app, store

@@ -50,7 +50,11 @@ class ResendOutcome:
         if self.error:
             return f"resend of #{self.original_id}{where} got no answer: {self.error}\nrecorded as #{new.id} (origin replay)"
         response = new.response
-        answer = f"{response.status}" + (f" in {response.duration_ms:.0f} ms" if self.url and response.duration_ms is not None else "") if response else "no answer yet"
+        answer = (
+            f"{response.status}" + (f" in {response.duration_ms:.0f} ms" if self.url and response.duration_ms is not None else "")
+            if response
+            else "no answer yet"
+        )
         text = f"resent #{self.original_id} ({how}){where} → #{new.id}: {answer}"
         if not self.url:
             text += f" · signature {new.signature.status}"
@@ -93,8 +97,9 @@ async def carry_out(
     except ReplayError as exc:
         return ResendOutcome(cid, order, error=str(exc))
     if order.to is None:
-        marked = Request(request.method, request.path, request.query, request.headers.with_set(REPLAY_HEADER, str(cid)),
-                         request.body, "replay", now)
+        marked = Request(
+            request.method, request.path, request.query, request.headers.with_set(REPLAY_HEADER, str(cid)), request.body, "replay", now
+        )
         try:
             capture = await pipeline.handle(marked, origin="replay", now=now)
         except Exception as exc:  # the store or a flow failed in a way the pipeline did not expect

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..filters import KEYS, tokens
 from ..flow.model import BROKEN_FLOW_NOTE
@@ -91,8 +92,25 @@ class Row:
     terms of `filters.parse_filter` (tenant, type, sig, status, flow, method, origin)."""
 
     __slots__ = (
-        "id", "received_at", "method", "path", "query", "tenant", "event_type", "event", "signature",
-        "response", "duration_ms", "runs", "steps", "run_failed", "running", "origin", "replay_of", "key", "no_answer",
+        "id",
+        "received_at",
+        "method",
+        "path",
+        "query",
+        "tenant",
+        "event_type",
+        "event",
+        "signature",
+        "response",
+        "duration_ms",
+        "runs",
+        "steps",
+        "run_failed",
+        "running",
+        "origin",
+        "replay_of",
+        "key",
+        "no_answer",
         "broken_flow",
     )
 
@@ -139,12 +157,19 @@ class Row:
         self.steps = sum(len(r.get("path") or ()) for r in capture.runs)
         self.run_failed = any(r.get("status") in ("error", "limit", "interrupted") for r in capture.runs)
         self.running = any(r.get("status") == "running" for r in capture.runs)
-        key = (self.tenant, self.event_type, self.signature.status, response.status if response else None,
-               key, self.method.upper(), self.origin)
+        key = (
+            self.tenant,
+            self.event_type,
+            self.signature.status,
+            response.status if response else None,
+            key,
+            self.method.upper(),
+            self.origin,
+        )
         self.key = _KEYS.get(key) or _KEYS.setdefault(key, key)
 
     @property
-    def request(self) -> "Row":
+    def request(self) -> Row:
         return self
 
     @property

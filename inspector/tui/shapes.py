@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..model import Capture, unicode_text
 
@@ -40,9 +41,12 @@ def _error(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return {"message": _text(value), "line": None, "column": None}
     line, column = value.get("line"), value.get("column")
-    return {**value, "message": _text(value.get("message"), "(no message)"),
-            "line": line if isinstance(line, int) and not isinstance(line, bool) else None,
-            "column": column if isinstance(column, int) and not isinstance(column, bool) else None}
+    return {
+        **value,
+        "message": _text(value.get("message"), "(no message)"),
+        "line": line if isinstance(line, int) and not isinstance(line, bool) else None,
+        "column": column if isinstance(column, int) and not isinstance(column, bool) else None,
+    }
 
 
 def _texts(value: Any) -> list[str]:
@@ -69,23 +73,34 @@ def _step(step: dict[str, Any]) -> dict[str, Any]:
     nxt = step.get("next")
     return {
         **step,
-        "node": _text(step.get("node"), "?"), "type": _text(step.get("type")), "status": _text(step.get("status"), "?"),
-        "next": nxt if isinstance(nxt, str) else None, "decision": _decision(step.get("decision")),
-        "error": _error(step.get("error")), "logs": _texts(step.get("logs")), "duration_us": _number(step.get("duration_us")),
+        "node": _text(step.get("node"), "?"),
+        "type": _text(step.get("type")),
+        "status": _text(step.get("status"), "?"),
+        "next": nxt if isinstance(nxt, str) else None,
+        "decision": _decision(step.get("decision")),
+        "error": _error(step.get("error")),
+        "logs": _texts(step.get("logs")),
+        "duration_us": _number(step.get("duration_us")),
     }
 
 
 def _run(run: dict[str, Any]) -> dict[str, Any]:
     steps = run.get("steps")
-    ids = {k: (v if isinstance(v, _SCALAR_ID) and not isinstance(v, bool) else None) for k in ("id", "parent_id")
-           for v in (run.get(k),)}
+    ids = {k: (v if isinstance(v, _SCALAR_ID) and not isinstance(v, bool) else None) for k in ("id", "parent_id") for v in (run.get(k),)}
     return {
-        **run, **ids,
-        "flow": _text(run.get("flow"), "(unnamed flow)"), "status": _text(run.get("status"), "?"),
-        "path": _texts(run.get("path")), "steps": [_step(s) for s in steps if isinstance(s, dict)] if isinstance(steps, list) else [],
-        "error": _error(run.get("error")), "duration_us": _number(run.get("duration_us")),
-        "warnings": _texts(run.get("warnings")), "reason": _text(run.get("reason")), "trigger": _text(run.get("trigger")),
-        "file": _text(run.get("file")), "via_node": _text(run.get("via_node")),
+        **run,
+        **ids,
+        "flow": _text(run.get("flow"), "(unnamed flow)"),
+        "status": _text(run.get("status"), "?"),
+        "path": _texts(run.get("path")),
+        "steps": [_step(s) for s in steps if isinstance(s, dict)] if isinstance(steps, list) else [],
+        "error": _error(run.get("error")),
+        "duration_us": _number(run.get("duration_us")),
+        "warnings": _texts(run.get("warnings")),
+        "reason": _text(run.get("reason")),
+        "trigger": _text(run.get("trigger")),
+        "file": _text(run.get("file")),
+        "via_node": _text(run.get("via_node")),
     }
 
 
@@ -94,20 +109,26 @@ def _fine(run: Any) -> bool:
     if type(run) is not dict:
         return False
     path, steps, error = run.get("path"), run.get("steps"), run.get("error")
-    return (type(run.get("flow")) is str and type(run.get("status")) is str
-            and (path is None or (type(path) is list and all(type(p) is str for p in path)))
-            and (steps is None or (type(steps) is list and all(_fine_step(s) for s in steps)))
-            and (error is None or (type(error) is dict))
-            and (run.get("duration_us") is None or _number(run.get("duration_us")) is not None))
+    return (
+        type(run.get("flow")) is str
+        and type(run.get("status")) is str
+        and (path is None or (type(path) is list and all(type(p) is str for p in path)))
+        and (steps is None or (type(steps) is list and all(_fine_step(s) for s in steps)))
+        and (error is None or (type(error) is dict))
+        and (run.get("duration_us") is None or _number(run.get("duration_us")) is not None)
+    )
 
 
 def _fine_step(step: Any) -> bool:
     if type(step) is not dict:
         return False
     decision, error, logs = step.get("decision"), step.get("error"), step.get("logs")
-    return ((decision is None or (type(decision) is list and all(type(d) is dict for d in decision)))
-            and (error is None or type(error) is dict) and (logs is None or type(logs) is list)
-            and (step.get("duration_us") is None or _number(step.get("duration_us")) is not None))
+    return (
+        (decision is None or (type(decision) is list and all(type(d) is dict for d in decision)))
+        and (error is None or type(error) is dict)
+        and (logs is None or type(logs) is list)
+        and (step.get("duration_us") is None or _number(step.get("duration_us")) is not None)
+    )
 
 
 def _fine_for_row(run: Any) -> bool:

@@ -16,7 +16,6 @@ from inspector.flow import Engine, FlowSet, load_text
 from inspector.pipeline import Pipeline
 from inspector.receiver import Receiver
 from inspector.store import Store
-
 from tests.conftest import ROOT
 
 # Line 8, column 12 is the `*` the script parser stops at.
@@ -93,16 +92,25 @@ def test_which_event_types_a_broken_file_may_serve(tmp_path, monkeypatch):
     (flows / "helper.ygtc").write_text("nodes:\n  - id: a\n    type: nope\n")
     fs = FlowSet.load("flows")
     by_file = {b.file: b.event_types for b in fs.broken}
-    assert by_file == {"flows/binary.ygtc": None, "flows/helper.ygtc": (), "flows/mystery.ygtc": None, "flows/notes.ygtc": (),
-                       "flows/refund.ygtc": ("refund.*",), "flows/tabs.ygtc": ("ship.*",), "flows/zz-order-copy.ygtc": ("order.copied",)}
+    assert by_file == {
+        "flows/binary.ygtc": None,
+        "flows/helper.ygtc": (),
+        "flows/mystery.ygtc": None,
+        "flows/notes.ygtc": (),
+        "flows/refund.ygtc": ("refund.*",),
+        "flows/tabs.ygtc": ("ship.*",),
+        "flows/zz-order-copy.ygtc": ("order.copied",),
+    }
     unknown = ["flows/binary.ygtc", "flows/mystery.ygtc"]
     assert [b.file for b in fs.broken_for("refund.created")] == unknown + ["flows/refund.ygtc"]
     assert [b.file for b in fs.broken_for("ship.sent")] == unknown + ["flows/tabs.ygtc"]
     assert [b.file for b in fs.broken_for("order.copied")] == unknown + ["flows/zz-order-copy.ygtc"]
     assert [b.file for b in fs.broken_for("refund")] == unknown  # `refund.*` needs the dot
     binary = fs.broken_for("anything")[0]
-    assert binary.reason() == ("flows/binary.ygtc failed to load (flows/binary.ygtc:1:1: not UTF-8 text; save the file as UTF-8; "
-                               "which event types it serves cannot be read)")
+    assert binary.reason() == (
+        "flows/binary.ygtc failed to load (flows/binary.ygtc:1:1: not UTF-8 text; save the file as UTF-8; "
+        "which event types it serves cannot be read)"
+    )
 
 
 def post(url: str, body: bytes = b'{"amount": 5}') -> tuple[int, dict | str]:
@@ -125,8 +133,9 @@ async def test_the_sender_is_told_which_file_failed_and_where(tmp_path, monkeypa
     try:
         status, body = await asyncio.to_thread(post, receiver.url + "/events/webhook/demo/refund.created")
         assert status == 200
-        assert body["warning"] == (f"no flow is triggered by event type refund.created: flows/refund.ygtc failed to load "
-                                   f"({WHERE}: {WHY}); fix it and it reloads")
+        assert body["warning"] == (
+            f"no flow is triggered by event type refund.created: flows/refund.ygtc failed to load ({WHERE}: {WHY}); fix it and it reloads"
+        )
         assert store.get(body["id"]).notes == (f"flow file failed to load: {WHERE}: {WHY} — fix it and it reloads",)
         # An event type the broken file is not for keeps the plain warning.
         _, other = await asyncio.to_thread(post, receiver.url + "/events/webhook/demo/customer.created")
@@ -146,9 +155,24 @@ async def test_the_sender_is_told_which_file_failed_and_where(tmp_path, monkeypa
 def test_serve_names_the_broken_file_in_the_request_line(tmp_path):
     project(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", "flows",
-         "--store", str(tmp_path / "captures.sqlite3"), "serve", "--port", "0"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "--answers",
+            str(ROOT / "answers.example.json"),
+            "--flows",
+            "flows",
+            "--store",
+            str(tmp_path / "captures.sqlite3"),
+            "serve",
+            "--port",
+            "0",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         first = proc.stdout.readline().strip()

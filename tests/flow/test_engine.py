@@ -7,8 +7,6 @@ import json
 import textwrap
 import time
 
-import pytest
-
 from inspector.config import Config
 from inspector.flow import Engine, FlowSet
 from inspector.model import Headers, Request
@@ -42,6 +40,7 @@ def handle(p, req, wait=True):
         capture = await p.handle(req, wait=wait)
         await p.drain(5)
         return capture
+
     return asyncio.run(go())
 
 
@@ -87,7 +86,10 @@ def test_first_http_response_answers_and_the_trace_is_complete(tmp_path):
 
 
 def test_several_flows_in_file_order_later_responses_unused(tmp_path):
-    fs = flows(tmp_path, a=SCRIPT_THEN_RESPOND, b="""
+    fs = flows(
+        tmp_path,
+        a=SCRIPT_THEN_RESPOND,
+        b="""
         name: second
         nodes:
           - id: reply
@@ -96,7 +98,8 @@ def test_several_flows_in_file_order_later_responses_unused(tmp_path):
         triggers:
           - event_type: "*"
           - event_type: "order.created"
-        """)
+        """,
+    )
     c = handle(pipeline(tmp_path, fs), request("order.created", b'{"total": 1}'))
     assert [r["flow"] for r in c.runs] == ["order", "second"]  # once each, in file order
     assert c.response.status == 201
@@ -104,7 +107,9 @@ def test_several_flows_in_file_order_later_responses_unused(tmp_path):
 
 
 def test_branch_decisions_default_and_no_match(tmp_path):
-    fs = flows(tmp_path, g="""
+    fs = flows(
+        tmp_path,
+        g="""
         name: g
         nodes:
           - id: check
@@ -127,7 +132,8 @@ def test_branch_decisions_default_and_no_match(tmp_path):
             config: {script: '"other"'}
         triggers:
           - event_type: github
-        """)
+        """,
+    )
     p = pipeline(tmp_path, fs)
     c = handle(p, request("github", b'{"action": "opened"}', (("X-GitHub-Event", "pull_request"), ("Content-Type", "application/json"))))
     run = c.runs[0]
@@ -143,7 +149,9 @@ def test_branch_decisions_default_and_no_match(tmp_path):
 
 
 def test_run_error_before_answer_gives_500_naming_flow_node_and_position(tmp_path):
-    fs = flows(tmp_path, bad="""
+    fs = flows(
+        tmp_path,
+        bad="""
         name: bad
         nodes:
           - id: boom
@@ -154,7 +162,8 @@ def test_run_error_before_answer_gives_500_naming_flow_node_and_position(tmp_pat
                 comits.len()
         triggers:
           - event_type: x
-        """)
+        """,
+    )
     c = handle(pipeline(tmp_path, fs), request("x", b'{"commits": []}'))
     assert c.response.status == 500
     body = json.loads(c.response.body)
@@ -166,7 +175,9 @@ def test_run_error_before_answer_gives_500_naming_flow_node_and_position(tmp_pat
 
 
 def test_non_bool_condition_is_an_error(tmp_path):
-    fs = flows(tmp_path, b="""
+    fs = flows(
+        tmp_path,
+        b="""
         nodes:
           - id: check
             type: branch
@@ -176,7 +187,8 @@ def test_non_bool_condition_is_an_error(tmp_path):
                   next: check
         triggers:
           - event_type: x
-        """)
+        """,
+    )
     c = handle(pipeline(tmp_path, fs), request("x", b'{"count": 3}'))
     run = c.runs[0]
     assert run["status"] == "error" and "i64" in run["error"]["message"] and "true or false" in run["error"]["message"]
@@ -184,7 +196,9 @@ def test_non_bool_condition_is_an_error(tmp_path):
 
 
 def test_cycle_hits_the_step_limit(tmp_path):
-    fs = flows(tmp_path, c="""
+    fs = flows(
+        tmp_path,
+        c="""
         nodes:
           - id: a
             type: script
@@ -196,21 +210,25 @@ def test_cycle_hits_the_step_limit(tmp_path):
             next: a
         triggers:
           - event_type: x
-        """)
+        """,
+    )
     c = handle(pipeline(tmp_path, fs), request("x"))
     assert c.runs[0]["status"] == "limit" and len(c.runs[0]["steps"]) == 1000
     assert c.response.status == 500
 
 
 def test_endless_script_is_an_error_not_a_hang(tmp_path):
-    fs = flows(tmp_path, c="""
+    fs = flows(
+        tmp_path,
+        c="""
         nodes:
           - id: spin
             type: script
             config: {script: 'loop { }'}
         triggers:
           - event_type: x
-        """)
+        """,
+    )
     started = time.perf_counter()
     c = handle(pipeline(tmp_path, fs, ack=30), request("x"))
     assert "operation limit" in c.runs[0]["error"]["message"]
@@ -218,7 +236,9 @@ def test_endless_script_is_an_error_not_a_hang(tmp_path):
 
 
 def test_ack_deadline_gives_202_and_the_run_continues(tmp_path):
-    fs = flows(tmp_path, slow="""
+    fs = flows(
+        tmp_path,
+        slow="""
         nodes:
           - id: slow
             type: script
@@ -233,7 +253,8 @@ def test_ack_deadline_gives_202_and_the_run_continues(tmp_path):
             config: {status: 200}
         triggers:
           - event_type: x
-        """)
+        """,
+    )
     p = pipeline(tmp_path, fs, ack=0.01)
     c = handle(p, request("x"), wait=True)
     assert c.response.status == 202 and json.loads(c.response.body)["status"] == "accepted"
@@ -241,7 +262,9 @@ def test_ack_deadline_gives_202_and_the_run_continues(tmp_path):
 
 
 def test_async_children_run_after_the_answer_with_state_copied(tmp_path):
-    fs = flows(tmp_path, a="""
+    fs = flows(
+        tmp_path,
+        a="""
         name: parent
         nodes:
           - id: remember
@@ -259,7 +282,8 @@ def test_async_children_run_after_the_answer_with_state_copied(tmp_path):
               payload: "{{ #{items: event.payload.items, n: 2} }}"
         triggers:
           - event_type: job
-        """, b="""
+        """,
+        b="""
         name: child
         nodes:
           - id: work
@@ -268,7 +292,8 @@ def test_async_children_run_after_the_answer_with_state_copied(tmp_path):
               script: |
                 state.child = true;
                 format!("{} from {} with {} items", event.event_type, state.from, payload.items.len())
-        """)
+        """,
+    )
     c = handle(pipeline(tmp_path, fs), request("job", b'{"items": [1, 2, 3]}'))
     assert c.response.status == 202
     parent, child = c.runs
@@ -278,7 +303,9 @@ def test_async_children_run_after_the_answer_with_state_copied(tmp_path):
 
 
 def test_async_recursion_stops_at_depth_8(tmp_path):
-    fs = flows(tmp_path, a="""
+    fs = flows(
+        tmp_path,
+        a="""
         name: again
         nodes:
           - id: recurse
@@ -286,7 +313,8 @@ def test_async_recursion_stops_at_depth_8(tmp_path):
             config: {flow: again}
         triggers:
           - event_type: x
-        """)
+        """,
+    )
     c = handle(pipeline(tmp_path, fs), request("x"))
     assert len(c.runs) == 9
     assert c.runs[-1]["status"] == "error" and "async depth limit" in c.runs[-1]["error"]["message"]
@@ -295,7 +323,9 @@ def test_async_recursion_stops_at_depth_8(tmp_path):
 def test_failed_signature_records_skipped_runs(tmp_path):
     from inspector.config import parse_config
 
-    cfg = parse_config(json.dumps({"events-webhook": {"signatures": {"x": {"algorithm": "sha256", "secret": "s" * 20, "header": "X-Sig"}}}}), "a.json", {})
+    cfg = parse_config(
+        json.dumps({"events-webhook": {"signatures": {"x": {"algorithm": "sha256", "secret": "s" * 20, "header": "X-Sig"}}}}), "a.json", {}
+    )
     p = Pipeline(cfg, None, engine=Engine(flows(tmp_path, a=SCRIPT_THEN_RESPOND.replace("order.*", "x"))))
     c = handle(p, request("x", b'{"total": 1}'))
     assert c.response.status == 401
@@ -303,17 +333,22 @@ def test_failed_signature_records_skipped_runs(tmp_path):
 
 
 def test_payload_forms(tmp_path):
-    fs = flows(tmp_path, a="""
+    fs = flows(
+        tmp_path,
+        a="""
         nodes:
           - id: t
             type: script
             config: {script: 'type_of(payload) + ":" + payload.to_string()'}
         triggers:
           - event_type: x
-        """)
+        """,
+    )
     p = pipeline(tmp_path, fs, store=False)
+
     def out(body, ctype):
         return handle(p, request("x", body, (("Content-Type", ctype),) if ctype else ())).runs[0]["steps"][0]["output"]
+
     assert out(b'{"a": 1}', "application/json") == 'map:{"a":1}'
     assert out(b"a=1&b=two", "application/x-www-form-urlencoded") == 'map:{"a":"1","b":"two"}'
     assert out(b"hello", "text/plain") == "string:hello"

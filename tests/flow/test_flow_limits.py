@@ -35,8 +35,9 @@ def flows(tmp_path: Path, **files: str) -> FlowSet:
 
 def handle(tmp_path: Path, fs: FlowSet, event_type: str, body: bytes = b"{}"):
     pipeline = Pipeline(Config(ack_timeout_seconds=30), Store(tmp_path / "s.sqlite3"), engine=Engine(fs))
-    request = Request("POST", f"/events/webhook/demo/{event_type}", "", Headers((("Content-Type", "application/json"),)),
-                      body, "t", time.time())
+    request = Request(
+        "POST", f"/events/webhook/demo/{event_type}", "", Headers((("Content-Type", "application/json"),)), body, "t", time.time()
+    )
 
     async def go():
         capture = await pipeline.handle(request, wait=True)
@@ -83,7 +84,9 @@ def test_a_loop_of_big_outputs_stops_at_the_trace_size_limit(tmp_path):
 
 def test_one_huge_output_is_not_recorded(tmp_path):
     # 1,024 references to one 64 KiB string: cheap to hold, 64 MiB of trace text.
-    fs = flows(tmp_path, wide="""
+    fs = flows(
+        tmp_path,
+        wide="""
         name: wide
         nodes:
           - id: wide
@@ -98,7 +101,8 @@ def test_one_huge_output_is_not_recorded(tmp_path):
         triggers:
           - type: event
             event_type: wide
-        """)
+        """,
+    )
     tracemalloc.start()
     try:
         capture = handle(tmp_path, fs, "wide")
@@ -112,7 +116,9 @@ def test_one_huge_output_is_not_recorded(tmp_path):
 
 
 def test_an_answer_bigger_than_the_trace_budget_is_refused(tmp_path):
-    fs = flows(tmp_path, answer="""
+    fs = flows(
+        tmp_path,
+        answer="""
         name: answer
         nodes:
           - id: make
@@ -132,7 +138,8 @@ def test_an_answer_bigger_than_the_trace_budget_is_refused(tmp_path):
         triggers:
           - type: event
             event_type: answer
-        """)
+        """,
+    )
     capture = handle(tmp_path, fs, "answer")
     (run,) = capture.runs
     assert run["status"] == "limit" and run["error"]["node"] == "respond"
@@ -141,7 +148,9 @@ def test_an_answer_bigger_than_the_trace_budget_is_refused(tmp_path):
 
 
 def test_a_small_flow_is_unaffected_by_the_trace_budget(tmp_path):
-    fs = flows(tmp_path, small="""
+    fs = flows(
+        tmp_path,
+        small="""
         name: small
         nodes:
           - id: a
@@ -156,7 +165,8 @@ def test_a_small_flow_is_unaffected_by_the_trace_budget(tmp_path):
         triggers:
           - type: event
             event_type: small
-        """)
+        """,
+    )
     payload = {"items": [{"id": i, "text": "y" * 100} for i in range(3000)]}  # ~400 KiB
     capture = handle(tmp_path, fs, "small", json.dumps(payload).encode())
     (run,) = capture.runs
@@ -185,9 +195,25 @@ def test_an_async_node_that_queues_itself_in_a_loop_is_capped(tmp_path):
     d.mkdir()
     (d / "again.ygtc").write_text(SELF_QUEUEING)
     done = subprocess.run(
-        [sys.executable, "-m", "inspector", "run", "--flows", str(d), "--store", str(tmp_path / "s.sqlite3"),
-         "--event-type", "again", "--body", "{}", "--no-verify", "--json"],
-        cwd=tmp_path, capture_output=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "run",
+            "--flows",
+            str(d),
+            "--store",
+            str(tmp_path / "s.sqlite3"),
+            "--event-type",
+            "again",
+            "--body",
+            "{}",
+            "--no-verify",
+            "--json",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
     )
     assert done.returncode == 1, done.stderr.decode()
     runs = json.loads(done.stdout)["runs"]
@@ -200,7 +226,9 @@ def test_an_async_node_that_queues_itself_in_a_loop_is_capped(tmp_path):
 
 
 def test_async_depth_still_applies_within_the_cap(tmp_path):
-    fs = flows(tmp_path, chain="""
+    fs = flows(
+        tmp_path,
+        chain="""
         name: chain
         nodes:
           - id: call
@@ -210,7 +238,8 @@ def test_async_depth_still_applies_within_the_cap(tmp_path):
         triggers:
           - type: event
             event_type: chain
-        """)
+        """,
+    )
     capture = handle(tmp_path, fs, "chain")
     assert len(capture.runs) == 9
     assert "async depth limit" in capture.runs[-1]["error"]["message"]
@@ -223,7 +252,7 @@ def chain_flow(count: int, block_scalars: bool) -> str:
         if block_scalars:
             lines += ["      script: |", f"        {i}"]
         else:
-            lines += [f"      script: \"{i}\""]
+            lines += [f'      script: "{i}"']
         if i + 1 < count:
             lines.append(f"    next: n{i + 1}")
     lines += ["triggers:", "  - type: event", "    event_type: long"]
@@ -289,8 +318,7 @@ def test_an_alias_bomb_is_refused_with_its_position(tmp_path):
     d.mkdir()
     (d / "lol.ygtc").write_text(BILLION_LAUGHS.lstrip("\n"))
     (d / "ok.ygtc").write_text("name: ok\nnodes:\n  - id: a\n    type: script\n    config:\n      script: 1\n")
-    done = subprocess.run([sys.executable, "-m", "inspector", "check", "--flows", str(d)], cwd=tmp_path,
-                          capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "inspector", "check", "--flows", str(d)], cwd=tmp_path, capture_output=True, timeout=60)
     out = done.stdout.decode() + done.stderr.decode()
     assert done.returncode == 1, out
     bomb = [line for line in out.splitlines() if "MAX_EXPANDED_NODES" in line]
@@ -301,7 +329,9 @@ def test_an_alias_bomb_is_refused_with_its_position(tmp_path):
 
 
 def test_a_few_aliases_still_work(tmp_path):
-    fs = flows(tmp_path, alias="""
+    fs = flows(
+        tmp_path,
+        alias="""
         name: alias
         nodes:
           - id: a
@@ -312,7 +342,8 @@ def test_a_few_aliases_still_work(tmp_path):
         triggers:
           - type: event
             event_type: alias
-        """)
+        """,
+    )
     assert not fs.errors
     capture = handle(tmp_path, fs, "alias")
     assert json.loads(capture.response.body) == {"copy": {"X-One": "1"}, "again": {"X-One": "1"}}
@@ -331,7 +362,9 @@ def test_a_request_stops_once_its_flows_spent_their_time_budget(tmp_path):
     # without a budget per request this run held its worker for a minute or more.
     from inspector.flow.engine import Answer, RequestLimits
 
-    fs = flows(tmp_path, slow="""
+    fs = flows(
+        tmp_path,
+        slow="""
         name: slow
         nodes:
           - id: spin
@@ -339,7 +372,8 @@ def test_a_request_stops_once_its_flows_spent_their_time_budget(tmp_path):
             config:
               script: "let i = 0; while i < 20000 { i += 1; } i"
             next: spin
-        """)
+        """,
+    )
     flow = fs.flows[0]
     answer = Answer(lambda response, where: False, limits=RequestLimits(max_seconds=0.2))
     event = {"headers": {}, "payload": None}

@@ -83,7 +83,7 @@ def test_run_unwraps_a_form_and_warns_when_the_payload_field_is_broken(tmp_path)
     flows.mkdir()
     (flows / "slack.ygtc").write_text(
         "name: slack\nnodes:\n  - id: look\n    type: script\n    config:\n      script: |\n"
-        "        format!(\"{} via {}\", event.payload?.type ?? event.payload, event.form?.token ?? \"-\")\n"
+        '        format!("{} via {}", event.payload?.type ?? event.payload, event.form?.token ?? "-")\n'
         "triggers:\n  - type: event\n    event_type: slack\n"
     )
     form = urlencode({"payload": json.dumps({"type": "view_submission"}), "token": "t1"})

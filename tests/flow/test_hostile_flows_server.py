@@ -165,8 +165,7 @@ async def test_a_legitimate_request_is_answered_within_a_second_next_to_hostile_
         timings = []
         for i in range(6):
             started = time.perf_counter()
-            async with session.post(f"{receiver.url}/events/webhook/demo/good",
-                                    json={"type": "order.created", "id": f"o{i}"}) as resp:
+            async with session.post(f"{receiver.url}/events/webhook/demo/good", json={"type": "order.created", "id": f"o{i}"}) as resp:
                 body = await resp.json()
                 timings.append(time.perf_counter() - started)
             assert resp.status == 200 and body == {"ok": True, "order": f"o{i}"}
@@ -185,4 +184,3 @@ async def test_a_legitimate_request_is_answered_within_a_second_next_to_hostile_
         await receiver.stop(grace=1)
         await pipeline.close()
         store.close()
-

@@ -20,18 +20,33 @@ from tests.conftest import GITHUB_SECRET, ROOT
 NOW = 1_700_000_000.0
 
 GITHUB_HEADERS = [
-    "X-GitHub-Delivery", "User-Agent", "Content-Type", "X-GitHub-Event", "X-GitHub-Hook-ID",
-    "X-GitHub-Hook-Installation-Target-ID", "X-GitHub-Hook-Installation-Target-Type",
-    "X-Hub-Signature", "X-Hub-Signature-256",
+    "X-GitHub-Delivery",
+    "User-Agent",
+    "Content-Type",
+    "X-GitHub-Event",
+    "X-GitHub-Hook-ID",
+    "X-GitHub-Hook-Installation-Target-ID",
+    "X-GitHub-Hook-Installation-Target-Type",
+    "X-Hub-Signature",
+    "X-Hub-Signature-256",
 ]
 STRIPE_HEADERS = ["User-Agent", "Content-Type", "Stripe-Signature"]
 SHOPIFY_HEADERS = [
-    "Content-Type", "X-Shopify-Topic", "X-Shopify-Hmac-Sha256", "X-Shopify-Shop-Domain", "X-Shopify-API-Version",
-    "X-Shopify-Webhook-Id", "X-Shopify-Triggered-At", "X-Shopify-Event-Id",
+    "Content-Type",
+    "X-Shopify-Topic",
+    "X-Shopify-Hmac-Sha256",
+    "X-Shopify-Shop-Domain",
+    "X-Shopify-API-Version",
+    "X-Shopify-Webhook-Id",
+    "X-Shopify-Triggered-At",
+    "X-Shopify-Event-Id",
 ]
 EXPECTED_HEADERS = {
-    "github.push": GITHUB_HEADERS, "github.pull_request": GITHUB_HEADERS, "github.ping": GITHUB_HEADERS,
-    "stripe.payment_intent.succeeded": STRIPE_HEADERS, "stripe.payment_intent.payment_failed": STRIPE_HEADERS,
+    "github.push": GITHUB_HEADERS,
+    "github.pull_request": GITHUB_HEADERS,
+    "github.ping": GITHUB_HEADERS,
+    "stripe.payment_intent.succeeded": STRIPE_HEADERS,
+    "stripe.payment_intent.payment_failed": STRIPE_HEADERS,
     "shopify.orders.create": SHOPIFY_HEADERS,
 }
 
@@ -102,8 +117,20 @@ def _body(name: str) -> dict:
 
 def test_github_push_body_has_the_documented_fields():
     push = _body("github.push")
-    assert {"ref", "before", "after", "repository", "pusher", "sender", "commits", "head_commit", "created", "deleted",
-            "forced", "compare"} <= set(push)
+    assert {
+        "ref",
+        "before",
+        "after",
+        "repository",
+        "pusher",
+        "sender",
+        "commits",
+        "head_commit",
+        "created",
+        "deleted",
+        "forced",
+        "compare",
+    } <= set(push)
     assert {"id", "name", "full_name", "owner", "private", "html_url", "default_branch"} <= set(push["repository"])
     for commit in push["commits"]:
         assert {"id", "message", "timestamp", "url", "author", "committer", "added", "removed", "modified"} <= set(commit)
@@ -111,25 +138,66 @@ def test_github_push_body_has_the_documented_fields():
     assert push["head_commit"] == push["commits"][-1] and push["after"] == push["head_commit"]["id"]
 
 
-@pytest.mark.parametrize("name, status", [("stripe.payment_intent.succeeded", "succeeded"), ("stripe.payment_intent.payment_failed", "requires_payment_method")])
+@pytest.mark.parametrize(
+    "name, status", [("stripe.payment_intent.succeeded", "succeeded"), ("stripe.payment_intent.payment_failed", "requires_payment_method")]
+)
 def test_stripe_event_body_has_the_documented_fields(name, status):
     event = _body(name)
     assert set(event) == {"id", "object", "api_version", "created", "data", "livemode", "pending_webhooks", "request", "type"}
     assert event["id"].startswith("evt_") and event["object"] == "event" and event["type"] == name.split(".", 1)[1]
     assert set(event["request"]) == {"id", "idempotency_key"}
     pi = event["data"]["object"]
-    assert {"id", "object", "amount", "amount_capturable", "amount_received", "capture_method", "client_secret",
-            "confirmation_method", "created", "currency", "customer", "last_payment_error", "latest_charge", "livemode",
-            "metadata", "payment_method", "payment_method_types", "status"} <= set(pi)
+    assert {
+        "id",
+        "object",
+        "amount",
+        "amount_capturable",
+        "amount_received",
+        "capture_method",
+        "client_secret",
+        "confirmation_method",
+        "created",
+        "currency",
+        "customer",
+        "last_payment_error",
+        "latest_charge",
+        "livemode",
+        "metadata",
+        "payment_method",
+        "payment_method_types",
+        "status",
+    } <= set(pi)
     assert pi["object"] == "payment_intent" and pi["id"].startswith("pi_") and pi["status"] == status
 
 
 def test_shopify_order_body_has_the_documented_fields():
     order = _body("shopify.orders.create")
-    assert {"id", "admin_graphql_api_id", "confirmation_number", "created_at", "currency", "current_total_price",
-            "email", "financial_status", "fulfillment_status", "line_items", "name", "order_number", "processed_at",
-            "subtotal_price", "total_price", "total_tax", "customer", "billing_address", "shipping_address",
-            "shipping_lines", "tax_lines", "updated_at", "test", "token"} <= set(order)
+    assert {
+        "id",
+        "admin_graphql_api_id",
+        "confirmation_number",
+        "created_at",
+        "currency",
+        "current_total_price",
+        "email",
+        "financial_status",
+        "fulfillment_status",
+        "line_items",
+        "name",
+        "order_number",
+        "processed_at",
+        "subtotal_price",
+        "total_price",
+        "total_tax",
+        "customer",
+        "billing_address",
+        "shipping_address",
+        "shipping_lines",
+        "tax_lines",
+        "updated_at",
+        "test",
+        "token",
+    } <= set(order)
     for item in order["line_items"]:
         assert {"id", "product_id", "variant_id", "title", "quantity", "price", "sku"} <= set(item)
 

@@ -19,9 +19,24 @@ EXPECTED = {
     "github.push": ("github", ["check_event", "handle_push", "ok"], 200, "Received 3 commits"),
     "github.pull_request": ("github", ["check_event", "handle_pr", "ok"], 200, "PR #42 opened: Fix the login redirect"),
     "github.ping": ("github", ["check_event", "handle_ping", "ok"], 200, "GitHub says: Keep it logically awesome."),
-    "stripe.payment_intent.succeeded": ("stripe", ["handle_stripe", "payment_success", "ack"], 200, "payment pi_3QExample0001 succeeded: 2000 usd"),
-    "stripe.payment_intent.payment_failed": ("stripe", ["handle_stripe", "payment_failed", "ack"], 200, "payment pi_3QExample0001 failed: Your card has insufficient funds."),
-    "shopify.orders.create": ("shopify", ["check_topic", "new_order", "ack"], 200, "order #1001 from jon@example.com: 2 item(s), 59.00 USD"),
+    "stripe.payment_intent.succeeded": (
+        "stripe",
+        ["handle_stripe", "payment_success", "ack"],
+        200,
+        "payment pi_3QExample0001 succeeded: 2000 usd",
+    ),
+    "stripe.payment_intent.payment_failed": (
+        "stripe",
+        ["handle_stripe", "payment_failed", "ack"],
+        200,
+        "payment pi_3QExample0001 failed: Your card has insufficient funds.",
+    ),
+    "shopify.orders.create": (
+        "shopify",
+        ["check_topic", "new_order", "ack"],
+        200,
+        "order #1001 from jon@example.com: 2 item(s), 59.00 USD",
+    ),
     "generic.order.created": ("handle_webhook", ["process", "respond"], 200, None),
     "generic.report.generate": ("ack_then_process", ["acknowledge", "process_async"], 202, None),
 }
@@ -64,7 +79,20 @@ async def test_sample_through_the_server(tmp_path, name):
 
 def test_run_cli_json(tmp_path):
     body = json.dumps({"type": "payment_intent.succeeded", "data": {"object": {"id": "pi_1", "amount": 5, "currency": "eur"}}})
-    r = run_cli("--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"), "run", "--event-type", "stripe", "--body", body, "--no-verify", "--json", cwd=tmp_path)
+    r = run_cli(
+        "--answers",
+        str(ROOT / "answers.example.json"),
+        "--flows",
+        str(ROOT / "flows"),
+        "run",
+        "--event-type",
+        "stripe",
+        "--body",
+        body,
+        "--no-verify",
+        "--json",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["event"] == {"tenant": "demo", "event_type": "stripe", "method": "POST"}
@@ -72,13 +100,27 @@ def test_run_cli_json(tmp_path):
     assert data["runs"][0]["path"] == ["handle_stripe", "payment_success", "ack"]
     assert data["signature"]["status"] == "unsigned"
     # without --no-verify the stripe entry applies and the body is unsigned: 401, runs skipped
-    r = run_cli("--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"), "run", "--event-type", "stripe", "--body", body, "--json", cwd=tmp_path)
+    r = run_cli(
+        "--answers",
+        str(ROOT / "answers.example.json"),
+        "--flows",
+        str(ROOT / "flows"),
+        "run",
+        "--event-type",
+        "stripe",
+        "--body",
+        body,
+        "--json",
+        cwd=tmp_path,
+    )
     data = json.loads(r.stdout)
     assert r.returncode == 1 and data["response"]["status"] == 401 and data["runs"][0]["status"] == "skipped"
 
 
 def test_run_cli_async_children_follow_their_parent(tmp_path):
-    r = run_cli("--flows", str(ROOT / "flows"), "run", "--event-type", "report.generate", "--body", '{"items": [1]}', "--json", cwd=tmp_path)
+    r = run_cli(
+        "--flows", str(ROOT / "flows"), "run", "--event-type", "report.generate", "--body", '{"items": [1]}', "--json", cwd=tmp_path
+    )
     data = json.loads(r.stdout)
     assert [run["flow"] for run in data["runs"]] == ["ack_then_process", "process_webhook_data"]
     assert [run["status"] for run in data["runs"]] == ["ok", "ok"]
@@ -90,7 +132,9 @@ def test_check_reports_broken_flows_with_positions(tmp_path):
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "ok.ygtc").write_text((ROOT / "flows" / "on_webhook.ygtc").read_text())
-    (flows / "broken.ygtc").write_text("name: broken\nnodes:\n  - id: a\n    type: scrip\n  - id: b\n    type: script\n    config:\n      script: 'let x = ;'\n")
+    (flows / "broken.ygtc").write_text(
+        "name: broken\nnodes:\n  - id: a\n    type: scrip\n  - id: b\n    type: script\n    config:\n      script: 'let x = ;'\n"
+    )
     r = run_cli("--flows", str(flows), "check", cwd=tmp_path)
     assert r.returncode == 1
     out = r.stdout.decode()

@@ -38,13 +38,13 @@ TEXT_BUILDERS = [
     'format!("{:?}", a)',
     'format("{} {}", a, 1)',
     '"" + a',
-    "a + \"\"",
-    "a.join(\"\")",
-    "a.join(\",\")",
+    'a + ""',
+    'a.join("")',
+    'a.join(",")',
     "print(a)",
     "debug(a)",
-    "let s = \"\"; s += a; s",
-    "[a].join(\"\")",
+    'let s = ""; s += a; s',
+    '[a].join("")',
 ]
 
 
@@ -72,12 +72,15 @@ def test_to_json_of_a_map_of_a_huge_array_fails_fast_under_the_default_limits():
     assert "string size limit" in holder["error"].message and "max_string_bytes" in holder["error"].message
 
 
-@pytest.mark.parametrize(("source", "scope"), [
-    ('s.split("")', {"s": "x" * MIB}),
-    ("s.chars()", {"s": "ǆ" * (200 * KIB)}),
-    ('s.split(",")', {"s": "," * MIB}),
-    ("s.split()", {"s": "a " * (MIB // 2)}),
-])
+@pytest.mark.parametrize(
+    ("source", "scope"),
+    [
+        ('s.split("")', {"s": "x" * MIB}),
+        ("s.chars()", {"s": "ǆ" * (200 * KIB)}),
+        ('s.split(",")', {"s": "," * MIB}),
+        ("s.split()", {"s": "a " * (MIB // 2)}),
+    ],
+)
 def test_splitting_refuses_too_many_parts_before_making_them(source, scope):
     def run():
         with pytest.raises(ScriptError, match="array size limit"):
@@ -97,8 +100,7 @@ def test_parse_json_respects_the_array_size_limit():
 def test_many_large_strings_are_bounded_by_the_operation_budget():
     # Each distinct 1 MiB string costs 16,384 operations to build, so one evaluation can
     # hold about 61 of them, not 240 (before).
-    source = ('let m = "x"; for i in 0..20 { m += m; }; m = m.sub_string(16); '
-              "let a = []; for i in 0..1000 { a.push(m + i) }; a.len()")
+    source = 'let m = "x"; for i in 0..20 { m += m; }; m = m.sub_string(16); let a = []; for i in 0..1000 { a.push(m + i) }; a.len()'
 
     def run():
         with pytest.raises(ScriptError, match="operation limit"):
@@ -132,7 +134,7 @@ EXPENSIVE = [
     ("s.reverse()", {"s": HALF}),
     ("s.base64_encode()", {"s": HALF}),
     ("s.starts_with(t)", {"s": LONG, "t": LONG2}),
-    ("s.replace(\"x\", \"y\")", {"s": HALF}),
+    ('s.replace("x", "y")', {"s": HALF}),
     ("parse_json(t)", {"t": json.dumps(list(range(20_000)))}),
     ("`${s}${s}`", {"s": HALF}),
     ('format("{}{}", s, s)', {"s": HALF}),
@@ -144,7 +146,7 @@ EXPENSIVE = [
     ("a.any(|x| true)", {"a": list(range(100_000))}),
     ("a.find(|x| true)", {"a": list(range(100_000))}),
     ("a.sort()", {"a": ["x" * (64 * KIB) + str(i) for i in range(100)]}),
-    ("a.join(\"\")", {"a": [HALF[:KIB]] * 1000}),
+    ('a.join("")', {"a": [HALF[:KIB]] * 1000}),
 ]
 
 
@@ -157,17 +159,20 @@ def test_expensive_builtins_charge_operations_for_their_work(case):
     assert caught.value.line == 1 and caught.value.column is not None
 
 
-@pytest.mark.parametrize(("source", "scope", "expected"), [
-    ("a == b", {"a": [1, 2, [3, {}]], "b": [1, 2, [3, {}]]}, True),
-    ("a == b", {"a": [1, 2], "b": [1, True]}, False),
-    ("a == b", {"a": [1.0], "b": [1]}, True),
-    ("m == n", {"m": {"a": [1]}, "n": {"a": [1]}}, True),
-    ("s < t", {"s": "a" * 5000, "t": "a" * 4999 + "b"}, True),
-    ('to_json(a)', {"a": ["é", {"k": None}]}, '["é",{"k":null}]'),
-    ('a.join("-")', {"a": ["a", 1, [2], {"b": True}]}, 'a-1-[2]-{"b":true}'),
-    ('s.split(",").len()', {"s": ",".join(["x"] * 100_000)}, 100_000),
-    ("s.split().len()", {"s": "a b  c\n"}, 3),
-])
+@pytest.mark.parametrize(
+    ("source", "scope", "expected"),
+    [
+        ("a == b", {"a": [1, 2, [3, {}]], "b": [1, 2, [3, {}]]}, True),
+        ("a == b", {"a": [1, 2], "b": [1, True]}, False),
+        ("a == b", {"a": [1.0], "b": [1]}, True),
+        ("m == n", {"m": {"a": [1]}, "n": {"a": [1]}}, True),
+        ("s < t", {"s": "a" * 5000, "t": "a" * 4999 + "b"}, True),
+        ("to_json(a)", {"a": ["é", {"k": None}]}, '["é",{"k":null}]'),
+        ('a.join("-")', {"a": ["a", 1, [2], {"b": True}]}, 'a-1-[2]-{"b":true}'),
+        ('s.split(",").len()', {"s": ",".join(["x"] * 100_000)}, 100_000),
+        ("s.split().len()", {"s": "a b  c\n"}, 3),
+    ],
+)
 def test_the_charged_paths_keep_their_meaning(source, scope, expected):
     assert compile(source).run(scope).value == expected
 
@@ -204,11 +209,30 @@ BIG_VALUES = {
     "text": "a,b " * 50_000,
 }
 BUILDERS = [
-    "to_json({v})", "{v}.to_string()", "`<${{{v}}}>`", 'format("{{}}|{{:?}}", {v}, {v})', '"" + {v}', "{v} + {v}",
-    "[{v}, {v}].join(\"-\")", "{v}.split(\",\")", "{v}.split()", "{v}.chars()", "{v}.to_upper()",
-    "{v}.replace(\"a\", \"aaaa\")", "{v}.base64_encode()", "{v}.keys()", "{v}.values()", "[{v}, {v}]",
-    "#{{a: {v}, b: {v}}}", "{v}.map(|x| x)", "{v}.filter(|x| true)", "{v}.reverse()", "{v}.sub_string(1)",
-    "parse_json(to_json({v}))", "{v}.join(\"\")", "{v}.trim()",
+    "to_json({v})",
+    "{v}.to_string()",
+    "`<${{{v}}}>`",
+    'format("{{}}|{{:?}}", {v}, {v})',
+    '"" + {v}',
+    "{v} + {v}",
+    '[{v}, {v}].join("-")',
+    '{v}.split(",")',
+    "{v}.split()",
+    "{v}.chars()",
+    "{v}.to_upper()",
+    '{v}.replace("a", "aaaa")',
+    "{v}.base64_encode()",
+    "{v}.keys()",
+    "{v}.values()",
+    "[{v}, {v}]",
+    "#{{a: {v}, b: {v}}}",
+    "{v}.map(|x| x)",
+    "{v}.filter(|x| true)",
+    "{v}.reverse()",
+    "{v}.sub_string(1)",
+    "parse_json(to_json({v}))",
+    '{v}.join("")',
+    "{v}.trim()",
 ]
 
 

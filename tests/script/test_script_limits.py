@@ -17,8 +17,7 @@ CASES = [
     ("fn f(x) { f(x + 1) } f(0)", "call depth", None),
     ("fn f(x) { 1 + f(x) } f(0)", "call depth", None),
     ("fn a(x) { b(x) } fn b(x) { a(x) } a(1)", "call depth", None),
-    ("let f = |x| x; fn g(n) { if n == 0 { 0 } else { g(n - 1) } } g(10)", "call depth",
-     Limits(max_call_depth=5)),
+    ("let f = |x| x; fn g(n) { if n == 0 { 0 } else { g(n - 1) } } g(10)", "call depth", Limits(max_call_depth=5)),
     ('let s = "ab"; loop { s += s; }', "string size", None),
     ('let s = "ab"; loop { s = s + s; }', "string size", None),
     ('let s = "x"; loop { s = `${s}${s}`; }', "string size", None),
@@ -56,10 +55,20 @@ def test_endless_loop_stops_well_under_a_second():
 
 
 def test_deep_nesting_is_a_parse_error_not_a_recursion_error():
-    for source in ("(" * 10_000 + "1" + ")" * 10_000, "[" * 10_000 + "]" * 10_000, "-" * 10_000 + "1",
-                   "!" * 10_000 + "true", "{" * 10_000 + "}" * 10_000, "#{a: " * 10_000 + "1" + "}" * 10_000,
-                   "if true { " * 10_000 + "}" * 10_000, "1" + " + 1" * 10_000, "a" + ".b" * 10_000,
-                   "f(" * 10_000 + ")" * 10_000, "|x| " * 10_000 + "1", "`${" * 5_000 + "1" + "}`" * 5_000):
+    for source in (
+        "(" * 10_000 + "1" + ")" * 10_000,
+        "[" * 10_000 + "]" * 10_000,
+        "-" * 10_000 + "1",
+        "!" * 10_000 + "true",
+        "{" * 10_000 + "}" * 10_000,
+        "#{a: " * 10_000 + "1" + "}" * 10_000,
+        "if true { " * 10_000 + "}" * 10_000,
+        "1" + " + 1" * 10_000,
+        "a" + ".b" * 10_000,
+        "f(" * 10_000 + ")" * 10_000,
+        "|x| " * 10_000 + "1",
+        "`${" * 5_000 + "1" + "}`" * 5_000,
+    ):
         with pytest.raises(ScriptError, match="nesting limit"):
             compile(source)
     with pytest.raises(ScriptError, match="nesting limit"):
@@ -86,8 +95,13 @@ def test_each_run_has_its_own_budget():
 
 def test_limits_are_a_frozen_dataclass_with_the_spec_defaults():
     limits = Limits()
-    assert (limits.max_operations, limits.max_call_depth, limits.max_nesting, limits.max_string_bytes,
-            limits.max_collection_items) == (1_000_000, 64, 64, 1 << 20, 100_000)
+    assert (limits.max_operations, limits.max_call_depth, limits.max_nesting, limits.max_string_bytes, limits.max_collection_items) == (
+        1_000_000,
+        64,
+        64,
+        1 << 20,
+        100_000,
+    )
     with pytest.raises(AttributeError):
         limits.max_operations = 5  # type: ignore[misc]
 
@@ -98,6 +112,8 @@ def test_a_huge_literal_is_refused():
 
 
 def test_logs_are_bounded():
-    result = compile('let s = "x".sub_string(0); for i in 0..20000 { print("0123456789012345678901234567890123456789012345678901234567890123456789"); } 1').run({})
+    result = compile(
+        'let s = "x".sub_string(0); for i in 0..20000 { print("0123456789012345678901234567890123456789012345678901234567890123456789"); } 1'
+    ).run({})
     assert sum(len(x) for x in result.logs) <= (1 << 20) + 100
     assert result.logs[-1] == "… (logs truncated)"

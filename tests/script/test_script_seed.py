@@ -6,38 +6,83 @@ from inspector.script import compile, compile_expression, render_template
 
 USER = {"name": "Mona Lisa", "email": "mona@example.com", "username": "octocat"}
 GITHUB_PUSH = {
-    "ref": "refs/heads/main", "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+    "ref": "refs/heads/main",
+    "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
     "after": "59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5",
-    "repository": {"id": 186853002, "name": "Hello-World", "full_name": "octocat/Hello-World", "private": False,
-                   "owner": {"login": "octocat", "id": 1, "type": "User"}, "default_branch": "main"},
+    "repository": {
+        "id": 186853002,
+        "name": "Hello-World",
+        "full_name": "octocat/Hello-World",
+        "private": False,
+        "owner": {"login": "octocat", "id": 1, "type": "User"},
+        "default_branch": "main",
+    },
     "pusher": {"name": "octocat", "email": "mona@example.com"},
     "sender": {"login": "octocat", "id": 1, "type": "User", "site_admin": False},
-    "created": False, "deleted": False, "forced": False,
+    "created": False,
+    "deleted": False,
+    "forced": False,
     "commits": [
-        {"id": f"{i:040x}", "tree_id": f"{i + 99:040x}", "distinct": True, "message": f"Fix #{i}",
-         "timestamp": "2024-05-01T12:00:00+02:00", "author": USER, "committer": USER,
-         "added": [], "removed": [], "modified": ["README.md"]}
+        {
+            "id": f"{i:040x}",
+            "tree_id": f"{i + 99:040x}",
+            "distinct": True,
+            "message": f"Fix #{i}",
+            "timestamp": "2024-05-01T12:00:00+02:00",
+            "author": USER,
+            "committer": USER,
+            "added": [],
+            "removed": [],
+            "modified": ["README.md"],
+        }
         for i in range(20)
     ],
     "head_commit": None,
 }
-GITHUB_HEADERS = {"x-github-event": "push", "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
-                  "x-hub-signature-256": "sha256=0000", "content-type": "application/json",
-                  "user-agent": "GitHub-Hookshot/044aadd"}
+GITHUB_HEADERS = {
+    "x-github-event": "push",
+    "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+    "x-hub-signature-256": "sha256=0000",
+    "content-type": "application/json",
+    "user-agent": "GitHub-Hookshot/044aadd",
+}
 STRIPE_EVENT = {
-    "id": "evt_3OqYxK2eZvKYlo2C0p8kX0Yb", "object": "event", "api_version": "2023-10-16", "created": 1714564800,
-    "type": "payment_intent.succeeded", "livemode": False, "pending_webhooks": 1,
-    "data": {"object": {"id": "pi_3OqYxK2eZvKYlo2C0Jt3VqHn", "object": "payment_intent", "amount": 2000,
-                        "currency": "usd", "status": "succeeded", "metadata": {"order_id": "1042"}}},
+    "id": "evt_3OqYxK2eZvKYlo2C0p8kX0Yb",
+    "object": "event",
+    "api_version": "2023-10-16",
+    "created": 1714564800,
+    "type": "payment_intent.succeeded",
+    "livemode": False,
+    "pending_webhooks": 1,
+    "data": {
+        "object": {
+            "id": "pi_3OqYxK2eZvKYlo2C0Jt3VqHn",
+            "object": "payment_intent",
+            "amount": 2000,
+            "currency": "usd",
+            "status": "succeeded",
+            "metadata": {"order_id": "1042"},
+        }
+    },
 }
 STRIPE_HEADERS = {"stripe-signature": "t=1714564800,v1=5257a869", "content-type": "application/json"}
 
 
 def scope(payload, headers):
     payload = copy.deepcopy(payload)
-    event = {"id": "01HX", "tenant": "demo", "event_type": "github", "method": "POST",
-             "path": "/events/webhook/demo/github", "query": {}, "headers": headers, "payload": payload,
-             "body": "", "received_at": "2024-05-01T10:00:00Z", "signature": {"status": "valid", "scheme": "github"}}
+    event = {
+        "id": "01HX",
+        "tenant": "demo",
+        "event_type": "github",
+        "method": "POST",
+        "path": "/events/webhook/demo/github",
+        "query": {},
+        "headers": headers,
+        "payload": payload,
+        "body": "",
+        "received_at": "2024-05-01T10:00:00Z",
+        "signature": {"status": "valid", "scheme": "github"},
+    }
     return {"event": event, "headers": headers, "payload": payload, "prev": None, "nodes": {}, "state": {}}
 
 
@@ -96,6 +141,12 @@ def test_a_richer_flow_script_on_the_push():
     """
     s = scope(GITHUB_PUSH, GITHUB_HEADERS)
     value = compile(source).run(s).value
-    assert value == {"branch": "main", "count": 20, "authors": {"octocat": 20}, "first": "Fix #0",
-                     "last": "Fix #19", "touched_readme": True}
+    assert value == {
+        "branch": "main",
+        "count": 20,
+        "authors": {"octocat": 20},
+        "first": "Fix #0",
+        "last": "Fix #19",
+        "touched_readme": True,
+    }
     assert s["state"] == {"last_push": "59b20b8"}

@@ -7,8 +7,8 @@ schemes sign with fixed test keys, as the provider's private key would.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -62,7 +62,7 @@ class Case:
     malformed: str = "garbage!!"
     # From the good signature header value to one that also holds a well-formed wrong candidate.
     multi: Callable[[str], str] | None = None
-    signer: Callable[["Case", bytes, float], list[Header]] | None = field(default=None, repr=False)
+    signer: Callable[[Case, bytes, float], list[Header]] | None = field(default=None, repr=False)
 
     @property
     def scheme(self):
@@ -120,9 +120,22 @@ CASES: dict[str, Case] = {
         Case("bitbucket", SECRET, OTHER_SECRET),
         Case("shopify", SECRET, OTHER_SECRET),
         Case("intercom", SECRET, OTHER_SECRET, multi=_before("sha1=" + "0" * 40)),
-        Case("stripe", "whsec_" + SECRET, "whsec_" + OTHER_SECRET, tolerance=300, multi=lambda g: g.replace(",v1=", f",v1={ZERO_HEX},v0={ZERO_HEX},v1=", 1)),
+        Case(
+            "stripe",
+            "whsec_" + SECRET,
+            "whsec_" + OTHER_SECRET,
+            tolerance=300,
+            multi=lambda g: g.replace(",v1=", f",v1={ZERO_HEX},v0={ZERO_HEX},v1=", 1),
+        ),
         Case("calendly", SECRET, OTHER_SECRET, tolerance=180, multi=lambda g: g.replace(",v1=", f",v1={ZERO_HEX},v1=", 1)),
-        Case("standard-webhooks", STANDARD_SECRET, STANDARD_OTHER, tolerance=300, both_ways=True, multi=lambda g: f"v1,{ZERO_B64_32} v2,{ZERO_B64_32} {g}"),
+        Case(
+            "standard-webhooks",
+            STANDARD_SECRET,
+            STANDARD_OTHER,
+            tolerance=300,
+            both_ways=True,
+            multi=lambda g: f"v1,{ZERO_B64_32} v2,{ZERO_B64_32} {g}",
+        ),
         Case("slack", SECRET, OTHER_SECRET, tolerance=300, both_ways=True, multi=_before("v0=" + ZERO_HEX)),
         Case("zoom", SECRET, OTHER_SECRET, tolerance=300, multi=_before("v0=" + ZERO_HEX)),
         Case("square", SECRET, OTHER_SECRET, multi=_before(ZERO_B64_32)),
@@ -134,7 +147,13 @@ CASES: dict[str, Case] = {
             base_headers=(("Content-Type", "application/x-www-form-urlencoded"),),
             multi=_before(ZERO_B64_20),
         ),
-        Case("paddle", "pdl_ntf_01hbpjmytsa32fhr36nqgc3kgb_" + SECRET, "pdl_ntf_01hbpjmytsa32fhr36nqgc3kgb_" + OTHER_SECRET, tolerance=5, multi=lambda g: g.replace(";h1=", f";h1=dummy;h1={ZERO_HEX};h1=", 1)),
+        Case(
+            "paddle",
+            "pdl_ntf_01hbpjmytsa32fhr36nqgc3kgb_" + SECRET,
+            "pdl_ntf_01hbpjmytsa32fhr36nqgc3kgb_" + OTHER_SECRET,
+            tolerance=5,
+            multi=lambda g: g.replace(";h1=", f";h1=dummy;h1={ZERO_HEX};h1=", 1),
+        ),
         Case("hubspot-v3", SECRET, OTHER_SECRET, tolerance=300, multi=_before(ZERO_B64_32)),
         Case("linear", SECRET, OTHER_SECRET, tolerance=60, both_ways=True, multi=_before(ZERO_HEX)),
         Case("typeform", SECRET, OTHER_SECRET, multi=_before("sha256=" + ZERO_B64_32)),

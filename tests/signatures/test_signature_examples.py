@@ -16,7 +16,16 @@ from inspector.signatures.base import Key, SignedRequest
 from inspector.signatures.registry import scheme_for
 
 
-def check(algorithm: str, headers: list[tuple[str, str]], body: bytes, secret: str, now: float = 0.0, url: str = "", method: str = "POST", header: str | None = None):
+def check(
+    algorithm: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    secret: str,
+    now: float = 0.0,
+    url: str = "",
+    method: str = "POST",
+    header: str | None = None,
+):
     scheme = scheme_for(algorithm)
     key = Key(secret, header or scheme.header, scheme.tolerance, now)
     return scheme.verify(SignedRequest(method, url, Headers(headers), body), key)
@@ -75,7 +84,10 @@ SQUARE_URL = "https://webhook.site/679a4f3a-dcfa-49ee-bac5-9d0edad886b9"
 
 def test_square_sdk_vectors():
     assert check("square", SQUARE_SIG, SQUARE_BODY, SQUARE_KEY, url=SQUARE_URL).status == "valid"
-    assert check("square", SQUARE_SIG, SQUARE_BODY, SQUARE_KEY, url="https://webhook.site/79a4f3a-dcfa-49ee-bac5-9d0edad886b9").status == "invalid"
+    assert (
+        check("square", SQUARE_SIG, SQUARE_BODY, SQUARE_KEY, url="https://webhook.site/79a4f3a-dcfa-49ee-bac5-9d0edad886b9").status
+        == "invalid"
+    )
     assert check("square", SQUARE_SIG, SQUARE_BODY, "MCmhFRxGX82xMwg5FsaoQA", url=SQUARE_URL).status == "invalid"
     pretty = json.dumps(json.loads(SQUARE_BODY), indent=2).encode()
     assert check("square", SQUARE_SIG, pretty, SQUARE_KEY, url=SQUARE_URL).status == "invalid"
@@ -155,7 +167,9 @@ def test_hubspot_v3_sdk_vector():
 
 
 # SendGrid Event Webhook: sendgrid/sendgrid-python test/unit/test_eventwebhook.py.
-SENDGRID_KEY = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g=="
+SENDGRID_KEY = (
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g=="
+)
 SENDGRID_SIG = "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM="
 SENDGRID_BODY = (
     json.dumps(
@@ -185,7 +199,9 @@ def test_sendgrid_sdk_vectors():
     assert check("sendgrid", sendgrid_headers(), SENDGRID_BODY, SENDGRID_KEY).status == "valid"
     pem = "-----BEGIN PUBLIC KEY-----\n" + SENDGRID_KEY + "\n-----END PUBLIC KEY-----\n"
     assert check("sendgrid", sendgrid_headers(), SENDGRID_BODY, pem).status == "valid"
-    other_key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqTxd43gyp8IOEto2LdIfjRQrIbsd4SXZkLW6jDutdhXSJCWHw8REntlo7aNDthvj+y7GjUuFDb/R1NGe1OPzpA=="
+    other_key = (
+        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqTxd43gyp8IOEto2LdIfjRQrIbsd4SXZkLW6jDutdhXSJCWHw8REntlo7aNDthvj+y7GjUuFDb/R1NGe1OPzpA=="
+    )
     assert check("sendgrid", sendgrid_headers(), SENDGRID_BODY, other_key).status == "invalid"
     assert check("sendgrid", sendgrid_headers(), b"payload", SENDGRID_KEY).status == "invalid"
     bad_sig = "MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH3j/0="

@@ -5,22 +5,48 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sig_cases import CASES, NOW, URL
 
-from inspector.model import Headers, SIGNATURE_STATUSES
+from inspector.model import SIGNATURE_STATUSES, Headers
 from inspector.signatures.base import Key, SignedRequest
 from inspector.signatures.diagnose import hints_for
-from sig_cases import CASES, NOW, URL
 from tests.conftest import fuzz_examples
 
 # Any text at all, surrogates and control characters included, and pieces of real headers.
 ANY_TEXT = st.text(st.characters(blacklist_categories=()), max_size=80)
 PIECES = st.sampled_from(
-    ["v0=", "v1=", "v1,", "h1=", "ts=", "t=", "sha256=", "sha1=", ",", ";", " ", "=", "0" * 64, "ZZ==", "MEUCI", "1700000000", "1700000000000",
-     "2023-07-19T14:56:51.634234626Z", "9" * 40, "-1", "\t", "é", "\ud800", "%3A"]
+    [
+        "v0=",
+        "v1=",
+        "v1,",
+        "h1=",
+        "ts=",
+        "t=",
+        "sha256=",
+        "sha1=",
+        ",",
+        ";",
+        " ",
+        "=",
+        "0" * 64,
+        "ZZ==",
+        "MEUCI",
+        "1700000000",
+        "1700000000000",
+        "2023-07-19T14:56:51.634234626Z",
+        "9" * 40,
+        "-1",
+        "\t",
+        "é",
+        "\ud800",
+        "%3A",
+    ]
 )
 STRUCTURED = st.lists(st.one_of(PIECES, ANY_TEXT), max_size=8).map("".join)
 VALUES = st.one_of(ANY_TEXT, STRUCTURED)
-URLS = st.sampled_from([URL, "", "not a url", "http://[::1", "https://h:abc/x?bodySHA256=zz", "http://[::1]:8080/x", "https://example.com:99999/y?a=%3A"])
+URLS = st.sampled_from(
+    [URL, "", "not a url", "http://[::1", "https://h:abc/x?bodySHA256=zz", "http://[::1]:8080/x", "https://example.com:99999/y?a=%3A"]
+)
 
 
 def header_lists(names: tuple[str, ...]):

@@ -8,13 +8,13 @@ import hmac
 import json
 
 import pytest
+from sig_cases import CASES, NOW, OTHER_SECRET, SECRET, STANDARD_SECRET, URL, replace_header
 
 from inspector.config import Config, parse_config
 from inspector.model import Headers, Request, SignatureResult
 from inspector.signatures import verify_request
 from inspector.signatures.base import Key, SignedRequest
 from inspector.signatures.registry import scheme_for
-from sig_cases import CASES, NOW, OTHER_SECRET, SECRET, STANDARD_SECRET, URL, replace_header
 
 PUBLIC = "https://abc123.ngrok-free.app"
 
@@ -28,7 +28,18 @@ def entry(algorithm: str, secret: str = SECRET, **more) -> dict:
     return {"algorithm": algorithm, "secret": secret, **more}
 
 
-def run(cfg: Config, event_type: str, headers, body: bytes, *, query: str = "", url: str | None = None, now: float = NOW, method: str = "POST", local_url: str | None = None) -> SignatureResult:
+def run(
+    cfg: Config,
+    event_type: str,
+    headers,
+    body: bytes,
+    *,
+    query: str = "",
+    url: str | None = None,
+    now: float = NOW,
+    method: str = "POST",
+    local_url: str | None = None,
+) -> SignatureResult:
     path = f"/events/webhook/demo/{event_type}"
     request = Request(method, path, query, Headers(headers), body)
     called = url if url is not None else PUBLIC + path + ("?" + query if query else "")
@@ -106,7 +117,11 @@ DATA = json.loads(BODY)
     [
         (BODY, json.dumps(DATA, indent=2, ensure_ascii=False), "compact JSON:"),
         (json.dumps(DATA), json.dumps(DATA, separators=(",", ":")), "JSON with spaces after `,` and `:` with non-ASCII escaped as \\u:"),
-        (json.dumps(DATA, separators=(",", ":"), sort_keys=True), json.dumps(DATA, indent=4), "compact JSON with keys sorted and non-ASCII escaped as \\u:"),
+        (
+            json.dumps(DATA, separators=(",", ":"), sort_keys=True),
+            json.dumps(DATA, indent=4),
+            "compact JSON with keys sorted and non-ASCII escaped as \\u:",
+        ),
     ],
 )
 def test_hint_json_was_re_serialized(signed, received, label):
@@ -137,7 +152,7 @@ def standard_headers(key: bytes, body: bytes, ts: str = str(int(NOW))):
     "raw_key, how",
     [
         (STANDARD_SECRET.encode(), "the whole secret, `whsec_` included, as text"),
-        (STANDARD_SECRET[len("whsec_"):].encode(), "the part after `whsec_` as text"),
+        (STANDARD_SECRET[len("whsec_") :].encode(), "the part after `whsec_` as text"),
     ],
 )
 def test_hint_standard_webhooks_secret_used_raw(raw_key, how):
@@ -368,7 +383,17 @@ def test_no_output_quotes_a_secret(algorithm):
 def test_unrouted_request_reason_does_not_name_a_missing_event_type():
     from inspector.model import Headers, Request
 
-    cfg = parse_config(json.dumps({"events-webhook": {"signatures": {"github": {"header": "X-Hub-Signature-256", "algorithm": "sha256", "secret": "s3cret-value-long"}}}}), "answers.json", env={})
+    cfg = parse_config(
+        json.dumps(
+            {
+                "events-webhook": {
+                    "signatures": {"github": {"header": "X-Hub-Signature-256", "algorithm": "sha256", "secret": "s3cret-value-long"}}
+                }
+            }
+        ),
+        "answers.json",
+        env={},
+    )
     result = verify_request(cfg, Request("POST", "/nope", "", Headers(), b""), None, "http://127.0.0.1:8080/nope")
     assert result.status == "unsigned"
     assert "None" not in result.reason and "`github`" in result.reason

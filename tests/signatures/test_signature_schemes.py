@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from sig_cases import CASES, MULTI, NOW, TIMED, Case, header_value, replace_header
 
 from inspector.model import Headers
 from inspector.signatures import ALGORITHMS
 from inspector.signatures.base import Key, SignedRequest
 from inspector.signatures.registry import scheme_for
-from sig_cases import CASES, MULTI, NOW, TIMED, Case, header_value, replace_header
 
 ALL = list(CASES.values())
 ids = lambda c: c.algorithm  # noqa: E731

@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_signature_examples import SENDGRID_BODY, SENDGRID_KEY, SLACK_BODY, SLACK_HEADERS, SLACK_SECRET, sendgrid_headers
+
 from inspector.model import Headers
 from inspector.signatures.base import Key, SignedRequest
 from inspector.signatures.registry import scheme_for
-from test_signature_examples import SENDGRID_BODY, SENDGRID_KEY, SLACK_BODY, SLACK_HEADERS, SLACK_SECRET, sendgrid_headers
 
 PUBLIC = "https://abc123.ngrok-free.app"
 GITLAB_SECRET = "gitlab-secret-token-0123456789"
@@ -23,7 +24,9 @@ def answers(tmp_path: Path, signatures: dict, public: str = PUBLIC) -> Path:
     return path
 
 
-def verify(answers_file: Path, event_type: str, headers: list[tuple[str, str]], *extra: str, body: str | None = None, body_file: Path | None = None):
+def verify(
+    answers_file: Path, event_type: str, headers: list[tuple[str, str]], *extra: str, body: str | None = None, body_file: Path | None = None
+):
     args = [sys.executable, "-m", "inspector", "--answers", str(answers_file), "verify", "--event-type", event_type, "--json"]
     for name, value in headers:
         args += ["-H", f"{name}: {value}"]
@@ -65,7 +68,9 @@ def test_twilio_signed_for_the_local_address_is_diagnosed(tmp_path):
     form = [("Content-Type", "application/x-www-form-urlencoded")]
     body = "From=%2B15550100&Body=hello"
     local = "http://localhost:8080/events/webhook/demo/twilio"
-    signed = scheme_for("twilio").sign(SignedRequest("POST", local, Headers(form), body.encode()), Key(TWILIO_TOKEN, "X-Twilio-Signature", None, 0))
+    signed = scheme_for("twilio").sign(
+        SignedRequest("POST", local, Headers(form), body.encode()), Key(TWILIO_TOKEN, "X-Twilio-Signature", None, 0)
+    )
     code, result, output = verify(cfg, "twilio", form + signed + [("Host", "localhost:8080")], body=body)
     assert code == 1 and result["status"] == "invalid"
     assert any(f"matches the URL `{local}`" in hint and "`Host` header" in hint for hint in result["hints"])

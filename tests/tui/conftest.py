@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -56,8 +57,12 @@ def make_app(workdir: Path, **kwargs: Any):
     flows = kwargs.pop("flows", None) or FlowSet.load("flows")
     store = kwargs.pop("store", None) or Store(workdir / ".inspector" / "captures.sqlite3")
     options: dict[str, Any] = dict(
-        answers="answers.example.json", port=0, clock=lambda: NOW, tz=timezone.utc,
-        store_label=".inspector/captures.sqlite3", watch_flows=False,
+        answers="answers.example.json",
+        port=0,
+        clock=lambda: NOW,
+        tz=UTC,
+        store_label=".inspector/captures.sqlite3",
+        watch_flows=False,
     )
     options.update(kwargs)
     app = InspectorApp(config, flows, store, **options)
@@ -189,9 +194,14 @@ def fake_ngrok(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         # An authtoken in the agent's config: without one the tunnel stops before the agent runs.
         (tmp_path / "ngrok.yml").write_text('version: "3"\nagent:\n    authtoken: fake-token-from-the-config\n')
         tunnel = NgrokTunnel(
-            env={"PATH": str(tmp_path / "empty-bin"), "HOME": str(tmp_path / "home")}, ngrok_path=FAKE_NGROK,
-            config_path=str(tmp_path / "ngrok.yml"), authtoken_paths=[], default_path=str(tmp_path / "pyngrok-default" / "ngrok"),
-            download_url="http://127.0.0.1:9/nothing-listens-here.tgz", startup_timeout=5.0, poll_every=0.05,
+            env={"PATH": str(tmp_path / "empty-bin"), "HOME": str(tmp_path / "home")},
+            ngrok_path=FAKE_NGROK,
+            config_path=str(tmp_path / "ngrok.yml"),
+            authtoken_paths=[],
+            default_path=str(tmp_path / "pyngrok-default" / "ngrok"),
+            download_url="http://127.0.0.1:9/nothing-listens-here.tgz",
+            startup_timeout=5.0,
+            poll_every=0.05,
         )
         made.append(tunnel)
         return tunnel

@@ -17,7 +17,7 @@ from inspector.tui.screens.debugger_screen import DebuggerScreen
 from inspector.tui.screens.help_screen import HelpScreen
 from inspector.tui.screens.sample_picker import SamplePicker
 
-from .conftest import NOW, settle, bad_github_request, build_request, ingest, make_app, text_of, tree_text, wait_for
+from .conftest import NOW, bad_github_request, build_request, ingest, make_app, settle, text_of, tree_text, wait_for
 
 SIZE = (100, 30)
 
@@ -172,7 +172,9 @@ async def test_a_broken_flow_file_shows_its_error(workdir: Path):
         header = text_of(app.query_one("#status"))
         assert "6 loaded, 1 with errors" in header
         # Fixing the file and reloading clears it.
-        (workdir / "flows" / "broken.ygtc").write_text("name: broken\nnodes:\n  - id: a\n    type: script\n    config:\n      script: '1'\n")
+        (workdir / "flows" / "broken.ygtc").write_text(
+            "name: broken\nnodes:\n  - id: a\n    type: script\n    config:\n      script: '1'\n"
+        )
         await pilot.press("r")
         await settle(app)
         await wait_for(lambda: "with errors" not in text_of(app.query_one("#status")), pilot)
@@ -279,7 +281,11 @@ async def test_a_burst_is_coalesced(workdir: Path):
 async def test_copy_as_curl_uses_the_clipboard_and_shows_the_text(workdir: Path):
     app = make_app(workdir, serve=False)
     async with app.run_test(size=SIZE) as pilot:
-        request = build_request("github.push", app.config, headers=build_request("github.push", app.config).headers.with_set("Authorization", "Bearer very-secret-token-123456"))
+        request = build_request(
+            "github.push",
+            app.config,
+            headers=build_request("github.push", app.config).headers.with_set("Authorization", "Bearer very-secret-token-123456"),
+        )
         await app.pipeline.handle(request, wait=True)
         await wait_for(lambda: app.table.current is not None, pilot)
         await pilot.press("c")
@@ -349,7 +355,8 @@ async def test_the_debugger_asks_which_flow_when_several_ran(workdir: Path):
 
     (workdir / "flows" / "zz_audit.ygtc").write_text(
         "name: audit\nnodes:\n  - id: log\n    type: script\n    config:\n      script: 'event.event_type'\n"
-        "triggers:\n  - type: event\n    event_type: \"*\"\n")
+        'triggers:\n  - type: event\n    event_type: "*"\n'
+    )
     app = make_app(workdir, serve=False, flows=FlowSet.load("flows"))
     async with app.run_test(size=SIZE) as pilot:
         await app.pipeline.handle(build_request("github.ping", app.config), wait=True)

@@ -9,8 +9,8 @@ import aiohttp
 
 from inspector.flow import FlowSet
 from inspector.tui.rows import BROKEN_FLOW_MARK
-
 from tests.flow.test_broken_flow_named import BROKEN_REFUND, WHERE, WHY
+
 from .conftest import make_app, text_of, tree_text, wait_for
 
 SIZE = (100, 30)

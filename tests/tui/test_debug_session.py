@@ -46,7 +46,10 @@ async def test_async_children_follow_their_parent(workdir: Path):
     capture = await _capture(workdir, "generic.report.generate")
     session = DebugSession(FlowSet.load("flows"), "ack_then_process", capture)
     assert [(f.flow, f.node) for f in session.frames] == [
-        ("ack_then_process", "acknowledge"), ("ack_then_process", "process_async"), ("process_webhook_data", "work")]
+        ("ack_then_process", "acknowledge"),
+        ("ack_then_process", "process_async"),
+        ("process_webhook_data", "work"),
+    ]
     child = session.frames[-1]
     assert child.scope["event"]["payload"] == capture_payload(capture)
     assert [r["status"] for r in session.recording.runs] == ["ok", "ok"]

@@ -10,14 +10,14 @@ import aiohttp
 import pytest
 
 from inspector.flow import FlowSet
-from tests.conftest import FUZZ_SCALE
-from inspector.model import Capture, Headers, Request, Response, SignatureResult
+from inspector.model import Capture, Request, SignatureResult
 from inspector.store import Store
 from inspector.tui.screens.copied_screen import CopiedScreen
 from inspector.tui.screens.debugger_screen import DebuggerScreen
 from inspector.tui.screens.export_screen import ExportScreen
+from tests.conftest import FUZZ_SCALE
 
-from .conftest import NOW, build_request, make_app, record_notifications, settle, text_of, tree_text, wait_for
+from .conftest import build_request, make_app, record_notifications, settle, text_of, wait_for
 from .hostile import hostile_captures
 
 SIZE = (100, 30)
@@ -26,13 +26,21 @@ HOSTILE = hostile_captures()
 
 # Keys that act on the selected capture, each followed by what closes what it opened; the
 # tabs are stepped through because a view is drawn only when its tab is shown.
-VIEW_KEYS: tuple[tuple[str, ...], ...] = (
-    ("right_square_bracket",),) * 5 + (
-    ("v",), ("v",), ("v",), ("left_square_bracket",),
+VIEW_KEYS: tuple[tuple[str, ...], ...] = (("right_square_bracket",),) * 5 + (
+    ("v",),
+    ("v",),
+    ("v",),
+    ("left_square_bracket",),
 )
 # Keys that open a screen or send a request; "d" is the debugger (below).
 ACTION_KEYS: tuple[tuple[str, ...], ...] = (
-    ("c", "escape"), ("w", "down", "down", "enter", "escape"), ("e", "escape"), ("u", "escape"), ("R",), ("S",), ("d",),
+    ("c", "escape"),
+    ("w", "down", "down", "enter", "escape"),
+    ("e", "escape"),
+    ("u", "escape"),
+    ("R",),
+    ("S",),
+    ("d",),
 )
 # The suite gives every capture every view and a rotating share of the action keys, so that
 # each action meets several hostile captures and the test stays under a minute; `make fuzz`
@@ -41,7 +49,13 @@ FULL_MATRIX = FUZZ_SCALE > 1
 ACTIONS_PER_CAPTURE = len(ACTION_KEYS) if FULL_MATRIX else 1
 # Keys whose screens show the app rather than one capture: pressed once per app.
 APP_KEYS: tuple[tuple[str, ...], ...] = (
-    ("t", "c", "r", "x", "escape"), ("question_mark", "escape"), ("s", "escape"), ("slash", "escape"), ("x",), ("x",), ("r",),
+    ("t", "c", "r", "x", "escape"),
+    ("question_mark", "escape"),
+    ("s", "escape"),
+    ("slash", "escape"),
+    ("x",),
+    ("x",),
+    ("r",),
 )
 # What a store can hold (NaN is refused by the store: the live path is tested below). Six
 # apps share them, so that each test stays short.
@@ -155,6 +169,7 @@ async def test_a_gzip_bomb_is_inflated_for_display_only_up_to_the_limit(workdir:
 
 # The net itself: failures that no fix above anticipates still become notifications.
 
+
 async def test_an_action_that_raises_is_an_error_notification_and_the_server_keeps_answering(workdir: Path, monkeypatch):
     import inspector.tui.app as app_module
 
@@ -217,6 +232,7 @@ async def test_a_handler_a_timer_a_worker_and_a_render_that_raise_are_reported(w
 
 # Calendar edges (#21)
 
+
 async def test_an_entry_dated_before_year_1_in_utc_opens_and_shows(workdir: Path):
     """`0001-01-01T00:00:00+14:00`, which older versions imported as it was (`import` now
     refuses it): the store holds a time before year 1 in UTC, year 0 in local time."""
@@ -237,8 +253,13 @@ async def test_a_nan_time_from_a_live_capture_shows_a_dash_not_an_exit(workdir: 
         seen = record_notifications(app)
         capture = dict(HOSTILE)["year 1 exactly"]
         request = capture.request
-        nan = Capture(99, Request(request.method, request.path, headers=request.headers, body=request.body,
-                                  received_at=float("nan")), "demo", "github", SignatureResult("unsigned"))
+        nan = Capture(
+            99,
+            Request(request.method, request.path, headers=request.headers, body=request.body, received_at=float("nan")),
+            "demo",
+            "github",
+            SignatureResult("unsigned"),
+        )
         app._capture_arrived(nan)
         await wait_for(lambda: app.table.row(99) is not None, pilot)
         await pilot.pause()
@@ -247,11 +268,13 @@ async def test_a_nan_time_from_a_live_capture_shows_a_dash_not_an_exit(workdir: 
 
 # Overview of a failed run (#16)
 
+
 async def test_the_overview_says_plainly_that_the_flow_failed(workdir: Path):
     (workdir / "flows" / "github.ygtc").write_text(
         "name: github\nnodes:\n  - id: handle\n    type: script\n    config:\n      script: 'event.payload.commits.len() + comits'\n"
         "  - id: ok\n    type: http_response\n    config:\n      status: 200\n"
-        "triggers:\n  - type: event\n    event_type: github\n    target: handle\n")
+        "triggers:\n  - type: event\n    event_type: github\n    target: handle\n"
+    )
     app = make_app(workdir, serve=False, flows=FlowSet.load("flows"))
     async with app.run_test(size=SIZE) as pilot:
         capture = await app.pipeline.handle(build_request("github.push", app.config), wait=True)
@@ -264,6 +287,7 @@ async def test_the_overview_says_plainly_that_the_flow_failed(workdir: Path):
 
 
 # Keymap (#21)
+
 
 async def test_an_unknown_binding_id_in_the_keymap_is_reported_with_the_valid_ids(workdir: Path):
     app = make_app(workdir, serve=False, keymap={"send-sampel": "ctrl+s", "filter": "ctrl+f"}, keymap_file=".inspector/keymap.json")
@@ -295,7 +319,8 @@ def test_a_keymap_file_with_an_unknown_id_is_a_problem_at_launch(workdir: Path):
 async def test_the_debugger_shows_a_flow_whose_names_look_like_markup(workdir: Path):
     (workdir / "flows" / "github.ygtc").write_text(
         "name: '[/i]'\nnodes:\n  - id: '[/b]'\n    type: script\n    config:\n      script: '\"[/red]\"'\n"
-        "triggers:\n  - type: event\n    event_type: github\n")
+        "triggers:\n  - type: event\n    event_type: github\n"
+    )
     app = make_app(workdir, serve=False, flows=FlowSet.load("flows"))
     async with app.run_test(size=SIZE) as pilot:
         seen = record_notifications(app)
@@ -328,7 +353,9 @@ async def test_modal_forms_show_typed_text_and_paths_that_look_like_markup(workd
         app.screen.query_one("#export-path").value = str(workdir / "answers.example.json" / "[/b]" / "x.sh")
         await pilot.press("enter")
         assert isinstance(app.screen, ExportScreen)
-        assert "✗ cannot write" in text_of(app.screen.query_one("#export-error")) and "[/b]" in text_of(app.screen.query_one("#export-error"))
+        assert "✗ cannot write" in text_of(app.screen.query_one("#export-error")) and "[/b]" in text_of(
+            app.screen.query_one("#export-error")
+        )
         await pilot.press("escape", "u")
         app.screen.query_one("#url-input").value = "http://127.0.0.1:9"
         await pilot.pause()

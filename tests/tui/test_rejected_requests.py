@@ -27,8 +27,11 @@ async def send_raw(url: str, raw: bytes) -> bytes:
 async def test_a_refused_request_is_a_row_and_counted_in_the_problems_bar(workdir: Path):
     app = make_app(workdir)
     async with app.run_test(size=SIZE) as pilot:
-        raw = (b"POST /events/webhook/demo/x HTTP/1.1\r\nHost: x\r\n"
-               + b"".join(b"X-H%d: v\r\n" % i for i in range(130)) + b"Content-Length: 0\r\n\r\n")
+        raw = (
+            b"POST /events/webhook/demo/x HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-H%d: v\r\n" % i for i in range(130))
+            + b"Content-Length: 0\r\n\r\n"
+        )
         answer = await send_raw(app.listening, raw)
         assert b" 400 " in answer.split(b"\r\n", 1)[0]
         await wait_for(lambda: len(app.table.view) == 1, pilot, timeout=2.0)

@@ -229,7 +229,9 @@ async def test_a_capture_that_cannot_be_re_signed_says_why(workdir: Path):
     app = make_app(workdir, serve=False)
     async with app.run_test(size=SIZE) as pilot:
         seen = record_notifications(app)
-        request = Request("POST", "/events/webhook/demo/order.created", "", Headers([("Content-Type", "application/json")]), b"{}", "test", NOW)
+        request = Request(
+            "POST", "/events/webhook/demo/order.created", "", Headers([("Content-Type", "application/json")]), b"{}", "test", NOW
+        )
         original = await app.pipeline.handle(request, now=NOW, wait=True)
         await _selected(app, pilot, original.id)
         await pilot.press("S")

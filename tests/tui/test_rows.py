@@ -17,9 +17,22 @@ from inspector.tui.rows import Row, needs_store, provider_event, select
 from .conftest import NOW, bad_github_request, build_request, ingest
 
 TERMS = [
-    "tenant:demo", "tenant:other", "type:github", "type:order.*", "type:*", "sig:valid", "sig:invalid,unsigned",
-    "status:200", "status:4xx", "status:2xx", "flow:github", "flow:handle_*", "method:POST", "method:get",
-    "origin:sample", "origin:live",
+    "tenant:demo",
+    "tenant:other",
+    "type:github",
+    "type:order.*",
+    "type:*",
+    "sig:valid",
+    "sig:invalid,unsigned",
+    "status:200",
+    "status:4xx",
+    "status:2xx",
+    "flow:github",
+    "flow:handle_*",
+    "method:POST",
+    "method:get",
+    "origin:sample",
+    "origin:live",
 ]
 
 
@@ -27,8 +40,19 @@ TERMS = [
 async def captures(workdir: Path):
     config = load_config(workdir / "answers.example.json")
     store = Store(workdir / "s.sqlite3")
-    requests = [(build_request(name, config, NOW + i), "sample" if i % 2 else "live") for i, name in enumerate(
-        ["github.push", "github.ping", "stripe.payment_intent.succeeded", "shopify.orders.create", "generic.order.created", "generic.report.generate"])]
+    requests = [
+        (build_request(name, config, NOW + i), "sample" if i % 2 else "live")
+        for i, name in enumerate(
+            [
+                "github.push",
+                "github.ping",
+                "stripe.payment_intent.succeeded",
+                "shopify.orders.create",
+                "generic.order.created",
+                "generic.report.generate",
+            ]
+        )
+    ]
     requests.append((bad_github_request(config), "live"))
     requests.append((Request("GET", "/nowhere", "", Headers(), b"", "127.0.0.1", NOW), "live"))
     out = await ingest(store, FlowSet.load("flows"), config, requests)

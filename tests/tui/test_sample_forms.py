@@ -4,9 +4,8 @@ delivery the CLI sends: JSON in a `payload` field, signed over the form bytes.""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import io
+from pathlib import Path
 
 import pytest
 from rich.console import Console

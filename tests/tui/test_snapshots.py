@@ -99,8 +99,14 @@ def test_edit_and_resend(workdir: Path, snap_compare):
 def test_tunnel_panel_with_a_public_url(workdir: Path, snap_compare):
     from inspector.tunnel import PublicUrl
 
-    app = make_app(workdir, store=_store(workdir), port=8080, receiver_factory=FixedAddress,
-                   tunnel=PublicUrl("https://example.trycloudflare.com"), tunnel_check=False)
+    app = make_app(
+        workdir,
+        store=_store(workdir),
+        port=8080,
+        receiver_factory=FixedAddress,
+        tunnel=PublicUrl("https://example.trycloudflare.com"),
+        tunnel_check=False,
+    )
 
     async def run_before(pilot) -> None:
         await _ready(app)(pilot)

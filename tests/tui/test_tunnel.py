@@ -45,7 +45,9 @@ async def test_the_panel_starts_ngrok_shows_the_urls_and_stops_it(workdir: Path,
         assert "✓ self-check ok (" in state and "reached this inspector" in state
         urls = [str(o.prompt) for o in panel.query_one("#tunnel-urls").options]
         assert f"{public}/events/webhook/demo/github" in "\n".join(urls)
-        assert "public_base_url (https://your-domain.ngrok-free.app) is a placeholder; senders must call" in text_of(panel.query_one("#tunnel-note"))
+        assert "public_base_url (https://your-domain.ngrok-free.app) is a placeholder; senders must call" in text_of(
+            panel.query_one("#tunnel-note")
+        )
         # Copy the highlighted URL (the first trigger's).
         await pilot.press("down", "enter")
         assert app.clipboard.startswith(public + "/events/webhook/demo/")

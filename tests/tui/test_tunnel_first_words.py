@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspector.tunnel import NgrokTunnel
 from inspector.tui.screens.tunnel_screen import TunnelScreen
+from inspector.tunnel import NgrokTunnel
 
 from .conftest import make_app, text_of, wait_for
 
@@ -19,8 +19,12 @@ async def test_start_without_an_authtoken_says_so_first(workdir: Path, tmp_path:
 
     def ngrok_tunnel() -> NgrokTunnel:
         # No agent anywhere and a download that would be refused: before, that was all it said.
-        return NgrokTunnel(env={"PATH": str(tmp_path / "empty-bin"), "HOME": str(home)}, default_path=str(default),
-                           download_url="http://127.0.0.1:9/nothing-listens-here.tgz", startup_timeout=5.0)
+        return NgrokTunnel(
+            env={"PATH": str(tmp_path / "empty-bin"), "HOME": str(home)},
+            default_path=str(default),
+            download_url="http://127.0.0.1:9/nothing-listens-here.tgz",
+            startup_timeout=5.0,
+        )
 
     app = make_app(workdir, ngrok_tunnel=ngrok_tunnel)
     async with app.run_test(size=SIZE) as pilot:

@@ -22,8 +22,17 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO
 
 async def test_captures_from_worker_processes_reach_the_table(workdir):
     store_path = workdir / ".inspector" / "captures.sqlite3"
-    args = Namespace(answers=str(workdir / "answers.example.json"), flows=str(workdir / "flows"), store=str(store_path),
-                     host="127.0.0.1", tenant="demo", max_captures=1000, public_url=None, reveal=False, forward_to=None)
+    args = Namespace(
+        answers=str(workdir / "answers.example.json"),
+        flows=str(workdir / "flows"),
+        store=str(store_path),
+        host="127.0.0.1",
+        tenant="demo",
+        max_captures=1000,
+        public_url=None,
+        reveal=False,
+        forward_to=None,
+    )
     app = make_app(workdir, store=Store(store_path), workers=3, worker_command=lambda port: worker_argv(args, port, report=True))
     async with app.run_test(size=(120, 30)) as pilot:
         deadline = time.monotonic() + 20
@@ -36,10 +45,12 @@ async def test_captures_from_worker_processes_reach_the_table(workdir):
         ids = []
         # New connections, so the kernel spreads them over the three processes.
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True, limit=10)) as session:
+
             async def one(i: int) -> None:
                 async with session.post(f"{app.listening}/events/webhook/demo/order.created", data=json.dumps({"n": i})) as resp:
                     assert resp.status == 200
                     ids.append(int(resp.headers["X-Inspector-Capture"]))
+
             await asyncio.gather(*(one(i) for i in range(60)))
 
         deadline = time.monotonic() + 10
@@ -64,6 +75,7 @@ async def test_a_capture_numbered_below_those_shown_goes_to_its_place(workdir):
     app = make_app(workdir, store=Store(store_path))
     async with app.run_test(size=(120, 30)) as pilot:
         from tests.test_store_writers import capture
+
         # Wait for conditions, not for time: on a loaded machine the history page may still
         # be loading, and it would bring the later captures in on its own.
         await wait_for(lambda: app.history_done, pilot)
@@ -93,6 +105,7 @@ async def test_clear_view_hides_what_was_there_not_a_late_capture_numbered_below
     app = make_app(workdir, store=Store(store_path))
     async with app.run_test(size=(120, 30)) as pilot:
         from tests.test_store_writers import capture
+
         await wait_for(lambda: app.history_done, pilot)
         ids = [other.insert(capture(f"e{i}")).id for i in range(4)]
         for cid in (ids[0], ids[2]):
@@ -127,6 +140,7 @@ async def test_clear_view_shows_a_late_capture_that_a_history_page_brought_in_fi
     app = make_app(workdir, store=Store(store_path), load_history=False)
     async with app.run_test(size=(120, 30)) as pilot:
         from tests.test_store_writers import capture
+
         app.history_done = False  # as if the history reader were still at work
         ids = [other.insert(capture(f"e{i}")).id for i in range(3)]
         app._worker_capture(ids[2], False)

@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 def cli_env(tmp_path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NGROK_", "FAKE_NGROK_", "PYNGROK_"))}
-    env.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"), FAKE_NGROK_CALLS=str(tmp_path / "calls.txt"))
+    env.update(
+        HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"), FAKE_NGROK_CALLS=str(tmp_path / "calls.txt")
+    )
     env.update(extra)
     return env
 
@@ -33,12 +35,24 @@ class Serve:
     """`webhook-inspector serve` in a subprocess; stdout read line by line as it is flushed."""
 
     def __init__(self, tmp_path, *args, **env):
-        cmd = [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"),
-               "--store", str(tmp_path / "captures.sqlite3"), "serve", *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "inspector",
+            "--answers",
+            str(ROOT / "answers.example.json"),
+            "--flows",
+            str(ROOT / "flows"),
+            "--store",
+            str(tmp_path / "captures.sqlite3"),
+            "serve",
+            *args,
+        ]
         if "--port" not in args:
             cmd += ["--port", "0"]
-        self.proc = subprocess.Popen(cmd, cwd=tmp_path, env=cli_env(tmp_path, **env), stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            cmd, cwd=tmp_path, env=cli_env(tmp_path, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.stdout: list[str] = []
         threading.Thread(target=lambda: [self.lines.put(ln.rstrip("\n")) for ln in self.proc.stdout], daemon=True).start()
@@ -135,7 +149,9 @@ def test_serve_with_a_refused_authtoken_says_why_and_keeps_serving_locally(tmp_p
 
 
 def test_serve_when_ngrok_dies_mid_session(tmp_path):
-    s = Serve(tmp_path, "--tunnel", "ngrok", "--ngrok-path", FAKE_NGROK, FAKE_NGROK_MODE="die-after-requests:1", NGROK_AUTHTOKEN="fake-token")
+    s = Serve(
+        tmp_path, "--tunnel", "ngrok", "--ngrok-path", FAKE_NGROK, FAKE_NGROK_MODE="die-after-requests:1", NGROK_AUTHTOKEN="fake-token"
+    )
     s.next_line()
     assert s.next_line().startswith("public url: ")
     failed = "tunnel: FAILED — ngrok exited mid-session (exit code 1): heartbeat timeout, terminating session"
@@ -161,7 +177,10 @@ def test_serve_with_a_public_url_that_is_not_a_url(tmp_path):
     # Issue #21: a --public-url that is no URL is a usage error before anything starts.
     s = Serve(tmp_path, "--public-url", "abc.trycloudflare.com")
     assert s.proc.wait(timeout=30) == 2
-    assert "argument --public-url: 'abc.trycloudflare.com' is not a URL: it must start with https:// or http:// and name a host" in s.proc.stderr.read()
+    assert (
+        "argument --public-url: 'abc.trycloudflare.com' is not a URL: it must start with https:// or http:// and name a host"
+        in s.proc.stderr.read()
+    )
     assert not (tmp_path / "captures.sqlite3").exists()
 
 
@@ -207,7 +226,17 @@ def test_check_with_a_public_url_that_is_not_a_url_is_a_usage_error(tmp_path):
 
 
 def run_check(tmp_path, *args):
-    cmd = [sys.executable, "-m", "inspector", "--answers", str(ROOT / "answers.example.json"), "--flows", str(ROOT / "flows"), "check", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "inspector",
+        "--answers",
+        str(ROOT / "answers.example.json"),
+        "--flows",
+        str(ROOT / "flows"),
+        "check",
+        *args,
+    ]
     return subprocess.run(cmd, cwd=tmp_path, env=cli_env(tmp_path), capture_output=True, text=True, timeout=60)
 
 
@@ -216,19 +245,28 @@ def test_check_prints_the_urls_to_paste(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "public url: https://abc.trycloudflare.com (--public-url)" in r.stdout.splitlines()
     assert "  handle_webhook ← event order.created: https://abc.trycloudflare.com/events/webhook/demo/order.created" in r.stdout
-    assert "note: answers.json's public_base_url (https://your-domain.ngrok-free.app) is a placeholder; senders must call https://abc.trycloudflare.com" in r.stderr
+    assert (
+        "note: answers.json's public_base_url (https://your-domain.ngrok-free.app) is a placeholder; senders must call https://abc.trycloudflare.com"
+        in r.stderr
+    )
 
     r = run_check(tmp_path)
-    assert "public url: none yet — public_base_url in answers.json (https://your-domain.ngrok-free.app) is a placeholder; the URLs below are local" in r.stdout
+    assert (
+        "public url: none yet — public_base_url in answers.json (https://your-domain.ngrok-free.app) is a placeholder; the URLs below are local"
+        in r.stdout
+    )
     assert "  handle_webhook ← event order.created: http://127.0.0.1:8080/events/webhook/demo/order.created" in r.stdout
 
     r = run_check(tmp_path, "--tunnel", "ngrok")
     assert "public url: assigned by ngrok when `serve` or the TUI starts the tunnel" in r.stdout
 
 
-@pytest.mark.parametrize("args, expected", [
-    (("--tunnel", "ngrok", "--public-url", "https://x.example"), "public url: --tunnel ngrok and --public-url both given"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (("--tunnel", "ngrok", "--public-url", "https://x.example"), "public url: --tunnel ngrok and --public-url both given"),
+    ],
+)
 def test_check_rejects_contradictory_or_broken_tunnel_options(tmp_path, args, expected):
     r = run_check(tmp_path, *args)
     assert r.returncode == 1

@@ -134,9 +134,11 @@ async def test_no_authtoken_at_all_is_said_before_the_agent_runs(server, fake, m
     status = await make_ngrok(config_path=str(config)).start(server.url)
     assert status.state == "failed"
     assert status.reason == f"no ngrok authtoken is configured (looked at NGROK_AUTHTOKEN, {config})"
-    assert status.fix == ("copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken, then "
-                          "`ngrok config add-authtoken TOKEN` (with the ngrok agent installed) or `export NGROK_AUTHTOKEN=TOKEN`, "
-                          "and start the tunnel again; or pass --public-url for a tunnel you run")
+    assert status.fix == (
+        "copy your authtoken from https://dashboard.ngrok.com/get-started/your-authtoken, then "
+        "`ngrok config add-authtoken TOKEN` (with the ngrok agent installed) or `export NGROK_AUTHTOKEN=TOKEN`, "
+        "and start the tunnel again; or pass --public-url for a tunnel you run"
+    )
     assert fake.calls() == []  # it could only have said ERR_NGROK_4018
 
 
@@ -255,7 +257,7 @@ def cdn():
             self.send_header("Content-Length", str(len(archive)))
             self.end_headers()
             for i in range(0, len(archive), 1024):  # small writes: several progress steps
-                self.wfile.write(archive[i:i + 1024])
+                self.wfile.write(archive[i : i + 1024])
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -281,13 +283,21 @@ async def test_without_an_authtoken_nothing_is_downloaded_and_the_token_is_the_f
     fake.mode("require-token")
     default = tmp_path / "pyngrok-default" / "ngrok"
     home = tmp_path / "home"
-    tunnel = make_ngrok(ngrok_path=None, config_path=None, authtoken_paths=None, default_path=str(default), download_url=cdn,
-                        env={"PATH": str(tmp_path / "empty-bin"), "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
+    tunnel = make_ngrok(
+        ngrok_path=None,
+        config_path=None,
+        authtoken_paths=None,
+        default_path=str(default),
+        download_url=cdn,
+        env={"PATH": str(tmp_path / "empty-bin"), "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")},
+    )
     seen = Recorder(tunnel)
     status = await tunnel.start(server.url)
     assert status.state == "failed"
-    assert status.reason == (f"no ngrok authtoken is configured (looked at NGROK_AUTHTOKEN, {home / '.config' / 'ngrok' / 'ngrok.yml'}, "
-                             f"{home / '.ngrok2' / 'ngrok.yml'})")
+    assert status.reason == (
+        f"no ngrok authtoken is configured (looked at NGROK_AUTHTOKEN, {home / '.config' / 'ngrok' / 'ngrok.yml'}, "
+        f"{home / '.ngrok2' / 'ngrok.yml'})"
+    )
     assert "ngrok config add-authtoken TOKEN" in status.fix and "NGROK_AUTHTOKEN=TOKEN" in status.fix
     assert not any("download" in (s.detail or "") + (s.reason or "") for s in seen.statuses)
     assert not default.exists() and fake.calls() == []
@@ -298,8 +308,10 @@ def _pyngrok_console_script(path, ran):
     import sys
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"#!{sys.executable}\nimport sys\nopen({str(ran)!r}, 'a').write('ran\\n')\nsys.exit(3)\n"
-                    "from pyngrok.ngrok import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
+    path.write_text(
+        f"#!{sys.executable}\nimport sys\nopen({str(ran)!r}, 'a').write('ran\\n')\nsys.exit(3)\n"
+        "from pyngrok.ngrok import main\nif __name__ == '__main__':\n    sys.exit(main())\n"
+    )
     path.chmod(0o755)
 
 

@@ -100,13 +100,26 @@ def test_choosing_a_tunnel(tmp_path):
 @pytest.mark.parametrize(
     "error, code, expected",
     [
-        ("authentication failed: Your account is limited to 1 simultaneous ngrok agent sessions.\\r\\n\\r\\nERR_NGROK_108", "ERR_NGROK_108",
-         "ngrok refused a second agent session for this account (ERR_NGROK_108)"),
-        ("Your ngrok-agent version \\\"2.3.0\\\" is too old.\\nERR_NGROK_121", "ERR_NGROK_121", "this ngrok agent is too old for the ngrok service (ERR_NGROK_121)"),
-        ("authentication failed: The authtoken credential has been revoked\\r\\n\\r\\nERR_NGROK_107\\r\\n", None,
-         "ngrok refused the authtoken (ERR_NGROK_107: The authtoken credential has been revoked)"),
-        ('failed to dial ngrok server with address \\"connect.ngrok-agent.com:443\\": dial tcp 1.2.3.4:443: i/o timeout', None,
-         'ngrok cannot reach its service — are you offline? (failed to dial ngrok server with address "connect.ngrok-agent.com:443": dial tcp 1.2.3.4:443: i/o timeout)'),
+        (
+            "authentication failed: Your account is limited to 1 simultaneous ngrok agent sessions.\\r\\n\\r\\nERR_NGROK_108",
+            "ERR_NGROK_108",
+            "ngrok refused a second agent session for this account (ERR_NGROK_108)",
+        ),
+        (
+            'Your ngrok-agent version \\"2.3.0\\" is too old.\\nERR_NGROK_121',
+            "ERR_NGROK_121",
+            "this ngrok agent is too old for the ngrok service (ERR_NGROK_121)",
+        ),
+        (
+            "authentication failed: The authtoken credential has been revoked\\r\\n\\r\\nERR_NGROK_107\\r\\n",
+            None,
+            "ngrok refused the authtoken (ERR_NGROK_107: The authtoken credential has been revoked)",
+        ),
+        (
+            'failed to dial ngrok server with address \\"connect.ngrok-agent.com:443\\": dial tcp 1.2.3.4:443: i/o timeout',
+            None,
+            'ngrok cannot reach its service — are you offline? (failed to dial ngrok server with address "connect.ngrok-agent.com:443": dial tcp 1.2.3.4:443: i/o timeout)',
+        ),
     ],
 )
 def test_explaining_ngrok_errors(error, code, expected):
@@ -115,7 +128,9 @@ def test_explaining_ngrok_errors(error, code, expected):
 
 
 def test_explaining_an_agent_too_old_for_api_endpoints():
-    reason, fix = explain_ngrok_failure(None, None, binary="ngrok", local_url="http://127.0.0.1:8080", timed_out=True, timeout=20, saw_session=True)
+    reason, fix = explain_ngrok_failure(
+        None, None, binary="ngrok", local_url="http://127.0.0.1:8080", timed_out=True, timeout=20, saw_session=True
+    )
     assert reason.startswith("ngrok started a session, but its local API did not answer /api/endpoints within 20 s")
     assert fix == 'update ngrok (`ngrok update`), or put `version: "2"` in ngrok.yml'
 
@@ -136,13 +151,18 @@ def test_urls_to_paste_and_the_public_base_url_note():
     flows = SimpleNamespace(flows=[SimpleNamespace(name="orders", triggers=[trigger("order.created"), trigger("order.*")])])
     pipeline = Pipeline(Config(), public_url="https://abc.ngrok-free.app")
     urls = [t.url for t in trigger_urls(flows, pipeline, "demo")]
-    assert urls == ["https://abc.ngrok-free.app/events/webhook/demo/order.created", "https://abc.ngrok-free.app/events/webhook/demo/order.{anything}"]
+    assert urls == [
+        "https://abc.ngrok-free.app/events/webhook/demo/order.created",
+        "https://abc.ngrok-free.app/events/webhook/demo/order.{anything}",
+    ]
     assert public_base_url_note("https://abc.ngrok-free.app/", "https://abc.ngrok-free.app") is None
     assert public_base_url_note("https://hooks.mycompany.dev", "https://abc.ngrok-free.app").startswith(
-        "answers.json's public_base_url is https://hooks.mycompany.dev, but senders must call https://abc.ngrok-free.app")
+        "answers.json's public_base_url is https://hooks.mycompany.dev, but senders must call https://abc.ngrok-free.app"
+    )
     # A placeholder (what init writes, an .example host) is said to be one.
     assert public_base_url_note("https://old.example", "https://abc.ngrok-free.app").startswith(
-        "answers.json's public_base_url (https://old.example) is a placeholder; senders must call https://abc.ngrok-free.app")
+        "answers.json's public_base_url (https://old.example) is a placeholder; senders must call https://abc.ngrok-free.app"
+    )
 
 
 def test_the_tunnel_module_imports_neither_textual_nor_pyngrok_up_front():

@@ -128,4 +128,7 @@ async def test_public_url_that_is_not_a_url_fails_with_a_fix(server):
     assert status.reason == "--public-url 'abc.trycloudflare.com' is not a URL: it must start with https:// or http:// and name a host"
     assert "https://" in status.fix
     assert [s.state for s in seen] == ["failed"]  # announced on start, though it was failed from birth
-    assert PublicUrl("https://x.example/?a=1").status.reason == "--public-url 'https://x.example/?a=1' has a query or fragment; give the base URL only"
+    assert (
+        PublicUrl("https://x.example/?a=1").status.reason
+        == "--public-url 'https://x.example/?a=1' has a query or fragment; give the base URL only"
+    )

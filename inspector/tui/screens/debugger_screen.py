@@ -4,8 +4,9 @@ continue to a breakpoint, restart — with the node's source, what it did, and t
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from rich.console import Group
@@ -18,16 +19,16 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..guard import GuardedPump
 from ...flow.model import Flow, Node
 from ..actions import DEBUGGER_ACTIONS
 from ..debug_session import DebugSession, Frame
+from ..guard import GuardedPump
+from ..shapes import cells, dumps, printable
 from ..widgets.code import code
 from ..widgets.flow_tree import error_at
 from ..widgets.node_list import NodeList
-from ..widgets.scope_tree import ScopeTree
-from ..shapes import cells, dumps, printable
 from ..widgets.plain import PlainStatic
+from ..widgets.scope_tree import ScopeTree
 
 
 def node_text(flow: Flow, node: Node) -> tuple[str, int]:
@@ -40,7 +41,7 @@ def node_text(flow: Flow, node: Node) -> tuple[str, int]:
     if lines and 0 < start <= len(lines):
         others = sorted(n.position.line for n in flow.nodes if n.position.line > start)
         end = others[0] - 1 if others else len(lines)
-        chunk = lines[start - 1:end]
+        chunk = lines[start - 1 : end]
         indent = len(chunk[0]) - len(chunk[0].lstrip(" -")) if chunk else 0
         keep = [chunk[0]] if chunk else []
         for line in chunk[1:]:
@@ -89,7 +90,12 @@ class DebuggerScreen(GuardedPump, Screen[None]):
     def _masked(self, frame: Frame) -> Frame:
         r = self.redact
         return dataclasses.replace(
-            frame, output=r(frame.output), decision=r(frame.decision), error=r(frame.error), logs=r(frame.logs), scope=r(frame.scope),
+            frame,
+            output=r(frame.output),
+            decision=r(frame.decision),
+            error=r(frame.error),
+            logs=r(frame.logs),
+            scope=r(frame.scope),
         )
 
     def compose(self) -> ComposeResult:
@@ -242,7 +248,11 @@ class DebuggerScreen(GuardedPump, Screen[None]):
             if not answered:
                 grid.add_row(*cells("", Text("not used: the webhook was already answered", style="yellow")))
         elif frame.output is not None and frame.type != "branch":
-            out = dumps(frame.output, ensure_ascii=False, indent=2) if isinstance(frame.output, (dict, list)) else dumps(frame.output, ensure_ascii=False)
+            out = (
+                dumps(frame.output, ensure_ascii=False, indent=2)
+                if isinstance(frame.output, (dict, list))
+                else dumps(frame.output, ensure_ascii=False)
+            )
             grid.add_row(*cells("output", out if len(out) < 2000 else out[:1999] + "…"))
         grid.add_row(*cells("next", Text(f"→ {frame.next}" if frame.next else "(end of the run)", style="bold" if frame.next else "dim")))
         for log in frame.logs:

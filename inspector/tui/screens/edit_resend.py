@@ -4,7 +4,7 @@ inline and the form stays open; the error goes away as soon as the field is fixe
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from rich.text import Text
@@ -14,9 +14,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
-from ..guard import GuardedPump
 from ...model import Capture
 from ...replay import Edits, ReplayError, outgoing_headers, parse_header_line
+from ..guard import GuardedPump
 from ..resend import ResendOrder
 from ..widgets.plain import PlainStatic
 
@@ -75,7 +75,9 @@ class EditResendScreen(GuardedPump, ModalScreen[ResendOrder | None]):
         Binding("escape", "dismiss(None)", "Cancel", tooltip="Close without sending", id="edit-cancel"),
     ]
 
-    def __init__(self, capture: Capture, mask: Callable[[str, str], str], check: Callable[[ResendOrder], str | None], *, resign: bool = False):
+    def __init__(
+        self, capture: Capture, mask: Callable[[str, str], str], check: Callable[[ResendOrder], str | None], *, resign: bool = False
+    ):
         """`check(order)` says why the core would refuse the order (None: it would not)."""
         super().__init__()
         self.capture = capture
@@ -104,8 +106,12 @@ class EditResendScreen(GuardedPump, ModalScreen[ResendOrder | None]):
                 body = TextArea(self.text, id="edit-body")
                 body.border_title = "body (UTF-8)"
             else:
-                body = TextArea(f"binary body, {len(req.body):,} bytes: resent exactly as captured "
-                                "(to change it: webhook-inspector replay ID --body-file F)", id="edit-body", read_only=True)
+                body = TextArea(
+                    f"binary body, {len(req.body):,} bytes: resent exactly as captured "
+                    "(to change it: webhook-inspector replay ID --body-file F)",
+                    id="edit-body",
+                    read_only=True,
+                )
                 body.border_title = "body (binary, not editable here)"
             yield body
             with Horizontal(id="edit-options"):
@@ -224,7 +230,9 @@ class EditResendScreen(GuardedPump, ModalScreen[ResendOrder | None]):
         edits = Edits(
             method=method if method and method.upper() != req.method.upper() else None,
             path=path if path and path != req.target else None,
-            set_headers=set_headers, remove_headers=remove, body=body,
+            set_headers=set_headers,
+            remove_headers=remove,
+            body=body,
         )
         return ResendOrder(resign=self.query_one("#edit-resign", Checkbox).value, edits=None if edits.empty else edits, to=to), None, ""
 

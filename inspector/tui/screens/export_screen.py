@@ -3,8 +3,8 @@ it. A file that cannot be written is said inline and the form stays open."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -71,8 +71,11 @@ class ExportScreen(GuardedPump, ModalScreen[str | None]):
             yield PlainStatic("write to:")
             yield Input(self._auto_path, id="export-path")
             yield PlainStatic(id="export-error")
-            secrets = ("secret-bearing headers are masked (start with --reveal to export them as they are)" if self.masked
-                       else "--reveal is on: secret-bearing headers are written as they are")
+            secrets = (
+                "secret-bearing headers are masked (start with --reveal to export them as they are)"
+                if self.masked
+                else "--reveal is on: secret-bearing headers are written as they are"
+            )
             yield PlainStatic(f"{secrets}\n↑↓ format · enter write · esc cancel", classes="hint")
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

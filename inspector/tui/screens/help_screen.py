@@ -24,7 +24,7 @@ FILTER_HELP = (
     ("method:POST", "the HTTP method"),
     ("origin:sample", "live, replay, sample or import"),
     ("-term", "negates a term: -sig:valid"),
-    ("word \"a phrase\"", "searches the path, the headers and the body (reads the store)"),
+    ('word "a phrase"', "searches the path, the headers and the body (reads the store)"),
     ("enter", "applies the filter and keeps it: / reopens it with its text"),
     ("esc", "clears the filter being typed and shows every capture again"),
 )
@@ -84,12 +84,20 @@ class HelpScreen(ModalScreen[None]):
         for term, text in FILTER_HELP:
             filt.add_row(*cells(term, text))
         parts = [
-            Text("Keys", style="bold underline"), keys, Text(""),
-            Text("Moving around", style="bold underline"), nav, Text(""),
-            Text("Filter language (/) — space-separated terms, all must hold", style="bold underline"), filt, Text(""),
+            Text("Keys", style="bold underline"),
+            keys,
+            Text(""),
+            Text("Moving around", style="bold underline"),
+            nav,
+            Text(""),
+            Text("Filter language (/) — space-separated terms, all must hold", style="bold underline"),
+            filt,
+            Text(""),
             Text("Remapping keys", style="bold underline"),
-            Text(f"Put binding ids and keys in {self.keymap_file or '.inspector/keymap.json'}, e.g. "
-                 '{"send-sample": "ctrl+s", "debug": "D"}, and restart.'),
+            Text(
+                f"Put binding ids and keys in {self.keymap_file or '.inspector/keymap.json'}, e.g. "
+                '{"send-sample": "ctrl+s", "debug": "D"}, and restart.'
+            ),
         ]
         if self.problems:
             parts += [Text(""), Text("Problems", style="bold underline red")]

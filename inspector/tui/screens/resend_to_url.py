@@ -3,7 +3,7 @@ and whether to re-sign for it. A bad URL, or a capture the core cannot resend, i
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,11 +12,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static
 
-from ..guard import GuardedPump
 from ...model import Capture
+from ..guard import GuardedPump
 from ..resend import ResendOrder
-from .edit_resend import url_problem
 from ..widgets.plain import PlainStatic
+from .edit_resend import url_problem
 
 
 class ResendToUrlScreen(GuardedPump, ModalScreen[ResendOrder | None]):
@@ -49,8 +49,10 @@ class ResendToUrlScreen(GuardedPump, ModalScreen[ResendOrder | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = f"Resend #{self.capture.id} to another URL"
-            yield PlainStatic("Base URL of the target (your app, a staging server); the capture's path is appended. "
-                         "Its answer is stored as a new capture of origin replay, linked to this one.")
+            yield PlainStatic(
+                "Base URL of the target (your app, a staging server); the capture's path is appended. "
+                "Its answer is stored as a new capture of origin replay, linked to this one."
+            )
             yield Input(self.url, placeholder="http://127.0.0.1:3000", id="url-input")
             yield PlainStatic(id="url-target")
             with Horizontal(id="url-options"):

@@ -15,9 +15,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..guard import GuardedPump
 from ...tunnel import TriggerUrl, TunnelStatus
 from ..actions import TUNNEL_ACTIONS
+from ..guard import GuardedPump
 from ..widgets.plain import PlainStatic
 
 if TYPE_CHECKING:
@@ -36,8 +36,13 @@ class TunnelView:
     start_label: str  # "Start ngrok" when there is no tunnel yet
 
 
-STATE_MARK = {"up": ("●", "bold green"), "starting": ("◌", "bold yellow"), "failed": ("✗", "bold red"),
-              "stopped": ("○", "yellow"), "off": ("○", "yellow")}
+STATE_MARK = {
+    "up": ("●", "bold green"),
+    "starting": ("◌", "bold yellow"),
+    "failed": ("✗", "bold red"),
+    "stopped": ("○", "yellow"),
+    "off": ("○", "yellow"),
+}
 
 
 def status_text(view: TunnelView) -> Text:
@@ -119,7 +124,7 @@ class TunnelScreen(GuardedPump, ModalScreen[None]):
         self.view = view
 
     @property
-    def inspector(self) -> "InspectorApp":
+    def inspector(self) -> InspectorApp:
         return cast("InspectorApp", self.app)
 
     def compose(self) -> ComposeResult:
@@ -148,8 +153,10 @@ class TunnelScreen(GuardedPump, ModalScreen[None]):
         self.query_one("#tunnel-state", Static).update(status_text(view))
         public = s.state == "up" and s.public_url
         self.query_one("#tunnel-urls-title", Static).update(
-            "Paste into each sender's webhook settings (POST) — enter copies:" if public
-            else "No public URL: these reach this machine only — enter copies:")
+            "Paste into each sender's webhook settings (POST) — enter copies:"
+            if public
+            else "No public URL: these reach this machine only — enter copies:"
+        )
         urls = self.query_one(OptionList)
         highlighted = urls.highlighted
         width = max([len("base URL")] + [len(u.flow) for u in view.urls])
@@ -200,8 +207,12 @@ class TunnelScreen(GuardedPump, ModalScreen[None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        action = {"tunnel-start-button": self.action_start, "tunnel-stop-button": self.action_stop,
-                  "tunnel-selfcheck-button": self.action_self_check, "tunnel-close-button": self.action_close}.get(event.button.id or "")
+        action = {
+            "tunnel-start-button": self.action_start,
+            "tunnel-stop-button": self.action_stop,
+            "tunnel-selfcheck-button": self.action_self_check,
+            "tunnel-close-button": self.action_close,
+        }.get(event.button.id or "")
         if action is not None:
             action()
 

@@ -46,8 +46,7 @@ def display_body(req: Request, limit: int = INFLATE_LIMIT) -> tuple[bytes, str |
             problem = problem or exc
             continue
         if inflater.unconsumed_tail:
-            return out, (f"Content-Encoding {printable(encoding)}: inflates to more than {limit:,} bytes; "
-                         f"the first {limit:,} are shown")
+            return out, (f"Content-Encoding {printable(encoding)}: inflates to more than {limit:,} bytes; the first {limit:,} are shown")
         return out, None
     return req.body, f"Content-Encoding {printable(encoding)} could not be undone ({problem}); the raw bytes are shown"
 
@@ -61,14 +60,16 @@ def _raw_text(body: bytes, limit: int = TEXT_LIMIT) -> Text | Group:
 
 
 def _nested_too_deep(text: str) -> Group:
-    return Group(Text("nested too deeply to pretty-print (past Python's recursion limit); shown as text", style="yellow"),
-                 Text(printable_lines(text)))
+    return Group(
+        Text("nested too deeply to pretty-print (past Python's recursion limit); shown as text", style="yellow"),
+        Text(printable_lines(text)),
+    )
 
 
 def hexdump(data: bytes, limit: int = HEX_LIMIT) -> str:
     lines = []
     for offset in range(0, min(len(data), limit), 16):
-        chunk = data[offset:offset + 16]
+        chunk = data[offset : offset + 16]
         hexes = " ".join(f"{b:02x}" for b in chunk)
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
         lines.append(f"{offset:08x}  {hexes:<47}  |{text}|")

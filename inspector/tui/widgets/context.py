@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any, Callable
+from typing import Any
 
 
 def _unchanged(value: Any) -> Any:
@@ -31,8 +32,15 @@ class ViewContext:
         return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d} {zone}"
 
 
-SIG_STYLE = {"valid": "bold green", "unsigned": "dim", "invalid": "bold red", "missing": "bold red",
-             "malformed": "bold red", "expired": "bold red", "error": "bold red"}
+SIG_STYLE = {
+    "valid": "bold green",
+    "unsigned": "dim",
+    "invalid": "bold red",
+    "missing": "bold red",
+    "malformed": "bold red",
+    "expired": "bold red",
+    "error": "bold red",
+}
 SIG_MARK = {"valid": "✓", "unsigned": "–"}
 
 

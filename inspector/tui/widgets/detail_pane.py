@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widgets import TabbedContent, TabPane
 
 from ...model import Capture

@@ -37,13 +37,15 @@ class FilterBar(GuardedPump, Vertical):
     }
     """
 
-    BINDINGS = [Binding("escape", "clear", "Clear the filter", show=False, tooltip="Clear the filter and show every capture", id="filter-clear")]
+    BINDINGS = [
+        Binding("escape", "clear", "Clear the filter", show=False, tooltip="Clear the filter and show every capture", id="filter-clear")
+    ]
 
     @dataclass
     class Changed(Message):
         """The text changed (`final`: Enter was pressed)."""
 
-        bar: "FilterBar"
+        bar: FilterBar
         text: str
         final: bool
 

@@ -9,11 +9,19 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from ..shapes import dumps
 from ...flow.model import BROKEN_FLOW_NOTE
 from ...model import Capture
+from ..shapes import dumps
 
-STATUS_STYLE = {"ok": "green", "error": "bold red", "limit": "bold red", "interrupted": "red", "skipped": "yellow", "running": "yellow", "unused": "yellow"}
+STATUS_STYLE = {
+    "ok": "green",
+    "error": "bold red",
+    "limit": "bold red",
+    "interrupted": "red",
+    "skipped": "yellow",
+    "running": "yellow",
+    "unused": "yellow",
+}
 
 
 def _us(us: Any) -> str:
@@ -50,7 +58,11 @@ class FlowTree(Tree[dict]):
         root = self.root
         runs = ctx.redact(list(capture.runs)) if ctx is not None else list(capture.runs)
         if not runs:
-            why = f"no flow is triggered by event type {capture.event_type}" if capture.event_type else "no webhook route matched, so no flow ran"
+            why = (
+                f"no flow is triggered by event type {capture.event_type}"
+                if capture.event_type
+                else "no webhook route matched, so no flow ran"
+            )
             root.add_leaf(Text(why, style="dim"))
             for note in capture.notes:  # the file that may be meant for it, and why it did not load
                 if isinstance(note, str) and note.startswith(BROKEN_FLOW_NOTE):
@@ -118,8 +130,10 @@ class FlowTree(Tree[dict]):
         whole = dumps(output, indent=2, ensure_ascii=False) if show_output else ""
         inline = show_output and "\n" not in whole and len(whole) <= 60
         if kind == "http_response" and isinstance(output, dict):
-            label.append(f"  answered {output.get('status')}" if output.get("answered") else "  not used: the webhook was already answered",
-                         style="green" if output.get("answered") else "yellow")
+            label.append(
+                f"  answered {output.get('status')}" if output.get("answered") else "  not used: the webhook was already answered",
+                style="green" if output.get("answered") else "yellow",
+            )
         elif inline:
             label.append(f"  {_short(output, 60)}", style="italic")
         expandable = bool(step.get("decision") or err or step.get("logs") or (show_output and not inline))

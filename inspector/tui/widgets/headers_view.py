@@ -9,8 +9,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...model import Capture
-from .context import ViewContext
 from ..shapes import cells
+from .context import ViewContext
 from .plain import PlainStatic
 
 

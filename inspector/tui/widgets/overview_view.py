@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,9 +11,8 @@ from textual.widgets import Static
 from ...flow.model import BROKEN_FLOW_NOTE
 from ...model import Capture
 from ..rows import got_no_answer, provider_event
-from ..shapes import answer_value, cells, dumps, printable, printable_lines
-from .context import ViewContext, sig_mark, SIG_STYLE, status_style
-
+from ..shapes import answer_value, cells, dumps
+from .context import SIG_STYLE, ViewContext, sig_mark, status_style
 
 FAILED_RUN = ("error", "limit", "interrupted")
 
@@ -99,12 +97,19 @@ class OverviewView(VerticalScroll):
         failed = [r for r in runs if r.get("status") in FAILED_RUN]
         if failed:
             grid.add_row(*cells("outcome", failure_text(failed, resp)))
-        broken = [n[len(BROKEN_FLOW_NOTE):] for n in capture.notes if isinstance(n, str) and n.startswith(BROKEN_FLOW_NOTE)]
+        broken = [n[len(BROKEN_FLOW_NOTE) :] for n in capture.notes if isinstance(n, str) and n.startswith(BROKEN_FLOW_NOTE)]
         if not capture.runs and broken:
             # Said here, where a person looks for why nothing ran (and not again as notes).
-            grid.add_row(*cells("flows", Text("no flow ran: a flow file that may be meant for it failed to load\n" + "\n".join(broken), style="red")))
+            grid.add_row(
+                *cells("flows", Text("no flow ran: a flow file that may be meant for it failed to load\n" + "\n".join(broken), style="red"))
+            )
         elif not capture.runs:
-            grid.add_row(*cells("flows", Text("no flow ran" + (f" (none is triggered by {capture.event_type})" if capture.event_type else ""), style="dim")))
+            grid.add_row(
+                *cells(
+                    "flows",
+                    Text("no flow ran" + (f" (none is triggered by {capture.event_type})" if capture.event_type else ""), style="dim"),
+                )
+            )
         for i, run in enumerate(runs):
             line = Text()
             if run.get("parent_id"):
@@ -124,6 +129,8 @@ class OverviewView(VerticalScroll):
             grid.add_row(*cells("flows" if i == 0 else "", line))
         if capture.origin != "live" or capture.replay_of:
             grid.add_row(*cells("origin", f"{capture.origin}" + (f" · replay of #{capture.replay_of}" if capture.replay_of else "")))
-        for note in ctx.redact([n for n in capture.notes if not (not capture.runs and isinstance(n, str) and n.startswith(BROKEN_FLOW_NOTE))]):
+        for note in ctx.redact(
+            [n for n in capture.notes if not (not capture.runs and isinstance(n, str) and n.startswith(BROKEN_FLOW_NOTE))]
+        ):
             grid.add_row(*cells("note", note))
         self.query_one("#overview-text", Static).update(grid)

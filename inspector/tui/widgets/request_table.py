@@ -4,10 +4,10 @@ captures open, scroll and filter without freezing (a DataTable would build every
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
 from time import perf_counter
-from typing import Callable
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -81,8 +81,13 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
     """
 
     COMPONENT_CLASSES = {
-        "request-table--header", "request-table--cursor", "request-table--cursor-blur",
-        "request-table--ok", "request-table--bad", "request-table--warn", "request-table--dim",
+        "request-table--header",
+        "request-table--cursor",
+        "request-table--cursor-blur",
+        "request-table--ok",
+        "request-table--bad",
+        "request-table--warn",
+        "request-table--dim",
         "request-table--replay",
     }
 
@@ -101,7 +106,7 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
     class Highlighted(Message):
         """The cursor moved to the capture `capture_id` (None: nothing to show)."""
 
-        table: "RequestTable"
+        table: RequestTable
         capture_id: int | None
         user: bool = False  # moved by the user (not by follow mode or a filter)
 
@@ -110,7 +115,7 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
 
     @dataclass
     class FollowChanged(Message):
-        table: "RequestTable"
+        table: RequestTable
         follow: bool
 
     def __init__(self, *, tz: tzinfo | None = None, id: str | None = None, classes: str | None = None):
@@ -201,7 +206,7 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         if len(self.rows) <= keep:
             return
         dropped = self.rows[: len(self.rows) - keep]
-        self.rows = self.rows[len(self.rows) - keep:]
+        self.rows = self.rows[len(self.rows) - keep :]
         for row in dropped:
             self.by_id.pop(row.id, None)
             self._strips.pop(row.id, None)
@@ -371,15 +376,23 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         sig = row.sig_mark
         sig_style = ok if sig == "✓" else bad if sig == "✗" else dim
         status = row.response.status if row.response is not None else 0
-        status_style = ok if 200 <= status < 300 else warn if 300 <= status < 500 and status != 401 else bad if status or row.no_answer else dim
+        status_style = (
+            ok if 200 <= status < 300 else warn if 300 <= status < 500 and status != 401 else bad if status or row.no_answer else dim
+        )
         steps_style = bad if row.run_failed or (row.broken_flow and not row.runs) else dim if not row.runs else Style()
         route_style = Style() if row.event_type is not None else warn
         # A resend is marked in the id column (↻); Overview names the capture it replays.
         id_cell = (f"↻{row.id}", self._style("replay")) if row.replay_of is not None else (str(row.id), dim)
         cells = (
-            id_cell, (when, dim), (row.method, Style(bold=True)), (row.route, route_style),
-            (row.event, Style()), (sig, sig_style), (row.status_text, status_style),
-            (row.steps_text, steps_style), (row.duration_text, dim),
+            id_cell,
+            (when, dim),
+            (row.method, Style(bold=True)),
+            (row.route, route_style),
+            (row.event, Style()),
+            (sig, sig_style),
+            (row.status_text, status_style),
+            (row.steps_text, steps_style),
+            (row.duration_text, dim),
         )
         segments = [Segment(" ", base)]
         for (text, style), (_, _, align, _), w in zip(cells, COLUMNS, self._widths):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -11,8 +10,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...model import Capture
+from ..shapes import answer_value, cells, dumps
 from .code import code
-from ..shapes import answer_value, cells, dumps, printable, printable_lines
 from .context import ViewContext, status_style
 from .plain import PlainStatic
 

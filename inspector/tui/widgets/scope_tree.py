@@ -61,8 +61,16 @@ class ScopeTree(Tree[Any]):
                 if i >= MAX_CHILDREN:
                     node.add_leaf(Text(f"… {len(value) - MAX_CHILDREN} more", style="dim"))
                     break
-                self._add(node, str(k) if isinstance(value, dict) else f"[{k}]", v, expand=expand and depth < 1 and len(value) <= 8, depth=depth + 1)
+                self._add(
+                    node,
+                    str(k) if isinstance(value, dict) else f"[{k}]",
+                    v,
+                    expand=expand and depth < 1 and len(value) <= 8,
+                    depth=depth + 1,
+                )
         else:
             label.append(": ")
-            label.append_text(_leaf(value) if not isinstance(value, (dict, list)) else Text("#{}" if isinstance(value, dict) else "[]", style="dim"))
+            label.append_text(
+                _leaf(value) if not isinstance(value, (dict, list)) else Text("#{}" if isinstance(value, dict) else "[]", style="dim")
+            )
             parent.add_leaf(label)

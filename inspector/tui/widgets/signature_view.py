@@ -11,8 +11,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...model import Capture
-from .context import SIG_STYLE, ViewContext, sig_mark
 from ..shapes import cells
+from .context import SIG_STYLE, ViewContext, sig_mark
 from .plain import PlainStatic
 
 
@@ -47,7 +47,12 @@ class SignatureView(VerticalScroll):
             grid.add_row(*cells("hints", Text("none could be computed", style="dim")))
         header = sig.header or ""
         if sig.received is not None or sig.expected is not None:
-            grid.add_row(*cells("received", Text(ctx.mask(header, sig.received) if sig.received else "(absent)", style="red" if sig.status != "valid" else "green")))
+            grid.add_row(
+                *cells(
+                    "received",
+                    Text(ctx.mask(header, sig.received) if sig.received else "(absent)", style="red" if sig.status != "valid" else "green"),
+                )
+            )
             grid.add_row(*cells("expected", Text(ctx.mask(header, sig.expected) if sig.expected else "–", style="green")))
         elif header:
             got = capture.request.headers.get(header)

@@ -24,7 +24,9 @@ class HeaderState:
     flow_errors: int  # files with errors
     store: str
     captures: int | None
-    selfcheck: str | None = None  # "✓ self-check 182 ms", "✗ self-check failed", "… self-check"; its first character alone when short of room
+    selfcheck: str | None = (
+        None  # "✓ self-check 182 ms", "✗ self-check failed", "… self-check"; its first character alone when short of room
+    )
     selfcheck_ok: bool | None = None
     forward_to: str | None = None  # forward mode's target
 

@@ -4,8 +4,8 @@ sender's settings, and how to try one without any outside service."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual.containers import VerticalScroll
 from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...tunnel import TriggerUrl
@@ -37,14 +37,36 @@ class Welcome(VerticalScroll):
         width = self.scrollable_content_region.width
         return max(width - (0 if self.show_vertical_scrollbar else self.styles.scrollbar_size_vertical), 0)
 
-    def show(self, urls: list[TriggerUrl], *, sample_key: str, help_key: str, listening: str | None,
-             public_note: str | None, example_url: str, filtered: bool = False, cleared_note: str | None = None,
-             tunnel_note: str | None = None, public: bool = False) -> None:
+    def show(
+        self,
+        urls: list[TriggerUrl],
+        *,
+        sample_key: str,
+        help_key: str,
+        listening: str | None,
+        public_note: str | None,
+        example_url: str,
+        filtered: bool = False,
+        cleared_note: str | None = None,
+        tunnel_note: str | None = None,
+        public: bool = False,
+    ) -> None:
         """`public`: the URLs are the tunnel's; `tunnel_note`: what the tunnel is doing, when
         it is not up (starting, failed)."""
-        self._shown = ((urls,), dict(sample_key=sample_key, help_key=help_key, listening=listening, public_note=public_note,
-                                     example_url=example_url, filtered=filtered, cleared_note=cleared_note,
-                                     tunnel_note=tunnel_note, public=public))
+        self._shown = (
+            (urls,),
+            dict(
+                sample_key=sample_key,
+                help_key=help_key,
+                listening=listening,
+                public_note=public_note,
+                example_url=example_url,
+                filtered=filtered,
+                cleared_note=cleared_note,
+                tunnel_note=tunnel_note,
+                public=public,
+            ),
+        )
         t = Text()
         if cleared_note:
             t.append(cleared_note + "\n\n", style="yellow")
