@@ -3,10 +3,12 @@ and keeps every request before it answers, on this stack (aiohttp, SQLite), with
 inspector's code.
 
 Per request it reads the body, checks X-Hub-Signature-256 (one-shot HMAC in C, constant-time
-compare), parses the JSON body (orjson), and inserts one row (time, method, path, headers as
-JSON, body, answer) into a SQLite file in WAL mode with synchronous=NORMAL, as the inspector's
-store does; rows that arrive together share one commit, and each answer waits for its commit.
-No flow, no trace, no signature report, no id in the answer.
+compare), parses the JSON body (orjson), and inserts one row (time, method, path, query, every header in order as
+JSON, body, body size, client address, answer) into a SQLite file in WAL mode with
+synchronous=NORMAL, as the inspector's store does; rows that arrive together share one commit
+(scheduled with call_soon, as the store's group commit is), and each answer waits for its
+commit. It runs on the loop `serve` runs on (bare_server.run). No flow, no trace, no signature
+report, no id in the answer, no line printed.
 
     python bench/floor_server.py [STORE_PATH]
 
@@ -27,7 +29,7 @@ from aiohttp import web
 
 SECRET = b"example-github-secret-change-me"  # the bench's answers.example.json entry
 ANSWER = b'{"ok": true, "result": "Received 20 commits"}'
-INSERT = "INSERT INTO captures (received_at, method, path, headers, body, answer) VALUES (?,?,?,?,?,?)"
+INSERT = "INSERT INTO captures (received_at, method, path, query, headers, body, body_size, client, answer) VALUES (?,?,?,?,?,?,?,?,?)"
 
 
 class Floor:
@@ -37,7 +39,7 @@ class Floor:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute(
             "CREATE TABLE captures (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at REAL, method TEXT,"
-            " path TEXT, headers TEXT, body BLOB, answer BLOB)"
+            " path TEXT, query TEXT, headers TEXT, body BLOB, body_size INTEGER, client TEXT, answer BLOB)"
         )
         self.rows: list[tuple] = []
         self.waiters: list[asyncio.Future] = []
@@ -64,7 +66,8 @@ class Floor:
         headers = orjson.dumps([(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers])
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
-        self.rows.append((time.time(), request.method, request.path, headers, body, ANSWER))
+        path, _, query = request.raw_path.partition("?")
+        self.rows.append((time.time(), request.method, path, query, headers, body, len(body), request.remote, ANSWER))
         self.waiters.append(waiter)
         if self.pending is None:
             self.pending = loop.call_soon(self.commit)
