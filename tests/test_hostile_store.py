@@ -14,7 +14,7 @@ import textwrap
 import aiohttp
 import pytest
 
-import inspector.store as store_module
+import inspector.store.codec as store_module
 from inspector.config import Config
 from inspector.flow import Engine, FlowSet
 from inspector.model import Capture, Headers, Request, Response, SignatureResult

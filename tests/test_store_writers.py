@@ -243,7 +243,7 @@ async def test_a_lone_server_that_idled_numbers_after_what_others_stored_meanwhi
     writer) stores captures; the server's next capture must be numbered after them, or
     retention by id would treat the newest capture as one of the oldest. A flow trace
     committed meanwhile (an update, no new capture) does not make the stock fresh."""
-    import inspector.store as store_module
+    import inspector.store.ids as store_module
 
     monkeypatch.setattr(store_module, "LONE_STALE_SECONDS", 0.05)
     path = tmp_path / "s.sqlite3"
