@@ -19,6 +19,7 @@ from .config import Config, ConfigError, find_answers, load_config
 from .filters import FilterError, parse_filter
 from .model import Capture, Headers, Request, SignatureResult, iso_time, json_text, unicode_text
 from .pipeline import CAPTURE_HEADER, DRAIN_SECONDS, DRAIN_SECONDS_TUI, REJECTED_NOTE, Pipeline
+from .server import SessionEvents
 from .signatures import Masker
 from .store import NoStore, Store, StoreError
 
@@ -529,71 +530,74 @@ def _ignore_signals(loop: asyncio.AbstractEventLoop, signals=(signal.SIGINT, sig
 
 
 def worker_argv(args, port: int, *, report: bool = False) -> Callable[[int, int], list[str]]:
-    """The command line of a `serve --workers` process: the parent's settings, quiet. With
-    `report` (the TUI), it reports captures over its channel instead of printing them. Run
-    it with `env=workers.worker_env()`."""
-    base = [
-        # -P: not the working directory first on sys.path, where a user's own `inspector`
-        # package could be; worker_env puts this package there instead.
-        sys.executable,
-        "-P",
-        "-m",
-        "inspector",
-        "serve",
-        "--flows",
-        str(args.flows),
-        "--store",
-        str(args.store),
-        "--host",
-        str(args.host),
-        "--port",
-        str(port),
-        "--tunnel",
-        "none",
-        "--tenant",
-        str(args.tenant),
-        "--max-captures",
-        str(args.max_captures),
-    ]
-    answers = answers_path(args)
-    if answers is not None:
-        base += ["--answers", str(answers.resolve())]
-    if args.public_url:
-        base += ["--public-url", args.public_url]
-    if getattr(args, "json", False):
-        base.append("--json")
-    if args.reveal:
-        base.append("--reveal")
-    if args.forward_to:
-        base += ["--forward-to", args.forward_to]
-    if report:
-        base.append("--worker-report")
+    """The command line of a `serve --workers` process, from this command line's options
+    (see server.worker_argv)."""
+    from .server import ServeOptions
+    from .server import worker_argv as argv_for
 
-    def argv(sock_fd: int, channel_fd: int) -> list[str]:
-        return base + ["--worker-socket", str(sock_fd), "--worker-channel", str(channel_fd)]
+    return argv_for(ServeOptions.from_args(args), port, report=report)
 
-    return argv
+
+class ServeLines(SessionEvents):
+    """`serve`'s face on the server session: what happens, as the lines SPEC §10 names
+    (stderr for notes, warnings and reloads; stdout, through `TunnelPrinter`, for the tunnel)."""
+
+    def __init__(self) -> None:
+        self.printer: Callable[[Any], None] | None = None
+
+    def warning(self, text: str) -> None:
+        err(f"warning: {text}")
+
+    def worker_line(self, text: str) -> None:
+        err(text)
+
+    def tunnel_changed(self, status: Any) -> None:
+        if self.printer is not None:
+            self.printer(status)
+
+    def flows_reloaded(self, flows: Any) -> None:
+        err("flows changed; reloaded")
+        report_flows(flows)
+
+    def answers_reloaded(self, path: Path, config: Config) -> None:
+        err(f"answers: {path} changed; reloaded")
+        for w in config.warnings:
+            err(f"warning: {w}")
+
+    def answers_failed(self, path: Path, problems: list[str]) -> None:
+        for problem in problems:
+            err(f"error: {problem}")
+        err("answers: keeping the previous configuration until the file is fixed")
+
+    def watch_trouble(self, why: str, every: float) -> None:
+        err(
+            f"warning: could not check flows and answers.json for changes ({why}); "
+            f"serving goes on with what is loaded, and the check is retried every {every:g} s"
+        )
+
+    def watch_recovered(self) -> None:
+        err("note: flows and answers.json are watched again")
+
+    def interrupted(self, left: int) -> None:
+        err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
 
 
 async def _serve_worker(args, config: Config, store: Store) -> int:
     """One of `serve --workers`' processes: answer on the inherited socket, print request
     lines, follow the parent (see workers.py)."""
-    from .receiver import Receiver
+    from .server import ServeOptions, ServerSession
     from .workers import Channel, follow_parent, inherited_socket
 
     flows, engine = open_flows(args, quiet=True)
-    store.checkpoint_elsewhere()
-    pipeline = Pipeline(config, store, public_url=args.public_url, engine=engine)
-    pipeline.forward_to = args.forward_to
-    receiver = Receiver(pipeline, args.host, args.port)
-    await receiver.start(inherited_socket(args.worker_socket))
+    session = ServerSession(config, flows, store, ServeOptions.from_args(args), events=ServeLines(), engine=engine, record=False)
+    await session.listen_inherited(inherited_socket(args.worker_socket))
     channel = await Channel.open(inherited_socket(args.worker_channel))
     heap.settle()
     loop = asyncio.get_running_loop()
     lines = LineBuffer(loop)
     report = bool(getattr(args, "worker_report", False))
     if not report:
-        _print_captures(args, pipeline, lines)
+        _print_captures(args, session.pipeline, lines)
     stop = asyncio.Event()
     _stop_on_signals(loop, stop, (signal.SIGTERM,))
     # Ctrl-C reaches the whole process group; the parent stops its workers itself (SIGTERM),
@@ -602,80 +606,44 @@ async def _serve_worker(args, config: Config, store: Store) -> int:
         loop.add_signal_handler(signal.SIGINT, lambda: None)
     except (NotImplementedError, RuntimeError):
         pass
-    answers = answers_path(args)
-
-    async def reload(what: str) -> None:
-        if what == "flows":
-            await asyncio.to_thread(flows.reload)
-        elif answers is not None:
-            try:
-                pipeline.config = load_config(answers)
-            except ConfigError:
-                pass  # the parent reports it; keep the previous configuration, as it does
-
-    follower = asyncio.create_task(follow_parent(channel, receiver, pipeline, reload, stop, report=report))
+    follower = asyncio.create_task(follow_parent(channel, session.receiver, session.pipeline, session.reload, stop, report=report))
     try:
         await stop.wait()
     finally:
         follower.cancel()
-        await _wind_down(receiver, pipeline, lines, drain=DRAIN_SECONDS_TUI if report else DRAIN_SECONDS)
-        channel.close()
-        _ignore_signals(loop, (signal.SIGTERM,))
+        try:
+            await session.stop(drain=DRAIN_SECONDS_TUI if report else DRAIN_SECONDS)
+        finally:
+            lines.close()
+            channel.close()
+            _ignore_signals(loop, (signal.SIGTERM,))
     return 0
 
 
-async def _wind_down(receiver, pipeline: Pipeline, lines: LineBuffer, drain: float = DRAIN_SECONDS) -> None:
-    """Stop accepting, let requests in flight and flow runs finish (runs still going after
-    `drain` seconds end as `interrupted`), print the last lines."""
-    await receiver.stop()
-    left = await pipeline.drain(timeout=drain)
-    if left:
-        err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
-    await pipeline.close()
-    lines.close()
-
-
 async def _serve(args, config: Config, store: Store) -> int:
-    from .receiver import PortInUse, Receiver, can_share_port, shared_listening_sockets
+    from .server import ServeOptions, ServerSession
 
     if getattr(args, "worker_socket", None) is not None and getattr(args, "worker_channel", None) is not None:
         return await _serve_worker(args, config, store)
     flows, engine = open_flows(args)
-    store.start_checkpointer()
-    pipeline = Pipeline(config, store, public_url=args.public_url, engine=engine)
+    if args.forward_to and not args.forward_to.startswith(("http://", "https://")):
+        err(f"error: --forward-to {args.forward_to!r} is not an http:// or https:// URL")
+        return 2
+    events = ServeLines()
+    session = ServerSession(config, flows, store, ServeOptions.from_args(args), events=events, engine=engine)
+    pipeline = session.pipeline
     if args.forward_to:
-        if not args.forward_to.startswith(("http://", "https://")):
-            err(f"error: --forward-to {args.forward_to!r} is not an http:// or https:// URL")
-            return 2
-        pipeline.forward_to = args.forward_to
         err(f"forwarding every accepted webhook to {args.forward_to}; its answer goes back to the sender")
-    receiver = Receiver(pipeline, args.host, args.port)
-    workers = getattr(args, "workers", 1) or 1
-    if workers > 1 and not can_share_port():
-        err("warning: --workers needs SO_REUSEPORT, which this system lacks; serving from one process")
-        workers = 1
-    sockets = []
-    try:
-        if workers > 1:
-            sockets = shared_listening_sockets(args.host, args.port, workers)
-        await receiver.start(sockets[0] if sockets else None)
-    except PortInUse as exc:
-        err(f"error: {exc}")
+    problem = await session.listen()
+    if problem is not None:
+        err(f"error: {problem}")
         return 2
-    except OSError as exc:
-        err(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; check --host")
+    receiver = session.receiver
+    loop_reason = session.forward_problem()
+    if loop_reason:
+        err(f"error: --forward-to {args.forward_to}: {loop_reason}; forward to the app that should answer instead")
+        await session.stop()
         return 2
-    if args.forward_to:
-        from .replay import forward_loop
-
-        # Checked once listening: with --port 0 the port is known only now.
-        loop_reason = forward_loop(args.forward_to, args.host, receiver.port, (args.public_url, config.public_base_url))
-        if loop_reason:
-            err(f"error: --forward-to {args.forward_to}: {loop_reason}; forward to the app that should answer instead")
-            await receiver.stop()
-            for sock in sockets[1:]:
-                sock.close()
-            return 2
 
     # Everything loaded so far lives as long as the server: keep the cyclic collector from
     # walking it again and again (its full passes are what a p99 sees).
@@ -694,37 +662,29 @@ async def _serve(args, config: Config, store: Store) -> int:
     # Signals count from here: a stop while workers start still winds everything down.
     stop = asyncio.Event()
     _stop_on_signals(loop, stop)
-    pool = None
-    if workers > 1:
-        from .workers import WorkerPool, worker_env
-
-        pool = WorkerPool(worker_argv(args, receiver.port), sockets[1:], warn=err, env=worker_env())
-        receiver.selfcheck_nonces = pool.nonces
-        await pool.start()
-        ready, stopped = asyncio.ensure_future(pool.all_ready.wait()), asyncio.ensure_future(stop.wait())
-        await asyncio.wait([ready, stopped], timeout=15, return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        stopped.cancel()
-        if pool.all_ready.is_set():
-            err(f"workers: {workers} processes answer on port {receiver.port}")
-        elif not stop.is_set():
-            err(f"warning: only {sum(w.ready for w in pool.workers) + 1} of {workers} processes are answering yet")
-
-    on_reload = pool.broadcast if pool is not None else None
-    watcher = asyncio.create_task(_watch_flows(flows, pipeline, answers_path(args), on_reload=on_reload))
-    tunnel, tunnel_task = start_tunnel(args, config, flows, pipeline, receiver)
-    if pool is not None:
-        tunnel.subscribe(lambda status: pool.broadcast({"public_url": status.public_url if status.state == "up" else None}))
     try:
+        if await session.start_workers():
+            processes = session.options.workers
+            if await session.workers_ready(stop=stop):
+                err(f"workers: {processes} processes answer on port {receiver.port}")
+            elif not stop.is_set():
+                err(f"warning: only {session.processes_answering} of {processes} processes are answering yet")
+        session.watch()
+        tunnel = make_tunnel(args)
+        if tunnel.kind == "none":
+            if args.tunnel == "auto":
+                err(f"note: {tunnel.status.reason}" + (f"; {tunnel.status.fix}" if tunnel.status.fix else ""))
+        else:
+            events.printer = TunnelPrinter(args, config, flows, pipeline, receiver)
+            session.follow(tunnel)
+            session.start_tunnel()
         await stop.wait()
     finally:
-        watcher.cancel()
-        stopping = asyncio.ensure_future(pool.stop()) if pool is not None else None
-        await stop_tunnel(tunnel, tunnel_task)
-        await _wind_down(receiver, pipeline, lines)
-        if stopping is not None:
-            await stopping
-        _ignore_signals(loop)
+        try:
+            await session.stop()
+        finally:
+            lines.close()
+            _ignore_signals(loop)
     err("stopped")
     return 0
 
@@ -749,63 +709,6 @@ def _print_webhook_urls(args, config: Config, flows, pipeline: Pipeline) -> None
     err(f"webhook URL (local): {pipeline.webhook_url(args.tenant, '{event_type}', pipeline.local_base)}")
     for t in trigger_urls(flows, pipeline, args.tenant, base=pipeline.local_base):
         err(f"  {t.flow} ← {t.trigger_type} {t.event_type}: {t.url}")
-
-
-async def _watch_flows(flows, pipeline=None, answers: Path | None = None, every: float = 1.0, on_reload=None) -> None:
-    """Reload flows when a .ygtc file changes, and answers.json when it does (checked once a
-    second; a stat per file). A broken answers.json is reported and the last good one kept.
-    When watching itself fails (out of file descriptors, a folder gone unreadable), that is
-    said once, serving goes on with what is loaded, and the check is tried again each time."""
-
-    def stamp() -> tuple | None:
-        try:
-            st = answers.stat() if answers else None
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size) if st else None
-
-    seen = stamp()
-    trouble: str | None = None  # the failure last reported
-    while True:
-        await asyncio.sleep(every)
-        try:
-            changed = await asyncio.to_thread(flows.changed)
-            if changed:
-                await asyncio.to_thread(flows.reload)
-                err("flows changed; reloaded")
-                report_flows(flows)
-                if on_reload is not None:
-                    on_reload({"reload": "flows"})
-            now = stamp()
-            if pipeline is not None and answers is not None and now != seen:
-                try:
-                    pipeline.config = load_config(answers)
-                    seen = now
-                    err(f"answers: {answers} changed; reloaded")
-                    if on_reload is not None:
-                        on_reload({"reload": "answers"})
-                    for w in pipeline.config.warnings:
-                        err(f"warning: {w}")
-                except ConfigError as exc:
-                    cause = exc.__context__
-                    if isinstance(cause, OSError) and not isinstance(cause, FileNotFoundError):
-                        raise cause  # could not read it (EMFILE and the like): try again
-                    seen = now
-                    for problem in exc.problems:
-                        err(f"error: {problem}")
-                    err("answers: keeping the previous configuration until the file is fixed")
-        except Exception as exc:  # never let the watcher take the server down
-            why = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__
-            if why != trouble:
-                err(
-                    f"warning: could not check flows and answers.json for changes ({why}); "
-                    f"serving goes on with what is loaded, and the check is retried every {every:g} s"
-                )
-                trouble = why
-            continue
-        if trouble is not None:
-            err("note: flows and answers.json are watched again")
-            trouble = None
 
 
 # tunnel (SPEC §8)
@@ -853,26 +756,6 @@ class TunnelPrinter:
             if status.fix:
                 err(f"  fix: {status.fix}")
             err(f"  webhooks still reach {self.receiver.url} (local only)")
-
-
-def start_tunnel(args, config: Config, flows, pipeline: Pipeline, receiver):
-    """Start the tunnel in the background (the server already answers locally); (tunnel, task)."""
-    from .tunnel import open_tunnel, pipeline_follower
-
-    tunnel = make_tunnel(args)
-    if tunnel.kind == "none":
-        if args.tunnel == "auto":
-            err(f"note: {tunnel.status.reason}" + (f"; {tunnel.status.fix}" if tunnel.status.fix else ""))
-        return tunnel, None
-    tunnel.subscribe(pipeline_follower(pipeline))
-    tunnel.subscribe(TunnelPrinter(args, config, flows, pipeline, receiver))
-    return tunnel, asyncio.create_task(open_tunnel(tunnel, receiver))
-
-
-async def stop_tunnel(tunnel, task) -> None:
-    if task is not None and not task.done():
-        task.cancel()
-    await tunnel.stop()
 
 
 def show_public_url(args, config: Config | None, pipeline: Pipeline) -> bool:

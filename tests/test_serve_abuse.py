@@ -377,7 +377,7 @@ async def test_the_watcher_survives_running_out_of_file_descriptors_says_so_once
     import errno
     import types
 
-    from inspector import cli
+    from inspector import cli, server
     from inspector.config import Config, ConfigError
 
     emfile = OSError(errno.EMFILE, os.strerror(errno.EMFILE))
@@ -407,13 +407,17 @@ async def test_the_watcher_survives_running_out_of_file_descriptors_says_so_once
                 raise ConfigError(["cannot read: Too many open files"])
         return Config()
 
-    monkeypatch.setattr(cli, "load_config", load_config)
+    monkeypatch.setattr(server, "load_config", load_config)
     monkeypatch.setattr(cli, "report_flows", lambda flows: None)
     answers = tmp_path / "answers.json"
     answers.write_text("{}")
     pipeline = types.SimpleNamespace(config=None)
     flows = Flows()
-    task = asyncio.ensure_future(cli._watch_flows(flows, pipeline, answers, every=0.01))
+
+    def apply(config):
+        pipeline.config = config
+
+    task = asyncio.ensure_future(server.watch_files(flows, answers, apply, cli.ServeLines(), every=0.01))
     try:
         await asyncio.sleep(0.05)
         answers.write_text('{"events-webhook": {}}')  # changed while reading it fails
