@@ -500,6 +500,8 @@ def _main(argv: list[str] | None = None) -> int:
     except UsageProblem as problem:
         parser.exit(2, usage_text(parser, argv, problem))
     args.flows_explicit = hasattr(args, "flows")
+    # send, replay and export look for a running server only when no address was given.
+    args.address_explicit = hasattr(args, "host") or hasattr(args, "port")
     for key, value in COMMON_DEFAULTS.items():
         if not hasattr(args, key):
             setattr(args, key, value)

@@ -1034,10 +1034,12 @@ def cmd_send(args) -> int:
     config = open_config(args, quiet=True)
     if config is None:
         return 2
-    target = (check_http_url("--to", args.to) or f"http://{args.host}:{args.port}").rstrip("/")
-    signed_base = (args.public_url or config.public_base_url or target).rstrip("/")
+    check_http_url("--to", args.to)
+    where = send_target(args)
+    target = where.base
+    signed_base = (args.public_url or _recorded_public_url(where) or config.public_base_url or target).rstrip("/")
     request, entry = samples.build(args.sample, config, tenant=args.tenant, signed_url_base=signed_base, form=form)
-    status, headers, body, error = http_send(target + request.target, request)
+    status, headers, body, error = http_send(target + request.target, request, unreachable=_unreachable(args, where))
     if error:
         err(f"error: {error}")
         return 2
@@ -1050,10 +1052,31 @@ def cmd_send(args) -> int:
     return 0 if 200 <= status < 300 else 1
 
 
-def http_send(url: str, request: Request, timeout: float = 30.0) -> tuple[int, dict[str, str], bytes, str | None]:
+def send_target(args):
+    """Where send, replay and export go (a discovery.Target): --to, an explicit --host/--port,
+    the newest running server recorded next to --store, or the default address."""
+    from .discovery import resolve_target
+
+    explicit = bool(getattr(args, "address_explicit", False))
+    return resolve_target(args.store, to=args.to, host=args.host, port=args.port, explicit=explicit)
+
+
+def _recorded_public_url(where) -> str | None:
+    """The recorded server's live public URL: what URL-signing schemes are checked against there."""
+    return where.record.public_url if where.record is not None else None
+
+
+def _unreachable(args, where) -> str:
+    """The error when nothing answers at `where`: what was tried, why there, how to point elsewhere."""
+    return f"nothing listens at {where.base} ({where.described(args.store)}); {where.advice()}"
+
+
+def http_send(
+    url: str, request: Request, timeout: float = 30.0, *, unreachable: str | None = None
+) -> tuple[int, dict[str, str], bytes, str | None]:
     """Send exact bytes, header names in their own case, with http.client (urllib would
     title-case them: X-GitHub-Event went out as X-Github-Event); (status, headers, body,
-    error sentence)."""
+    error sentence). `unreachable`: the sentence when the connection is refused."""
     import http.client
     from urllib.parse import urlsplit
 
@@ -1076,7 +1099,8 @@ def http_send(url: str, request: Request, timeout: float = 30.0) -> tuple[int, d
             0,
             {},
             b"",
-            f"nothing listens at {url.split('/events/')[0]}; start `webhook-inspector serve` (or the TUI) first, or pass --to URL",
+            unreachable
+            or f"nothing listens at {url.split('/events/')[0]}; start `webhook-inspector serve` (or the TUI) first, or pass --to URL",
         )
     except http.client.HTTPException as exc:
         return 0, {}, b"", f"{url} answered something that is not valid HTTP ({type(exc).__name__}: {exc})"
@@ -1120,9 +1144,12 @@ def cmd_replay(args) -> int:
         if original is None:
             err(f"error: no capture {cid} in {args.store}; see `webhook-inspector list`")
             return 1
-        inspector = f"http://{args.host}:{args.port}"
+        where = send_target(args)
+        inspector = where.base
         base = (args.to or inspector).rstrip("/")
-        signed_base = base if args.to else (args.public_url or config.public_base_url or inspector).rstrip("/")
+        signed_base = (
+            base if args.to else (args.public_url or _recorded_public_url(where) or config.public_base_url or inspector).rstrip("/")
+        )
         try:
             request, note = prepare(original, config, resign=args.resign, edits=None if edits.empty else edits, signed_url_base=signed_base)
         except ReplayError as exc:
@@ -1167,6 +1194,8 @@ def cmd_replay(args) -> int:
                     f"replay of {cid} ({how}) → {url}: FAILED — {d.error}"
                     + (f" (recorded as capture {d.capture_id})" if d.capture_id else "")
                 )
+                if not args.to:
+                    err(f"  tried {where.base}: {where.described(args.store)}; {where.advice()}")
             else:
                 r = d.response
                 body = shown.text(r.body.decode("utf-8", "replace"))
@@ -1197,8 +1226,7 @@ def cmd_export(args) -> int:
             captures.append(c)
     finally:
         store.close()
-    base = (args.to or f"http://{args.host}:{args.port}").rstrip("/")
-    text = export(captures, args.format, base, _masker(args))
+    text = export(captures, args.format, export_base(args), _masker(args))
     if args.output:
         try:
             write_private(args.output, unicode_text(text))
@@ -1209,6 +1237,22 @@ def cmd_export(args) -> int:
     else:
         write_out(text, json_doc=args.format in ("har", "json"))
     return 0
+
+
+def export_base(args):
+    """Where exported commands send: --to or an explicit --host/--port for all; else each
+    capture's own local address (its Host header, when that names this machine), else the
+    running server recorded next to the store, else the default address."""
+    from .export import arrival_base
+
+    where = send_target(args)
+    if where.how in ("--to", "--host/--port"):
+        return where.base
+
+    def base(capture: Capture) -> str:
+        return arrival_base(capture) or where.base
+
+    return base
 
 
 def cmd_import(args) -> int:

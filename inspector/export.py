@@ -190,7 +190,7 @@ def _har_content(body: bytes, mime: str) -> dict[str, Any]:
     return {"mimeType": mime, "text": base64.b64encode(body).decode(), "encoding": "base64"}
 
 
-def to_har(captures: list[Capture], base_url: str, mask: Mask | None = None, version: str = "0") -> dict[str, Any]:
+def to_har(captures: list[Capture], base_url: BaseUrl, mask: Mask | None = None, version: str = "0") -> dict[str, Any]:
     entries = []
     for c in captures:
         req = c.request
@@ -199,7 +199,7 @@ def to_har(captures: list[Capture], base_url: str, mask: Mask | None = None, ver
         post = _har_content(req.body, mime)
         request = {
             "method": req.method,
-            "url": base_url.rstrip("/") + req.target,
+            "url": _base(base_url, c).rstrip("/") + req.target,
             "httpVersion": "HTTP/1.1",
             "cookies": [],
             "headers": _har_headers(req.headers, shown),
@@ -315,11 +315,39 @@ def _shown_body(body: bytes, mask: Any) -> bytes:
     return body if shown == text else shown.encode("utf-8")
 
 
-def export(captures: list[Capture], fmt: str, base_url: str, mask: Mask | None) -> str:
+_HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
+
+
+def arrival_base(capture: Capture) -> str | None:
+    """The local address a capture arrived on, from its own Host header (`http://127.0.0.1:PORT`),
+    when that names this machine; None for a public name (it came through a tunnel), an
+    import without one, or a value that is not a plain host[:port]."""
+    from .replay import _is_loopback
+
+    host = capture.request.headers.get("host")
+    match = _HOST_HEADER.fullmatch(host) if isinstance(host, str) else None
+    if match is None or not _is_loopback(match.group(1).strip("[]")):
+        return None
+    port = match.group(2)
+    if port and not 0 < int(port[1:]) < 65536:
+        return None
+    return f"http://{host}"
+
+
+BaseUrl = str | Callable[[Capture], str]
+
+
+def _base(base_url: BaseUrl, capture: Capture) -> str:
+    return base_url(capture) if callable(base_url) else base_url
+
+
+def export(captures: list[Capture], fmt: str, base_url: BaseUrl, mask: Mask | None) -> str:
+    """`base_url`: where the commands send (the capture's path and query are appended); a
+    function of the capture gives each its own (see `arrival_base`)."""
     if fmt == "curl":
-        return "\n".join(to_curl(c, base_url, _redactor(c, mask)) for c in captures) + "\n"
+        return "\n".join(to_curl(c, _base(base_url, c), _redactor(c, mask)) for c in captures) + "\n"
     if fmt == "httpie":
-        return "\n".join(to_httpie(c, base_url, _redactor(c, mask)) for c in captures) + "\n"
+        return "\n".join(to_httpie(c, _base(base_url, c), _redactor(c, mask)) for c in captures) + "\n"
     if fmt == "har":
         return json_text(to_har(captures, base_url, mask), indent=2, ensure_ascii=False) + "\n"
     if fmt == "json":
