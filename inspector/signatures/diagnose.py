@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..model import Headers
@@ -67,7 +68,7 @@ def _json_variants(body: bytes) -> list[tuple[str, bytes]]:
     if not isinstance(data, (dict, list)):
         return []
     out: list[tuple[str, bytes]] = []
-    forms = [
+    forms: list[tuple[str, dict[str, Any]]] = [
         ("compact JSON", dict(separators=(",", ":"))),
         ("JSON with spaces after `,` and `:`", dict()),
         ("pretty-printed JSON (2-space indent)", dict(indent=2)),
@@ -242,12 +243,14 @@ def _matching_url(scheme: Scheme, req: SignedRequest, key: Key) -> list[str]:
 class _SecretBytes(str):
     """A secret whose key bytes are not its text: schemes turn secrets into bytes with `encode`."""
 
+    raw: bytes
+
     def __new__(cls, raw: bytes) -> _SecretBytes:
         obj = super().__new__(cls, WHSEC + b64(raw))
         obj.raw = raw
         return obj
 
-    def encode(self, *args: object, **kwargs: object) -> bytes:  # type: ignore[override]
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
         return self.raw
 
 
@@ -264,8 +267,8 @@ def _secret_encoding_hints(scheme: Scheme, entry_name: str, req: SignedRequest, 
                     "the sender's signing code does not decode it, but Standard Webhooks keys are the base64-decoded part after `whsec_`."
                 ]
         return []
-    raw = b64decode(text[len(WHSEC) :]) if text.startswith(WHSEC) else None
-    if raw and _passes(scheme, req, replace(key, secret=_SecretBytes(raw))):
+    decoded = b64decode(text[len(WHSEC) :]) if text.startswith(WHSEC) else None
+    if decoded and _passes(scheme, req, replace(key, secret=_SecretBytes(decoded))):
         return [
             f"The signature matches the base64-decoded secret, the way Standard Webhooks uses a `whsec_` secret, but {scheme.algorithm} uses the secret as-is: "
             f"the sender decoded the secret of `{entry_name}`; it should sign with the whole `whsec_…` text."

@@ -96,7 +96,7 @@ def conclude(
             why = f"None of the {len(found)} signatures in `{name}` matches the {label} computed with this secret."
         return Verdict("invalid", why, shorten(value), shown, stamp)
     if stamp is not None:
-        why = outside(key, stamp, both_ways)
-        if why:
-            return Verdict("expired", why, shorten(value), shown, stamp)
+        late = outside(key, stamp, both_ways)
+        if late:
+            return Verdict("expired", late, shorten(value), shown, stamp)
     return Verdict("valid", f"`{name}` matches the {label}.", shorten(value), shown, stamp)

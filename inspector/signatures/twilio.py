@@ -9,7 +9,7 @@ and without its port (the default port added when there is none).
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit, urlunsplit
 
 from ..model import Header
 from .base import Key, Scheme, SignedRequest, Verdict, same, shorten
@@ -19,7 +19,7 @@ from .shared import b64, b64decode, candidates, conclude, utf8
 FORM = "application/x-www-form-urlencoded"
 
 
-def _split(url: str):
+def _split(url: str) -> SplitResult | None:
     try:
         return urlsplit(url)
     except ValueError:  # "http://[::1" and the like: nothing to adjust

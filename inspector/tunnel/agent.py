@@ -129,7 +129,9 @@ def find_authtoken(env: Mapping[str, str], config_paths: Iterable[str] | None = 
         return Authtoken(env["NGROK_AUTHTOKEN"], "NGROK_AUTHTOKEN")
     for path in ngrok_config_paths(env) if config_paths is None else config_paths:
         data = read_ngrok_config(path)
-        agent = data.get("agent") if isinstance(data.get("agent"), dict) else {}
+        agent = data.get("agent")
+        if not isinstance(agent, dict):
+            agent = {}
         token = agent.get("authtoken") or data.get("authtoken")  # v3 layout, then v2
         if isinstance(token, str) and token.strip():
             return Authtoken(token.strip(), path, path)
@@ -187,19 +189,19 @@ def _extract_ngrok(archive: str, dest: str) -> None:
     tmp = dest + ".part"
     if archive.endswith(".zip"):
         with zipfile.ZipFile(archive) as z:
-            member = next((m for m in z.namelist() if os.path.basename(m) in names), None)
-            if member is None:
+            name = next((m for m in z.namelist() if os.path.basename(m) in names), None)
+            if name is None:
                 raise OSError("the downloaded archive holds no ngrok binary")
-            with z.open(member) as src, open(tmp, "wb") as out:
+            with z.open(name) as src, open(tmp, "wb") as out:
                 shutil.copyfileobj(src, out)
     else:
         with tarfile.open(archive, "r:gz") as t:
             member = next((m for m in t.getmembers() if m.isfile() and os.path.basename(m.name) in names), None)
             if member is None:
                 raise OSError("the downloaded archive holds no ngrok binary")
-            src = t.extractfile(member)
-            assert src is not None
-            with src, open(tmp, "wb") as out:
-                shutil.copyfileobj(src, out)
+            packed = t.extractfile(member)
+            assert packed is not None
+            with packed, open(tmp, "wb") as out:
+                shutil.copyfileobj(packed, out)
     os.chmod(tmp, 0o755)
     os.replace(tmp, dest)

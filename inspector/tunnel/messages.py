@@ -55,7 +55,9 @@ def _api_error_text(body: str | None) -> str:
         return (body or "").strip()
     if not isinstance(data, dict):
         return ""
-    details = data.get("details") if isinstance(data.get("details"), dict) else {}
+    details = data.get("details")
+    if not isinstance(details, dict):
+        details = {}
     return str(details.get("err") or data.get("msg") or "")
 
 

@@ -161,7 +161,8 @@ class NgrokTunnel(_BaseTunnel):
             ngrok_path=binary.path,
             config_path=config_path,
             auth_token=token.token if token.source == "NGROK_AUTHTOKEN" else None,
-            startup_timeout=self.startup_timeout,  # type: ignore[arg-type] — pyngrok only adds it to time.time()
+            # pyngrok declares an int but only adds it to time.time(): a float works.
+            startup_timeout=self.startup_timeout,  # type: ignore[arg-type]
             request_timeout=self.request_timeout,
             log_event_callback=self._on_log,
             config_version="2" if version == "2" else "3",
