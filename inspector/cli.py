@@ -76,8 +76,10 @@ def _stdout_is_utf8() -> bool:
 
 
 class LineBuffer:
-    """stdout lines written once per event-loop pass: under load, one write for many
-    requests instead of a write (and a flush) each. Each write holds whole lines and at most
+    """stdout lines written together, at most EVERY seconds after the first of them: under
+    load, one write for hundreds of requests instead of a write (and a wake-up of the writer
+    thread, which then contends with the event loop for the GIL) per loop pass. A person
+    watching sees a line 50 ms later at most. Each write holds whole lines and at most
     PIPE_BUF bytes (unless one line is longer), so `serve --workers` processes sharing stdout
     never cut into each other's lines.
 
@@ -88,6 +90,7 @@ class LineBuffer:
 
     CHUNK = 4096  # POSIX PIPE_BUF on Linux: a write this small to a pipe is atomic
     BACKLOG = 1 << 20
+    EVERY = 0.05  # seconds from a line to its write, at most
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         import queue
@@ -103,17 +106,21 @@ class LineBuffer:
         self._drained = threading.Event()
         self._drained.set()
         self._thread: threading.Thread | None = None
+        self._due: asyncio.TimerHandle | None = None
 
     def __call__(self, text: str) -> None:
         if self.gone:
             return
-        if not self.lines:
-            self.loop.call_soon(self.flush)
+        if self._due is None:
+            self._due = self.loop.call_later(self.EVERY, self.flush)
         self.lines.append(text)
 
     def flush(self, wait: float = 0.0) -> None:
         """Hand the lines to the writer; with `wait`, until they are written (at most that
         many seconds), for a line that must come before what others print (`listening on`)."""
+        if self._due is not None:
+            self._due.cancel()
+            self._due = None
         if not self.lines or self.gone:
             self.lines = []
             return
