@@ -150,3 +150,18 @@ def test_the_watcher_never_writes_or_creates_a_store(tmp_path):
     with pytest.raises(sqlite3.OperationalError):
         watcher.db.execute("DELETE FROM captures")
     watcher.close()
+
+
+def test_a_row_its_writer_says_changed_is_read_again_at_the_next_poll(stores):
+    """`serve --workers` under the TUI: a worker reports that its async runs ended."""
+    _, _, other, watcher = stores
+    watcher.start()
+    stored = other.insert(capture(1))
+    watcher.changed()
+    watcher.poll()
+    other.update(stored.id, notes=["runs ended"])
+    watcher.recheck(stored.id)
+    got = watcher.poll()
+    assert [c.notes for c in got.updated] == [("runs ended",)]
+    watcher.changed()
+    assert not watcher.poll(check_updates=True).updated  # its fingerprint was taken then

@@ -65,6 +65,7 @@ class StoreWatcher:
         self._update_due = 0.0
         self._dirty = False  # the store changed since the rows watched were last compared
         self._prints: dict[int, int] = {}  # fingerprints of the rows just read
+        self._recheck: set[int] = set()
 
     def start(self) -> None:
         """Open the connection (StoreError/NoStore as for a read-only open) and take what is
@@ -100,6 +101,11 @@ class StoreWatcher:
         else:
             self.holes.pop(capture_id, None)
 
+    def recheck(self, capture_id: int) -> None:
+        """Read this row again at the next poll and report it as updated (its writer said it
+        changed), whatever the comparison of watched rows would find."""
+        self._recheck.add(capture_id)
+
     def changed(self) -> bool:
         """Whether any other connection committed since the last call: one PRAGMA."""
         if self.db is None:
@@ -125,12 +131,20 @@ class StoreWatcher:
             for capture in changes.new:
                 if capture.id is not None:
                     self._watch(capture.id, now)
+        if self._recheck:
+            ids, self._recheck = sorted(self._recheck - {c.id for c in changes.new}), set()
+            changes.updated = self._read(ids) if ids else []
+            for capture in changes.updated:
+                if capture.id is not None and capture.id in self._watched:
+                    self._watch(capture.id, self._watched[capture.id][1])
+            self._prints.clear()
         if self._dirty and (check_updates or now >= self._update_due):
             fresh = {c.id for c in changes.new}
             if any(cid not in fresh for cid in self._watched):
                 self._dirty = False
                 self._update_due = now + UPDATE_CHECK_SECONDS
-                changes.updated = self._updated(now, skip=fresh)
+                known = {c.id for c in changes.updated}
+                changes.updated += [c for c in self._updated(now, skip=fresh) if c.id not in known]
         return changes
 
     # New ids: above `top`, and the holes below it

@@ -34,6 +34,7 @@ from ..pipeline import DRAIN_SECONDS_TUI, Pipeline
 from ..replay import DEFAULT_TIMEOUT
 from ..signatures import Masker, scheme_for
 from ..store import Store, StoreError
+from ..store.watch import StoreWatcher
 from ..tunnel import (
     NoTunnel,
     PublicUrl,
@@ -72,6 +73,9 @@ from .widgets.status_header import HeaderState, StatusHeader
 from .widgets.welcome import Welcome
 
 TAKE_INTERVAL = 0.08  # new captures reach the table within this (plus one frame): ≤ 100 ms
+# Captures other processes write are looked for this often: one PRAGMA while none come.
+WATCH_INTERVAL = 0.1
+WATCH_RETRY_SECONDS = 1.0  # after the watcher's connection failed
 HISTORY_FIRST_BATCH = 200  # small, so the first rows paint at once
 HISTORY_BATCH = 2000
 # The detail pane re-renders at most this often: at once for the user's own moves, and at a
@@ -259,6 +263,13 @@ class InspectorApp(GuardedPump, App[int]):
         self.listen_error: str | None = None
         self.body_mode = MODES[0]
         self.total = 0  # captures in the store, as far as we know
+        # Captures other processes write (import, replay --to, another serve, --workers):
+        # the store watcher finds them; ids this process stored wait here to be marked seen.
+        self.watching_store = False
+        self.store_watcher: StoreWatcher | None = None  # while its connection is open
+        self._watch_seen: list[int] = []
+        self._watch_recheck: list[int] = []
+        self._watch_nudge = asyncio.Event()
         self.history_loaded = 0
         self.history_done = False
         # Live captures wait here until the table takes them (see messages.CapturesPending).
@@ -381,6 +392,8 @@ class InspectorApp(GuardedPump, App[int]):
             self.notify(f"forwarding every accepted webhook to {self.forward_to}; its answer goes back to the sender", timeout=6)
         if self.receiver is not None and self.tunnel.kind != "none":
             self._open_tunnel()
+        # The watcher first: what it takes as known at its start, the history reads after.
+        self._start_store_watch()
         if self.load_history:
             self._load_history()
         else:
@@ -465,12 +478,11 @@ class InspectorApp(GuardedPump, App[int]):
             self.process_pool.broadcast({"public_url": status.public_url if status.state == "up" else None})
 
     def _worker_capture(self, capture_id: int, update: bool) -> None:
-        """A worker stored (or updated) a capture: show it as if it had arrived here."""
-        if self._quitting:
-            return
-        capture = self.store.get(capture_id)
-        if capture is not None:
-            self._capture_arrived(capture, first=not update)
+        """A worker stored (or updated) a capture: the store watcher reads it now rather than
+        at its next look (one way in for every capture another process writes)."""
+        if update:
+            self._watch_recheck.append(capture_id)
+        self._watch_nudge.set()
 
     @property
     def listening(self) -> str | None:
@@ -669,6 +681,8 @@ class InspectorApp(GuardedPump, App[int]):
         """A capture stored (`first`) or updated (a trace that ended after the answer)."""
         if self._quitting:
             return
+        if first and capture.id is not None and self.watching_store:
+            self._watch_seen.append(capture.id)
         self._incoming.append((in_shape(capture), first))
         # One message until the table takes the buffer: a burst costs one message, not one
         # per capture (and a message still queued is replaced by the next, `can_replace`).
@@ -757,6 +771,73 @@ class InspectorApp(GuardedPump, App[int]):
             self._update_header()
 
         self.set_timer(0.25, self._guarded("updating the header", update))
+
+    # Captures other processes write: the store watcher (store/watch.py) looks at the store's
+    # data version every WATCH_INTERVAL (a worker's report makes it look at once) and hands
+    # what it finds to _capture_arrived, like the pipeline does with this process's captures.
+
+    def _start_store_watch(self) -> None:
+        if str(self.store.path) == ":memory:" or self.watching_store:
+            return
+        self.watching_store = True
+        self.run_worker(self._watch_store(self._open_watcher()), group="store-watch", name="watching the store", exit_on_error=False)
+
+    async def _watch_store(self, watcher: StoreWatcher | None) -> None:
+        try:
+            while not self._quitting:
+                if watcher is None:
+                    watcher = await asyncio.to_thread(self._open_watcher)
+                    if watcher is None:
+                        await asyncio.sleep(WATCH_RETRY_SECONDS)
+                        continue
+                self.store_watcher = watcher
+                try:
+                    await asyncio.wait_for(self._watch_nudge.wait(), WATCH_INTERVAL)
+                except TimeoutError:
+                    pass
+                self._watch_nudge.clear()
+                if self._quitting:
+                    break
+                seen, self._watch_seen = self._watch_seen, []
+                for cid in seen:
+                    watcher.seen(cid)
+                recheck, self._watch_recheck = self._watch_recheck, []
+                for cid in recheck:
+                    watcher.recheck(cid)
+                try:
+                    if not watcher.changed() and not recheck:
+                        continue
+                    poll = asyncio.ensure_future(asyncio.to_thread(watcher.poll))
+                    try:
+                        changes = await asyncio.shield(poll)
+                    except asyncio.CancelledError:
+                        # The thread still reads: close its connection once it is done.
+                        poll.add_done_callback(lambda _, w=watcher: w.close())
+                        watcher = self.store_watcher = None
+                        raise
+                except (sqlite3.Error, StoreError) as exc:
+                    self.log.warning(f"store watcher: {exc}; opening it again")
+                    watcher.close()
+                    watcher = self.store_watcher = None
+                    continue
+                for capture in changes.new:
+                    self._capture_arrived(capture)
+                for capture in changes.updated:
+                    self._capture_arrived(capture, first=False)
+        finally:
+            self.store_watcher = None
+            if watcher is not None:
+                watcher.close()
+
+    def _open_watcher(self) -> StoreWatcher | None:
+        watcher = StoreWatcher(self.store.path)
+        try:
+            watcher.start()
+        except (sqlite3.Error, StoreError) as exc:
+            self.log.warning(f"store watcher: cannot open {self.store_label}: {exc}")
+            watcher.close()
+            return None
+        return watcher
 
     # History: read from the store in a thread, newest first, in batches
 

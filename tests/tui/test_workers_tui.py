@@ -68,10 +68,10 @@ async def test_captures_from_worker_processes_reach_the_table(workdir):
 
 
 async def test_a_capture_numbered_below_those_shown_goes_to_its_place(workdir):
-    """Under load a worker may number a capture below one another worker stored and reported
+    """Under load a worker may commit a capture numbered below one another worker committed
     first; the table stays in id order and the cursor stays on its row."""
     store_path = workdir / ".inspector" / "captures.sqlite3"
-    other = Store(store_path)
+    writers = [Store(store_path) for _ in range(6)]
     app = make_app(workdir, store=Store(store_path))
     async with app.run_test(size=(120, 30)) as pilot:
         from tests.test_store_writers import capture
@@ -79,14 +79,17 @@ async def test_a_capture_numbered_below_those_shown_goes_to_its_place(workdir):
         # Wait for conditions, not for time: on a loaded machine the history page may still
         # be loading, and it would bring the later captures in on its own.
         await wait_for(lambda: app.history_done, pilot)
-        ids = [other.insert(capture(f"e{i}")).id for i in range(6)]
-        for cid in (ids[1], ids[4]):
-            app._worker_capture(cid, False)
+        for writer in writers:  # one id each, in this order
+            _reserve(writer, 1)
+        ids = [writer._next_id for writer in writers]
+        assert ids == sorted(ids)
+        for i in (1, 4):
+            writers[i].insert(capture(f"e{i}"))
         await wait_for(lambda: {row.id for row in app.table.rows} >= {ids[1], ids[4]}, pilot)
         app.table.follow = False  # the user left follow mode (else the cursor rightly follows the newest)
         assert app.table.select_id(ids[4])
-        for cid in (ids[0], ids[3], ids[5], ids[2]):
-            app._worker_capture(cid, False)
+        for i in (0, 3, 5, 2):
+            writers[i].insert(capture(f"e{i}"))
         await wait_for(lambda: len(app.table.rows) == 6, pilot)
         assert [row.id for row in app.table.rows] == ids
         assert [row.id for row in app.table.view] == ids
@@ -94,67 +97,81 @@ async def test_a_capture_numbered_below_those_shown_goes_to_its_place(workdir):
         assert app.table.current.id == ids[4]
         await pilot.press("end")
         assert app.table.current.id == ids[5]
-    other.close()
+    for writer in writers:
+        writer.close()
+
+
+def _reserve(store: Store, count: int) -> None:
+    """Ids this writer numbers its next captures with, reserved now: another writer's captures
+    committed meanwhile get higher ids (as with serve --workers under load)."""
+    store.db.execute("BEGIN IMMEDIATE")
+    store._reserve(count)
+    store.db.execute("COMMIT")
 
 
 async def test_clear_view_hides_what_was_there_not_a_late_capture_numbered_below(workdir):
-    """`x` hides the captures shown so far. A capture that arrives after it, numbered below
-    the highest hidden id by another worker, is new to the user and shows."""
+    """`x` hides the captures shown so far. A capture committed after it, numbered below the
+    highest hidden id by another writer, is new to the user and shows."""
     store_path = workdir / ".inspector" / "captures.sqlite3"
-    other = Store(store_path)
+    other, third = Store(store_path), Store(store_path)
     app = make_app(workdir, store=Store(store_path))
     async with app.run_test(size=(120, 30)) as pilot:
         from tests.test_store_writers import capture
 
         await wait_for(lambda: app.history_done, pilot)
-        ids = [other.insert(capture(f"e{i}")).id for i in range(4)]
-        for cid in (ids[0], ids[2]):
-            app._worker_capture(cid, False)
+        _reserve(other, 2)
+        first, hidden = other.insert(capture("e0")).id, third.insert(capture("e2")).id
         await wait_for(lambda: len(app.table.view) == 2, pilot)
         await pilot.press("x")
         assert app.table.view == []
-        app._worker_capture(ids[1], False)  # late: numbered below #ids[2], reported after the clear
-        app._worker_capture(ids[3], False)
+        late = other.insert(capture("e1")).id  # numbered below #hidden, committed after the clear
+        last = third.insert(capture("e3")).id
+        ids = [first, late, hidden, last]
+        assert ids == sorted(ids)
         await wait_for(lambda: len(app.table.view) == 2, pilot)
-        assert [row.id for row in app.table.view] == [ids[1], ids[3]]
+        assert [row.id for row in app.table.view] == [late, last]
         # A filter and a text search keep it too; `x` again shows everything.
         assert app.set_filter("e1")
         await wait_for(lambda: not app.searching, pilot)
-        assert [row.id for row in app.table.view] == [ids[1]]
+        assert [row.id for row in app.table.view] == [late]
         assert app.set_filter("")
-        assert [row.id for row in app.table.view] == [ids[1], ids[3]]
+        assert [row.id for row in app.table.view] == [late, last]
         await pilot.press("x")
         assert [row.id for row in app.table.view] == ids
     other.close()
+    third.close()
 
 
 async def test_clear_view_shows_a_late_capture_that_a_history_page_brought_in_first(workdir):
     """History still loading when `x` is pressed: a page read before the clear lands after it
-    with a capture its worker reports only later. The report makes it show, as if the page
-    had not raced it; rows the page brings that nobody reports stay hidden."""
+    with a capture committed after the clear, which the store watcher reports only then. The
+    report makes it show, as if the page had not raced it; rows the page brings that were
+    stored before (nobody reports them) stay hidden, and so does an update of a hidden row."""
     from inspector.tui.messages import HistoryBatch
     from inspector.tui.rows import Row
+    from tests.test_store_writers import capture
 
     store_path = workdir / ".inspector" / "captures.sqlite3"
-    other = Store(store_path)
+    other, third = Store(store_path), Store(store_path)
+    _reserve(other, 2)
+    before = other.insert(capture("e0")).id
     app = make_app(workdir, store=Store(store_path), load_history=False)
     async with app.run_test(size=(120, 30)) as pilot:
-        from tests.test_store_writers import capture
-
         app.history_done = False  # as if the history reader were still at work
-        ids = [other.insert(capture(f"e{i}")).id for i in range(3)]
-        app._worker_capture(ids[2], False)
+        shown = third.insert(capture("e2")).id
         await wait_for(lambda: len(app.table.view) == 1, pilot)
         await pilot.press("x")
         assert app.table.view == []
-        app.on_history_batch(HistoryBatch([Row(other.get(ids[1])), Row(other.get(ids[0]))], 2, 3))
+        late = other.insert(capture("e1")).id
+        assert before < late < shown
+        app.on_history_batch(HistoryBatch([Row(other.get(late)), Row(other.get(before))], 2, 3))
         assert app.table.view == []
-        app._worker_capture(ids[1], False)  # first report, after the clear
-        app._worker_capture(ids[2], True)  # an update of a row that was there: stays hidden
+        app._worker_capture(shown, True)  # an update of a row that was there: stays hidden
         await wait_for(lambda: len(app.table.view) == 1, pilot)
-        assert [row.id for row in app.table.view] == [ids[1]]
-        assert [row.id for row in app.table.rows] == ids
+        assert [row.id for row in app.table.view] == [late]
+        assert [row.id for row in app.table.rows] == [before, late, shown]
     other.close()
+    third.close()
 
 
 def _alive(pid: int) -> bool:
