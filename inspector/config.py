@@ -200,7 +200,7 @@ class _Validator:
         out = _ENV_REF.sub(sub, value)
         return None if failed else out
 
-    def string(self, obj: dict, key: str, path: str) -> str | None:
+    def string(self, obj: dict[str, Any], key: str, path: str) -> str | None:
         if key not in obj or obj[key] is None:
             return None
         value = obj[key]
@@ -209,7 +209,7 @@ class _Validator:
             return None
         return self.expand(f"{path}.{key}", value)
 
-    def boolean(self, obj: dict, key: str, path: str, default: bool) -> bool:
+    def boolean(self, obj: dict[str, Any], key: str, path: str, default: bool) -> bool:
         if key not in obj:
             return default
         value = obj[key]
@@ -225,7 +225,7 @@ class _Validator:
             return default
         return value
 
-    def number(self, obj: dict, key: str, path: str, default: float, *, integer: bool, minimum: float) -> float:
+    def number(self, obj: dict[str, Any], key: str, path: str, default: float, *, integer: bool, minimum: float) -> float:
         if key not in obj:
             return default
         value = obj[key]
@@ -246,7 +246,8 @@ class _Validator:
         if value < minimum:
             self.error(f"{path}.{key}", f"expected a number ≥ {minimum:g}, found {value}")
             return default
-        return value
+        checked: float = value  # an int or a float, as the checks above made sure
+        return checked
 
     def run(self, data: Any) -> Config:
         from .signatures.registry import ALGORITHMS, scheme_for

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import UTC, datetime
 
 
@@ -71,7 +73,9 @@ ORGANIZATION = {
 }
 
 
-def _commit(now_iso: str, sha: str, message: str, who: tuple[str, str, str], added: list, removed: list, modified: list) -> dict:
+def _commit(
+    now_iso: str, sha: str, message: str, who: tuple[str, str, str], added: list[str], removed: list[str], modified: list[str]
+) -> dict[str, Any]:
     name, email, username = who
     person = {"name": name, "email": email, "username": username}
     return {
@@ -89,7 +93,7 @@ def _commit(now_iso: str, sha: str, message: str, who: tuple[str, str, str], add
     }
 
 
-def github_push(now: float) -> dict:
+def github_push(now: float) -> dict[str, Any]:
     mona = ("Mona Lisa", "mona@example.com", "monalisa")
     commits = [
         _commit(_iso(now - 300), "6dcb09b5b57875f334f61aebed695e2e4193db5e", "Fix the login redirect", mona, [], [], ["app/login.py"]),
@@ -130,7 +134,7 @@ def github_push(now: float) -> dict:
     }
 
 
-def github_pull_request(now: float) -> dict:
+def github_pull_request(now: float) -> dict[str, Any]:
     return {
         "action": "opened",
         "number": 42,
@@ -185,7 +189,7 @@ def github_pull_request(now: float) -> dict:
     }
 
 
-def github_ping(now: float) -> dict:
+def github_ping(now: float) -> dict[str, Any]:
     return {
         "zen": "Keep it logically awesome.",
         "hook_id": 512345678,
@@ -210,7 +214,7 @@ def github_ping(now: float) -> dict:
     }
 
 
-def _payment_intent(now: float, status: str, error: dict | None) -> dict:
+def _payment_intent(now: float, status: str, error: dict[str, Any] | None) -> dict[str, Any]:
     succeeded = status == "succeeded"
     return {
         "id": "pi_3QExample0001",
@@ -258,7 +262,7 @@ def _payment_intent(now: float, status: str, error: dict | None) -> dict:
     }
 
 
-def _stripe_event(now: float, type_: str, obj: dict) -> dict:
+def _stripe_event(now: float, type_: str, obj: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": "evt_3QExample0001",
         "object": "event",
@@ -272,11 +276,11 @@ def _stripe_event(now: float, type_: str, obj: dict) -> dict:
     }
 
 
-def stripe_succeeded(now: float) -> dict:
+def stripe_succeeded(now: float) -> dict[str, Any]:
     return _stripe_event(now, "payment_intent.succeeded", _payment_intent(now, "succeeded", None))
 
 
-def stripe_failed(now: float) -> dict:
+def stripe_failed(now: float) -> dict[str, Any]:
     error = {
         "charge": "ch_3QExample0001",
         "code": "card_declined",
@@ -294,7 +298,7 @@ def stripe_failed(now: float) -> dict:
     return _stripe_event(now, "payment_intent.payment_failed", _payment_intent(now, "requires_payment_method", error))
 
 
-def _money(amount: str) -> dict:
+def _money(amount: str) -> dict[str, Any]:
     return {"shop_money": {"amount": amount, "currency_code": "USD"}, "presentment_money": {"amount": amount, "currency_code": "USD"}}
 
 
@@ -317,7 +321,7 @@ ADDRESS = {
 }
 
 
-def _line_item(id_: int, title: str, price: str, sku: str, product_id: int, variant_id: int) -> dict:
+def _line_item(id_: int, title: str, price: str, sku: str, product_id: int, variant_id: int) -> dict[str, Any]:
     return {
         "id": id_,
         "admin_graphql_api_id": f"gid://shopify/LineItem/{id_}",
@@ -350,7 +354,7 @@ def _line_item(id_: int, title: str, price: str, sku: str, product_id: int, vari
     }
 
 
-def shopify_order(now: float) -> dict:
+def shopify_order(now: float) -> dict[str, Any]:
     created = datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     customer = {
         "id": 115310627314723954,
@@ -450,11 +454,11 @@ def shopify_order(now: float) -> dict:
     }
 
 
-def generic_order(now: float) -> dict:
+def generic_order(now: float) -> dict[str, Any]:
     return {"message": "Hello from webhook", "order": {"id": "ord_1001", "total": 59.0, "currency": "USD", "created_at": _iso(now)}}
 
 
-def generic_report(now: float) -> dict:
+def generic_report(now: float) -> dict[str, Any]:
     return {
         "report": "monthly-sales",
         "requested_at": _iso(now),

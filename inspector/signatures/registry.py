@@ -11,7 +11,7 @@ _SCHEMES: dict[str, Scheme] = {}
 ALIASES: dict[str, str] = {}
 
 
-def register(cls):
+def register(cls: type[Scheme]) -> type[Scheme]:
     """Class decorator: make the scheme available under its `algorithm` name."""
     _SCHEMES[cls.algorithm] = cls()
     return cls

@@ -8,6 +8,7 @@ import os
 import secrets
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 # What `init` writes as public_base_url: a stand-in until the user has a tunnel or a domain.
@@ -123,7 +124,7 @@ def secret_origin(name: str, algorithm: str) -> tuple[str, str]:
     )
 
 
-def secret_notes(answers: dict) -> list[str]:
+def secret_notes(answers: dict[str, Any]) -> list[str]:
     """One line per signatures entry: its name, algorithm, and who creates its secret."""
     entries = (answers.get("events-webhook") or {}).get("signatures") or {}
     return [
@@ -133,8 +134,9 @@ def secret_notes(answers: dict) -> list[str]:
     ]
 
 
-def example_answers() -> dict:
-    return json.loads(resources.files(__package__).joinpath("answers.example.json").read_text("utf-8"))
+def example_answers() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(resources.files(__package__).joinpath("answers.example.json").read_text("utf-8"))
+    return data
 
 
 def fresh_secret(algorithm: str) -> str:
@@ -145,7 +147,7 @@ def fresh_secret(algorithm: str) -> str:
     return secrets.token_hex(32)
 
 
-def starter_answers() -> dict:
+def starter_answers() -> dict[str, Any]:
     data = example_answers()
     root = data["events-webhook"]
     root["public_base_url"] = STARTER_PUBLIC_BASE_URL

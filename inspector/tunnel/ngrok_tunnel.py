@@ -123,12 +123,15 @@ class NgrokTunnel(_BaseTunnel):
         if self._status.state == "starting":
             self._update(detail=text)
 
-    def _start_blocking(self, upstream: str, generation: int) -> tuple[str, subprocess.Popen | None]:
+    def _start_blocking(self, upstream: str, generation: int) -> tuple[str, subprocess.Popen[str] | None]:
         from pyngrok import conf, ngrok
         from pyngrok.exception import PyngrokError
 
         _prepare_pyngrok()
-        stale = lambda: generation != self._generation  # noqa: E731
+
+        def stale() -> bool:
+            return generation != self._generation
+
         # The authtoken before the binary: without one, the agent (perhaps downloaded first)
         # could only fail with ERR_NGROK_4018.
         token_paths = ([self.config_path] if self.config_path else []) + (
@@ -234,7 +237,7 @@ class NgrokTunnel(_BaseTunnel):
         )
         return TunnelFailure(reason, fix)
 
-    def _drain(self, proc: subprocess.Popen | None) -> None:
+    def _drain(self, proc: subprocess.Popen[str] | None) -> None:
         """pyngrok stops reading once the agent has exited, so its last lines — often the very
         error that explains the exit — may still sit in the pipe. Read them."""
         if proc is None or proc.poll() is None or proc.stdout is None:
@@ -281,7 +284,7 @@ class NgrokTunnel(_BaseTunnel):
             if self._status.state in ("starting", "up"):  # while starting: why it is taking long
                 self._update(detail=f"ngrok reports: {_ngrok_text(log.err) or msg}")
 
-    def _watch(self, proc: subprocess.Popen | None, generation: int) -> None:
+    def _watch(self, proc: subprocess.Popen[str] | None, generation: int) -> None:
         """Notice ngrok exiting mid-session. Polls rather than wait(): pyngrok's own reader
         polls the same process and must never find its wait lock held."""
         if proc is None:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 TUNNEL_NAME = "webhook-inspector"
 
 
-_spawned: dict[str, subprocess.Popen] = {}
+_spawned: dict[str, subprocess.Popen[str]] = {}
 
 
 class _PyngrokSubprocess:
@@ -24,7 +24,7 @@ class _PyngrokSubprocess:
     def __getattr__(self, name: str) -> Any:
         return getattr(subprocess, name)
 
-    def Popen(self, args: Any, **kwargs: Any) -> subprocess.Popen:  # noqa: N802 — subprocess's name
+    def Popen(self, args: Any, **kwargs: Any) -> subprocess.Popen[str]:  # noqa: N802 — subprocess's name
         kwargs.setdefault("stderr", subprocess.STDOUT)
         proc = subprocess.Popen(args, **kwargs)
         if isinstance(args, (list, tuple)) and args:
@@ -45,7 +45,7 @@ def _prepare_pyngrok() -> None:
         logger.addHandler(logging.NullHandler())
 
 
-def _ngrok_proc(path: str) -> subprocess.Popen | None:
+def _ngrok_proc(path: str) -> subprocess.Popen[str] | None:
     proc = _spawned.get(path)
     if proc is not None:
         return proc
@@ -68,11 +68,11 @@ def upstream_url(local_url: str) -> str:
     return f"{parts.scheme or 'http'}://{host}:{parts.port or 80}"
 
 
-def _run_in_thread(fn: Callable[..., Any], *args: Any) -> asyncio.Future:
+def _run_in_thread(fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
     """Run blocking pyngrok work on a daemon thread: unlike the default executor, a thread
     stuck on a dead agent can never hold up interpreter exit."""
     loop = asyncio.get_running_loop()
-    future: asyncio.Future = loop.create_future()
+    future: asyncio.Future[Any] = loop.create_future()
 
     def settle(ok: bool, value: Any) -> None:
         if not future.done():
