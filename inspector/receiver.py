@@ -24,7 +24,7 @@ from aiohttp.http_exceptions import BadHttpMethod, BadStatusLine, HttpProcessing
 from aiohttp.web_protocol import RequestHandler
 from multidict import CIMultiDict
 
-from .model import Headers, Request
+from .model import Headers, Request, quick_init
 from .pipeline import TRUNCATED_KEEP, Pipeline
 from .store import StoreError
 
@@ -111,6 +111,7 @@ class PortInUse(Exception):
         super().__init__(f"port {port} on {host} is already in use; pass --port N to choose another (--port 0 picks a free one)")
 
 
+@quick_init
 @dataclass(frozen=True)
 class Body:
     """What `read_body` got: the bytes kept, how many came, and whether they are all."""
@@ -173,6 +174,22 @@ async def read_body(request: web.BaseRequest, limit: int, idle: float = BODY_IDL
     if truncated:
         data = data[:TRUNCATED_KEEP]
     return Body(data, size, truncated, problem is None, problem)
+
+
+def buffered_body(request: web.BaseRequest, limit: int) -> Body | None:
+    """The body when all of it has already arrived (the usual webhook: one read brought the
+    head and the body), as many bytes as were declared, and within `limit`; None, with
+    nothing taken, when read_body must read it (still coming, over the limit, cut short or
+    broken): read_body then says what happened."""
+    content = request.content
+    if not content.is_eof() or content.exception() is not None:
+        return None
+    size = content.total_bytes
+    declared = request.content_length
+    if size > limit or (declared is not None and size != declared):
+        return None
+    data = content.read_nowait(-1)  # at the end of the body, every byte of it is buffered
+    return Body(data, len(data), False, True)
 
 
 def listening_socket(host: str, port: int, *, shared: bool = False) -> socket.socket:
@@ -586,7 +603,11 @@ class Receiver:
                 self.selfcheck_nonces[nonce] = True
                 return web.json_response({"selfcheck": "ok", "nonce": nonce}, headers={"Cache-Control": "no-store"})
         received = self.clock()
-        body = await self._expectation(request)
+        # Most webhooks arrive whole, head and body in one read: take the body as it is, with
+        # no coroutine, timer or bookkeeping for a read that cannot wait (see buffered_body).
+        body = await self._expectation(request) if "Expect" in request.headers else None
+        if body is None:
+            body = buffered_body(request, self.pipeline.config.max_body_bytes)
         if body is None:
             conn = request.protocol if isinstance(request.protocol, _Connection) else None
             if conn is not None:
@@ -606,17 +627,17 @@ class Receiver:
         # Header bytes: UTF-8 where they are; others survive as surrogate escapes so replays
         # are exact.
         req = Request(
-            method=request.method,
-            path=path or "/",
-            query=query,
-            headers=Headers.of(
+            request.method,
+            path or "/",
+            query,
+            Headers.of(
                 tuple([(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in request.raw_headers])
             ),
-            body=body.data,
-            client=request.remote,
-            received_at=received,
-            truncated=body.truncated,
-            size=body.size,
+            body.data,
+            request.remote,
+            received,
+            body.truncated,
+            body.size,
         )
         try:
             capture = await self.pipeline.handle(req, notes=(body.problem,) if body.problem else ())
