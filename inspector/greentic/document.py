@@ -579,8 +579,9 @@ class _Loader:
                     continue
                 value = self.value(vn)
                 want: type = bool if key in ("out", "reply", "on_message") else str
-                if key == "to" and isinstance(value, int) and not isinstance(value, bool):
-                    value = str(value)
+                if want is str and isinstance(vn, yaml.ScalarNode) and value is not None:
+                    # Greentic reads YAML 1.2: `to: no` and `to: 3` name nodes "no" and "3".
+                    value = vn.value
                 if value is not None and not isinstance(value, want):
                     self.error(vn, f"`{key}` of a routing arm must be {'true or false' if want is bool else 'a string'}, found {_kind(vn)}")
                     continue

@@ -338,10 +338,10 @@ def _summary_ids(path: Path) -> dict[str, str]:
 
 
 def _display(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
+    """Relative to the working folder when inside it (as the documented loader names files)."""
+    absolute = path.absolute()
+    cwd = Path.cwd()
+    return os.path.relpath(absolute, cwd) if absolute.is_relative_to(cwd) else str(absolute)
 
 
 def load_bundle(folder: str | Path) -> Bundle:
