@@ -41,7 +41,7 @@ def _port(text: str) -> int:
     try:
         value = _whole(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0–65535)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0–65535)") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a port number (0–65535)")
     return value
@@ -51,7 +51,7 @@ def _positive(text: str) -> int:
     try:
         value = _whole(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
     return value
@@ -115,7 +115,7 @@ def _unix_time(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a unix time in seconds (e.g. 1700000000)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a unix time in seconds (e.g. 1700000000)") from None
     if not math.isfinite(value) or not 0 <= value <= LATEST_NOW:
         raise argparse.ArgumentTypeError(f"{text!r} is not a unix time: give seconds from 0 to {LATEST_NOW:.0f} (e.g. 1700000000)")
     return value
@@ -125,7 +125,7 @@ def _forward_url(text: str) -> str:
     try:
         return cli.check_http_url("--forward-to", text) or text
     except cli.UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("--forward-to "))
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--forward-to ")) from None
 
 
 MAX_TIMES = 1000  # a typo of a few extra digits must not send for hours
@@ -143,7 +143,7 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (e.g. 10)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (e.g. 10)") from None
     if not 0 < value <= MAX_TIMEOUT:  # NaN fails this too
         raise argparse.ArgumentTypeError(f"{text!r} seconds: give more than 0 and at most {MAX_TIMEOUT:.0f} (e.g. 10)")
     return value
@@ -157,7 +157,7 @@ def _workers(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (a whole number, or 'auto')")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (a whole number, or 'auto')") from None
     if not 1 <= value <= 64:
         raise argparse.ArgumentTypeError(f"{value} processes: use 1 to 64, or 'auto' (one per CPU)")
     return value

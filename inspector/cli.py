@@ -372,7 +372,7 @@ def check_http_url(option: str, url: str | None) -> str | None:
 
     try:
         parts = urlsplit(url)
-        parts.port  # raises on a port that is not a number or out of range
+        _ = parts.port  # raises on a port that is not a number or out of range
     except ValueError as exc:
         raise UsageError(f"{option} {cell(url)!r} is not a URL ({exc}); e.g. {option} http://127.0.0.1:8080") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -407,9 +407,9 @@ def read_body_arg(args) -> bytes:
     try:
         return read_capped(args.body_file, MAX_BODY_FILE)
     except OSError as exc:
-        raise UsageError(f"cannot read --body-file {args.body_file}: {exc.strerror or exc}")
+        raise UsageError(f"cannot read --body-file {args.body_file}: {exc.strerror or exc}") from None
     except ValueError as exc:
-        raise UsageError(f"--body-file {args.body_file}: {exc}")
+        raise UsageError(f"--body-file {args.body_file}: {exc}") from None
 
 
 MAX_BODY_FILE = 64 << 20
@@ -1031,7 +1031,7 @@ def cmd_send(args) -> int:
     try:
         sample = samples.get(args.sample)
     except samples.UnknownSample as exc:
-        raise UsageError(str(exc))
+        raise UsageError(str(exc)) from None
     form = getattr(args, "form", False)
     if form and not sample.form:
         raise UsageError(
@@ -1126,7 +1126,7 @@ def _edits(args):
     try:
         headers = tuple(parse_header_line(h) for h in args.headers)
     except ReplayError as exc:
-        raise UsageError(str(exc))
+        raise UsageError(str(exc)) from None
     body = None
     if args.body is not None or args.body_file is not None:
         body = read_body_arg(args)
@@ -1326,7 +1326,7 @@ def cmd_list(args) -> int:
     try:
         keep = parse_filter(args.filter)
     except FilterError as exc:
-        raise UsageError(f"--filter: {exc}")
+        raise UsageError(f"--filter: {exc}") from None
     store = open_store(args, readonly=True)
     if store is None:
         return 2

@@ -127,15 +127,17 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> Conf
             # Bounded: --answers /dev/zero (or a log file given by mistake) must not fill memory.
             raw = handle.read(MAX_ANSWERS_BYTES + 1)
     except FileNotFoundError:
-        raise ConfigError([Problem(file, "", "file not found; pass an existing file to --answers or run `webhook-inspector init`")])
+        raise ConfigError(
+            [Problem(file, "", "file not found; pass an existing file to --answers or run `webhook-inspector init`")]
+        ) from None
     except OSError as exc:
-        raise ConfigError([Problem(file, "", f"cannot read: {exc.strerror or exc}")])
+        raise ConfigError([Problem(file, "", f"cannot read: {exc.strerror or exc}")]) from None
     if len(raw) > MAX_ANSWERS_BYTES:
         raise ConfigError([Problem(file, "", f"larger than {MAX_ANSWERS_BYTES >> 20} MiB; is it the answers file?")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError([Problem(file, "", f"not UTF-8 text (bad byte at offset {exc.start}); save the file as UTF-8")])
+        raise ConfigError([Problem(file, "", f"not UTF-8 text (bad byte at offset {exc.start}); save the file as UTF-8")]) from None
     return parse_config(text, file, env)
 
 
@@ -144,7 +146,9 @@ def parse_config(text: str, file: str = "answers.json", env: Mapping[str, str] |
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError([Problem(file, "", f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", exc.lineno, exc.colno)])
+        raise ConfigError(
+            [Problem(file, "", f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", exc.lineno, exc.colno)]
+        ) from None
     return _Validator(file, env).run(data)
 
 

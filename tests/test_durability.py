@@ -57,7 +57,6 @@ def start_serve(tmp_path, store, workers=1):
 
 async def load(url: str, total: int, concurrency: int, path_for, on_answer, stop_after: int | None = None, stop=None):
     """Send `total` requests with unique bodies; record (id, body, status) for each answer."""
-    sent = 0
     answered = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:

@@ -109,7 +109,7 @@ def test_export_files_are_private_from_the_start(tmp_path):
         ]
     finally:
         os.umask(previous)
-    for target, r in zip((tmp_path / "new.har", old), results):
+    for target, r in zip((tmp_path / "new.har", old), results, strict=True):
         assert r.returncode == 0, r.stderr
         assert stat.S_IMODE(target.stat().st_mode) == 0o600
         assert "abcdefghijklmnopqrstuvwxyz" in target.read_text()

@@ -387,7 +387,7 @@ async def test_a_full_disk_answers_503_saying_so_with_one_line_each(tmp_path, ca
         pages = s.store.db.execute("PRAGMA page_count").fetchone()[0]
         s.store.db.execute(f"PRAGMA max_page_count={pages}")
         answers = await asyncio.gather(*(s.post(body=json.dumps({"pad": "x" * 5000, "n": i}).encode()) for i in range(3)))
-        for status, raw, headers in answers:
+        for status, raw, _headers in answers:
             assert status == 503, raw
             data = json.loads(raw)
             assert "disk is full" in data["detail"] and "disk space" in data["hint"]

@@ -195,7 +195,7 @@ def test_a_slowloris_flood_under_ulimit_1024_does_not_keep_a_webhook_waiting(tmp
         # fills the kernel's queue), each sending the start of a request and then, a byte
         # at a time, never finishing it.
         poller = select.poll()  # select() stops at descriptor 1023
-        for batch in range(11):
+        for _batch in range(11):
             fresh = []
             for _ in range(100):
                 s = socket.socket()
@@ -248,7 +248,7 @@ def test_thousands_of_idle_keep_alive_connections_under_ulimit_1024_do_not_keep_
     try:
         port = port_of(first_line(proc))
         request = b"POST /events/webhook/demo/keepalive HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
-        for batch in range(20):  # 2,000 senders, each sends one webhook and keeps the connection
+        for _batch in range(20):  # 2,000 senders, each sends one webhook and keeps the connection
             fresh = []
             for _ in range(100):
                 s = socket.socket()
@@ -311,7 +311,7 @@ def test_answers_and_flows_rewritten_under_load_every_request_is_answered(tmp_pa
             rewrites += 1
             # Written in place, so the watcher also sees half-written files.
             (flows / "f.ygtc").write_text(flow.format(n=rewrites))
-            answers.write_text('{"events-webhook": {"max_body_bytes": %d}}' % (100000 + rewrites))
+            answers.write_text(f'{{"events-webhook": {{"max_body_bytes": {100000 + rewrites}}}}}')
             time.sleep(0.05)
 
     writer = threading.Thread(target=rewrite)
@@ -404,7 +404,7 @@ async def test_the_watcher_survives_running_out_of_file_descriptors_says_so_once
             try:
                 raise emfile
             except OSError:
-                raise ConfigError(["cannot read: Too many open files"])
+                raise ConfigError(["cannot read: Too many open files"]) from None
         return Config()
 
     monkeypatch.setattr(server, "load_config", load_config)

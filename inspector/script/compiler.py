@@ -317,12 +317,14 @@ class Compiler:
                             try:
                                 check_items(c, a)
                             except ScriptError as e:
-                                raise e.at(line, column)
+                                e.at(line, column)
+                                raise
                             return
                         try:
                             fr[slot] = combine(fr[0], a, b)
                         except ScriptError as e:
-                            raise e.at(line, column)
+                            e.at(line, column)
+                            raise
 
                     return add_local
 
@@ -331,7 +333,8 @@ class Compiler:
                     try:
                         fr[slot] = combine(fr[0], fr[slot], b)
                     except ScriptError as e:
-                        raise e.at(line, column)
+                        e.at(line, column)
+                        raise
 
                 return update_local
             name = target.name
@@ -348,7 +351,8 @@ class Compiler:
                     try:
                         b = combine(fr[0], g[name], b)
                     except ScriptError as e:
-                        raise e.at(line, column)
+                        e.at(line, column)
+                        raise
                 g[name] = b
 
             return assign_global
@@ -364,7 +368,8 @@ class Compiler:
                 try:
                     _set_key(c, o, key, b, combine, f"property '{key}'")
                 except ScriptError as e:
-                    raise e.at(line, column)
+                    e.at(line, column)
+                    raise
 
             return assign_property
 
@@ -394,7 +399,8 @@ class Compiler:
                 else:
                     raise ScriptError(f"cannot assign into {type_name(o)} by index: only arrays and maps")
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return assign_index
 
@@ -422,7 +428,8 @@ class Compiler:
                 out = [p if type(p) is str else render(p(fr), c) for p in parts]
                 return joined(c, out)
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return interpolate
 
@@ -454,7 +461,8 @@ class Compiler:
             try:
                 return [store(c, item(fr)) for item in items]
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return array
 
@@ -469,7 +477,8 @@ class Compiler:
                 for key, value in entries:
                     out[key] = store(c, value(fr))
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
             return out
 
         return map_
@@ -494,7 +503,8 @@ class Compiler:
                 try:
                     return negate(operand(fr))
                 except ScriptError as e:
-                    raise e.at(line, column)
+                    e.at(line, column)
+                    raise
 
             return minus
 
@@ -515,7 +525,8 @@ class Compiler:
             try:
                 return materialize_range(fr[0], a, b)
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return range_
 
@@ -567,7 +578,8 @@ class Compiler:
                 try:
                     return combine(fr[0], a, b)
                 except ScriptError as e:
-                    raise e.at(line, column)
+                    e.at(line, column)
+                    raise
 
             return add
         if op == "-" or op == "*":
@@ -583,7 +595,8 @@ class Compiler:
                 try:
                     return combine(fr[0], a, b)
                 except ScriptError as e:
-                    raise e.at(line, column)
+                    e.at(line, column)
+                    raise
 
             return arith
 
@@ -593,7 +606,8 @@ class Compiler:
             try:
                 return combine(fr[0], a, b)
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return binary
 
@@ -646,7 +660,8 @@ class Compiler:
             try:
                 return same(fr[0], a, b) is not negated
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return equality
 
@@ -672,7 +687,8 @@ class Compiler:
             try:
                 return contains(fr[0], v, where) is not negated
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return in_
 
@@ -712,7 +728,8 @@ class Compiler:
                 try:
                     return index_value(fr[0], o, key, safe)
                 except ScriptError as e:
-                    raise e.at(line, column)
+                    e.at(line, column)
+                    raise
 
             return index_key
         index = self.expr(node.index)
@@ -729,7 +746,8 @@ class Compiler:
             try:
                 return index_value(fr[0], o, k, safe)
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return index_
 
@@ -749,7 +767,8 @@ class Compiler:
                 try:
                     return call_function(fr[0], fn, values)
                 except ScriptError as e:
-                    raise e.at(line, column)
+                    e.at(line, column)
+                    raise
 
             return call_variable
         group = self.functions.get(name)
@@ -776,7 +795,8 @@ class Compiler:
             try:
                 return call_function(fr[0], fn, values)
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return call_fn
 
@@ -789,7 +809,8 @@ class Compiler:
             try:
                 check_arity(name, count, low, high)
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
         if (
             name in ("format", "format!")
             and target is None
@@ -807,7 +828,8 @@ class Compiler:
                     try:
                         return func(fr[0], a)
                     except ScriptError as e:
-                        raise e.at(line, column)
+                        e.at(line, column)
+                        raise
 
                 return builtin1
 
@@ -816,7 +838,8 @@ class Compiler:
                 try:
                     return func(fr[0], *values)
                 except ScriptError as e:
-                    raise e.at(line, column)
+                    e.at(line, column)
+                    raise
 
             return builtin_n
         if not args:
@@ -828,7 +851,8 @@ class Compiler:
                 try:
                     return func(fr[0], t)
                 except ScriptError as e:
-                    raise e.at(line, column)
+                    e.at(line, column)
+                    raise
 
             return method0
 
@@ -840,7 +864,8 @@ class Compiler:
             try:
                 return func(fr[0], t, *values)
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return method_n
 
@@ -848,7 +873,8 @@ class Compiler:
         try:
             pieces = parse_format(template.value)  # type: ignore[arg-type]
         except ScriptError as e:
-            raise e.at(template.line, template.column)
+            e.at(template.line, template.column)
+            raise
         wanted = len(pieces) // 2
         if wanted != len(args):
             raise ScriptError(
@@ -869,7 +895,8 @@ class Compiler:
                     if len(text) * 4 > c.limits.max_string_bytes:
                         return joined(c, [before, text, after])
                 except ScriptError as e:
-                    raise e.at(line, column)
+                    e.at(line, column)
+                    raise
                 return before + text + after
 
             return format1
@@ -879,7 +906,8 @@ class Compiler:
             try:
                 return apply_format(fr[0], pieces, values)
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return format_
 
@@ -901,7 +929,8 @@ class Compiler:
                 try:
                     return call_function(fr[0], fn, values)
                 except ScriptError as e:
-                    raise e.at(line, column)
+                    e.at(line, column)
+                    raise
 
             return call_method
         if name in BUILTINS:
@@ -918,7 +947,8 @@ class Compiler:
                 try:
                     return call_function(fr[0], fn, values)
                 except ScriptError as e:
-                    raise e.at(line, column)
+                    e.at(line, column)
+                    raise
 
             return call_fn_method
         candidates = tuple(list(BUILTINS) + list(self.functions))
@@ -945,7 +975,8 @@ class Compiler:
             try:
                 return call_function(fr[0], fn, values)
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
 
         return call_value
 
@@ -1073,7 +1104,8 @@ class Compiler:
                         try:
                             charge(fr[0], len(items) >> 4)
                         except ScriptError as e:
-                            raise e.at(line, column)
+                            e.at(line, column)
+                            raise
                 elif t is str:
                     items = seq
                 elif t is dict:
@@ -1190,7 +1222,8 @@ def _compare(op: str):
                 else:
                     comparable(op, a, b)
             except ScriptError as e:
-                raise e.at(line, column)
+                e.at(line, column)
+                raise
             return fast(a, b)
 
         return compare

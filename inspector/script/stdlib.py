@@ -776,7 +776,7 @@ def filter_(c: Context, a: object, fn: object) -> list:
         except ScriptError:
             pass
         c.budget = budget  # not a bool, or an error: the usual calls report it
-    return [v for v, r in zip(items, _results(c, fn, items)) if _want_bool("filter", r)]
+    return [v for v, r in zip(items, _results(c, fn, items), strict=True) if _want_bool("filter", r)]
 
 
 @builtin("find", 2)
@@ -786,7 +786,7 @@ def find(c: Context, a: object, fn: object) -> object:
     found = _quick_tests(c, fn, items, True)
     if found is not None:
         return items[found] if found < len(items) else None
-    for v, r in zip(items, _results(c, fn, items)):
+    for v, r in zip(items, _results(c, fn, items), strict=True):
         if _want_bool("find", r):
             return v
     return None

@@ -113,7 +113,7 @@ def equal(a: object, b: object) -> bool:
     ta, tb = type(a), type(b)
     if ta is tb:
         if ta is list:
-            return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))  # type: ignore[arg-type]
+            return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
         if ta is dict:
             if len(a) != len(b):  # type: ignore[arg-type]
                 return False
@@ -143,7 +143,7 @@ def same(c: Context, a: object, b: object) -> bool:
             if len(a) != len(b):  # type: ignore[arg-type]
                 return False
             charge(c, len(a))  # type: ignore[arg-type]
-            for x, y in zip(a, b):  # type: ignore[call-overload]
+            for x, y in zip(a, b, strict=True):  # type: ignore[call-overload]
                 if x is not y and not same(c, x, y):
                     return False
             return True

@@ -13,6 +13,7 @@ import binascii
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from .registry import scheme_for
@@ -64,7 +65,7 @@ def secret_name(name: str) -> bool:
         return True
     if "apikey" in "".join(words):  # `XApiKey`, `x-apiKey`
         return True
-    return any(pair in SECRET_PAIRS for pair in zip(words, words[1:]))
+    return any(pair in SECRET_PAIRS for pair in pairwise(words))
 
 
 def mask_value(value: str) -> str:

@@ -25,7 +25,9 @@ def decode_secret(secret: str) -> bytes:
     try:
         key = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
-        raise ValueError("the secret is not base64 after its `whsec_` prefix; copy the whole signing secret (`whsec_…`) from the sender")
+        raise ValueError(
+            "the secret is not base64 after its `whsec_` prefix; copy the whole signing secret (`whsec_…`) from the sender"
+        ) from None
     if not key:
         raise ValueError("the secret is empty after its `whsec_` prefix")
     return key

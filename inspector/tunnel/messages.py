@@ -21,7 +21,7 @@ def public_url_problem(url: str) -> str | None:
     if parts.query or parts.fragment:
         return f"--public-url {url!r} has a query or fragment; give the base URL only"
     try:
-        parts.port
+        _ = parts.port  # a port that is not a number or out of range raises here
     except ValueError:
         return f"--public-url {url!r} has an invalid port"
     return None

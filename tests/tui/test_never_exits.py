@@ -91,9 +91,9 @@ async def test_every_key_on_hostile_captures_keeps_the_app_and_its_server_runnin
         seen = record_notifications(app)
         await wait_for(lambda: app.history_done and len(app.table.rows) == len(ids), pilot)
         app.table.follow = False  # resends must not move the cursor off the capture
-        for n, ((label, _), cid) in enumerate(zip(captures, ids)):
+        for n, ((label, _), cid) in enumerate(zip(captures, ids, strict=True)):
             assert app.table.select_id(cid)
-            await wait_for(lambda: app.detail.capture is not None and app.detail.capture.id == cid, pilot)
+            await wait_for(lambda cid=cid: app.detail.capture is not None and app.detail.capture.id == cid, pilot)
             first = (chunk + n * CHUNKS) * ACTIONS_PER_CAPTURE  # this capture's share of the actions
             actions = [ACTION_KEYS[(first + i) % len(ACTION_KEYS)] for i in range(ACTIONS_PER_CAPTURE)]
             for keys in VIEW_KEYS + tuple(a for a in actions if a != ("d",)):

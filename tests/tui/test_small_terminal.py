@@ -88,7 +88,7 @@ async def test_a_trigger_url_sits_under_or_beside_its_flow_name_at_any_width(wor
         assert max(len(u.flow) + len(u.url) for u in urls) + 8 > SMALL[0]  # one does not fit beside its name
         for size in (LARGE, SMALL):
             await pilot.resize_terminal(*size)
-            await wait_for(lambda: app.size == size, pilot)
+            await wait_for(lambda size=size: app.size == size, pilot)
             await pilot.pause()
             lines = screen_text(app).splitlines()
             for u in urls:

@@ -62,7 +62,9 @@ class Serve:
             line = self.lines.get(timeout=timeout)
         except queue.Empty:
             self.proc.kill()
-            raise AssertionError(f"no line from serve within {timeout}s; so far: {self.stdout}; stderr: {self.proc.stderr.read()}")
+            raise AssertionError(
+                f"no line from serve within {timeout}s; so far: {self.stdout}; stderr: {self.proc.stderr.read()}"
+            ) from None
         self.stdout.append(line)
         return line
 

@@ -27,7 +27,7 @@ def url_problem(text: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"{text!r} is not a URL: write it as http://host:port or https://host"
     try:
-        parts.port
+        _ = parts.port  # a port that is not a number or out of range raises here
     except ValueError:
         return f"{text!r} has an invalid port"
     return None

@@ -146,7 +146,7 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         """New captures, in id order. Usually their ids are higher than any held; one that
         another process numbered lower (serve --workers under load) goes to its place."""
         above = 0  # shown rows that went above the cursor's
-        for row, show in zip(rows, visible):
+        for row, show in zip(rows, visible, strict=True):
             if row.id in self.by_id:
                 continue
             self.by_id[row.id] = row
@@ -347,7 +347,7 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         if not self._widths or sum(self._widths) + len(self._widths) > width + 1:
             self._widths = _layout(width)
         if y == 0:
-            text = " " + " ".join(fit(title, w, align) for (title, _, align, _), w in zip(COLUMNS, self._widths))
+            text = " " + " ".join(fit(title, w, align) for (title, _, align, _), w in zip(COLUMNS, self._widths, strict=True))
             return Strip([Segment(fit(text, width), base + self._style("header"))], width)
         index = int(self.scroll_y) + y - 1
         if index >= len(self.view):
@@ -395,7 +395,7 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
             (row.duration_text, dim),
         )
         segments = [Segment(" ", base)]
-        for (text, style), (_, _, align, _), w in zip(cells, COLUMNS, self._widths):
+        for (text, style), (_, _, align, _), w in zip(cells, COLUMNS, self._widths, strict=True):
             segments.append(Segment(fit(printable(text), w, align), base + style))
             segments.append(Segment(" ", base))
         used = sum(s.cell_length for s in segments)
