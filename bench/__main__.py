@@ -41,6 +41,15 @@ def main(argv: list[str] | None = None) -> int:
                 r["serve_floor_ratio"] >= 0.6,
             )
         )
+    if r.get("serve_floor_cpu_ratio") is not None:
+        rows.append(
+            _row(
+                "ingest: serve / floor by CPU per request (floor µs / serve µs)",
+                f"{r['floor_cpu_us']:.0f} / {r['serve_cpu_us']:.0f}; {r['serve_floor_cpu_ratio']} {r['serve_floor_cpu_rounds']}",
+                "",
+                None,
+            )
+        )
     rows.append(
         _row(
             "ingest: serve / bare aiohttp (req/s)", f"{r['serve_rps']:.0f} / {r['bare_rps']:.0f} = {r['ratio']}", "≥ 0.5", r["ratio"] >= 0.5

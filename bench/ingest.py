@@ -256,6 +256,15 @@ def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, w
         pairs = [s["rps"] / f["rps"] for s, f in zip(rounds_of["serve"], rounds_of["floor"], strict=True) if f["rps"]]
         result["serve_floor_rounds"] = [round(r, 3) for r in pairs]
         result["serve_floor_ratio"] = round(sorted(pairs)[len(pairs) // 2], 3) if pairs else None
+        # The same ratio from CPU time per request (floor's / serve's): on a machine others are
+        # using it moves far less than req/s, since neither server gets a whole core then.
+        cpu = [
+            f["cpu_us"] / s["cpu_us"]
+            for s, f in zip(rounds_of["serve"], rounds_of["floor"], strict=True)
+            if s.get("cpu_us") and f.get("cpu_us")
+        ]
+        result["serve_floor_cpu_rounds"] = [round(r, 3) for r in cpu]
+        result["serve_floor_cpu_ratio"] = round(sorted(cpu)[len(cpu) // 2], 3) if cpu else None
     return result
 
 
@@ -295,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  CPU per request (µs): {', '.join(cpu)}; load client {r['client_cpu_us']:.0f}")
     if r.get("serve_floor_ratio") is not None:
         print(f"  serve / floor: {r['serve_floor_ratio']:.3f} (median of the rounds' ratios {r['serve_floor_rounds']}; target ≥ 0.6)")
+        if r.get("serve_floor_cpu_ratio") is not None:
+            print(f"  serve / floor by CPU per request: {r['serve_floor_cpu_ratio']:.3f} {r['serve_floor_cpu_rounds']}")
     if "floor_rps" in r:
         print(
             "  floor: aiohttp + HMAC check + JSON parse + SQLite row committed before the answer, no inspector code"

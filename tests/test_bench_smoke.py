@@ -27,6 +27,8 @@ def test_ingest_benchmark_runs_and_counts_cpu_per_request():
     result = ingest.run(1.0, 4, None, rounds=1, workers=0)
     assert result["bare_rps"] > 0 and result["serve_rps"] > 0
     assert result["floor_rps"] > 0
+    # serve / floor is the median of per-round ratios (one round here): a figure, not a target.
+    assert result["serve_floor_rounds"] and result["serve_floor_ratio"] > 0
     if result["load"] != "wrk":  # wrk does not count statuses
         assert result["serve_statuses"].get(200, 0) > 0 and result["serve_errors"] == 0
         # The floor server checks the bench's signature and stores every request: all 200s.
@@ -36,3 +38,11 @@ def test_ingest_benchmark_runs_and_counts_cpu_per_request():
         assert 0 < result["bare_cpu_us"] < result["serve_cpu_us"]
         if result["load"] != "wrk":  # wrk runs outside this process: its CPU is not measured
             assert result["client_cpu_us"] > 0
+
+
+def test_tui_ingest_benchmark_runs_the_tui_and_serve_in_turns():
+    from bench import tui
+
+    result = tui.measure_ingest(1.0, 4, rounds=1)
+    assert result["tui_rps"] > 0 and result["serve_rps"] > 0 and result["tui_workers_rps"] > 0
+    assert len(result["tui_vs_serve_rounds"]) == 1 and result["tui_vs_serve"] > 0
