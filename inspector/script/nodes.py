@@ -193,7 +193,7 @@ class Script(Node):
 def children(node: Node) -> tuple[Node, ...]:
     """The direct sub-nodes of `node`, for walks that need no per-type code."""
     out: list[Node] = []
-    for name in node.__slots__:  # type: ignore[attr-defined]
+    for name in node.__slots__:
         value = getattr(node, name)
         if isinstance(value, Node):
             out.append(value)

@@ -59,13 +59,13 @@ def add(c: Context, a: object, b: object) -> object:
         right = b if tb is str else render(b, c)
         if type(left) is not str or type(right) is not str:
             raise _operand_error("+", a, b)
-        size = len(left) + len(right)  # type: ignore[arg-type]
+        size = len(left) + len(right)
         built(c, size)
         if size * 4 > c.limits.max_string_bytes:
             if size > c.limits.max_string_bytes:  # characters are at least bytes: refuse unbuilt
                 raise string_too_large(c, size)
-            return check_string(c, left + right)  # type: ignore[operator]
-        return left + right  # type: ignore[operator]
+            return check_string(c, left + right)
+        return left + right
     if _is_number(a) and _is_number(b):
         return _float(a + b, "+")  # type: ignore[operator]
     if ta is list and tb is list:
@@ -77,7 +77,7 @@ def add(c: Context, a: object, b: object) -> object:
         return out
     if ta is dict and tb is dict:
         out = dict(a)  # type: ignore[call-overload]
-        out.update(b)  # type: ignore[call-overload]
+        out.update(b)
         check_items(c, out)
         charge(c, len(out) >> 2)  # a hash insert per key
         return out
@@ -86,7 +86,7 @@ def add(c: Context, a: object, b: object) -> object:
 
 def subtract(c: Context, a: object, b: object) -> object:
     if type(a) is int and type(b) is int:
-        return _int(a - b, "-")  # type: ignore[operator]
+        return _int(a - b, "-")
     if _is_number(a) and _is_number(b):
         return _float(a - b, "-")  # type: ignore[operator]
     raise _operand_error("-", a, b)
@@ -94,7 +94,7 @@ def subtract(c: Context, a: object, b: object) -> object:
 
 def multiply(c: Context, a: object, b: object) -> object:
     if type(a) is int and type(b) is int:
-        return _int(a * b, "*")  # type: ignore[operator]
+        return _int(a * b, "*")
     if _is_number(a) and _is_number(b):
         return _float(a * b, "*")  # type: ignore[operator]
     raise _operand_error("*", a, b)
@@ -104,8 +104,8 @@ def divide(c: Context, a: object, b: object) -> object:
     if type(a) is int and type(b) is int:
         if b == 0:
             raise ScriptError("division by zero")
-        q = abs(a) // abs(b)  # type: ignore[arg-type]
-        return _int(-q if (a < 0) != (b < 0) else q, "/")  # type: ignore[operator]
+        q = abs(a) // abs(b)
+        return _int(-q if (a < 0) != (b < 0) else q, "/")
     if _is_number(a) and _is_number(b):
         if b == 0:
             raise ScriptError("division by zero")
@@ -117,8 +117,8 @@ def modulo(c: Context, a: object, b: object) -> object:
     if type(a) is int and type(b) is int:
         if b == 0:
             raise ScriptError("division by zero (in '%')")
-        r = abs(a) % abs(b)  # type: ignore[arg-type]
-        return -r if a < 0 else r  # type: ignore[operator]
+        r = abs(a) % abs(b)
+        return -r if a < 0 else r
     if _is_number(a) and _is_number(b):
         if b == 0:
             raise ScriptError("division by zero (in '%')")
@@ -128,11 +128,11 @@ def modulo(c: Context, a: object, b: object) -> object:
 
 def power(c: Context, a: object, b: object) -> object:
     if type(a) is int and type(b) is int:
-        if b < 0:  # type: ignore[operator]
+        if b < 0:
             raise ScriptError("cannot raise an integer to a negative power; use a float (2.0 ** -1)")
-        if abs(a) > 1 and b > 63:  # type: ignore[arg-type,operator]
+        if abs(a) > 1 and b > 63:
             raise ScriptError("integer overflow: the result of '**' does not fit in 64 bits")
-        return _int(a**b, "**")  # type: ignore[operator]
+        return _int(a**b, "**")
     if _is_number(a) and _is_number(b):
         try:
             return _float(math.pow(a, b), "**")  # type: ignore[arg-type]
@@ -146,19 +146,19 @@ def power(c: Context, a: object, b: object) -> object:
 def shift_left(c: Context, a: object, b: object) -> object:
     if type(a) is not int or type(b) is not int:
         raise _operand_error("<<", a, b)
-    if b < 0:  # type: ignore[operator]
-        return shift_right(c, a, -b)  # type: ignore[operator]
-    if a != 0 and b > 63:  # type: ignore[operator]
+    if b < 0:
+        return shift_right(c, a, -b)
+    if a != 0 and b > 63:
         raise ScriptError("integer overflow: the result of '<<' does not fit in 64 bits")
-    return _int(a << b, "<<")  # type: ignore[operator]
+    return _int(a << b, "<<")
 
 
 def shift_right(c: Context, a: object, b: object) -> object:
     if type(a) is not int or type(b) is not int:
         raise _operand_error(">>", a, b)
-    if b < 0:  # type: ignore[operator]
-        return shift_left(c, a, -b)  # type: ignore[operator]
-    return a >> min(b, 64)  # type: ignore[operator]
+    if b < 0:
+        return shift_left(c, a, -b)
+    return a >> min(b, 64)
 
 
 def _bitwise(op: str, a: object, b: object) -> object:
@@ -213,7 +213,7 @@ def contains(c: Context, item: object, container: object) -> bool:
     t = type(container)
     if t is list:
         charge(c, len(container))  # type: ignore[arg-type] # one Python comparison per item
-        return any(same(c, item, v) for v in container)  # type: ignore[union-attr]
+        return any(same(c, item, v) for v in container)
     if t is dict:
         if type(item) is not str:
             raise ScriptError(f"'in' on a map looks up a key, which must be a string, not {type_name(item)}")
@@ -228,9 +228,9 @@ def contains(c: Context, item: object, container: object) -> bool:
 
 def negate(a: object) -> object:
     if type(a) is int:
-        return _int(-a, "-")  # type: ignore[operator]
+        return _int(-a, "-")
     if type(a) is float:
-        return -a  # type: ignore[operator]
+        return -a
     raise ScriptError(f"cannot negate {type_name(a)}: '-' applies to numbers")
 
 
@@ -253,9 +253,9 @@ def index(c, o: object, k: object, safe: bool) -> object:
         if type(k) is not int:
             raise ScriptError(f"{kind} indexes are integers, not {type_name(k)}")
         size = len(o)  # type: ignore[arg-type]
-        i = k + size if k < 0 else k  # type: ignore[operator]
+        i = k + size if k < 0 else k
         if not 0 <= i < size:
-            raise out_of_range(k, size, kind)  # type: ignore[arg-type]
+            raise out_of_range(k, size, kind)
         return o[i]  # type: ignore[index]
     if safe:
         return None

@@ -439,7 +439,7 @@ class Parser:
 
     def parse_interpolated(self, tok: Token) -> n.Node:
         parts: list[str | n.Node] = []
-        for part in tok.value:  # type: ignore[union-attr]
+        for part in tok.value:
             if isinstance(part, str):
                 parts.append(part)
                 continue

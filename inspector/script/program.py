@@ -125,7 +125,7 @@ class Program:
     def _run(self, scope, limits: Limits | None, clock, with_logs: bool):
         """The general path of `run` (a RunResult) and `evaluate` (the value)."""
         if type(scope) is not dict:
-            scope = {} if scope is None else dict(scope)  # type: ignore[call-overload]
+            scope = {} if scope is None else dict(scope)
         if self._copy_scope:
             scope = dict(scope)
         if limits is None:

@@ -60,31 +60,31 @@ def _wrong(name: str, value: object, takes: str) -> ScriptError:
 def _want_str(name: str, value: object, what: str = "argument") -> str:
     if type(value) is not str:
         raise ScriptError(f"{name}() expects a string as its {what}, not {type_name(value)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _want_int(name: str, value: object, what: str = "argument") -> int:
     if type(value) is not int:
         raise ScriptError(f"{name}() expects an integer (i64) as its {what}, not {type_name(value)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _want_fn(name: str, value: object) -> Fn:
     if type(value) is not Fn:
         raise ScriptError(f"{name}() expects a function such as |x| x + 1, not {type_name(value)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _want_bool(name: str, value: object) -> bool:
     if type(value) is not bool:
         raise ScriptError(f"the function passed to {name}() must return a bool, not {type_name(value)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _array(name: str, value: object) -> list:
     if type(value) is not list:
         raise _wrong(name, value, "an array")
-    return value  # type: ignore[return-value]
+    return value
 
 
 # ---- any value ------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def contains(c: Context, x: object, item: object) -> bool:
         return _want_str("contains", item) in x  # type: ignore[operator]
     if t is list:
         charge(c, len(x))  # type: ignore[arg-type] # one Python comparison per item
-        return any(same(c, v, item) for v in x)  # type: ignore[union-attr]
+        return any(same(c, v, item) for v in x)
     if t is dict:
         return has_key(c, x, _want_str("contains", item, "key"))  # type: ignore[arg-type]
     raise _wrong("contains", x, "a string, an array or a map")
@@ -123,7 +123,7 @@ def index_of(c: Context, x: object, item: object) -> int:
     t = type(x)
     if t is str:
         charge(c, len(x) >> SCAN_SHIFT)  # type: ignore[arg-type]
-        return x.find(_want_str("index_of", item))  # type: ignore[union-attr]
+        return x.find(_want_str("index_of", item))
     if t is list:
         charge(c, len(x))  # type: ignore[arg-type] # one Python comparison per item
         for i, v in enumerate(x):  # type: ignore[arg-type]
@@ -183,7 +183,7 @@ def starts_with(c: Context, s: object, prefix: object) -> bool:
         raise _wrong("starts_with", s, "a string")
     prefix = _want_str("starts_with", prefix)
     charge(c, len(prefix) >> SCAN_SHIFT)
-    return s.startswith(prefix)  # type: ignore[union-attr]
+    return s.startswith(prefix)
 
 
 @builtin("ends_with", 2)
@@ -192,7 +192,7 @@ def ends_with(c: Context, s: object, suffix: object) -> bool:
         raise _wrong("ends_with", s, "a string")
     suffix = _want_str("ends_with", suffix)
     charge(c, len(suffix) >> SCAN_SHIFT)
-    return s.endswith(suffix)  # type: ignore[union-attr]
+    return s.endswith(suffix)
 
 
 @builtin("to_upper", 1)
@@ -202,25 +202,25 @@ def to_upper(c: Context, s: object) -> str:
     # Case mapping never shortens a string and may lengthen it ('ß' → 'SS', at most
     # threefold): refused first when already too long, checked after otherwise. Beyond
     # ASCII it goes character by character, several times slower.
-    _room(c, len(s))  # type: ignore[arg-type]
-    built(c, len(s) if s.isascii() else 4 * len(s))  # type: ignore[union-attr,arg-type]
-    return check_string(c, s.upper())  # type: ignore[union-attr]
+    _room(c, len(s))
+    built(c, len(s) if s.isascii() else 4 * len(s))
+    return check_string(c, s.upper())
 
 
 @builtin("to_lower", 1)
 def to_lower(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("to_lower", s, "a string")
-    _room(c, len(s))  # type: ignore[arg-type]
-    built(c, len(s) if s.isascii() else 4 * len(s))  # type: ignore[union-attr,arg-type]
-    return check_string(c, s.lower())  # type: ignore[union-attr]
+    _room(c, len(s))
+    built(c, len(s) if s.isascii() else 4 * len(s))
+    return check_string(c, s.lower())
 
 
 @builtin("trim", 1)
 def trim(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("trim", s, "a string")
-    out = s.strip()  # type: ignore[union-attr]
+    out = s.strip()
     if out is not s:
         built(c, len(out))
         return check_string(c, out)
@@ -231,17 +231,17 @@ def trim(c: Context, s: object) -> str:
 def split(c: Context, s: object, sep: object = None) -> list:
     if type(s) is not str:
         raise _wrong("split", s, "a string")
-    charge(c, len(s) >> SCAN_SHIFT)  # type: ignore[arg-type]
+    charge(c, len(s) >> SCAN_SHIFT)
     most = c.limits.max_collection_items
     if sep is None:
         # maxsplit bounds what is built: one part more than allowed is enough to refuse.
-        parts = s.split(None, most)  # type: ignore[union-attr]
+        parts = s.split(None, most)
     elif _want_str("split", sep, "separator") == "":
-        if len(s) > most:  # type: ignore[arg-type]
-            raise _too_many(c, len(s))  # type: ignore[arg-type]
-        parts = list(s)  # type: ignore[arg-type]
+        if len(s) > most:
+            raise _too_many(c, len(s))
+        parts = list(s)
     else:
-        parts = s.split(sep, most)  # type: ignore[union-attr,arg-type]
+        parts = s.split(sep, most)  # type: ignore[arg-type]
     if len(parts) > most:
         raise _too_many(c, None)
     charge(c, len(parts) >> 2)
@@ -267,13 +267,13 @@ def replace(c: Context, s: object, find: object, replacement: object) -> str:
     replacement = _want_str("replace", replacement, "replacement")
     if find and len(replacement) > len(find):
         # Bound the result before building it.
-        growth = s.count(find) * (len(replacement) - len(find))  # type: ignore[union-attr]
-        if len(s) + growth > c.limits.max_string_bytes:  # type: ignore[arg-type]
-            raise string_too_large(c, len(s) + growth)  # type: ignore[arg-type]
-    elif not find and len(s) * (len(replacement) + 1) > c.limits.max_string_bytes:  # type: ignore[arg-type]
-        raise string_too_large(c, len(s) * (len(replacement) + 1))  # type: ignore[arg-type]
-    charge(c, len(s) >> SCAN_SHIFT)  # type: ignore[arg-type]
-    result = s.replace(find, replacement)  # type: ignore[union-attr]
+        growth = s.count(find) * (len(replacement) - len(find))
+        if len(s) + growth > c.limits.max_string_bytes:
+            raise string_too_large(c, len(s) + growth)
+    elif not find and len(s) * (len(replacement) + 1) > c.limits.max_string_bytes:
+        raise string_too_large(c, len(s) * (len(replacement) + 1))
+    charge(c, len(s) >> SCAN_SHIFT)
+    result = s.replace(find, replacement)
     built(c, len(result))
     return check_string(c, result)
 
@@ -283,7 +283,7 @@ def sub_string(c: Context, s: object, start: object, length: object = None) -> s
     if type(s) is not str:
         raise _wrong("sub_string", s, "a string")
     start = _want_int("sub_string", start, "start")
-    n = len(s)  # type: ignore[arg-type]
+    n = len(s)
     if start < 0:
         start = max(0, n + start)
     if length is None:
@@ -294,20 +294,20 @@ def sub_string(c: Context, s: object, start: object, length: object = None) -> s
             return ""
     size = max(0, min(n - start, length))
     if size == n:
-        return s  # type: ignore[return-value] # the whole string: nothing is built
+        return s  # the whole string: nothing is built
     _room(c, size)  # a new string over the limit is refused before it is copied
     built(c, size)
-    return s[start : start + size]  # type: ignore[index]
+    return s[start : start + size]
 
 
 @builtin("chars", 1)
 def chars(c: Context, s: object) -> list:
     if type(s) is not str:
         raise _wrong("chars", s, "a string")
-    if len(s) > c.limits.max_collection_items:  # type: ignore[arg-type]
-        raise _too_many(c, len(s))  # type: ignore[arg-type]
-    charge(c, len(s) >> 1)  # type: ignore[arg-type] # a new object per character beyond Latin-1
-    return list(s)  # type: ignore[arg-type]
+    if len(s) > c.limits.max_collection_items:
+        raise _too_many(c, len(s))
+    charge(c, len(s) >> 1)  # a new object per character beyond Latin-1
+    return list(s)
 
 
 @builtin("format", 1, 64)
@@ -391,7 +391,7 @@ def parse_int(c: Context, s: object, radix: object = 10) -> int:
     radix = _want_int("parse_int", radix, "radix")
     if not 2 <= radix <= 36:
         raise ScriptError(f"parse_int(): radix must be between 2 and 36, not {radix}")
-    text = s.strip()  # type: ignore[union-attr]
+    text = s.strip()
     if len(text) > 100 or not _INT_TEXT.fullmatch(text):
         raise ScriptError(f"parse_int(): cannot parse {_quote(s)} as an integer")
     try:
@@ -405,7 +405,7 @@ def parse_int(c: Context, s: object, radix: object = 10) -> int:
 def parse_float(c: Context, s: object) -> float:
     if type(s) is not str:
         raise _wrong("parse_float", s, "a string")
-    text = s.strip()  # type: ignore[union-attr]
+    text = s.strip()
     if len(text) > 1000 or not _FLOAT_TEXT.fullmatch(text):
         raise ScriptError(f"parse_float(): cannot parse {_quote(s)} as a number")
     value = float(text)
@@ -425,13 +425,13 @@ def to_int(c: Context, x: object) -> int:
     if t is int:
         return x  # type: ignore[return-value]
     if t is bool:
-        return int(x)  # type: ignore[arg-type]
+        return int(x)
     if t is float:
         if x != x or not -MAX_FLOAT <= x <= MAX_FLOAT:  # type: ignore[operator]
             raise ScriptError(f"to_int(): {x} has no integer value")
-        return _int_in_range("to_int", int(x))  # type: ignore[arg-type]
+        return _int_in_range("to_int", int(x))
     if t is str:
-        text = x.strip()  # type: ignore[union-attr]
+        text = x.strip()
         if _FLOAT_TEXT.fullmatch(text) and any(ch in text for ch in ".eE"):
             return to_int(c, parse_float(c, text))
         return parse_int(c, x)
@@ -453,9 +453,9 @@ def to_float(c: Context, x: object) -> float:
 @builtin("abs", 1)
 def abs_(c: Context, x: object) -> object:
     if type(x) is int:
-        return _int_in_range("abs", abs(x))  # type: ignore[arg-type]
+        return _int_in_range("abs", abs(x))
     if type(x) is float:
-        return abs(x)  # type: ignore[arg-type]
+        return abs(x)
     raise _wrong("abs", x, "a number")
 
 
@@ -484,8 +484,8 @@ def keys(c: Context, m: object) -> list:
     if type(m) is not dict:
         raise _wrong("keys", m, "a map")
     check_items(c, m)
-    charge(c, len(m) >> 2)  # type: ignore[arg-type]
-    return list(m)  # type: ignore[arg-type]
+    charge(c, len(m) >> 2)
+    return list(m)
 
 
 @builtin("values", 1)
@@ -493,8 +493,8 @@ def values(c: Context, m: object) -> list:
     if type(m) is not dict:
         raise _wrong("values", m, "a map")
     check_items(c, m)
-    charge(c, len(m) >> 2)  # type: ignore[arg-type]
-    return list(m.values())  # type: ignore[union-attr]
+    charge(c, len(m) >> 2)
+    return list(m.values())
 
 
 # ---- arrays (push pop insert remove sort reverse change the array in place) ---------------------
@@ -528,21 +528,21 @@ def insert(c: Context, a: object, index: object, item: object) -> None:
 def remove(c: Context, x: object, key: object) -> object:
     if type(x) is list:
         index = _want_int("remove", key, "index")
-        n = len(x)  # type: ignore[arg-type]
+        n = len(x)
         if index < 0:
             index += n
         if not 0 <= index < n:
             return None
         charge(c, (n - index) >> 6)  # the items after it move
-        return x.pop(index)  # type: ignore[union-attr]
+        return x.pop(index)
     if type(x) is dict:
         key = _want_str("remove", key, "key")
-        if key in x:  # type: ignore[operator]
-            return x.pop(key)  # type: ignore[union-attr]
+        if key in x:
+            return x.pop(key)
         if id(x) in c.case_insensitive:
-            for k in list(x):  # type: ignore[arg-type]
+            for k in list(x):
                 if type(k) is str and k.lower() == key.lower():
-                    return x.pop(k)  # type: ignore[union-attr]
+                    return x.pop(k)
         return None
     raise _wrong("remove", x, "an array or a map")
 
@@ -550,13 +550,13 @@ def remove(c: Context, x: object, key: object) -> object:
 @builtin("reverse", 1)
 def reverse(c: Context, x: object) -> object:
     if type(x) is list:
-        charge(c, len(x) >> 4)  # type: ignore[arg-type]
-        x.reverse()  # type: ignore[union-attr]
+        charge(c, len(x) >> 4)
+        x.reverse()
         return None
     if type(x) is str:
-        _room(c, len(x))  # type: ignore[arg-type]
-        built(c, 4 * len(x))  # type: ignore[arg-type] # character by character: slower than a copy
-        return x[::-1]  # type: ignore[index]
+        _room(c, len(x))
+        built(c, 4 * len(x))  # character by character: slower than a copy
+        return x[::-1]
     raise _wrong("reverse", x, "an array (or a string)")
 
 
@@ -586,7 +586,7 @@ def sort(c: Context, a: object, compare: object = None) -> None:
         result = call_function(c, fn, [x, y])
         if type(result) is not int:
             raise ScriptError(f"the function passed to sort() must return an integer (<0, 0, >0), not {type_name(result)}")
-        return result  # type: ignore[return-value]
+        return result
 
     a.sort(key=functools.cmp_to_key(cmp))
     return None
@@ -618,7 +618,7 @@ def join(c: Context, a: object, sep: object = "") -> str:
         if not all(type(v) is str for v in a):
             return join(c, [v if type(v) is str else render(v, c) for v in a], sep)
     built(c, size)
-    return check_string(c, sep.join(a))  # type: ignore[arg-type]
+    return check_string(c, sep.join(a))
 
 
 def _results(c: Context, fn: Fn, items: list):
@@ -690,7 +690,7 @@ def map_(c: Context, a: object, fn: object) -> list:
     budget = c.budget
     fr = _quick(c, fn, len(items))
     if fr is not None:
-        body = fn.quick[0]  # type: ignore[index]
+        body = fn.quick[0]
         out = []
         append = out.append
         try:
@@ -719,7 +719,7 @@ def _quick_tests(c: Context, fn: Fn, items: list, stop: bool) -> int | None:
     fr = _quick(c, fn, len(items))
     if fr is None:
         return None
-    body = fn.quick[0]  # type: ignore[index]
+    body = fn.quick[0]
     other = not stop
     two = fn.arity == 2
     try:
@@ -729,7 +729,7 @@ def _quick_tests(c: Context, fn: Fn, items: list, stop: bool) -> int | None:
                 fr[3] = i
             r = body(fr)
             if r is stop:
-                c.budget += fn.quick[1] * (len(items) - i - 1)  # type: ignore[index]
+                c.budget += fn.quick[1] * (len(items) - i - 1)
                 return i
             if r is not other:
                 break
@@ -748,7 +748,7 @@ def filter_(c: Context, a: object, fn: object) -> list:
     budget = c.budget
     fr = _quick(c, fn, len(items))
     if fr is not None:
-        body = fn.quick[0]  # type: ignore[index]
+        body = fn.quick[0]
         out = []
         append = out.append
         try:
@@ -851,15 +851,15 @@ def parse_json(c: Context, s: object) -> object:
     if type(s) is not str:
         raise _wrong("parse_json", s, "a string")
     # Parsing makes an object per token: ~60 ms for 1 MiB of small ones.
-    charge(c, len(s) >> 3)  # type: ignore[arg-type]
-    _check_json_depth(c, s)  # type: ignore[arg-type]
+    charge(c, len(s) >> 3)
+    _check_json_depth(c, s)
     try:
-        value = json.loads(s, parse_constant=_reject_constant)  # type: ignore[arg-type]
+        value = json.loads(s, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ScriptError(f"parse_json(): invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except (RecursionError, ValueError) as exc:
         raise ScriptError(f"parse_json(): invalid JSON: {exc}") from None
-    if s.count(",") >= c.limits.max_collection_items:  # type: ignore[union-attr] # else no array can be too big
+    if s.count(",") >= c.limits.max_collection_items:  # else no array can be too big
         _check_json_items(c, value)
     return value
 
@@ -904,17 +904,17 @@ def _check_json_depth(c: Context, text: str) -> None:
 def sha256(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("sha256", s, "a string")
-    charge(c, len(s) >> SCAN_SHIFT)  # type: ignore[arg-type]
-    return hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()  # type: ignore[union-attr]
+    charge(c, len(s) >> SCAN_SHIFT)
+    return hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @builtin("base64_encode", 1)
 def base64_encode(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("base64_encode", s, "a string")
-    _room(c, len(s) * 4 // 3)  # type: ignore[arg-type]
-    built(c, 2 * len(s))  # type: ignore[arg-type] # encode to bytes, then to text
-    out = base64.b64encode(s.encode("utf-8", "surrogatepass")).decode("ascii")  # type: ignore[union-attr]
+    _room(c, len(s) * 4 // 3)
+    built(c, 2 * len(s))  # encode to bytes, then to text
+    out = base64.b64encode(s.encode("utf-8", "surrogatepass")).decode("ascii")
     return check_string(c, out)
 
 
@@ -922,7 +922,7 @@ def base64_encode(c: Context, s: object) -> str:
 def base64_decode(c: Context, s: object) -> str:
     if type(s) is not str:
         raise _wrong("base64_decode", s, "a string")
-    text = s.strip()  # type: ignore[union-attr]
+    text = s.strip()
     built(c, 2 * len(text))
     try:
         if "-" in text or "_" in text:

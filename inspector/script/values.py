@@ -117,7 +117,7 @@ def equal(a: object, b: object) -> bool:
         if ta is dict:
             if len(a) != len(b):  # type: ignore[arg-type]
                 return False
-            for key, value in a.items():  # type: ignore[union-attr]
+            for key, value in a.items():
                 if key not in b or not equal(value, b[key]):  # type: ignore[operator,index]
                     return False
             return True
@@ -151,7 +151,7 @@ def same(c: Context, a: object, b: object) -> bool:
             if len(a) != len(b):  # type: ignore[arg-type]
                 return False
             charge(c, 2 * len(a))  # type: ignore[arg-type] # a lookup and a comparison per key
-            for key, value in a.items():  # type: ignore[union-attr]
+            for key, value in a.items():
                 if key not in b or not same(c, value, b[key]):  # type: ignore[operator,index]
                     return False
             return True
@@ -211,10 +211,8 @@ def to_json(value: object, pretty: bool = False, c: Context | None = None) -> st
             raise (
                 string_too_large(c, len(value) + 2)
                 if c is not None
-                else ScriptError(  # type: ignore[arg-type]
-                    f"string size limit exceeded: {len(value) + 2:,} bytes > {limit:,} (max_string_bytes)"
-                )
-            )  # type: ignore[arg-type]
+                else ScriptError(f"string size limit exceeded: {len(value) + 2:,} bytes > {limit:,} (max_string_bytes)")
+            )
     elif t is list or t is dict or t is tuple:
         limit = (c.limits if c is not None else DEFAULT_LIMITS).max_string_bytes
         size, nodes = json_size_at_least(value, limit)
@@ -298,14 +296,14 @@ def render(value: object, c: Context | None = None) -> str:
     if t is float:
         return render_float(value)  # type: ignore[arg-type]
     if t is Fn:
-        return f"Fn({value.name})"  # type: ignore[union-attr]
+        return f"Fn({value.name})"
     return to_json(value, c=c)
 
 
 def render_debug(value: object, c: Context | None = None) -> str:
     """`{:?}`: every value as JSON (strings quoted, () as null)."""
     if type(value) is Fn:
-        return f"Fn({value.name})"  # type: ignore[union-attr]
+        return f"Fn({value.name})"
     return to_json(value, c=c)
 
 
