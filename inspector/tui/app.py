@@ -32,6 +32,7 @@ from ..flow import Engine, FlowSet
 from ..model import Capture, unicode_text
 from ..pipeline import DRAIN_SECONDS_TUI, Pipeline
 from ..replay import DEFAULT_TIMEOUT
+from ..server import ServeOptions, ServerSession, SessionEvents
 from ..signatures import Masker, scheme_for
 from ..store import Store, StoreError
 from ..store.watch import StoreWatcher
@@ -40,8 +41,6 @@ from ..tunnel import (
     PublicUrl,
     TriggerUrl,
     Tunnel,
-    open_tunnel,
-    pipeline_follower,
     public_base_url_note,
     trigger_urls,
     tunnel_from_options,
@@ -144,6 +143,45 @@ class _AtBase:
         return self.pipeline.webhook_url(tenant, event_type, base or self.base)
 
 
+class _AppEvents(SessionEvents):
+    """The server session's events, as the TUI shows them: notifications and the header."""
+
+    def __init__(self, app: InspectorApp):
+        self.app = app
+
+    def warning(self, text: str) -> None:
+        self.app.notify(text, severity="warning", timeout=8)
+
+    def worker_line(self, text: str) -> None:
+        self.app._worker_warning(text)
+
+    def worker_capture(self, capture_id: int, update: bool) -> None:
+        self.app._worker_capture(capture_id, update)
+
+    def tunnel_changed(self, status: Any) -> None:
+        self.app.post_message(TunnelChanged(status))  # from the tunnel's threads too
+
+    def flows_reloaded(self, flows: Any) -> None:
+        self.app.post_message(FlowsReloaded(True))
+
+    def answers_reloaded(self, path: Path, config: Config) -> None:
+        self.app._answers_reloaded(path, config)
+
+    def answers_failed(self, path: Path, problems: list[str]) -> None:
+        self.app._answers_failed(path, problems)
+
+    def watch_trouble(self, why: str, every: float) -> None:
+        self.app.notify(
+            f"could not check flows and answers.json for changes ({why}); serving goes on with what is loaded, "
+            f"and the check is retried every {every:g} s",
+            severity="warning",
+            timeout=8,
+        )
+
+    def watch_recovered(self) -> None:
+        self.app.notify("flows and answers.json are watched again", timeout=4)
+
+
 @dataclass
 class ServerOptions:
     host: str = "127.0.0.1"
@@ -226,17 +264,34 @@ class InspectorApp(GuardedPump, App[int]):
         self.load_history = load_history
         self.watch_flows = watch_flows
         self.masker = Masker(config, reveal=reveal)
-        self.engine = Engine(flows, clock=clock)
-        self._own_pipeline = pipeline is None
-        self.pipeline = pipeline or Pipeline(
+        self.answers_problems: list[str] = []  # a changed answers.json that did not load
+        # The server (server.py, shared with `serve`): listen, workers, tunnel, the flows and
+        # answers.json watcher, the wind-down. The tunnel, not the options, sets the public URL.
+        self.session = ServerSession(
             self.config,
+            flows,
             store,
+            ServeOptions(
+                host=host,
+                port=port,
+                workers=workers if worker_command is not None else 1,
+                tenant=tenant,
+                forward_to=forward_to,
+                answers=Path(answers) if answers else None,
+                store=str(store.path),
+            ),
+            events=_AppEvents(self),
+            engine=Engine(flows, clock=clock),
+            pipeline=pipeline,
             clock=clock,
-            engine=self.engine,
-            local_base=f"http://{host}:{port}",
+            receiver_factory=receiver_factory,
+            worker_command=worker_command,
+            report_workers=True,
         )
+        self.engine = self.session.engine
+        self.pipeline = self.session.pipeline
         self.forward_to = forward_to
-        if forward_to:
+        if forward_to and pipeline is not None:
             self.pipeline.forward_to = forward_to
         # The tunnel: its statuses come back as TunnelChanged messages; the pipeline follows its URL.
         if tunnel is None:
@@ -244,19 +299,16 @@ class InspectorApp(GuardedPump, App[int]):
         self.tunnel: Tunnel = tunnel
         self.ngrok_tunnel = ngrok_tunnel or (lambda: tunnel_from_options("ngrok"))
         self.tunnel_check = tunnel_check
-        self._tunnel_subscriptions: list[Callable[[], None]] = []
         self._follow_tunnel(self.tunnel)
         self._last_tunnel_state = self.tunnel.status.state
         self._last_selfcheck = None
         self.resend_timeout = resend_timeout
         self.last_resend_url = ""
         self.export_dir = Path(export_dir) if export_dir is not None else _export_dir(store)
-        self.receiver: Any = None
         # --workers: more processes answer on the port (workers.py); they report captures
         # over their channels and this app reads them from the store.
         self.server_processes = workers
         self.worker_command = worker_command
-        self.process_pool: Any = None
         self._warnings: list[str] = []  # worker stderr lines not shown yet
         # Builds the listening side; tests may pass one with a fixed address.
         self.receiver_factory = receiver_factory
@@ -399,58 +451,35 @@ class InspectorApp(GuardedPump, App[int]):
         else:
             self.history_done = True
         if self.watch_flows:
-            self.set_interval(1.0, self._check_flows, name="flow-watch")
+            self.session.watch()
         self.call_after_refresh(_freeze_gc)
 
     async def _start_server(self) -> None:
-        from ..receiver import PortInUse, Receiver, can_share_port, shared_listening_sockets
-
-        factory = self.receiver_factory or Receiver
-        receiver = factory(self.pipeline, self.server.host, self.server.port)
-        workers = self.server_processes if self.worker_command is not None else 1
-        if workers > 1 and not can_share_port():
-            self.notify("--workers needs SO_REUSEPORT, which this system lacks; serving from one process", severity="warning")
-            workers = 1
-        sockets = []
-        try:
-            if workers > 1:
-                sockets = shared_listening_sockets(self.server.host, self.server.port, workers)
-            await receiver.start(sockets[0]) if sockets else await receiver.start()
-        except PortInUse as exc:
-            self.listen_error = f"not listening: {exc}"
+        problem = await self.session.listen()
+        if problem is not None:
+            self.listen_error = f"not listening: {problem}"
             return
-        except OSError as exc:
-            self.listen_error = (
-                f"not listening: cannot listen on {self.server.host}:{self.server.port}: {exc.strerror or exc}; check --host"
-            )
-            return
-        self.receiver = receiver
+        receiver = self.receiver
         # Its notes (slow senders, connections shed) and the requests it refuses go on screen.
         receiver.warn = lambda text: self.notify(text, severity="warning", timeout=8)
         receiver.on_reject = self.main.query_one(ProblemsBar).rejection
-        # As `serve` does: WAL pages move to the database from a thread, not inside a commit
-        # on this loop; with --workers, for their commits too.
-        self.store.start_checkpointer()
-        if sockets:
-            await self._start_workers(sockets[1:], receiver.port)
+        if await self.session.start_workers():
+            self._announce_workers(receiver.port)
 
-    async def _start_workers(self, sockets: list, port: int) -> None:
-        from ..workers import WorkerPool, worker_env
+    @property
+    def receiver(self) -> Any:
+        """The listening side, once the session listens."""
+        return self.session.receiver
 
-        self.process_pool = WorkerPool(
-            self.worker_command(port), sockets, warn=self._worker_warning, on_capture=self._worker_capture, env=worker_env()
-        )
-        self.receiver.selfcheck_nonces = self.process_pool.nonces
-        self._tunnel_subscriptions.append(self.tunnel.subscribe(self._tell_workers))
-        await self.process_pool.start()
+    @property
+    def process_pool(self) -> Any:
+        """The --workers processes (workers.WorkerPool), when there are any."""
+        return self.session.pool
 
+    def _announce_workers(self, port: int) -> None:
         async def announce() -> None:
-            try:
-                await asyncio.wait_for(self.process_pool.all_ready.wait(), 20)
-            except TimeoutError:
-                return
-            if not self._quitting:
-                self.notify(f"{len(self.process_pool.workers) + 1} processes answer on port {port}", timeout=4)
+            if await self.session.workers_ready(timeout=20) and not self._quitting:
+                self.notify(f"{self.session.processes_answering} processes answer on port {port}", timeout=4)
 
         self.run_worker(announce(), group="workers", exit_on_error=False)
 
@@ -473,10 +502,6 @@ class InspectorApp(GuardedPump, App[int]):
             shown.append(f"… and {len(lines) - len(shown)} more line(s) from the worker processes")
         self.notify("\n".join(shown), severity="warning", timeout=8)
 
-    def _tell_workers(self, status: Any) -> None:
-        if self.process_pool is not None:
-            self.process_pool.broadcast({"public_url": status.public_url if status.state == "up" else None})
-
     def _worker_capture(self, capture_id: int, update: bool) -> None:
         """A worker stored (or updated) a capture: the store watcher reads it now rather than
         at its next look (one way in for every capture another process writes)."""
@@ -495,7 +520,7 @@ class InspectorApp(GuardedPump, App[int]):
     # Header, problems, welcome
 
     def problems(self) -> list[str]:
-        out = list(self.startup_problems)
+        out = list(self.startup_problems) + self.answers_problems
         if self.listen_error:
             out.append(self.listen_error)
         out += [str(p) for p in self.flows.errors]
@@ -1315,16 +1340,13 @@ class InspectorApp(GuardedPump, App[int]):
             self.flows.reload()
             self._update_chrome()
 
-    @guarded_callback("checking the flows folder")
-    def _check_flows(self) -> None:
-        self._reload_flows(force=False)
-
     @work(thread=True, exclusive=True, group="flows", name="reloading flows", exit_on_error=False)
     def _reload_flows(self, force: bool) -> None:
         try:
             changed = self.flows.changed()
             if force or changed:
                 self.flows.reload()
+                self.call_from_thread(self.session.reloaded_flows)
                 self.post_message(FlowsReloaded(True))
         except Exception as exc:  # never let a reload take the UI down
             self.post_message(FlowsReloaded(False, f"could not reload flows: {exc}"))
@@ -1333,13 +1355,37 @@ class InspectorApp(GuardedPump, App[int]):
         if message.error:
             self.notify(message.error, severity="error")
             return
-        if self.process_pool is not None:
-            self.process_pool.broadcast({"reload": "flows"})
         errors = len(self.flows.errors)
         self.notify(
             f"flows reloaded: {len(self.flows.flows)} loaded" + (f", {errors} error(s)" if errors else ""),
             severity="warning" if errors else "information",
             timeout=3,
+        )
+        self._update_chrome()
+
+    def _answers_reloaded(self, path: Path, config: Config) -> None:
+        """answers.json changed and loaded (the session's watcher): new secrets and schemes
+        apply from the next request on, and the masker hides the new secrets."""
+        self.config = config
+        self.masker = Masker(config, reveal=self.reveal)
+        self.answers_problems = []
+        notes = [f"answers.json: {w}" for w in config.warnings] + [
+            f"{e} — requests using this entry get status `error`" for e in config.entry_errors
+        ]
+        self.notify(
+            "\n".join([f"answers reloaded: {path}", *notes[:WARNING_LINES]]),
+            severity="warning" if notes else "information",
+            timeout=6 if notes else 3,
+        )
+        self._update_chrome()
+
+    def _answers_failed(self, path: Path, problems: list[str]) -> None:
+        """answers.json changed into something that does not load: the last good configuration
+        stays, and the problems show until the file is fixed."""
+        self.answers_problems = [*problems, f"{path}: keeping the previous configuration until the file is fixed"]
+        shown = problems[:WARNING_LINES] + ([f"… and {len(problems) - WARNING_LINES} more"] if len(problems) > WARNING_LINES else [])
+        self.notify(
+            "\n".join([f"{path} has errors; keeping the previous configuration until it is fixed:", *shown]), severity="error", timeout=12
         )
         self._update_chrome()
 
@@ -1440,18 +1486,13 @@ class InspectorApp(GuardedPump, App[int]):
     # in the tunnel's own threads); its statuses come back as TunnelChanged messages.
 
     def _follow_tunnel(self, tunnel: Tunnel) -> None:
-        for unsubscribe in self._tunnel_subscriptions:
-            unsubscribe()
+        """Use `tunnel`: the session makes the pipeline, the record and the workers follow it,
+        and its statuses come here as TunnelChanged messages."""
         self.tunnel = tunnel
-        self._tunnel_subscriptions = [
-            tunnel.subscribe(pipeline_follower(self.pipeline)),
-            tunnel.subscribe(lambda status: self.post_message(TunnelChanged(status))),
-        ]
-        if getattr(self, "process_pool", None) is not None:
-            self._tunnel_subscriptions.append(tunnel.subscribe(self._tell_workers))
+        self.session.follow(tunnel)
 
     def _open_tunnel(self) -> None:
-        self._tunnel_work(open_tunnel(self.tunnel, self.receiver, check=self.tunnel_check), "start")
+        self._tunnel_work(self.session.open_tunnel(check=self.tunnel_check), "start")
 
     def _tunnel_work(self, work: Awaitable[Any], what: str) -> None:
         async def run() -> None:
@@ -1544,34 +1585,14 @@ class InspectorApp(GuardedPump, App[int]):
             if listener in listeners:
                 listeners.remove(listener)
         try:
-            await asyncio.wait_for(self.tunnel.stop(), timeout=8.0)
-        except Exception as exc:  # quitting must always work; stop() itself never hangs
-            self.log.error(f"stopping the tunnel: {exc!r}")
-        # A worker lets requests in flight finish (up to 5 s), drains its flow runs for
-        # DRAIN_SECONDS_TUI, then waits up to 5 s for them to end as `interrupted`: give it
-        # that before killing it.
-        stopping_workers = (
-            asyncio.ensure_future(self.process_pool.stop(grace=5 + DRAIN_SECONDS_TUI + 5 + 2)) if self.process_pool is not None else None
-        )
-        if self.receiver is not None:
-            try:
-                await self.receiver.stop(grace=2.0)
-            except Exception as exc:  # quitting must always work
-                self.log.error(f"stopping the server: {exc!r}")
-        if stopping_workers is not None:
-            try:
-                await stopping_workers
-            except Exception as exc:
-                self.log.error(f"stopping the worker processes: {exc!r}")
-        try:
-            await self.pipeline.drain(timeout=DRAIN_SECONDS_TUI)
-        except Exception as exc:
-            self.log.error(f"draining flow runs: {exc!r}")
-        if self._own_pipeline:
-            try:
-                await self.pipeline.close()  # the forward client
-            except Exception as exc:
-                self.log.error(f"closing the pipeline: {exc!r}")
+            # A worker lets requests in flight finish (up to 5 s), drains its flow runs for
+            # DRAIN_SECONDS_TUI, then waits up to 5 s for them to end as `interrupted`: give it
+            # that before killing it.
+            await self.session.stop(
+                drain=DRAIN_SECONDS_TUI, receiver_grace=2.0, worker_grace=5 + DRAIN_SECONDS_TUI + 5 + 2, tunnel_timeout=8.0
+            )
+        except Exception as exc:  # quitting must always work
+            self.log.error(f"stopping the server: {exc!r}")
         try:
             self.store.flush()
         except Exception as exc:

@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..cli import worker_argv
 from ..config import ConfigError, find_answers, load_config
 from ..flow import FlowSet
+from ..server import ServeOptions, worker_argv
 from ..store import SERVER_STOCK, Store, StoreError
 from ..tunnel import tunnel_from_options
 
@@ -88,7 +88,7 @@ def build_app(args: Any):
         ngrok_tunnel=lambda: tunnel_from_options("ngrok", None, args.ngrok_path),
         forward_to=forward_to,
         workers=getattr(args, "workers", 1) or 1,
-        worker_command=lambda port: worker_argv(args, port, report=True),
+        worker_command=lambda port: worker_argv(ServeOptions.from_args(args), port, report=True),
     )
     return app, store
 
