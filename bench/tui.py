@@ -299,8 +299,14 @@ def measure_ingest(seconds: float, concurrency: int, rounds: int = 3) -> dict:
             ingest.measure(port, 1.0, concurrency, None, use_wrk)  # warm-up
         each = max(1.0, seconds / rounds)
         for turn in range(rounds):
-            for name, (_proc, port) in list(procs.items())[:: 1 if turn % 2 == 0 else -1]:
-                rounds_of[name].append(ingest.measure(port, each, concurrency, None, use_wrk))
+            for name, (proc, port) in list(procs.items())[:: 1 if turn % 2 == 0 else -1]:
+                cpu_before = ingest.cpu_seconds(proc.pid)
+                got = ingest.measure(port, each, concurrency, None, use_wrk)
+                cpu_after = ingest.cpu_seconds(proc.pid)
+                served = got.get("requests") or got["rps"] * each
+                if cpu_before is not None and cpu_after is not None and served:
+                    got["cpu_us"] = (cpu_after - cpu_before) / served * 1e6  # the server's, per request
+                rounds_of[name].append(got)
     finally:
         for proc, _port in procs.values():
             proc.terminate()
@@ -316,6 +322,10 @@ def measure_ingest(seconds: float, concurrency: int, rounds: int = 3) -> dict:
 
     rps = {name: median([r["rps"] for r in got]) for name, got in rounds_of.items()}
     vs_serve = [t["rps"] / s["rps"] for t, s in zip(rounds_of["tui"], rounds_of["serve"], strict=True) if s["rps"]]
+    # The same from CPU time per request (serve's / the TUI's), steadier on a shared machine.
+    cpu = [
+        s["cpu_us"] / t["cpu_us"] for t, s in zip(rounds_of["tui"], rounds_of["serve"], strict=True) if t.get("cpu_us") and s.get("cpu_us")
+    ]
     tui = sorted(rounds_of["tui"], key=lambda r: r["rps"])[len(rounds_of["tui"]) // 2]
     bare = rps["bare"]
     return {
@@ -330,6 +340,10 @@ def measure_ingest(seconds: float, concurrency: int, rounds: int = 3) -> dict:
         "serve_ratio": round(rps["serve"] / bare, 3) if bare else None,
         "tui_vs_serve": round(median(vs_serve), 3) if vs_serve else None,
         "tui_vs_serve_rounds": [round(r, 3) for r in vs_serve],
+        "tui_vs_serve_cpu": round(median(cpu), 3) if cpu else None,
+        "tui_vs_serve_cpu_rounds": [round(r, 3) for r in cpu],
+        "tui_cpu_us": round(median([r["cpu_us"] for r in rounds_of["tui"] if r.get("cpu_us")]), 1),
+        "serve_cpu_us": round(median([r["cpu_us"] for r in rounds_of["serve"] if r.get("cpu_us")]), 1),
         "tui_p50_ms": round(tui["p50_ms"], 2),
         "tui_p99_ms": round(tui["p99_ms"], 2),
         "tui_statuses": tui.get("statuses"),
@@ -395,6 +409,12 @@ def run_all(quick: bool = False, captures: int | None = None, seconds: float | N
             "value": f"{ing['tui_rps']:.0f} / {ing['serve_rps']:.0f}; {ing['tui_vs_serve']} {ing['tui_vs_serve_rounds']}",
             "target": "≥ 0.9",
             "ok": (ing["tui_vs_serve"] or 0) >= 0.9,
+        },
+        {
+            "name": "tui: TUI live / serve by CPU per request (serve µs / TUI µs)",
+            "value": f"{ing['serve_cpu_us']:.0f} / {ing['tui_cpu_us']:.0f}; {ing['tui_vs_serve_cpu']} {ing['tui_vs_serve_cpu_rounds']}",
+            "target": "",
+            "ok": None,
         },
     ]
     return {"large": large, "ingest": ing, "keys": keys, "rows": rows}
