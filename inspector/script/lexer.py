@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import ScriptError
 
 KEYWORDS = frozenset({"let", "const", "if", "else", "while", "loop", "for", "in", "break", "continue", "return", "fn", "true", "false"})
@@ -75,7 +77,7 @@ class Token:
 
     __slots__ = ("kind", "value", "line", "column", "end")
 
-    def __init__(self, kind: str, value: object, line: int, column: int, end: int) -> None:
+    def __init__(self, kind: str, value: Any, line: int, column: int, end: int) -> None:
         self.kind = kind
         self.value = value
         self.line = line
@@ -241,10 +243,10 @@ class Lexer:
         text = src[start:pos].replace("_", "")
         self.pos = pos
         if is_float:
-            value = float(text)
-            if value in (float("inf"), float("-inf")):
+            number = float(text)
+            if number in (float("inf"), float("-inf")):
                 raise self.error(f"number {src[start:pos]} is too large for a float", start)
-            return Token("float", value, line, column, pos)
+            return Token("float", number, line, column, pos)
         return Token("int", int(text), line, column, pos)
 
     def _escape(self, pos: int) -> tuple[str, int]:

@@ -213,7 +213,7 @@ def contains(c: Context, item: object, container: object) -> bool:
     t = type(container)
     if t is list:
         charge(c, len(container))  # type: ignore[arg-type] # one Python comparison per item
-        return any(same(c, item, v) for v in container)
+        return any(same(c, item, v) for v in container)  # type: ignore[attr-defined]
     if t is dict:
         if type(item) is not str:
             raise ScriptError(f"'in' on a map looks up a key, which must be a string, not {type_name(item)}")
@@ -241,7 +241,7 @@ def out_of_range(k: int, size: int, kind: str) -> ScriptError:
     )
 
 
-def index(c, o: object, k: object, safe: bool) -> object:
+def index(c: Context, o: object, k: object, safe: bool) -> object:
     """The complete path of `o[k]`."""
     t = type(o)
     if t is dict:

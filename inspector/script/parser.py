@@ -49,7 +49,7 @@ _NAME_KINDS = frozenset({"ident"}) | frozenset(
 
 
 class Parser:
-    def __init__(self, lexer: Lexer, max_nesting: int, depth: int = 0) -> None:
+    def __init__(self, lexer: Lexer | _TokenList, max_nesting: int, depth: int = 0) -> None:
         self.lexer = lexer
         lexer.max_nesting = max_nesting
         self.max_nesting = max_nesting
@@ -256,7 +256,7 @@ class Parser:
             self.depth -= 1
             if isinstance(operand, n.Literal) and tok.kind != "!":
                 value = operand.value
-                if type(value) in (int, float):
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
                     return n.Literal(tok.line, tok.column, -value if tok.kind == "-" else value)
             return n.Unary(tok.line, tok.column, tok.kind, operand)
         return self.parse_postfix(self.parse_primary(), None)
@@ -456,6 +456,8 @@ class Parser:
 
 class _TokenList:
     """A lexer stand-in that replays the tokens of one `${…}`."""
+
+    max_nesting = 0  # set by the Parser, as on a Lexer
 
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens

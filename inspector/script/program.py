@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from operator import itemgetter
+from typing import Any
 
 from .compiler import Compiler
 from .errors import DEFAULT_LIMITS, Limits, ScriptError, SourceMap
 from .lexer import Lexer
 from .parser import Parser
 from .values import Context, Fn, ReturnSignal, call_depth_limit, operation_limit, suggest
+
+Clock = Callable[[], datetime]
 
 #: The names a flow puts in scope (SPEC §6).
 FLOW_SCOPE_NAMES = ("event", "headers", "payload", "prev", "nodes", "state")
@@ -41,7 +44,7 @@ class Program:
 
     __slots__ = ("source", "origin", "_map", "_body", "_pad", "_weight", "_context", "_copy_scope", "_unresolved", "_limited", "_program")
 
-    def __init__(self, source: str, source_map: SourceMap, body, size: int, compiler: Compiler, weight: int = 0) -> None:
+    def __init__(self, source: str, source_map: SourceMap, body: Any, size: int, compiler: Compiler, weight: int = 0) -> None:
         self.source = source
         self.origin = source_map.origin
         self._map = source_map
@@ -122,7 +125,7 @@ class Program:
                     return value
         return self._run(scope, limits, None, False)
 
-    def _run(self, scope, limits: Limits | None, clock, with_logs: bool):
+    def _run(self, scope: Any, limits: Limits | None, clock: Clock | None, with_logs: bool) -> Any:
         """The general path of `run` (a RunResult) and `evaluate` (the value)."""
         if type(scope) is not dict:
             scope = {} if scope is None else dict(scope)
@@ -167,7 +170,7 @@ class Program:
             found.append(self._map.locate(ScriptError(message, line, column)))
         return found
 
-    def _limited_context(self, limits: Limits, scope: dict, clock) -> Context:
+    def _limited_context(self, limits: Limits, scope: dict[str, object], clock: Clock | None) -> Context:
         limited = self._limited
         if limited[0] is limits and limited[1] is not None:
             c = limited[1]()
@@ -200,7 +203,7 @@ class Program:
                 ),
             )
 
-    def _configure(self, c: Context, limits: Limits | None, clock) -> None:
+    def _configure(self, c: Context, limits: Limits | None, clock: Clock | None) -> None:
         if limits is not None:
             c.limits = limits
             c.budget = limits.max_operations - self._weight

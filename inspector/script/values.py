@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from .errors import DEFAULT_LIMITS, ScriptError
 
@@ -34,7 +35,7 @@ class Fn:
 
     __slots__ = ("name", "arity", "body", "template", "builtin", "quick")
 
-    def __init__(self, name: str, arity: int, body, template: list | None, builtin=None, quick=None) -> None:
+    def __init__(self, name: str, arity: int, body: Any, template: list[Any] | None, builtin: Any = None, quick: Any = None) -> None:
         self.name = name
         self.arity = arity
         self.body = body
@@ -98,7 +99,7 @@ def type_name(value: object) -> str:
     return _TYPE_NAMES.get(type(value), "unknown")
 
 
-def suggest(name: str, candidates) -> str:
+def suggest(name: str, candidates: Iterable[str]) -> str:
     """' (did you mean 'x'?)' or '' — for unknown names."""
     matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     if not matches:
@@ -113,11 +114,11 @@ def equal(a: object, b: object) -> bool:
     ta, tb = type(a), type(b)
     if ta is tb:
         if ta is list:
-            return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
+            return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type, call-overload]
         if ta is dict:
             if len(a) != len(b):  # type: ignore[arg-type]
                 return False
-            for key, value in a.items():
+            for key, value in a.items():  # type: ignore[attr-defined]
                 if key not in b or not equal(value, b[key]):  # type: ignore[operator,index]
                     return False
             return True
@@ -151,7 +152,7 @@ def same(c: Context, a: object, b: object) -> bool:
             if len(a) != len(b):  # type: ignore[arg-type]
                 return False
             charge(c, 2 * len(a))  # type: ignore[arg-type] # a lookup and a comparison per key
-            for key, value in a.items():
+            for key, value in a.items():  # type: ignore[attr-defined]
                 if key not in b or not same(c, value, b[key]):  # type: ignore[operator,index]
                     return False
             return True
@@ -165,7 +166,7 @@ def charge_compare(c: Context, a: str, b: str) -> None:
         charge(c, n >> SCAN_SHIFT)
 
 
-def lookup(c: Context, mapping: dict, key: str, default=None):
+def lookup(c: Context, mapping: dict[str, object], key: str, default: object = None) -> object:
     """A map entry by key; header maps also match case-insensitively."""
     value = mapping.get(key, _MISSING)
     if value is _MISSING:
@@ -209,9 +210,9 @@ def to_json(value: object, pretty: bool = False, c: Context | None = None) -> st
         limit = (c.limits if c is not None else DEFAULT_LIMITS).max_string_bytes
         if len(value) + 2 > limit:  # type: ignore[arg-type] # quoted, it can only grow
             raise (
-                string_too_large(c, len(value) + 2)
+                string_too_large(c, len(value) + 2)  # type: ignore[arg-type]
                 if c is not None
-                else ScriptError(f"string size limit exceeded: {len(value) + 2:,} bytes > {limit:,} (max_string_bytes)")
+                else ScriptError(f"string size limit exceeded: {len(value) + 2:,} bytes > {limit:,} (max_string_bytes)")  # type: ignore[arg-type]
             )
     elif t is list or t is dict or t is tuple:
         limit = (c.limits if c is not None else DEFAULT_LIMITS).max_string_bytes
@@ -259,8 +260,8 @@ def json_size_at_least(value: object, limit: int) -> tuple[int, int]:
             items = v.values()
             total += sum(map(len, v)) + 3 * len(v)  # "key":
         else:
-            total += 1 + len(v)  # brackets and commas
-            items = v
+            total += 1 + len(v)  # type: ignore[arg-type] # brackets and commas
+            items = v  # type: ignore[assignment]
         for x in items:
             tx = type(x)
             if tx is str:
@@ -296,7 +297,7 @@ def render(value: object, c: Context | None = None) -> str:
     if t is float:
         return render_float(value)  # type: ignore[arg-type]
     if t is Fn:
-        return f"Fn({value.name})"
+        return f"Fn({value.name})"  # type: ignore[attr-defined]
     return to_json(value, c=c)
 
 
@@ -366,7 +367,7 @@ def joined(c: Context, parts: list, sep: str = "") -> str:
     return check_string(c, text) if size * 4 > limit else text
 
 
-def check_items(c: Context, collection) -> None:
+def check_items(c: Context, collection: list[object] | dict[str, object]) -> None:
     if len(collection) > c.limits.max_collection_items:
         kind = "array" if type(collection) is list else "map"
         raise ScriptError(
@@ -384,13 +385,13 @@ def store(c: Context, value: object) -> object:
     return value
 
 
-def _copy(c: Context, value, depth: int):
+def _copy(c: Context, value: Any, depth: int) -> Any:
     if depth > c.limits.max_nesting:
         raise ScriptError(f"nesting limit exceeded: arrays and maps nested more than {c.limits.max_nesting} levels (max_nesting)")
     t = type(value)
     if t is dict:
         c.budget -= len(value)
-        out = {}
+        out: Any = {}
         for k, v in value.items():
             tv = type(v)
             out[k] = _copy(c, v, depth + 1) if (tv is list or tv is dict or tv is tuple) else v
