@@ -10,8 +10,9 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from .errors import ScriptError
 from .values import (
@@ -45,8 +46,8 @@ BUILTINS: dict[str, tuple[Callable, int, int]] = {}
 _MAX_LOG_CHARS = 1 << 20  # per run, so a chatty loop cannot exhaust memory
 
 
-def builtin(name: str, min_args: int, max_args: int | None = None):
-    def register(func: Callable) -> Callable:
+def builtin(name: str, min_args: int, max_args: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
         BUILTINS[name] = (func, min_args, min_args if max_args is None else max_args)
         return func
 
@@ -112,7 +113,7 @@ def contains(c: Context, x: object, item: object) -> bool:
         return _want_str("contains", item) in x  # type: ignore[operator]
     if t is list:
         charge(c, len(x))  # type: ignore[arg-type] # one Python comparison per item
-        return any(same(c, v, item) for v in x)
+        return any(same(c, v, item) for v in x)  # type: ignore[attr-defined]
     if t is dict:
         return has_key(c, x, _want_str("contains", item, "key"))  # type: ignore[arg-type]
     raise _wrong("contains", x, "a string, an array or a map")
@@ -123,10 +124,10 @@ def index_of(c: Context, x: object, item: object) -> int:
     t = type(x)
     if t is str:
         charge(c, len(x) >> SCAN_SHIFT)  # type: ignore[arg-type]
-        return x.find(_want_str("index_of", item))
+        return x.find(_want_str("index_of", item))  # type: ignore[attr-defined]
     if t is list:
         charge(c, len(x))  # type: ignore[arg-type] # one Python comparison per item
-        for i, v in enumerate(x):  # type: ignore[arg-type]
+        for i, v in enumerate(x):  # type: ignore[arg-type, var-annotated]
             if same(c, v, item):
                 return i
         return -1
@@ -425,13 +426,13 @@ def to_int(c: Context, x: object) -> int:
     if t is int:
         return x  # type: ignore[return-value]
     if t is bool:
-        return int(x)
+        return int(x)  # type: ignore[call-overload]
     if t is float:
         if x != x or not -MAX_FLOAT <= x <= MAX_FLOAT:  # type: ignore[operator]
             raise ScriptError(f"to_int(): {x} has no integer value")
-        return _int_in_range("to_int", int(x))
+        return _int_in_range("to_int", int(x))  # type: ignore[call-overload]
     if t is str:
-        text = x.strip()
+        text = x.strip()  # type: ignore[attr-defined]
         if _FLOAT_TEXT.fullmatch(text) and any(ch in text for ch in ".eE"):
             return to_int(c, parse_float(c, text))
         return parse_int(c, x)
@@ -503,7 +504,7 @@ def values(c: Context, m: object) -> list:
 @builtin("push", 2)
 def push(c: Context, a: object, item: object) -> None:
     _array("push", a).append(store(c, item))
-    check_items(c, a)
+    check_items(c, a)  # type: ignore[arg-type]
 
 
 @builtin("pop", 1)
@@ -621,7 +622,7 @@ def join(c: Context, a: object, sep: object = "") -> str:
     return check_string(c, sep.join(a))
 
 
-def _results(c: Context, fn: Fn, items: list):
+def _results(c: Context, fn: Fn, items: list[object]) -> Iterator[object]:
     """Call `fn` on each item (and its index, when `fn` takes two parameters), lazily.
     Script functions are called with the frame set up inline: this is the hot loop of
     map/filter/any/all/find."""
@@ -637,7 +638,7 @@ def _results(c: Context, fn: Fn, items: list):
     c.depth += 1
     try:
         for i, v in enumerate(items):
-            fr = template[:]
+            fr = template[:]  # type: ignore[index]
             fr[0] = c
             fr[1] = g
             fr[2] = v
@@ -691,7 +692,7 @@ def map_(c: Context, a: object, fn: object) -> list:
     fr = _quick(c, fn, len(items))
     if fr is not None:
         body = fn.quick[0]
-        out = []
+        out: list[object] = []
         append = out.append
         try:
             if fn.arity == 1:
@@ -749,7 +750,7 @@ def filter_(c: Context, a: object, fn: object) -> list:
     fr = _quick(c, fn, len(items))
     if fr is not None:
         body = fn.quick[0]
-        out = []
+        out: list[object] = []
         append = out.append
         try:
             if fn.arity == 1:
@@ -875,7 +876,7 @@ def _check_json_items(c: Context, value: object) -> None:
                     f"parse_json(): {'array' if type(v) is list else 'map'} size limit exceeded: {len(v):,} items > "
                     f"{most:,} (max_collection_items)"
                 )
-            stack.extend(v if type(v) is list else v.values())
+            stack.extend(v if type(v) is list else v.values())  # type: ignore[union-attr]
 
 
 def _reject_constant(name: str) -> object:
