@@ -15,6 +15,9 @@ the general path instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NoReturn
+
 from . import nodes as n
 from .errors import ScriptError
 from .operators import ARITHMETIC, comparable, contains, negate
@@ -23,6 +26,7 @@ from .stdlib import BUILTINS, apply_format, parse_format
 from .values import (
     MAX_INT,
     MIN_INT,
+    Context,
     charge_compare,
     joined,
     lookup,
@@ -30,6 +34,9 @@ from .values import (
     same,
     type_name,
 )
+
+Resolve = Callable[[str], Any]  # a name -> (slot, constant) | None, from the compiler's scope
+Shadowed = Callable[[str, int], bool]  # whether `name(…)` with that many arguments is not the built-in
 
 # Built-ins without side effects and without callbacks: safe to evaluate twice.
 PURE_BUILTINS = frozenset(
@@ -78,19 +85,19 @@ class _Missing:
 _M = _Missing()
 
 
-def _unknown(name: str):
+def _unknown(name: str) -> NoReturn:
     raise ScriptError(f"unknown variable '{name}'")
 
 
-def _bad_property(o: object, name: str):
+def _bad_property(o: object, name: str) -> NoReturn:
     raise ScriptError(f"cannot read property '{name}' of {type_name(o)}")
 
 
-def _not_bool(what: str, v: object):
+def _not_bool(what: str, v: object) -> NoReturn:
     raise ScriptError(f"{what} must be a bool, not {type_name(v)}")
 
 
-def _compare_slow(c, op: str, a: object, b: object):
+def _compare_slow(c: Context, op: str, a: object, b: object) -> bool:
     """Ordering anything but two numbers: two strings (long ones charged), else an error."""
     if type(a) is str and type(b) is str:
         charge_compare(c, a, b)
@@ -161,7 +168,7 @@ def height(node: n.Node) -> int:
 class CodeGen:
     """Turns a pure expression tree into the source of one Python expression."""
 
-    def __init__(self, resolve, local=None, context: str = "c") -> None:
+    def __init__(self, resolve: Resolve, local: Callable[[int], str] | None = None, context: str = "c") -> None:
         self.resolve = resolve  # name -> (slot, constant) | None, from the compiler's scope
         self.local = local or _frame_slot  # slot -> the Python expression that reads it
         self.c = context  # the Python expression for the run Context
@@ -172,7 +179,7 @@ class CodeGen:
         self.charges = False  # calls something that may charge the operation budget
 
     @staticmethod
-    def pure(node: n.Node, shadowed=None) -> bool:
+    def pure(node: Any, shadowed: Shadowed | None = None) -> bool:
         """Whether `node` has no side effects and can be generated. `shadowed(name, count)`
         tells whether a call `name(…)` with `count` arguments reaches something other than
         the built-in (a local variable or a script `fn`)."""
@@ -252,16 +259,16 @@ class CodeGen:
     def g_Binary(self, node: n.Binary) -> str:
         op = node.op
         if op in ("==", "!="):
-            left, right = node.left, node.right
-            if isinstance(left, n.Literal) and not isinstance(right, n.Literal):
-                left, right = right, left
-            if isinstance(right, n.Literal) and type(right.value) is str and len(right.value) <= 4096:
+            lnode, rnode = node.left, node.right
+            if isinstance(lnode, n.Literal) and not isinstance(rnode, n.Literal):
+                lnode, rnode = rnode, lnode
+            if isinstance(rnode, n.Literal) and type(rnode.value) is str and len(rnode.value) <= 4096:
                 a = self.temp()
-                test = f"(type({a} := {self.gen(left)}) is str and {a} == {right.value!r})"
+                test = f"(type({a} := {self.gen(lnode)}) is str and {a} == {rnode.value!r})"
             else:
                 self.uses_context = True
                 self.charges = True
-                test = f"_same({self.c}, {self.gen(left)}, {self.gen(right)})"
+                test = f"_same({self.c}, {self.gen(lnode)}, {self.gen(rnode)})"
             return test if op == "==" else f"(not {test})"
         if op in ("&&", "||"):
             a, b = self.temp(), self.temp()
@@ -355,7 +362,7 @@ class CodeGen:
         return self._builtin(node.name, [self.gen(node.target)] + args, ())
 
 
-def generate(node: n.Node, resolve, slow, name: str = "expression"):
+def generate(node: n.Node, resolve: Resolve, slow: Callable[..., Any], name: str = "expression") -> Callable[..., Any] | None:
     """A Python function `f(fr)` for the pure expression `node`, or None when it does not
     qualify. `slow` is the closure twin used to re-raise errors with positions."""
     if height(node) > _MAX_HEIGHT:
@@ -386,7 +393,7 @@ def generate(node: n.Node, resolve, slow, name: str = "expression"):
             "        return _slow(fr)",
         ]
     )
-    namespace = dict(_HELPERS)
+    namespace: dict[str, Any] = dict(_HELPERS)
     namespace.update(gen.consts)
     namespace["_slow"] = slow
     try:
@@ -401,7 +408,9 @@ def generate(node: n.Node, resolve, slow, name: str = "expression"):
 _LAZY_CONTEXT = "(c or (c := _new(C, g)))"
 
 
-def generate_program(statements: list, result, shadowed=None):
+def generate_program(
+    statements: list[tuple[Any, ...]], result: n.Node | None, shadowed: Shadowed | None = None
+) -> Callable[..., Any] | None:
     """A Python function `f(g, C)` that runs a whole script made only of `let`s with pure
     values and pure expression statements, with the scope `g` as its globals and a Context
     of class `C` made only if needed, or None when the script does not qualify.
@@ -437,7 +446,7 @@ def generate_program(statements: list, result, shadowed=None):
         lines.append(f"    return {'None' if result is None else gen.gen(result)}")
     except ScriptError:
         return None  # e.g. a bad format string: the closure path reports it
-    namespace = dict(_HELPERS)
+    namespace: dict[str, Any] = dict(_HELPERS)
     namespace.update(gen.consts)
     try:
         exec(compile("\n".join(lines), "<script program>", "exec"), namespace)  # noqa: S102 - our own generated code
