@@ -8,7 +8,9 @@ iteration and call, each charging the number of nodes it evaluates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from operator import itemgetter
+from typing import Any
 
 from . import nodes as n
 from .codegen import CodeGen, generate, generate_program
@@ -20,6 +22,7 @@ from .values import (
     MAX_INT,
     MIN_INT,
     BreakSignal,
+    Context,
     ContinueSignal,
     Fn,
     ReturnSignal,
@@ -36,6 +39,9 @@ from .values import (
     suggest,
     type_name,
 )
+
+# A compiled node: a closure over the frame (slot 0 the Context, slot 1 the globals).
+Code = Callable[[list[Any]], Any]
 
 _MISSING = object()
 _TRIVIAL = (n.Literal, n.Variable)
@@ -105,12 +111,12 @@ class Compiler:
         self.fast = True
         # `f(g, C)` for a script or expression without side effects, generated whole (see
         # `codegen.generate_program`); None otherwise.
-        self.program = None
+        self.program: Callable[..., Any] | None = None
         self.unresolved: list[tuple[str, str, int, int, tuple[str, ...]]] = []  # kind, name, line, col, candidates
 
     # ---- entry points ---------------------------------------------------------------------
 
-    def compile_script(self, script: n.Script):
+    def compile_script(self, script: n.Script) -> tuple[Code, int, int]:
         for fn in script.functions:
             group = self.functions.setdefault(fn.name, {})
             if len(fn.params) in group:
@@ -130,13 +136,13 @@ class Compiler:
         self.program = self._whole(script.body)
         return body, self.scope.next_slot, sum(weight(s) for s in script.body.statements)
 
-    def compile_expression(self, node: n.Node):
+    def compile_expression(self, node: n.Node) -> tuple[Code, int, int]:
         """(closure, frame size, weight): the caller charges `weight` before running it."""
         body = self.expr(node)
         self.program = generate_program([], node, self.shadowed)
         return body, self.scope.next_slot, weight(node)
 
-    def _whole(self, block: n.Block):
+    def _whole(self, block: n.Block) -> Callable[..., Any] | None:
         """The script as one generated function when it is only `let`s and expressions
         without side effects."""
         statements: list[tuple] = []
@@ -160,7 +166,7 @@ class Compiler:
 
     # ---- dispatch -----------------------------------------------------------------------------
 
-    def expr(self, node: n.Node):
+    def expr(self, node: n.Node) -> Code:
         method = getattr(self, "c_" + type(node).__name__)
         if self.fast and type(node) not in _TRIVIAL and CodeGen.pure(node, self.shadowed):
             # One generated Python function for the whole side-effect-free subtree; its
@@ -175,7 +181,7 @@ class Compiler:
 
     # ---- blocks and statements -----------------------------------------------------------------
 
-    def block(self, node: n.Block, extra: int = 0, declare=None, charge: bool = True):
+    def block(self, node: n.Block, extra: int = 0, declare: Callable[[], object] | None = None, charge: bool = True) -> Code:
         """A block; `extra` adds to its charge (loop iterations), `declare` runs in its scope
         before the statements (loop variables)."""
         self.scope.blocks.append({})
@@ -232,7 +238,7 @@ class Compiler:
 
         return block_n
 
-    def statement(self, node: n.Node):
+    def statement(self, node: n.Node) -> Code:
         if isinstance(node, n.Let):
             return self.s_let(node)
         if isinstance(node, n.Assign):
@@ -245,7 +251,7 @@ class Compiler:
             return self.s_return(node)
         return self.expr(node)
 
-    def s_let(self, node: n.Let):
+    def s_let(self, node: n.Let) -> Code:
         value = self.expr(node.value) if node.value is not None else None
         slot = self.scope.declare(node.name, node.constant)
         if value is None:
@@ -260,7 +266,7 @@ class Compiler:
 
         return let
 
-    def s_break(self, node: n.Break):
+    def s_break(self, node: n.Break) -> Code:
         value = self.expr(node.value) if node.value is not None else _unit
 
         def break_(fr):
@@ -268,7 +274,7 @@ class Compiler:
 
         return break_
 
-    def s_return(self, node: n.Return):
+    def s_return(self, node: n.Return) -> Code:
         value = self.expr(node.value) if node.value is not None else _unit
 
         def return_(fr):
@@ -276,7 +282,7 @@ class Compiler:
 
         return return_
 
-    def s_assign(self, node: n.Assign):
+    def s_assign(self, node: n.Assign) -> Code:
         op = node.op
         combine = ARITHMETIC[op[:-1]] if op != "=" else None
         value = self.expr(node.value)
@@ -311,7 +317,7 @@ class Compiler:
                         if type(a) is list:
                             c = fr[0]
                             if type(b) is list:
-                                a.extend(store(c, b))
+                                a.extend(store(c, b))  # type: ignore[arg-type]
                             else:
                                 a.append(store(c, b))
                             try:
@@ -373,7 +379,7 @@ class Compiler:
 
             return assign_property
 
-        obj = self.expr(target.target)  # an Index
+        obj = self.expr(target.target)  # type: ignore[attr-defined] # an Index
         index = self.expr(target.index)  # type: ignore[attr-defined]
 
         def assign_index(fr):
@@ -406,7 +412,7 @@ class Compiler:
 
     # ---- expressions ---------------------------------------------------------------------------
 
-    def c_Literal(self, node: n.Literal):
+    def c_Literal(self, node: n.Literal) -> Code:
         value = node.value
         if type(value) is str and len(value) * 4 > self.limits.max_string_bytes:
             size = len(value.encode("utf-8", "surrogatepass"))
@@ -418,14 +424,14 @@ class Compiler:
                 )
         return lambda fr: value
 
-    def c_Interpolated(self, node: n.Interpolated):
+    def c_Interpolated(self, node: n.Interpolated) -> Code:
         parts = tuple(p if isinstance(p, str) else self.expr(p) for p in node.parts)
         line, column = node.line, node.column
 
         def interpolate(fr):
             c = fr[0]
             try:
-                out = [p if type(p) is str else render(p(fr), c) for p in parts]
+                out = [p if type(p) is str else render(p(fr), c) for p in parts]  # type: ignore[operator]
                 return joined(c, out)
             except ScriptError as e:
                 e.at(line, column)
@@ -433,7 +439,7 @@ class Compiler:
 
         return interpolate
 
-    def c_Variable(self, node: n.Variable):
+    def c_Variable(self, node: n.Variable) -> Code:
         found = self.scope.resolve(node.name)
         if found is not None:
             return itemgetter(found[0])
@@ -450,7 +456,7 @@ class Compiler:
 
         return global_variable
 
-    def c_ArrayLiteral(self, node: n.ArrayLiteral):
+    def c_ArrayLiteral(self, node: n.ArrayLiteral) -> Code:
         items = tuple(self.expr(item) for item in node.items)
         line, column = node.line, node.column
         if len(items) > self.limits.max_collection_items:
@@ -466,7 +472,7 @@ class Compiler:
 
         return array
 
-    def c_MapLiteral(self, node: n.MapLiteral):
+    def c_MapLiteral(self, node: n.MapLiteral) -> Code:
         entries = tuple((key, self.expr(value)) for key, value in node.entries)
         line, column = node.line, node.column
 
@@ -483,7 +489,7 @@ class Compiler:
 
         return map_
 
-    def c_Unary(self, node: n.Unary):
+    def c_Unary(self, node: n.Unary) -> Code:
         operand = self.expr(node.operand)
         line, column = node.line, node.column
         if node.op == "!":
@@ -516,7 +522,7 @@ class Compiler:
 
         return plus
 
-    def c_Range(self, node: n.Range):
+    def c_Range(self, node: n.Range) -> Code:
         bounds = self._range_bounds(node)
         line, column = node.line, node.column
 
@@ -530,7 +536,7 @@ class Compiler:
 
         return range_
 
-    def _range_bounds(self, node: n.Range):
+    def _range_bounds(self, node: n.Range) -> Code:
         start = self.expr(node.start)
         end = self.expr(node.end)
         inclusive = 1 if node.inclusive else 0
@@ -545,7 +551,7 @@ class Compiler:
 
         return bounds
 
-    def c_Binary(self, node: n.Binary):
+    def c_Binary(self, node: n.Binary) -> Code:
         op = node.op
         line, column = node.line, node.column
         if op == "&&" or op == "||":
@@ -611,7 +617,7 @@ class Compiler:
 
         return binary
 
-    def _logical(self, node: n.Binary):
+    def _logical(self, node: n.Binary) -> Code:
         left, right = self.expr(node.left), self.expr(node.right)
         op = node.op
         line, column = node.line, node.column
@@ -630,7 +636,7 @@ class Compiler:
 
         return logical
 
-    def _equality(self, node: n.Binary):
+    def _equality(self, node: n.Binary) -> Code:
         negated = node.op == "!="
         left_node, right_node = node.left, node.right
         if isinstance(left_node, n.Literal) and not isinstance(right_node, n.Literal):
@@ -665,7 +671,7 @@ class Compiler:
 
         return equality
 
-    def _in(self, node: n.Binary):
+    def _in(self, node: n.Binary) -> Code:
         negated = node.op == "!in"
         item = self.expr(node.left)
         line, column = node.line, node.column
@@ -692,7 +698,7 @@ class Compiler:
 
         return in_
 
-    def c_Property(self, node: n.Property):
+    def c_Property(self, node: n.Property) -> Code:
         target = self.expr(node.target)
         name = node.name
         safe = node.safe
@@ -711,7 +717,7 @@ class Compiler:
 
         return property_
 
-    def c_Index(self, node: n.Index):
+    def c_Index(self, node: n.Index) -> Code:
         target = self.expr(node.target)
         safe = node.safe
         line, column = node.line, node.column
@@ -751,7 +757,7 @@ class Compiler:
 
         return index_
 
-    def c_Call(self, node: n.Call):
+    def c_Call(self, node: n.Call) -> Code:
         name = node.name
         line, column = node.line, node.column
         args = tuple(self.expr(a) for a in node.args)
@@ -789,7 +795,7 @@ class Compiler:
 
         return unknown_function
 
-    def _call_script_fn(self, fn: Fn, args: tuple, line: int, column: int):
+    def _call_script_fn(self, fn: Fn, args: tuple, line: int, column: int) -> Code:
         def call_fn(fr):
             values = [a(fr) for a in args]
             try:
@@ -800,7 +806,16 @@ class Compiler:
 
         return call_fn
 
-    def _call_builtin(self, name: str, args: tuple, line: int, column: int, target=None, safe: bool = False, arg_nodes: tuple = ()):
+    def _call_builtin(
+        self,
+        name: str,
+        args: tuple,
+        line: int,
+        column: int,
+        target: Code | None = None,
+        safe: bool = False,
+        arg_nodes: tuple[n.Node, ...] = (),
+    ) -> Code:
         func, low, high = BUILTINS[name]
         count = len(args) + (1 if target is not None else 0)
         if not low <= count <= high:
@@ -869,7 +884,7 @@ class Compiler:
 
         return method_n
 
-    def _format(self, template: n.Literal, args: tuple, line: int, column: int):
+    def _format(self, template: n.Literal, args: tuple, line: int, column: int) -> Code:
         try:
             pieces = parse_format(template.value)  # type: ignore[arg-type]
         except ScriptError as e:
@@ -911,7 +926,7 @@ class Compiler:
 
         return format_
 
-    def c_MethodCall(self, node: n.MethodCall):
+    def c_MethodCall(self, node: n.MethodCall) -> Code:
         name = node.name
         line, column = node.line, node.column
         target = self.expr(node.target)
@@ -962,7 +977,7 @@ class Compiler:
 
         return unknown_method
 
-    def c_CallValue(self, node: n.CallValue):
+    def c_CallValue(self, node: n.CallValue) -> Code:
         callee = self.expr(node.callee)
         args = tuple(self.expr(a) for a in node.args)
         line, column = node.line, node.column
@@ -980,7 +995,7 @@ class Compiler:
 
         return call_value
 
-    def c_Closure(self, node: n.Closure):
+    def c_Closure(self, node: n.Closure) -> Code:
         outer = self.scope
         inner = _Scope(outer, "closure")
         for param in node.params:
@@ -1017,10 +1032,10 @@ class Compiler:
 
         return make_closure
 
-    def c_Block(self, node: n.Block):
+    def c_Block(self, node: n.Block) -> Code:
         return self.block(node)
 
-    def c_If(self, node: n.If):
+    def c_If(self, node: n.If) -> Code:
         condition = self.expr(node.condition)
         then = self.block(node.then)
         otherwise = self.expr(node.otherwise) if node.otherwise is not None else _unit
@@ -1036,7 +1051,7 @@ class Compiler:
 
         return if_
 
-    def c_While(self, node: n.While):
+    def c_While(self, node: n.While) -> Code:
         condition = self.expr(node.condition)
         body = self.block(node.body, extra=1 + weight(node.condition))
         cl, cc = node.condition.line, node.condition.column
@@ -1057,7 +1072,7 @@ class Compiler:
 
         return while_
 
-    def c_Loop(self, node: n.Loop):
+    def c_Loop(self, node: n.Loop) -> Code:
         body = self.block(node.body, extra=1)
 
         def loop(fr):
@@ -1071,7 +1086,7 @@ class Compiler:
 
         return loop
 
-    def c_For(self, node: n.For):
+    def c_For(self, node: n.For) -> Code:
         line, column = node.iterable.line, node.iterable.column
         if isinstance(node.iterable, n.Range):
             bounds = self._range_bounds(node.iterable)
@@ -1094,9 +1109,9 @@ class Compiler:
         def for_(fr):
             if bounds is not None:
                 a, b = bounds(fr)
-                items = range(a, b)
+                items: Any = range(a, b)
             else:
-                seq = iterable(fr)
+                seq = iterable(fr)  # type: ignore[misc]
                 t = type(seq)
                 if t is list:
                     items = list(seq)  # the body may change the array
@@ -1140,7 +1155,7 @@ def _unit(fr):
     return None
 
 
-def _sequence(statements: list):
+def _sequence(statements: list) -> Code:
     """A block that charges nothing itself (the top level: charged before the run)."""
     if len(statements) == 1:
         return statements[0]
@@ -1167,7 +1182,7 @@ def _continue(fr):
     raise ContinueSignal()
 
 
-def _fail(message: str, line: int, column: int):
+def _fail(message: str, line: int, column: int) -> Code:
     def fail(fr):
         raise ScriptError(message, line, column)
 
@@ -1188,7 +1203,7 @@ def _property_error(o: object, name: str) -> ScriptError:
     return ScriptError(f"cannot read property '{name}' of {type_name(o)}: only maps have properties{hint}")
 
 
-def _set_key(c, o: object, key: str, value: object, combine, what: str) -> None:
+def _set_key(c: Context, o: object, key: str, value: object, combine: Any, what: str) -> None:
     if type(o) is not dict:
         if o is None:
             raise ScriptError(f"cannot set {what} on (): the value is unit (missing)")
@@ -1203,7 +1218,7 @@ def _set_key(c, o: object, key: str, value: object, combine, what: str) -> None:
         check_items(c, o)
 
 
-def _compare(op: str):
+def _compare(op: str) -> Callable[..., Code]:
     import operator
 
     fast = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]

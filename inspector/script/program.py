@@ -53,7 +53,7 @@ class Program:
         self._weight = weight  # charged up front: the nodes every evaluation runs
         # A Context class per program carries its functions and default budget as class
         # attributes, so a run with default limits sets only its scope.
-        self._context = type(
+        self._context: type[Context] = type(
             "Context",
             (Context,),
             {
@@ -72,7 +72,7 @@ class Program:
         self._unresolved = tuple(dict.fromkeys(compiler.unresolved))
         # (limits, Context class with them set, or None until they are used twice in a row):
         # a flow run passes the same Limits object to every program, over and over.
-        self._limited: tuple = (None, None)
+        self._limited: tuple[Limits | None, type[Context] | None] = (None, None)
 
     def __repr__(self) -> str:
         return f"Program({self.origin!r})"
@@ -92,6 +92,7 @@ class Program:
         program = self._program
         if program is not None and type(scope) is dict:
             # Side-effect free: no logs, no clock, nothing to undo if it fails.
+            context: type[Context] | None
             if limits is None:
                 context = self._context
             else:
@@ -111,6 +112,7 @@ class Program:
         a branch condition."""
         program = self._program
         if program is not None and type(scope) is dict:
+            context: type[Context] | None
             if limits is None:
                 context = self._context
             else:
