@@ -641,6 +641,11 @@ async def _serve(args, config: Config, store: Store) -> int:
     pipeline = session.pipeline
     if args.forward_to:
         err(f"forwarding every accepted webhook to {args.forward_to}; its answer goes back to the sender")
+    # Signals count from before the record is written: a stop at any moment from here winds
+    # everything down and removes it.
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    _stop_on_signals(loop, stop)
     problem = await session.listen()
     if problem is not None:
         err(f"error: {problem}")
@@ -665,10 +670,6 @@ async def _serve(args, config: Config, store: Store) -> int:
     lines.flush(wait=5.0)  # the first line: before the tunnel's, which `out` writes
     _print_webhook_urls(args, config, flows, pipeline)
     _print_captures(args, pipeline, lines)
-
-    # Signals count from here: a stop while workers start still winds everything down.
-    stop = asyncio.Event()
-    _stop_on_signals(loop, stop)
     try:
         if await session.start_workers():
             processes = session.options.workers

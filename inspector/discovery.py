@@ -241,7 +241,7 @@ class Recorder:
     def _fail(self, text: str) -> None:
         if not self._warned and self.warn is not None:
             self._warned = True
-            self.warn(f"warning: {text}")
+            self.warn(text)
 
 
 @dataclass(frozen=True)

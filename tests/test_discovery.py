@@ -213,3 +213,26 @@ def test_export_uses_the_arrival_address_unless_an_address_is_given(project):
     assert "http://127.0.0.1:4321/events/webhook/demo/t" in auto.stdout.decode()
     given = run_cli("export", str(cid), "--port", "7000", cwd=project)
     assert "http://127.0.0.1:7000/events/webhook/demo/t" in given.stdout.decode()
+
+
+def test_two_servers_on_one_store_each_keep_their_own_record_and_the_newest_live_one_wins(project):
+    first = start_serve(project)
+    second = None
+    try:
+        first_url = first.stdout.readline().strip().removeprefix("listening on ")
+        wait_for(record_path(project / STORE, first.pid).exists, what="the first server's record")
+        second = start_serve(project)
+        second_url = second.stdout.readline().strip().removeprefix("listening on ")
+        wait_for(record_path(project / STORE, second.pid).exists, what="the second server's record")
+        assert running_server(project / STORE).local_url == second_url
+        stop(second)
+        assert not record_path(project / STORE, second.pid).exists()
+        assert record_path(project / STORE, first.pid).exists()  # the other's record is left alone
+        sent = run_cli("send", "github.ping", cwd=project)
+        assert sent.returncode == 0, sent.stderr
+        assert f"to {first_url}/" in sent.stdout.decode()
+    finally:
+        if second is not None and second.poll() is None:
+            stop(second)
+        stop(first)
+    assert running_server(project / STORE) is None
