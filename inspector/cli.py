@@ -660,7 +660,6 @@ async def _serve(args, config: Config, store: Store) -> int:
     # Everything loaded so far lives as long as the server: keep the cyclic collector from
     # walking it again and again (its full passes are what a p99 sees).
     heap.settle()
-    loop = asyncio.get_running_loop()
     lines = LineBuffer(loop)
     # Through the line buffer, which survives a stdout that is closed or goes away.
     if args.json:
