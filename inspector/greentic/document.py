@@ -18,9 +18,10 @@ import yaml
 
 # The documented shape's loader owns the YAML position helpers; importing them keeps one
 # notion of a position and of an alias bomb.
-from ..flow.loader import MAX_FLOW_BYTES, _did_you_mean, _expansion_problem, _kind, _pos
+from ..flow.loader import MAX_FLOW_BYTES, _did_you_mean, _kind, _pos
 from ..flow.model import FlowProblem, Position
 from ..flow.nodes import _offsets
+from . import yaml12
 from .conditions import OPERATORS, parse_condition
 from .template import CONTEXT_NAMES, check_template, template_paths
 
@@ -179,7 +180,7 @@ def detect_shape(text: str) -> Shape | None:
     `triggers`/`name`), "documented" otherwise; None when the text is not one YAML mapping
     (whichever loader reads it will say why)."""
     try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        root = yaml12.compose(text)
     except yaml.YAMLError:
         return None
     return _shape_of(root)
@@ -206,7 +207,6 @@ class _Loader:
         self.text = text
         self.lines = text.splitlines()
         self.problems: list[FlowProblem] = []
-        self._constructor = yaml.SafeLoader("")
 
     def pos(self, node: yaml.Node) -> Position:
         return _pos(self.file, node)
@@ -218,7 +218,12 @@ class _Loader:
         self.problems.append(FlowProblem(where if isinstance(where, Position) else self.pos(where), message, "warning"))
 
     def value(self, node: yaml.Node) -> Any:
-        return self._constructor.construct_object(node, deep=True)
+        """The JSON value of a subtree as Greentic reads it (YAML 1.2); None and an error otherwise."""
+        try:
+            return yaml12.construct(node)
+        except yaml12.NotJson as exc:
+            self.error(exc.node, str(exc))
+            return None
 
     def mapping(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, yaml.Node]] | None:
         """[(key, key node, value node)] in file order; duplicates and odd keys are errors."""
@@ -269,7 +274,7 @@ class _Loader:
             self.error(Position(self.file, 1, 1), f"too large: more than {MAX_FLOW_BYTES // 1024:,} KiB (MAX_FLOW_BYTES); split the flow")
             return None
         try:
-            documents = list(yaml.compose_all(self.text, Loader=yaml.SafeLoader))
+            documents = yaml12.compose_all(self.text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             where = Position(self.file, mark.line + 1, mark.column + 1) if mark else Position(self.file, 1, 1)
@@ -284,9 +289,10 @@ class _Loader:
         if len(documents) > 1:
             self.error(documents[1], "a .ygtc file holds one flow; remove the second YAML document (after ---)")
             return None
-        bomb = _expansion_problem(documents[0])
-        if bomb is not None:
-            self.error(bomb[0], "YAML aliases expand this too far (an alias bomb?); write the values out")
+        try:
+            yaml12.check_tree(documents[0])
+        except yaml12.NotJson as exc:
+            self.error(exc.node, str(exc))
             return None
         try:
             return self.flow(documents[0])

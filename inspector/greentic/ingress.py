@@ -83,9 +83,10 @@ def rfc3339(instant: datetime) -> str:
 
 
 def event_id_for(payload: Any) -> str:
-    """The webhook component's receipt id: UUID v5 (OID namespace) of the payload's JSON text
-    (compact, keys in their order)."""
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    """The webhook component's receipt id: UUID v5 (OID namespace) of the payload's JSON text,
+    compact and with keys sorted, as serde_json writes a map without its `preserve_order`
+    feature (the providers' workspace does not turn it on)."""
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
     return str(uuid.uuid5(uuid.NAMESPACE_OID, text))
 
 

@@ -25,6 +25,7 @@ from ..flow.loader import _kind, _pos
 from ..flow.model import FlowProblem, Position
 from ..flow.nodes import _offsets
 from ..script import ScriptError
+from . import yaml12
 
 __all__ = ["MOCKS_FILE", "SCRIPT_NAMES", "Mock", "MockError", "Mocks", "load_mocks", "load_mocks_text"]
 
@@ -93,7 +94,7 @@ def load_mocks_text(text: str, file: str = MOCKS_FILE) -> tuple[Mocks, list[Flow
         problems.append(FlowProblem(where if isinstance(where, Position) else _pos(file, where), message, severity))
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml12.compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         error(
@@ -106,8 +107,12 @@ def load_mocks_text(text: str, file: str = MOCKS_FILE) -> tuple[Mocks, list[Flow
         return Mocks(file), problems
     if root is None or (isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null")):
         return Mocks(file), problems
+    try:
+        yaml12.check_tree(root)
+    except yaml12.NotJson as exc:
+        error(exc.node, str(exc))
+        return Mocks(file), problems
     lines = text.splitlines()
-    constructor = yaml.SafeLoader("")
     entries: dict[tuple[str, str], Mock] = {}
 
     def mapping(node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, yaml.Node]] | None:
@@ -151,9 +156,12 @@ def load_mocks_text(text: str, file: str = MOCKS_FILE) -> tuple[Mocks, list[Flow
                 outcome = o.value
             position = _pos(file, node_key)
             if "output" in values:
-                entries[(flow_id, node_id)] = Mock(
-                    flow_id, node_id, position, output=constructor.construct_object(values["output"], deep=True), outcome=outcome
-                )
+                try:
+                    output = yaml12.construct(values["output"])
+                except yaml12.NotJson as exc:
+                    error(exc.node, f"{what}: {exc}")
+                    continue
+                entries[(flow_id, node_id)] = Mock(flow_id, node_id, position, output=output, outcome=outcome)
                 continue
             code = values["script"]
             if not (isinstance(code, yaml.ScalarNode) and code.tag.endswith(":str")):

@@ -18,6 +18,7 @@ import yaml
 
 from ..flow.loader import _did_you_mean, _kind, _pos
 from ..flow.model import FlowProblem, Position
+from . import yaml12
 from .document import Flow, detect_file, load_file
 from .mocks import MOCKS_FILE, Mocks, load_mocks
 
@@ -130,7 +131,13 @@ class _Reader:
     def __init__(self, file: str, problems: list[FlowProblem]) -> None:
         self.file = file
         self.problems = problems
-        self.constructor = yaml.SafeLoader("")
+
+    def value(self, node: yaml.Node) -> Any:
+        try:
+            return yaml12.construct(node)
+        except yaml12.NotJson as exc:
+            self.error(exc.node, str(exc))
+            return None
 
     def error(self, where: yaml.Node | Position, message: str, severity: str = "error") -> None:
         self.problems.append(FlowProblem(where if isinstance(where, Position) else _pos(self.file, where), message, severity))
@@ -143,11 +150,17 @@ class _Reader:
                 self.error(Position(self.file, exc.lineno, exc.colno), f"JSON syntax error: {exc.msg}")
                 return None
         try:
-            return yaml.compose(text, Loader=yaml.SafeLoader)
+            root = yaml12.compose(text)
+            if root is not None:
+                yaml12.check_tree(root)
+            return root
+        except yaml12.NotJson as exc:
+            self.error(exc.node, str(exc))
+            return None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             if is_json:  # valid JSON that YAML cannot read: positions are lost, values are not
-                return yaml.compose(json.dumps(json.loads(text)), Loader=yaml.SafeLoader)
+                return yaml12.compose(json.dumps(json.loads(text)))
             self.error(
                 Position(self.file, mark.line + 1, mark.column + 1) if mark else Position(self.file, 1, 1),
                 f"YAML syntax error: {exc.problem or exc.context}",
@@ -177,7 +190,7 @@ class _Reader:
         return None
 
     def strings(self, node: yaml.Node, what: str) -> tuple[str, ...]:
-        value = self.constructor.construct_object(node, deep=True)
+        value = self.value(node)
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -297,7 +310,7 @@ def load_sidecar(path: str | Path, flow: Flow | None, display: str | None = None
             reader.error(value, f"sidecar entry '{node_id}' has no `source` ({{kind, path|ref}})")
             continue
         source_node = entry["source"][1]
-        source = reader.constructor.construct_object(source_node, deep=True)
+        source = reader.value(source_node)
         if not isinstance(source, dict):
             reader.error(source_node, f"`source` of '{node_id}' must be a mapping, found {_kind(source_node)}")
             continue

@@ -178,3 +178,7 @@ async def test_a_webhook_to_the_v1_route_runs_the_pack_s_default_flow(tmp_path, 
     assert [s.node_id for s in result.steps if s.depth == 0] == ["in", "count", "remember", "classify", "refund", "notify", "answer"]
     assert result.steps[0].output == {"message": "order o-42 from acme"}
     assert result.response == {"status": 200, "body": {"sent": True, "order": "o-42"}}
+
+
+def test_event_ids_do_not_depend_on_key_order():
+    assert event_id_for({"b": 1, "a": [1, {"d": 2, "c": 3}]}) == event_id_for({"a": [1, {"c": 3, "d": 2}], "b": 1})

@@ -277,7 +277,7 @@ template_text = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=fuzz_examples(300), deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 @given(template=template_text, entry=json_values)
 def test_never_raises_anything_but_template_error(template, entry):
     context = {"entry": entry, "in": entry, "prev": {}, "node": {}, "state": {}, "vars": {}}
