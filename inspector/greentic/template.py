@@ -14,6 +14,7 @@ import copy
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -546,9 +547,11 @@ def _truthy(value: Any) -> bool:
         return False
     if isinstance(value, bool):
         return value
-    if isinstance(value, int | float):
-        return value != 0 and not (isinstance(value, float) and math.isnan(value))
-    if isinstance(value, str | list | tuple):
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, float):  # handlebars-rust: `is_normal`, so 0, NaN and subnormals are false
+        return math.isfinite(value) and abs(value) >= sys.float_info.min
+    if isinstance(value, str | list | tuple | dict):  # an empty object is false too
         return len(value) > 0
     return True
 

@@ -166,6 +166,10 @@ def test_derived_rules(template, expected):
         ("- {{#each entry.empty}}x{{else}}none{{/each}}", "- none"),
         ("- {{#with entry.user}}{{name}} ({{../entry.a}}){{/with}}", "- Ann (1)"),
         ("- {{#unless entry.f}}not f{{/unless}}", "- not f"),
+        (
+            "- {{#if entry.none}}y{{else}}empty object{{/if}} {{#if entry.zero}}y{{else}}zero{{/if}} {{#with entry.none}}y{{else}}w{{/with}}",
+            "- empty object zero w",
+        ),
         ("- {{#if entry.f}}f{{else if entry.a}}a{{else}}none{{/if}}", "- a"),
         ("- {{#if (eq entry.a 1)}}one{{/if}} {{#if (gt entry.a 5)}}big{{else}}small{{/if}}", "- one small"),
         ("- {{lookup entry.items 1}} {{lookup entry.map 'y'}}", "- [object] 2"),
