@@ -63,6 +63,16 @@ RESERVED_KEYS = (
 _COMPILE_TAKES = ("retry", "timeout", "when", "annotations", "meta", "telemetry")
 _ARM_KEYS = ("to", "out", "reply", "status", "condition", "on_message")
 _NODE_ID = re.compile(r"[A-Za-z_][\w-]*\Z")
+_OPERATION = re.compile(r"[A-Za-z_][\w.:/@-]*\Z")
+# What the runner's native operations read from their payload (any one of the names).
+_NATIVE_FIELDS: dict[str, tuple[str, ...]] = {
+    "flow.call": ("flow_id", "flow"),
+    "flow.goto": ("flow_id", "flow"),
+    "state.get": ("key",),
+    "state.set": ("key",),
+    "var.set": ("name",),
+    "session.wait": (),
+}
 _FLOW_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@/-]*\Z")
 
 Shape = Literal["greentic", "documented"]
@@ -465,6 +475,13 @@ class _Loader:
                     f"node '{node_id}' has several operation keys ({found}); with schema_version 1 the last one, '{chosen[0]}', is the one that runs",
                 )
         operation, op_key_node, op_value_node = chosen
+        if not _OPERATION.match(operation):
+            self.error(
+                op_key_node,
+                f"node '{node_id}': '{operation}' is not an operation name (letters, digits, `_`, `.` and `-`, e.g. `emit.log`)",
+            )
+            return None
+        self.check_operation_shape(node_id, operation, op_key_node, op_value_node)
         op_index = next(i for i, (k, _, _) in enumerate(entries) if k == operation)
         for index, (key, kn, _) in enumerate(entries):
             if index > op_index and key in _COMPILE_TAKES:
@@ -501,6 +518,26 @@ class _Loader:
             keys=keys,
             other_operations=others,
         )
+
+    def check_operation_shape(self, node_id: str, operation: str, key: yaml.Node, value: yaml.Node) -> None:
+        """The payload fields the runner's native operations need (it fails the node otherwise)."""
+        needs = _NATIVE_FIELDS.get(operation)
+        if needs is None:
+            return
+        if operation == "session.wait" and isinstance(value, yaml.ScalarNode) and value.tag.endswith(":str"):
+            return
+        if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":null"):
+            fields: set[str] = set()
+        elif not isinstance(value, yaml.MappingNode):
+            self.error(value, f"node '{node_id}': `{operation}` takes a mapping ({', '.join(needs) or 'reason'}), found {_kind(value)}")
+            return
+        else:
+            fields = {k.value for k, _ in value.value if isinstance(k, yaml.ScalarNode)}
+        if needs and not any(n in fields for n in needs):
+            example = {"flow.call": "flow_id: other_flow", "flow.goto": "flow_id: other_flow", "var.set": "name: x, value: 1"}.get(
+                operation, "key: counter"
+            )
+            self.error(key, f"node '{node_id}': `{operation}` needs `{needs[0]}` (e.g. `{operation}: {{{example}}}`)")
 
     def check_templates(self, node: yaml.Node, what: str) -> None:
         """Template syntax errors (the runner fails the node), and warnings for text the runner

@@ -145,6 +145,16 @@ def test_entry_is_start_else_in_else_the_first_node():
         ),
         ("id: f\ntype: events\nnodes: {a: {emit.log: {\n", "flows/x.ygtc:4:1: YAML syntax error"),
         ("", "flows/x.ygtc:1:1: the file is empty"),
+        ('id: f\ntype: job\nnodes:\n  a:\n    "emit log": {}\n', "flows/x.ygtc:5:5: node 'a': 'emit log' is not an operation name"),
+        (
+            "id: f\ntype: job\nnodes:\n  a:\n    state.get: {value: 1}\n",
+            "flows/x.ygtc:5:5: node 'a': `state.get` needs `key` (e.g. `state.get: {key: counter}`)",
+        ),
+        (
+            "id: f\ntype: job\nnodes:\n  a:\n    flow.call: other\n",
+            "flows/x.ygtc:5:16: node 'a': `flow.call` takes a mapping (flow_id, flow), found a string",
+        ),
+        ("id: f\ntype: job\nnodes:\n  a:\n    var.set: {value: 1}\n", "flows/x.ygtc:5:5: node 'a': `var.set` needs `name`"),
     ],
 )
 def test_errors_name_file_line_column_and_a_fix(text, expected):

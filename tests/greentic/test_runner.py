@@ -168,13 +168,13 @@ def test_recursive_flow_call_stops_at_the_depth_budget():
 def test_failures_name_their_position():
     flows = [
         "id: a\ntype: job\nnodes:\n  x:\n    flow.call: {flow_id: nowhere}\n",
-        "id: b\ntype: job\nnodes:\n  x:\n    state.set: {value: 1}\n",
+        "id: b\ntype: job\nnodes:\n  x:\n    state.set: {key: '{{entry.k}}', value: 1}\n",
         "id: c\ntype: job\nnodes:\n  x:\n    session.wait: {reason: r}\n",
         "id: d\ntype: job\nnodes:\n  x:\n    mocked.op: {n: '{{entry.n}}'}\n",
     ]
     runner = runner_for(*flows, mocks="d:\n  x:\n    script: |\n      let a = 1;\n      input.n.nope()\n")
     assert str(runner.run("a", {}).errors[0]).startswith("f0.ygtc:5:5: flow.call: flow 'nowhere' is not in this folder or pack")
-    assert str(runner.run("b", {}).errors[0]) == "f1.ygtc:5:5: state.set needs a non-empty string `key` (found None)"
+    assert str(runner.run("b", {}).errors[0]) == "f1.ygtc:5:5: state.set needs a non-empty string `key` (found '')"
     assert str(runner.run("c", {}).errors[0]).startswith("f2.ygtc:4:3: session.wait node x requires a non-empty route")
     failed = runner.run("d", {"n": 1})
     assert failed.steps[0].status == "failed" and failed.steps[0].input == {"n": 1}
