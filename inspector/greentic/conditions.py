@@ -238,11 +238,11 @@ def choose_event(arms: Sequence[Any], *, ok: bool, outcome: str | None = None) -
     return next((p for p in ports if p in tested), ports[0])
 
 
-def routing_context(output: Any, entry: Any, outputs: Mapping[str, Any], event: str) -> dict[str, Any]:
+def routing_context(output: Any, entry: Any, outputs: Mapping[str, Any], event: str, *, view: Any = None) -> dict[str, Any]:
     """What conditions see: this node's output fields, overridden by entry/in, node, response
     (the entry's submitted metadata plus `text`) and event. No prev, state, vars or now."""
     context: dict[str, Any] = dict(output) if isinstance(output, dict) else {}
-    view = entry_view(entry)
+    view = entry_view(entry) if view is None else view
     context["entry"] = view
     context["in"] = view
     context["node"] = {k: node_view(v) for k, v in outputs.items()}

@@ -321,7 +321,7 @@ def load_sidecar(path: str | Path, flow: Flow | None, display: str | None = None
         ref_key = "path" if kind == "local" else "ref"
         ref = source.get(ref_key)
         if not isinstance(ref, str) or not ref:
-            reader.error(source_node, f"a `{kind}` source of '{node_id}' needs `{ref_key}`")
+            reader.error(source_node, f"the `{kind}` source of '{node_id}' needs `{ref_key}`")
             continue
         if kind == "local" and not (sidecar.parent / ref.removeprefix("file://")).exists():
             reader.error(

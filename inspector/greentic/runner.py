@@ -25,7 +25,7 @@ from .conditions import Decision, choose_event, choose_route, compile_routing, r
 from .document import Flow, Node
 from .mocks import MockError, Mocks
 from .pack import Bundle, ComponentRef
-from .template import TemplateError, render_value, template_context
+from .template import TemplateError, entry_view, render_value, template_context
 
 __all__ = [
     "LOCAL_OPERATIONS",
@@ -293,6 +293,7 @@ class Runner:
                 "failed", None, egress, None, vars_, error=_Failure(f"flow {flow.id} has no start node (it has no nodes)", flow.position)
             )
         input_view = copy.deepcopy(entry)
+        view = entry_view(entry)
 
         def finish(status: RunStatus, **extra: Any) -> _Outcome:
             return _Outcome(status, finalize_output(last_output, egress), egress, response, vars_, **extra)
@@ -316,6 +317,7 @@ class Runner:
                 state={"entry": entry, "input": input_view, "nodes": book_nodes, "redirect_count": run.redirects, "park_turns": 0},
                 vars=vars_,
                 now=self.clock(),
+                view=view,
             )
             step_at = len(run.steps)
             try:
@@ -379,7 +381,7 @@ class Runner:
                     return finish("failed", error=_Failure(f"flow {flow.id} has no start node", flow.position), node_id=node.id)
                 continue
             event = choose_event(node.arms, ok=ok, outcome=result.outcome)
-            decision = choose_route(compile_routing(node.routing), routing_context(output, entry, outputs, event))
+            decision = choose_route(compile_routing(node.routing), routing_context(output, entry, outputs, event, view=view))
             if node.operation == "session.wait":
                 if decision.kind != "next":
                     failure = _Failure(f"session.wait node {node.id} requires a non-empty route (a `to:` arm to resume at)", node.position)

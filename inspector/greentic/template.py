@@ -801,10 +801,12 @@ def template_context(
     vars: Mapping[str, Any] | None = None,  # noqa: A002 - the runner's name
     now: datetime | None = None,
     clock: Callable[[], datetime] | None = None,
+    view: Any = None,
 ) -> dict[str, Any]:
     """The names a node's templates see: entry/in, prev ({} when None), node views, the run's
-    bookkeeping as `state`, vars and now."""
-    view = entry_view(entry)
+    bookkeeping as `state`, vars and now. `view` is `entry_view(entry)` when the caller has it
+    already (a run computes it once; rendering never changes the context)."""
+    view = entry_view(entry) if view is None else view
     instant = now or (clock() if clock else datetime.now(UTC))
     return {
         "entry": view,

@@ -124,7 +124,7 @@ def test_sidecar_errors_have_positions(tmp_path):
         "side.json:4:14: warning: component file 'x.wasm' of node 'clasify' does not exist (paths are relative to the flow's folder); the node is mocked anyway",
         "side.json:10:14: `source.kind` of 'refund' must be one of local, repo, oci, store, found 'ftp'",
         "side.json:15:9: sidecar entry 'in' has no `source` ({kind, path|ref})",
-        "side.json:17:14: a `oci` source of 'count' needs `ref`",
+        "side.json:17:14: the `oci` source of 'count' needs `ref`",
     ]
     sidecar.write_text('{"nodes": {,}}')
     assert messages(load_sidecar(sidecar, flow, "side.json")[1]) == [
