@@ -773,23 +773,30 @@ def entry_view(entry: Any) -> Any:
 
 def node_view(output: Any, errors: list[Any] | None = None) -> Any:
     """What `node.<id>` shows: an object's fields plus `data` and `errors`; any other value as is."""
+    # Shared, not copied: rendering and conditions only read the context, and every value
+    # they hand out is copied (render_string, resolve_pointer).
     if isinstance(output, dict):
-        view = copy.deepcopy(output)
-        view.setdefault("data", copy.deepcopy(output))
+        view = dict(output)
+        view.setdefault("data", output)
         view.setdefault("errors", list(errors or []))
         return view
-    return copy.deepcopy(output)
+    return output
 
 
 def now_namespace(instant: datetime) -> dict[str, Any]:
     """`now`: `{iso, epoch_ms, date}` for one instant (UTC, milliseconds, `Z`)."""
     when = instant.astimezone(UTC)
-    epoch_ms = (when - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    epoch_ms = (when - _EPOCH) // _MILLISECOND
+    date = f"{when.year:04d}-{when.month:02d}-{when.day:02d}"
     return {
-        "iso": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z",
+        "iso": f"{date}T{when.hour:02d}:{when.minute:02d}:{when.second:02d}.{when.microsecond // 1000:03d}Z",
         "epoch_ms": epoch_ms,
-        "date": when.strftime("%Y-%m-%d"),
+        "date": date,
     }
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 def template_context(
