@@ -17,7 +17,8 @@ from typing import Any
 from . import heap
 from .config import Config, ConfigError, find_answers, load_config
 from .filters import FilterError, parse_filter
-from .model import Capture, Headers, Request, SignatureResult, iso_time, json_text, unicode_text
+from .flow.runs import FlowRun, runs_from_json
+from .model import Capture, Headers, Request, iso_time, json_text, unicode_text
 from .pipeline import CAPTURE_HEADER, DRAIN_SECONDS, DRAIN_SECONDS_TUI, REJECTED_NOTE, Pipeline
 from .server import SessionEvents
 from .signatures import Masker
@@ -863,12 +864,9 @@ def cmd_check(args) -> int:
 
 
 def _programs(node) -> list:
-    compiled = node.compiled
-    if node.type == "script" and compiled is not None:
-        return [compiled]
-    if node.type == "branch" and isinstance(compiled, dict):
-        return [c[1] for c in compiled["conditions"]]
-    return []
+    from .flow.nodes import node_type_of
+
+    return node_type_of(node.type).programs(node)
 
 
 # verify
@@ -907,19 +905,24 @@ def cmd_run(args) -> int:
     config = open_config(args, quiet=True)
     if config is None:
         return 2
-    flows, engine = open_flows(args, quiet=args.json)
+    from .flow import Engine
+
+    flows, _engine = open_flows(args, quiet=args.json)
     now = args.now if args.now is not None else time.time()
     request = request_from_args(args, now)
-    engine.clock = lambda: now
     pipeline = Pipeline(
-        config, None, local_base=f"http://{args.host}:{args.port}", public_url=args.public_url, engine=engine, clock=lambda: now
+        config,
+        None,
+        local_base=f"http://{args.host}:{args.port}",
+        public_url=args.public_url,
+        engine=Engine(flows, clock=lambda: now),
+        clock=lambda: now,
+        verify=not args.no_verify,
     )
-    if args.no_verify:
-        pipeline.verify = lambda request, event_type, now=None: SignatureResult("unsigned", reason="Not checked (--no-verify).")  # type: ignore[method-assign]
     capture = asyncio.run(pipeline.handle(request, now=now, wait=True))
     response = capture.response
     redactor = Masker(config, reveal=args.reveal).for_capture(capture)
-    runs = redactor.value(list(capture.runs))
+    runs = [run.redacted(redactor.value) for run in capture.runs]
     headers, body, raw = _unnumbered_answer(capture)
     data = {
         "event": {"tenant": capture.tenant, "event_type": capture.event_type, "method": request.method},
@@ -927,9 +930,9 @@ def cmd_run(args) -> int:
         "response": {"status": response.status, "headers": [[n, redactor(n, v)] for n, v in headers], "body": redactor.value(body)}
         if response
         else None,
-        "runs": runs,
+        "runs": [run.to_json() for run in runs],
     }
-    ok = all(r.get("status") == "ok" for r in capture.runs)
+    ok = all(r.status == "ok" for r in capture.runs)
     # Exit 0 would tell a script the event was handled; nothing ran. The reason is the
     # answer's own warning, which also names a flow file that failed to load.
     idle = None
@@ -969,51 +972,37 @@ def _unnumbered_answer(capture: Capture) -> tuple[list[tuple[str, str]], Any, by
         return [], None, b""
     headers = [(n, v) for n, v in response.headers if n.lower() != CAPTURE_HEADER.lower()]
     body = response.body_value()
-    from_flow = any(
-        step.get("type") == "http_response" and isinstance(step.get("output"), dict) and step["output"].get("answered")
-        for run in _dicts(list(capture.runs))
-        for step in _dicts(run.get("steps"))
-    )
+    from_flow = any(run.answered for run in capture.runs)
     if from_flow or not isinstance(body, dict) or body.get("id") != capture.id:
         return headers, body, response.body
     body = {k: v for k, v in body.items() if k != "id"}
     return headers, body, json_text(body).encode()
 
 
-def _dicts(value: Any) -> list[dict]:
-    # A trace read back from a store another version (or a hand) wrote may lack parts.
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def format_run(run: dict) -> str:
-    indent = "    " if run.get("parent_id") else ""
-    head = f"{indent}flow {cell(run.get('flow'))} [{cell(run.get('status'))}]"
-    if run.get("parent_id"):
-        head += f" (async from run {cell(run['parent_id'])} node {cell(run.get('via_node'))})"
-    took = run.get("duration_us")
-    lines = [head + (f"  {took / 1000:.2f} ms" if isinstance(took, (int, float)) else "")]
-    for step in _dicts(run.get("steps")):
-        line = f"{indent}  {cell(step.get('node'))} ({cell(step.get('type'))}) {cell(step.get('status'))}"
-        decision = _dicts(step.get("decision"))
-        if decision:
-            conds = "; ".join(
-                f"{cell(d.get('expression'))} → {cell(d['value']) if 'value' in d else 'error: ' + cell(d.get('error'))}" for d in decision
-            )
+def format_run(run: FlowRun) -> str:
+    indent = "    " if run.parent_id else ""
+    head = f"{indent}flow {cell(run.flow)} [{cell(run.status)}]"
+    if run.parent_id:
+        head += f" (async from run {cell(run.parent_id)} node {cell(run.via_node)})"
+    took = run.duration_us
+    lines = [head + (f"  {took / 1000:.2f} ms" if took is not None else "")]
+    for step in run.steps:
+        line = f"{indent}  {cell(step.node)} ({cell(step.type)}) {cell(step.status)}"
+        if step.decision:
+            conds = "; ".join(f"{cell(d.expression)} → {'error: ' + cell(d.error) if d.failed else cell(d.value)}" for d in step.decision)
             line += f"  [{conds}]"
-        e = step.get("error")
+        e = step.error
         if e:
-            e = e if isinstance(e, dict) else {"message": e}
-            at = f"{cell(run.get('file'))}:{cell(e.get('line'))}:{cell(e.get('column'))}: " if e.get("line") else ""
-            line += f"  ERROR {at}{cell(e.get('message'))}"
-        elif step.get("output") is not None:
-            text = json.dumps(step["output"], ensure_ascii=False)
+            at = f"{cell(run.file)}:{cell(e.line)}:{cell(e.column)}: " if e.line else ""
+            line += f"  ERROR {at}{cell(e.message)}"
+        elif step.output is not None:
+            text = json.dumps(step.output, ensure_ascii=False)
             line += f"  → {text if len(text) < 120 else text[:119] + '…'}"
-        for log in step.get("logs") or []:
+        for log in step.logs:
             line += f"\n{indent}    log: {cell(log)}"
         lines.append(line)
-    if run.get("error") and not run.get("steps"):
-        e = run["error"]
-        lines.append(f"{indent}  ERROR {cell(e.get('message') if isinstance(e, dict) else e)}")
+    if run.error and not run.steps:
+        lines.append(f"{indent}  ERROR {cell(run.error.message)}")
     return "\n".join(lines)
 
 
@@ -1464,9 +1453,10 @@ def show_text(d: dict) -> None:
         body = resp["body"]
         if body is not None:
             out("  " + (json.dumps(body, ensure_ascii=False) if not isinstance(body, str) else text_block(body)))
-    for run in _dicts(d["runs"]):
-        out("")
-        out(format_run(run))
+    for run in runs_from_json(d["runs"]):
+        if not run.shapeless:
+            out("")
+            out(format_run(run))
 
 
 # init

@@ -62,7 +62,7 @@ def _term(key: str, value: str) -> Predicate:
         return _status(value)
     if key == "flow":
         m = _glob(value)
-        return lambda c: any(m(r.get("flow")) for r in c.runs)
+        return lambda c: any(m(r.flow) for r in c.runs)
     if key == "method":
         up = value.upper()
         return lambda c: c.request.method.upper() == up

@@ -8,8 +8,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .flow.runs import FlowRun
 
 Header = tuple[str, str]
 
@@ -374,7 +377,7 @@ class Capture:
     event_type: str | None
     signature: SignatureResult
     response: Response | None = None
-    runs: tuple[dict[str, Any], ...] = ()
+    runs: tuple[FlowRun, ...] = ()
     origin: str = "live"
     replay_of: int | None = None
     notes: tuple[str, ...] = ()
@@ -387,7 +390,7 @@ class Capture:
         return new
 
     def flows_summary(self) -> list[dict[str, Any]]:
-        return [{"flow": r.get("flow"), "status": r.get("status"), "path": list(r.get("path") or [])} for r in self.runs]
+        return [r.summary_json() for r in self.runs]
 
     def summary_json(self) -> dict[str, Any]:
         """The `list --json` shape (SPEC §10)."""
@@ -429,7 +432,7 @@ class Capture:
                 "client": req.client,
                 "signature": self.signature.to_json(),
                 "response": self.response.to_json() if self.response else None,
-                "runs": list(self.runs),
+                "runs": [r.to_json() for r in self.runs],
                 "notes": list(self.notes),
             }
         )

@@ -15,31 +15,38 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from .config import Config
+from .flow import runs as runs_
+from .flow.runs import FlowRun
 from .model import FAILED_SIGNATURE, Capture, Headers, Request, Response, SignatureResult, unicode_text
+from .routes import (  # noqa: F401  (ROUTE_SHAPE, Route, match_route: still importable from here)
+    CAPTURE_HEADER,
+    FORWARDED_BY,
+    INTERNAL_HEADERS,
+    REPLAY_HEADER,
+    ROUTE_SHAPE,
+    SAMPLE_HEADER,
+    TARGET_CAPTURE_HEADER,
+    Route,
+    match_route,
+    segment_ok,
+    webhook_url,
+)
 from .signatures import verify_request
 
-REPLAY_HEADER = "X-Inspector-Replay-Of"
-SAMPLE_HEADER = "X-Inspector-Sample"
-CAPTURE_HEADER = "X-Inspector-Capture"
-# Headers the inspector's own tools add to link a request; never stored as received.
-INTERNAL_HEADERS = (REPLAY_HEADER, SAMPLE_HEADER)
 TRUNCATED_KEEP = 64 * 1024
-ROUTE_SHAPE = "/events/webhook/{tenant}/{event_type}"
 # The note on a capture of a request HTTP's parser refused; `serve` shows such lines this way.
 REJECTED_NOTE = "rejected before routing: "
 
 log = logging.getLogger(__name__)
-_SEGMENT = re.compile(r"[A-Za-z0-9._-]+\Z")
 # json.dumps(value, ensure_ascii=False), without building an encoder per call.
 _encode_flow_body = json.JSONEncoder(ensure_ascii=False).encode
 # Text from request bytes that are not UTF-8 holds surrogate escapes (U+DC80–U+DCFF, one per
 # byte); any other lone surrogate can come from a JSON payload ("\ud800").
 _NOT_AN_ESCAPE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+_ok = segment_ok  # the name `cli` knew it by
 
 
 def _text_bytes(text: str) -> bytes:
@@ -50,51 +57,8 @@ def _text_bytes(text: str) -> bytes:
         return _NOT_AN_ESCAPE.sub("\ufffd", text).encode("utf-8", "surrogateescape")
 
 
-@dataclass(frozen=True)
-class Route:
-    tenant: str
-    event_type: str
-
-
-def _segments(path: str) -> list[str] | None:
-    if not path.startswith("/"):
-        return None
-    parts = path[1:].split("/")
-    if len(parts) > 1 and parts[-1] == "":
-        parts.pop()  # one trailing slash is forgiven
-    out = []
-    for part in parts:
-        seg = unquote(part, errors="strict") if "%" in part else part
-        out.append(seg)
-    return out
-
-
-def _ok(seg: str) -> bool:
-    return bool(_SEGMENT.match(seg)) and seg.strip(".") != ""
-
-
-def match_route(path: str) -> Route | None:
-    """The two route shapes of SPEC §4; None for anything else."""
-    try:
-        segs = _segments(path)
-    except UnicodeDecodeError:
-        return None
-    if not segs:
-        return None
-    if len(segs) == 4 and segs[0] == "events" and segs[1] == "webhook":
-        if _ok(segs[2]) and _ok(segs[3]):
-            return Route(segs[2], segs[3])
-        return None
-    if 5 <= len(segs) <= 7 and segs[:3] == ["v1", "events", "ingress"]:
-        rest = segs[3:]
-        if all(_ok(s) for s in rest):
-            provider, tenant = rest[0], rest[1]
-            handler = rest[3] if len(rest) == 4 else None
-            return Route(tenant, handler or provider)
-    return None
-
-
 CaptureListener = Callable[[Capture], None]
+_NOT_VERIFIED = SignatureResult("unsigned", reason="Not checked (--no-verify).")
 
 
 DRAIN_SECONDS = 10.0  # after a stop, flow runs still going this long end as `interrupted`
@@ -114,7 +78,15 @@ class Pipeline:
         public_url: str | None = None,
         engine: Any = None,
         workers: int = 4,
+        forward_to: str | None = None,
+        forward_timeout: float = 10.0,
+        forward_pool_size: int = 32,
+        verify: bool = True,
     ):
+        """Policy comes in here and nowhere else: the clock, `forward_to` (serve --forward-to:
+        the target answers the sender, with `forward_timeout` seconds and at most
+        `forward_pool_size` connections), and `verify=False` (run --no-verify: signatures are
+        not checked). `config`, `engine` and `public_url` follow reloads and the tunnel."""
         self.config = config
         self.store = store
         self.engine = engine  # flow.Engine, or None when no flows are loaded
@@ -124,9 +96,10 @@ class Pipeline:
         self._recording: set[asyncio.Task] = set()  # traces being stored after their runs ended
         self._stopping = False
         self._ids = 0  # ids handed out when there is no store (`run`)
-        self.forward_to: str | None = None  # serve --forward-to: the target answers the sender
-        self.forward_timeout = 10.0
-        self.forward_pool_size = 32  # connections to the forward target at most
+        self.forward_to = forward_to
+        self.forward_timeout = forward_timeout
+        self.forward_pool_size = forward_pool_size
+        self.verifies = verify
         self.forward_mark = secrets.token_hex(8)  # tells a forwarded request coming back
         self._client: Any = None
         self.clock = clock
@@ -143,7 +116,7 @@ class Pipeline:
         return (self.public_url or self.config.public_base_url or self.local_base).rstrip("/")
 
     def webhook_url(self, tenant: str, event_type: str, base: str | None = None) -> str:
-        return f"{(base or self.base_url).rstrip('/')}/events/webhook/{tenant}/{event_type}"
+        return webhook_url(base or self.base_url, tenant, event_type)
 
     def signed_url(self, request: Request) -> str:
         return self.base_url + request.target
@@ -151,6 +124,8 @@ class Pipeline:
     # The request path
 
     def verify(self, request: Request, event_type: str | None, now: float | None = None) -> SignatureResult:
+        if not self.verifies:
+            return _NOT_VERIFIED
         return verify_request(self.config, request, event_type, self.signed_url(request), now, local_url=self.local_base + request.target)
 
     def prepare(self, request: Request, origin: str = "live") -> tuple[Request, str, int | None]:
@@ -310,7 +285,7 @@ class Pipeline:
         import aiohttp
 
         from .flow.engine import Answer, Budget, OverBudget
-        from .replay import FORWARDED_BY, TARGET_CAPTURE_HEADER, deliver, outgoing_headers, same_origin
+        from .replay import deliver, outgoing_headers, same_origin
 
         if self._client is None:
             # Bounded: a target that stops answering holds at most this many connections, and
@@ -378,7 +353,7 @@ class Pipeline:
                 stored = stored.with_(runs=tuple(runs))
         return stored
 
-    def _in_worker(self, work: Callable[[], list[dict]]) -> asyncio.Future:
+    def _in_worker(self, work: Callable[[], list[FlowRun]]) -> asyncio.Future:
         """Run flow work on the pool, tracked so that `drain` waits for it."""
         future = asyncio.get_running_loop().run_in_executor(self._executor(), work)
         self._pending.add(future)
@@ -386,28 +361,19 @@ class Pipeline:
         return future
 
     async def _record_later(
-        self, capture: Capture, future: asyncio.Future, known: Callable[[], list[dict]], wait: bool
-    ) -> list[dict] | None:
+        self, capture: Capture, future: asyncio.Future, known: Callable[[], list[FlowRun]], wait: bool
+    ) -> list[FlowRun] | None:
         """When worker runs end, store their trace on the capture (in a group commit, so the
         loop never waits for another writer's lock) and then tell the update listeners. With
         `wait`, do it now and return the runs; else when the future is done (`drain` waits)."""
 
-        def runs_of(fut: asyncio.Future) -> list[dict]:
+        def runs_of(fut: asyncio.Future) -> list[FlowRun]:
             try:
                 return fut.result()
             except Exception as exc:  # the engine itself failed: keep what is known
-                return known() + [
-                    {
-                        "id": None,
-                        "flow": None,
-                        "status": "error",
-                        "path": [],
-                        "steps": [],
-                        "error": {"message": f"internal error: {type(exc).__name__}: {exc}"},
-                    }
-                ]
+                return known() + [runs_.broken(exc)]
 
-        async def record(runs: list[dict]) -> list[dict]:
+        async def record(runs: list[FlowRun]) -> list[FlowRun]:
             if self.store is not None:
                 await self.store.update_grouped(capture.id, runs=runs)
             self._notify(capture.with_(runs=tuple(runs)), self.update_listeners)
@@ -446,7 +412,7 @@ class Pipeline:
             first.append(("flow", (response, where)))
             return True
 
-        def on_error(run: dict, error: dict) -> None:
+        def on_error(run: FlowRun) -> None:
             if not first:
                 first.append(("error", run))
 
@@ -458,17 +424,14 @@ class Pipeline:
             return None
         kind, payload = first[0] if first else ("done", None)
         response = self._finish(self._flow_response(kind, payload, capture.id), capture.id, started)
-        waiting = [
-            {"id": None, "flow": c.flow, "file": None, "status": "queued", "parent_id": c.parent_id, "path": [], "steps": []}
-            for c in pending
-        ]
+        waiting = [runs_.queued(c.flow, c.parent_id) for c in pending]
         return capture.with_(response=response, runs=tuple(runs + waiting)), (event, pending)
 
-    async def _children_later(self, capture: Capture, event: dict, pending: list, wait: bool) -> list[dict] | None:
+    async def _children_later(self, capture: Capture, event: dict, pending: list, wait: bool) -> list[FlowRun] | None:
         """Async children run in a worker once the answer is out; the capture is updated."""
         from .flow.engine import Answer
 
-        parents = [r for r in capture.runs if r.get("status") != "queued"]
+        parents = [r for r in capture.runs if r.status != "queued"]
         closed = Answer(lambda response, where: False, taken=True)  # the sender has its answer
         future = self._in_worker(lambda: self.engine.run_children(event, parents, pending, closed))
         return await self._record_later(capture, future, lambda: parents, wait)
@@ -479,30 +442,28 @@ class Pipeline:
         cid = capture.id
         decision = _Decision(loop)
         answered = threading.Event()
-        snapshot: list[list[dict]] = [[]]
+        snapshot: list[list[FlowRun]] = [[]]
 
-        def running_runs(done: list[dict]) -> list[dict]:
-            rest = []
-            for flow, trigger in triggered[len([r for r in done if r["parent_id"] is None]) :]:
-                rest.append({"id": None, "flow": flow.name, "file": flow.file, "status": "running", "path": [], "steps": []})
-            return done + rest
+        def running_runs(done: list[FlowRun]) -> list[FlowRun]:
+            started = len([r for r in done if r.parent_id is None])
+            return done + [runs_.running(flow.name, flow.file) for flow, _trigger in triggered[started:]]
 
         def on_answer(response: dict, where: dict) -> bool:
             return decision.decide("flow", (response, where))
 
-        def on_error(run: dict, error: dict) -> None:
+        def on_error(run: FlowRun) -> None:
             decision.decide("error", run)
 
         def before_children() -> None:
             decision.decide("done", None)
             answered.wait(timeout=max(self.config.ack_timeout_seconds, 1) + 5)
 
-        def on_run(runs: list[dict]) -> None:
-            snapshot[0] = [dict(r) for r in runs]
+        def on_run(runs: list[FlowRun]) -> None:
+            snapshot[0] = list(runs)
 
         from .flow import Answer
 
-        def work() -> list[dict]:
+        def work() -> list[FlowRun]:
             runs = engine.run_all(capture, Answer(on_answer), before_children=before_children, on_run=on_run, on_error=on_error)
             decision.decide("done", None)
             return runs
@@ -533,17 +494,18 @@ class Pipeline:
             data, where = payload
             return response_from_flow(data)
         if kind == "error":
-            run = payload
-            err = run.get("error") or {}
-            node = err.get("node")
-            where = f"{run.get('file')}:{err.get('line')}:{err.get('column')}" if err.get("line") else run.get("file")
+            run: FlowRun = payload
+            err = run.error
+            node = err.node if err else None
+            message = err.message if err else None
+            where = f"{run.file}:{err.line}:{err.column}" if err and err.line else run.file
             return Response.json(
                 500,
                 {
-                    "error": f"flow '{run.get('flow')}' failed at node '{node}': {err.get('message')}",
-                    "flow": run.get("flow"),
+                    "error": f"flow '{run.flow}' failed at node '{node}': {message}",
+                    "flow": run.flow,
                     "node": node,
-                    "message": err.get("message"),
+                    "message": message,
                     "at": where,
                     "id": cid,
                 },

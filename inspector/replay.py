@@ -17,7 +17,7 @@ from yarl import URL
 
 from .config import Config
 from .model import Capture, Headers, Request, Response, unicode_text
-from .pipeline import INTERNAL_HEADERS, REPLAY_HEADER, match_route
+from .routes import INTERNAL_HEADERS, REPLAY_HEADER, match_route
 from .signatures import scheme_for, select, sign_request
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the client recomputes.
@@ -36,11 +36,6 @@ NOT_RESENT = frozenset(
     }
 )
 DEFAULT_TIMEOUT = 10.0
-# serve --forward-to marks what it forwards, so that a request coming back is recognised.
-FORWARDED_BY = "X-Inspector-Forwarded-By"
-# A forward target's own X-Inspector-Capture (it is another inspector), renamed so the sender
-# sees one X-Inspector-Capture: ours.
-TARGET_CAPTURE_HEADER = "X-Inspector-Forward-Target-Capture"
 
 
 class ReplayError(Exception):

@@ -160,9 +160,8 @@ def make_pipeline(config: Config, store: Any, options: ServeOptions, *, engine: 
         public_url=options.public_url,
         engine=engine,
         local_base=f"http://{options.host}:{options.port}",
+        forward_to=options.forward_to or None,
     )
-    if options.forward_to:
-        pipeline.forward_to = options.forward_to
     return pipeline
 
 

@@ -161,9 +161,9 @@ def test_sigterm_mid_load_answers_or_refuses_and_finishes_async_runs(tmp_path, w
         for cid, body in acked.items():
             capture = store.get(cid)
             assert capture is not None and capture.request.body == body
-            statuses = [r["status"] for r in capture.runs]
+            statuses = [r["status"] for r in [r.to_json() for r in capture.runs]]
             assert statuses and all(s in ("ok", "interrupted") for s in statuses), (cid, statuses)
-            assert [r["flow"] for r in capture.runs] == ["ack_then_process", "process_webhook_data"]
+            assert [r["flow"] for r in [r.to_json() for r in capture.runs]] == ["ack_then_process", "process_webhook_data"]
     finally:
         store.close()
 

@@ -1,12 +1,13 @@
 import pytest
 
 from inspector.filters import FilterError, parse_filter
+from inspector.flow.runs import FlowRun
 from inspector.model import Capture, Headers, Request, Response, SignatureResult
 
 
 def cap(event="order.created", tenant="demo", sig="valid", status=200, method="POST", origin="live", body=b'{"x": "needle"}', runs=()):
     req = Request(method, f"/events/webhook/{tenant}/{event}", "", Headers([("X-GitHub-Event", "push")]), body)
-    return Capture(1, req, tenant, event, SignatureResult(sig), Response(status), tuple(runs), origin)
+    return Capture(1, req, tenant, event, SignatureResult(sig), Response(status), tuple(map(FlowRun.from_json, runs)), origin)
 
 
 @pytest.mark.parametrize(

@@ -107,10 +107,9 @@ async def test_deliver_plain_exchange_failures_are_sentences():
 
 
 class Serving:
-    def __init__(self, tmp_path, forward_to=None):
+    def __init__(self, tmp_path, forward_to=None, **policy):
         self.store = Store(tmp_path / "s.sqlite3")
-        self.pipeline = Pipeline(parse_config('{"events-webhook": {}}', "a.json", {}), self.store)
-        self.pipeline.forward_to = forward_to
+        self.pipeline = Pipeline(parse_config('{"events-webhook": {}}', "a.json", {}), self.store, forward_to=forward_to, **policy)
         self.receiver = Receiver(self.pipeline, "127.0.0.1", 0)
 
     async def __aenter__(self):
@@ -172,9 +171,7 @@ async def test_forward_answer_carries_our_capture_id_once(tmp_path):
 
 
 async def test_a_target_that_never_answers_holds_no_other_forward(tmp_path):
-    async with RawTarget() as target, Serving(tmp_path, forward_to=target.url) as s:
-        s.pipeline.forward_timeout = 1.0
-        s.pipeline.forward_pool_size = 2
+    async with RawTarget() as target, Serving(tmp_path, forward_to=target.url, forward_timeout=1.0, forward_pool_size=2) as s:
         async with aiohttp.ClientSession() as session:
 
             async def post(hang: bool):

@@ -100,7 +100,7 @@ async def test_a_header_value_with_any_control_character_fails_the_node(tmp_path
         assert data["node"] == "reply" and "'X-Echo'" in data["message"] and "control character" in data["message"], data
         assert "X-Echo" not in headers
         kept = s.reread(headers["X-Inspector-Capture"])
-        assert kept.response.status == 500 and kept.runs[0]["status"] == "error"
+        assert kept.response.status == 500 and kept.runs[0].to_json()["status"] == "error"
 
 
 async def test_a_tab_in_a_header_value_is_still_allowed(tmp_path):
@@ -180,7 +180,7 @@ async def test_a_gzip_bomb_is_kept_raw_and_answered_with_the_trace_cut(tmp_path)
         await s.pipeline.drain(20)  # decoded in a worker: its trace is stored when the run ends
         kept = s.reread(headers["X-Inspector-Capture"])
         assert kept.request.body == bomb and kept.response.status == status
-        run = kept.runs[0]
+        run = kept.runs[0].to_json()
         assert any(f"cut at {MAX_DECODED_BYTES} bytes" in w for w in run["warnings"]), run["warnings"]
         if run["status"] == "ok":  # the 16 MiB the script returned went into the trace
             assert status == 200, raw
@@ -190,7 +190,7 @@ async def test_a_gzip_bomb_is_kept_raw_and_answered_with_the_trace_cut(tmp_path)
             assert status == 500 and run["status"] == "limit", (raw, run["error"])
         # A normal request right after is unaffected.
         status, raw, headers = await s.post("/events/webhook/demo/echo", b'{"value": "x"}', JSON)
-        assert status == 200 and s.reread(headers["X-Inspector-Capture"]).runs[0]["steps"][0]["output"] == {"value": "x"}
+        assert status == 200 and s.reread(headers["X-Inspector-Capture"]).runs[0].to_json()["steps"][0]["output"] == {"value": "x"}
 
 
 # Item 3: JSON nested a thousand levels deep
@@ -232,6 +232,6 @@ async def test_a_deep_body_is_captured_and_the_flow_runs_on_its_text(tmp_path, l
         assert status == 200, raw
         kept = s.reread(headers["X-Inspector-Capture"])
         assert kept.request.body == body and kept.response.status == 200
-        run = kept.runs[0]
+        run = kept.runs[0].to_json()
         assert run["status"] == "ok" and any("nested more than" in w for w in run["warnings"]), run
         assert run["steps"][0]["output"] == body.decode()

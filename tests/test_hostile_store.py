@@ -96,7 +96,7 @@ async def test_a_row_sqlite_refuses_fails_alone_and_its_group_still_commits(tmp_
     assert reread(path, ids[2]) is None  # its sender hears 503, never a 2xx
     slim = reread(path, ids[1])
     assert slim.request.body == b"{}" and slim.response.status == 200
-    assert slim.runs[0]["steps"][0]["node"] == "a" and slim.runs[0]["steps"][0]["output"] is None
+    assert slim.runs[0].to_json()["steps"][0]["node"] == "a" and slim.runs[0].to_json()["steps"][0]["output"] is None
     assert any("SQLite refused" in n and "too big" in n for n in slim.notes), slim.notes
 
 
@@ -124,7 +124,7 @@ async def test_a_row_that_fills_the_disk_is_left_out_and_the_rest_of_its_group_i
     assert "disk is full" in str(results[1])
     assert reread(path, ids[0]) is not None and reread(path, ids[3]) is not None and reread(path, ids[1]) is None
     slim = reread(path, ids[2])
-    assert slim.runs[0]["steps"][0]["output"] is None and any("disk is full" in n for n in slim.notes), slim.notes
+    assert slim.runs[0].to_json()["steps"][0]["output"] is None and any("disk is full" in n for n in slim.notes), slim.notes
 
 
 async def test_a_trace_update_sqlite_refuses_keeps_the_capture_and_says_why(tmp_path):
@@ -144,7 +144,7 @@ async def test_a_trace_update_sqlite_refuses_keeps_the_capture_and_says_why(tmp_
     refused = reread(path, first.id)
     assert refused.runs == () and refused.response.status == 200
     assert any("SQLite refused the flow trace" in n for n in refused.notes), refused.notes
-    assert reread(path, second.id).runs[0]["steps"][0]["output"] == "small"
+    assert reread(path, second.id).runs[0].to_json()["steps"][0]["output"] == "small"
 
 
 def test_a_trace_over_the_size_cap_is_stored_without_step_outputs(tmp_path, monkeypatch):
@@ -157,10 +157,14 @@ def test_a_trace_over_the_size_cap_is_stored_without_step_outputs(tmp_path, monk
     finally:
         store.close()
     kept = reread(path, stored.id)
-    assert kept.runs[0]["status"] == "ok" and kept.runs[0]["steps"][0]["output"] is None and kept.runs[0]["steps"][0]["logs"] == []
+    assert (
+        kept.runs[0].to_json()["status"] == "ok"
+        and kept.runs[0].to_json()["steps"][0]["output"] is None
+        and kept.runs[0].to_json()["steps"][0]["logs"] == []
+    )
     assert any("more than the store keeps (10000)" in n for n in kept.notes), kept.notes
     assert stored.notes == kept.notes  # what the pipeline tells listeners is what was stored
-    assert reread(path, small.id).runs[0]["steps"][0]["output"] == "z" * 100 and reread(path, small.id).notes == ()
+    assert reread(path, small.id).runs[0].to_json()["steps"][0]["output"] == "z" * 100 and reread(path, small.id).notes == ()
 
 
 async def test_a_trace_stored_after_the_answer_over_the_size_cap_adds_its_note(tmp_path, monkeypatch):
@@ -173,7 +177,7 @@ async def test_a_trace_stored_after_the_answer_over_the_size_cap_adds_its_note(t
     finally:
         store.close()
     kept = reread(path, stored.id)
-    assert kept.runs[0]["steps"][0]["output"] is None
+    assert kept.runs[0].to_json()["steps"][0]["output"] is None
     assert kept.notes[0] == "received in part" and "more than the store keeps" in kept.notes[1], kept.notes
 
 
@@ -188,7 +192,7 @@ def test_a_trace_too_deep_to_write_is_stored_slim(tmp_path):
     finally:
         store.close()
     kept = reread(path, stored.id)
-    assert kept.response.status == 200 and kept.runs[0]["path"] == ["a"]
+    assert kept.response.status == 200 and kept.runs[0].to_json()["path"] == ["a"]
     assert any("could not be written as JSON" in n and "nested too deeply" in n for n in kept.notes), kept.notes
 
 
@@ -327,7 +331,7 @@ async def test_a_group_commit_into_a_deleted_store_is_written_again_before_anyon
     assert reread(path, first.id) is None
     for c in stored:
         assert reread(path, c.id).request.headers.get("X-N") == c.request.headers.get("X-N")
-    assert reread(path, stored[0].id).runs[0]["steps"][0]["output"] == "later"
+    assert reread(path, stored[0].id).runs[0].to_json()["steps"][0]["output"] == "later"
 
 
 def test_a_store_replaced_by_another_capture_store_goes_on_in_that_file(tmp_path):

@@ -350,7 +350,7 @@ async def test_a_flow_answer_made_from_non_utf8_header_bytes_is_sent_and_the_req
         cid = int(next(line for line in head.split(b"\r\n") if line.startswith(b"X-Inspector-Capture:")).split(b":")[1])
         kept = s.reread(cid)
         assert kept.request.headers.get("X-Thing") == "caf\udcff" and kept.response.status == 200
-        assert kept.runs[0]["status"] == "ok"
+        assert kept.runs[0].to_json()["status"] == "ok"
 
         status, head, body = await _raw_post(s.receiver.url, "/events/webhook/demo/echo.text", b"X-Thing: caf\xff\r\n", b"{}")
         assert status == 200 and body == b"thing caf\xff"
@@ -377,7 +377,7 @@ async def test_a_flow_answer_with_a_header_http_cannot_carry_fails_the_node_clea
         assert data["node"] == "reply" and says in data["message"], data
         assert "Set-Cookie" not in headers
         kept = s.reread(data["id"])
-        assert kept.response.status == 500 and kept.runs[0]["status"] == "error"
+        assert kept.response.status == 500 and kept.runs[0].to_json()["status"] == "error"
 
 
 @pytest.mark.parametrize(

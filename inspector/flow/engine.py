@@ -21,6 +21,7 @@ from ..script.values import json_size_at_least
 from .loader import FlowSet
 from .model import Flow, Trigger
 from .nodes import NODE_TYPES, StepContext, StepFailed, _copy
+from .runs import STOP_ERROR_KEYS, TRACED_KEYS, Decision, FlowRun, RunError, Step, skipped
 
 STEP_LIMIT = 1000
 # What all the runs of one request may record together, as JSON text: step outputs, logs
@@ -305,33 +306,11 @@ class Engine:
             return []
         return self.flows.triggered(event_type)
 
-    def skipped_runs(self, capture: Capture, reason: str) -> list[dict[str, Any]]:
-        runs = []
-        for i, (flow, trigger) in enumerate(self.triggered(capture.event_type), 1):
-            run = self._run_record(i, flow, trigger_text(trigger), None, None)
-            run["status"] = "skipped"
-            run["reason"] = reason
-            runs.append(run)
-        return runs
-
-    def _run_record(
-        self, run_id: int, flow: Flow, trigger: str | None, parent: int | None, via: str | None, started_at: str | None = None
-    ) -> dict[str, Any]:
-        return {
-            "id": run_id,
-            "flow": flow.name,
-            "file": flow.file,
-            "trigger": trigger,
-            "parent_id": parent,
-            "via_node": via,
-            "status": "ok",
-            "started_at": started_at if started_at is not None else _now_iso(self.clock),
-            "duration_us": 0,
-            "path": [],
-            "steps": [],
-            "error": None,
-            "warnings": [],
-        }
+    def skipped_runs(self, capture: Capture, reason: str) -> list[FlowRun]:
+        return [
+            skipped(i, flow.name, flow.file, trigger_text(trigger), _now_iso(self.clock), reason)
+            for i, (flow, trigger) in enumerate(self.triggered(capture.event_type), 1)
+        ]
 
     def run_all(
         self,
@@ -339,9 +318,9 @@ class Engine:
         answer: Answer,
         *,
         before_children: Callable[[], None] | None = None,
-        on_run: Callable[[list[dict[str, Any]]], None] | None = None,
-        on_error: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
-    ) -> list[dict[str, Any]]:
+        on_run: Callable[[list[FlowRun]], None] | None = None,
+        on_error: Callable[[FlowRun], None] | None = None,
+    ) -> list[FlowRun]:
         """Every triggered flow in file order, then the async children (after
         `before_children()` returns, i.e. once the answer is sent). Returns the runs."""
         event, runs, pending = self.run_triggered(capture, answer, on_run=on_run, on_error=on_error)
@@ -354,16 +333,17 @@ class Engine:
         capture: Capture,
         answer: Answer,
         *,
-        on_run: Callable[[list[dict[str, Any]]], None] | None = None,
-        on_error: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+        on_run: Callable[[list[FlowRun]], None] | None = None,
+        on_error: Callable[[FlowRun], None] | None = None,
         budget: Budget | None = None,
         triggered: list[tuple[Flow, Trigger]] | None = None,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], list[PendingChild]]:
+    ) -> tuple[dict[str, Any], list[FlowRun], list[PendingChild]]:
         """The triggered flows only; returns (event, runs, async children queued).
         With a `budget`, raises `OverBudget` as soon as the work outgrows it."""
         event, warnings = event_scope(capture)
-        runs: list[dict[str, Any]] = []
+        runs: list[FlowRun] = []
         pending: list[PendingChild] = []
+        kept = tuple(warnings)
         if triggered is None:
             triggered = self.triggered(capture.event_type)
         last = len(triggered) - 1
@@ -385,24 +365,24 @@ class Engine:
                 pending,
                 budget=budget,
                 owned=True,
+                warnings=kept,
             )
-            run["warnings"] = list(warnings)
             runs.append(run)
             if on_run:
                 on_run(runs)
-            if run["status"] != "ok" and on_error:
-                on_error(run, run["error"] or {})
+            if run.status != "ok" and on_error:
+                on_error(run)
         return event, runs, pending
 
     def run_children(
         self,
         event: dict[str, Any],
-        runs: list[dict[str, Any]],
+        runs: list[FlowRun],
         pending: list[PendingChild],
         answer: Answer,
         *,
-        on_run: Callable[[list[dict[str, Any]]], None] | None = None,
-    ) -> list[dict[str, Any]]:
+        on_run: Callable[[list[FlowRun]], None] | None = None,
+    ) -> list[FlowRun]:
         """Async children, breadth first, each with its parent's state copied."""
         runs = list(runs)
         pending = list(pending)
@@ -437,28 +417,10 @@ class Engine:
                 on_run(runs)
         return _ordered(runs)
 
-    def _missing_flow_run(self, child: PendingChild, run_id: int) -> dict[str, Any]:
+    def _missing_flow_run(self, child: PendingChild, run_id: int) -> FlowRun:
         known = ", ".join(f.name for f in self.flows.flows) or "none"
-        return {
-            "id": run_id,
-            "flow": child.flow,
-            "file": None,
-            "trigger": None,
-            "parent_id": child.parent_id,
-            "via_node": child.via_node,
-            "status": "error",
-            "started_at": _now_iso(self.clock),
-            "duration_us": 0,
-            "path": [],
-            "steps": [],
-            "error": {
-                "message": f"no flow named '{child.flow}' is loaded (flows: {known})",
-                "node": child.via_node,
-                "line": None,
-                "column": None,
-            },
-            "warnings": [],
-        }
+        error = RunError(f"no flow named '{child.flow}' is loaded (flows: {known})", child.via_node, keys=STOP_ERROR_KEYS)
+        return FlowRun(run_id, child.flow, None, None, child.parent_id, child.via_node, "error", _now_iso(self.clock), 0, error=error)
 
     def run_flow(
         self,
@@ -473,10 +435,11 @@ class Engine:
         depth: int,
         answer: Answer,
         pending: list[PendingChild],
-        on_step: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
+        on_step: Callable[[Step, dict[str, Any]], bool] | None = None,
         budget: Budget | None = None,
         owned: bool = False,
-    ) -> dict[str, Any]:
+        warnings: tuple[str, ...] = (),
+    ) -> FlowRun:
         """One run. `on_step(step, scope)` (the debugger) may return False to stop early.
         `state` is copied (None: a new empty map); with `owned`, `event` is used as is."""
         clock = self.clock
@@ -484,22 +447,9 @@ class Engine:
         now = clock()
         started_at = _stamp(now)
         path: list[str] = []
-        steps: list[dict[str, Any]] = []
-        run = {
-            "id": run_id,
-            "flow": flow.name,
-            "file": flow.file,
-            "trigger": trigger,
-            "parent_id": parent_id,
-            "via_node": via_node,
-            "status": "ok",
-            "started_at": started_at,
-            "duration_us": 0,
-            "path": path,
-            "steps": steps,
-            "error": None,
-            "warnings": [],
-        }  # as _run_record makes it
+        steps: list[Step] = []
+        status = "ok"
+        run_error: RunError | None = None
         started = _perf()
         if not owned:
             event = _copy(event)
@@ -543,32 +493,23 @@ class Engine:
         while node is not None:
             cancelled = self.cancelled
             if cancelled is not _never and cancelled():
-                run["status"] = "interrupted"
-                run["error"] = {
-                    "message": "interrupted: the inspector stopped before this run ended",
-                    "node": node.id,
-                    "line": None,
-                    "column": None,
-                }
+                status = "interrupted"
+                run_error = RunError("interrupted: the inspector stopped before this run ended", node.id, keys=STOP_ERROR_KEYS)
                 break
             if len(steps) >= step_limit:
-                run["status"] = "limit"
-                run["error"] = {
-                    "message": f"step limit: the run took {step_limit} steps without ending (a cycle?)",
-                    "node": node.id,
-                    "line": None,
-                    "column": None,
-                }
+                status = "limit"
+                run_error = RunError(
+                    f"step limit: the run took {step_limit} steps without ending (a cycle?)", node.id, keys=STOP_ERROR_KEYS
+                )
                 break
             if shared.seconds_left <= 0:
-                run["status"] = "limit"
-                run["error"] = {
-                    "message": f"time limit: this request's flows already spent {shared.max_seconds:g} s in their steps "
+                status = "limit"
+                run_error = RunError(
+                    f"time limit: this request's flows already spent {shared.max_seconds:g} s in their steps "
                     "(MAX_REQUEST_SECONDS); is a loop of slow scripts running, or an async flow queueing itself?",
-                    "node": node.id,
-                    "line": None,
-                    "column": None,
-                }
+                    node.id,
+                    keys=STOP_ERROR_KEYS,
+                )
                 break
             current = node
             if now is None:
@@ -586,83 +527,71 @@ class Engine:
                 if budget is not None and budget.exceeded_by(failed):
                     raise OverBudget() from None
                 logs.extend(failed.logs)
-                error = {"message": failed.message, "line": failed.line, "column": failed.column}
+                error = RunError(failed.message, None, failed.line, failed.column)
                 status = "limit" if isinstance(failed, LimitReached) else "error"
-                step = {
-                    "node": node_id,
-                    "type": node.type,
-                    "status": status,
-                    "started_at": step_started_at,
-                    "duration_us": int((_perf() - t0) * 1e6),
-                    "output": None,
-                    "next": None,
-                    "decision": getattr(failed, "decision", None),
-                    "error": error,
-                    "logs": logs,
-                }
+                decision = getattr(failed, "decision", None)
+                step = Step(
+                    node_id,
+                    node.type,
+                    status,
+                    step_started_at,
+                    int((_perf() - t0) * 1e6),
+                    None,
+                    None,
+                    None if decision is None else _decisions(decision),
+                    error,
+                    tuple(logs),
+                )
                 steps.append(step)
                 path.append(node_id)
-                run["status"] = status
-                run["error"] = dict(error, node=node_id)
+                run_error = error.at(node_id)
                 if on_step:
                     on_step(step, scope)
                 break
             except Exception as exc:  # a bug in a node type must not take the server down
-                error = {"message": f"internal error in the {node.type} node: {type(exc).__name__}: {exc}", "line": None, "column": None}
-                steps.append(
-                    {
-                        "node": node_id,
-                        "type": node.type,
-                        "status": "error",
-                        "started_at": step_started_at,
-                        "duration_us": 0,
-                        "output": None,
-                        "next": None,
-                        "decision": None,
-                        "error": error,
-                        "logs": logs,
-                    }
-                )
+                error = RunError(f"internal error in the {node.type} node: {type(exc).__name__}: {exc}")
+                steps.append(Step(node_id, node.type, "error", step_started_at, 0, None, None, None, error, tuple(logs)))
                 path.append(node_id)
-                run["status"] = "error"
-                run["error"] = dict(error, node=node_id)
+                status = "error"
+                run_error = error.at(node_id)
                 break
             output = outcome.output  # JSON-shaped by the script language's design
             next_id = outcome.next
             shared.seconds_left -= _perf() - t0
+            decision = outcome.decision
             if shared.record(output, logs) is None:
                 full = shared.trace_full(f"the output of step {len(steps) + 1} (node '{node_id}')")
-                error = {"message": full.message, "line": None, "column": None}
+                error = RunError(full.message)
                 steps.append(
-                    {
-                        "node": node_id,
-                        "type": node.type,
-                        "status": "limit",
-                        "started_at": step_started_at,
-                        "duration_us": int((_perf() - t0) * 1e6),
-                        "output": None,
-                        "next": next_id,
-                        "decision": outcome.decision,
-                        "error": error,
-                        "logs": [],
-                    }
+                    Step(
+                        node_id,
+                        node.type,
+                        "limit",
+                        step_started_at,
+                        int((_perf() - t0) * 1e6),
+                        None,
+                        next_id,
+                        None if decision is None else _decisions(decision),
+                        error,
+                        (),
+                    )
                 )
                 path.append(node_id)
-                run["status"] = "limit"
-                run["error"] = dict(error, node=node_id)
+                status = "limit"
+                run_error = error.at(node_id)
                 break
-            step = {
-                "node": node_id,
-                "type": node.type,
-                "status": outcome.status,
-                "started_at": step_started_at,
-                "duration_us": int((_perf() - t0) * 1e6),
-                "output": output,
-                "next": next_id,
-                "decision": outcome.decision,
-                "error": None,
-                "logs": logs,
-            }
+            step = Step(
+                node_id,
+                node.type,
+                outcome.status,
+                step_started_at,
+                int((_perf() - t0) * 1e6),
+                output,
+                next_id,
+                None if decision is None else _decisions(decision),
+                None,
+                tuple(logs) if logs else (),
+            )
             steps.append(step)
             path.append(node_id)
             scope["prev"] = output
@@ -670,9 +599,24 @@ class Engine:
             if on_step and on_step(step, scope) is False:
                 break
             node = by_id.get(next_id) if next_id else None
-        run["duration_us"] = int((_perf() - started) * 1e6)
-        run["state"] = scope["state"]
-        return run
+        return FlowRun(
+            run_id,
+            flow_name,
+            flow.file,
+            trigger,
+            parent_id,
+            via_node,
+            status,
+            started_at,
+            int((_perf() - started) * 1e6),
+            tuple(path),
+            tuple(steps),
+            run_error,
+            warnings,
+            scope["state"],
+            None,
+            TRACED_KEYS,
+        )
 
 
 class OverBudget(Exception):
@@ -706,17 +650,27 @@ def trigger_text(trigger: Trigger) -> str:
     return f"{trigger.type}:{trigger.event_type}"
 
 
-def _ordered(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Async children follow their parent (SPEC §10), depth first, in the order queued."""
-    children: dict[int | None, list[dict[str, Any]]] = {}
-    for run in runs:
-        children.setdefault(run["parent_id"], []).append(run)
-    out: list[dict[str, Any]] = []
+def _decisions(decision: list[dict[str, Any]]) -> tuple[Decision, ...]:
+    """A branch node's record of the conditions it tried, as Decisions."""
+    return tuple(
+        Decision(d["expression"], d["next"], error=d["error"], failed=True)
+        if "error" in d
+        else Decision(d["expression"], d["next"], d["value"])
+        for d in decision
+    )
 
-    def visit(parent: int | None) -> None:
+
+def _ordered(runs: list[FlowRun]) -> list[FlowRun]:
+    """Async children follow their parent (SPEC §10), depth first, in the order queued."""
+    children: dict[int | str | None, list[FlowRun]] = {}
+    for run in runs:
+        children.setdefault(run.parent_id, []).append(run)
+    out: list[FlowRun] = []
+
+    def visit(parent: int | str | None) -> None:
         for run in children.get(parent, []):
             out.append(run)
-            visit(run["id"])
+            visit(run.id)
 
     visit(None)
     return out

@@ -21,6 +21,7 @@ from .model import Node, Position
 
 if TYPE_CHECKING:  # pragma: no cover
     from .loader import _FileLoader
+    from .runs import Step
 
 NODE_TYPES: dict[str, NodeType] = {}
 
@@ -208,9 +209,36 @@ class StepOutcome:
     decision: list[dict[str, Any]] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StepView:
+    """How a step reads in the flow tree, the debugger and the printer, as its node type
+    sees it: a word of its own (`answered 200`), and whether its output is worth showing
+    (a branch's output repeats its decision)."""
+
+    note: str | None = None
+    tone: str = ""  # "ok" | "warn" | "": how the note is coloured
+    shows_output: bool = True
+    answered: bool | None = None  # for a node that can answer the sender: whether it did
+
+
+_PLAIN = StepView()
+
+
 class NodeType:
     name: str = ""
     config_keys: frozenset[str] = frozenset()
+
+    def programs(self, node: Node) -> list[Any]:
+        """The compiled programs of a loaded node, for `check`'s warnings."""
+        return []
+
+    def source(self, node: Node) -> tuple[str, str] | None:
+        """(language, text) of the code the debugger shows for the node, when it is code."""
+        return None
+
+    def describe(self, step: Step) -> StepView:
+        """How one of this type's steps reads (see StepView)."""
+        return _PLAIN
 
     def load(self, node_id: str, fields: dict, config: dict, item: yaml.Node, ctx: LoadContext, refs: list) -> Any:
         for key, (k, _) in fields.items():
@@ -235,6 +263,13 @@ class ScriptNode(NodeType):
             ctx.loader.error(item, f"script node '{node_id}' has no `config.script`")
             return None
         return ctx.program(fields["script"][1], "script")
+
+    def programs(self, node: Node) -> list[Any]:
+        return [] if node.compiled is None else [node.compiled]
+
+    def source(self, node: Node) -> tuple[str, str] | None:
+        text = (node.config or {}).get("script")
+        return ("rust", text.rstrip("\n")) if isinstance(text, str) else None
 
     def run(self, node, ctx):
         try:
@@ -299,6 +334,15 @@ class BranchNode(NodeType):
         # What `run` walks: each program's `evaluate` bound once.
         plan = tuple((expression, program.evaluate, target, where) for expression, program, target, where in conditions)
         return {"conditions": conditions, "default": default, "plan": plan}
+
+    def programs(self, node: Node) -> list[Any]:
+        compiled = node.compiled
+        return [c[1] for c in compiled["conditions"]] if isinstance(compiled, dict) else []
+
+    _VIEW = StepView(shows_output=False)
+
+    def describe(self, step: Step) -> StepView:
+        return self._VIEW  # its decision says what its output would
 
     def run(self, node, ctx):
         decision: list[dict[str, Any]] = []
@@ -383,6 +427,16 @@ class HttpResponseNode(NodeType):
         )
         return out
 
+    _UNUSED = StepView("not used: the webhook was already answered", "warn", True, False)
+
+    def describe(self, step: Step) -> StepView:
+        output = step.output
+        if not isinstance(output, dict):
+            return _PLAIN
+        if output.get("answered"):
+            return StepView(f"answered {output.get('status')}", "ok", True, True)
+        return self._UNUSED
+
     def run(self, node, ctx):
         static_status, status_r, body_r, static_headers, headers_r = node.compiled["plan"]
         scope, limits = ctx.scope, ctx.limits
@@ -408,6 +462,16 @@ class HttpResponseNode(NodeType):
         response = {"status": status, "headers": headers, "body": body}
         used = ctx.answer(response)
         return StepOutcome({"status": status, "headers": headers, "body": body, "answered": used}, node.next, "ok" if used else "unused")
+
+
+def node_type_of(name: str | None) -> NodeType:
+    """The node type of that name; one that describes steps plainly for a name no type has
+    (a trace read from a store another version wrote)."""
+    found = NODE_TYPES.get(name) if type(name) is str else None
+    return found if found is not None else _UNKNOWN
+
+
+_UNKNOWN = NodeType()
 
 
 def _response_headers(headers: dict, check: bool = True) -> dict[str, str]:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from ..config import Config
 from ..model import Headers, Request
-from ..pipeline import SAMPLE_HEADER
+from ..routes import SAMPLE_HEADER
 from ..signatures import sign_request
 from . import events
 

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from .. import jsonfast
+from ..flow.runs import FlowRun, runs_to_json
 from ..model import Capture, Headers, Request, Response, SignatureResult
 
 # A flow trace holds every step's output, so a script that returns a large payload makes a
@@ -62,7 +63,7 @@ def slim_runs(runs: Any) -> list[dict]:
     """The trace without what makes it large (step outputs, decisions, logs, state): which
     flows ran, each step's node, status, timing and error. Same shape, so every reader works."""
     slim = []
-    for run in runs:
+    for run in runs_to_json(runs):
         if not isinstance(run, dict):
             continue
         out = {k: run.get(k) for k in ("id", "flow", "file", "trigger", "parent_id", "via_node", "status", "started_at", "duration_us")}
@@ -107,7 +108,7 @@ def trace_text(runs: Any) -> tuple[str, str | None]:
     if not runs:
         return "[]", None
     try:
-        text = _dumps(list(runs))
+        text = _dumps(runs_to_json(runs))  # FlowRuns are JSON only here, at the store
     except (ValueError, TypeError, RecursionError) as exc:
         why = f"the flow trace could not be written as JSON ({exc})"
     else:
@@ -248,7 +249,7 @@ def read_row_exact(row: tuple) -> Capture:
         response=None
         if r_status is None
         else Response(int(r_status), Headers.of(tuple(map(_pair, _loads(r_headers or "[]")))), bytes(r_body or b""), r_ms),
-        runs=tuple(_loads(runs or "[]")),
+        runs=tuple(map(FlowRun.from_json, _loads(runs or "[]"))),
         origin=origin,
         replay_of=replay_of,
         notes=tuple(_loads(notes or "[]")),
@@ -342,7 +343,7 @@ def damaged_row(row: tuple) -> Capture:
         truncated=bool(truncated),
         size=number(body_size, "body_size", int) if truncated else None,
     )
-    kept_runs = tuple(r for r in decoded(runs, "runs", list, []) if isinstance(r, dict))
+    kept_runs = tuple(FlowRun.from_json(r) for r in decoded(runs, "runs", list, []) if isinstance(r, dict))
     kept_notes = tuple(str(n) for n in decoded(notes, "notes", list, []))
     note = f"this stored capture is damaged: {', '.join(dict.fromkeys(unreadable)) or 'a column'} could not be read as written"
     return Capture(

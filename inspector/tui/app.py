@@ -1407,8 +1407,8 @@ class InspectorApp(GuardedPump, App[int]):
             return
         names: list[str] = []
         for run in capture.runs:
-            if not run.get("parent_id") and run.get("flow") and run["flow"] not in names:
-                names.append(run["flow"])
+            if not run.parent_id and run.flow and run.flow not in names:
+                names.append(run.flow)
         for flow, _ in self.engine.triggered(capture.event_type):
             if flow.name not in names:
                 names.append(flow.name)

@@ -12,6 +12,8 @@ from typing import Any
 from ..flow import Answer, Engine, FlowSet, event_scope
 from ..flow.engine import trigger_text
 from ..flow.model import Flow, Node
+from ..flow.nodes import node_type_of
+from ..flow.runs import Decision, FlowRun, RunError, Step
 from ..model import Capture
 
 
@@ -38,16 +40,20 @@ class Frame:
     status: str
     output: Any
     next: str | None
-    decision: list[dict[str, Any]] | None
-    error: dict[str, Any] | None
-    logs: list[str]
+    decision: tuple[Decision, ...] | None
+    error: RunError | None
+    logs: tuple[str, ...]
     scope: dict[str, Any]  # event, prev, nodes, state before the node ran
+
+    def as_step(self) -> Step:
+        """The step this frame records (what its node type describes)."""
+        return Step(self.node, self.type, self.status, None, None, self.output, self.next, self.decision, self.error, self.logs)
 
 
 @dataclass
 class Recording:
     frames: list[Frame] = field(default_factory=list)
-    runs: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[FlowRun] = field(default_factory=list)
     answer: dict[str, Any] | None = None  # the http_response that would answer
     warnings: list[str] = field(default_factory=list)
 
@@ -78,20 +84,21 @@ def record(
         before = {"event": snapshot(run_event), "prev": None, "nodes": {}, "state": snapshot(state)}
         seen: list[dict[str, Any]] = [before]
 
-        def on_step(step: dict[str, Any], scope: dict[str, Any], run_flow=run_flow, run_id=run_id, seen=seen) -> bool:
+        def on_step(step: Step, scope: dict[str, Any], run_flow=run_flow, run_id=run_id, seen=seen) -> bool:
+            decision = step.decision
             rec.frames.append(
                 Frame(
                     run_flow.name,
                     run_flow.file,
                     run_id,
-                    step["node"],
-                    step["type"],
-                    step["status"],
-                    snapshot(step.get("output")),
-                    step.get("next"),
-                    snapshot(step.get("decision")),
-                    snapshot(step.get("error")),
-                    list(step.get("logs") or []),
+                    step.node,
+                    step.type or "?",
+                    step.status,
+                    snapshot(step.output),
+                    step.next,
+                    None if decision is None else tuple(Decision.from_json(snapshot(d.to_json())) for d in decision),
+                    step.error,
+                    step.logs,
                     seen[-1],
                 )
             )
@@ -203,16 +210,14 @@ class DebugSession:
         """Node ids of `flow` evaluated up to and including the current frame."""
         return [f.node for f in self.frames[: self.position + 1] if f.flow == flow]
 
-    def run_of(self, frame: Frame) -> dict[str, Any] | None:
+    def run_of(self, frame: Frame) -> FlowRun | None:
         for run in self.recording.runs:
-            if run["id"] == frame.run_id:
+            if run.id == frame.run_id:
                 return run
         return None
 
 
 def node_source(node: Node) -> tuple[str, str]:
-    """(language, text) to show for a node: its script, else its config as YAML-ish JSON."""
-    config = node.config or {}
-    if node.type == "script" and isinstance(config.get("script"), str):
-        return "rust", config["script"].rstrip("\n")
-    return "json", json.dumps(config, indent=2, ensure_ascii=False)
+    """(language, text) to show for a node: its code when its type has some, else its config
+    as YAML-ish JSON."""
+    return node_type_of(node.type).source(node) or ("json", json.dumps(node.config or {}, indent=2, ensure_ascii=False))

@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..filters import KEYS, tokens
 from ..flow.model import BROKEN_FLOW_NOTE
@@ -43,7 +43,16 @@ class _Status:
 
 _SIGNATURES: dict[str, _Signature] = {}
 _STATUSES: dict[int, _Status] = {}
-_RUNS: dict[tuple, tuple] = {}
+
+
+class RunMark(NamedTuple):
+    """What a row keeps of a run: its flow and status (filters read `flow`, as of a FlowRun)."""
+
+    flow: str | None
+    status: str
+
+
+_RUNS: dict[tuple, tuple[RunMark, ...]] = {}
 _KEYS: dict[tuple, tuple] = {}
 
 # The filter keys whose terms read only what `Row.key` holds. Rows with equal keys agree on
@@ -149,14 +158,14 @@ class Row:
             code = response.status
             self.response = _STATUSES.get(code) or _STATUSES.setdefault(code, _Status(code))
             self.duration_ms = response.duration_ms
-        key = tuple((r.get("flow"), r.get("status")) for r in capture.runs)
+        key = tuple((r.flow, r.status) for r in capture.runs)
         runs = _RUNS.get(key)
         if runs is None:
-            runs = _RUNS.setdefault(key, tuple({"flow": name, "status": status} for name, status in key))
+            runs = _RUNS.setdefault(key, tuple(RunMark(flow, status) for flow, status in key))
         self.runs = runs
-        self.steps = sum(len(r.get("path") or ()) for r in capture.runs)
-        self.run_failed = any(r.get("status") in ("error", "limit", "interrupted") for r in capture.runs)
-        self.running = any(r.get("status") == "running" for r in capture.runs)
+        self.steps = sum(len(r.path) for r in capture.runs)
+        self.run_failed = any(r.failed for r in capture.runs)
+        self.running = any(r.status == "running" for r in capture.runs)
         key = (
             self.tenant,
             self.event_type,
@@ -205,7 +214,7 @@ class Row:
             return BROKEN_FLOW_MARK if self.broken_flow else "–"
         if self.running:
             return f"{self.steps}…"
-        if all(r["status"] == "skipped" for r in self.runs):
+        if all(status == "skipped" for _flow, status in self.runs):
             return "skip"
         return str(self.steps)
 

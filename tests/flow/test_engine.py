@@ -76,13 +76,13 @@ def test_first_http_response_answers_and_the_trace_is_complete(tmp_path):
     assert c.response.status == 201
     assert json.loads(c.response.body) == {"doubled": 42, "note": "total was 21"}
     assert c.response.headers.get("X-Total") == "42"
-    [run] = c.runs
+    [run] = [r.to_json() for r in c.runs]
     assert RUN_FIELDS <= set(run) and run["status"] == "ok" and run["path"] == ["process", "respond"]
     assert run["trigger"] == "event:order.*" and run["parent_id"] is None
     assert all(STEP_FIELDS <= set(s) for s in run["steps"])
     assert run["steps"][0]["logs"] == ["total 21"] and run["steps"][0]["output"] == 42
     stored = p.store.get(c.id)
-    assert stored.runs[0]["path"] == ["process", "respond"] and stored.response.status == 201
+    assert stored.runs[0].to_json()["path"] == ["process", "respond"] and stored.response.status == 201
 
 
 def test_several_flows_in_file_order_later_responses_unused(tmp_path):
@@ -101,9 +101,9 @@ def test_several_flows_in_file_order_later_responses_unused(tmp_path):
         """,
     )
     c = handle(pipeline(tmp_path, fs), request("order.created", b'{"total": 1}'))
-    assert [r["flow"] for r in c.runs] == ["order", "second"]  # once each, in file order
+    assert [r["flow"] for r in [r.to_json() for r in c.runs]] == ["order", "second"]  # once each, in file order
     assert c.response.status == 201
-    assert c.runs[1]["steps"][0]["status"] == "unused" and c.runs[1]["steps"][0]["output"]["answered"] is False
+    assert c.runs[1].to_json()["steps"][0]["status"] == "unused" and c.runs[1].to_json()["steps"][0]["output"]["answered"] is False
 
 
 def test_branch_decisions_default_and_no_match(tmp_path):
@@ -136,15 +136,15 @@ def test_branch_decisions_default_and_no_match(tmp_path):
     )
     p = pipeline(tmp_path, fs)
     c = handle(p, request("github", b'{"action": "opened"}', (("X-GitHub-Event", "pull_request"), ("Content-Type", "application/json"))))
-    run = c.runs[0]
+    run = c.runs[0].to_json()
     assert run["path"] == ["check", "opened"]
     assert run["steps"][0]["decision"] == [
         {"expression": "headers['X-GitHub-Event'] == 'push'", "value": False, "next": "push"},
         {"expression": "payload.action == 'opened'", "value": True, "next": "opened"},
     ]
     c = handle(p, request("github", b"{}", (("X-GitHub-Event", "issues"),)))
-    assert c.runs[0]["path"] == ["check", "other"]
-    assert c.runs[0]["steps"][0]["output"] == {"matched": None, "next": "other"}
+    assert c.runs[0].to_json()["path"] == ["check", "other"]
+    assert c.runs[0].to_json()["steps"][0]["output"] == {"matched": None, "next": "other"}
     assert c.response.status == 200 and json.loads(c.response.body)["status"] == "accepted"  # rule 5
 
 
@@ -170,7 +170,7 @@ def test_run_error_before_answer_gives_500_naming_flow_node_and_position(tmp_pat
     assert body["flow"] == "bad" and body["node"] == "boom"
     assert "comits" in body["message"] and "did you mean" in body["message"]
     assert body["at"].endswith("bad.ygtc:8:9")
-    step = c.runs[0]["steps"][0]
+    step = c.runs[0].to_json()["steps"][0]
     assert step["status"] == "error" and step["error"]["line"] == 8 and step["error"]["column"] == 9
 
 
@@ -190,7 +190,7 @@ def test_non_bool_condition_is_an_error(tmp_path):
         """,
     )
     c = handle(pipeline(tmp_path, fs), request("x", b'{"count": 3}'))
-    run = c.runs[0]
+    run = c.runs[0].to_json()
     assert run["status"] == "error" and "i64" in run["error"]["message"] and "true or false" in run["error"]["message"]
     assert run["steps"][0]["decision"][0]["error"]
 
@@ -213,7 +213,7 @@ def test_cycle_hits_the_step_limit(tmp_path):
         """,
     )
     c = handle(pipeline(tmp_path, fs), request("x"))
-    assert c.runs[0]["status"] == "limit" and len(c.runs[0]["steps"]) == 1000
+    assert c.runs[0].to_json()["status"] == "limit" and len(c.runs[0].to_json()["steps"]) == 1000
     assert c.response.status == 500
 
 
@@ -231,7 +231,7 @@ def test_endless_script_is_an_error_not_a_hang(tmp_path):
     )
     started = time.perf_counter()
     c = handle(pipeline(tmp_path, fs, ack=30), request("x"))
-    assert "operation limit" in c.runs[0]["error"]["message"]
+    assert "operation limit" in c.runs[0].to_json()["error"]["message"]
     assert time.perf_counter() - started < 20
 
 
@@ -258,7 +258,7 @@ def test_ack_deadline_gives_202_and_the_run_continues(tmp_path):
     p = pipeline(tmp_path, fs, ack=0.01)
     c = handle(p, request("x"), wait=True)
     assert c.response.status == 202 and json.loads(c.response.body)["status"] == "accepted"
-    assert c.runs[0]["status"] == "ok" and c.runs[0]["steps"][1]["status"] == "unused"
+    assert c.runs[0].to_json()["status"] == "ok" and c.runs[0].to_json()["steps"][1]["status"] == "unused"
 
 
 def test_async_children_run_after_the_answer_with_state_copied(tmp_path):
@@ -296,7 +296,7 @@ def test_async_children_run_after_the_answer_with_state_copied(tmp_path):
     )
     c = handle(pipeline(tmp_path, fs), request("job", b'{"items": [1, 2, 3]}'))
     assert c.response.status == 202
-    parent, child = c.runs
+    parent, child = [r.to_json() for r in c.runs]
     assert child["parent_id"] == parent["id"] and child["via_node"] == "later"
     assert child["steps"][0]["output"] == "job from parent with 3 items"
     assert parent["state"] == {"from": "parent"}  # the child's writes stay in the child
@@ -317,7 +317,7 @@ def test_async_recursion_stops_at_depth_8(tmp_path):
     )
     c = handle(pipeline(tmp_path, fs), request("x"))
     assert len(c.runs) == 9
-    assert c.runs[-1]["status"] == "error" and "async depth limit" in c.runs[-1]["error"]["message"]
+    assert c.runs[-1].to_json()["status"] == "error" and "async depth limit" in c.runs[-1].to_json()["error"]["message"]
 
 
 def test_failed_signature_records_skipped_runs(tmp_path):
@@ -329,7 +329,7 @@ def test_failed_signature_records_skipped_runs(tmp_path):
     p = Pipeline(cfg, None, engine=Engine(flows(tmp_path, a=SCRIPT_THEN_RESPOND.replace("order.*", "x"))))
     c = handle(p, request("x", b'{"total": 1}'))
     assert c.response.status == 401
-    assert [r["status"] for r in c.runs] == ["skipped"]
+    assert [r["status"] for r in [r.to_json() for r in c.runs]] == ["skipped"]
 
 
 def test_payload_forms(tmp_path):
@@ -347,11 +347,11 @@ def test_payload_forms(tmp_path):
     p = pipeline(tmp_path, fs, store=False)
 
     def out(body, ctype):
-        return handle(p, request("x", body, (("Content-Type", ctype),) if ctype else ())).runs[0]["steps"][0]["output"]
+        return handle(p, request("x", body, (("Content-Type", ctype),) if ctype else ())).runs[0].to_json()["steps"][0]["output"]
 
     assert out(b'{"a": 1}', "application/json") == 'map:{"a":1}'
     assert out(b"a=1&b=two", "application/x-www-form-urlencoded") == 'map:{"a":"1","b":"two"}'
     assert out(b"hello", "text/plain") == "string:hello"
     assert out(b"", None) == "():"
     c = handle(p, request("x", b"{broken", (("Content-Type", "application/json"),)))
-    assert c.runs[0]["steps"][0]["output"] == "string:{broken" and c.runs[0]["warnings"]
+    assert c.runs[0].to_json()["steps"][0]["output"] == "string:{broken" and c.runs[0].to_json()["warnings"]

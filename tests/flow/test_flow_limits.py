@@ -48,7 +48,7 @@ def handle(tmp_path: Path, fs: FlowSet, event_type: str, body: bytes = b"{}"):
 
 
 def trace_chars(capture) -> int:
-    return len(json.dumps(list(capture.runs), ensure_ascii=False))
+    return len(json.dumps([r.to_json() for r in capture.runs], ensure_ascii=False))
 
 
 BIG_OUTPUT_LOOP = """
@@ -72,7 +72,7 @@ def test_a_loop_of_big_outputs_stops_at_the_trace_size_limit(tmp_path):
     # Each step returns 128 Ki characters: 1,000 steps would record 128 MiB (before).
     fs = flows(tmp_path, big=BIG_OUTPUT_LOOP)
     capture = handle(tmp_path, fs, "big")
-    (run,) = capture.runs
+    (run,) = [r.to_json() for r in capture.runs]
     assert run["status"] == "limit"
     assert "trace size limit" in run["error"]["message"] and "MAX_TRACE_CHARS" in run["error"]["message"]
     assert run["steps"][-1]["status"] == "limit" and run["steps"][-1]["output"] is None
@@ -109,7 +109,7 @@ def test_one_huge_output_is_not_recorded(tmp_path):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    (run,) = capture.runs
+    (run,) = [r.to_json() for r in capture.runs]
     assert run["status"] == "limit" and "trace size limit" in run["error"]["message"]
     assert peak < 40 * MIB  # before: the 64 MiB trace was encoded and stored
     assert trace_chars(capture) < MIB
@@ -141,7 +141,7 @@ def test_an_answer_bigger_than_the_trace_budget_is_refused(tmp_path):
         """,
     )
     capture = handle(tmp_path, fs, "answer")
-    (run,) = capture.runs
+    (run,) = [r.to_json() for r in capture.runs]
     assert run["status"] == "limit" and run["error"]["node"] == "respond"
     assert "the response body" in run["error"]["message"] and "trace size limit" in run["error"]["message"]
     assert capture.response.status == 500 and len(capture.response.body) < 10_000
@@ -169,7 +169,7 @@ def test_a_small_flow_is_unaffected_by_the_trace_budget(tmp_path):
     )
     payload = {"items": [{"id": i, "text": "y" * 100} for i in range(3000)]}  # ~400 KiB
     capture = handle(tmp_path, fs, "small", json.dumps(payload).encode())
-    (run,) = capture.runs
+    (run,) = [r.to_json() for r in capture.runs]
     assert run["status"] == "ok" and run["steps"][0]["output"] == payload
     assert capture.response.status == 200 and json.loads(capture.response.body) == payload
 
@@ -242,7 +242,7 @@ def test_async_depth_still_applies_within_the_cap(tmp_path):
     )
     capture = handle(tmp_path, fs, "chain")
     assert len(capture.runs) == 9
-    assert "async depth limit" in capture.runs[-1]["error"]["message"]
+    assert "async depth limit" in capture.runs[-1].to_json()["error"]["message"]
 
 
 def chain_flow(count: int, block_scalars: bool) -> str:
@@ -272,7 +272,7 @@ def test_a_10000_node_chain_loads_and_stops_at_the_step_limit(tmp_path):
     # Before, each block scalar split the whole file again: minutes for this file.
     assert loaded_in < 30
     capture = handle(tmp_path, fs, "long")
-    (run,) = capture.runs
+    (run,) = [r.to_json() for r in capture.runs]
     assert run["status"] == "limit" and len(run["path"]) == 1000
     assert "step limit" in run["error"]["message"]
 
@@ -380,6 +380,6 @@ def test_a_request_stops_once_its_flows_spent_their_time_budget(tmp_path):
     started = time.perf_counter()
     run = Engine(fs).run_flow(flow, "spin", event, None, 1, None, None, None, 0, answer, [])
     assert time.perf_counter() - started < 10
-    assert run["status"] == "limit" and "time limit" in run["error"]["message"]
-    assert "MAX_REQUEST_SECONDS" in run["error"]["message"]
-    assert 1 <= len(run["steps"]) < 1000
+    assert run.status == "limit" and "time limit" in run.error.message
+    assert "MAX_REQUEST_SECONDS" in run.error.message
+    assert 1 <= len(run.steps) < 1000

@@ -48,7 +48,7 @@ async def test_a_form_encoded_github_push_counts_its_commits(tmp_path):
     capture = store.get(cid)
     assert capture.signature.status == "valid"  # signed over the raw form bytes, as GitHub does
     assert status == 200 and answer == {"ok": True, "result": "Received 3 commits"}
-    run = capture.runs[0]
+    run = capture.runs[0].to_json()
     assert run["status"] == "ok" and run["path"] == ["check_event", "handle_push", "ok"] and run["warnings"] == []
     store.close()
 

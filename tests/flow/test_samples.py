@@ -67,12 +67,12 @@ async def test_sample_through_the_server(tmp_path, name):
     assert status == want_status
     assert capture.origin == "sample"
     assert capture.signature.status == ("valid" if entry else "unsigned")
-    run = next(r for r in capture.runs if r["flow"] == flow)
+    run = next(r for r in [r.to_json() for r in capture.runs] if r["flow"] == flow)
     assert run["status"] == "ok" and run["path"] == path
     if output is not None:
         assert run["steps"][1]["output"] == output
     if name == "generic.report.generate":
-        child = capture.runs[-1]
+        child = capture.runs[-1].to_json()
         assert child["flow"] == "process_webhook_data" and child["parent_id"] == run["id"]
         assert child["steps"][0]["output"] == "processed 2 items"
 

@@ -16,6 +16,7 @@ import pytest
 from inspector import samples
 from inspector.config import load_config
 from inspector.flow import Engine, FlowSet
+from inspector.flow.runs import FlowRun
 from inspector.model import Capture, Request, Response
 from inspector.pipeline import Pipeline
 from inspector.store import Store
@@ -99,11 +100,8 @@ async def ingest(store: Store, flows: FlowSet, config, requests: list[tuple[Requ
     return out
 
 
-def _fixed_run(run: dict) -> dict:
-    run = dict(run)
-    run["duration_us"] = 420
-    run["steps"] = [dict(s, duration_us=35) for s in run.get("steps") or []]
-    return run
+def _fixed_run(run: FlowRun) -> FlowRun:
+    return replace(run, duration_us=420, steps=tuple(replace(s, duration_us=35) for s in run.steps))
 
 
 def seed_store(workdir: Path, names_and_requests: list[tuple[Request, str]]) -> Store:

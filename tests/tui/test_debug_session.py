@@ -25,7 +25,7 @@ async def test_steps_breakpoints_and_the_scope_at_each_step(workdir: Path):
     session = DebugSession(FlowSet.load("flows"), "github", capture)
     assert [f.node for f in session.frames] == ["check_event", "handle_pr", "ok"]
     first = session.current
-    assert [d["value"] for d in first.decision] == [False, True]
+    assert [d.value for d in first.decision] == [False, True]
     assert first.next == "handle_pr"
     assert first.scope["prev"] is None and first.scope["nodes"] == {} and first.scope["event"]["event_type"] == "github"
     assert session.step() and session.current.scope["nodes"]["check_event"]["next"] == "handle_pr"
@@ -52,7 +52,7 @@ async def test_async_children_follow_their_parent(workdir: Path):
     ]
     child = session.frames[-1]
     assert child.scope["event"]["payload"] == capture_payload(capture)
-    assert [r["status"] for r in session.recording.runs] == ["ok", "ok"]
+    assert [r["status"] for r in [r.to_json() for r in session.recording.runs]] == ["ok", "ok"]
 
 
 def capture_payload(capture):

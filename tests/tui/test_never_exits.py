@@ -278,7 +278,7 @@ async def test_the_overview_says_plainly_that_the_flow_failed(workdir: Path):
     app = make_app(workdir, serve=False, flows=FlowSet.load("flows"))
     async with app.run_test(size=SIZE) as pilot:
         capture = await app.pipeline.handle(build_request("github.push", app.config), wait=True)
-        assert capture.response.status == 500 and capture.runs[0]["status"] == "error"
+        assert capture.response.status == 500 and capture.runs[0].to_json()["status"] == "error"
         await wait_for(lambda: app.detail.capture is not None and app.detail.capture.runs, pilot)
         overview = text_of(app.detail.query_one("#view-overview"))
         assert "✗ the flow failed: github" in overview

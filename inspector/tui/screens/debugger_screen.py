@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ...flow.model import Flow, Node
+from ...flow.runs import Decision, FlowRun, RunError
 from ..actions import DEBUGGER_ACTIONS
 from ..debug_session import DebugSession, Frame
 from ..guard import GuardedPump
@@ -92,9 +93,9 @@ class DebuggerScreen(GuardedPump, Screen[None]):
         return dataclasses.replace(
             frame,
             output=r(frame.output),
-            decision=r(frame.decision),
-            error=r(frame.error),
-            logs=r(frame.logs),
+            decision=None if frame.decision is None else tuple(Decision.from_json(r(d.to_json())) for d in frame.decision),
+            error=None if frame.error is None else RunError.from_json(r(frame.error.to_json())),
+            logs=tuple(r(list(frame.logs))),
             scope=r(frame.scope),
         )
 
@@ -205,7 +206,7 @@ class DebuggerScreen(GuardedPump, Screen[None]):
         node = flow.node(frame.node)
         if node is not None:
             text, start = node_text(flow, node)
-            error_line = frame.error.get("line") if frame.error else None
+            error_line = frame.error.line if frame.error else None
             source.border_title = Content(printable(f"{node.id} · {node.type} · {flow.file}:{node.position.line}"))
             self.query_one("#debug-source-text", Static).update(code(text, "yaml", first_line=start, mark_line=error_line))
         result.border_title = Content(printable(f"step {session.position + 1} of {len(frames)}: {frame.node}"))
@@ -227,27 +228,27 @@ class DebuggerScreen(GuardedPump, Screen[None]):
             for i, d in enumerate(frame.decision):
                 if i:
                     lines.append("\n")
-                if "error" in d:
+                if d.failed:
                     lines.append("✗ ", style="red")
-                    lines.append(str(d.get("expression")))
-                    lines.append(f"  error: {d['error']}", style="red")
+                    lines.append(d.expression)
+                    lines.append(f"  error: {d.error}", style="red")
                     continue
-                value = d.get("value")
+                value = d.value
                 lines.append("✓ " if value is True else "· ", style="green" if value is True else "dim")
-                lines.append(str(d.get("expression")))
+                lines.append(d.expression)
                 lines.append(f"  → {dumps(value)}", style="bold green" if value is True else "dim")
             grid.add_row(*cells("decision", lines))
+        view = frame.as_step().view()  # what the node type says about its step
         if frame.error:
-            run = self.session.run_of(frame) or {"file": frame.file}
+            run = self.session.run_of(frame) or FlowRun(None, frame.flow, frame.file)
             grid.add_row(*cells("error", Text(error_at(run, frame.error), style="red")))
-        elif frame.type == "http_response" and isinstance(frame.output, dict):
-            answered = frame.output.get("answered")
+        elif view.answered is not None and isinstance(frame.output, dict):
             body = frame.output.get("body")
             shown = body if isinstance(body, str) else dumps(body, ensure_ascii=False)
-            grid.add_row(*cells("answer", Text(f"{frame.output.get('status')} {shown}", style="green" if answered else "yellow")))
-            if not answered:
-                grid.add_row(*cells("", Text("not used: the webhook was already answered", style="yellow")))
-        elif frame.output is not None and frame.type != "branch":
+            grid.add_row(*cells("answer", Text(f"{frame.output.get('status')} {shown}", style="green" if view.answered else "yellow")))
+            if not view.answered and view.note:
+                grid.add_row(*cells("", Text(view.note, style="yellow")))
+        elif frame.output is not None and view.shows_output:
             out = (
                 dumps(frame.output, ensure_ascii=False, indent=2)
                 if isinstance(frame.output, (dict, list))
@@ -263,7 +264,7 @@ class DebuggerScreen(GuardedPump, Screen[None]):
     def _ending(self) -> Text:
         rec = self.session.recording
         end = Text()
-        statuses = ", ".join(f"{r['flow']} {r['status']}" for r in rec.runs)
+        statuses = ", ".join(f"{r.flow} {r.status}" for r in rec.runs)
         end.append(f"■ run ended: {statuses}", style="bold")
         if rec.answer:
             resp = self.redact(rec.answer["response"])

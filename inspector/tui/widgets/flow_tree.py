@@ -10,6 +10,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ...flow.model import BROKEN_FLOW_NOTE
+from ...flow.runs import FlowRun, RunError, Step
 from ...model import Capture
 from ..shapes import dumps
 
@@ -38,12 +39,14 @@ def _short(value: Any, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def error_at(run: dict[str, Any], err: dict[str, Any]) -> str:
-    where = f"{run.get('file')}:{err.get('line')}:{err.get('column')}: " if err.get("line") else ""
-    return f"{where}{err.get('message')}"
+def error_at(run: FlowRun, err: RunError) -> str:
+    return f"{err.where(run.file)}{err.message}"
 
 
-class FlowTree(Tree[dict]):
+_TONE = {"ok": "green", "warn": "yellow"}
+
+
+class FlowTree(Tree[Any]):
     DEFAULT_CSS = """
     FlowTree { padding: 0 1; background: $surface; }
     """
@@ -56,7 +59,8 @@ class FlowTree(Tree[dict]):
     def show(self, capture: Capture, ctx: Any = None) -> None:
         self.clear()
         root = self.root
-        runs = ctx.redact(list(capture.runs)) if ctx is not None else list(capture.runs)
+        runs = [run.redacted(ctx.redact) for run in capture.runs] if ctx is not None else list(capture.runs)
+        runs = [run for run in runs if not run.shapeless]
         if not runs:
             why = (
                 f"no flow is triggered by event type {capture.event_type}"
@@ -69,94 +73,90 @@ class FlowTree(Tree[dict]):
                     root.add_leaf(Text(note, style="red"))
             root.expand()
             return
-        by_id = {r.get("id"): r for r in runs if r.get("id") is not None}
+        by_id = {r.id: r for r in runs if r.id is not None}
         placed: dict[Any, TreeNode] = {}
         step_nodes: dict[tuple[Any, str], TreeNode] = {}
         for run in runs:
             parent = None
-            if run.get("parent_id") is not None and run["parent_id"] in by_id:
-                parent = step_nodes.get((run["parent_id"], run.get("via_node"))) or placed.get(run["parent_id"])
+            if run.parent_id is not None and run.parent_id in by_id:
+                parent = step_nodes.get((run.parent_id, run.via_node)) or placed.get(run.parent_id)
             if parent is not None:
                 parent.expand()  # an async run is shown under the node that queued it
             node = self._add_run(parent or root, run, step_nodes)
-            if run.get("id") is not None:
-                placed[run["id"]] = node
+            if run.id is not None:
+                placed[run.id] = node
         root.expand()
 
-    def _add_run(self, parent: TreeNode, run: dict[str, Any], step_nodes: dict) -> TreeNode:
-        status = run.get("status") or "?"
+    def _add_run(self, parent: TreeNode, run: FlowRun, step_nodes: dict) -> TreeNode:
+        status = run.status
         label = Text()
-        if run.get("parent_id"):
+        if run.parent_id:
             label.append("async ", style="dim")
-        label.append(str(run.get("flow")), style="bold")
+        label.append(run.flow if run.flow is not None else "(unnamed flow)", style="bold")
         label.append(f"  {status}", style=STATUS_STYLE.get(status, ""))
-        if run.get("duration_us"):
-            label.append(f"  {_us(run['duration_us'])}", style="dim")
-        if run.get("trigger"):
-            label.append(f"  ← {run['trigger']}", style="dim")
-        if run.get("file"):
-            label.append(f"  {run['file']}", style="dim")
+        if run.duration_us:
+            label.append(f"  {_us(run.duration_us)}", style="dim")
+        if run.trigger:
+            label.append(f"  ← {run.trigger}", style="dim")
+        if run.file:
+            label.append(f"  {run.file}", style="dim")
         node = parent.add(label, data=run, expand=True)
-        if run.get("reason"):
-            node.add_leaf(Text(f"not run: {run['reason']}", style="yellow"))
-        for warning in run.get("warnings") or []:
+        if run.reason:
+            node.add_leaf(Text(f"not run: {run.reason}", style="yellow"))
+        for warning in run.warnings:
             node.add_leaf(Text(f"warning: {warning}", style="yellow"))
-        for step in run.get("steps") or []:
-            step_nodes[(run.get("id"), step.get("node"))] = self._add_step(node, run, step)
-        err = run.get("error")
-        if err and not run.get("steps") and status != "skipped":
+        for step in run.steps:
+            step_nodes[(run.id, step.node)] = self._add_step(node, run, step)
+        err = run.error
+        if err and not run.steps and status != "skipped":
             node.add_leaf(Text(f"✗ {error_at(run, err)}", style="red"))
         elif err and status in ("limit", "interrupted"):
-            node.add_leaf(Text(f"✗ {err.get('message')}", style="red"))
+            node.add_leaf(Text(f"✗ {err.message}", style="red"))
         if status == "running":
             node.add_leaf(Text("running…", style="yellow"))
         return node
 
-    def _add_step(self, parent: TreeNode, run: dict[str, Any], step: dict[str, Any]) -> TreeNode:
-        status = step.get("status") or "?"
-        kind = step.get("type")
+    def _add_step(self, parent: TreeNode, run: FlowRun, step: Step) -> TreeNode:
+        status = step.status
+        view = step.view()  # what the node type says about its step
         label = Text()
-        label.append(str(step.get("node")), style="bold cyan")
-        label.append(f" ({kind})", style="dim")
+        label.append(step.node, style="bold cyan")
+        label.append(f" ({step.type})", style="dim")
         label.append(f"  {status}", style=STATUS_STYLE.get(status, ""))
-        if step.get("duration_us") is not None:
-            label.append(f"  {_us(step['duration_us'])}", style="dim")
-        if step.get("next"):
-            label.append(f"  → {step['next']}")
-        output = step.get("output")
-        err = step.get("error")
-        # A branch's output repeats its decision; an answer is summarised by its status.
-        show_output = output is not None and not err and kind != "branch"
+        if step.duration_us is not None:
+            label.append(f"  {_us(step.duration_us)}", style="dim")
+        if step.next:
+            label.append(f"  → {step.next}")
+        output = step.output
+        err = step.error
+        show_output = output is not None and not err and view.shows_output
         whole = dumps(output, indent=2, ensure_ascii=False) if show_output else ""
         inline = show_output and "\n" not in whole and len(whole) <= 60
-        if kind == "http_response" and isinstance(output, dict):
-            label.append(
-                f"  answered {output.get('status')}" if output.get("answered") else "  not used: the webhook was already answered",
-                style="green" if output.get("answered") else "yellow",
-            )
+        if view.note:
+            label.append(f"  {view.note}", style=_TONE.get(view.tone, ""))
         elif inline:
             label.append(f"  {_short(output, 60)}", style="italic")
-        expandable = bool(step.get("decision") or err or step.get("logs") or (show_output and not inline))
+        expandable = bool(step.decision or err or step.logs or (show_output and not inline))
         if not expandable:
             return parent.add_leaf(label, data=step)
-        node = parent.add(label, data=step, expand=bool(step.get("decision") or err or step.get("logs")))
-        for d in step.get("decision") or []:
+        node = parent.add(label, data=step, expand=bool(step.decision or err or step.logs))
+        for d in step.decision or ():
             line = Text()
-            if "error" in d:
+            if d.failed:
                 line.append("✗ ", style="red")
-                line.append(str(d.get("expression")))
-                line.append(f"  error: {d['error']}", style="red")
+                line.append(d.expression)
+                line.append(f"  error: {d.error}", style="red")
             else:
-                value = d.get("value")
+                value = d.value
                 line.append("✓ " if value is True else "· ", style="green" if value is True else "dim")
-                line.append(str(d.get("expression")))
+                line.append(d.expression)
                 line.append(f"  → {dumps(value)}", style="green" if value is True else "dim")
             node.add_leaf(line)
-        if step.get("decision") and not step.get("next") and not err:
+        if step.decision and not step.next and not err:
             node.add_leaf(Text("no condition held and there is no default: the run ends", style="dim"))
         if err:
             node.add_leaf(Text(f"✗ {error_at(run, err)}", style="red"))
-        for log in step.get("logs") or []:
+        for log in step.logs:
             node.add_leaf(Text(f"log: {log}", style="dim"))
         if show_output and not inline:
             out = Text()

@@ -9,28 +9,25 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...flow.model import BROKEN_FLOW_NOTE
+from ...flow.runs import FlowRun
 from ...model import Capture
 from ..rows import got_no_answer, provider_event
 from ..shapes import answer_value, cells, dumps
 from .context import SIG_STYLE, ViewContext, sig_mark, status_style
 
-FAILED_RUN = ("error", "limit", "interrupted")
 
-
-def failure_text(failed: list[dict], response) -> Text:
+def failure_text(failed: list[FlowRun], response) -> Text:
     """Said first, in words: which flow failed, at which node, why, and what the sender got."""
     text = Text(style="bold red")
     if len(failed) == 1:
         run = failed[0]
-        text.append(f"✗ the flow failed: {run.get('flow')}")
+        text.append(f"✗ the flow failed: {run.flow}")
     else:
-        text.append(f"✗ {len(failed)} flows failed: " + ", ".join(str(r.get("flow")) for r in failed))
+        text.append(f"✗ {len(failed)} flows failed: " + ", ".join(str(r.flow) for r in failed))
     for run in failed:
-        path = run.get("path") or []
-        where = f" at node {path[-1]}" if path else ""
-        err = run.get("error") or {}
-        why = f": {err.get('message')}" if err.get("message") else ""
-        text.append(f"\n{run.get('flow')} ended with {run.get('status')}{where}{why}", style="red")
+        where = f" at node {run.path[-1]}" if run.path else ""
+        why = f": {run.error.message}" if run.error and run.error.message else ""
+        text.append(f"\n{run.flow} ended with {run.status}{where}{why}", style="red")
     if response is not None and response.status >= 500:
         text.append(f"\nthe sender got {response.status}", style="red")
     return text
@@ -93,8 +90,8 @@ class OverviewView(VerticalScroll):
                 shown = value if isinstance(value, str) else dumps(value, ensure_ascii=False)
                 line.append("  " + (shown if len(shown) <= 200 else shown[:199] + "…"))
             grid.add_row(*cells("response", line))
-        runs = ctx.redact(list(capture.runs))
-        failed = [r for r in runs if r.get("status") in FAILED_RUN]
+        runs = [run.redacted(ctx.redact) for run in capture.runs]
+        failed = [r for r in runs if r.failed]
         if failed:
             grid.add_row(*cells("outcome", failure_text(failed, resp)))
         broken = [n[len(BROKEN_FLOW_NOTE) :] for n in capture.notes if isinstance(n, str) and n.startswith(BROKEN_FLOW_NOTE)]
@@ -112,20 +109,18 @@ class OverviewView(VerticalScroll):
             )
         for i, run in enumerate(runs):
             line = Text()
-            if run.get("parent_id"):
+            if run.parent_id:
                 line.append("  ↳ async ", style="dim")
-            line.append(str(run.get("flow")), style="bold")
-            status = run.get("status")
+            line.append(str(run.flow if run.flow is not None else "(unnamed flow)"), style="bold")
+            status = run.status
             line.append(f"  {status}", style="green" if status == "ok" else "yellow" if status in ("running", "skipped") else "red")
-            path = run.get("path") or []
-            if path:
-                line.append("  " + " → ".join(path), style="cyan")
-            if run.get("reason"):
-                line.append(f"  ({run['reason']})", style="dim")
-            err = run.get("error")
+            if run.path:
+                line.append("  " + " → ".join(run.path), style="cyan")
+            if run.reason:
+                line.append(f"  ({run.reason})", style="dim")
+            err = run.error
             if err and status != "skipped":
-                at = f"{run.get('file')}:{err.get('line')}:{err.get('column')}: " if err.get("line") else ""
-                line.append(f"\n{at}{err.get('message')}", style="red")
+                line.append(f"\n{err.where(run.file)}{err.message}", style="red")
             grid.add_row(*cells("flows" if i == 0 else "", line))
         if capture.origin != "live" or capture.replay_of:
             grid.add_row(*cells("origin", f"{capture.origin}" + (f" · replay of #{capture.replay_of}" if capture.replay_of else "")))

@@ -1,0 +1,362 @@
+"""What a flow run leaves behind (SPEC §6 trace): `FlowRun`, its `Step`s, a `RunError` and a
+branch's `Decision`s, as frozen values. The engine builds them, the pipeline records them,
+the CLI and the TUI read their attributes.
+
+They become JSON only at the boundaries: the store's row codec, `show --json` and export
+(`to_json()`), and back (`from_json()`). The JSON keeps the shapes the store has always held,
+key for key and in the same order, so stored rows and `show --json` are unchanged. A run read
+from a store keeps the exact JSON it was read from (`to_json()` gives it back untouched), while
+its attributes are always of the types declared here, whatever shape the stored value had (a
+store written by hand, another version or a tool may hold anything).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+# The JSON keys of each kind of run and error, in the order they have always been written.
+RUN_KEYS = (
+    "id",
+    "flow",
+    "file",
+    "trigger",
+    "parent_id",
+    "via_node",
+    "status",
+    "started_at",
+    "duration_us",
+    "path",
+    "steps",
+    "error",
+    "warnings",
+)
+TRACED_KEYS = RUN_KEYS + ("state",)  # a run the engine ran: its state at the end
+SKIPPED_KEYS = RUN_KEYS + ("reason",)  # a run not run (e.g. the signature failed)
+QUEUED_KEYS = ("id", "flow", "file", "status", "parent_id", "path", "steps")  # an async child not run yet
+RUNNING_KEYS = ("id", "flow", "file", "status", "path", "steps")  # a triggered run still going (worker)
+BROKEN_KEYS = ("id", "flow", "status", "path", "steps", "error")  # the engine itself failed
+STEP_KEYS = ("node", "type", "status", "started_at", "duration_us", "output", "next", "decision", "error", "logs")
+STEP_ERROR_KEYS = ("message", "line", "column")  # an error at a step
+NODE_ERROR_KEYS = ("message", "line", "column", "node")  # a run's error, from its failing step
+STOP_ERROR_KEYS = ("message", "node", "line", "column")  # a run stopped before a step (limits, missing flow)
+
+# Statuses a run ends with that mean it did not do its work.
+FAILED_STATUSES = frozenset({"error", "limit", "interrupted"})
+
+
+def _text(value: Any) -> str | None:
+    """A stored value as text for the attributes: strings as they are, anything else as its
+    JSON (cut), None as None."""
+    if value is None or type(value) is str:
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)[:200]
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)[:200]
+
+
+def _int(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
+def _number(value: Any) -> int | float | None:
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return value
+    return None
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if type(value) is not list:
+        return () if value is None else (_text(value) or "",)
+    return tuple(v if type(v) is str else (_text(v) or "") for v in value)
+
+
+def _id(value: Any) -> int | str | None:
+    return value if type(value) is int or type(value) is str else None
+
+
+@dataclass(frozen=True, slots=True)
+class RunError:
+    """Why a step or run failed: the message, the node, and for code the line and column in
+    the .ygtc file."""
+
+    message: str
+    node: str | None = None
+    line: int | None = None
+    column: int | None = None
+    keys: tuple[str, ...] = STEP_ERROR_KEYS
+    source: Any = None  # the JSON it was read from
+
+    def at(self, node: str) -> RunError:
+        """This step error as its run's error, naming the node."""
+        return RunError(self.message, node, self.line, self.column, NODE_ERROR_KEYS)
+
+    def where(self, file: str | None) -> str:
+        """`file:line:column: ` when the error has a line, else ''."""
+        return f"{file}:{self.line}:{self.column}: " if self.line else ""
+
+    def to_json(self) -> dict[str, Any]:
+        if self.source is not None:
+            return self.source
+        return {k: getattr(self, k) for k in self.keys}
+
+    @staticmethod
+    def from_json(value: Any) -> RunError | None:
+        if value is None or value == {}:
+            return None
+        if type(value) is not dict:
+            return RunError(_text(value) or "", source=value)  # type: ignore[arg-type]
+        message = value.get("message")
+        return RunError(
+            message if type(message) is str else _text(message) or "(no message)",
+            _text(value.get("node")),
+            _int(value.get("line")),
+            _int(value.get("column")),
+            tuple(value),
+            value,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One condition a branch node tried: its value (or the error it gave) and where it leads."""
+
+    expression: str
+    next: str | None
+    value: Any = None
+    error: str | None = None
+    failed: bool = False  # the condition gave an error instead of a value
+    source: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.source is not None:
+            return self.source
+        if self.failed:
+            return {"expression": self.expression, "error": self.error, "next": self.next}
+        return {"expression": self.expression, "value": self.value, "next": self.next}
+
+    @staticmethod
+    def from_json(value: dict[str, Any]) -> Decision:
+        failed = "value" not in value
+        return Decision(
+            _text(value.get("expression")) or "?",
+            value.get("next") if type(value.get("next")) is str else _text(value.get("next")),
+            value.get("value"),
+            (_text(value.get("error")) or "") if failed else None,
+            failed,
+            value,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One node run: what it returned (`output`), where it went, how long it took, its logs."""
+
+    node: str
+    type: str | None
+    status: str
+    started_at: str | None
+    duration_us: int | float | None
+    output: Any = None
+    next: str | None = None
+    decision: tuple[Decision, ...] | None = None
+    error: RunError | None = None
+    logs: tuple[str, ...] = ()
+    source: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.source is not None:
+            return self.source
+        decision = self.decision
+        return {
+            "node": self.node,
+            "type": self.type,
+            "status": self.status,
+            "started_at": self.started_at,
+            "duration_us": self.duration_us,
+            "output": self.output,
+            "next": self.next,
+            "decision": None if decision is None else [d.to_json() for d in decision],
+            "error": None if self.error is None else self.error.to_json(),
+            "logs": list(self.logs),
+        }
+
+    def view(self) -> Any:
+        """How its node type says the step reads (a `nodes.StepView`)."""
+        from .nodes import node_type_of
+
+        return node_type_of(self.type).describe(self)
+
+    @staticmethod
+    def from_json(value: dict[str, Any]) -> Step:
+        decision = value.get("decision")
+        nxt = value.get("next")
+        return Step(
+            _text(value.get("node")) or "?",
+            _text(value.get("type")),
+            _text(value.get("status")) or "?",
+            _text(value.get("started_at")),
+            _number(value.get("duration_us")),
+            value.get("output"),
+            nxt if type(nxt) is str else None,
+            tuple(Decision.from_json(d) for d in decision if type(d) is dict) if type(decision) is list else None,
+            RunError.from_json(value.get("error")),
+            _texts(value.get("logs")),
+            value,
+        )
+
+
+_ABSENT: Any = object()
+
+
+class _Raw:
+    """A stored run that was no JSON object at all, kept to be written back as it was."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRun:
+    """One run of one flow on one capture (SPEC §6): the path it took, every step, how it
+    ended. An async run names its parent run and the node that queued it (`parent_id`,
+    `via_node`: the async child link); `keys` says which JSON keys it has, in order (a run
+    still queued or running has fewer than one that ended)."""
+
+    id: int | str | None
+    flow: str | None
+    file: str | None = None
+    trigger: str | None = None
+    parent_id: int | str | None = None
+    via_node: str | None = None
+    status: str = "ok"
+    started_at: str | None = None
+    duration_us: int | float | None = 0
+    path: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
+    error: RunError | None = None
+    warnings: tuple[str, ...] = ()
+    state: Any = _ABSENT
+    reason: str | None = None
+    keys: tuple[str, ...] = RUN_KEYS
+    source: Any = None  # the JSON it was read from (a store may hold any value)
+
+    @property
+    def failed(self) -> bool:
+        """It ended without doing its work: an error, a limit, or interrupted."""
+        return self.status in FAILED_STATUSES
+
+    @property
+    def is_async(self) -> bool:
+        """Queued by an async node of another run (not triggered by the event itself)."""
+        return bool(self.parent_id)
+
+    @property
+    def answered(self) -> bool:
+        """One of its steps gave the sender's answer."""
+        return any(s.view().answered for s in self.steps)
+
+    def redacted(self, redact: Any) -> FlowRun:
+        """The run with its JSON passed through `redact` (secrets masked for display)."""
+        return FlowRun.from_json(redact(self.to_json()))
+
+    def to_json(self) -> dict[str, Any]:
+        """The run as stored and as `show --json` prints it."""
+        source = self.source
+        if source is not None:
+            return source.value if type(source) is _Raw else source
+        out: dict[str, Any] = {}
+        for key in self.keys:
+            if key == "path":
+                out[key] = list(self.path)
+            elif key == "steps":
+                out[key] = [s.to_json() for s in self.steps]
+            elif key == "error":
+                out[key] = None if self.error is None else self.error.to_json()
+            elif key == "warnings":
+                out[key] = list(self.warnings)
+            elif key == "state":
+                out[key] = None if self.state is _ABSENT else self.state
+            else:
+                out[key] = getattr(self, key)
+        return out
+
+    @property
+    def shapeless(self) -> bool:
+        """Read from a stored value that is not a JSON object at all (views skip it)."""
+        return type(self.source) is _Raw
+
+    @staticmethod
+    def from_json(value: Any) -> FlowRun:
+        """A stored run, whatever its shape; `to_json()` gives `value` back as it was."""
+        if type(value) is not dict:
+            return FlowRun(None, None, status="?", duration_us=None, source=_Raw(value))
+        steps = value.get("steps")
+        state = value.get("state", _ABSENT)
+        return FlowRun(
+            _id(value.get("id")),
+            _text(value.get("flow")),
+            _text(value.get("file")),
+            _text(value.get("trigger")),
+            _id(value.get("parent_id")),
+            _text(value.get("via_node")),
+            _text(value.get("status")) or "?",
+            _text(value.get("started_at")),
+            _number(value.get("duration_us")),
+            _texts(value.get("path")),
+            tuple(Step.from_json(s) for s in steps if type(s) is dict) if type(steps) is list else (),
+            RunError.from_json(value.get("error")),
+            _texts(value.get("warnings")),
+            state,
+            _text(value.get("reason")),
+            tuple(value),
+            value,
+        )
+
+    def summary_json(self) -> dict[str, Any]:
+        """The run as `list --json` names it (SPEC §10): flow, status, path."""
+        source = self.source
+        if source is None:
+            return {"flow": self.flow, "status": self.status, "path": list(self.path)}
+        if type(source) is _Raw:
+            return {"flow": None, "status": None, "path": []}
+        return {"flow": source.get("flow"), "status": source.get("status"), "path": list(source.get("path") or [])}
+
+
+def skipped(run_id: int, flow: str, file: str, trigger: str | None, started_at: str, reason: str) -> FlowRun:
+    """A triggered run that did not run, and why."""
+    return FlowRun(run_id, flow, file, trigger, status="skipped", started_at=started_at, reason=reason, keys=SKIPPED_KEYS)
+
+
+def queued(flow: str, parent_id: int | None) -> FlowRun:
+    """An async child queued, to run once the answer is out."""
+    return FlowRun(None, flow, None, parent_id=parent_id, status="queued", keys=QUEUED_KEYS)
+
+
+def running(flow: str, file: str) -> FlowRun:
+    """A triggered run still going in a worker when the answer went out."""
+    return FlowRun(None, flow, file, status="running", keys=RUNNING_KEYS)
+
+
+def broken(exc: BaseException) -> FlowRun:
+    """What is recorded when the engine itself failed (a bug of ours)."""
+    return FlowRun(
+        None, None, status="error", error=RunError(f"internal error: {type(exc).__name__}: {exc}", keys=("message",)), keys=BROKEN_KEYS
+    )
+
+
+def runs_to_json(runs: Any) -> list[Any]:
+    """Runs as stored. Items that are not FlowRuns (already JSON) pass as they are."""
+    return [r.to_json() if type(r) is FlowRun else r for r in runs]
+
+
+def runs_from_json(value: Any) -> tuple[FlowRun, ...]:
+    """Stored runs as FlowRuns (each gives back its JSON as it was)."""
+    if type(value) is not list:
+        return ()
+    return tuple(map(FlowRun.from_json, value))
