@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ class StoreBase:
     _no_autocheckpoint: bool
     _sidecars: dict[str, tuple[int, int]]
     _shm_size: int
+    _checkpointer: tuple[threading.Event, threading.Thread] | None  # set by start_checkpointer
 
     if TYPE_CHECKING:  # provided by the parts (ids, commit, upkeep)
 

@@ -263,11 +263,11 @@ class GroupCommit(StoreBase):
                 raise
             return self._write(statements, blocking=True, reserve=reserve, waiters=waiters)
         unowned = []
-        for waiter, exc in refused:
+        for waiter, error in refused:
             if waiter is None:
-                unowned.append(exc)
+                unowned.append(error)
             elif not waiter.done():
-                waiter.set_exception(StoreError(f"{self.path}: could not store this request ({exc})"))
+                waiter.set_exception(StoreError(f"{self.path}: could not store this request ({error})"))
         for w in waiters:
             if not w.done():
                 w.set_result(None)
@@ -340,7 +340,8 @@ class GroupCommit(StoreBase):
         self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None
     ) -> tuple[tuple[str, list] | None, Callable[[str], list] | None]:
         """The UPDATE for these changes, and its fallbacks (see _run_statements)."""
-        sets, args = [], []
+        sets: list[str] = []
+        args: list[Any] = []
         note = None
         if runs is not None:
             text, note = trace_text(runs)
