@@ -83,7 +83,7 @@ class RunError:
     """Why a step or run failed: the message, the node, and for code the line and column in
     the .ygtc file."""
 
-    message: str
+    message: str | None  # None only as read from a store that had none
     node: str | None = None
     line: int | None = None
     column: int | None = None
@@ -109,9 +109,8 @@ class RunError:
             return None
         if type(value) is not dict:
             return RunError(_text(value) or "", source=value)  # type: ignore[arg-type]
-        message = value.get("message")
         return RunError(
-            message if type(message) is str else _text(message) or "(no message)",
+            _text(value.get("message")),
             _text(value.get("node")),
             _int(value.get("line")),
             _int(value.get("column")),
@@ -124,7 +123,7 @@ class RunError:
 class Decision:
     """One condition a branch node tried: its value (or the error it gave) and where it leads."""
 
-    expression: str
+    expression: str | None
     next: str | None
     value: Any = None
     error: str | None = None
@@ -142,10 +141,10 @@ class Decision:
     def from_json(value: dict[str, Any]) -> Decision:
         failed = "value" not in value
         return Decision(
-            _text(value.get("expression")) or "?",
+            _text(value.get("expression")),
             value.get("next") if type(value.get("next")) is str else _text(value.get("next")),
             value.get("value"),
-            (_text(value.get("error")) or "") if failed else None,
+            _text(value.get("error")) if failed else None,
             failed,
             value,
         )
@@ -155,9 +154,9 @@ class Decision:
 class Step:
     """One node run: what it returned (`output`), where it went, how long it took, its logs."""
 
-    node: str
+    node: str | None
     type: str | None
-    status: str
+    status: str | None
     started_at: str | None
     duration_us: int | float | None
     output: Any = None
@@ -195,9 +194,9 @@ class Step:
         decision = value.get("decision")
         nxt = value.get("next")
         return Step(
-            _text(value.get("node")) or "?",
+            _text(value.get("node")),
             _text(value.get("type")),
-            _text(value.get("status")) or "?",
+            _text(value.get("status")),
             _text(value.get("started_at")),
             _number(value.get("duration_us")),
             value.get("output"),
@@ -234,7 +233,7 @@ class FlowRun:
     trigger: str | None = None
     parent_id: int | str | None = None
     via_node: str | None = None
-    status: str = "ok"
+    status: str | None = "ok"  # None only as read from a store that had none
     started_at: str | None = None
     duration_us: int | float | None = 0
     path: tuple[str, ...] = ()
@@ -295,7 +294,7 @@ class FlowRun:
     def from_json(value: Any) -> FlowRun:
         """A stored run, whatever its shape; `to_json()` gives `value` back as it was."""
         if type(value) is not dict:
-            return FlowRun(None, None, status="?", duration_us=None, source=_Raw(value))
+            return FlowRun(None, None, status=None, duration_us=None, source=_Raw(value))
         steps = value.get("steps")
         state = value.get("state", _ABSENT)
         return FlowRun(
@@ -305,7 +304,7 @@ class FlowRun:
             _text(value.get("trigger")),
             _id(value.get("parent_id")),
             _text(value.get("via_node")),
-            _text(value.get("status")) or "?",
+            _text(value.get("status")),
             _text(value.get("started_at")),
             _number(value.get("duration_us")),
             _texts(value.get("path")),

@@ -230,12 +230,12 @@ class DebuggerScreen(GuardedPump, Screen[None]):
                     lines.append("\n")
                 if d.failed:
                     lines.append("✗ ", style="red")
-                    lines.append(d.expression)
-                    lines.append(f"  error: {d.error}", style="red")
+                    lines.append(d.expression or "?")
+                    lines.append(f"  error: {d.error or ''}", style="red")
                     continue
                 value = d.value
                 lines.append("✓ " if value is True else "· ", style="green" if value is True else "dim")
-                lines.append(d.expression)
+                lines.append(d.expression or "?")
                 lines.append(f"  → {dumps(value)}", style="bold green" if value is True else "dim")
             grid.add_row(*cells("decision", lines))
         view = frame.as_step().view()  # what the node type says about its step

@@ -40,7 +40,11 @@ def _short(value: Any, limit: int = 70) -> str:
 
 
 def error_at(run: FlowRun, err: RunError) -> str:
-    return f"{err.where(run.file)}{err.message}"
+    return f"{err.where(run.file)}{_message(err)}"
+
+
+def _message(err: RunError) -> str:
+    return err.message if err.message is not None else "(no message)"
 
 
 _TONE = {"ok": "green", "warn": "yellow"}
@@ -88,7 +92,7 @@ class FlowTree(Tree[Any]):
         root.expand()
 
     def _add_run(self, parent: TreeNode, run: FlowRun, step_nodes: dict) -> TreeNode:
-        status = run.status
+        status = run.status or "?"
         label = Text()
         if run.parent_id:
             label.append("async ", style="dim")
@@ -111,16 +115,16 @@ class FlowTree(Tree[Any]):
         if err and not run.steps and status != "skipped":
             node.add_leaf(Text(f"✗ {error_at(run, err)}", style="red"))
         elif err and status in ("limit", "interrupted"):
-            node.add_leaf(Text(f"✗ {err.message}", style="red"))
+            node.add_leaf(Text(f"✗ {_message(err)}", style="red"))
         if status == "running":
             node.add_leaf(Text("running…", style="yellow"))
         return node
 
     def _add_step(self, parent: TreeNode, run: FlowRun, step: Step) -> TreeNode:
-        status = step.status
+        status = step.status or "?"
         view = step.view()  # what the node type says about its step
         label = Text()
-        label.append(step.node, style="bold cyan")
+        label.append(step.node or "?", style="bold cyan")
         label.append(f" ({step.type})", style="dim")
         label.append(f"  {status}", style=STATUS_STYLE.get(status, ""))
         if step.duration_us is not None:
@@ -144,12 +148,12 @@ class FlowTree(Tree[Any]):
             line = Text()
             if d.failed:
                 line.append("✗ ", style="red")
-                line.append(d.expression)
-                line.append(f"  error: {d.error}", style="red")
+                line.append(d.expression or "?")
+                line.append(f"  error: {d.error or ''}", style="red")
             else:
                 value = d.value
                 line.append("✓ " if value is True else "· ", style="green" if value is True else "dim")
-                line.append(d.expression)
+                line.append(d.expression or "?")
                 line.append(f"  → {dumps(value)}", style="green" if value is True else "dim")
             node.add_leaf(line)
         if step.decision and not step.next and not err:

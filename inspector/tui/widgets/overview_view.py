@@ -27,7 +27,7 @@ def failure_text(failed: list[FlowRun], response) -> Text:
     for run in failed:
         where = f" at node {run.path[-1]}" if run.path else ""
         why = f": {run.error.message}" if run.error and run.error.message else ""
-        text.append(f"\n{run.flow} ended with {run.status}{where}{why}", style="red")
+        text.append(f"\n{run.flow} ended with {run.status or '?'}{where}{why}", style="red")
     if response is not None and response.status >= 500:
         text.append(f"\nthe sender got {response.status}", style="red")
     return text
@@ -112,7 +112,7 @@ class OverviewView(VerticalScroll):
             if run.parent_id:
                 line.append("  ↳ async ", style="dim")
             line.append(str(run.flow if run.flow is not None else "(unnamed flow)"), style="bold")
-            status = run.status
+            status = run.status or "?"
             line.append(f"  {status}", style="green" if status == "ok" else "yellow" if status in ("running", "skipped") else "red")
             if run.path:
                 line.append("  " + " → ".join(run.path), style="cyan")
@@ -120,7 +120,7 @@ class OverviewView(VerticalScroll):
                 line.append(f"  ({run.reason})", style="dim")
             err = run.error
             if err and status != "skipped":
-                line.append(f"\n{err.where(run.file)}{err.message}", style="red")
+                line.append(f"\n{err.where(run.file)}{err.message if err.message is not None else '(no message)'}", style="red")
             grid.add_row(*cells("flows" if i == 0 else "", line))
         if capture.origin != "live" or capture.replay_of:
             grid.add_row(*cells("origin", f"{capture.origin}" + (f" · replay of #{capture.replay_of}" if capture.replay_of else "")))
