@@ -67,7 +67,7 @@ from .widgets.context import ViewContext
 from .widgets.detail_pane import DetailPane
 from .widgets.filter_bar import FilterBar
 from .widgets.problems_bar import ProblemsBar
-from .widgets.request_table import RequestTable, arrival_order
+from .widgets.request_table import RequestTable
 from .widgets.status_header import HeaderState, StatusHeader
 from .widgets.welcome import Welcome
 
@@ -769,7 +769,7 @@ class InspectorApp(GuardedPump, App[int]):
                 self._schedule_detail(DETAIL_INTERVAL_UPDATE)
         was_empty = not table.view
         if new:
-            new.sort(key=lambda pair: arrival_order(pair[0]))
+            new.sort(key=lambda pair: pair[0].id)
             self.total += len(new)
             table.append([r for r, _ in new], [v for _, v in new])
             # The store keeps the newest max_captures; so does the table.
@@ -864,8 +864,7 @@ class InspectorApp(GuardedPump, App[int]):
             return None
         return watcher
 
-    # History: read from the store in a thread, newest first by arrival (as `list` shows
-    # it: ids follow arrival only within one writer, imports keep their times), in batches
+    # History: read from the store in a thread, newest first, in batches
 
     def _reader(self) -> tuple[Store, bool]:
         """A second connection for threads, so reads never share the writer's transaction."""
@@ -887,7 +886,7 @@ class InspectorApp(GuardedPump, App[int]):
             self.call_from_thread(self._set_total, total)
             batch: list[Row] = []
             size = HISTORY_FIRST_BATCH
-            for capture in reader.iter_arrived(batch=HISTORY_BATCH):
+            for capture in reader.iter_newest(batch=HISTORY_BATCH):
                 if worker.is_cancelled or self._quitting:
                     return
                 batch.append(Row(capture))  # Row puts the runs it reads in shape

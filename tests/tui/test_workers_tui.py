@@ -8,7 +8,6 @@ import json
 import sys
 import time
 from argparse import Namespace
-from dataclasses import replace
 
 import aiohttp
 import pytest
@@ -59,10 +58,8 @@ async def test_captures_from_worker_processes_reach_the_table(workdir):
             await pilot.pause(0.05)
         assert len(app.table.rows) == 60
         assert len(set(ids)) == 60
-        # In arrival order, as `list` has it, however the processes numbered them.
-        arrived = sorted(ids, key=lambda cid: (app.store.get(cid).request.received_at, cid))
-        assert [row.id for row in app.table.rows] == arrived
-        assert [row.id for row in app.table.view] == arrived
+        assert [row.id for row in app.table.rows] == sorted(ids)  # in id order, however they came
+        assert [row.id for row in app.table.view] == sorted(ids)
     for pid in pids:  # the workers stopped with the app
         deadline = time.monotonic() + 10
         while _alive(pid) and time.monotonic() < deadline:
@@ -86,14 +83,13 @@ async def test_a_capture_numbered_below_those_shown_goes_to_its_place(workdir):
             _reserve(writer, 1)
         ids = [writer._next_id for writer in writers]
         assert ids == sorted(ids)
-        arrived = [capture(f"e{i}") for i in range(6)]  # in id order; committed out of it
         for i in (1, 4):
-            writers[i].insert(arrived[i])
+            writers[i].insert(capture(f"e{i}"))
         await wait_for(lambda: {row.id for row in app.table.rows} >= {ids[1], ids[4]}, pilot)
         app.table.follow = False  # the user left follow mode (else the cursor rightly follows the newest)
         assert app.table.select_id(ids[4])
         for i in (0, 3, 5, 2):
-            writers[i].insert(arrived[i])
+            writers[i].insert(capture(f"e{i}"))
         await wait_for(lambda: len(app.table.rows) == 6, pilot)
         assert [row.id for row in app.table.rows] == ids
         assert [row.id for row in app.table.view] == ids
@@ -124,13 +120,12 @@ async def test_clear_view_hides_what_was_there_not_a_late_capture_numbered_below
 
         await wait_for(lambda: app.history_done, pilot)
         _reserve(other, 2)
-        arrived = [capture(f"e{i}") for i in range(4)]
-        first, hidden = other.insert(arrived[0]).id, third.insert(arrived[2]).id
+        first, hidden = other.insert(capture("e0")).id, third.insert(capture("e2")).id
         await wait_for(lambda: len(app.table.view) == 2, pilot)
         await pilot.press("x")
         assert app.table.view == []
-        late = other.insert(arrived[1]).id  # numbered below #hidden, committed after the clear
-        last = third.insert(arrived[3]).id
+        late = other.insert(capture("e1")).id  # numbered below #hidden, committed after the clear
+        last = third.insert(capture("e3")).id
         ids = [first, late, hidden, last]
         assert ids == sorted(ids)
         await wait_for(lambda: len(app.table.view) == 2, pilot)
@@ -159,16 +154,15 @@ async def test_clear_view_shows_a_late_capture_that_a_history_page_brought_in_fi
     store_path = workdir / ".inspector" / "captures.sqlite3"
     other, third = Store(store_path), Store(store_path)
     _reserve(other, 2)
-    arrived = [capture(f"e{i}") for i in range(3)]
-    before = other.insert(arrived[0]).id
+    before = other.insert(capture("e0")).id
     app = make_app(workdir, store=Store(store_path), load_history=False)
     async with app.run_test(size=(120, 30)) as pilot:
         app.history_done = False  # as if the history reader were still at work
-        shown = third.insert(arrived[2]).id
+        shown = third.insert(capture("e2")).id
         await wait_for(lambda: len(app.table.view) == 1, pilot)
         await pilot.press("x")
         assert app.table.view == []
-        late = other.insert(arrived[1]).id
+        late = other.insert(capture("e1")).id
         assert before < late < shown
         app.on_history_batch(HistoryBatch([Row(other.get(late)), Row(other.get(before))], 2, 3))
         assert app.table.view == []
@@ -208,12 +202,7 @@ async def test_a_late_row_above_the_screen_leaves_the_cursor_on_screen(workdir):
     app = make_app(workdir)
     async with app.run_test(size=(100, 24)) as pilot:
         table = app.table
-
-        def arrived(tag: str, cid: int):  # arrival times in id order
-            made = capture(tag)
-            return made.with_(id=cid, request=replace(made.request, received_at=1_700_000_000.0 + cid))
-
-        rows = [Row(arrived(f"e{i}", i)) for i in range(2, 202, 2)]
+        rows = [Row(capture(f"e{i}").with_(id=i)) for i in range(2, 202, 2)]
         table.append(rows, [True] * len(rows))
         await pilot.pause()
         table.focus()
@@ -222,7 +211,7 @@ async def test_a_late_row_above_the_screen_leaves_the_cursor_on_screen(workdir):
         assert not table.follow
         current = table.current.id
         for late in (101, 103):  # another worker's, numbered above the screen
-            table.append([Row(arrived("late", late))], [True])
+            table.append([Row(capture("late").with_(id=late))], [True])
             await pilot.pause()
         top, visible = int(table.scroll_y), table.size.height - 1
         assert table.current.id == current

@@ -121,7 +121,7 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
     def __init__(self, *, tz: tzinfo | None = None, id: str | None = None, classes: str | None = None):
         super().__init__(id=id, classes=classes)
         self.tz = tz
-        self.rows: list[Row] = []  # every row, oldest first by arrival (see arrival_order)
+        self.rows: list[Row] = []  # every row, oldest first
         self.by_id: dict[int, Row] = {}
         self.view: list[Row] = []
         self.cursor = -1
@@ -143,18 +143,17 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         return self.by_id.get(capture_id)
 
     def append(self, rows: list[Row], visible: list[bool]) -> None:
-        """New captures, in arrival order. Usually they arrived after every row held; one that
-        arrived earlier (an import keeps its original time; serve --workers under load) goes
-        to its place."""
+        """New captures, in id order. Usually their ids are higher than any held; one that
+        another process numbered lower (serve --workers under load) goes to its place."""
         above = 0  # shown rows that went above the cursor's
         for row, show in zip(rows, visible, strict=True):
             if row.id in self.by_id:
                 continue
             self.by_id[row.id] = row
-            if self.rows and arrival_order(row) < arrival_order(self.rows[-1]):
-                bisect.insort(self.rows, row, key=arrival_order)
+            if self.rows and row.id < self.rows[-1].id:
+                bisect.insort(self.rows, row, key=_row_id)
                 if show:
-                    at = bisect.bisect(self.view, arrival_order(row), key=arrival_order)
+                    at = bisect.bisect(self.view, row.id, key=_row_id)
                     self.view.insert(at, row)
                     if at <= self.cursor:
                         self.cursor += 1
@@ -174,7 +173,7 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         self.refresh()
 
     def prepend(self, rows: list[Row], match: Callable[[Row], bool] | None) -> None:
-        """Older captures from the store, newest first by arrival. `match` None: not shown for now."""
+        """Older captures from the store, newest first. `match` None: not shown for now."""
         fresh = [r for r in reversed(rows) if r.id not in self.by_id]
         if not fresh:
             return
@@ -182,13 +181,13 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
             self.by_id[r.id] = r
         shown = [r for r in fresh if match(r)] if match is not None else []
         above = len(shown)  # shown rows that go above the cursor's
-        if self.rows and arrival_order(fresh[-1]) > arrival_order(self.rows[0]):
-            # Rows came live while this page was read, some arrived before the page's newest.
+        if self.rows and fresh[-1].id > self.rows[0].id:
+            # Rows came live while this page was read, some numbered below the page's newest.
             current = self.current
-            self.rows = sorted(self.rows + fresh, key=arrival_order)
-            self.view = sorted(self.view + shown, key=arrival_order)
+            self.rows = sorted(self.rows + fresh, key=_row_id)
+            self.view = sorted(self.view + shown, key=_row_id)
             if current is not None:
-                above = sum(1 for r in shown if arrival_order(r) < arrival_order(current))
+                above = sum(1 for r in shown if r.id < current.id)
         else:
             self.rows[:0] = fresh
             if shown:
@@ -211,26 +210,25 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         for row in dropped:
             self.by_id.pop(row.id, None)
             self._strips.pop(row.id, None)
-        oldest = arrival_order(self.rows[0])
+        oldest = self.rows[0].id
         gone = 0
-        while gone < len(self.view) and arrival_order(self.view[gone]) < oldest:
+        while gone < len(self.view) and self.view[gone].id < oldest:
             gone += 1
         if gone:
             current = self.current
             self.view = self.view[gone:]
-            kept = current is not None and arrival_order(current) >= oldest
-            self.cursor = max(self.cursor - gone, 0) if kept else len(self.view) - 1
+            self.cursor = max(self.cursor - gone, 0) if current is not None and current.id >= oldest else len(self.view) - 1
             self._resized()
             self.refresh()
 
     def set_view(self, rows: list[Row]) -> None:
-        """Show `rows` (in arrival order); the cursor stays on its capture when it is still shown."""
+        """Show `rows` (in id order); the cursor stays on its capture when it is still shown."""
         keep = self.current.id if self.current else None
         self.view = rows
         self._resized()
         index = -1
         if keep is not None and not self.follow:
-            index = self._find(rows, keep)
+            index = _find(rows, keep)
         if index < 0 and rows:
             index = len(rows) - 1
         self.cursor = -1
@@ -269,19 +267,11 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         self.refresh()
 
     def select_id(self, capture_id: int) -> bool:
-        index = self._find(self.view, capture_id)
+        index = _find(self.view, capture_id)
         if index < 0:
             return False
         self._move(index, user=True)
         return True
-
-    def _find(self, rows: list[Row], capture_id: int) -> int:
-        """Index of `capture_id` in `rows` (in arrival order, binary search), -1 when absent."""
-        row = self.by_id.get(capture_id)
-        if row is None:
-            return -1
-        at = bisect.bisect_left(rows, arrival_order(row), key=arrival_order)
-        return at if at < len(rows) and rows[at].id == capture_id else -1
 
     def _scroll_to_cursor(self) -> None:
         visible = max(self.size.height - 1, 1)
@@ -435,10 +425,11 @@ def _layout(width: int) -> list[int]:
     return widths
 
 
-def arrival_order(row: Row) -> tuple[int, float, int]:
-    """The table's order, as `list` has it (newest last here, first there): by arrival time,
-    then id; a row whose time is not a number (damaged by hand) comes before all."""
-    at = row.received_at
-    if isinstance(at, (int, float)) and not isinstance(at, bool) and at == at:
-        return (1, float(at), row.id)
-    return (0, 0.0, row.id)
+def _row_id(row: Row) -> int:
+    return row.id
+
+
+def _find(rows: list[Row], capture_id: int) -> int:
+    """Index of `capture_id` in id-ordered `rows` (binary search), -1 when absent."""
+    at = bisect.bisect_left(rows, capture_id, key=_row_id)
+    return at if at < len(rows) and rows[at].id == capture_id else -1
