@@ -152,8 +152,9 @@ def tree_text(tree) -> str:
 
 
 async def settle(app) -> None:
-    """Wait for the app's workers; one replaced by a newer one (exclusive) is not an error."""
-    await asyncio.gather(*[w.wait() for w in list(app.workers)], return_exceptions=True)
+    """Wait for the app's workers; one replaced by a newer one (exclusive) is not an error.
+    The store watcher lives as long as the app: it is not work to wait for."""
+    await asyncio.gather(*[w.wait() for w in list(app.workers) if w.group != "store-watch"], return_exceptions=True)
 
 
 def record_notifications(app) -> list[str]:
