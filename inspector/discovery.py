@@ -180,7 +180,14 @@ class Recorder:
     URL changes, removed when it stops. A failure to write is reported once through `warn` and
     never stops the server (the commands then fall back to --to / --host / --port)."""
 
-    def __init__(self, store_path: str | Path, *, tenant: str | None = None, warn: Callable[[str], None] | None = None, clock=time.time):
+    def __init__(
+        self,
+        store_path: str | Path,
+        *,
+        tenant: str | None = None,
+        warn: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.path = record_path(store_path)
         self.store = str(Path(store_path).resolve())
         self.tenant = tenant
