@@ -76,16 +76,25 @@ class _Invalid(Exception):
     """Stops validating one file after errors that make the rest meaningless."""
 
 
+CONTAINS_ITSELF = -1  # the size _expansion_problem gives a value that contains itself
+
+
 def _expansion_problem(root: yaml.Node) -> tuple[yaml.Node, int] | None:
     """(the smallest node whose aliases expand past MAX_EXPANDED_NODES, its expanded size),
-    or None. Linear in the distinct nodes: each is sized once, an alias reuses the size."""
+    or (a node that contains itself through an alias, CONTAINS_ITSELF), or None. Linear in
+    the distinct nodes: each is sized once, an alias reuses the size."""
     sizes: dict[int, int] = {}
+    # Nodes whose children are being sized. Everything popped while a node is here was pushed
+    # after it, so is inside it: meeting it again means it contains itself (`&a [*a]`).
+    open_: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
         key = id(node)
         if key in sizes:
             continue
+        if not children_done and key in open_:
+            return node, CONTAINS_ITSELF
         if isinstance(node, yaml.MappingNode):
             children = [n for pair in node.value for n in pair]
         elif isinstance(node, yaml.SequenceNode):
@@ -94,9 +103,11 @@ def _expansion_problem(root: yaml.Node) -> tuple[yaml.Node, int] | None:
             sizes[key] = 1
             continue
         if not children_done:
+            open_.add(key)
             stack.append((node, True))
             stack.extend((child, False) for child in children if id(child) not in sizes)
             continue
+        open_.discard(key)
         size = 1 + sum(sizes.get(id(child), 0) for child in children)
         if size > MAX_EXPANDED_NODES:
             return node, size
@@ -240,6 +251,13 @@ class _FileLoader:
         bomb = _expansion_problem(documents[0])
         # Walking an alias bomb's tree is what must not happen; its text says as much.
         self.event_types = _scanned_event_types(self.text) if bomb is not None else _tree_event_types(documents[0])
+        if bomb is not None and bomb[1] == CONTAINS_ITSELF:
+            self.error(
+                bomb[0],
+                "this value contains itself through a YAML alias (such as `nodes: &a [*a]`), "
+                "so it never ends; write the value out instead of the alias",
+            )
+            return None
         if bomb is not None:
             node, expanded = bomb
             self.error(
@@ -439,9 +457,56 @@ def load_text(text: str, file: str = "flow.ygtc") -> tuple[Flow | None, list[Flo
     return loader.load(), loader.problems
 
 
+# A file in Greentic's own shape (issue #20) has `nodes` as a mapping, or a top-level `type`.
+# These cheap tests on the text pick the files worth a full parse to tell (detect_shape); a
+# documented flow of any size is never parsed twice.
+_TOP_TYPE = re.compile(r"^type[ \t]*:", re.MULTILINE)
+_TOP_NODES = re.compile(r"^nodes[ \t]*:[ \t]*(\{|(#.*)?$)", re.MULTILINE)
+_SIGNIFICANT = re.compile(r"^[ \t]*[^\s#]", re.MULTILINE)
+
+
+def _maybe_greentic(text: str) -> bool:
+    if _TOP_TYPE.search(text):
+        return True
+    found = _TOP_NODES.search(text)
+    if found is None:
+        return False
+    if found.group(1) == "{":
+        return True
+    following = _SIGNIFICANT.search(text, found.end())
+    return following is not None and not text[following.end() - 1 :].startswith("-")
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_FLOW_BYTES + 1).decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def is_greentic_file(path: Path) -> bool:
+    """Whether a `.ygtc` file is in Greentic's own shape (the other loader reads it)."""
+    text = _read_text(path)
+    if text is None or len(text) > MAX_FLOW_BYTES or not _maybe_greentic(text):
+        return False
+    from ..greentic.document import detect_shape
+
+    return detect_shape(text) == "greentic"
+
+
+# What else decides how a folder loads: a pack's manifest, sidecars, mocks (issue #20).
+_GREENTIC_SUFFIXES = (".resolve.json", ".resolve.summary.json")
+
+
 @dataclass
 class FlowSet:
-    """Every flow of a folder, in file order, with what went wrong loading them."""
+    """Every flow of a folder, in file order, with what went wrong loading them.
+
+    Flows in Greentic's own shape (issue #20) load beside the documented ones into `greentic`
+    (an `inspector.greentic.pack.Bundle`): `*.ygtc` files whose shape says so, or every flow a
+    source pack lists when the folder has a `pack.yaml`, with sidecars and `mocks.yaml`. Their
+    problems are in `problems` with the others."""
 
     directory: Path | None
     flows: list[Flow] = field(default_factory=list)
@@ -451,6 +516,7 @@ class FlowSet:
     _stamp: tuple = ()
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     generation: int = 0
+    greentic: Any = None  # inspector.greentic.pack.Bundle, or None when no such flow is there
 
     @classmethod
     def load(cls, directory: str | Path | None) -> FlowSet:
@@ -466,19 +532,41 @@ class FlowSet:
     def warnings(self) -> list[FlowProblem]:
         return [p for p in self.problems if p.severity == "warning"]
 
+    @property
+    def is_pack(self) -> bool:
+        return self.directory is not None and (self.directory / "pack.yaml").is_file()
+
+    @property
+    def greentic_flows(self) -> list[Any]:
+        """The loaded flows in Greentic's shape (`inspector.greentic.document.Flow`)."""
+        return list(self.greentic.flows.values()) if self.greentic is not None else []
+
     def _paths(self) -> list[Path]:
         if self.directory is None or not self.directory.is_dir():
             return []
         return sorted(p for p in self.directory.glob("*.ygtc") if p.is_file())
 
+    def _watched(self) -> list[Path]:
+        """Every file whose change reloads the set: the flows, and a pack's manifest, its flow
+        files wherever they are, their sidecars and mocks.yaml."""
+        if self.directory is None or not self.directory.is_dir():
+            return []
+        if self.is_pack:
+            found = [p for p in self.directory.rglob("*") if p.suffix in (".ygtc", ".json") and p.is_file()]
+            found.append(self.directory / "pack.yaml")
+        else:
+            found = self._paths() + [p for p in self.directory.glob("*.ygtc.resolve*.json") if p.is_file()]
+        found.append(self.directory / "mocks.yaml")
+        return sorted(found)
+
     def _current_stamp(self) -> tuple:
         out = []
-        for p in self._paths():
+        for p in self._watched():
             try:
                 st = p.stat()
             except OSError:
                 continue
-            out.append((p.name, st.st_mtime_ns, st.st_size))
+            out.append((str(p), st.st_mtime_ns, st.st_size))
         return tuple(out)
 
     def changed(self) -> bool:
@@ -498,9 +586,14 @@ class FlowSet:
         files: list[str] = []
         broken: list[BrokenFlow] = []
         names: dict[str, Flow] = {}
-        for path in self._paths():
+        greentic_paths: list[Path] = []
+        pack = self.is_pack
+        for path in [] if pack else self._paths():
             display = os.path.relpath(path) if not path.is_absolute() or str(path).startswith(os.getcwd()) else str(path)
             files.append(display)
+            if is_greentic_file(path):
+                greentic_paths.append(path)
+                continue
             flow, found, event_types = _load_path(path, display)
             problems.extend(found)
             if flow is None:
@@ -529,8 +622,17 @@ class FlowSet:
                             f"async node '{node.id}' calls flow '{target}', which is not loaded{_did_you_mean(target, names)} (flows: {', '.join(names) or 'none'})",
                         )
                     )
+        bundle = None
+        if self.directory is not None and (pack or greentic_paths):
+            from ..greentic.pack import load_bundle
+
+            bundle = load_bundle(self.directory, only=None if pack else greentic_paths)
+            problems.extend(bundle.problems)
+            if pack:
+                files.extend(f.file for f in bundle.flows.values())
         with self._lock:
             self.flows, self.problems, self.files, self.broken, self._stamp = flows, problems, files, broken, stamp
+            self.greentic = bundle
             self.generation += 1
 
     def by_name(self, name: str) -> Flow | None:

@@ -357,10 +357,11 @@ def _display(path: Path) -> str:
     return os.path.relpath(absolute, cwd) if absolute.is_relative_to(cwd) else str(absolute)
 
 
-def load_bundle(folder: str | Path) -> Bundle:
+def load_bundle(folder: str | Path, only: list[Path] | None = None) -> Bundle:
     """Every real-shaped flow of a pack (the files pack.yaml lists) or a folder (`*.ygtc` in
     the real shape; documented-shape files are listed in `documented_files` for the other
-    loader), their sidecars and `mocks.yaml`."""
+    loader), their sidecars and `mocks.yaml`. `only`: in a folder, load just these files
+    (the caller has told the shapes apart already)."""
     root = Path(folder)
     problems: list[FlowProblem] = []
     flows: dict[str, Flow] = {}
@@ -374,7 +375,7 @@ def load_bundle(folder: str | Path) -> Bundle:
         entries = [(root / pf.file, pf) for pf in pack.flows] if pack is not None else []
         kind: Literal["pack", "folder"] = "pack"
     else:
-        entries = [(p, None) for p in sorted(root.glob("*.ygtc")) if p.is_file()]
+        entries = [(p, None) for p in (sorted(root.glob("*.ygtc")) if only is None else only) if p.is_file()]
         kind = "folder"
     for path, pack_flow in entries:
         display = _display(path)
@@ -386,7 +387,7 @@ def load_bundle(folder: str | Path) -> Bundle:
                 )
             )
             continue
-        if pack_flow is None and detect_file(path) == "documented":
+        if pack_flow is None and only is None and detect_file(path) == "documented":
             documented.append(display)
             continue
         result = load_file(path, display)
