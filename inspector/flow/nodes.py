@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NODE_TYPES: dict[str, NodeType] = {}
 
+# A compiled part of a config value: (scope, limits) -> its value.
+Render = Callable[[dict[str, Any], Any], Any]
+
 
 def node_type(cls):
     NODE_TYPES[cls.name] = cls()
@@ -56,7 +59,7 @@ class Renderable:
 
     __slots__ = ("build", "static")
 
-    def __init__(self, build: Callable[[dict], Any], static: bool):
+    def __init__(self, build: Render, static: bool) -> None:
         self.build = build
         self.static = static
 
@@ -69,7 +72,7 @@ class LoadContext:
     file: str
     loader: _FileLoader
 
-    def program(self, node: yaml.Node, what: str, *, expression: bool = False):
+    def program(self, node: yaml.Node, what: str, *, expression: bool = False) -> script.Program | None:
         if not isinstance(node, yaml.ScalarNode) or not node.tag.endswith(":str"):
             self.loader.error(node, f"{what} must be a string of code")
             return None
@@ -86,7 +89,7 @@ class LoadContext:
         """Compile every `{{ }}` inside a config value; None (and an error) when one is bad."""
         ok = True
 
-        def build(n: yaml.Node) -> Callable[[dict], Any] | Any:
+        def build(n: yaml.Node) -> Render | Any:
             nonlocal ok
             if isinstance(n, yaml.MappingNode):
                 items = [(k.value, build(v)) for k, v in n.value]
@@ -99,7 +102,7 @@ class LoadContext:
                     return items2
                 return _render_sequence(items2)
             value = self.loader.value(n)
-            if isinstance(value, str) and "{{" in value:
+            if isinstance(value, str) and "{{" in value and isinstance(n, yaml.ScalarNode):
                 line_offset, column_offset, indent_all = _offsets(n, value, self.loader.lines)
                 try:
                     template = script.compile_template(value, self.file, line_offset, column_offset, indent_all_lines=indent_all)
@@ -121,7 +124,16 @@ class LoadContext:
             return None
         if callable(built):
             return Renderable(built, False)
-        return Renderable(lambda scope, limits, v=built: _copy(v), True)
+        return Renderable(_constant(built), True)
+
+
+def _constant(value: Any) -> Render:
+    """A static config value's renderer: a fresh copy each time (a run may change it)."""
+
+    def render(scope: dict[str, Any], limits: Any) -> Any:
+        return _copy(value)
+
+    return render
 
 
 # How a part of a config value is rendered: 0 as is (immutable), 1 called, 2 copied.
@@ -289,7 +301,7 @@ class BranchNode(NodeType):
     def load(self, node_id, fields, config, item, ctx, refs):
         super().load(node_id, fields, config, item, ctx, refs)
         loader = ctx.loader
-        conditions = []
+        conditions: list[tuple[str, script.Program, str, tuple[int, int]]] = []
         if "conditions" in fields:
             seq = fields["conditions"][1]
             if not isinstance(seq, yaml.SequenceNode):
@@ -330,10 +342,9 @@ class BranchNode(NodeType):
                 default = loader.string(dnode, "default", allow_numbers=True)
                 if default is not None:
                     refs.append((default, dnode, "`default`"))
-        conditions = tuple(conditions)
         # What `run` walks: each program's `evaluate` bound once.
         plan = tuple((expression, program.evaluate, target, where) for expression, program, target, where in conditions)
-        return {"conditions": conditions, "default": default, "plan": plan}
+        return {"conditions": tuple(conditions), "default": default, "plan": plan}
 
     def programs(self, node: Node) -> list[Any]:
         compiled = node.compiled
@@ -420,10 +431,10 @@ class HttpResponseNode(NodeType):
             return None
         out["plan"] = (
             static_status,
-            None if static_status is not None else status_r.build,
+            None if static_status is not None or status_r is None else status_r.build,
             None if body_r is None else body_r.build,
             static_headers,
-            None if static_headers is not None else headers_r.build,
+            None if static_headers is not None or headers_r is None else headers_r.build,
         )
         return out
 
