@@ -39,12 +39,22 @@ QUEUED_KEYS = ("id", "flow", "file", "status", "parent_id", "path", "steps")  # 
 RUNNING_KEYS = ("id", "flow", "file", "status", "path", "steps")  # a triggered run still going (worker)
 BROKEN_KEYS = ("id", "flow", "status", "path", "steps", "error")  # the engine itself failed
 STEP_KEYS = ("node", "type", "status", "started_at", "duration_us", "output", "next", "decision", "error", "logs")
+# A step of a flow in Greentic's own shape (issue #20): also its operation key, its input as
+# rendered, `mocked` ({component, source}, null when it ran here), and the flow it belongs to
+# with how deep in flow.calls it ran. `type` is the operation too, so readers that only know
+# the documented keys still print something true.
+GREENTIC_STEP_KEYS = STEP_KEYS + ("operation", "input", "mocked", "flow", "depth")
+# A run of a Greentic-shaped flow: its variables as `state`, why it ended (`reason`), the flow
+# output and the last `emit.response`, and for a `waiting` run the node it resumes at.
+GREENTIC_RUN_KEYS = RUN_KEYS + ("state", "reason", "output", "response", "resume_at")
 STEP_ERROR_KEYS = ("message", "line", "column")  # an error at a step
 NODE_ERROR_KEYS = ("message", "line", "column", "node")  # a run's error, from its failing step
 STOP_ERROR_KEYS = ("message", "node", "line", "column")  # a run stopped before a step (limits, missing flow)
 
 # Statuses a run ends with that mean it did not do its work.
 FAILED_STATUSES = frozenset({"error", "limit", "interrupted"})
+# A Greentic run that paused (`session.wait`, or no routing condition matched): not failed.
+WAITING = "waiting"
 
 
 def _text(value: Any) -> str | None:
@@ -165,12 +175,23 @@ class Step:
     error: RunError | None = None
     logs: tuple[str, ...] = ()
     source: dict[str, Any] | None = None
+    # Greentic-shaped steps only (GREENTIC_STEP_KEYS); documented steps leave them unset.
+    operation: str | None = None
+    input: Any = None
+    mocked: dict[str, Any] | None = None
+    flow: str | None = None
+    depth: int | None = None
+    keys: tuple[str, ...] = STEP_KEYS
+
+    @property
+    def is_greentic(self) -> bool:
+        return self.operation is not None
 
     def to_json(self) -> dict[str, Any]:
         if self.source is not None:
             return self.source
         decision = self.decision
-        return {
+        out = {
             "node": self.node,
             "type": self.type,
             "status": self.status,
@@ -182,11 +203,18 @@ class Step:
             "error": None if self.error is None else self.error.to_json(),
             "logs": list(self.logs),
         }
+        if self.keys is not STEP_KEYS:
+            out.update(operation=self.operation, input=self.input, mocked=self.mocked, flow=self.flow, depth=self.depth)
+        return out
 
     def view(self) -> Any:
         """How its node type says the step reads (a `nodes.StepView`)."""
-        from .nodes import node_type_of
+        from .nodes import StepView, node_type_of
 
+        if self.operation is not None:  # a Greentic operation is no documented node type
+            if self.mocked is not None:
+                return StepView(f"mocked: {self.mocked.get('component')}", "warn")
+            return StepView("waiting" if self.status == WAITING else None, "warn" if self.status == WAITING else "")
         return node_type_of(self.type).describe(self)
 
     @staticmethod
@@ -205,7 +233,22 @@ class Step:
             RunError.from_json(value.get("error")),
             _texts(value.get("logs")),
             value,
+            *_greentic_step_fields(value),
         )
+
+
+def _greentic_step_fields(value: dict[str, Any]) -> tuple[Any, ...]:
+    if "operation" not in value:
+        return ()
+    mocked = value.get("mocked")
+    return (
+        _text(value.get("operation")) or "",
+        value.get("input"),
+        mocked if type(mocked) is dict else None,
+        _text(value.get("flow")),
+        _int(value.get("depth")),
+        GREENTIC_STEP_KEYS,
+    )
 
 
 _ABSENT: Any = object()
@@ -244,6 +287,14 @@ class FlowRun:
     reason: str | None = None
     keys: tuple[str, ...] = RUN_KEYS
     source: Any = None  # the JSON it was read from (a store may hold any value)
+    # Greentic-shaped runs only (GREENTIC_RUN_KEYS).
+    output: Any = None
+    response: Any = None
+    resume_at: str | None = None
+
+    @property
+    def is_greentic(self) -> bool:
+        return "resume_at" in self.keys
 
     @property
     def failed(self) -> bool:
@@ -315,6 +366,9 @@ class FlowRun:
             _text(value.get("reason")),
             tuple(value),
             value,
+            value.get("output"),
+            value.get("response"),
+            _text(value.get("resume_at")),
         )
 
     def summary_json(self) -> dict[str, Any]:
