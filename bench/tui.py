@@ -156,7 +156,7 @@ async def _serve_headless(store_path: str, port: int, workers: int = 1) -> None:
     prints `listening on URL` once every process answers."""
     from argparse import Namespace
 
-    from inspector.cli import worker_argv
+    from inspector.cli.serve import worker_argv
     from inspector.config import load_config
     from inspector.flow import FlowSet
     from inspector.store import SERVER_STOCK, Store

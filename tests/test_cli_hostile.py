@@ -594,7 +594,7 @@ def test_an_unexpected_error_is_one_line_and_exit_70(monkeypatch, capsys):
         token = "do-not-print-me"  # a local of the failing frame: never shown
         raise TypeError("unsupported operand type(s) for +: 'int' and 'str'" + token[:0])
 
-    monkeypatch.setitem(cli.COMMANDS, "check", broken)
+    monkeypatch.setattr(cli.check, "handle", broken)
     monkeypatch.delenv(entry.DEBUG_ENV, raising=False)
     assert entry.main(["check"]) == 70
     out, err = capsys.readouterr()
@@ -613,7 +613,7 @@ def test_ctrl_c_exits_130_quietly(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(cli.COMMANDS, "check", interrupted)
+    monkeypatch.setattr(cli.check, "handle", interrupted)
     assert entry.main(["check"]) == 130
     assert capsys.readouterr() == ("", "")
 
@@ -633,8 +633,8 @@ def test_init_in_a_folder_it_cannot_write(tmp_path, monkeypatch, capsys):
 
 def test_endless_files_are_refused_not_read_into_memory(tmp_path, monkeypatch, capsys):
     # The caps are lowered so that the test reads 1 MiB of /dev/zero, not hundreds.
-    monkeypatch.setattr(cli, "MAX_IMPORT_FILE", 1 << 20)
-    monkeypatch.setattr(cli, "MAX_BODY_FILE", 1 << 20)
+    monkeypatch.setattr(cli.imports, "MAX_IMPORT_FILE", 1 << 20)
+    monkeypatch.setattr(cli.common, "MAX_BODY_FILE", 1 << 20)
     monkeypatch.chdir(tmp_path)
     assert entry.main(["import", "/dev/zero"]) == 2
     assert capsys.readouterr().err == "error: /dev/zero: more than 1 MiB; is it the right file?\n"

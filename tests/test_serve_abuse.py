@@ -377,7 +377,8 @@ async def test_the_watcher_survives_running_out_of_file_descriptors_says_so_once
     import errno
     import types
 
-    from inspector import cli, server
+    from inspector import server
+    from inspector.cli import serve as serve_command
     from inspector.config import Config, ConfigError
 
     emfile = OSError(errno.EMFILE, os.strerror(errno.EMFILE))
@@ -408,7 +409,7 @@ async def test_the_watcher_survives_running_out_of_file_descriptors_says_so_once
         return Config()
 
     monkeypatch.setattr(server, "load_config", load_config)
-    monkeypatch.setattr(cli, "report_flows", lambda flows: None)
+    monkeypatch.setattr(serve_command, "report_flows", lambda flows: None)
     answers = tmp_path / "answers.json"
     answers.write_text("{}")
     pipeline = types.SimpleNamespace(config=None)
@@ -417,7 +418,7 @@ async def test_the_watcher_survives_running_out_of_file_descriptors_says_so_once
     def apply(config):
         pipeline.config = config
 
-    task = asyncio.ensure_future(server.watch_files(flows, answers, apply, cli.ServeLines(), every=0.01))
+    task = asyncio.ensure_future(server.watch_files(flows, answers, apply, serve_command.ServeLines(), every=0.01))
     try:
         await asyncio.sleep(0.05)
         answers.write_text('{"events-webhook": {}}')  # changed while reading it fails
@@ -436,7 +437,7 @@ def test_lines_for_a_reader_that_does_not_read_are_dropped_past_the_backlog_and_
     import asyncio
     import io
 
-    from inspector.cli import LineBuffer
+    from inspector.cli.serve import LineBuffer
 
     read_end, write_end = os.pipe()
     stdout = io.TextIOWrapper(io.FileIO(write_end, "w"), encoding="utf-8")
@@ -483,7 +484,7 @@ def test_a_non_blocking_stdout_that_fills_is_waited_for_not_given_up(monkeypatch
     import fcntl
     import io
 
-    from inspector.cli import LineBuffer
+    from inspector.cli.serve import LineBuffer
 
     read_end, write_end = os.pipe()
     fcntl.fcntl(write_end, fcntl.F_SETFL, fcntl.fcntl(write_end, fcntl.F_GETFL) | os.O_NONBLOCK)

@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from inspector.cli import LineBuffer, worker_argv
+from inspector.cli.serve import LineBuffer, worker_argv
 from inspector.config import load_config
 from inspector.model import Headers, Request
 from inspector.receiver import PortInUse, listening_socket, shared_listening_sockets
@@ -295,7 +295,7 @@ def test_workers_run_this_package_not_one_in_the_working_directory(tmp_path):
 
 LATE_SIGNALS = r"""
 import asyncio, os, signal, sys
-from inspector.cli import _ignore_signals, _stop_on_signals
+from inspector.cli.serve import _ignore_signals, _stop_on_signals
 
 async def main():
     loop = asyncio.get_running_loop()

@@ -12,7 +12,7 @@ from argparse import Namespace
 import aiohttp
 import pytest
 
-from inspector.cli import worker_argv
+from inspector.cli.serve import worker_argv
 from inspector.store import Store
 
 from .conftest import make_app, wait_for

@@ -1,0 +1,109 @@
+"""send: a built-in sample event, signed as answers.json says, to the running inspector."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..model import Request
+from .common import (
+    UsageError,
+    check_http_url,
+    open_config,
+    recorded_public_url,
+    send_target,
+    unreachable,
+)
+from .options import AddCommand
+from .output import err, out
+
+NAME = "send"
+
+
+def add_parser(add: AddCommand) -> argparse.ArgumentParser:
+    p = add(NAME, "send a built-in sample event, signed as answers.json says, to the running inspector")
+    p.add_argument("sample", nargs="?", metavar="SAMPLE", help="e.g. github.push (omit to list them)")
+    p.add_argument("--to", metavar="URL", help="base URL to send to (default: http://HOST:PORT)")
+    p.add_argument(
+        "--form",
+        action="store_true",
+        help="send it form-encoded (application/x-www-form-urlencoded, the JSON in a `payload` field), as GitHub's form setting does",
+    )
+    return p
+
+
+def handle(args) -> int:
+    from .. import samples
+
+    if not args.sample:
+        out("samples (webhook-inspector send NAME):")
+        for s in samples.SAMPLES.values():
+            out(f"  {s.name:<40} {s.description}" + ("  (also --form)" if s.form else ""))
+        return 0
+    try:
+        sample = samples.get(args.sample)
+    except samples.UnknownSample as exc:
+        raise UsageError(str(exc)) from None
+    form = getattr(args, "form", False)
+    if form and not sample.form:
+        raise UsageError(
+            f"sample {sample.name} has no form-encoded version (its provider sends JSON only); "
+            f"--form works with {', '.join(s.name for s in samples.SAMPLES.values() if s.form)}"
+        )
+    config = open_config(args, quiet=True)
+    if config is None:
+        return 2
+    check_http_url("--to", args.to)
+    where = send_target(args)
+    target = where.base
+    signed_base = (args.public_url or recorded_public_url(where) or config.public_base_url or target).rstrip("/")
+    request, entry = samples.build(args.sample, config, tenant=args.tenant, signed_url_base=signed_base, form=form)
+    status, headers, body, error = http_send(target + request.target, request, unreachable=unreachable(args, where))
+    if error:
+        err(f"error: {error}")
+        return 2
+    how = f"signed with `{entry}`" if entry else "unsigned (no scheme in answers.json applies)"
+    capture = headers.get("x-inspector-capture")
+    out(f"sent {args.sample}{' form-encoded' if form else ''} to {target}{request.target} ({how})")
+    out(f"← {status} {body.decode('utf-8', 'replace')[:1000]}")
+    if capture:
+        out(f"capture {capture}: webhook-inspector show {capture}")
+    return 0 if 200 <= status < 300 else 1
+
+
+def http_send(
+    url: str, request: Request, timeout: float = 30.0, *, unreachable: str | None = None
+) -> tuple[int, dict[str, str], bytes, str | None]:
+    """Send exact bytes, header names in their own case, with http.client (urllib would
+    title-case them: X-GitHub-Event went out as X-Github-Event); (status, headers, body,
+    error sentence). `unreachable`: the sentence when the connection is refused."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    skip = {"host", "content-length", "connection", "transfer-encoding"}
+    connection = (http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection)(
+        parts.hostname, parts.port, timeout=timeout
+    )
+    try:
+        connection.putrequest(request.method, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), skip_accept_encoding=True)
+        for k, v in request.headers:
+            if k.lower() not in skip:
+                connection.putheader(k, v.encode("utf-8", "surrogateescape"))
+        connection.putheader("Content-Length", str(len(request.body)))
+        connection.endheaders(request.body)
+        resp = connection.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read(), None
+    except ConnectionRefusedError:
+        return (
+            0,
+            {},
+            b"",
+            unreachable
+            or f"nothing listens at {url.split('/events/')[0]}; start `webhook-inspector serve` (or the TUI) first, or pass --to URL",
+        )
+    except http.client.HTTPException as exc:
+        return 0, {}, b"", f"{url} answered something that is not valid HTTP ({type(exc).__name__}: {exc})"
+    except (TimeoutError, OSError) as exc:
+        return 0, {}, b"", f"cannot reach {url}: {exc}"
+    finally:
+        connection.close()
