@@ -41,9 +41,9 @@ BROKEN_KEYS = ("id", "flow", "status", "path", "steps", "error")  # the engine i
 STEP_KEYS = ("node", "type", "status", "started_at", "duration_us", "output", "next", "decision", "error", "logs")
 # A step of a flow in Greentic's own shape (issue #20): also its operation key, its input as
 # rendered, `mocked` ({component, source}, null when it ran here), and the flow it belongs to
-# with how deep in flow.calls it ran. `type` is the operation too, so readers that only know
-# the documented keys still print something true.
-GREENTIC_STEP_KEYS = STEP_KEYS + ("operation", "input", "mocked", "flow", "depth")
+# with how deep in flow.calls it ran, and `at`, the node's `file:line:col`. `type` is the
+# operation too, so readers that only know the documented keys still print something true.
+GREENTIC_STEP_KEYS = STEP_KEYS + ("operation", "input", "mocked", "flow", "depth", "at")
 # A run of a Greentic-shaped flow: its variables as `state`, why it ended (`reason`), the flow
 # output and the last `emit.response`, and for a `waiting` run the node it resumes at.
 GREENTIC_RUN_KEYS = RUN_KEYS + ("state", "reason", "output", "response", "resume_at")
@@ -181,6 +181,7 @@ class Step:
     mocked: dict[str, Any] | None = None
     flow: str | None = None
     depth: int | None = None
+    at: str | None = None
     keys: tuple[str, ...] = STEP_KEYS
 
     @property
@@ -204,7 +205,7 @@ class Step:
             "logs": list(self.logs),
         }
         if self.keys is not STEP_KEYS:
-            out.update(operation=self.operation, input=self.input, mocked=self.mocked, flow=self.flow, depth=self.depth)
+            out.update(operation=self.operation, input=self.input, mocked=self.mocked, flow=self.flow, depth=self.depth, at=self.at)
         return out
 
     def view(self) -> Any:
@@ -247,6 +248,7 @@ def _greentic_step_fields(value: dict[str, Any]) -> tuple[Any, ...]:
         mocked if type(mocked) is dict else None,
         _text(value.get("flow")),
         _int(value.get("depth")),
+        _text(value.get("at")),
         GREENTIC_STEP_KEYS,
     )
 

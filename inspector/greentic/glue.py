@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ..flow.loader import MAX_FLOW_BYTES
 from ..flow.model import Position
 from ..flow.runs import (
     GREENTIC_RUN_KEYS,
@@ -36,9 +37,11 @@ from .runner import MemoryState, RunIssue, Runner, RunResult, StateStore
 from .runner import Step as RunnerStep
 
 __all__ = [
+    "MAX_NODE_LINES",
     "RUN_STATUS",
     "STEP_STATUS",
     "entry_for_request",
+    "node_lines",
     "ingress_route",
     "run_for_request",
     "runner_for",
@@ -214,6 +217,7 @@ def to_flow_run(
                 None if step.status != "mocked" else {"component": step.component, "source": step.mock},
                 step.flow_id,
                 step.depth,
+                str(step.position),
                 GREENTIC_STEP_KEYS,
             )
         )
@@ -260,4 +264,36 @@ def webhook_urls(base: str, tenant: str, flowset: Any) -> dict[str, str | None]:
         route = IngressRoute("events", "webhook", tenant, "default", flow.id)
         ids, _why, _error = chosen(flowset, route)
         out[flow.id] = f"{root}/v1/events/ingress/webhook/{tenant}/default/{flow.id}" if flow.id in ids else None
+    return out
+
+
+MAX_NODE_LINES = 200
+
+
+def node_lines(at: str | None) -> list[tuple[int, str]]:
+    """The YAML lines of the node at `file:line:col` (its key line and everything indented
+    under it), numbered; [] when the file cannot be read or the position is not a node's."""
+    if not at:
+        return []
+    file, _, rest = at.rpartition(":")
+    file, _, line_text = file.rpartition(":")
+    if not file or not line_text.isdigit():
+        return []
+    try:
+        with open(file, encoding="utf-8-sig") as handle:
+            lines = handle.read(MAX_FLOW_BYTES).splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    first = int(line_text) - 1
+    if not 0 <= first < len(lines):
+        return []
+    indent = len(lines[first]) - len(lines[first].lstrip(" "))
+    out = [(first + 1, lines[first])]
+    for number in range(first + 1, min(len(lines), first + MAX_NODE_LINES)):
+        text = lines[number]
+        if text.strip() and len(text) - len(text.lstrip(" ")) <= indent:
+            break
+        out.append((number + 1, text))
+    while len(out) > 1 and not out[-1][1].strip():
+        out.pop()
     return out

@@ -80,6 +80,7 @@ def test_every_greentic_field_is_present_and_the_json_round_trips(tmp_path):
             "mocked",
             "flow",
             "depth",
+            "at",
         ]
     assert list(stored[0])[-5:] == ["state", "reason", "output", "response", "resume_at"]
     back = runs_from_json(stored)[0]
@@ -166,3 +167,19 @@ def test_documented_steps_keep_their_json_shape():
     step = Step("a", "script", "ok", "t", 1, {"x": 1})
     assert list(step.to_json()) == ["node", "type", "status", "started_at", "duration_us", "output", "next", "decision", "error", "logs"]
     assert not step.is_greentic and not FlowRun(1, "f").is_greentic
+
+
+def test_a_step_names_its_node_s_position_and_its_yaml_lines_can_be_read(tmp_path):
+    fs = FlowSet.load(write_pack(tmp_path / "shop"))
+    run = glue.run_for_request(fs, request("/v1/events/ingress/webhook/acme", order()))[0]
+    send = next(s for s in run.steps if s.node == "send")
+    assert send.at == "shop/flows/notify.ygtc:4:3"
+    assert glue.node_lines(send.at) == [
+        (4, "  send:"),
+        (5, "    chat.post:"),
+        (6, "      channel: orders"),
+        (7, '      text: "{{in.summary}}"'),
+        (8, "    routing:"),
+        (9, "      - to: done"),
+    ]
+    assert glue.node_lines("nowhere.ygtc:1:1") == [] and glue.node_lines(None) == [] and glue.node_lines("x") == []

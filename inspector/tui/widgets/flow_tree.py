@@ -1,5 +1,7 @@
 """Flow tab: run → steps (type, status, duration), branch decisions with each condition's
-value, outputs (expand to see them whole), errors at file:line, async runs under their parent."""
+value, outputs (expand to see them whole), errors at file:line, async runs under their parent.
+A Greentic-shaped step (issue #20) also shows its rendered input, whether it was mocked and by
+which component, the flow it ran in when flow.call took it elsewhere, and its node's YAML."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ STATUS_STYLE = {
     "skipped": "yellow",
     "running": "yellow",
     "unused": "yellow",
+    "mocked": "magenta",
+    "waiting": "yellow",
 }
 
 
@@ -124,6 +128,8 @@ class FlowTree(Tree[Any]):
         status = step.status or "?"
         view = step.view()  # what the node type says about its step
         label = Text()
+        if step.is_greentic and step.depth:
+            label.append("  " * step.depth + f"{step.flow}/", style="dim")
         label.append(step.node or "?", style="bold cyan")
         label.append(f" ({step.type})", style="dim")
         label.append(f"  {status}", style=STATUS_STYLE.get(status, ""))
@@ -140,10 +146,13 @@ class FlowTree(Tree[Any]):
             label.append(f"  {view.note}", style=_TONE.get(view.tone, ""))
         elif inline:
             label.append(f"  {_short(output, 60)}", style="italic")
-        expandable = bool(step.decision or err or step.logs or (show_output and not inline))
+        greentic = step.is_greentic
+        expandable = bool(step.decision or err or step.logs or (show_output and not inline) or greentic)
         if not expandable:
             return parent.add_leaf(label, data=step)
         node = parent.add(label, data=step, expand=bool(step.decision or err or step.logs))
+        if greentic:
+            self._add_greentic(node, step)
         for d in step.decision or ():
             line = Text()
             if d.failed:
@@ -153,11 +162,12 @@ class FlowTree(Tree[Any]):
             else:
                 value = d.value
                 line.append("✓ " if value is True else "· ", style="green" if value is True else "dim")
-                line.append(d.expression or "?")
+                line.append(d.expression or ("(default)" if greentic else "?"))
                 line.append(f"  → {dumps(value)}", style="green" if value is True else "dim")
             node.add_leaf(line)
         if step.decision and not step.next and not err:
-            node.add_leaf(Text("no condition held and there is no default: the run ends", style="dim"))
+            ends = "the run waits at this node" if greentic and run.status == "waiting" else "the run ends"
+            node.add_leaf(Text(f"no condition held and there is no default: {ends}", style="dim"))
         if err:
             node.add_leaf(Text(f"✗ {error_at(run, err)}", style="red"))
         for log in step.logs:
@@ -170,3 +180,22 @@ class FlowTree(Tree[Any]):
             for line in whole.splitlines()[:500]:
                 holder.add_leaf(Text(line))
         return node
+
+    def _add_greentic(self, node: TreeNode, step: Step) -> None:
+        """The operation's rendered input, the mock, and the node's YAML with line numbers."""
+        from ...greentic.glue import node_lines
+
+        if step.mocked is not None:
+            source = step.mocked.get("source")
+            where = f"output from {source}" if source else "no entry in mocks.yaml: output {}"
+            node.add_leaf(Text(f"mocked: {step.mocked.get('component')} ({where})", style="magenta"))
+        whole = dumps(step.input, indent=2, ensure_ascii=False)
+        holder = node.add(Text.assemble(("input ", "dim"), _short(step.input)), expand=False)
+        for line in whole.splitlines()[:500]:
+            holder.add_leaf(Text(line))
+        lines = node_lines(step.at)
+        if lines:
+            source = node.add(Text.assemble(("yaml ", "dim"), (step.at or "", "dim")), expand=False)
+            width = len(str(lines[-1][0]))
+            for number, text in lines:
+                source.add_leaf(Text.assemble((f"{number:>{width}} ", "dim"), text))
