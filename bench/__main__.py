@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     raw: dict = {}
 
-    from bench import flow, history, ingest, script
+    from bench import flow, history, ingest, rerun, script
 
     r = ingest.run(seconds * 2, 32, None, rounds=5)
     raw["ingest"] = r
@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             None,
         )
     )
+
+    rows.append(rerun.row(rerun.run(2_000 if args.quick else 10_000)))
 
     try:
         tui = importlib.import_module("bench.tui")

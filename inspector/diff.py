@@ -250,6 +250,8 @@ def compare_answers(a: Capture, b: Capture) -> list[Difference]:
     out: list[Difference] = []
     if ra.status != rb.status:
         out.append(Difference("response.status", ra.status, rb.status))
+    if ra.body == rb.body and a.id == b.id and ra.content_type == rb.content_type:
+        return out  # the same bytes read the same way (the usual case in a rerun)
     out.extend(compare_values(answer_value(a), answer_value(b), "response.body"))
     return out
 

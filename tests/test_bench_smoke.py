@@ -46,3 +46,12 @@ def test_tui_ingest_benchmark_runs_the_tui_and_serve_in_turns():
     result = tui.measure_ingest(1.0, 4, rounds=1)
     assert result["tui_rps"] > 0 and result["serve_rps"] > 0 and result["tui_workers_rps"] > 0
     assert len(result["tui_vs_serve_rounds"]) == 1 and result["tui_vs_serve"] > 0
+
+
+def test_rerun_benchmark_runs_real_captures_and_finds_them_the_same():
+    from bench import rerun
+
+    result = rerun.run(40)
+    assert result["captures"] == 40 and result["per_second"] > 0
+    assert result["summary"] == {"same": 40, "changed": 0, "fixed": 0, "regressed": 0}
+    assert rerun.row(result)["target"] == "< 10 s per 10k"
