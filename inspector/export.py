@@ -1,4 +1,7 @@
-"""Captures out as curl / HTTPie commands, HAR 1.2 or JSON; HAR, our JSON and ngrok's request log in (SPEC §9).
+"""Captures out as curl / HTTPie commands, HAR 1.2 or JSON; HAR, our JSON, ngrok's request log,
+our fixtures and bundles in (SPEC §9). Fixtures (`inspector.fixtures`) and redacted bundles
+(`inspector.bundle`) are written by their own modules: one is a folder, the other needs the
+answers.json secrets it must leave out.
 
 Commands reproduce the exact bytes (binary bodies through base64, header bytes that are not
 UTF-8 through printf) and run nothing but the one client, whatever a capture holds. HAR and
@@ -16,13 +19,15 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from .model import Capture, Headers, Request, Response, iso_time, json_text, unicode_text
 from .replay import outgoing_headers
 
-FORMATS = ("curl", "httpie", "har", "json")
+FORMATS = ("curl", "httpie", "har", "json", "fixtures", "bundle")
+TEXT_FORMATS = ("curl", "httpie", "har", "json")  # what `export()` writes
 Mask = Callable[[str, str], str]
 
 # RFC 9110 §5.6.2: a method and a header name are tokens of these characters.
@@ -353,6 +358,10 @@ def export(captures: list[Capture], fmt: str, base_url: BaseUrl, mask: Mask | No
     if fmt == "json":
         data = [to_json(c, mask) for c in captures]
         return json_text(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False) + "\n"
+    if fmt in ("fixtures", "bundle"):
+        raise ValueError(
+            f"{fmt} are written by inspector.{'fixtures.write_fixtures' if fmt == 'fixtures' else 'bundle.to_bundle'}, not export()"
+        )
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
@@ -767,9 +776,26 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+@dataclass(frozen=True)
+class Imported:
+    """One request read from a file, with what was recorded about it: the answer, and for our
+    bundles the flow runs and the name of the signature entry that applied."""
+
+    request: Request
+    response: Response | None
+    runs: tuple[Any, ...] = ()
+    scheme: str | None = None
+
+
 def read_import(raw: bytes, now: float) -> tuple[str, list[tuple[Request, Response | None]]]:
     """(format name, requests with their recorded answers)."""
-    expected = "expected a HAR file, our JSON export or the ngrok agent's /api/requests/http JSON"
+    kind, items = read_imported(raw, now)
+    return kind, [(i.request, i.response) for i in items]
+
+
+def read_imported(raw: bytes, now: float) -> tuple[str, list[Imported]]:
+    """(format name, what each entry holds): HAR, ngrok's log, our JSON, a fixture, a bundle."""
+    expected = "expected a HAR file, our JSON export, a bundle or fixture of ours, or the ngrok agent's /api/requests/http JSON"
     if not raw.strip():
         raise ImportFailed(f"the file is empty; {expected}")
     try:
@@ -782,11 +808,33 @@ def read_import(raw: bytes, now: float) -> tuple[str, list[tuple[Request, Respon
         raise ImportFailed(f"the JSON is nested too deeply to read; {expected}") from None
     except ValueError as exc:  # NaN/Infinity, or a number with thousands of digits
         raise ImportFailed(f"not JSON ({exc}); {expected}") from None
+    from .bundle import BundleError, is_bundle, read_bundle
+    from .fixtures import FIXTURE_KEY, FixtureError, read_fixture
+
     try:
+        if is_bundle(data):
+            return "bundle", [Imported(b.request, b.response, b.runs, b.scheme) for b in read_bundle(data, now)]
+        if isinstance(data, dict) and FIXTURE_KEY in data:
+            fixture = read_fixture(data, "fixture")
+            request = Request(
+                fixture.request.method, fixture.request.path, fixture.request.query, fixture.request.headers, fixture.body, "import", now
+            )
+            received = data.get("received_at")
+            if received is not None:
+                request = Request(
+                    request.method,
+                    request.path,
+                    request.query,
+                    request.headers,
+                    request.body,
+                    "import",
+                    _time(received, "received_at", now),
+                )
+            return "fixture", [Imported(request, _fixture_answer(fixture.answer))]
         if isinstance(data, dict) and "log" in data:
-            return "har", from_har(data, now)
+            return "har", [Imported(r, a) for r, a in from_har(data, now)]
         if isinstance(data, dict) and "requests" in data:
-            return "ngrok", from_ngrok(data, now)
+            return "ngrok", [Imported(r, a) for r, a in from_ngrok(data, now)]
         if (
             isinstance(data, dict)
             and "body_base64" in data
@@ -794,7 +842,26 @@ def read_import(raw: bytes, now: float) -> tuple[str, list[tuple[Request, Respon
             and data
             and all(isinstance(d, dict) and "body_base64" in d for d in data)
         ):
-            return "json", from_json(data, now)
+            return "json", [Imported(r, a) for r, a in from_json(data, now)]
+    except (BundleError, FixtureError) as exc:
+        raise ImportFailed(str(exc)) from None
     except RecursionError:  # pragma: no cover - json.loads refuses such depth first
         raise ImportFailed(f"the JSON is nested too deeply to read; {expected}") from None
-    raise ImportFailed('neither a HAR file ({"log": …}), our JSON export ({"body_base64": …}) nor an ngrok request log ({"requests": […]})')
+    if isinstance(data, dict) and "format" in data:
+        raise ImportFailed(
+            f'the format {str(data["format"])[:60]!r} is not one this program reads; a bundle of ours says "format": "webhook-inspector-bundle"'
+        )
+    raise ImportFailed(
+        'neither a HAR file ({"log": …}), our JSON export ({"body_base64": …}), our bundle ({"format": "webhook-inspector-bundle", …}), '
+        'our fixture ({"webhook_inspector_fixture": 1, …}) nor an ngrok request log ({"requests": […]})'
+    )
+
+
+def _fixture_answer(answer: dict[str, Any] | None) -> Response | None:
+    if not answer or not isinstance(answer.get("status"), int) or isinstance(answer.get("status"), bool):
+        return None
+    status = _status(answer["status"], "answer.status")
+    if not status:
+        return None
+    headers = _json_headers(answer, "headers", "answer")
+    return Response(status, Headers(headers), answer.get("body_bytes") or b"", None)
