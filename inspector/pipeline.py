@@ -200,7 +200,12 @@ class Pipeline:
     ) -> Capture:
         """Capture `request` and decide its answer (SPEC §4). With `wait`, return only after
         every run, async children included, has ended (`run`, tests). `notes`: what the
-        receiver saw go wrong while reading it (an upload cut short)."""
+        receiver saw go wrong while reading it (an upload cut short).
+
+        Every request leaves by `_answer`: stored with its answer, told to the listeners,
+        its later runs recorded. The mode only chooses where the flows run: inside the
+        store's decision (inline), in a worker that decides the answer (a big compressed
+        body, or inline work over its budget), or after the forward target answered."""
         started = time.perf_counter()
         request, origin, replay_of = self.prepare(request, origin)
         route, sig, early = self.decide(request, now)
@@ -214,26 +219,61 @@ class Pipeline:
             replay_of=replay_of,
             notes=notes,
         )
-        triggered = self.engine.triggered(capture.event_type) if self.engine is not None and route is not None else []
-        broken = self.engine.flows.broken_for(route.event_type) if self.engine is not None and route is not None else []
+        engine = self.engine
+        triggered = engine.triggered(capture.event_type) if engine is not None and route is not None else []
+        broken = engine.flows.broken_for(route.event_type) if engine is not None and route is not None else []
         if broken:
             # Also when another flow answers: the file that was meant to run did not.
             capture = capture.with_(notes=capture.notes + tuple(b.note() for b in broken))
         if early is not None and triggered and sig.status in FAILED_SIGNATURE:
-            capture = capture.with_(runs=tuple(self.engine.skipped_runs(capture, f"signature {sig.status}")))
-        if early is None and self.forward_to and route is not None:
-            return await self._forward(capture, triggered, started, wait)
-        if early is None and triggered:
-            return await self._run_flows(capture, started, wait, triggered)
-        if early is None:
-            early = self._accepted(route)
+            capture = capture.with_(runs=tuple(engine.skipped_runs(capture, f"signature {sig.status}")))
+        later = _Later(triggered)
+        decide: Callable[[int], Response | Capture | None] | None
+        if early is not None:
+            decide = self._answering(early, started)
+        elif self.forward_to and route is not None:
+            decide = self._forwarding(capture, await self._forward(capture.request), triggered, started, later)
+        elif not triggered:
+            decide = self._answering(self._accepted(route), started)
+        elif _inflates_big(capture.request):
+            # Inflating it (up to flow.engine.MAX_DECODED_BYTES) could take tens of
+            # milliseconds: never on the event loop, where every other sender would wait.
+            later.answer_in_worker = True
+            decide = None
+        else:
+            decide = self._inlining(capture, started, triggered, later)
+        return await self._answer(capture, decide, later, started, wait)
 
-        def respond(cid: int) -> Response:
-            return self._finish(early(cid), cid, started)
+    async def _answer(
+        self,
+        capture: Capture,
+        decide: Callable[[int], Response | Capture | None] | None,
+        later: _Later,
+        started: float,
+        wait: bool,
+    ) -> Capture:
+        """The one way out of `handle` and `reject`, whatever the mode: store the capture with
+        the answer `decide(id)` makes (committed before the answer can go out); when the flows
+        could not decide it inline, a worker decides it and the row is updated (also
+        committed before it goes out); tell the listeners once; record the runs that go on
+        after the answer once they end."""
+        stored = await self._store(capture, decide)
+        future: asyncio.Future | None = None
+        known: Callable[[], list[FlowRun]] = list
+        if later.answer_in_worker:
+            stored, future, known = await self._answer_in_worker(stored, started, later.triggered)
+        elif later.children is not None or later.rerun:
+            future, known = self._after_answer(stored, later)
+        self._notify(stored)
+        if future is not None:
+            runs = await self._record_later(stored, future, known, wait)
+            if runs is not None:
+                stored = stored.with_(runs=tuple(runs))
+        return stored
 
-        capture = await self._store(capture, respond)
-        self._notify(capture)
-        return capture
+    def _answering(self, answer: Callable[[int], Response], started: float) -> Callable[[int], Response]:
+        """An answer that needs no flow, made from the capture's id."""
+        return lambda cid: self._finish(answer(cid), cid, started)
 
     @staticmethod
     def _finish(response: Response, cid: int, started: float) -> Response:
@@ -243,88 +283,34 @@ class Pipeline:
 
     # Flows: SPEC §4 rules 2–4
 
-    async def _run_flows(self, capture: Capture, started: float, wait: bool, triggered: list) -> Capture:
-        if _inflates_big(capture.request):
-            # Inflating it (up to flow.engine.MAX_DECODED_BYTES) could take tens of
-            # milliseconds: never on the event loop, where every other sender would wait.
-            stored = await self._store(capture, None)
-            return await self._run_flows_in_worker(stored, started, wait, triggered)
-        # Most flows are small: try them right here, inside the transaction that stores the
-        # capture, so the request costs one commit and no thread hand-off. Flows that outgrow
-        # the inline budget are redone in a worker (below), answering by rules 2–4.
-        inline: dict[str, Any] = {}
+    def _inlining(self, capture: Capture, started: float, triggered: list, later: _Later) -> Callable[[int], Capture | None]:
+        """Most flows are small: try them right here, inside the transaction that stores the
+        capture, so the request costs one commit and no thread hand-off. Flows that outgrow
+        the inline budget leave no answer (None): a worker redoes them and answers by rules
+        2–4. A failure raises, and `_store` keeps the request with a 500."""
 
         def decide(cid: int) -> Capture | None:
-            try:
-                attempt = self._inline(capture.with_(id=cid), started, triggered)
-            except Exception:
-                inline["failed"] = True  # _store keeps the request with a 500
-                raise
+            attempt = self._inline(capture.with_(id=cid), started, triggered)
             if attempt is None:
+                later.answer_in_worker = True
                 return None
-            inline["children"] = attempt[1]
-            return attempt[0]
-
-        stored = await self._store(capture, decide)
-        if inline.get("failed"):
-            self._notify(stored)
-            return stored
-        if "children" in inline:
-            self._notify(stored)
-            event, pending = inline["children"]
+            decided, (event, pending) = attempt
             if pending:
-                runs = await self._children_later(stored, event, pending, wait)
-                if runs is not None:
-                    return stored.with_(runs=tuple(runs))
-            return stored
-        return await self._run_flows_in_worker(stored, started, wait, triggered)
+                later.children = (event, pending)
+            return decided
 
-    async def _forward(self, capture: Capture, triggered: list, started: float, wait: bool) -> Capture:
-        """SPEC §9 forward mode: the target's answer goes back to the sender; flows still run
-        and are traced, their http_response nodes recorded as unused."""
-        import aiohttp
+        return decide
 
+    def _forwarding(
+        self, capture: Capture, forwarded: tuple[Response, str], triggered: list, started: float, later: _Later
+    ) -> Callable[[int], Capture]:
+        """SPEC §9 forward mode: the target's answer (`forwarded`: it and the note saying
+        where it came from) goes back to the sender; flows still run and are traced, their
+        http_response nodes recorded as unused. Inline while small, else in a worker later."""
         from .flow.engine import Answer, Budget, OverBudget
-        from .replay import deliver, outgoing_headers, same_origin
 
-        if self._client is None:
-            # Bounded: a target that stops answering holds at most this many connections, and
-            # each forward, its wait for a free connection included, ends at forward_timeout.
-            connector = aiohttp.TCPConnector(limit=self.forward_pool_size, limit_per_host=self.forward_pool_size)
-            self._client = aiohttp.ClientSession(auto_decompress=False, connector=connector)
-        req = capture.request
-        url = self.forward_to.rstrip("/") + (("?" + req.query) if req.query else "") if "?" not in self.forward_to else self.forward_to
-        # A request we forwarded came back (the target is this inspector under another name,
-        # or its tunnel): sending it again would loop until every connection waits on itself.
-        if self.forward_mark in req.headers.get_all(FORWARDED_BY) or (self.public_url and same_origin(url, self.public_url)):
-            reason = f"--forward-to {self.forward_to} leads back to this inspector; forward to the app that should answer instead"
-            response = Response.json(508, {"error": "forward loop", "target": url, "reason": reason})
-            note = f"not forwarded: {reason}"
-        else:
-            # Added beside any other inspector's mark, never in its place: two inspectors that
-            # forward to each other each find their own mark when the request comes round.
-            marked = Headers(outgoing_headers(req.headers).items + ((FORWARDED_BY, self.forward_mark),))
-            outgoing = Request(req.method, req.path, req.query, marked, req.body)
-            delivery = await deliver(outgoing, url, session=self._client, timeout=self.forward_timeout)
-            if delivery.response is not None:
-                drop = {"transfer-encoding", "connection", "keep-alive", "content-length", "date", "server"}
-                got = delivery.response
-                # The sender must find exactly one X-Inspector-Capture, ours (added last by
-                # _finish). A target's own (another inspector) keeps its id under another name.
-                # aiohttp's server writes header text as UTF-8 and drops what is not: a
-                # target's non-UTF-8 header byte goes out (and is stored) as U+FFFD.
-                kept = [
-                    (TARGET_CAPTURE_HEADER if k.lower() == "x-inspector-capture" else k, v if v.isascii() else unicode_text(v))
-                    for k, v in got.headers
-                    if k.lower() not in drop
-                ]
-                response = Response(got.status, Headers(kept), got.body)
-                note = f"forwarded to {url}: {got.status} in {got.duration_ms} ms"
-            else:
-                response = Response.json(502, {"error": "the forward target did not answer", "target": url, "reason": delivery.error})
-                note = f"forwarded to {url}: no answer ({delivery.error})"
+        response, note = forwarded
         closed = Answer(lambda r, w: False, taken=True)
-        later: dict[str, Any] = {}
 
         def decide(cid: int) -> Capture:
             cap = capture.with_(id=cid)
@@ -334,24 +320,65 @@ class Pipeline:
                     event, done, pending = self.engine.run_triggered(cap, closed, budget=Budget())
                     runs = tuple(done)
                     if pending:
-                        later["children"] = (event, pending)
+                        later.children = (event, pending)
                 except OverBudget:
-                    later["worker"] = True
+                    later.rerun = True
             return cap.with_(response=self._finish(response, cid, started), runs=runs, notes=cap.notes + (note,))
 
-        stored = await self._store(capture, decide)
-        self._notify(stored)
-        if "children" in later:
-            event, pending = later["children"]
-            runs = await self._children_later(stored, event, pending, wait)
-            if runs is not None:
-                stored = stored.with_(runs=tuple(runs))
-        elif later.get("worker"):
-            future = self._in_worker(lambda: self.engine.run_all(stored, closed))
-            runs = await self._record_later(stored, future, lambda: [], wait)
-            if runs is not None:
-                stored = stored.with_(runs=tuple(runs))
-        return stored
+        return decide
+
+    async def _forward(self, req: Request) -> tuple[Response, str]:
+        """Send `req` to the forward target: its answer (or a 502/508 saying why there is
+        none) and the capture's note about it."""
+        import aiohttp
+
+        from .replay import deliver, outgoing_headers, same_origin
+
+        if self._client is None:
+            # Bounded: a target that stops answering holds at most this many connections, and
+            # each forward, its wait for a free connection included, ends at forward_timeout.
+            connector = aiohttp.TCPConnector(limit=self.forward_pool_size, limit_per_host=self.forward_pool_size)
+            self._client = aiohttp.ClientSession(auto_decompress=False, connector=connector)
+        url = self.forward_to.rstrip("/") + (("?" + req.query) if req.query else "") if "?" not in self.forward_to else self.forward_to
+        # A request we forwarded came back (the target is this inspector under another name,
+        # or its tunnel): sending it again would loop until every connection waits on itself.
+        if self.forward_mark in req.headers.get_all(FORWARDED_BY) or (self.public_url and same_origin(url, self.public_url)):
+            reason = f"--forward-to {self.forward_to} leads back to this inspector; forward to the app that should answer instead"
+            return Response.json(508, {"error": "forward loop", "target": url, "reason": reason}), f"not forwarded: {reason}"
+        # Added beside any other inspector's mark, never in its place: two inspectors that
+        # forward to each other each find their own mark when the request comes round.
+        marked = Headers(outgoing_headers(req.headers).items + ((FORWARDED_BY, self.forward_mark),))
+        outgoing = Request(req.method, req.path, req.query, marked, req.body)
+        delivery = await deliver(outgoing, url, session=self._client, timeout=self.forward_timeout)
+        if delivery.response is None:
+            response = Response.json(502, {"error": "the forward target did not answer", "target": url, "reason": delivery.error})
+            return response, f"forwarded to {url}: no answer ({delivery.error})"
+        drop = {"transfer-encoding", "connection", "keep-alive", "content-length", "date", "server"}
+        got = delivery.response
+        # The sender must find exactly one X-Inspector-Capture, ours (added last by
+        # _finish). A target's own (another inspector) keeps its id under another name.
+        # aiohttp's server writes header text as UTF-8 and drops what is not: a
+        # target's non-UTF-8 header byte goes out (and is stored) as U+FFFD.
+        kept = [
+            (TARGET_CAPTURE_HEADER if k.lower() == "x-inspector-capture" else k, v if v.isascii() else unicode_text(v))
+            for k, v in got.headers
+            if k.lower() not in drop
+        ]
+        return Response(got.status, Headers(kept), got.body), f"forwarded to {url}: {got.status} in {got.duration_ms} ms"
+
+    def _after_answer(self, capture: Capture, later: _Later) -> tuple[asyncio.Future, Callable[[], list[FlowRun]]]:
+        """Start the runs that go on once the answer is out, in a worker: the async children
+        of the runs stored with `capture`, or (forward mode, over the inline budget) every
+        triggered flow. Returns their future and what is known should the engine fail."""
+        from .flow.engine import Answer
+
+        closed = Answer(lambda response, where: False, taken=True)  # the sender has its answer
+        engine = self.engine
+        if later.children is None:
+            return self._in_worker(lambda: engine.run_all(capture, closed)), list
+        event, pending = later.children
+        parents = [r for r in capture.runs if r.status != "queued"]
+        return self._in_worker(lambda: engine.run_children(event, parents, pending, closed)), lambda: parents
 
     def _in_worker(self, work: Callable[[], list[FlowRun]]) -> asyncio.Future:
         """Run flow work on the pool, tracked so that `drain` waits for it."""
@@ -427,16 +454,16 @@ class Pipeline:
         waiting = [runs_.queued(c.flow, c.parent_id) for c in pending]
         return capture.with_(response=response, runs=tuple(runs + waiting)), (event, pending)
 
-    async def _children_later(self, capture: Capture, event: dict, pending: list, wait: bool) -> list[FlowRun] | None:
-        """Async children run in a worker once the answer is out; the capture is updated."""
-        from .flow.engine import Answer
+    async def _answer_in_worker(
+        self, capture: Capture, started: float, triggered: list
+    ) -> tuple[Capture, asyncio.Future, Callable[[], list[FlowRun]]]:
+        """Run the flows of a stored capture in a worker and answer by rules 2–4: the first
+        http_response, a failed run, or the runs ending, whichever comes first, and a 202
+        at the ack deadline. The row is updated with the answer and the runs so far before
+        this returns; async children start only then. Returns the answered capture, the
+        future of every run and the runs known should the engine fail."""
+        from .flow import Answer
 
-        parents = [r for r in capture.runs if r.status != "queued"]
-        closed = Answer(lambda response, where: False, taken=True)  # the sender has its answer
-        future = self._in_worker(lambda: self.engine.run_children(event, parents, pending, closed))
-        return await self._record_later(capture, future, lambda: parents, wait)
-
-    async def _run_flows_in_worker(self, capture: Capture, started: float, wait: bool, triggered: list) -> Capture:
         loop = asyncio.get_running_loop()
         engine = self.engine
         cid = capture.id
@@ -461,8 +488,6 @@ class Pipeline:
         def on_run(runs: list[FlowRun]) -> None:
             snapshot[0] = list(runs)
 
-        from .flow import Answer
-
         def work() -> list[FlowRun]:
             runs = engine.run_all(capture, Answer(on_answer), before_children=before_children, on_run=on_run, on_error=on_error)
             decision.decide("done", None)
@@ -484,10 +509,7 @@ class Pipeline:
         if self.store is not None:
             await self.store.update_grouped(cid, response=response, runs=runs_now)
         answered.set()
-        self._notify(capture)
-
-        runs = await self._record_later(capture, future, lambda: snapshot[0], wait)
-        return capture.with_(runs=tuple(runs)) if runs is not None else capture
+        return capture, future, lambda: snapshot[0]
 
     def _flow_response(self, kind: str, payload: Any, cid: int) -> Response:
         if kind == "flow":
@@ -595,11 +617,9 @@ class Pipeline:
         capture = Capture(id=None, request=request, tenant=None, event_type=None, signature=sig, notes=(REJECTED_NOTE + reason,))
 
         def respond(cid: int) -> Response:
-            return self._finish(Response.json(400, {"error": "malformed HTTP request", "reason": reason, "id": cid}), cid, started)
+            return Response.json(400, {"error": "malformed HTTP request", "reason": reason, "id": cid})
 
-        capture = await self._store(capture, respond)
-        self._notify(capture)
-        return capture
+        return await self._answer(capture, self._answering(respond, started), _Later([]), started, False)
 
     def _notify(self, capture: Capture, listeners: list[CaptureListener] | None = None) -> None:
         for listener in list(self.listeners if listeners is None else listeners):
@@ -620,6 +640,20 @@ def _inflates_big(request: Request) -> bool:
         return False
     encoding = request.headers.get("content-encoding")
     return bool(encoding) and encoding.strip().lower() not in ("", "identity")
+
+
+class _Later:
+    """What deciding a capture's answer leaves for after its row is committed: the answer
+    itself, when the flows must decide it in a worker; the async children of runs done
+    inline; or (forward mode, over the inline budget) the flows again in a worker."""
+
+    __slots__ = ("triggered", "answer_in_worker", "children", "rerun")
+
+    def __init__(self, triggered: list):
+        self.triggered = triggered
+        self.answer_in_worker = False
+        self.children: tuple[dict[str, Any], list] | None = None  # (event, pending children)
+        self.rerun = False
 
 
 class _Decision:
