@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import aiohttp
 import pytest
@@ -13,7 +14,7 @@ from aiohttp import web
 from inspector.config import parse_config
 from inspector.model import Headers, Request
 from inspector.pipeline import Pipeline
-from inspector.receiver import Receiver
+from inspector.receiver import Receiver, listening_socket
 from inspector.replay import deliver
 from inspector.store import Store
 
@@ -107,13 +108,18 @@ async def test_deliver_plain_exchange_failures_are_sentences():
 
 
 class Serving:
-    def __init__(self, tmp_path, forward_to=None, **policy):
+    """A receiver and its pipeline on a store in `tmp_path`; the pipeline's policy (forward
+    target, timeouts) is given here, as a server gives it. Pass `sock` (see `bound`) to
+    forward to an address known before the start."""
+
+    def __init__(self, tmp_path, forward_to=None, *, sock=None, **policy):
         self.store = Store(tmp_path / "s.sqlite3")
         self.pipeline = Pipeline(parse_config('{"events-webhook": {}}', "a.json", {}), self.store, forward_to=forward_to, **policy)
         self.receiver = Receiver(self.pipeline, "127.0.0.1", 0)
+        self.sock = sock
 
     async def __aenter__(self):
-        await self.receiver.start()
+        await self.receiver.start(self.sock)
         return self
 
     async def __aexit__(self, *exc):
@@ -121,6 +127,12 @@ class Serving:
         await self.pipeline.drain(5)
         await self.pipeline.close()
         self.store.close()
+
+
+def bound() -> tuple[socket.socket, str]:
+    """A listening socket on a free local port and its URL, for a receiver to start on."""
+    sock = listening_socket("127.0.0.1", 0)
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 async def raw_post(url: str, path: str, headers: bytes, body: bytes = b"{}") -> tuple[bytes, bytes]:
@@ -257,9 +269,10 @@ def test_serve_refuses_to_forward_to_itself(tmp_path):
 
 
 async def test_a_forward_that_comes_back_is_not_sent_again(tmp_path):
-    async with Serving(tmp_path) as s:
-        # Set after the start, as a name the start-up check could miss: the mark tells.
-        s.pipeline.forward_to = s.receiver.url + "/events/webhook/demo/again"
+    sock, url = bound()
+    # The pipeline itself makes no start-up check (serve does): the mark tells.
+    async with Serving(tmp_path, forward_to=url + "/events/webhook/demo/again", sock=sock) as s:
+        assert s.receiver.url == url
         async with aiohttp.ClientSession() as session:
             async with session.post(s.receiver.url + "/events/webhook/demo/x", data=b"{}") as resp:
                 assert resp.status == 508
@@ -353,9 +366,11 @@ async def test_forward_to_the_tunnel_url_once_it_is_up_is_refused(tmp_path):
 async def test_two_inspectors_forwarding_to_each_other_stop_after_one_round(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    async with Serving(tmp_path / "a") as a, Serving(tmp_path / "b") as b:
-        a.pipeline.forward_to = b.receiver.url + "/events/webhook/demo/x"
-        b.pipeline.forward_to = a.receiver.url + "/events/webhook/demo/x"
+    (sock_a, url_a), (sock_b, url_b) = bound(), bound()
+    async with (
+        Serving(tmp_path / "a", forward_to=url_b + "/events/webhook/demo/x", sock=sock_a) as a,
+        Serving(tmp_path / "b", forward_to=url_a + "/events/webhook/demo/x", sock=sock_b) as b,
+    ):
         async with aiohttp.ClientSession() as session:
             async with session.post(a.receiver.url + "/events/webhook/demo/x", data=b"{}") as resp:
                 assert resp.status == 508
