@@ -66,7 +66,8 @@ def handle(args) -> int:
             err(f"note: no ./{flows.directory} folder, so no flow runs; `webhook-inspector init` writes starter flows")
     failed = failed or bool(flows.errors)
     bad_files = {p.position.file for p in flows.errors}
-    out(f"flows: {len(flows.flows)} ok" + (f", {len(bad_files)} invalid" if bad_files else "") + f" ({flows.directory})")
+    count = len(flows.flows) + len(flows.greentic_flows)
+    out(f"flows: {count} ok" + (f", {len(bad_files)} invalid" if bad_files else "") + f" ({flows.directory})")
     pipeline = Pipeline(config or Config(), None, local_base=f"http://{args.host}:{args.port}")
     failed = show_public_url(args, config, pipeline) or failed
     from ..tunnel import trigger_urls
@@ -74,7 +75,13 @@ def handle(args) -> int:
     urls = trigger_urls(flows, pipeline, args.tenant)
     for t in urls:
         out(f"  {t.flow} ← {t.trigger_type} {t.event_type}: {t.url}")
-    if not urls:
+    if flows.greentic_flows:
+        from ..greentic.glue import flow_lines
+
+        out("greentic flows" + (" (source pack)" if flows.is_pack else "") + ":")
+        for line in flow_lines(flows, pipeline.base_url, args.tenant):
+            out(line)
+    elif not urls:
         out(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
     return 1 if failed else 0
 

@@ -194,9 +194,19 @@ def format_run(run: FlowRun) -> str:
     took = run.duration_us
     lines = [head + (f"  {took / 1000:.2f} ms" if took is not None else "")]
     for step in run.steps:
-        line = f"{indent}  {cell(step.node)} ({cell(step.type)}) {cell(step.status)}"
+        # A Greentic-shaped step (issue #20): the called flow it ran in, indented by depth.
+        inner = f"{'  ' * (step.depth or 0)}{cell(step.flow)}/" if step.is_greentic and step.depth else ""
+        line = f"{indent}  {inner}{cell(step.node)} ({cell(step.type)}) {cell(step.status)}"
+        if step.is_greentic and step.next:
+            line += f" → {cell(step.next)}"
+        if step.mocked is not None:
+            source = step.mocked.get("source")
+            line += f"  [mocked: {cell(step.mocked.get('component'))}, output from {cell(source) if source else 'nowhere: {}'}]"
         if step.decision:
-            conds = "; ".join(f"{cell(d.expression)} → {'error: ' + cell(d.error) if d.failed else cell(d.value)}" for d in step.decision)
+            conds = "; ".join(
+                f"{cell(d.expression) if d.expression is not None or not step.is_greentic else '(default)'} → {'error: ' + cell(d.error) if d.failed else cell(d.value)}"
+                for d in step.decision
+            )
             line += f"  [{conds}]"
         e = step.error
         if e:
@@ -205,9 +215,14 @@ def format_run(run: FlowRun) -> str:
         elif step.output is not None:
             text = json.dumps(step.output, ensure_ascii=False)
             line += f"  → {text if len(text) < 120 else text[:119] + '…'}"
+        if step.is_greentic and step.input not in (None, {}):
+            text = json.dumps(step.input, ensure_ascii=False)
+            line += f"\n{indent}    input: {text if len(text) < 120 else text[:119] + '…'}"
         for log in step.logs:
             line += f"\n{indent}    log: {cell(log)}"
         lines.append(line)
+    if run.is_greentic and run.status == "waiting":
+        lines.append(f"{indent}  waiting: {cell(run.reason)}; resumes at {cell(run.resume_at)}")
     if run.error and not run.steps:
         lines.append(f"{indent}  ERROR {cell(run.error.message)}")
     return "\n".join(lines)

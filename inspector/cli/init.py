@@ -12,10 +12,18 @@ NAME = "init"
 
 
 def add_parser(add: AddCommand) -> argparse.ArgumentParser:
-    return add(NAME, "write answers.json (fresh secrets) and starter flows/ into this folder")
+    p = add(NAME, "write answers.json (fresh secrets) and starter flows/ into this folder")
+    p.add_argument(
+        "--greentic",
+        action="store_true",
+        help="write a starter Greentic source pack into pack/ instead (pack.yaml, two flows, sidecars, mocks.yaml)",
+    )
+    return p
 
 
 def handle(args) -> int:
+    if getattr(args, "greentic", False):
+        return _greentic()
     from ..starter import write_starter
 
     try:
@@ -43,5 +51,27 @@ def handle(args) -> int:
     )
     out(
         'next: move the secrets in answers.json to environment variables ("secret": "${GITHUB_WEBHOOK_SECRET}"), then run `webhook-inspector`'
+    )
+    return 0
+
+
+def _greentic() -> int:
+    from ..starter.greentic import PACK_FOLDER, write_greentic_starter
+
+    try:
+        written = write_greentic_starter(Path.cwd())
+    except FileExistsError as exc:
+        err(f"error: {exc}")
+        return 2
+    except OSError as exc:
+        err(
+            f"error: cannot write the starter pack into {Path.cwd()} ({exc.strerror or exc}: {exc.filename}); run init in a folder you can write to"
+        )
+        return 2
+    for path in written:
+        out(f"wrote {path}")
+    out(
+        f"next: `webhook-inspector serve --flows {PACK_FOLDER}`, then `webhook-inspector send greentic.order.created` "
+        f"(it posts to /v1/events/ingress/webhook/demo); `webhook-inspector check --flows {PACK_FOLDER}` prints each flow's URL"
     )
     return 0

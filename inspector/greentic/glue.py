@@ -297,3 +297,43 @@ def node_lines(at: str | None) -> list[tuple[int, str]]:
     while len(out) > 1 and not out[-1][1].strip():
         out.pop()
     return out
+
+
+def mocked_nodes(flowset: Any, flow: Flow) -> list[tuple[str, str]]:
+    """(node id, component name) for every node of `flow` that is mocked here: a sidecar maps
+    it to a component, or its operation is not one the runner runs natively."""
+    from .runner import is_local
+
+    bundle = flowset.greentic
+    out = []
+    for node in flow.nodes:
+        ref = bundle.component(flow.id, node.id) if bundle is not None else None
+        if ref is not None:
+            out.append((node.id, ref.name))
+        elif not is_local(node.operation):
+            named = node.config.get("component") if isinstance(node.config, dict) and node.operation == "component.exec" else None
+            out.append((node.id, named if isinstance(named, str) else node.operation))
+    return out
+
+
+def flow_lines(flowset: Any, base: str, tenant: str) -> list[str]:
+    """What `check` prints per Greentic-shaped flow: type, file, entry node, entrypoints,
+    the mocked nodes, and the webhook URL that runs it."""
+    urls = webhook_urls(base, tenant, flowset)
+    bundle = flowset.greentic
+    listed = {pf.id: pf.entrypoints for pf in bundle.pack.flows} if bundle is not None and bundle.pack is not None else {}
+    lines = []
+    for flow in flowset.greentic_flows:
+        names = list(dict.fromkeys([*flow.entrypoints, *listed.get(flow.id, ())]))
+        entrypoints = ", ".join(names) if names else "none"
+        lines.append(f"  {flow.id} ({flow.type}) {flow.file}: entry node {flow.entry}; entrypoints: {entrypoints}")
+        mocked = mocked_nodes(flowset, flow)
+        if mocked:
+            lines.append("    mocked: " + ", ".join(f"{node} ({component})" for node, component in mocked))
+        url = urls.get(flow.id)
+        lines.append(
+            f"    webhook: {url}"
+            if url
+            else "    webhook: none reaches it in a pack (run by flow.call, or give it subscribes_to in pack.yaml)"
+        )
+    return lines

@@ -32,8 +32,11 @@ class Sample:
     payload: Callable[[float], Any]  # built fresh, with the current time in it
     content_type: str = "application/json"
     form: bool = False  # the provider can also deliver it form-encoded (`send NAME --form`)
+    route: str | None = None  # another path than the documented route, with `{tenant}` in it
 
     def path(self, tenant: str) -> str:
+        if self.route is not None:
+            return self.route.format(tenant=tenant)
         return f"/events/webhook/{tenant}/{self.event_type}"
 
 
@@ -125,6 +128,21 @@ SAMPLES: dict[str, Sample] = {
         ),
     ]
 }
+# Samples for `init --greentic`'s pack (issue #20), sent by name but kept out of SAMPLES, whose
+# every entry is run against the shipped documented flows.
+GREENTIC_SAMPLES: dict[str, Sample] = {
+    s.name: s
+    for s in [
+        Sample(
+            "greentic.order.created",
+            "webhook",
+            "An order for Greentic-shaped flows (init --greentic), on Greentic's ingress route",
+            _curl,
+            events.greentic_order,
+            route="/v1/events/ingress/webhook/{tenant}",
+        ),
+    ]
+}
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
@@ -135,7 +153,7 @@ class UnknownSample(KeyError):
 
 def get(name: str) -> Sample:
     try:
-        return SAMPLES[name]
+        return SAMPLES[name] if name in SAMPLES else GREENTIC_SAMPLES[name]
     except KeyError:
         raise UnknownSample(name) from None
 

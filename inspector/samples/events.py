@@ -457,6 +457,11 @@ def generic_order(now: float) -> dict[str, Any]:
     return {"message": "Hello from webhook", "order": {"id": "ord_1001", "total": 59.0, "currency": "USD", "created_at": _iso(now)}}
 
 
+def greentic_order(now: float) -> dict[str, Any]:
+    """What `init --greentic`'s pack branches on: `type`, then `data`."""
+    return {"type": "order.created", "data": {"id": "ord_1001", "total": "59.00", "currency": "USD", "created_at": _iso(now)}}
+
+
 def generic_report(now: float) -> dict[str, Any]:
     return {
         "report": "monthly-sales",
