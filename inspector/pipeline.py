@@ -232,7 +232,7 @@ class Pipeline:
         if early is not None:
             decide = self._answering(early, started)
         elif self.forward_to and route is not None:
-            decide = self._forwarding(capture, await self._forward(capture.request), triggered, started, later)
+            decide = self._forwarding(capture, await self._forward(capture.request, self.forward_to), triggered, started, later)
         elif not triggered:
             decide = self._answering(self._accepted(route), started)
         elif _inflates_big(capture.request):
@@ -290,7 +290,7 @@ class Pipeline:
         2–4. A failure raises, and `_store` keeps the request with a 500."""
 
         def decide(cid: int) -> Capture | None:
-            attempt = self._inline(capture.with_(id=cid), started, triggered)
+            attempt = self._inline(capture.with_(id=cid), cid, started, triggered)
             if attempt is None:
                 later.answer_in_worker = True
                 return None
@@ -327,9 +327,9 @@ class Pipeline:
 
         return decide
 
-    async def _forward(self, req: Request) -> tuple[Response, str]:
-        """Send `req` to the forward target: its answer (or a 502/508 saying why there is
-        none) and the capture's note about it."""
+    async def _forward(self, req: Request, target: str) -> tuple[Response, str]:
+        """Send `req` to `target` (the forward target): its answer (or a 502/508 saying why
+        there is none) and the capture's note about it."""
         import aiohttp
 
         from .replay import deliver, outgoing_headers, same_origin
@@ -339,11 +339,11 @@ class Pipeline:
             # each forward, its wait for a free connection included, ends at forward_timeout.
             connector = aiohttp.TCPConnector(limit=self.forward_pool_size, limit_per_host=self.forward_pool_size)
             self._client = aiohttp.ClientSession(auto_decompress=False, connector=connector)
-        url = self.forward_to.rstrip("/") + (("?" + req.query) if req.query else "") if "?" not in self.forward_to else self.forward_to
+        url = target.rstrip("/") + (("?" + req.query) if req.query else "") if "?" not in target else target
         # A request we forwarded came back (the target is this inspector under another name,
         # or its tunnel): sending it again would loop until every connection waits on itself.
         if self.forward_mark in req.headers.get_all(FORWARDED_BY) or (self.public_url and same_origin(url, self.public_url)):
-            reason = f"--forward-to {self.forward_to} leads back to this inspector; forward to the app that should answer instead"
+            reason = f"--forward-to {target} leads back to this inspector; forward to the app that should answer instead"
             return Response.json(508, {"error": "forward loop", "target": url, "reason": reason}), f"not forwarded: {reason}"
         # Added beside any other inspector's mark, never in its place: two inspectors that
         # forward to each other each find their own mark when the request comes round.
@@ -428,7 +428,10 @@ class Pipeline:
             self._pool.shutdown(wait=False)
             self._pool = None
 
-    def _inline(self, capture: Capture, started: float, triggered: list) -> tuple[Capture, tuple] | None:
+    def _inline(self, capture: Capture, cid: int, started: float, triggered: list) -> tuple[Capture, tuple] | None:
+        """The triggered flows of `capture` (numbered `cid`) on the loop, within a `Budget`:
+        the capture with its answer and runs, and (event, async children queued); None
+        when the work outgrew the budget."""
         from .flow.engine import Answer, Budget, OverBudget
 
         first: list[tuple[str, Any]] = []
@@ -450,7 +453,7 @@ class Pipeline:
         except OverBudget:
             return None
         kind, payload = first[0] if first else ("done", None)
-        response = self._finish(self._flow_response(kind, payload, capture.id), capture.id, started)
+        response = self._finish(self._flow_response(kind, payload, cid), cid, started)
         waiting = [runs_.queued(c.flow, c.parent_id) for c in pending]
         return capture.with_(response=response, runs=tuple(runs + waiting)), (event, pending)
 
@@ -467,6 +470,7 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         engine = self.engine
         cid = capture.id
+        assert cid is not None  # stored: `_store` numbered it
         decision = _Decision(loop)
         answered = threading.Event()
         snapshot: list[list[FlowRun]] = [[]]
@@ -639,7 +643,7 @@ def _inflates_big(request: Request) -> bool:
     if len(request.body) <= INLINE_COMPRESSED_MAX:
         return False
     encoding = request.headers.get("content-encoding")
-    return bool(encoding) and encoding.strip().lower() not in ("", "identity")
+    return encoding is not None and encoding.strip().lower() not in ("", "identity")
 
 
 class _Later:

@@ -647,12 +647,12 @@ class Receiver:
             log.debug("pipeline failed", exc_info=True)
             why = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
             print(f"error: could not capture {req.method} {req.path}; answered 503: {why}", file=sys.stderr, flush=True)
-            out = {"error": "the inspector could not store this request", "detail": why}
+            refusal = {"error": "the inspector could not store this request", "detail": why}
             if "full" in why:
-                out["hint"] = "free some disk space where the capture store is; the sender may retry"
+                refusal["hint"] = "free some disk space where the capture store is; the sender may retry"
             elif "lock" in why:
-                out["hint"] = "another process is writing the capture store; close it or pass --store PATH; the sender may retry"
-            body_out = json.dumps(out).encode()
+                refusal["hint"] = "another process is writing the capture store; close it or pass --store PATH; the sender may retry"
+            body_out = json.dumps(refusal).encode()
             return web.Response(status=503, body=body_out, content_type="application/json", headers={"Retry-After": "1"})
         response = capture.response
         assert response is not None

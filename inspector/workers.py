@@ -30,7 +30,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +182,7 @@ class WorkerPool:
         finally:
             theirs.close()
         channel = None if self._stopping else await Channel.open(ours)
-        if self._stopping:  # stop() began while this one started: it missed it
+        if channel is None or self._stopping:  # stop() began while this one started: it missed it
             if channel is not None:
                 channel.close()
             else:
@@ -222,7 +222,7 @@ class WorkerPool:
             if text:
                 self.warn(text)
 
-    def _track(self, coro) -> None:
+    def _track(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
