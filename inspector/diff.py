@@ -266,7 +266,8 @@ def _answer_summary(response: Response | None) -> Any:
 # Headers that differ between two deliveries of the same event by design: dates, delivery and
 # request ids, signatures and the timestamps they sign.
 _VOLATILE_WORDS = re.compile(
-    r"(^date$|signature|timestamp|delivery|request-?id|event-?id|message-?id|webhook-?id|hook-?id|uuid|nonce|trace|idempotency|^x-amzn-|^cf-ray$|^svix-id$)",
+    r"(^date$|signature|timestamp|delivery|request-?id|event-?id|message-?id|webhook-?id|uuid|nonce|trace|idempotency"
+    r"|[-_](at|time|date)$|^x-amzn-|^cf-ray$|^svix-id$)",
     re.IGNORECASE,
 )
 

@@ -32,7 +32,7 @@ USAGE_ERRORS = [
     (
         ["frobnicate"],
         None,
-        "unknown command 'frobnicate'; commands: tui, serve, check, verify, run, send, list, show, replay, export, import, init",
+        "unknown command 'frobnicate'; commands: tui, serve, check, verify, run, send, list, show, replay, rerun, diff, export, import, init",
     ),
     # unknown option, after the command, with or without a value, glued with '='
     (["list", "--limt", "5"], "list", "unrecognized option --limt (did you mean --limit?)"),

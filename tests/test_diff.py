@@ -100,12 +100,15 @@ def test_headers_added_removed_and_changed():
     assert ("headers.date", "Mon", "Tue") in wheres(diff_captures(a, b, all_headers=True))
 
 
-@pytest.mark.parametrize("name", ["Date", "X-GitHub-Delivery", "Stripe-Signature", "X-Slack-Request-Timestamp", "webhook-id", "svix-id"])
+@pytest.mark.parametrize(
+    "name",
+    ["Date", "X-GitHub-Delivery", "Stripe-Signature", "X-Slack-Request-Timestamp", "webhook-id", "svix-id", "X-Shopify-Triggered-At"],
+)
 def test_volatile_headers(name):
     assert volatile_header(name)
 
 
-@pytest.mark.parametrize("name", ["Content-Type", "X-GitHub-Event", "User-Agent", "X-Shopify-Topic"])
+@pytest.mark.parametrize("name", ["Content-Type", "X-GitHub-Event", "User-Agent", "X-Shopify-Topic", "X-GitHub-Hook-ID", "Content-Length"])
 def test_not_volatile_headers(name):
     assert not volatile_header(name)
 

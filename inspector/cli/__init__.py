@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 
-from . import check, export, imports, init, listing, replay, run, send, serve, show, tui, verify
+from . import check, diff, export, imports, init, listing, replay, rerun, run, send, serve, show, tui, verify
 from .options import Parser, common_options, forward_to, workers_option
 
 # In the order `--help` lists them.
-COMMANDS = {m.NAME: m for m in (tui, serve, check, verify, run, send, listing, show, replay, export, imports, init)}
+COMMANDS = {m.NAME: m for m in (tui, serve, check, verify, run, send, listing, show, replay, rerun, diff, export, imports, init)}
 
 
 def build_parser() -> argparse.ArgumentParser:
