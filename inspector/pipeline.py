@@ -233,6 +233,8 @@ class Pipeline:
             decide = self._answering(early, started)
         elif self.forward_to and route is not None:
             decide = self._forwarding(capture, await self._forward(capture.request, self.forward_to), triggered, started, later)
+        elif not triggered and (greentic := self._greentic(capture, later)) is not None:
+            decide = self._answering(greentic, started)
         elif not triggered:
             decide = self._answering(self._accepted(route), started)
         elif _inflates_big(capture.request):
@@ -262,7 +264,7 @@ class Pipeline:
         known: Callable[[], list[FlowRun]] = list
         if later.answer_in_worker:
             stored, future, known = await self._answer_in_worker(stored, started, later.triggered)
-        elif later.children is not None or later.rerun:
+        elif later.children is not None or later.rerun or later.greentic is not None:
             future, known = self._after_answer(stored, later)
         self._notify(stored)
         if future is not None:
@@ -270,6 +272,17 @@ class Pipeline:
             if runs is not None:
                 stored = stored.with_(runs=tuple(runs))
         return stored
+
+    def _greentic(self, capture: Capture, later: _Later) -> Callable[[int], Response] | None:
+        """A v1 ingress webhook that Greentic-shaped flows serve (issue #20) and no documented
+        flow is triggered by: answered as Greentic answers, its flows run after the answer."""
+        from .greentic.glue import accepted, serves
+
+        flows = self.engine.flows if self.engine is not None else None
+        if not serves(flows, capture.request.path):
+            return None
+        later.greentic = flows
+        return lambda _cid: accepted()
 
     def _answering(self, answer: Callable[[int], Response], started: float) -> Callable[[int], Response]:
         """An answer that needs no flow, made from the capture's id."""
@@ -372,6 +385,11 @@ class Pipeline:
         triggered flow. Returns their future and what is known should the engine fail."""
         from .flow.engine import Answer
 
+        if later.greentic is not None:  # issue #20: Greentic-shaped flows run after their answer
+            from .greentic.glue import run_for_request
+
+            flows, request, clock = later.greentic, capture.request, self.clock
+            return self._in_worker(lambda: run_for_request(flows, request, clock=clock)), list
         closed = Answer(lambda response, where: False, taken=True)  # the sender has its answer
         engine = self.engine
         if later.children is None:
@@ -651,13 +669,14 @@ class _Later:
     itself, when the flows must decide it in a worker; the async children of runs done
     inline; or (forward mode, over the inline budget) the flows again in a worker."""
 
-    __slots__ = ("triggered", "answer_in_worker", "children", "rerun")
+    __slots__ = ("triggered", "answer_in_worker", "children", "rerun", "greentic")
 
     def __init__(self, triggered: list):
         self.triggered = triggered
         self.answer_in_worker = False
         self.children: tuple[dict[str, Any], list] | None = None  # (event, pending children)
         self.rerun = False
+        self.greentic: Any = None  # the FlowSet whose Greentic-shaped flows run after the answer
 
 
 class _Decision:

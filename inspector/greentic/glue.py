@@ -38,6 +38,8 @@ from .runner import Step as RunnerStep
 
 __all__ = [
     "MAX_NODE_LINES",
+    "accepted",
+    "serves",
     "RUN_STATUS",
     "STEP_STATUS",
     "entry_for_request",
@@ -337,3 +339,17 @@ def flow_lines(flowset: Any, base: str, tenant: str) -> list[str]:
             else "    webhook: none reaches it in a pack (run by flow.call, or give it subscribes_to in pack.yaml)"
         )
     return lines
+
+
+def serves(flowset: Any, path: str) -> bool:
+    """Whether Greentic-shaped flows answer a request to `path`: a v1 ingress route, and the
+    set holds such flows (documented flows triggered by it take precedence: see pipeline)."""
+    return bool(flowset is not None and flowset.greentic_flows and ingress_route(path) is not None)
+
+
+def accepted() -> Any:
+    """Greentic's answer to an ingress webhook before its flows run (docs/greentic-shape.md
+    §6.7): 200, `content-type: application/json`, and the 8 bytes `accepted` (not JSON)."""
+    from ..model import Headers, Response
+
+    return Response(200, Headers.of((("Content-Type", "application/json"),)), b"accepted")
