@@ -10,7 +10,7 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from yarl import URL
@@ -19,6 +19,9 @@ from .config import Config
 from .model import Capture, Headers, Request, Response, unicode_text
 from .routes import INTERNAL_HEADERS, REPLAY_HEADER, match_route
 from .signatures import scheme_for, select, sign_request
+
+if TYPE_CHECKING:  # pragma: no cover
+    from multidict import CIMultiDict
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the client recomputes.
 NOT_RESENT = frozenset(
@@ -184,11 +187,10 @@ async def deliver(
         # UTF-8 go out exactly through a plain HTTP/1.1 exchange of our own.
         return await _deliver_raw(out, headers, timeout)
     own = session is None
-    if own:
-        session = aiohttp.ClientSession(auto_decompress=False)
+    client = aiohttp.ClientSession(auto_decompress=False) if session is None else session
     started = time.perf_counter()
     try:
-        async with session.request(
+        async with client.request(
             request.method,
             URL(url, encoded=True),
             data=request.body if request.body or request.method not in ("GET", "HEAD") else None,
@@ -216,7 +218,7 @@ async def deliver(
         out.error = f"cannot send to {url}: {exc}"
     finally:
         if own:
-            await session.close()
+            await client.close()
     return out
 
 
@@ -354,7 +356,7 @@ async def _read_body(reader: asyncio.StreamReader, headers: Headers, url: str) -
     return await reader.read()
 
 
-def _encoded(headers: list[tuple[str, str]]):
+def _encoded(headers: list[tuple[str, str]]) -> CIMultiDict[str]:
     from multidict import CIMultiDict
 
     # aiohttp writes header values as UTF-8, which is exact for every value that arrived as
