@@ -65,7 +65,8 @@ def report_flows(flows) -> None:
         err(f"flows: {where} is not a folder; no flow will run (pass --flows DIR, or `webhook-inspector init` for starter flows)")
         return
     bad = len({p.position.file for p in flows.errors})
-    err(f"flows: {len(flows.flows)} loaded from {where}" + (f", {bad} file(s) with errors (skipped)" if bad else ""))
+    count = len(flows.flows) + len(flows.greentic_flows)
+    err(f"flows: {count} loaded from {where}" + (f", {bad} file(s) with errors (skipped)" if bad else ""))
     for problem in flows.problems:
         err(f"{'error' if problem.severity == 'error' else 'warning'}: {problem.position}: {problem.message}")
 
@@ -198,7 +199,7 @@ def format_run(run: FlowRun) -> str:
         inner = f"{'  ' * (step.depth or 0)}{cell(step.flow)}/" if step.is_greentic and step.depth else ""
         line = f"{indent}  {inner}{cell(step.node)} ({cell(step.type)}) {cell(step.status)}"
         if step.is_greentic and step.next:
-            line += f" → {cell(step.next)}"
+            line += f"  next: {cell(step.next)}"
         if step.mocked is not None:
             source = step.mocked.get("source")
             line += f"  [mocked: {cell(step.mocked.get('component'))}, output from {cell(source) if source else 'nowhere: {}'}]"
@@ -215,9 +216,9 @@ def format_run(run: FlowRun) -> str:
         elif step.output is not None:
             text = json.dumps(step.output, ensure_ascii=False)
             line += f"  → {text if len(text) < 120 else text[:119] + '…'}"
-        if step.is_greentic and step.input not in (None, {}):
+        if step.is_greentic and step.input not in (None, {}) and step.input != step.output:
             text = json.dumps(step.input, ensure_ascii=False)
-            line += f"\n{indent}    input: {text if len(text) < 120 else text[:119] + '…'}"
+            line += f"\n{indent}    {'  ' * (step.depth or 0)}input: {text if len(text) < 120 else text[:119] + '…'}"
         for log in step.logs:
             line += f"\n{indent}    log: {cell(log)}"
         lines.append(line)

@@ -26,6 +26,12 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     p = add(NAME, "run a request through signatures and flows without HTTP; print the trace")
     headers_and_body(p)
     p.add_argument("--no-verify", action="store_true", help="skip the signature check")
+    p.add_argument(
+        "--ingress",
+        action="store_true",
+        help="send it to Greentic's ingress route /v1/events/ingress/webhook/TENANT/default/EVENT_TYPE, which runs "
+        "Greentic-shaped flows (the default when --flows holds only those)",
+    )
     return p
 
 
@@ -38,6 +44,11 @@ def handle(args) -> int:
     flows, _engine = open_flows(args, quiet=args.json)
     now = args.now if args.now is not None else time.time()
     request = request_from_args(args, now)
+    if args.ingress or (flows.greentic_flows and not flows.flows):
+        # Greentic-shaped flows (issue #20) answer on the v1 ingress route only.
+        import dataclasses
+
+        request = dataclasses.replace(request, path=f"/v1/events/ingress/webhook/{args.tenant}/default/{args.event_type}")
     pipeline = Pipeline(
         config,
         None,
@@ -60,7 +71,7 @@ def handle(args) -> int:
         else None,
         "runs": [run.to_json() for run in runs],
     }
-    ok = all(r.status == "ok" for r in capture.runs)
+    ok = all(r.status == "ok" or (r.is_greentic and r.status == "waiting") for r in capture.runs)
     # Exit 0 would tell a script the event was handled; nothing ran. The reason is the
     # answer's own warning, which also names a flow file that failed to load.
     idle = None
