@@ -62,6 +62,25 @@ class Difference:
         return Difference(self.where, mask_a(self.where, self.a), mask_b(self.where, self.b))
 
 
+def _masker_of(redact: Any) -> Callable[[str, Any], Any]:
+    def mask(where: str, value: Any) -> Any:
+        if where.startswith("headers.") and isinstance(value, dict):  # the volatile group
+            return {name: redact(name, v) if isinstance(v, str) else redact.value(v) for name, v in value.items()}
+        if where.startswith("headers.") and isinstance(value, str):
+            return redact(where.removeprefix("headers."), value)
+        return redact.value(value)
+
+    return mask
+
+
+def masked(found: Iterable[Difference], redact_a: Any, redact_b: Any) -> list[Difference]:
+    """Differences as a face shows them: each side through its capture's `signatures.Redactor`
+    (a header value masked by its name, any other value by content: a secret the capture
+    received, wherever it reappears)."""
+    ma, mb = _masker_of(redact_a), _masker_of(redact_b)
+    return [d.masked(ma, mb) for d in found]
+
+
 def plain(value: Any) -> Any:
     """A value as JSON can hold it: ABSENT is null."""
     if value is ABSENT:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from .common import masker, open_store, parse_id
 from .options import AddCommand
@@ -21,22 +20,8 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     return p
 
 
-def masked_side(redact: Any) -> Any:
-    """A difference's value on one side as shown: a header value masked by its name, any
-    other value by content (a secret a capture received, wherever it reappears)."""
-
-    def mask(where: str, value: Any) -> Any:
-        if where.startswith("headers.") and isinstance(value, dict):  # the volatile group
-            return {name: redact(name, v) if isinstance(v, str) else redact.value(v) for name, v in value.items()}
-        if where.startswith("headers.") and isinstance(value, str):
-            return redact(where.removeprefix("headers."), value)
-        return redact.value(value)
-
-    return mask
-
-
 def handle(args: argparse.Namespace) -> int:
-    from ..diff import VOLATILE, diff_captures, shown
+    from ..diff import VOLATILE, diff_captures, masked, shown
 
     a_id = parse_id(args.a)
     b_id = parse_id(args.b) if args.b is not None else None
@@ -62,7 +47,7 @@ def handle(args: argparse.Namespace) -> int:
         store.close()
     mask = masker(args)
     found = diff_captures(a, b, all_headers=args.all_headers)
-    found = [d.masked(masked_side(mask.for_capture(a)), masked_side(mask.for_capture(b))) for d in found]
+    found = masked(found, mask.for_capture(a), mask.for_capture(b))
     if args.json:
         out(dump({"equal": not found, "differences": [d.to_json() for d in found]}))
         return 1 if found else 0
