@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 
 from ..signatures import Masker
 from .common import (
@@ -47,7 +48,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
 
 
 def handle(args) -> int:
-    from ..replay import REPLAY_HEADER, ReplayError, deliver, prepare, replay_capture_record, target_url
+    from ..resend import ResendOrder, Running, resend
 
     cid = parse_id(args.id)
     edits = _edits(args)
@@ -65,54 +66,48 @@ def handle(args) -> int:
             err(f"error: no capture {cid} in {args.store}; see `webhook-inspector list`")
             return 1
         where = send_target(args)
-        inspector = where.base
-        base = (args.to or inspector).rstrip("/")
-        signed_base = (
-            base if args.to else (args.public_url or recorded_public_url(where) or config.public_base_url or inspector).rstrip("/")
+        # The running inspector checks signatures against its public URL, when it has one.
+        signed_base = args.public_url or recorded_public_url(where) or config.public_base_url or where.base
+        order = ResendOrder(resign=args.resign, edits=None if edits.empty else edits, to=args.to.rstrip("/") if args.to else None)
+        outcomes = asyncio.run(
+            resend(
+                original,
+                order,
+                inspector=Running(where.base, signed_base),
+                store=store if args.to else None,
+                config=config,
+                now=time.time(),
+                timeout=args.timeout,
+                times=args.times,
+            )
         )
-        try:
-            request, note = prepare(original, config, resign=args.resign, edits=None if edits.empty else edits, signed_url_base=signed_base)
-        except ReplayError as exc:
-            err(f"error: capture {cid}: {exc}")
-            return 1
-        url = target_url(base, request)
-        extra = () if args.to else ((REPLAY_HEADER, str(cid)),)
-
-        async def send_all():
-            out = []
-            for _ in range(args.times):
-                out.append(await deliver(request, url, timeout=args.timeout, extra_headers=extra))
-            return out
-
-        deliveries = asyncio.run(send_all())
-        ids: list[int | None] = []
-        for d in deliveries:
-            if args.to:
-                record = replay_capture_record(original, d, d.sent_at)
-                stored = store.insert(record)
-                d.capture_id = stored.id
-            ids.append(d.capture_id)
     finally:
         store.close()
-    ok = all(d.response is not None and 200 <= d.response.status < 300 for d in deliveries)
+    if outcomes[0].refused:
+        err(f"error: capture {cid}: {outcomes[0].error}")
+        return 1
+    note = outcomes[0].signing
+    sent = [(o, o.delivery) for o in outcomes if o.delivery is not None]
+    ok = all(d.response is not None and 200 <= d.response.status < 300 for _, d in sent)
     # A target's answer can echo what it was sent (the Authorization header) or set a cookie.
     shown = Masker(config, reveal=args.reveal).for_capture(original)
     if args.json:
         answers = []
-        for d in deliveries:
+        for o, d in sent:
             answer = d.to_json()
+            answer["capture_id"] = o.capture_id
             if answer.get("headers") is not None:
                 answer["headers"] = [[n, shown(n, v)] for n, v in answer["headers"]]
             answer["body"] = shown.value(answer.get("body"))
             answers.append(answer)
-        out(dump({"replay_of": cid, "captures": ids, "answers": answers, "signing": note}))
+        out(dump({"replay_of": cid, "captures": [o.capture_id for o in outcomes], "answers": answers, "signing": note}))
     else:
         how = note or "as captured"
-        for d in deliveries:
+        for o, d in sent:
             if d.response is None:
                 out(
-                    f"replay of {cid} ({how}) → {url}: FAILED — {d.error}"
-                    + (f" (recorded as capture {d.capture_id})" if d.capture_id else "")
+                    f"replay of {cid} ({how}) → {d.url}: FAILED — {d.error}"
+                    + (f" (recorded as capture {o.capture_id})" if o.capture_id else "")
                 )
                 if not args.to:
                     err(f"  tried {where.base}: {where.described(args.store)}; {where.advice()}")
@@ -120,11 +115,16 @@ def handle(args) -> int:
                 r = d.response
                 body = shown.text(r.body.decode("utf-8", "replace"))
                 out(
-                    f"replay of {cid} ({how}) → {url}: {r.status} in {r.duration_ms} ms"
-                    + (f" → capture {d.capture_id}" if d.capture_id else "")
+                    f"replay of {cid} ({how}) → {d.url}: {r.status} in {r.duration_ms} ms"
+                    + (f" → capture {o.capture_id}" if o.capture_id else "")
                 )
                 if body:
                     out(f"  {body[:300]}")
+    unrecorded = [o for o in outcomes if args.to and o.sent and o.capture is None]
+    for o in unrecorded:
+        err(f"error: replay of {cid} → {o.url}: {o.error}; pass --store PATH to record in another file")
+    if unrecorded:
+        return 2
     return 0 if ok else 1
 
 

@@ -32,6 +32,7 @@ from ..flow import Engine, FlowSet
 from ..model import Capture, unicode_text
 from ..pipeline import DRAIN_SECONDS_TUI, Pipeline
 from ..replay import DEFAULT_TIMEOUT
+from ..resend import ResendOrder, ResendOutcome, carry_out, problem
 from ..server import ServeOptions, ServerSession, SessionEvents
 from ..signatures import Masker, scheme_for
 from ..store import Store, StoreError
@@ -50,7 +51,6 @@ from .commands import InspectorCommands
 from .debug_session import DebugSession
 from .guard import GuardedPump, describe, guarded_callback, report
 from .messages import CapturesPending, FlowsReloaded, HistoryBatch, HistoryDone, ResendDone, SampleSent, SearchProgress, TunnelChanged
-from .resend import ResendOrder, ResendOutcome, carry_out, problem
 from .rows import Row, needs_store, select
 from .screens.copied_screen import CopiedScreen
 from .screens.debugger_screen import DebuggerScreen

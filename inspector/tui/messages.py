@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from ..resend import ResendOutcome
 from ..tunnel import TunnelStatus
-from .resend import ResendOutcome
 from .rows import Row
 
 

@@ -16,8 +16,8 @@ from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
 from ...model import Capture
 from ...replay import Edits, ReplayError, outgoing_headers, parse_header_line
+from ...resend import ResendOrder
 from ..guard import GuardedPump
-from ..resend import ResendOrder
 from ..widgets.plain import PlainStatic
 
 

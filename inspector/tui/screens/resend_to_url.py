@@ -13,8 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static
 
 from ...model import Capture
+from ...resend import ResendOrder
 from ..guard import GuardedPump
-from ..resend import ResendOrder
 from ..widgets.plain import PlainStatic
 from .edit_resend import url_problem
 
