@@ -86,6 +86,9 @@ def test_rerun_exits_1_when_anything_regressed(project):
     r = run_cli("rerun", cwd=project)
     assert r.returncode == 1
     assert r.stdout.decode().splitlines()[-1] == "7 same, 0 changed, 0 fixed, 1 regressed"
+    # The line says what broke, not only the 500 it caused.
+    line = next(x for x in r.stdout.decode().splitlines() if "regressed" in x.split()[:2])
+    assert "200 → 500  flow github failed at handle_push: flows/github.ygtc:22:9: unknown function 'nope'" in line
     # Only the others: nothing regressed among them.
     others = [str(i) for i in range(1, 9) if i != push_id(project)]
     r = run_cli("rerun", *others, cwd=project)

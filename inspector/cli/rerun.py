@@ -105,7 +105,14 @@ def print_table(results: list, mask: Any) -> None:
     for r in results:
         c = r.before
         redact = mask.for_capture(c)
-        if r.differences:
+        failed = next((run for run in r.after.runs if run.failed and run.error is not None), None) if r.verdict == "regressed" else None
+        if failed is not None and failed.error is not None:
+            # What broke says more than the first difference (the 500 it caused).
+            e = failed.error
+            what = f"flow {failed.flow} failed at {e.node or '?'}: {e.where(failed.file)}{redact.text(e.message or '')}"
+            if len(r.differences) > 1:
+                what += f"  ({len(r.differences)} differences)"
+        elif r.differences:
             first = r.differences[0]
             what = f"{first.where}: {shown(redact.value(first.a), 60)} → {shown(redact.value(first.b), 60)}"
             if len(r.differences) > 1:
