@@ -27,7 +27,7 @@ from .model import Capture, Headers, Request, Response, iso_time, json_text, uni
 from .replay import outgoing_headers
 
 FORMATS = ("curl", "httpie", "har", "json", "fixtures", "bundle")
-TEXT_FORMATS = ("curl", "httpie", "har", "json")  # what `export()` writes
+TEXT_FORMATS = ("curl", "httpie", "har", "json", "fixtures")  # what `export()` writes
 Mask = Callable[[str, str], str]
 
 # RFC 9110 §5.6.2: a method and a header name are tokens of these characters.
@@ -358,10 +358,15 @@ def export(captures: list[Capture], fmt: str, base_url: BaseUrl, mask: Mask | No
     if fmt == "json":
         data = [to_json(c, mask) for c in captures]
         return json_text(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False) + "\n"
-    if fmt in ("fixtures", "bundle"):
-        raise ValueError(
-            f"{fmt} are written by inspector.{'fixtures.write_fixtures' if fmt == 'fixtures' else 'bundle.to_bundle'}, not export()"
-        )
+    if fmt in ("fixtures", "fixture"):
+        # One capture's fixture document (what the TUI writes to the file it is given);
+        # `fixtures.write_fixtures` names and writes one file per capture into a folder.
+        from .fixtures import to_fixture
+
+        docs = [to_fixture(c, mask) for c in captures]
+        return json_text(docs[0] if len(docs) == 1 else docs, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "bundle":
+        raise ValueError("bundles are written by inspector.bundle.to_bundle (it needs answers.json's secrets), not export()")
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 

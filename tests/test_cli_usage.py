@@ -61,7 +61,7 @@ USAGE_ERRORS = [
     (
         ["export", "1", "--format", "jsn"],
         "export",
-        "argument --format: invalid choice 'jsn' (did you mean 'json'?); choose from curl, httpie, har, json",
+        "argument --format: invalid choice 'jsn' (did you mean 'json'?); choose from curl, httpie, har, json, fixtures, bundle",
     ),
     (["show", "1", "2"], "show", "unexpected argument '2'"),
     (["list", "extra"], "list", "unexpected argument 'extra'"),

@@ -1,4 +1,5 @@
-"""send: a built-in sample event, signed as answers.json says, to the running inspector."""
+"""send: a built-in sample event, or a fixture file, signed as answers.json says, to the running
+inspector or another URL."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     p.add_argument("sample", nargs="?", metavar="SAMPLE", help="e.g. github.push (omit to list them)")
     p.add_argument("--to", metavar="URL", help="base URL to send to (default: http://HOST:PORT)")
     p.add_argument(
+        "--fixture",
+        metavar="FILE",
+        help="send this fixture (export --format fixtures) re-signed with answers.json's secrets; a --to URL with a path is used as it is",
+    )
+    p.add_argument(
         "--form",
         action="store_true",
         help="send it form-encoded (application/x-www-form-urlencoded, the JSON in a `payload` field), as GitHub's form setting does",
@@ -31,9 +37,15 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     return p
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
     from .. import samples
 
+    if args.fixture is not None:
+        if args.sample:
+            raise UsageError(f"give a sample name or --fixture FILE, not both ({args.sample!r} and --fixture {args.fixture})")
+        if getattr(args, "form", False):
+            raise UsageError("--form applies to a built-in sample; a fixture is sent with the body it holds")
+        return _send_fixture(args)
     if not args.sample:
         out("samples (webhook-inspector send NAME):")
         for s in samples.SAMPLES.values():
@@ -65,6 +77,61 @@ def handle(args) -> int:
     capture = headers.get("x-inspector-capture")
     out(f"sent {args.sample}{' form-encoded' if form else ''} to {target}{request.target} ({how})")
     out(f"← {status} {body.decode('utf-8', 'replace')[:1000]}")
+    if capture:
+        out(f"capture {capture}: webhook-inspector show {capture}")
+    return 0 if 200 <= status < 300 else 1
+
+
+def _send_fixture(args: argparse.Namespace) -> int:
+    """A fixture to the running inspector (its path appended) or to --to: a URL with a path is
+    the handler's own and is used as it is; a bare http://host:port gets the fixture's path."""
+    import os
+    from urllib.parse import urlsplit
+
+    from ..fixtures import FixtureError, load_fixture
+    from ..replay import ReplayError, resign_request
+
+    check_http_url("--to", args.to)
+    if not os.path.isfile(args.fixture):
+        what = "is a folder" if os.path.isdir(args.fixture) else "does not exist"
+        raise UsageError(f"--fixture {args.fixture}: {what}; give a file written by `export ID --format fixtures --output DIR`")
+    try:
+        fixture = load_fixture(args.fixture)
+    except FixtureError as exc:
+        err(f"error: {exc}")
+        return 1
+    config = open_config(args, quiet=True)
+    if config is None:
+        return 2
+    request = fixture.request
+    where = send_target(args)
+    exact = args.to is not None and urlsplit(args.to).path not in ("", "/")
+    if exact:
+        parts = urlsplit(args.to)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        request = Request(request.method, parts.path, parts.query or request.query, request.headers, request.body, None, 0.0)
+        signed_base = origin
+        url = origin + request.target
+    else:
+        url = where.base.rstrip("/") + request.target
+        signed_base = (
+            where.base if args.to else (args.public_url or recorded_public_url(where) or config.public_base_url or where.base)
+        ).rstrip("/")
+    try:
+        request, how = resign_request(request, config, fixture.event_type, signed_base)
+    except ReplayError as exc:
+        if fixture.scheme is not None:
+            reason = str(exc).split("; resend it as captured")[0]
+            err(f"error: {args.fixture}: it was signed with `{fixture.provider}` ({fixture.scheme}) and cannot be re-signed: {reason}")
+            return 1
+        how = "unsigned, as captured (no scheme in answers.json applies)"
+    status, headers, body, error = http_send(url, request, unreachable=None if exact or args.to else unreachable(args, where))
+    if error:
+        err(f"error: {error}")
+        return 2
+    out(f"sent {args.fixture} ({fixture.provider} {fixture.event}) to {url} ({how})")
+    out(f"← {status} {body.decode('utf-8', 'replace')[:1000]}")
+    capture = headers.get("x-inspector-capture")
     if capture:
         out(f"capture {capture}: webhook-inspector show {capture}")
     return 0 if 200 <= status < 300 else 1

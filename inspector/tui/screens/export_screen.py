@@ -1,4 +1,4 @@
-"""Export: pick a format (curl, HTTPie, HAR 1.2, JSON) and a file; the core's `export` writes
+"""Export: pick a format (curl, HTTPie, HAR 1.2, JSON, a fixture) and a file; the core's `export` writes
 it. A file that cannot be written is said inline and the form stays open."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ FORMATS: tuple[tuple[str, str, str], ...] = (
     ("httpie", "httpie.sh", "the same as an HTTPie command"),
     ("har", "har", "HAR 1.2: request and response, for browsers' dev tools and other tools"),
     ("json", "json", "everything about the capture, as `show --json` prints it"),
+    ("fixture", "fixture.json", "a fixture for your app's own tests (README: Fixtures and shareable bundles)"),
 )
 
 
