@@ -221,8 +221,19 @@ def verdict(before: Capture, after: Capture, counted: Sequence[Difference]) -> s
     return "changed"
 
 
+FORWARD_NOTES = ("forwarded to ", "not forwarded: ")  # the pipeline's notes on a forwarded capture
+
+
+def forwarded(capture: Capture) -> bool:
+    """Answered by `serve --forward-to`'s target: its answer came from another app, which a
+    rerun (no network) does not ask again, so only its flows and signature are compared."""
+    return any(isinstance(n, str) and n.startswith(FORWARD_NOTES) for n in capture.notes)
+
+
 def judge(before: Capture, after: Capture, ignore: Sequence[Ignore] = ()) -> Result:
     found = differences(before, after)
+    if forwarded(before):
+        found = [d for d in found if not d.where.startswith("response")]
     counted = tuple(d for d in found if not any(rule.matches(d.where) for rule in ignore))
     dropped = tuple(d for d in found if d not in counted)
     return Result(before, after, verdict(before, after, counted), counted, dropped)

@@ -239,3 +239,23 @@ async def test_a_signature_is_checked_at_the_captures_own_time(tmp_path, flows):
     [result] = await Rerunner(config, FlowSet.load(flows)).arerun([stored])
     assert result.after.signature.status == "valid", result.after.signature.reason
     assert result.verdict == "same"
+
+
+def test_a_forwarded_capture_compares_its_flows_and_signature_not_the_targets_answer(recorded, flows):
+    """serve --forward-to: the sender got the target's answer, which a rerun does not ask for
+    again; its flows still ran and are compared."""
+    store = Store(recorded, readonly=True)
+    push = next(c for c in store.iter_arrived() if c.request.headers.get("x-github-event") == "push")
+    store.close()
+    from inspector.model import Response
+
+    forwarded = push.with_(
+        response=Response.json(201, {"from": "the app"}), notes=("forwarded to http://127.0.0.1:3000/hook: 201 in 3.1 ms",)
+    )
+    config = load_config(ROOT / "answers.example.json", env={})
+    [result] = Rerunner(config, FlowSet.load(flows)).rerun([forwarded])
+    assert result.verdict == "same"
+    edit(flows / "github.ygtc", "next: handle_push", "next: handle_ping")
+    [result] = Rerunner(config, FlowSet.load(flows)).rerun([forwarded])
+    assert result.verdict == "changed"
+    assert [d.where for d in result.differences] == ["flows.github.path"]
