@@ -109,6 +109,27 @@ async def test_fixtures_go_to_a_folder_and_send_fixture_resigns_them_for_the_use
     assert r.returncode == 0 and handler.got[-1][0] == "/events/webhook/demo/github"
 
 
+async def test_send_fixture_goes_to_the_running_inspector_signed_as_its_answers_say(tmp_path):
+    from tests.test_cli import Serve
+
+    answers = ROOT / "answers.example.json"
+    _, [paid] = await captured(tmp_path, "stripe.payment_intent.succeeded")
+    cli(tmp_path, answers, "captures.sqlite3", "export", str(paid.id), "--format", "fixtures", "--output", "fx")
+    [fixture] = (tmp_path / "fx").iterdir()
+    served = tmp_path / "served"
+    served.mkdir()
+    s = Serve(served)
+    try:
+        # No --to: the server recorded next to the store it uses (.inspector/ under served/).
+        r = run_cli("--answers", str(answers), "send", "--fixture", str(fixture), cwd=served)
+        assert r.returncode == 0, r.stderr
+        assert b"re-signed with `stripe`" in r.stdout and b"\xe2\x86\x90 200" in r.stdout
+    finally:
+        s.stop()
+    listed = json.loads(run_cli("list", "--json", cwd=served).stdout)
+    assert [(c["path"], c["signature_status"], c["response_status"]) for c in listed] == [("/events/webhook/demo/stripe", "valid", 200)]
+
+
 async def test_send_fixture_errors_are_one_line_with_the_fix(tmp_path):
     answers = ROOT / "answers.example.json"
     _, [push] = await captured(tmp_path, "github.push")
