@@ -360,9 +360,11 @@ def to_bundle(captures: list[Capture], masker: Masker, paths: Iterable[RedactPat
         "captures": entries,
     }
     text = json_text(document, indent=2, ensure_ascii=False) + "\n"
-    # The last word: nothing configured as a secret is in the file, whatever path it took.
+    # The last word: nothing configured as a secret is in the file, whatever path it took
+    # (a secret shorter than MIN_SUBSTRING is hidden where a whole value equals it, as the
+    # masking of every other view does: replacing it inside text would garble the text).
     for secret in masker.secrets:
-        if len(secret) >= 4 and secret in text:  # pragma: no cover - the scrubber removed it
+        if len(secret) >= MIN_SUBSTRING and secret in text:  # pragma: no cover - the scrubber removed it
             raise BundleError("a configured secret would have been written into the bundle; nothing was written (please report it)")
     return Written(text, replaced)
 
