@@ -33,10 +33,12 @@ from ..flow.runs import (
 from .conditions import Decision as Route
 from .document import Flow
 from .ingress import FlowInfo, IngressRoute, build_envelope, choose_flows, flow_input, parse_route
+from .mocks import Mock, Mocks
 from .runner import MemoryState, RunIssue, Runner, RunResult, StateStore
 from .runner import Step as RunnerStep
 
 __all__ = [
+    "EDITED",
     "MAX_NODE_LINES",
     "accepted",
     "serves",
@@ -49,6 +51,7 @@ __all__ = [
     "runner_for",
     "to_flow_run",
     "webhook_urls",
+    "with_outputs",
 ]
 
 STEP_STATUS = {"ran": "ok", "mocked": "mocked", "paused": WAITING, "failed": "error"}
@@ -77,12 +80,40 @@ def state_for(flowset: Any) -> StateStore:
     return _STATES.setdefault(key, MemoryState())
 
 
-def runner_for(flowset: Any, *, clock: Callable[[], datetime] | None = None) -> Runner | None:
-    """A runner over the FlowSet's Greentic-shaped flows, None when it has none."""
+class _Edited(Position):
+    """Where an output edited in the debugger comes from (no file)."""
+
+    def __str__(self) -> str:
+        return EDITED
+
+
+EDITED = "edited in the debugger"
+
+
+def with_outputs(mocks: Mocks, outputs: Mapping[tuple[str, str], Any]) -> Mocks:
+    """`mocks` with these (flow id, node id) → output entries put in place (the debugger's edits)."""
+    if not outputs:
+        return mocks
+    entries = dict(mocks.entries)
+    for (flow_id, node_id), output in outputs.items():
+        entries[(flow_id, node_id)] = Mock(flow_id, node_id, _Edited(EDITED, 0, 0), output=output)
+    return Mocks(mocks.file, entries)
+
+
+def runner_for(
+    flowset: Any,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    outputs: Mapping[tuple[str, str], Any] | None = None,
+    state: StateStore | None = None,
+) -> Runner | None:
+    """A runner over the FlowSet's Greentic-shaped flows, None when it has none. `outputs`
+    replace mocked nodes' outputs; `state` replaces the process's state store."""
     bundle = flowset.greentic
     if bundle is None or not bundle.flows:
         return None
-    return Runner.from_bundle(bundle, state=state_for(flowset), clock=clock)
+    mocks = with_outputs(bundle.mocks, outputs or {})
+    return Runner(bundle.flows, components=bundle.components, mocks=mocks, state=state or state_for(flowset), clock=clock)
 
 
 def entry_for_request(request: Any, route: IngressRoute) -> dict[str, Any]:
@@ -112,12 +143,20 @@ def chosen(flowset: Any, route: IngressRoute) -> tuple[tuple[str, ...], str, str
 
 
 def run_for_request(
-    flowset: Any, request: Any, *, run_id: int = 1, clock: Callable[[], float] = time.time, flow_id: str | None = None
+    flowset: Any,
+    request: Any,
+    *,
+    run_id: int = 1,
+    clock: Callable[[], float] = time.time,
+    flow_id: str | None = None,
+    outputs: Mapping[tuple[str, str], Any] | None = None,
+    state: StateStore | None = None,
 ) -> list[FlowRun]:
     """Run the Greentic-shaped flows a v1 ingress request reaches; [] when the path is no such
-    route or the set has no such flow. `flow_id` runs that flow instead of choosing."""
+    route or the set has no such flow. `flow_id` runs that flow instead of choosing;
+    `outputs` and `state` as for `runner_for` (the debugger re-runs with its own)."""
     route = ingress_route(request.path)
-    runner = runner_for(flowset, clock=lambda: datetime.fromtimestamp(clock(), UTC))
+    runner = runner_for(flowset, clock=lambda: datetime.fromtimestamp(clock(), UTC), outputs=outputs, state=state)
     if route is None or runner is None:
         return []
     entry = entry_for_request(request, route)

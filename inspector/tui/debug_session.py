@@ -1,5 +1,9 @@
 """The debugger's model: re-run one flow on a captured request through the real engine,
-record the scope at every step, then move through the recording. No Textual, no network."""
+record the scope at every step, then move through the recording. No Textual, no network.
+
+A Greentic-shaped flow (issue #20) is re-run by the Greentic runner instead; each node is a
+frame whose scope is its rendered input, and a mocked node's output can be replaced
+(`set_output`) and the run recorded again from the start with it."""
 
 from __future__ import annotations
 
@@ -128,6 +132,56 @@ def record(
     return rec
 
 
+def greentic_view(flow: Any) -> Flow:
+    """A Greentic-shaped flow as the debugger's views read flows: its id as the name, each
+    node with its operation as the type and its payload as the config."""
+    nodes = tuple(
+        Node(n.id, n.operation, n.config if isinstance(n.config, dict) else {"value": n.config}, None, n.position) for n in flow.nodes
+    )
+    return Flow(flow.id, flow.file, None, flow.description, nodes, (), flow.position)
+
+
+def record_greentic(
+    flows: FlowSet, flow_id: str, capture: Capture, *, clock: Callable[[], float], outputs: dict[tuple[str, str], Any], state: Any
+) -> Recording:
+    """Run the Greentic-shaped flow `flow_id` on `capture` (its flow.calls included), one
+    frame per node; `outputs` replace mocked nodes' outputs."""
+    from ..greentic.glue import run_for_request
+    from ..greentic.runner import MemoryState
+
+    rec = Recording()
+    runs = run_for_request(flows, capture.request, clock=clock, flow_id=flow_id, outputs=outputs, state=MemoryState(state))
+    if not runs:
+        rec.warnings.append(
+            f"{capture.request.path} is no Greentic ingress route (/v1/events/ingress/…), so flow '{flow_id}' cannot run on it"
+        )
+    for run in runs:
+        rec.runs.append(run)
+        rec.warnings.extend(run.warnings)
+        if run.response is not None:
+            rec.answer = {"response": snapshot(run.response), "flow": run.flow, "node": None}
+        for step in run.steps:
+            rec.frames.append(
+                Frame(
+                    step.flow or run.flow or flow_id,
+                    run.file,
+                    run.id if isinstance(run.id, int) else 1,
+                    step.node or "?",
+                    step.type or "?",
+                    step.status or "?",
+                    snapshot(step.output),
+                    step.next,
+                    step.decision,
+                    step.error,
+                    step.logs,
+                    {"input": snapshot(step.input), "mocked": snapshot(step.mocked), "at": step.at},
+                )
+            )
+        if run.error is not None and not run.steps:
+            rec.warnings.append(run.error.message or "the run failed")
+    return rec
+
+
 class DebugSession:
     """Where the user is in a recording: frame index, breakpoints (flow, node)."""
 
@@ -140,11 +194,26 @@ class DebugSession:
         self.position = 0
         self.recording = Recording()
         self.error: str | None = None
+        # A Greentic-shaped flow: mocked outputs edited here, and the state store as it was
+        # when the debugger opened (a re-run must not change the server's state).
+        self.greentic = flows.by_name(flow_name) is None and any(f.id == flow_name for f in flows.greentic_flows)
+        self.outputs: dict[tuple[str, str], Any] = {}
+        self._state: dict[tuple[str, str], Any] = {}
+        if self.greentic:
+            from ..greentic.glue import state_for
+
+            self._state = dict(getattr(state_for(flows), "values", {}))
         self.restart()
 
     @property
     def flow(self) -> Flow | None:
-        return self.flows.by_name(self.flow_name)
+        return self._flow_named(self.flow_name)
+
+    def _flow_named(self, name: str) -> Flow | None:
+        if self.greentic:
+            found = next((f for f in self.flows.greentic_flows if f.id == name), None)
+            return greentic_view(found) if found is not None else None
+        return self.flows.by_name(name)
 
     def restart(self) -> None:
         """Record afresh with the flows as they are now (an edited file takes effect)."""
@@ -152,11 +221,41 @@ class DebugSession:
         flow = self.flow
         if flow is None:
             self.recording = Recording()
-            known = ", ".join(f.name for f in self.flows.flows) or "none"
+            names = [f.id for f in self.flows.greentic_flows] if self.greentic else [f.name for f in self.flows.flows]
+            known = ", ".join(names) or "none"
             self.error = f"flow '{self.flow_name}' is not loaded now (flows: {known}); fix it and restart"
             return
         self.error = None
+        if self.greentic:
+            self.recording = record_greentic(
+                self.flows, self.flow_name, self.capture, clock=self.clock, outputs=self.outputs, state=self._state
+            )
+            return
         self.recording = record(self.flows, flow, self.capture, clock=self.clock)
+
+    def set_output(self, flow: str, node: str, output: Any) -> None:
+        """Replace a mocked node's output and record the run again, staying at that node
+        (then `step`/`continue_` go on from there with the new output)."""
+        at = self.position
+        self.outputs[(flow, node)] = output
+        self.restart()
+        self.position = next(
+            (i for i, f in enumerate(self.frames) if (f.flow, f.node) == (flow, node)), min(at, max(len(self.frames) - 1, 0))
+        )
+
+    @property
+    def editable(self) -> bool:
+        """The current node is a mocked Greentic node (one that ran, or whose mock failed
+        it), whose output may be edited."""
+        frame = self.current
+        if not self.greentic or frame is None:
+            return False
+        if frame.status == "mocked":
+            return True
+        from ..greentic.glue import mocked_nodes
+
+        flow = next((f for f in self.flows.greentic_flows if f.id == frame.flow), None)  # a mock that failed the node
+        return flow is not None and frame.node in {node for node, _ in mocked_nodes(self.flows, flow)}
 
     @property
     def frames(self) -> list[Frame]:
@@ -173,7 +272,7 @@ class DebugSession:
 
     def current_flow(self) -> Flow | None:
         frame = self.current
-        return self.flows.by_name(frame.flow) if frame else self.flow
+        return self._flow_named(frame.flow) if frame else self.flow
 
     def step(self) -> bool:
         """Next node; False when already at the last one."""

@@ -1,5 +1,7 @@
 """The debugger: step through a recorded re-run of a captured request's flow — next, back,
-continue to a breakpoint, restart — with the node's source, what it did, and the scope."""
+continue to a breakpoint, restart — with the node's source, what it did, and the scope. On a
+mocked node of a Greentic-shaped flow, `m` edits its output (JSON) and the run is recorded
+again with it, staying at that node (issue #20)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Static, TextArea
 
 from ...flow.model import Flow, Node
 from ...flow.runs import Decision, FlowRun, RunError
@@ -57,6 +60,41 @@ def node_text(flow: Flow, node: Node) -> tuple[str, int]:
     return text.rstrip(), 0
 
 
+class MockOutputEditor(GuardedPump, ModalScreen[str | None]):
+    """Edit a mocked node's output as JSON; ctrl+s keeps it (the text), esc cancels (None)."""
+
+    DEFAULT_CSS = """
+    MockOutputEditor {
+        align: center middle;
+        & > Vertical { width: 80; max-width: 95%; height: 20; border: round $primary; background: $surface; padding: 0 1; }
+        & TextArea { height: 1fr; }
+        & #mock-hint { color: $text-muted; height: auto; }
+    }
+    """
+
+    BINDINGS = [
+        Binding("ctrl+s", "keep", "Use this output", tooltip="Use this output and run again from this node", id="mock-output-keep"),
+        Binding("escape", "dismiss(None)", "Cancel", tooltip="Close without changing the output", id="mock-output-cancel"),
+    ]
+
+    def __init__(self, title: str, text: str):
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = Content(printable(self.title_text))
+            yield TextArea(self.text, id="mock-output", language=None, soft_wrap=False)
+            yield PlainStatic("ctrl+s use this output (JSON) · esc cancel", id="mock-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def action_keep(self) -> None:
+        self.dismiss(self.query_one(TextArea).text)
+
+
 class DebuggerScreen(GuardedPump, Screen[None]):
     DEFAULT_CSS = """
     DebuggerScreen {
@@ -78,7 +116,18 @@ class DebuggerScreen(GuardedPump, Screen[None]):
     }
     """
 
-    BINDINGS = [a.binding() for a in DEBUGGER_ACTIONS]
+    BINDINGS = [
+        *(a.binding() for a in DEBUGGER_ACTIONS),
+        # Out of the footer: it applies to mocked Greentic nodes only, whose result panel says "m edits it".
+        Binding(
+            "m",
+            "edit_output",
+            "Edit mock",
+            show=False,
+            tooltip="Edit the output of this mocked (Greentic) node and run again",
+            id="debug-edit-mock",
+        ),
+    ]
     ACTIONS = DEBUGGER_ACTIONS
 
     def __init__(self, session: DebugSession, redact: Callable[[Any], Any] | None = None):
@@ -169,6 +218,30 @@ class DebuggerScreen(GuardedPump, Screen[None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
+    def action_edit_output(self) -> None:
+        session = self.session
+        frame = session.current
+        if frame is None or not session.editable:
+            self.notify("only a mocked node of a Greentic-shaped flow has an output to edit", severity="warning", timeout=3)
+            return
+        text = dumps(self.redact(frame.output), ensure_ascii=False, indent=2)
+
+        def keep(result: str | None) -> None:
+            if result is None:
+                return
+            import json
+
+            try:
+                value = json.loads(result)
+            except ValueError as exc:
+                self.notify(f"not JSON, output unchanged: {exc}", severity="error", timeout=6)
+                return
+            session.set_output(frame.flow, frame.node, value)
+            self.notify(f"{frame.node}: output edited; the run was recorded again from the start", timeout=3)
+            self.refresh_view()
+
+        self.app.push_screen(MockOutputEditor(f"output of {frame.flow}/{frame.node}", text), keep)
+
     # Rendering
 
     def refresh_view(self) -> None:
@@ -221,7 +294,15 @@ class DebuggerScreen(GuardedPump, Screen[None]):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column(overflow="fold")
-        status_style = "bold green" if frame.status == "ok" else "bold red" if frame.status == "error" else "bold yellow"
+        status_style = (
+            "bold green"
+            if frame.status == "ok"
+            else "bold red"
+            if frame.status == "error"
+            else "bold magenta"
+            if frame.status == "mocked"
+            else "bold yellow"
+        )
         grid.add_row(*cells("status", Text(f"{frame.status}  ({frame.type})", style=status_style)))
         if frame.decision:
             lines = Text()
@@ -238,6 +319,11 @@ class DebuggerScreen(GuardedPump, Screen[None]):
                 lines.append(d.expression or "?")
                 lines.append(f"  → {dumps(value)}", style="bold green" if value is True else "dim")
             grid.add_row(*cells("decision", lines))
+        if self.session.greentic:
+            mocked = frame.scope.get("mocked") if isinstance(frame.scope, dict) else None
+            if isinstance(mocked, dict):
+                where = mocked.get("source") or "no entry in mocks.yaml: {}"
+                grid.add_row(*cells("mocked", Text(f"{mocked.get('component')} · output from {where} · m edits it", style="magenta")))
         view = frame.as_step().view()  # what the node type says about its step
         if frame.error:
             run = self.session.run_of(frame) or FlowRun(None, frame.flow, frame.file)
@@ -268,7 +354,8 @@ class DebuggerScreen(GuardedPump, Screen[None]):
         end.append(f"■ run ended: {statuses}", style="bold")
         if rec.answer:
             resp = self.redact(rec.answer["response"])
-            end.append(f" · answered {resp.get('status', 200)} by {rec.answer['node']}")
+            by = f" by {rec.answer['node']}" if rec.answer.get("node") else " (emit.response)"
+            end.append(f" · answered {resp.get('status', 200)}{by}")
         for w in self.redact(rec.warnings):
             end.append(f"\nwarning: {w}", style="yellow")
         end.append("\n")
