@@ -206,6 +206,19 @@ async def test_a_bundle_holds_no_planted_secret_and_imports_valid_with_the_impor
     assert r.returncode == 0 and b"import with --resign" in r.stderr
 
 
+async def test_import_resign_works_for_a_har_export_too(tmp_path):
+    answers = ROOT / "answers.example.json"
+    _, [push] = await captured(tmp_path, "github.push")
+    assert cli(tmp_path, answers, "captures.sqlite3", "export", str(push.id), "--format", "har", "--output", "push.har").returncode == 0
+    r = cli(tmp_path, theirs(tmp_path), "theirs.sqlite3", "import", "push.har", "--resign")
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(cli(tmp_path, theirs(tmp_path), "theirs.sqlite3", "show", "1", "--json").stdout)
+    assert shown["signature"]["status"] == "valid" and "re-signed with `github` (sha256)" in shown["notes"]
+    r = cli(tmp_path, theirs(tmp_path), "theirs.sqlite3", "import", "push.har")
+    shown = json.loads(cli(tmp_path, theirs(tmp_path), "theirs.sqlite3", "show", "2", "--json").stdout)
+    assert shown["signature"]["status"] == "invalid"  # signed with our secret, checked with theirs
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -234,3 +234,14 @@ def test_a_bundle_that_is_not_ours_or_too_new_is_one_clear_error(document, messa
     with pytest.raises(ImportFailed) as caught:
         read_imported(json.dumps(document).encode(), 0.0)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+async def test_a_short_secret_inside_a_body_does_not_refuse_the_bundle(tmp_path):
+    """A secret under MIN_SUBSTRING is hidden where a whole value equals it (as every view
+    masks); finding it inside other text is no reason to refuse the export."""
+    _, [push] = await captured(tmp_path, "github.push")
+    config = Config(signatures=(SignatureEntry("github", "sha256", "X-Hub-Signature-256", "main"),))  # "refs/heads/main"
+    data = json.loads(to_bundle([push], Masker(config)).text)
+    body = json.loads(data["captures"][0]["body"])
+    assert body["ref"] == "refs/heads/main"  # inside other text: kept
+    assert body["repository"]["default_branch"] == MARKER  # the whole value is the secret: gone
