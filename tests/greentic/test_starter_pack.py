@@ -58,3 +58,16 @@ def test_init_never_overwrites_the_pack(tmp_path):
     with pytest.raises(FileExistsError, match="mocks.yaml"):
         write_greentic_starter(tmp_path)
     assert (tmp_path / "pack" / "mocks.yaml").read_text() == "# mine\n"
+
+
+def test_the_greentic_sample_reaches_the_starter_pack_on_the_ingress_route(tmp_path):
+    from inspector.config import Config
+    from inspector.samples import SAMPLES, build
+
+    write_greentic_starter(tmp_path)
+    fs = FlowSet.load("pack")
+    request, _entry = build("greentic.order.created", Config(), tenant="acme", signed_url_base="http://127.0.0.1:8080")
+    assert request.path == "/v1/events/ingress/webhook/acme"
+    assert "greentic.order.created" not in SAMPLES  # every entry there runs against the documented flows
+    [run] = glue.run_for_request(fs, request)
+    assert run.status == "ok" and run.path == ("in", "previous", "remember", "notify", "answer")
