@@ -7,11 +7,12 @@ import hmac
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from ..model import Header, Headers
+from ..model import Header, Headers, quick_init
 
 DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
 
+@quick_init  # built for every signed request: see model.quick_init
 @dataclass(frozen=True)
 class SignedRequest:
     """The parts of a request a scheme may sign: method, the URL the sender called, headers, body.
@@ -30,6 +31,7 @@ class SignedRequest:
         return replace(self, body=body)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Key:
     """How one configured entry checks: its secret, header, tolerance, and the current time."""
@@ -40,6 +42,7 @@ class Key:
     now: float
 
 
+@quick_init
 @dataclass(frozen=True)
 class Verdict:
     """A scheme's answer before diagnosis. `timestamp` is the signed time, when there is one."""

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from ..config import Config, SignatureEntry
-from ..model import Header, Request, SignatureResult
+from ..model import Header, Request, SignatureResult, quick_init
 from .base import Key, Scheme, SignedRequest, Verdict
 from .diagnose import SHORT_SECRET, hints_for
 from .hmac_body import Generic
@@ -16,6 +16,7 @@ GENERIC_NAME = "secret_header"
 _GENERIC = Generic()
 
 
+@quick_init
 @dataclass(frozen=True)
 class Selection:
     """The entry that applies, and its scheme (None when the algorithm is unknown)."""
