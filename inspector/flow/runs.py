@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import MISSING, dataclass, fields
+from typing import Any, TypeVar
 
 # The JSON keys of each kind of run and error, in the order they have always been written.
 RUN_KEYS = (
@@ -86,6 +86,32 @@ def _texts(value: Any) -> tuple[str, ...]:
 
 def _id(value: Any) -> int | str | None:
     return value if type(value) is int or type(value) is str else None
+
+
+_Frozen = TypeVar("_Frozen")
+
+
+def _quick_init(cls: type[_Frozen]) -> type[_Frozen]:
+    """Give a frozen, slotted dataclass an __init__ that sets each slot through its
+    descriptor instead of the generated object.__setattr__ calls: half the cost (a Step has
+    19 fields), and the engine builds a Step per node run and a FlowRun per run. Fields,
+    defaults, equality, hashing and immutability stay as the dataclass declares them."""
+    params, lines = [], []
+    namespace: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        assert f.default_factory is MISSING, f"{cls.__name__}.{f.name}: no default factories here"
+        namespace[f"_set_{f.name}"] = getattr(cls, f.name).__set__
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        lines.append(f"    _set_{f.name}(self, {f.name})")
+    exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(lines) + "\n", namespace)  # noqa: S102 - the dataclass's own field names
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[method-assign]  # replacing it is the point
+    return cls
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +186,7 @@ class Decision:
         )
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class Step:
     """One node run: what it returned (`output`), where it went, how long it took, its logs."""
@@ -265,6 +292,7 @@ class _Raw:
         self.value = value
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class FlowRun:
     """One run of one flow on one capture (SPEC §6): the path it took, every step, how it

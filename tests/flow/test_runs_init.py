@@ -1,0 +1,27 @@
+"""Step and FlowRun get a faster __init__ (flow/runs.py `_quick_init`); they must stay the
+frozen dataclasses they are declared as."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from inspector.flow.runs import RUN_KEYS, STEP_KEYS, FlowRun, Step
+
+
+def test_defaults_keywords_equality_and_immutability_are_the_dataclass_ones():
+    step = Step("a", "script", "ok", "2026-01-01T00:00:00.000Z", 12)
+    assert (step.output, step.next, step.decision, step.logs, step.keys) == (None, None, None, (), STEP_KEYS)
+    assert step == Step(node="a", type="script", status="ok", started_at="2026-01-01T00:00:00.000Z", duration_us=12)
+    assert step != dataclasses.replace(step, output=1) and hash(step) == hash(Step("a", "script", "ok", "2026-01-01T00:00:00.000Z", 12))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        step.node = "b"  # type: ignore[misc]
+    run = FlowRun(1, "f")
+    assert (run.status, run.duration_us, run.path, run.keys) == ("ok", 0, (), RUN_KEYS)
+    assert run == FlowRun(id=1, flow="f") and "flow='f'" in repr(run)
+    with pytest.raises(TypeError):
+        FlowRun(1)  # type: ignore[call-arg]  # `flow` has no default
+    with pytest.raises(TypeError):
+        FlowRun(1, "f", colour="red")  # type: ignore[call-arg]
+    assert FlowRun.from_json(run.to_json()).to_json() == run.to_json()
