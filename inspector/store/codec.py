@@ -42,6 +42,8 @@ COLUMNS = (
     " truncated, client, origin, replay_of, signature, response_status, response_headers, response_body,"
     " response_ms, runs, notes"
 )
+# The name of each value of a row read with COLUMNS, in order.
+COLUMN_NAMES = tuple(COLUMNS.split(", "))
 RESPONSE_BODY, RUNS, NOTES = 18, 20, 21  # in row_values
 
 
@@ -258,44 +260,25 @@ def read_row_exact(row: tuple) -> Capture:
 
 def damaged_row(row: tuple) -> Capture:
     """The readable parts of a row whose columns do not hold what this version writes."""
-    (
-        cid,
-        received_at,
-        method,
-        path,
-        query,
-        tenant,
-        event_type,
-        headers,
-        body,
-        body_size,
-        truncated,
-        client,
-        origin,
-        replay_of,
-        signature,
-        r_status,
-        r_headers,
-        r_body,
-        r_ms,
-        runs,
-        notes,
-    ) = row
+    stored = dict(zip(COLUMN_NAMES, row, strict=True))
     unreadable: list[str] = []
 
-    def text(value: Any, column: str, default: str | None = "") -> Any:
+    def text(column: str, default: str | None = "") -> Any:
+        value = stored[column]
         if value is None or isinstance(value, str):
             return default if value is None else value
         unreadable.append(column)
         return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
-    def blob(value: Any, column: str) -> bytes:
+    def blob(column: str) -> bytes:
+        value = stored[column]
         if value is None or isinstance(value, bytes):
             return value or b""
         unreadable.append(column)
         return str(value).encode("utf-8", "surrogateescape")
 
-    def decoded(value: Any, column: str, kind: type, default: Any) -> Any:
+    def decoded(column: str, kind: type, default: Any) -> Any:
+        value = stored[column]
         if value is None:
             return default
         try:
@@ -307,14 +290,15 @@ def damaged_row(row: tuple) -> Capture:
             return default
         return data
 
-    def pairs(value: Any, column: str) -> tuple[tuple[str, str], ...]:
-        items = decoded(value, column, list, [])
+    def pairs(column: str) -> tuple[tuple[str, str], ...]:
+        items = decoded(column, list, [])
         good = tuple((str(i[0]), str(i[1])) for i in items if isinstance(i, list) and len(i) == 2)
         if len(good) != len(items):
             unreadable.append(column)
         return good
 
-    def number(value: Any, column: str, kind: type) -> Any:
+    def number(column: str, kind: type) -> Any:
+        value = stored[column]
         if value is None:
             return None
         try:
@@ -324,37 +308,36 @@ def damaged_row(row: tuple) -> Capture:
             return None
 
     try:
-        verdict = SignatureResult.from_json(decoded(signature, "signature", dict, None))
+        verdict = SignatureResult.from_json(decoded("signature", dict, None))
     except (TypeError, ValueError, AttributeError):
         unreadable.append("signature")
         verdict = SignatureResult("unsigned")
-    status, took = number(r_status, "response_status", int), number(r_ms, "response_ms", float)
-    response = (
-        None if status is None else Response(status, Headers.of(pairs(r_headers, "response_headers")), blob(r_body, "response_body"), took)
-    )
+    status, took = number("response_status", int), number("response_ms", float)
+    response = None if status is None else Response(status, Headers.of(pairs("response_headers")), blob("response_body"), took)
+    truncated = bool(stored["truncated"])
     request = Request(
-        method=text(method, "method"),
-        path=text(path, "path"),
-        query=text(query, "query"),
-        headers=Headers.of(pairs(headers, "headers")),
-        body=blob(body, "body"),
-        client=text(client, "client", None),
-        received_at=received_at,
-        truncated=bool(truncated),
-        size=number(body_size, "body_size", int) if truncated else None,
+        method=text("method"),
+        path=text("path"),
+        query=text("query"),
+        headers=Headers.of(pairs("headers")),
+        body=blob("body"),
+        client=text("client", None),
+        received_at=stored["received_at"],
+        truncated=truncated,
+        size=number("body_size", int) if truncated else None,
     )
-    kept_runs = tuple(FlowRun.from_json(r) for r in decoded(runs, "runs", list, []) if isinstance(r, dict))
-    kept_notes = tuple(str(n) for n in decoded(notes, "notes", list, []))
+    kept_runs = tuple(FlowRun.from_json(r) for r in decoded("runs", list, []) if isinstance(r, dict))
+    kept_notes = tuple(str(n) for n in decoded("notes", list, []))
     note = f"this stored capture is damaged: {', '.join(dict.fromkeys(unreadable)) or 'a column'} could not be read as written"
     return Capture(
-        number(cid, "id", int),
+        number("id", int),
         request,
-        text(tenant, "tenant", None),
-        text(event_type, "event_type", None),
+        text("tenant", None),
+        text("event_type", None),
         verdict,
         response,
         kept_runs,
-        text(origin, "origin", "live"),
-        number(replay_of, "replay_of", int),
+        text("origin", "live"),
+        number("replay_of", int),
         kept_notes + (note,),
     )
