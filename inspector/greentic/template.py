@@ -241,6 +241,24 @@ class Template:
         return found
 
 
+# Tags that vanish with their line when alone on it ("standalone"): block open and close,
+# `{{else}}`/`{{^}}`, comments.
+_STANDALONE = re.compile(r"[#^/!]|else(\s|$)")
+
+
+def _standalone_line(text: str, start: int, after: int) -> tuple[int, int] | None:
+    """(where the tag's line starts, where the next line starts) when the tag at
+    text[start:after] is the only thing on its line but spaces and tabs; else None."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if text[line_start:start].strip(" \t"):
+        return None
+    line_end = text.find("\n", after)
+    rest = text[after:] if line_end < 0 else text[after:line_end]
+    if rest.rstrip("\r").strip(" \t"):
+        return None
+    return line_start, len(text) if line_end < 0 else line_end + 1
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -283,9 +301,17 @@ class _Parser:
                 inner = inner[1:]
             if strip_after:
                 inner = inner[:-1]
-            self._text(current, text[i:start], pending_strip, strip_before)
+            after = end + close_len
+            line = _standalone_line(text, start, after) if not triple and _STANDALONE.match(inner.strip()) else None
+            if line is not None:
+                # A block tag, `{{else}}` or comment alone on its line: the line goes, its
+                # indent and its newline with it (handlebars-rust since 4.0, as handlebars.js).
+                self._text(current, text[i : line[0]], pending_strip, strip_before)
+                after = line[1]
+            else:
+                self._text(current, text[i:start], pending_strip, strip_before)
             pending_strip = strip_after
-            i = end + close_len
+            i = after
             body_offset = start + (3 if triple else 2) + (1 if strip_before else 0)
             stripped = inner.strip()
             if not stripped:
