@@ -196,6 +196,35 @@ def test_a_trace_too_deep_to_write_is_stored_slim(tmp_path):
     assert any("could not be written as JSON" in n and "nested too deeply" in n for n in kept.notes), kept.notes
 
 
+# A column that does not hold what this version writes is named in the damaged capture's note.
+# The value is written by SQL under the column's name, so the test holds the reader to the
+# table's real columns, not to its own idea of their order.
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        *((name, "X'FF'") for name in ("method", "path", "query", "tenant", "event_type", "client", "origin")),
+        *((name, "5") for name in ("body", "response_body")),
+        *((name, "'not json'") for name in ("headers", "response_headers", "signature", "runs", "notes")),
+        *((name, "'many'") for name in ("body_size", "response_status", "response_ms", "replay_of")),
+    ],
+)
+def test_a_damaged_column_is_named_in_the_note(tmp_path, column, value):
+    from inspector.store import damaged_row
+    from inspector.store.codec import COLUMNS
+
+    store = Store(tmp_path / "s.sqlite3")
+    try:
+        req = Request("POST", "/events/webhook/demo/e", "a=1", Headers([("X-N", "1")]), b"{}", "127.0.0.1", 1.7e9, truncated=True, size=9)
+        kept = store.insert(Capture(None, req, "demo", "e", SignatureResult("unsigned"), origin="replay", replay_of=1), answer)
+        store.db.execute(f"UPDATE captures SET {column} = {value} WHERE id = ?", (kept.id,))
+        row = store.db.execute(f"SELECT {COLUMNS} FROM captures WHERE id = ?", (kept.id,)).fetchone()
+    finally:
+        store.close()
+    read = damaged_row(row)
+    assert read.notes[-1] == f"this stored capture is damaged: {column} could not be read as written"
+    assert read.id == kept.id and read.request.received_at == 1.7e9
+
+
 # Item 4: anything that raises while storing keeps the request with a 500 and a note
 
 ECHO = """

@@ -328,16 +328,8 @@ def damaged_row(row: tuple) -> Capture:
     )
     kept_runs = tuple(FlowRun.from_json(r) for r in decoded("runs", list, []) if isinstance(r, dict))
     kept_notes = tuple(str(n) for n in decoded("notes", list, []))
+    cid, tenant, event_type = number("id", int), text("tenant", None), text("event_type", None)
+    origin, replay_of = text("origin", "live"), number("replay_of", int)
+    # Every column is read by now, so the note names each one that could not be.
     note = f"this stored capture is damaged: {', '.join(dict.fromkeys(unreadable)) or 'a column'} could not be read as written"
-    return Capture(
-        number("id", int),
-        request,
-        text("tenant", None),
-        text("event_type", None),
-        verdict,
-        response,
-        kept_runs,
-        text("origin", "live"),
-        number("replay_of", int),
-        kept_notes + (note,),
-    )
+    return Capture(cid, request, tenant, event_type, verdict, response, kept_runs, origin, replay_of, kept_notes + (note,))
