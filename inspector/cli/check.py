@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config, ConfigError, load_config
 from ..pipeline import Pipeline
@@ -14,6 +15,9 @@ from .common import (
 from .options import AddCommand
 from .output import err, out
 
+if TYPE_CHECKING:
+    from ..flow.model import Node
+
 NAME = "check"
 
 
@@ -21,7 +25,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     return add(NAME, "validate answers.json and the flows; print each trigger's webhook URL")
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
     path = answers_path(args)
     failed = False
     try:
@@ -47,10 +51,10 @@ def handle(args) -> int:
                 out(f"  signature `{entry.name}`: {entry.algorithm} in {entry.header or 'its default header'}")
 
     flows, _ = open_flows(args, quiet=True)
-    for problem in flows.errors:
-        out(str(problem))
-    for problem in flows.warnings:
-        err(str(problem))
+    for flow_problem in flows.errors:
+        out(str(flow_problem))
+    for flow_problem in flows.warnings:
+        err(str(flow_problem))
     from ..script import FLOW_SCOPE_NAMES
 
     for flow in flows.flows:
@@ -86,17 +90,18 @@ def handle(args) -> int:
     return 1 if failed else 0
 
 
-def _programs(node) -> list:
+def _programs(node: Node) -> list[Any]:
     from ..flow.nodes import node_type_of
 
     return node_type_of(node.type).programs(node)
 
 
-def show_public_url(args, config: Config | None, pipeline: Pipeline) -> bool:
+def show_public_url(args: argparse.Namespace, config: Config | None, pipeline: Pipeline) -> bool:
     """`check`'s line on where senders reach us (sets `pipeline.public_url` for the URLs that
     follow). True when the tunnel options themselves are wrong."""
     from ..starter import how_to_set_public_url, is_placeholder_url
     from ..tunnel import public_base_url_note
+    from ..tunnel.base import PublicUrl
 
     tunnel = make_tunnel(args)
     status = tunnel.status
@@ -106,7 +111,7 @@ def show_public_url(args, config: Config | None, pipeline: Pipeline) -> bool:
         if status.fix:
             err(f"  fix: {status.fix}")
         return True
-    if tunnel.kind == "public-url":
+    if isinstance(tunnel, PublicUrl):
         pipeline.public_url = tunnel.url.strip().rstrip("/")
         out(f"public url: {pipeline.public_url} (--public-url)")
         note = public_base_url_note(configured, pipeline.public_url)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config, ConfigError, find_answers, load_config
 from ..flow.runs import FlowRun
@@ -14,6 +16,12 @@ from ..model import Headers, Request
 from ..signatures import Masker
 from ..store import NoStore, Store, StoreError
 from .output import cell, err
+
+if TYPE_CHECKING:
+    from ..discovery import Target
+    from ..flow import Engine, FlowSet
+    from ..model import Capture
+    from ..tunnel import Tunnel
 
 
 class UsageError(Exception):
@@ -23,11 +31,11 @@ class UsageError(Exception):
 # Shared set-up
 
 
-def answers_path(args) -> Path | None:
+def answers_path(args: argparse.Namespace) -> Path | None:
     return find_answers(args.answers)
 
 
-def open_config(args, *, quiet: bool = False) -> Config | None:
+def open_config(args: argparse.Namespace, *, quiet: bool = False) -> Config | None:
     """Load answers.json; print where it came from and its warnings on stderr. None on error."""
     path = answers_path(args)
     try:
@@ -49,7 +57,7 @@ def open_config(args, *, quiet: bool = False) -> Config | None:
     return config
 
 
-def open_flows(args, *, quiet: bool = False):
+def open_flows(args: argparse.Namespace, *, quiet: bool = False) -> tuple[FlowSet, Engine]:
     """Load --flows; print load problems on stderr. Returns (FlowSet, Engine)."""
     from ..flow import Engine, FlowSet
 
@@ -59,7 +67,7 @@ def open_flows(args, *, quiet: bool = False):
     return flows, Engine(flows)
 
 
-def report_flows(flows) -> None:
+def report_flows(flows: FlowSet) -> None:
     where = flows.directory
     if where is not None and not where.is_dir():
         err(f"flows: {where} is not a folder; no flow will run (pass --flows DIR, or `webhook-inspector init` for starter flows)")
@@ -77,7 +85,7 @@ class _NoCaptures:
     def get(self, capture_id: int) -> None:
         return None
 
-    def iter_newest(self, *args: Any, **kw: Any):
+    def iter_newest(self, *args: Any, **kw: Any) -> Iterator[Capture]:
         return iter(())
 
     iter_arrived = iter_newest
@@ -86,7 +94,7 @@ class _NoCaptures:
         pass
 
 
-def open_store(args, *, server: bool = False, readonly: bool = False) -> Store | None:
+def open_store(args: argparse.Namespace, *, server: bool = False, readonly: bool = False) -> Store | None:
     """`server`: the store of a server process (serve, the TUI): ids kept in stock, unless
     it shares the store with its --workers processes (see store.BUSY_GROUP). `readonly`: for
     list, show and export, which must not create, migrate or touch the file (a mistyped
@@ -96,7 +104,7 @@ def open_store(args, *, server: bool = False, readonly: bool = False) -> Store |
     alone = (getattr(args, "workers", 1) or 1) <= 1 and getattr(args, "worker_socket", None) is None
     try:
         if readonly:
-            return Store(args.store, readonly=True)  # type: ignore[return-value]
+            return Store(args.store, readonly=True)
         return Store(args.store, max_captures=args.max_captures, quiet_stock=SERVER_STOCK if server and alone else 0)
     except NoStore as exc:
         err(f"note: {exc}")
@@ -131,7 +139,7 @@ def parse_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def read_body_arg(args) -> bytes:
+def read_body_arg(args: argparse.Namespace) -> bytes:
     if args.body is not None:
         try:
             return args.body.encode("utf-8")
@@ -167,7 +175,7 @@ def read_capped(path: str, limit: int) -> bytes:
     return data
 
 
-def request_from_args(args, now: float) -> Request:
+def request_from_args(args: argparse.Namespace, now: float) -> Request:
     headers = Headers(parse_header(h) for h in args.headers)
     method = args.method.upper()
     if not (method.isascii() and method.isalpha()):
@@ -181,7 +189,7 @@ def request_from_args(args, now: float) -> Request:
     return Request(method, path, "", headers, read_body_arg(args), "cli", now)
 
 
-def make_tunnel(args):
+def make_tunnel(args: argparse.Namespace) -> Tunnel:
     from ..tunnel import tunnel_from_options
 
     return tunnel_from_options(args.tunnel, args.public_url, args.ngrok_path)
@@ -229,7 +237,7 @@ def format_run(run: FlowRun) -> str:
     return "\n".join(lines)
 
 
-def send_target(args):
+def send_target(args: argparse.Namespace) -> Target:
     """Where send, replay and export go (a discovery.Target): --to, an explicit --host/--port,
     the newest running server recorded next to --store, or the default address."""
     from ..discovery import resolve_target
@@ -238,17 +246,17 @@ def send_target(args):
     return resolve_target(args.store, to=args.to, host=args.host, port=args.port, explicit=explicit)
 
 
-def recorded_public_url(where) -> str | None:
+def recorded_public_url(where: Target) -> str | None:
     """The recorded server's live public URL: what URL-signing schemes are checked against there."""
     return where.record.public_url if where.record is not None else None
 
 
-def unreachable(args, where) -> str:
+def unreachable(args: argparse.Namespace, where: Target) -> str:
     """The error when nothing answers at `where`: what was tried, why there, how to point elsewhere."""
     return f"nothing listens at {where.base} ({where.described(args.store)}); {where.advice()}"
 
 
-def masker(args) -> Masker:
+def masker(args: argparse.Namespace) -> Masker:
     try:
         config = load_config(answers_path(args))
     except ConfigError:

@@ -4,6 +4,7 @@ as a redacted bundle a teammate imports."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..model import Capture, unicode_text
@@ -153,7 +154,7 @@ def _bundle(args: argparse.Namespace, captures: list[Capture], config: Config, p
     return 0
 
 
-def export_base(args: argparse.Namespace):
+def export_base(args: argparse.Namespace) -> str | Callable[[Capture], str]:
     """Where exported commands send: --to or an explicit --host/--port for all; else each
     capture's own local address (its Host header, when that names this machine), else the
     running server recorded next to the store, else the default address."""

@@ -21,7 +21,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     return p
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
     if getattr(args, "greentic", False):
         return _greentic()
     from ..starter import write_starter

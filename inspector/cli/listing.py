@@ -24,7 +24,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     return p
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
     try:
         keep = parse_filter(args.filter)
     except FilterError as exc:

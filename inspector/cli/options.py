@@ -9,6 +9,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable
+from typing import Any, NoReturn
 
 from .common import UsageError, check_http_url
 
@@ -181,10 +182,10 @@ class Parser(argparse.ArgumentParser):
     """argparse with usage errors of one or two lines: the full usage block buried the one
     line that said what was wrong."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageProblem(self, message)
 
-    def _check_value(self, action: argparse.Action, value) -> None:
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
         if action.choices is None or value in action.choices:
             return
         choices = [str(c) for c in action.choices]
@@ -196,7 +197,7 @@ class Parser(argparse.ArgumentParser):
         raise argparse.ArgumentError(action, f"invalid choice {value!r}{hint}; choose from {', '.join(choices)}")
 
 
-def common_options() -> argparse.ArgumentParser:
+def common_options() -> Parser:
     """Options accepted before or after the sub-command (SPEC §10). Defaults are applied after
     parsing, so a value given in either place is never overwritten by the other's default."""
     p = Parser(add_help=False)

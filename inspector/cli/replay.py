@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 from ..signatures import Masker
 from .common import (
@@ -19,6 +20,9 @@ from .common import (
 )
 from .options import MAX_TIMES, AddCommand, seconds, times
 from .output import dump, err, out
+
+if TYPE_CHECKING:
+    from ..replay import Edits
 
 NAME = "replay"
 
@@ -47,7 +51,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     return p
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
     from ..resend import ResendOrder, Running, resend
 
     cid = parse_id(args.id)
@@ -128,7 +132,7 @@ def handle(args) -> int:
     return 0 if ok else 1
 
 
-def _edits(args):
+def _edits(args: argparse.Namespace) -> Edits:
     from ..replay import Edits, ReplayError, parse_header_line
 
     try:

@@ -35,7 +35,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     return p
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
     config = open_config(args, quiet=True)
     if config is None:
         return 2

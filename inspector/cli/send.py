@@ -148,6 +148,8 @@ def http_send(
 
     parts = urlsplit(url)
     skip = {"host", "content-length", "connection", "transfer-encoding"}
+    if not parts.hostname:
+        return 0, {}, b"", f"{url} names no host to send to"
     connection = (http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection)(
         parts.hostname, parts.port, timeout=timeout
     )

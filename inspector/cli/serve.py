@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import heap
 from ..config import Config
@@ -29,6 +29,11 @@ from .common import (
 from .options import AddCommand, forward_to, workers_option
 from .output import err, out
 
+if TYPE_CHECKING:
+    from ..flow import FlowSet
+    from ..receiver import Receiver
+    from ..tunnel import TunnelStatus
+
 NAME = "serve"
 
 
@@ -45,7 +50,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     return p
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
     config = open_config(args, quiet=getattr(args, "worker_socket", None) is not None)
     if config is None:
         return 2
@@ -268,7 +273,7 @@ def broken_flow_positions(c: Capture) -> list[str]:
     return out
 
 
-def _print_captures(args, pipeline: Pipeline, lines: LineBuffer) -> None:
+def _print_captures(args: argparse.Namespace, pipeline: Pipeline, lines: LineBuffer) -> None:
     if args.json:
 
         def json_line(c: Capture) -> str:
@@ -283,7 +288,9 @@ def _print_captures(args, pipeline: Pipeline, lines: LineBuffer) -> None:
         pipeline.listeners.append(lambda c: lines(summary_line(c)))
 
 
-def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, signals=(signal.SIGINT, signal.SIGTERM)) -> None:
+def _stop_on_signals(
+    loop: asyncio.AbstractEventLoop, stop: asyncio.Event, signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+) -> None:
     for sig in signals:
         try:
             loop.add_signal_handler(sig, stop.set)
@@ -291,7 +298,7 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event, signa
             pass
 
 
-def _ignore_signals(loop: asyncio.AbstractEventLoop, signals=(signal.SIGINT, signal.SIGTERM)) -> None:
+def _ignore_signals(loop: asyncio.AbstractEventLoop, signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
     """Once wound down, the process only exits: a late stop signal (a worker gets one from
     the parent and maybe one from `kill`) is ignored, instead of landing while the loop closes
     its wake-up pipe ("Exception ignored ... signal wakeup fd")."""
@@ -303,7 +310,7 @@ def _ignore_signals(loop: asyncio.AbstractEventLoop, signals=(signal.SIGINT, sig
             pass
 
 
-def worker_argv(args, port: int, *, report: bool = False) -> Callable[[int, int], list[str]]:
+def worker_argv(args: argparse.Namespace, port: int, *, report: bool = False) -> Callable[[int, int], list[str]]:
     """The command line of a `serve --workers` process, from this command line's options
     (see server.worker_argv)."""
     from ..server import ServeOptions
@@ -356,7 +363,7 @@ class ServeLines(SessionEvents):
         err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
 
 
-async def _serve_worker(args, config: Config, store: Store) -> int:
+async def _serve_worker(args: argparse.Namespace, config: Config, store: Store) -> int:
     """One of `serve --workers`' processes: answer on the inherited socket, print request
     lines, follow the parent (see workers.py)."""
     from ..server import ServeOptions, ServerSession
@@ -394,7 +401,7 @@ async def _serve_worker(args, config: Config, store: Store) -> int:
     return 0
 
 
-async def _serve(args, config: Config, store: Store) -> int:
+async def _serve(args: argparse.Namespace, config: Config, store: Store) -> int:
     from ..server import ServeOptions, ServerSession
 
     if getattr(args, "worker_socket", None) is not None and getattr(args, "worker_channel", None) is not None:
@@ -463,7 +470,7 @@ async def _serve(args, config: Config, store: Store) -> int:
     return 0
 
 
-def _print_webhook_urls(args, config: Config, flows, pipeline: Pipeline) -> None:
+def _print_webhook_urls(args: argparse.Namespace, config: Config, flows: FlowSet, pipeline: Pipeline) -> None:
     """Where senders reach us, on stderr. A placeholder public_base_url (what `init` writes)
     is said to be one, with the local URL of every trigger instead; the tunnel's URLs follow
     once it is up."""
@@ -476,7 +483,7 @@ def _print_webhook_urls(args, config: Config, flows, pipeline: Pipeline) -> None
             err(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
         return
     err(
-        f"note: public_base_url in answers.json ({configured.rstrip('/')}) is a placeholder, not a URL senders can reach: {how_to_set_public_url(pipeline.local_base)}"
+        f"note: public_base_url in answers.json ({(configured or '').rstrip('/')}) is a placeholder, not a URL senders can reach: {how_to_set_public_url(pipeline.local_base)}"
     )
     if args.json:
         return
@@ -489,13 +496,13 @@ class TunnelPrinter:
     """Turns tunnel status changes into `serve`'s lines: `public url: URL`, the URL to paste
     per trigger, `self-check: …`, and failures with their fix (SPEC §10)."""
 
-    def __init__(self, args, config: Config, flows, pipeline: Pipeline, receiver):
+    def __init__(self, args: argparse.Namespace, config: Config, flows: FlowSet, pipeline: Pipeline, receiver: Receiver):
         from ..tunnel import TunnelStatus
 
         self.args, self.config, self.flows, self.pipeline, self.receiver = args, config, flows, pipeline, receiver
         self.prev = TunnelStatus("none")
 
-    def __call__(self, status) -> None:
+    def __call__(self, status: TunnelStatus) -> None:
         from ..tunnel import public_base_url_note, trigger_urls
 
         prev, self.prev = self.prev, status

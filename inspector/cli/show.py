@@ -26,7 +26,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     return p
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
     cid = parse_id(args.id)
     store = open_store(args, readonly=True)
     if store is None:

@@ -17,7 +17,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     return p
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
     # Imported here: the core never imports Textual (SPEC §1); only the TUI does.
     try:
         from ..tui import run_tui

@@ -23,7 +23,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
     return p
 
 
-def handle(args) -> int:
+def handle(args: argparse.Namespace) -> int:
     config = open_config(args, quiet=args.json)
     if config is None:
         return 2
