@@ -233,8 +233,8 @@ class Pipeline:
             decide = self._answering(early, started)
         elif self.forward_to and route is not None:
             decide = self._forwarding(capture, await self._forward(capture.request, self.forward_to), triggered, started, later)
-        elif not triggered and (greentic := self._greentic(capture, later)) is not None:
-            decide = self._answering(greentic, started)
+        elif not triggered and (greentic := self._greentic(capture, later, started)) is not None:
+            decide = greentic
         elif not triggered:
             decide = self._answering(self._accepted(route), started)
         elif _inflates_big(capture.request):
@@ -273,16 +273,18 @@ class Pipeline:
                 stored = stored.with_(runs=tuple(runs))
         return stored
 
-    def _greentic(self, capture: Capture, later: _Later) -> Callable[[int], Response] | None:
+    def _greentic(self, capture: Capture, later: _Later, started: float) -> Callable[[int], Capture] | None:
         """A v1 ingress webhook that Greentic-shaped flows serve (issue #20) and no documented
-        flow is triggered by: answered as Greentic answers, its flows run after the answer."""
-        from .greentic.glue import accepted, serves
+        flow is triggered by: answered as Greentic answers, stored with the chosen flows as
+        `running`, and run after the answer."""
+        from .greentic.glue import accepted, running_runs, serves
 
         flows = self.engine.flows if self.engine is not None else None
         if not serves(flows, capture.request.path):
             return None
         later.greentic = flows
-        return lambda _cid: accepted()
+        running = tuple(running_runs(flows, capture.request))
+        return lambda cid: capture.with_(id=cid, response=self._finish(accepted(), cid, started), runs=running)
 
     def _answering(self, answer: Callable[[int], Response], started: float) -> Callable[[int], Response]:
         """An answer that needs no flow, made from the capture's id."""

@@ -49,6 +49,7 @@ __all__ = [
     "ingress_route",
     "run_for_request",
     "runner_for",
+    "running_runs",
     "to_flow_run",
     "webhook_urls",
     "with_outputs",
@@ -392,3 +393,16 @@ def accepted() -> Any:
     from ..model import Headers, Response
 
     return Response(200, Headers.of((("Content-Type", "application/json"),)), b"accepted")
+
+
+def running_runs(flowset: Any, request: Any) -> list[FlowRun]:
+    """The runs a request will start, as `running` placeholders (what a capture holds between
+    its answer and the end of its runs)."""
+    from ..flow.runs import running
+
+    route = ingress_route(request.path)
+    if route is None or not flowset.greentic_flows:
+        return []
+    ids, _why, error = chosen(flowset, route)
+    flows = flowset.greentic.flows
+    return [running(fid, flows[fid].file) for fid in ids if fid in flows] if error is None else []

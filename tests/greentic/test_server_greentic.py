@@ -90,3 +90,26 @@ async def test_a_failed_signature_under_enforce_is_a_401_and_nothing_runs(tmp_pa
     )
     assert answer[0] == 401, answer
     assert capture.runs == ()
+
+
+async def test_the_answered_capture_shows_the_chosen_flows_running_until_their_runs_are_recorded(tmp_path):
+    fs = FlowSet.load(write_pack(tmp_path / "shop"))
+    store = Store(tmp_path / "s.sqlite3")
+    pipeline = Pipeline(Config(), store, engine=Engine(fs))
+    answered, updated = [], []
+    pipeline.listeners.append(answered.append)
+    pipeline.update_listeners.append(updated.append)
+    receiver = Receiver(pipeline, "127.0.0.1", 0)
+    await receiver.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(receiver.url + "/v1/events/ingress/webhook/acme", json={"order": {"id": "o-1"}}) as resp:
+                assert resp.status == 200
+        await pipeline.drain(10)
+    finally:
+        await receiver.stop()
+    [first] = answered
+    assert [(r.flow, r.status, r.file) for r in first.runs] == [("default", "running", "shop/flows/on_webhook.ygtc")]
+    [last] = updated
+    assert [(r.flow, r.status) for r in last.runs] == [("default", "ok")]
+    assert [(r.flow, r.status) for r in store.get(first.id).runs] == [("default", "ok")]
