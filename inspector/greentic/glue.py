@@ -158,16 +158,21 @@ def run_for_request(
     `outputs` and `state` as for `runner_for` (the debugger re-runs with its own)."""
     route = ingress_route(request.path)
     runner = runner_for(flowset, clock=lambda: datetime.fromtimestamp(clock(), UTC), outputs=outputs, state=state)
-    if route is None or runner is None:
+    if route is None or (runner is None and not _broken(flowset)):
         return []
-    entry = entry_for_request(request, route)
-    if flow_id is not None:
-        ids: tuple[str, ...] = (flow_id,)
-        why = "chosen by name"
-        error = None
+    if runner is None:
+        ids: tuple[str, ...] = ()
+        why, error = "", "no Greentic-shaped flow loaded"
+    elif flow_id is not None:
+        ids, why, error = (flow_id,), "chosen by name", None
     else:
         ids, why, error = chosen(flowset, route)
     if error is not None:
+        broken = _broken(flowset)
+        if broken:
+            first = broken[0]
+            more = f" and {len(broken) - 1} more (`webhook-inspector check` lists them)" if len(broken) > 1 else ""
+            error += f"; flow file failed to load: {first.position}: {first.message}{more} — fix it and it reloads"
         return [
             FlowRun(
                 run_id,
@@ -179,6 +184,8 @@ def run_for_request(
                 keys=GREENTIC_RUN_KEYS,
             )
         ]
+    assert runner is not None
+    entry = entry_for_request(request, route)
     runs = []
     for i, fid in enumerate(ids):
         started = clock()
@@ -384,7 +391,14 @@ def flow_lines(flowset: Any, base: str, tenant: str) -> list[str]:
 def serves(flowset: Any, path: str) -> bool:
     """Whether Greentic-shaped flows answer a request to `path`: a v1 ingress route, and the
     set holds such flows (documented flows triggered by it take precedence: see pipeline)."""
-    return bool(flowset is not None and flowset.greentic_flows and ingress_route(path) is not None)
+    return bool(flowset is not None and (flowset.greentic_flows or _broken(flowset)) and ingress_route(path) is not None)
+
+
+def _broken(flowset: Any) -> list[Any]:
+    """The errors of the Greentic-shaped files that failed to load (a request meant for them
+    says so instead of 'no flow')."""
+    bundle = flowset.greentic
+    return list(bundle.errors) if bundle is not None else []
 
 
 def accepted() -> Any:

@@ -183,3 +183,16 @@ def test_a_step_names_its_node_s_position_and_its_yaml_lines_can_be_read(tmp_pat
         (9, "      - to: done"),
     ]
     assert glue.node_lines("nowhere.ygtc:1:1") == [] and glue.node_lines(None) == [] and glue.node_lines("x") == []
+
+
+def test_a_webhook_meant_for_a_flow_that_failed_to_load_says_which_file_and_why(tmp_path):
+    from tests.greentic.test_flowset import REAL
+
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "orders.ygtc").write_text(REAL.replace("- to: answer", "- to: answr"))
+    fs = FlowSet.load("flows")
+    assert fs.greentic_flows == [] and glue.serves(fs, "/v1/events/ingress/webhook/acme")
+    [run] = glue.run_for_request(fs, request("/v1/events/ingress/webhook/acme/default/orders", {}))
+    assert run.status == "error"
+    assert "flow file failed to load: flows/orders.ygtc:" in run.error.message and "answr" in run.error.message
+    assert glue.running_runs(fs, request("/v1/events/ingress/webhook/acme", {})) == []
