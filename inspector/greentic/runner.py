@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from ..flow.model import Position
+from ..script.values import json_size_at_least
 from .conditions import Decision, choose_event, choose_route, compile_routing, routing_context
 from .document import Flow, Node
 from .mocks import MockError, Mocks
@@ -31,6 +32,7 @@ __all__ = [
     "LOCAL_OPERATIONS",
     "MAX_DEPTH",
     "MAX_STEPS",
+    "MAX_TRACE_CHARS",
     "MemoryState",
     "RunIssue",
     "RunResult",
@@ -42,6 +44,8 @@ __all__ = [
 ]
 
 MAX_STEPS = 10_000
+#: The inputs and outputs one run (with the flows it calls) may record, as for documented flows.
+MAX_TRACE_CHARS = 16 * 1024 * 1024
 MAX_DEPTH = 8
 MAX_REDIRECTS = 3
 #: Operations that run here; `emit.*` too. Everything else is mocked.
@@ -200,6 +204,7 @@ class _Run:
         self.warnings: list[RunIssue] = []
         self.count = 0
         self.redirects = 0
+        self.size = 0  # characters of JSON the steps' inputs and outputs hold, at least
 
 
 class Runner:
@@ -216,6 +221,7 @@ class Runner:
         tenant: str = "default",
         max_steps: int = MAX_STEPS,
         max_depth: int = MAX_DEPTH,
+        max_trace: int = MAX_TRACE_CHARS,
     ) -> None:
         self.flows = dict(flows)
         self.components = {k: dict(v) for k, v in (components or {}).items()}
@@ -225,6 +231,7 @@ class Runner:
         self.tenant = tenant
         self.max_steps = max_steps
         self.max_depth = max_depth
+        self.max_trace = max_trace
 
     @classmethod
     def from_bundle(cls, bundle: Bundle, **options: Any) -> Runner:
@@ -339,6 +346,18 @@ class Runner:
                 )
                 return finish("failed", error=exc, node_id=node.id)
             rendered, output, ok = result.rendered, result.output, result.ok
+            room = self.max_trace - run.size
+            run.size += json_size_at_least(rendered, room)[0] + json_size_at_least(output, room)[0]
+            if run.size > self.max_trace:
+                failure = _Failure(
+                    f"stopped at node '{node.id}': the run's inputs and outputs passed {self.max_trace // (1024 * 1024)} MiB "
+                    "(MAX_TRACE_CHARS), more than a trace can keep; a loop that carries a large value?",
+                    node.position,
+                )
+                run.steps.insert(
+                    step_at, Step(flow.id, node.id, node.operation, "failed", None, None, node.position, depth=depth, error=failure.message)
+                )
+                return finish("failed", error=failure, node_id=node.id)
             if result.set_var is not None:
                 vars_[result.set_var[0]] = copy.deepcopy(result.set_var[1])
             if isinstance(rendered, dict) and isinstance(node.input_mapping, dict) and isinstance(node.input_mapping.get("vars_out"), dict):

@@ -196,3 +196,15 @@ def test_a_webhook_meant_for_a_flow_that_failed_to_load_says_which_file_and_why(
     assert run.status == "error"
     assert "flow file failed to load: flows/orders.ygtc:" in run.error.message and "answr" in run.error.message
     assert glue.running_runs(fs, request("/v1/events/ingress/webhook/acme", {})) == []
+
+
+def test_a_loop_carrying_a_large_value_stops_at_the_trace_budget_instead_of_filling_memory(tmp_path):
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "loop.ygtc").write_text(
+        'id: loop\ntype: events\nnodes:\n  in:\n    emit.log:\n      message: "{{in.event.payload.text}}"\n    routing:\n      - to: in\n'
+    )
+    fs = FlowSet.load("flows")
+    [run] = glue.run_for_request(fs, request("/v1/events/ingress/webhook/acme", {"text": "x" * 10_000}))
+    assert run.status == "error" and "MAX_TRACE_CHARS" in run.error.message and (run.error.line, run.error.column) == (4, 3)
+    assert len(run.steps) < 1_000  # not the 10,000 steps the step budget allows
+    assert len(json.dumps(run.to_json())) < 32 * 1024 * 1024  # it held 289 MiB before
