@@ -635,6 +635,10 @@ class FlowSet:
             self.greentic = bundle
             self.generation += 1
 
+    def greentic_flow(self, flow_id: str) -> Any:
+        """The Greentic-shaped flow with this id (`inspector.greentic.document.Flow`), or None."""
+        return self.greentic.flows.get(flow_id) if self.greentic is not None else None
+
     def by_name(self, name: str) -> Flow | None:
         for f in self.flows:
             if f.name == name:

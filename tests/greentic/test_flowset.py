@@ -141,3 +141,11 @@ def test_a_value_that_contains_itself_is_an_error_at_its_position(text, where):
     flow, problems = _load_in_thread(text)
     assert flow is None
     assert [str(p) for p in problems][0].startswith(where + " this value contains itself through a YAML alias")
+
+
+def test_a_greentic_flow_is_found_by_its_id_and_never_by_the_documented_lookup(tmp_path):
+    (tmp_path / "real.ygtc").write_text(REAL)
+    fs = FlowSet.load(tmp_path)
+    assert fs.greentic_flow("orders").id == "orders"
+    assert fs.greentic_flow("nope") is None and fs.by_name("orders") is None  # the engine's async lookup stays documented
+    assert FlowSet.load(tmp_path / "none").greentic_flow("orders") is None
