@@ -93,13 +93,13 @@ async def _measure_large(store_path: str) -> dict:
     from inspector.config import load_config
     from inspector.flow import FlowSet
     from inspector.store import Store
-    from inspector.tui.app import InspectorApp
+    from inspector.tui.app import InspectorApp, TuiOptions
 
     rss_before = _rss_mb()
     t0 = time.perf_counter()
     store = Store(store_path, max_captures=10**7)
     app = InspectorApp(
-        load_config(ROOT / "answers.example.json"), FlowSet.load(ROOT / "flows"), store, serve=False, watch_flows=False, tz=UTC
+        load_config(ROOT / "answers.example.json"), FlowSet.load(ROOT / "flows"), store, TuiOptions(serve=False, watch_flows=False, tz=UTC)
     )
     out: dict = {}
     async with app.run_test(size=(100, 30)) as pilot:
@@ -109,7 +109,7 @@ async def _measure_large(store_path: str) -> dict:
         out["first_paint_s"] = round(table.first_paint - t0, 3)
         # Responsiveness while history loads: how late does a 10 ms timer fire on the UI loop?
         lags = []
-        while not app.history_done:
+        while not app.main.history_done:
             t = time.perf_counter()
             await asyncio.sleep(0.01)
             lags.append(time.perf_counter() - t - 0.01)
@@ -128,14 +128,14 @@ async def _measure_large(store_path: str) -> dict:
         for text in FILTERS + ("",):
             await pilot.pause(0.2)
             t = time.perf_counter()
-            app.set_filter(text)
+            app.main.set_filter(text)
             computed = round((time.perf_counter() - t) * 1000, 1)
             timings[text or "(clear)"] = {"ms": await painted(t), "computed_ms": computed, "shown": len(table.view)}
         out["filters"] = timings
         # A text search reads bodies from the store in a thread; the table fills as it goes.
         t = time.perf_counter()
-        app.set_filter(TEXT_SEARCH)
-        while app.searching:
+        app.main.set_filter(TEXT_SEARCH)
+        while app.main.searching:
             await asyncio.sleep(0.01)
         out["text_search"] = {"query": TEXT_SEARCH, "s": round(time.perf_counter() - t, 2), "shown": len(table.view)}
         # Scroll to the top and back: paging through 100,000 rows.
@@ -160,7 +160,7 @@ async def _serve_headless(store_path: str, port: int, workers: int = 1) -> None:
     from inspector.config import load_config
     from inspector.flow import FlowSet
     from inspector.store import SERVER_STOCK, Store
-    from inspector.tui.app import InspectorApp
+    from inspector.tui.app import InspectorApp, TuiOptions, TuiParts
 
     store = Store(store_path, quiet_stock=SERVER_STOCK if workers <= 1 else 0)
     options = Namespace(
@@ -178,10 +178,8 @@ async def _serve_headless(store_path: str, port: int, workers: int = 1) -> None:
         load_config(ROOT / "answers.example.json"),
         FlowSet.load(ROOT / "flows"),
         store,
-        port=port,
-        watch_flows=False,
-        workers=workers,
-        worker_command=lambda p: worker_argv(options, p, report=True),
+        TuiOptions(port=port, watch_flows=False, workers=workers),
+        TuiParts(worker_command=lambda p: worker_argv(options, p, report=True)),
     )
 
     async def announce() -> None:
@@ -206,10 +204,12 @@ async def _keypress_under_load(store_path: str, seconds: float, concurrency: int
     from inspector.config import load_config
     from inspector.flow import FlowSet
     from inspector.store import Store
-    from inspector.tui.app import InspectorApp
+    from inspector.tui.app import InspectorApp, TuiOptions
 
     store = Store(store_path)
-    app = InspectorApp(load_config(ROOT / "answers.example.json"), FlowSet.load(ROOT / "flows"), store, port=0, watch_flows=False)
+    app = InspectorApp(
+        load_config(ROOT / "answers.example.json"), FlowSet.load(ROOT / "flows"), store, TuiOptions(port=0, watch_flows=False)
+    )
     latencies: list[float] = []
     async with app.run_test(size=(100, 30)):
         while app.listening is None and not app.listen_error:

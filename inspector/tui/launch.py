@@ -30,7 +30,7 @@ def load_keymap(path: Path) -> tuple[dict[str, str], str | None]:
 
 
 def build_app(args: Any):
-    from .app import InspectorApp
+    from .app import InspectorApp, TuiOptions, TuiParts
 
     problems: list[str] = []
     notices: list[str] = []
@@ -74,21 +74,25 @@ def build_app(args: Any):
         config,
         flows,
         store,
-        answers=answers,
-        problems=problems,
-        host=args.host,
-        port=args.port,
-        tenant=args.tenant,
-        reveal=args.reveal,
-        keymap=keymap,
-        keymap_file=str(keymap_file),
-        store_label=label,
-        notices=notices,
-        tunnel=tunnel,
-        ngrok_tunnel=lambda: tunnel_from_options("ngrok", None, args.ngrok_path),
-        forward_to=forward_to,
-        workers=getattr(args, "workers", 1) or 1,
-        worker_command=lambda port: worker_argv(ServeOptions.from_args(args), port, report=True),
+        TuiOptions(
+            answers=answers,
+            problems=tuple(problems),
+            host=args.host,
+            port=args.port,
+            tenant=args.tenant,
+            reveal=args.reveal,
+            keymap=keymap,
+            keymap_file=str(keymap_file),
+            store_label=label,
+            notices=tuple(notices),
+            forward_to=forward_to,
+            workers=getattr(args, "workers", 1) or 1,
+        ),
+        TuiParts(
+            tunnel=tunnel,
+            ngrok_tunnel=lambda: tunnel_from_options("ngrok", None, args.ngrok_path),
+            worker_command=lambda port: worker_argv(ServeOptions.from_args(args), port, report=True),
+        ),
     )
     return app, store
 

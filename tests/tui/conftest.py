@@ -52,7 +52,11 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def make_app(workdir: Path, **kwargs: Any):
-    from inspector.tui.app import InspectorApp
+    """An app on the workdir's answers, flows and store; `kwargs` are TuiOptions and TuiParts
+    fields (port=0, a fixed clock and UTC unless given)."""
+    from dataclasses import fields
+
+    from inspector.tui.app import InspectorApp, TuiOptions, TuiParts
 
     config = kwargs.pop("config", None) or load_config(workdir / "answers.example.json")
     flows = kwargs.pop("flows", None) or FlowSet.load("flows")
@@ -66,7 +70,9 @@ def make_app(workdir: Path, **kwargs: Any):
         watch_flows=False,
     )
     options.update(kwargs)
-    app = InspectorApp(config, flows, store, **options)
+    part_names = {f.name for f in fields(TuiParts)}
+    parts = TuiParts(**{k: v for k, v in options.items() if k in part_names})
+    app = InspectorApp(config, flows, store, TuiOptions(**{k: v for k, v in options.items() if k not in part_names}), parts)
     # No gliding tab underlines or scrolls: every key press would wait ~0.3 s for them, and
     # what a test checks (and a snapshot shows) is where they end.
     app.animation_level = "none"

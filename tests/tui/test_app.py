@@ -245,7 +245,7 @@ async def test_history_loads_at_start_up_and_new_captures_follow(workdir: Path):
     app = make_app(workdir, serve=False, store=store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app)
-        await wait_for(lambda: len(app.table.rows) == 5 and app.history_done, pilot)
+        await wait_for(lambda: len(app.table.rows) == 5 and app.main.history_done, pilot)
         assert [r.id for r in app.table.view] == [1, 2, 3, 4, 5]
         assert app.table.current.id == 5 and app.table.follow
         # Moving up turns follow off: a new capture does not move the cursor.
@@ -271,10 +271,10 @@ async def test_a_burst_is_coalesced(workdir: Path):
     app = make_app(workdir, serve=False)
     async with app.run_test(size=SIZE) as pilot:
         request = build_request("generic.order.created", app.config)
-        before = app.batches_taken
+        before = app.main.batches_taken
         await asyncio.gather(*(app.pipeline.handle(request) for _ in range(300)))
         await wait_for(lambda: len(app.table.rows) == 300, pilot)
-        assert app.batches_taken - before < 300
+        assert app.main.batches_taken - before < 300
         assert app.table.current.id == 300
 
 
@@ -292,7 +292,7 @@ async def test_copy_as_curl_uses_the_clipboard_and_shows_the_text(workdir: Path)
         assert isinstance(app.screen, CopiedScreen)
         copied = app.clipboard
         # The core's export form (SPEC §9), masked as everywhere else.
-        assert copied == to_curl(app.selected_capture(), app.local_base, app.masker)
+        assert copied == to_curl(app.main.selected_capture(), app.local_base, app.masker)
         assert copied.startswith("curl -sS -X POST 'http://127.0.0.1:0/events/webhook/demo/github'")
         assert "-H 'X-GitHub-Event: push'" in copied and "--data-binary" in copied
         assert "very-secret-token" not in copied and "Bear…(" in copied
@@ -320,6 +320,30 @@ async def test_every_action_is_in_the_footer_palette_and_help(workdir: Path):
         assert "sig:invalid" in text and "keymap.json" in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_the_main_screen_holds_the_table_and_its_keys_wait_under_a_modal(workdir: Path):
+    """Issue #17 item 6: the app keeps the lifecycle, MainScreen the table, the filter, the
+    history and the detail. Its keys act while it is on top; help and quit work everywhere."""
+    from inspector.tui.screens.main import MainScreen
+
+    app = make_app(workdir, serve=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        assert isinstance(app.screen, MainScreen) and app.screen_stack == [app.main]
+        assert app.table.screen is app.main and app.focused is app.table
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("s")  # the main screen's key: nothing under the help screen
+        assert isinstance(app.screen, HelpScreen)
+        # What the app queries is the main screen, whatever sits above it.
+        assert app.query_one("#requests") is app.table
+        await pilot.press("escape")
+        assert app.screen is app.main and app.focused is app.table
+        await pilot.press("s")
+        assert isinstance(app.screen, SamplePicker)
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0
 
 
 async def test_the_palette_runs_actions(workdir: Path):

@@ -89,7 +89,7 @@ async def test_every_key_on_hostile_captures_keeps_the_app_and_its_server_runnin
     app = make_app(workdir, store=store, tz=WEST)
     async with app.run_test(size=SIZE) as pilot:
         seen = record_notifications(app)
-        await wait_for(lambda: app.history_done and len(app.table.rows) == len(ids), pilot)
+        await wait_for(lambda: app.main.history_done and len(app.table.rows) == len(ids), pilot)
         app.table.follow = False  # resends must not move the cursor off the capture
         for n, ((label, _), cid) in enumerate(zip(captures, ids, strict=True)):
             assert app.table.select_id(cid)
@@ -148,7 +148,7 @@ async def test_the_body_view_cycles_through_a_body_nested_1000_levels(workdir: P
         await wait_for(lambda: app.detail.capture is not None, pilot)
         for mode in ("raw", "hex", "pretty"):
             await pilot.press("v")
-            assert app.body_mode == mode
+            assert app.main.body_mode == mode
         body = text_of(app.detail.query_one("#view-body"))
         assert "nested too deeply to pretty-print" in body and "[[[[" in body
         assert failures(seen) == []
@@ -171,12 +171,12 @@ async def test_a_gzip_bomb_is_inflated_for_display_only_up_to_the_limit(workdir:
 
 
 async def test_an_action_that_raises_is_an_error_notification_and_the_server_keeps_answering(workdir: Path, monkeypatch):
-    import inspector.tui.app as app_module
+    import inspector.tui.screens.main as main_module
 
     def broken(*args, **kwargs):
         raise UnicodeEncodeError("utf-8", "\udcff", 0, 1, "surrogates not allowed")
 
-    monkeypatch.setattr(app_module, "to_curl", broken)
+    monkeypatch.setattr(main_module, "to_curl", broken)
     app = make_app(workdir)
     async with app.run_test(size=SIZE) as pilot:
         seen = record_notifications(app)
@@ -200,9 +200,9 @@ async def test_a_handler_a_timer_a_worker_and_a_render_that_raise_are_reported(w
             raise RuntimeError("[/b] a bug")  # markup in the text must not break the toast
 
         # A message handler of ours.
-        monkeypatch.setattr(type(app), "on_sample_sent", boom)
-        app.send_sample("github.ping")
-        await wait_for(lambda: any("sample sent in InspectorApp failed: RuntimeError: [/b] a bug" in m for m in seen), pilot)
+        monkeypatch.setattr(type(app.main), "on_sample_sent", boom)
+        app.main.send_sample("github.ping")
+        await wait_for(lambda: any("sample sent in MainScreen failed: RuntimeError: [/b] a bug" in m for m in seen), pilot)
         await wait_for(lambda: app.table.row(1) is not None, pilot)
         # A row that cannot be drawn.
         monkeypatch.setattr(RequestTable, "_render_row", boom)
@@ -221,8 +221,8 @@ async def test_a_handler_a_timer_a_worker_and_a_render_that_raise_are_reported(w
         await pilot.press("r")
         await settle(app)
         # A timer's callback (the detail pane is filled from one).
-        monkeypatch.setattr(type(app), "_update_lower", boom)
-        app._schedule_detail(0.01)
+        monkeypatch.setattr(type(app.main), "update_lower", boom)
+        app.main._schedule_detail(0.01)
         await wait_for(lambda: any(m.startswith("showing the capture failed") for m in seen), pilot)
         assert app.is_running and app._exception is None
         assert await answered(app) == 200
@@ -384,17 +384,17 @@ async def test_a_keymap_value_that_is_not_a_key_is_a_problem_and_the_server_star
 async def test_the_server_starts_and_history_loads_when_the_screen_cannot_be_drawn(workdir: Path, monkeypatch):
     """A bug in drawing the welcome screen (as a core change once caused) is reported; it no
     longer ends on_mount before the server listens."""
-    from inspector.tui.app import InspectorApp
+    from inspector.tui.screens.main import MainScreen
 
     def boom(self, *args):
         raise TypeError("webhook_url() takes 3 positional arguments but 4 were given")
 
-    monkeypatch.setattr(InspectorApp, "_update_lower", boom)
+    monkeypatch.setattr(MainScreen, "update_lower", boom)
     store, _ = _seeded(workdir, [dict(HOSTILE)["empty body"]])
     app = make_app(workdir, store=store)
     async with app.run_test(size=SIZE) as pilot:
         seen = record_notifications(app)
-        await wait_for(lambda: app.history_done, pilot)
+        await wait_for(lambda: app.main.history_done, pilot)
         assert app.listening is not None and await answered(app) == 200
         assert app.is_running and app._exception is None
         # Said, each time it fails (the new capture's arrival redraws the lower pane too).

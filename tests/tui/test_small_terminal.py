@@ -143,7 +143,7 @@ async def test_escape_clears_the_filter_being_typed(workdir: Path):
         await pilot.press("escape")
         bar_input = app.query_one("#filter-input", Input)
         await wait_for(lambda: len(app.table.view) == 2, pilot)
-        assert bar_input.value == "" and app.filter_text == ""
+        assert bar_input.value == "" and app.main.filter_text == ""
         assert app.focused is app.table and not app.query_one("#filter").has_class("-visible")
 
 
@@ -185,7 +185,7 @@ async def test_a_reopened_filter_keeps_its_text_and_is_edited_not_replaced(workd
         await pilot.press(*" method:POST", "enter")
         await wait_for(lambda: app.focused is app.table, pilot)
         assert bar_input.value == "sig:invalid method:POST"
-        assert app.filter_text == "sig:invalid method:POST" and len(app.table.view) == 1
+        assert app.main.filter_text == "sig:invalid method:POST" and len(app.table.view) == 1
 
 
 # The command palette

@@ -34,7 +34,7 @@ async def test_an_import_by_another_process_shows_within_a_second(workdir):
     dump = workdir / "dump.json"
     dump.write_text(json.dumps([_export(n) for n in range(3)]))
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(lambda: app.history_done, pilot)
+        await wait_for(lambda: app.main.history_done, pilot)
         own = await app.pipeline.handle(_live_request(), origin="live", wait=True)
         await wait_for(lambda: app.table.row(own.id) is not None, pilot)
         proc = await asyncio.create_subprocess_exec(
@@ -60,7 +60,7 @@ async def test_an_import_by_another_process_shows_within_a_second(workdir):
         rows = app.table.rows
         assert [r.id for r in rows] == sorted(r.id for r in rows) and rows[0].id == own.id  # in id order
         assert [r.origin for r in rows] == ["live", "import", "import", "import"]  # marked like the rest
-        assert app.total == 4 and "4 captures" in str(app.table.border_title)
+        assert app.main.total == 4 and "4 captures" in str(app.table.border_title)
 
 
 async def test_a_row_another_writer_updates_later_is_refreshed(workdir):
@@ -72,16 +72,16 @@ async def test_a_row_another_writer_updates_later_is_refreshed(workdir):
     other = Store(store_path)
     app = make_app(workdir, store=Store(store_path))
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(lambda: app.history_done, pilot)
+        await wait_for(lambda: app.main.history_done, pilot)
         stored = other.insert(capture("slow"))
         await wait_for(lambda: app.table.row(stored.id) is not None, pilot, timeout=SECOND)
         assert app.table.select_id(stored.id)
-        await wait_for(lambda: app._detail_id == stored.id, pilot)
+        await wait_for(lambda: app.main._detail_id == stored.id, pilot)
         assert not app.table.row(stored.id).runs
         other.update(stored.id, runs=[_run("slow", "ok")])
         await wait_for(lambda: len(app.table.row(stored.id).runs) == 1, pilot, timeout=SECOND)
         assert app.table.row(stored.id).steps == 1  # the run's path, as the flow column shows it
-        await wait_for(lambda: app._detail_capture is not None and len(app._detail_capture.runs) == 1, pilot)
+        await wait_for(lambda: app.main._detail_capture is not None and len(app.main._detail_capture.runs) == 1, pilot)
         assert len(app.table.rows) == 1
     other.close()
 
@@ -95,7 +95,7 @@ async def test_ids_that_jump_show_the_rows_between_once_committed(workdir):
     slow, fast = Store(store_path), Store(store_path)
     app = make_app(workdir, store=Store(store_path))
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(lambda: app.history_done, pilot)
+        await wait_for(lambda: app.main.history_done, pilot)
         slow.db.execute("BEGIN IMMEDIATE")
         slow._reserve(5)
         slow.db.execute("COMMIT")
@@ -117,7 +117,7 @@ async def test_an_idle_watcher_reads_nothing(workdir):
     statements: list[str] = []
     polls: list[int] = []
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(lambda: app.history_done and app.store_watcher is not None, pilot)
+        await wait_for(lambda: app.main.history_done and app.store_watcher is not None, pilot)
         watcher = app.store_watcher
         real_poll = watcher.poll
         watcher.poll = lambda **kw: polls.append(1) or real_poll(**kw)

@@ -123,8 +123,9 @@ async def test_launch_wires_the_tunnel_and_forward_mode(workdir: Path):
     # A --public-url that does not reach us (loopback, so no test ever leaves the machine).
     args.public_url, args.forward_to = "http://127.0.0.1:9", "http://127.0.0.1:19/hook"
     app, store = build_app(args)
+    # From the start: the self-check can fail before run_test hands over the pilot.
+    seen = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
-        seen = record_notifications(app)
         await wait_for(lambda: app.tunnel.status.selfcheck is not None, pilot, timeout=15)
         await pilot.pause()
         text = header(app)

@@ -78,7 +78,7 @@ async def test_a_capture_numbered_below_those_shown_goes_to_its_place(workdir):
 
         # Wait for conditions, not for time: on a loaded machine the history page may still
         # be loading, and it would bring the later captures in on its own.
-        await wait_for(lambda: app.history_done, pilot)
+        await wait_for(lambda: app.main.history_done, pilot)
         for writer in writers:  # one id each, in this order
             _reserve(writer, 1)
         ids = [writer._next_id for writer in writers]
@@ -118,7 +118,7 @@ async def test_clear_view_hides_what_was_there_not_a_late_capture_numbered_below
     async with app.run_test(size=(120, 30)) as pilot:
         from tests.test_store_writers import capture
 
-        await wait_for(lambda: app.history_done, pilot)
+        await wait_for(lambda: app.main.history_done, pilot)
         _reserve(other, 2)
         first, hidden = other.insert(capture("e0")).id, third.insert(capture("e2")).id
         await wait_for(lambda: len(app.table.view) == 2, pilot)
@@ -131,10 +131,10 @@ async def test_clear_view_hides_what_was_there_not_a_late_capture_numbered_below
         await wait_for(lambda: len(app.table.view) == 2, pilot)
         assert [row.id for row in app.table.view] == [late, last]
         # A filter and a text search keep it too; `x` again shows everything.
-        assert app.set_filter("e1")
-        await wait_for(lambda: not app.searching, pilot)
+        assert app.main.set_filter("e1")
+        await wait_for(lambda: not app.main.searching, pilot)
         assert [row.id for row in app.table.view] == [late]
-        assert app.set_filter("")
+        assert app.main.set_filter("")
         assert [row.id for row in app.table.view] == [late, last]
         await pilot.press("x")
         assert [row.id for row in app.table.view] == ids
@@ -157,14 +157,14 @@ async def test_clear_view_shows_a_late_capture_that_a_history_page_brought_in_fi
     before = other.insert(capture("e0")).id
     app = make_app(workdir, store=Store(store_path), load_history=False)
     async with app.run_test(size=(120, 30)) as pilot:
-        app.history_done = False  # as if the history reader were still at work
+        app.main.history_done = False  # as if the history reader were still at work
         shown = third.insert(capture("e2")).id
         await wait_for(lambda: len(app.table.view) == 1, pilot)
         await pilot.press("x")
         assert app.table.view == []
         late = other.insert(capture("e1")).id
         assert before < late < shown
-        app.on_history_batch(HistoryBatch([Row(other.get(late)), Row(other.get(before))], 2, 3))
+        app.main.on_history_batch(HistoryBatch([Row(other.get(late)), Row(other.get(before))], 2, 3))
         assert app.table.view == []
         app._worker_capture(shown, True)  # an update of a row that was there: stays hidden
         await wait_for(lambda: len(app.table.view) == 1, pilot)
