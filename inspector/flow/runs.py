@@ -155,6 +155,7 @@ class RunError:
         )
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One condition a branch node tried: its value (or the error it gave) and where it leads."""

@@ -1,4 +1,4 @@
-"""Step and FlowRun get a faster __init__ (flow/runs.py `_quick_init`); they must stay the
+"""Step, FlowRun and Decision get a faster __init__ (flow/runs.py `_quick_init`); they must stay the
 frozen dataclasses they are declared as."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from inspector.flow.runs import RUN_KEYS, STEP_KEYS, FlowRun, Step
+from inspector.flow.runs import RUN_KEYS, STEP_KEYS, Decision, FlowRun, Step
 
 
 def test_defaults_keywords_equality_and_immutability_are_the_dataclass_ones():
@@ -25,3 +25,10 @@ def test_defaults_keywords_equality_and_immutability_are_the_dataclass_ones():
     with pytest.raises(TypeError):
         FlowRun(1, "f", colour="red")  # type: ignore[call-arg]
     assert FlowRun.from_json(run.to_json()).to_json() == run.to_json()
+    decision = Decision("x == 1", "b", error="boom", failed=True)
+    assert (decision.value, decision.source) == (None, None) and decision.to_json() == {
+        "expression": "x == 1",
+        "error": "boom",
+        "next": "b",
+    }
+    assert decision == Decision("x == 1", "b", None, "boom", True)
