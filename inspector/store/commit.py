@@ -50,7 +50,7 @@ class GroupCommit(StoreBase):
         new_id = self._take_id()
         result = decide(new_id) if decide is not None else None
         if isinstance(result, Capture):
-            capture = result.with_(id=new_id)
+            capture = result if result.id == new_id else result.with_(id=new_id)
         else:
             capture = capture.with_(id=new_id, response=result or capture.response)
         try:
