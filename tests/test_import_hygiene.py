@@ -80,3 +80,21 @@ def test_the_import_contracts_name_every_core_package():
     assert {"inspector.tui", "textual"} <= faces
     tui_contract = [c for c in contracts if c["source_modules"] == ["inspector.tui"]]
     assert tui_contract and "inspector.cli" in tui_contract[0]["forbidden_modules"]
+
+
+def test_the_command_line_is_parsed_without_loading_the_core():
+    """Every CLI process builds the parser of every command (the suite starts hundreds); a
+    command module imports what its handler needs inside the handler, so `--help`, a usage
+    error and the start of any command pay only for argparse and the CLI's own modules."""
+    code = (
+        "import sys\n"
+        "from inspector.__main__ import build_parser\n"
+        "build_parser()\n"
+        "faces = ('inspector.cli', 'inspector.__main__')\n"
+        "core = [m for m in sys.modules if m.startswith('inspector.') and not m.startswith(faces)]\n"
+        "heavy = [m for m in ('asyncio', 'aiohttp', 'textual', 'yaml', 'cryptography', 'orjson') if m in sys.modules]\n"
+        "print(sorted(core), heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[] []", f"building the parser imported {out.stdout.strip()}; import it in the handler instead"

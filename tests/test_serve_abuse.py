@@ -378,7 +378,7 @@ async def test_the_watcher_survives_running_out_of_file_descriptors_says_so_once
     import types
 
     from inspector import server
-    from inspector.cli import serve as serve_command
+    from inspector.cli import serve_lines
     from inspector.config import Config, ConfigError
 
     emfile = OSError(errno.EMFILE, os.strerror(errno.EMFILE))
@@ -409,7 +409,7 @@ async def test_the_watcher_survives_running_out_of_file_descriptors_says_so_once
         return Config()
 
     monkeypatch.setattr(server, "load_config", load_config)
-    monkeypatch.setattr(serve_command, "report_flows", lambda flows: None)
+    monkeypatch.setattr(serve_lines, "report_flows", lambda flows: None)
     answers = tmp_path / "answers.json"
     answers.write_text("{}")
     pipeline = types.SimpleNamespace(config=None)
@@ -418,7 +418,7 @@ async def test_the_watcher_survives_running_out_of_file_descriptors_says_so_once
     def apply(config):
         pipeline.config = config
 
-    task = asyncio.ensure_future(server.watch_files(flows, answers, apply, serve_command.ServeLines(), every=0.01))
+    task = asyncio.ensure_future(server.watch_files(flows, answers, apply, serve_lines.ServeLines(), every=0.01))
     try:
         await asyncio.sleep(0.05)
         answers.write_text('{"events-webhook": {}}')  # changed while reading it fails

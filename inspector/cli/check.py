@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from ..config import Config, ConfigError, load_config
-from ..pipeline import Pipeline
 from .common import (
     answers_path,
     make_tunnel,
@@ -16,7 +14,9 @@ from .options import AddCommand
 from .output import err, out
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..flow.model import Node
+    from ..pipeline import Pipeline
 
 NAME = "check"
 
@@ -26,6 +26,9 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ..config import Config, ConfigError, load_config
+    from ..pipeline import Pipeline
+
     path = answers_path(args)
     failed = False
     try:

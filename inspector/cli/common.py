@@ -10,17 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import Config, ConfigError, find_answers, load_config
-from ..flow.runs import FlowRun
-from ..model import Headers, Request
-from ..signatures import Masker
-from ..store import NoStore, Store, StoreError
 from .output import cell, err
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..discovery import Target
     from ..flow import Engine, FlowSet
-    from ..model import Capture
+    from ..flow.runs import FlowRun
+    from ..model import Capture, Request
+    from ..signatures import Masker
+    from ..store import Store
     from ..tunnel import Tunnel
 
 
@@ -32,11 +31,15 @@ class UsageError(Exception):
 
 
 def answers_path(args: argparse.Namespace) -> Path | None:
+    from ..config import find_answers
+
     return find_answers(args.answers)
 
 
 def open_config(args: argparse.Namespace, *, quiet: bool = False) -> Config | None:
     """Load answers.json; print where it came from and its warnings on stderr. None on error."""
+    from ..config import ConfigError, load_config
+
     path = answers_path(args)
     try:
         config = load_config(path)
@@ -99,7 +102,7 @@ def open_store(args: argparse.Namespace, *, server: bool = False, readonly: bool
     it shares the store with its --workers processes (see store.BUSY_GROUP). `readonly`: for
     list, show and export, which must not create, migrate or touch the file (a mistyped
     --store, another program's database); a missing store reads as empty, with a note."""
-    from ..store import SERVER_STOCK
+    from ..store import SERVER_STOCK, NoStore, Store, StoreError
 
     alone = (getattr(args, "workers", 1) or 1) <= 1 and getattr(args, "worker_socket", None) is None
     try:
@@ -176,6 +179,8 @@ def read_capped(path: str, limit: int) -> bytes:
 
 
 def request_from_args(args: argparse.Namespace, now: float) -> Request:
+    from ..model import Headers, Request
+
     headers = Headers(parse_header(h) for h in args.headers)
     method = args.method.upper()
     if not (method.isascii() and method.isalpha()):
@@ -257,6 +262,9 @@ def unreachable(args: argparse.Namespace, where: Target) -> str:
 
 
 def masker(args: argparse.Namespace) -> Masker:
+    from ..config import ConfigError, load_config
+    from ..signatures import Masker
+
     try:
         config = load_config(answers_path(args))
     except ConfigError:

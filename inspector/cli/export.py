@@ -7,7 +7,6 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..model import Capture, unicode_text
 from .common import (
     UsageError,
     check_http_url,
@@ -23,6 +22,7 @@ from .output import err, out, write_out
 if TYPE_CHECKING:
     from ..bundle import RedactPath
     from ..config import Config
+    from ..model import Capture
 
 NAME = "export"
 
@@ -50,6 +50,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
 
 def handle(args: argparse.Namespace) -> int:
     from ..export import export, write_private
+    from ..model import unicode_text
 
     ids = [parse_id(i) for i in args.ids]
     check_http_url("--to", args.to)

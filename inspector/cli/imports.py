@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
-from ..config import Config
-from ..model import Capture, Request
-from ..pipeline import Pipeline
 from .common import (
     open_config,
     open_store,
@@ -16,6 +14,10 @@ from .common import (
 )
 from .options import AddCommand
 from .output import err, out
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..model import Request
 
 NAME = "import"
 
@@ -36,6 +38,8 @@ MAX_IMPORT_FILE = 256 << 20
 
 def handle(args: argparse.Namespace) -> int:
     from ..export import ImportFailed, read_imported
+    from ..model import Capture
+    from ..pipeline import Pipeline
 
     try:
         raw = read_capped(args.file, MAX_IMPORT_FILE)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from ..filters import FilterError, parse_filter
-from ..model import Capture, iso_time
 from .common import (
     UsageError,
     open_store,
 )
 from .options import AddCommand, positive
 from .output import cell, dump, out
+
+if TYPE_CHECKING:
+    from ..model import Capture
 
 NAME = "list"
 
@@ -25,6 +27,9 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ..filters import FilterError, parse_filter
+    from ..model import iso_time
+
     try:
         keep = parse_filter(args.filter)
     except FilterError as exc:

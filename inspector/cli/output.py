@@ -8,8 +8,6 @@ import re
 import sys
 from typing import Any
 
-from ..model import json_text, unicode_text
-
 
 class OutputFailed(Exception):
     """stdout cannot be written (a full disk, /dev/full, an I/O error): one line, exit 2."""
@@ -24,6 +22,8 @@ def write_out(text: str, *, json_doc: bool = False) -> None:
     and lone surrogates become U+FFFD, as in the TUI; characters an ASCII or C locale lacks
     become backslash escapes, or \\u escapes in a JSON document (`json_doc`), which keeps
     it the same document."""
+    from ..model import unicode_text
+
     stream = sys.stdout
     if stream is None:  # started with stdout closed (`>&-`): as print() does, nothing to write
         return
@@ -68,6 +68,8 @@ def dump(data: Any) -> str:
     UTF-8 and for lone surrogates (strict JSON parsers reject them even as \\u escapes), and
     null for a number that is not finite (Python would write NaN or Infinity, which no JSON
     parser has to accept)."""
+    from ..model import json_text, unicode_text
+
     text = unicode_text(json_text(data, ensure_ascii=False, indent=2))
     return text if _stdout_is_utf8() else ascii_json(text)
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from ..signatures import Masker
 from .common import (
     UsageError,
     check_http_url,
@@ -52,7 +50,10 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace) -> int:
+    import asyncio
+
     from ..resend import ResendOrder, Running, resend
+    from ..signatures import Masker
 
     cid = parse_id(args.id)
     edits = _edits(args)

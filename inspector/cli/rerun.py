@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..filters import FilterError, parse_filter
 from .common import UsageError, masker, open_config, open_flows, open_store, parse_id
 from .options import AddCommand, positive
 from .output import cell, dump, err, out
@@ -34,6 +33,7 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ..filters import FilterError, parse_filter
     from ..rerun import IgnoreError, Rerunner, parse_ignore, summarize
 
     try:

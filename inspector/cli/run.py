@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..model import Capture, json_text
-from ..pipeline import CAPTURE_HEADER, Pipeline
-from ..signatures import Masker
 from .common import (
     format_run,
     open_config,
@@ -18,6 +14,9 @@ from .common import (
 )
 from .options import AddCommand, headers_and_body
 from .output import cell, dump, err, out
+
+if TYPE_CHECKING:
+    from ..model import Capture
 
 NAME = "run"
 
@@ -36,6 +35,11 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ..pipeline import Pipeline
+    from ..signatures import Masker
+
     config = open_config(args, quiet=True)
     if config is None:
         return 2
@@ -106,6 +110,9 @@ def _unnumbered_answer(capture: Capture) -> tuple[list[tuple[str, str]], Any, by
     so the capture id the pipeline numbered it with (X-Inspector-Capture, the "id" of the
     inspector's own JSON answers) names no capture and is left out; an answer a flow wrote
     is shown exactly, an "id" of its own included."""
+    from ..model import json_text
+    from ..pipeline import CAPTURE_HEADER
+
     response = capture.response
     if response is None:
         return [], None, b""

@@ -4,8 +4,8 @@ inspector or another URL."""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from ..model import Request
 from .common import (
     UsageError,
     check_http_url,
@@ -16,6 +16,9 @@ from .common import (
 )
 from .options import AddCommand
 from .output import err, out
+
+if TYPE_CHECKING:
+    from ..model import Request
 
 NAME = "send"
 
@@ -89,6 +92,7 @@ def _send_fixture(args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
     from ..fixtures import FixtureError, load_fixture
+    from ..model import Request
     from ..replay import ReplayError, resign_request
 
     check_http_url("--to", args.to)

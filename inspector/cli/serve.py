@@ -3,35 +3,32 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .. import heap
-from ..config import Config
-from ..model import Capture
-from ..pipeline import DRAIN_SECONDS, DRAIN_SECONDS_TUI, REJECTED_NOTE, Pipeline
-from ..server import SessionEvents
-from ..store import Store
 from .common import (
     make_tunnel,
     open_config,
     open_flows,
     open_store,
-    report_flows,
 )
 from .options import AddCommand, forward_to, workers_option
 from .output import err, out
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from ..config import Config
     from ..flow import FlowSet
+    from ..model import Capture
+    from ..pipeline import Pipeline
     from ..receiver import Receiver
+    from ..store import Store
     from ..tunnel import TunnelStatus
 
 NAME = "serve"
@@ -232,6 +229,8 @@ class LineBuffer:
 
 def rejection(c: Capture) -> str | None:
     """Why HTTP's parser refused the request, for a capture of one; else None."""
+    from ..pipeline import REJECTED_NOTE
+
     for note in c.notes:
         if note.startswith(REJECTED_NOTE):
             return note[len(REJECTED_NOTE) :]
@@ -240,6 +239,8 @@ def rejection(c: Capture) -> str | None:
 
 def summary_line(c: Capture) -> str:
     """`[202] POST /events/webhook/demo/github  sig=valid  flows=1  3.1ms`"""
+    from ..pipeline import REJECTED_NOTE
+
     status = c.response.status if c.response else "---"
     took = c.response.duration_ms if c.response and c.response.duration_ms is not None else 0.0
     target = c.request.target
@@ -319,55 +320,16 @@ def worker_argv(args: argparse.Namespace, port: int, *, report: bool = False) ->
     return argv_for(ServeOptions.from_args(args), port, report=report)
 
 
-class ServeLines(SessionEvents):
-    """`serve`'s face on the server session: what happens, as the lines SPEC §10 names
-    (stderr for notes, warnings and reloads; stdout, through `TunnelPrinter`, for the tunnel)."""
-
-    def __init__(self) -> None:
-        self.printer: Callable[[Any], None] | None = None
-
-    def warning(self, text: str) -> None:
-        err(f"warning: {text}")
-
-    def worker_line(self, text: str) -> None:
-        err(text)
-
-    def tunnel_changed(self, status: Any) -> None:
-        if self.printer is not None:
-            self.printer(status)
-
-    def flows_reloaded(self, flows: Any) -> None:
-        err("flows changed; reloaded")
-        report_flows(flows)
-
-    def answers_reloaded(self, path: Path, config: Config) -> None:
-        err(f"answers: {path} changed; reloaded")
-        for w in config.warnings:
-            err(f"warning: {w}")
-
-    def answers_failed(self, path: Path, problems: list[str]) -> None:
-        for problem in problems:
-            err(f"error: {problem}")
-        err("answers: keeping the previous configuration until the file is fixed")
-
-    def watch_trouble(self, why: str, every: float) -> None:
-        err(
-            f"warning: could not check flows and answers.json for changes ({why}); "
-            f"serving goes on with what is loaded, and the check is retried every {every:g} s"
-        )
-
-    def watch_recovered(self) -> None:
-        err("note: flows and answers.json are watched again")
-
-    def interrupted(self, left: int) -> None:
-        err(f"stopped: {left} flow run(s) did not finish in time and are recorded as interrupted")
-
-
 async def _serve_worker(args: argparse.Namespace, config: Config, store: Store) -> int:
     """One of `serve --workers`' processes: answer on the inherited socket, print request
     lines, follow the parent (see workers.py)."""
+    import asyncio
+
+    from .. import heap
+    from ..pipeline import DRAIN_SECONDS, DRAIN_SECONDS_TUI
     from ..server import ServeOptions, ServerSession
     from ..workers import Channel, follow_parent, inherited_socket
+    from .serve_lines import ServeLines
 
     flows, engine = open_flows(args, quiet=True)
     session = ServerSession(config, flows, store, ServeOptions.from_args(args), events=ServeLines(), engine=engine, record=False)
@@ -402,7 +364,11 @@ async def _serve_worker(args: argparse.Namespace, config: Config, store: Store) 
 
 
 async def _serve(args: argparse.Namespace, config: Config, store: Store) -> int:
+    import asyncio
+
+    from .. import heap
     from ..server import ServeOptions, ServerSession
+    from .serve_lines import ServeLines
 
     if getattr(args, "worker_socket", None) is not None and getattr(args, "worker_channel", None) is not None:
         return await _serve_worker(args, config, store)

@@ -6,7 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from ..flow.runs import runs_from_json
 from .common import (
     format_run,
     masker,
@@ -62,6 +61,8 @@ def _form_document(d: dict) -> Any:
 
 
 def show_text(d: dict) -> None:
+    from ..flow.runs import runs_from_json
+
     out(
         f"capture {d['id']}  {cell(d['received_at'])}  origin={cell(d['origin'])}"
         + (f"  replay of {cell(d['replay_of'])}" if d["replay_of"] else "")

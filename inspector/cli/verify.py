@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import time
 
-from ..pipeline import Pipeline
 from .common import (
     open_config,
     request_from_args,
@@ -24,6 +23,8 @@ def add_parser(add: AddCommand) -> argparse.ArgumentParser:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ..pipeline import Pipeline
+
     config = open_config(args, quiet=args.json)
     if config is None:
         return 2
