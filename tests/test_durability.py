@@ -6,53 +6,23 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import aiohttp
 import pytest
 
 from inspector.store import Store
-from tests.conftest import ROOT
+from tests.harness import ServeProcess
 
 
 def start_serve(tmp_path, store, workers=1):
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "inspector",
-            "--answers",
-            str(ROOT / "answers.example.json"),
-            "--flows",
-            str(ROOT / "flows"),
-            "--store",
-            str(store),
-            "--tunnel",
-            "none",
-            "serve",
-            "--port",
-            "0",
-            "--workers",
-            str(workers),
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    line = proc.stdout.readline().strip()
-    assert line.startswith("listening on "), (line, proc.stderr.read() if proc.poll() is not None else "")
-    if workers > 1:  # wait until every process answers
-        while "processes answer on port" not in (said := proc.stderr.readline()):
-            assert said, "serve exited before its workers were up"
-    # Drain stdout so the server never blocks on a full pipe.
-    import threading
-
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-    return proc, line.split()[-1]
+    """serve with `workers` processes, once every one answers: the process and its URL."""
+    serve = ServeProcess(tmp_path, store, "--tunnel", "none", "--workers", str(workers))
+    line = serve.next_line()
+    assert line.startswith("listening on "), line
+    if workers > 1:
+        serve.wait_for_workers()
+    return serve.proc, line.split()[-1]
 
 
 async def load(url: str, total: int, concurrency: int, path_for, on_answer, stop_after: int | None = None, stop=None):

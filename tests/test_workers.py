@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from argparse import Namespace
 from pathlib import Path
@@ -27,6 +26,7 @@ from inspector.receiver import PortInUse, listening_socket, shared_listening_soc
 from inspector.signatures.verify import sign_request
 from inspector.workers import WorkerPool, worker_env
 from tests.conftest import ROOT
+from tests.harness import ServeProcess
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreading is Linux's")
 
@@ -178,41 +178,12 @@ def test_lines_are_written_whole_and_small_enough_to_stay_whole(monkeypatch):
 
 def test_serve_with_workers_answers_prints_and_stops(tmp_path):
     """As a user runs it: every request answered once, one whole line each, all stored."""
-    import subprocess
-
     store = tmp_path / "c.sqlite3"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "inspector",
-            "--answers",
-            str(ROOT / "answers.example.json"),
-            "--flows",
-            str(ROOT / "flows"),
-            "--store",
-            str(store),
-            "--tunnel",
-            "none",
-            "serve",
-            "--port",
-            "0",
-            "--workers",
-            "2",
-            "--json",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    serve = ServeProcess(tmp_path, store, "--tunnel", "none", "--workers", "2", "--json")
+    proc = serve.proc
     try:
-        url = json.loads(proc.stdout.readline())["listening"]
-        while b"processes answer on port" not in (said := proc.stderr.readline()):
-            assert said, "serve exited before its workers were up"
-        printed_lines: list[bytes] = []
-        reader = threading.Thread(target=lambda: printed_lines.extend(proc.stdout), daemon=True)
-        reader.start()  # a full pipe would stall serve
+        url = json.loads(serve.next_line())["listening"]
+        serve.wait_for_workers()
 
         async def send() -> list[int]:
             ids = []
@@ -232,8 +203,7 @@ def test_serve_with_workers_answers_prints_and_stops(tmp_path):
         assert len(set(ids)) == 300
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0, proc.stderr.read()
-        reader.join(10)
-        printed = [json.loads(line) for line in printed_lines]  # every line whole JSON
+        printed = [json.loads(line) for line in serve.rest()]  # every line whole JSON
         assert sorted(p["id"] for p in printed) == sorted(ids)
         from inspector.store import Store
 
@@ -243,8 +213,7 @@ def test_serve_with_workers_answers_prints_and_stops(tmp_path):
         finally:
             s.close()
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        serve.kill()
 
 
 LOUD_CHILD = r"""

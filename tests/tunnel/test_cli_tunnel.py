@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import signal
 import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FAKE_NGROK, free_port
+from tests.harness import ServeProcess, inspector_argv
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from .conftest import FAKE_NGROK, free_port
 
 
 def cli_env(tmp_path, **extra) -> dict:
@@ -31,51 +27,11 @@ def cli_env(tmp_path, **extra) -> dict:
     return env
 
 
-class Serve:
-    """`webhook-inspector serve` in a subprocess; stdout read line by line as it is flushed."""
+class Serve(ServeProcess):
+    """`webhook-inspector serve` in a subprocess, in the environment cli_env makes."""
 
     def __init__(self, tmp_path, *args, **env):
-        cmd = [
-            sys.executable,
-            "-m",
-            "inspector",
-            "--answers",
-            str(ROOT / "answers.example.json"),
-            "--flows",
-            str(ROOT / "flows"),
-            "--store",
-            str(tmp_path / "captures.sqlite3"),
-            "serve",
-            *args,
-        ]
-        if "--port" not in args:
-            cmd += ["--port", "0"]
-        self.proc = subprocess.Popen(
-            cmd, cwd=tmp_path, env=cli_env(tmp_path, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.stdout: list[str] = []
-        threading.Thread(target=lambda: [self.lines.put(ln.rstrip("\n")) for ln in self.proc.stdout], daemon=True).start()
-
-    def next_line(self, timeout=15.0) -> str:
-        try:
-            line = self.lines.get(timeout=timeout)
-        except queue.Empty:
-            self.proc.kill()
-            raise AssertionError(
-                f"no line from serve within {timeout}s; so far: {self.stdout}; stderr: {self.proc.stderr.read()}"
-            ) from None
-        self.stdout.append(line)
-        return line
-
-    def stop(self) -> tuple[int, str]:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            code = self.proc.wait(timeout=15)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-        return code, self.proc.stderr.read()
+        super().__init__(tmp_path, tmp_path / "captures.sqlite3", *args, env=cli_env(tmp_path, **env))
 
 
 def post(url, body=b"{}", method="POST"):
@@ -228,17 +184,7 @@ def test_check_with_a_public_url_that_is_not_a_url_is_a_usage_error(tmp_path):
 
 
 def run_check(tmp_path, *args):
-    cmd = [
-        sys.executable,
-        "-m",
-        "inspector",
-        "--answers",
-        str(ROOT / "answers.example.json"),
-        "--flows",
-        str(ROOT / "flows"),
-        "check",
-        *args,
-    ]
+    cmd = inspector_argv("check", *args)
     return subprocess.run(cmd, cwd=tmp_path, env=cli_env(tmp_path), capture_output=True, text=True, timeout=60)
 
 
