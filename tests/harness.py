@@ -1,5 +1,6 @@
 """Harnesses the suites share: the inspector as a user runs it (`python -m inspector serve` in a
-process of its own)."""
+process of its own) and as the tests drive it in process (a receiver, its pipeline and a real
+store on port 0)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ import queue
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
+import aiohttp
+
+from inspector.config import Config
+from inspector.flow import Engine, FlowSet
+from inspector.model import Capture
+from inspector.pipeline import Pipeline
+from inspector.receiver import Receiver
+from inspector.store import Store
 from tests.conftest import ROOT
 
 
@@ -91,3 +102,52 @@ class ServeProcess:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(15)
+
+
+def reread(store_path: Path, capture_id: int) -> Capture | None:
+    """A capture as a second connection reads it, as `show` would."""
+    other = Store(store_path)
+    try:
+        return other.get(capture_id)
+    finally:
+        other.close()
+
+
+class LiveServer:
+    """A receiver and its pipeline in this process, on port 0, storing into a real store in
+    `tmp_path` (or `store`) and running `flows` ({name: .ygtc text}); `post` sends through a
+    client that leaves answers as they came (no decompression)."""
+
+    def __init__(self, tmp_path: Path, flows: dict[str, str], *, config: Config | None = None, store: Store | None = None) -> None:
+        folder = tmp_path / "flows"
+        folder.mkdir(exist_ok=True)
+        for name, text in flows.items():
+            (folder / f"{name}.ygtc").write_text(textwrap.dedent(text).lstrip("\n"))
+        flow_set = FlowSet.load(folder)
+        assert not flow_set.errors, flow_set.errors
+        self.store_path = tmp_path / "captures.sqlite3"
+        self.store = store or Store(self.store_path)
+        self.pipeline = Pipeline(config or Config(), self.store, engine=Engine(flow_set))
+        self.receiver = Receiver(self.pipeline, "127.0.0.1", 0)
+
+    async def __aenter__(self) -> LiveServer:
+        await self.receiver.start()
+        self.session = aiohttp.ClientSession(auto_decompress=False)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.close()
+        await self.receiver.stop()
+        await self.pipeline.drain(5)
+        await self.pipeline.close()
+        self.store.close()
+
+    async def post(self, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, bytes, Any]:
+        """(status, body bytes, headers) of the answer."""
+        async with self.session.post(
+            self.receiver.url + path, data=body, headers=headers or {}, timeout=aiohttp.ClientTimeout(total=15)
+        ) as resp:
+            return resp.status, await resp.read(), resp.headers
+
+    def reread(self, capture_id: int | str) -> Capture | None:
+        return reread(self.store_path, int(capture_id))

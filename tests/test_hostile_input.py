@@ -8,19 +8,14 @@ import functools
 import gzip
 import json
 import struct
-import textwrap
 import zlib
 
-import aiohttp
 import pytest
 
-from inspector.config import Config
-from inspector.flow import Engine, FlowSet
+from inspector.flow import FlowSet
 from inspector.flow.engine import MAX_DECODED_BYTES, MAX_PAYLOAD_DEPTH, decode_body, parse_payload
 from inspector.model import Headers, Request
-from inspector.pipeline import Pipeline
-from inspector.receiver import Receiver
-from inspector.store import Store
+from tests.harness import LiveServer
 
 ECHO = """
 name: echo
@@ -46,43 +41,11 @@ triggers:
 """
 
 
-class Server:
-    def __init__(self, tmp_path, flows: dict[str, str] | None = None, **config):
-        folder = tmp_path / "flows"
-        folder.mkdir(exist_ok=True)
-        for name, text in (flows or {"echo": ECHO}).items():
-            (folder / f"{name}.ygtc").write_text(textwrap.dedent(text).lstrip("\n"))
-        fs = FlowSet.load(folder)
-        assert not fs.errors, fs.errors
-        self.store_path = tmp_path / "captures.sqlite3"
-        self.store = Store(self.store_path)
-        self.pipeline = Pipeline(Config(**config), self.store, engine=Engine(fs))
-        self.receiver = Receiver(self.pipeline, "127.0.0.1", 0)
+class Server(LiveServer):
+    """The echo flow on a real store in tmp_path, served on port 0."""
 
-    async def __aenter__(self):
-        await self.receiver.start()
-        self.session = aiohttp.ClientSession(auto_decompress=False)
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.session.close()
-        await self.receiver.stop()
-        await self.pipeline.drain(5)
-        await self.pipeline.close()
-        self.store.close()
-
-    async def post(self, path, body=b"", headers=None):
-        async with self.session.post(
-            self.receiver.url + path, data=body, headers=headers or {}, timeout=aiohttp.ClientTimeout(total=15)
-        ) as resp:
-            return resp.status, await resp.read(), resp.headers
-
-    def reread(self, cid):
-        other = Store(self.store_path)  # a second connection, as `show` would open
-        try:
-            return other.get(int(cid))
-        finally:
-            other.close()
+    def __init__(self, tmp_path):
+        super().__init__(tmp_path, {"echo": ECHO})
 
 
 JSON = {"Content-Type": "application/json"}

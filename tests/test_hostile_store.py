@@ -15,12 +15,9 @@ import aiohttp
 import pytest
 
 import inspector.store.codec as store_module
-from inspector.config import Config
-from inspector.flow import Engine, FlowSet
 from inspector.model import Capture, Headers, Request, Response, SignatureResult
-from inspector.pipeline import Pipeline
-from inspector.receiver import Receiver
 from inspector.store import Store, StoreError
+from tests.harness import LiveServer, reread
 
 
 def capture(n: int = 0, body: bytes = b"{}", runs: tuple = ()) -> Capture:
@@ -61,14 +58,6 @@ def run_with_output(output) -> dict:
 
 def answer(cid: int) -> Response:
     return Response.json(200, {"id": cid})
-
-
-def reread(path, cid):
-    other = Store(path)
-    try:
-        return other.get(cid)
-    finally:
-        other.close()
 
 
 # Item 2: one refused row never takes the rest of its group commit down
@@ -248,33 +237,14 @@ triggers:
 """
 
 
-class Server:
+class Server(LiveServer):
+    """The echo flow on a store in tmp_path (or `store`), served on port 0; `post` sends JSON."""
+
     def __init__(self, tmp_path, store: Store | None = None):
-        folder = tmp_path / "flows"
-        folder.mkdir(exist_ok=True)
-        (folder / "echo.ygtc").write_text(textwrap.dedent(ECHO).lstrip("\n"))
-        self.store_path = tmp_path / "captures.sqlite3"
-        self.store = store or Store(self.store_path, quiet_stock=64)
-        self.pipeline = Pipeline(Config(), self.store, engine=Engine(FlowSet.load(folder)))
-        self.receiver = Receiver(self.pipeline, "127.0.0.1", 0)
+        super().__init__(tmp_path, {"echo": ECHO}, store=store or Store(tmp_path / "captures.sqlite3", quiet_stock=64))
 
-    async def __aenter__(self):
-        await self.receiver.start()
-        self.session = aiohttp.ClientSession()
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.session.close()
-        await self.receiver.stop()
-        await self.pipeline.drain(5)
-        await self.pipeline.close()
-        self.store.close()
-
-    async def post(self, path="/events/webhook/demo/echo", body=b'{"a": 1}'):
-        async with self.session.post(
-            self.receiver.url + path, data=body, headers={"Content-Type": "application/json"}, timeout=aiohttp.ClientTimeout(total=15)
-        ) as resp:
-            return resp.status, await resp.read(), resp.headers
+    async def post(self, path="/events/webhook/demo/echo", body=b'{"a": 1}', headers=None):
+        return await super().post(path, body, headers or {"Content-Type": "application/json"})
 
 
 async def test_a_capture_that_will_not_encode_is_kept_with_a_500_that_says_why(tmp_path, monkeypatch):
