@@ -104,6 +104,32 @@ class ServeProcess:
             self.proc.wait(15)
 
 
+# A flow for requests to /events/webhook/<tenant>/echo: its script returns the payload, and
+# it answers `status` from the payload (200 without one) with the payload's `value` in X-Echo.
+ECHO_FLOW = """
+name: echo
+nodes:
+  - id: look
+    type: script
+    config:
+      script: |
+        let data = event.payload;
+        data
+    next: reply
+  - id: reply
+    type: http_response
+    config:
+      status: "{{ event.payload?.status ?? 200 }}"
+      headers:
+        X-Echo: "{{ event.payload?.value ?? 'plain' }}"
+      body:
+        ok: true
+triggers:
+  - type: event
+    event_type: "echo"
+"""
+
+
 def reread(store_path: Path, capture_id: int) -> Capture | None:
     """A capture as a second connection reads it, as `show` would."""
     other = Store(store_path)
@@ -115,13 +141,15 @@ def reread(store_path: Path, capture_id: int) -> Capture | None:
 
 class LiveServer:
     """A receiver and its pipeline in this process, on port 0, storing into a real store in
-    `tmp_path` (or `store`) and running `flows` ({name: .ygtc text}); `post` sends through a
-    client that leaves answers as they came (no decompression)."""
+    `tmp_path` (or `store`) and running `flows` ({name: .ygtc text}; the echo flow unless
+    given); `post` sends through a client that leaves answers as they came (no decompression)."""
 
-    def __init__(self, tmp_path: Path, flows: dict[str, str], *, config: Config | None = None, store: Store | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, flows: dict[str, str] | None = None, *, config: Config | None = None, store: Store | None = None
+    ) -> None:
         folder = tmp_path / "flows"
         folder.mkdir(exist_ok=True)
-        for name, text in flows.items():
+        for name, text in (flows or {"echo": ECHO_FLOW}).items():
             (folder / f"{name}.ygtc").write_text(textwrap.dedent(text).lstrip("\n"))
         flow_set = FlowSet.load(folder)
         assert not flow_set.errors, flow_set.errors

@@ -15,38 +15,7 @@ import pytest
 from inspector.flow import FlowSet
 from inspector.flow.engine import MAX_DECODED_BYTES, MAX_PAYLOAD_DEPTH, decode_body, parse_payload
 from inspector.model import Headers, Request
-from tests.harness import LiveServer
-
-ECHO = """
-name: echo
-nodes:
-  - id: look
-    type: script
-    config:
-      script: |
-        let data = event.payload;
-        data
-    next: reply
-  - id: reply
-    type: http_response
-    config:
-      status: "{{ event.payload?.status ?? 200 }}"
-      headers:
-        X-Echo: "{{ event.payload?.value ?? 'plain' }}"
-      body:
-        ok: true
-triggers:
-  - type: event
-    event_type: "echo"
-"""
-
-
-class Server(LiveServer):
-    """The echo flow on a real store in tmp_path, served on port 0."""
-
-    def __init__(self, tmp_path):
-        super().__init__(tmp_path, {"echo": ECHO})
-
+from tests.harness import LiveServer as Server  # the echo flow (ECHO_FLOW)
 
 JSON = {"Content-Type": "application/json"}
 

@@ -216,32 +216,12 @@ def test_a_damaged_column_is_named_in_the_note(tmp_path, column, value):
 
 # Item 4: anything that raises while storing keeps the request with a 500 and a note
 
-ECHO = """
-name: echo
-nodes:
-  - id: look
-    type: script
-    config:
-      script: |
-        event.payload
-    next: reply
-  - id: reply
-    type: http_response
-    config:
-      status: 200
-      body:
-        ok: true
-triggers:
-  - type: event
-    event_type: "echo"
-"""
-
 
 class Server(LiveServer):
     """The echo flow on a store in tmp_path (or `store`), served on port 0; `post` sends JSON."""
 
     def __init__(self, tmp_path, store: Store | None = None):
-        super().__init__(tmp_path, {"echo": ECHO}, store=store or Store(tmp_path / "captures.sqlite3", quiet_stock=64))
+        super().__init__(tmp_path, store=store or Store(tmp_path / "captures.sqlite3", quiet_stock=64))
 
     async def post(self, path="/events/webhook/demo/echo", body=b'{"a": 1}', headers=None):
         return await super().post(path, body, headers or {"Content-Type": "application/json"})
