@@ -132,38 +132,18 @@ def row_values(capture: Capture, capture_id: int) -> tuple[Capture, tuple]:
     runs, note = trace_text(capture.runs) if capture.runs else ("[]", None)
     if note is not None:
         capture = capture.with_(notes=capture.notes + (note,))
-    req = capture.request
     response = capture.response
-    return capture, (
-        capture_id,
-        req.received_at,
-        req.method,
-        req.path,
-        req.query,
-        capture.tenant,
-        capture.event_type,
-        _dumps(req.headers.items),
-        req.body,
-        req.body_size,
-        int(req.truncated),
-        req.client,
-        capture.origin,
-        capture.replay_of,
-        _dumps(capture.signature.to_json()),
-        capture.signature.status,
-        response.status if response else None,
-        _dumps(response.headers.items) if response else None,
-        response.body if response else None,
-        response.duration_ms if response else None,
-        runs,
-        _dumps(list(capture.notes)) if capture.notes else "[]",
-    )
+    headers = _dumps(capture.request.headers.items)
+    signature = _dumps(capture.signature.to_json())
+    response_headers = _dumps(response.headers.items) if response else None
+    notes = _dumps(list(capture.notes)) if capture.notes else "[]"
+    return capture, _row(capture, capture_id, headers, signature, capture.signature.status, response_headers, runs, notes)
 
 
 def minimal_row(capture: Capture, capture_id: int) -> tuple:
     """The row of `capture` from what cannot fail to encode: the request as received, the
     answer, the notes; a signature verdict that will not encode is kept as its status."""
-    req, response = capture.request, capture.response
+    response, sig = capture.response, capture.signature
 
     def text(value: Any, fallback: str) -> str:
         try:
@@ -171,7 +151,30 @@ def minimal_row(capture: Capture, capture_id: int) -> tuple:
         except Exception:
             return fallback
 
-    sig = capture.signature
+    return _row(
+        capture,
+        capture_id,
+        text([list(h) for h in capture.request.headers.items], "[]"),
+        text(sig.to_json(), text({"status": str(sig.status)}, "{}")),
+        str(sig.status),
+        text([list(h) for h in response.headers.items], "[]") if response else None,
+        "[]",
+        text([str(n) for n in capture.notes], "[]"),
+    )
+
+
+def _row(
+    capture: Capture,
+    capture_id: int,
+    headers: str,
+    signature: str,
+    signature_status: Any,
+    response_headers: str | None,
+    runs: str,
+    notes: str,
+) -> tuple:
+    """The INSERT values of `capture`, its encoded columns given."""
+    req, response = capture.request, capture.response
     return (
         capture_id,
         req.received_at,
@@ -180,21 +183,21 @@ def minimal_row(capture: Capture, capture_id: int) -> tuple:
         req.query,
         capture.tenant,
         capture.event_type,
-        text([list(h) for h in req.headers.items], "[]"),
+        headers,
         req.body,
         req.body_size,
         int(req.truncated),
         req.client,
         capture.origin,
         capture.replay_of,
-        text(sig.to_json(), text({"status": str(sig.status)}, "{}")),
-        str(sig.status),
+        signature,
+        signature_status,
         response.status if response else None,
-        text([list(h) for h in response.headers.items], "[]") if response else None,
+        response_headers,
         response.body if response else None,
         response.duration_ms if response else None,
-        "[]",
-        text([str(n) for n in capture.notes], "[]"),
+        runs,
+        notes,
     )
 
 
