@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -237,7 +237,7 @@ class Headers:
             out.append((name, value))
         return Headers(out)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Header]:
         return iter(self.items)
 
     def __len__(self) -> int:

@@ -179,7 +179,7 @@ async def watch_files(
     When watching itself fails (out of file descriptors, a folder gone unreadable), that is
     said once, serving goes on with what is loaded, and the check is tried again each time."""
 
-    def stamp() -> tuple | None:
+    def stamp() -> tuple[int, int] | None:
         try:
             st = answers.stat() if answers else None
         except OSError:
@@ -265,8 +265,8 @@ class ServerSession:
         self.pool: Any = None
         self.tunnel: Any = None
         self._unfollow: list[Callable[[], None]] = []
-        self._tunnel_task: asyncio.Task | None = None
-        self._watcher: asyncio.Task | None = None
+        self._tunnel_task: asyncio.Task[Any] | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self._sockets: list[Any] = []
         self._stopped = False
         in_memory = str(getattr(store, "path", ":memory:")) == ":memory:"
@@ -370,7 +370,8 @@ class ServerSession:
         finally:
             for w in waits:
                 w.cancel()
-        return self.pool.all_ready.is_set()
+        ready: bool = self.pool.all_ready.is_set()
+        return ready
 
     @property
     def processes_answering(self) -> int:

@@ -10,6 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# What to try instead of a statement SQLite refused, given why: (SQL, parameters) pairs.
+Fallbacks = Callable[[str], list[tuple[str, Any]]]
+# A statement of a write: (SQL, parameters, the future of the request waiting for it or None,
+# its Fallbacks or None).
+Statement = tuple[Any, ...]
+
 
 class StoreBase:
     path: Path
@@ -26,7 +32,7 @@ class StoreBase:
     _spare: list[tuple[int, int]]
     _ahead: int
     _stocked_at: float
-    _group: list[tuple[Any, ...]]
+    _group: list[Statement]
     _waiters: list[asyncio.Future[None]]
     _flush_handle: asyncio.Handle | None
     _retrying_since: float
@@ -46,7 +52,13 @@ class StoreBase:
         def _give_back(self) -> None: ...
         def _reserve(self, count: int, drop: bool = False) -> None: ...
         def _write(
-            self, statements: list[tuple], *, blocking: bool, reserve: int = 0, waiters: list | None = None, drop: bool = False
+            self,
+            statements: list[Statement],
+            *,
+            blocking: bool,
+            reserve: int = 0,
+            waiters: list[asyncio.Future[None]] | None = None,
+            drop: bool = False,
         ) -> bool: ...
         def enforce_retention(self) -> int: ...
         def _file_identity(self) -> tuple[int, int] | None: ...

@@ -23,8 +23,11 @@ KEEP_MESSAGE_CHARS = 2000
 _dumps = jsonfast.dumps
 _loads = jsonfast.loads
 
+# A row of the captures table: the values of INSERT, or of a SELECT of COLUMNS.
+Row = tuple[Any, ...]
 
-def _pair(item: list) -> tuple[str, str]:
+
+def _pair(item: list[Any]) -> tuple[str, str]:
     return (str(item[0]), str(item[1]))
 
 
@@ -47,7 +50,7 @@ COLUMN_NAMES = tuple(COLUMNS.split(", "))
 RESPONSE_BODY, RUNS, NOTES = 18, 20, 21  # in row_values
 
 
-def with_columns(row: tuple, *, runs: str, notes: str, response_body: Any = ...) -> tuple:
+def with_columns(row: Row, *, runs: str, notes: str, response_body: Any = ...) -> Row:
     out = list(row)
     out[RUNS], out[NOTES] = runs, notes
     if response_body is not ...:
@@ -61,7 +64,7 @@ def _cut(text: Any) -> Any:
     return text
 
 
-def slim_runs(runs: Any) -> list[dict]:
+def slim_runs(runs: Any) -> list[dict[str, Any]]:
     """The trace without what makes it large (step outputs, decisions, logs, state): which
     flows ran, each step's node, status, timing and error. Same shape, so every reader works."""
     slim = []
@@ -95,7 +98,7 @@ def slim_runs(runs: Any) -> list[dict]:
     return slim
 
 
-def _slim_error(error: Any) -> dict | None:
+def _slim_error(error: Any) -> dict[str, Any] | None:
     if not isinstance(error, dict):
         return None
     return {
@@ -126,7 +129,7 @@ def trace_text(runs: Any) -> tuple[str, str | None]:
     return "[]", f"{why}; it is not stored"
 
 
-def row_values(capture: Capture, capture_id: int) -> tuple[Capture, tuple]:
+def row_values(capture: Capture, capture_id: int) -> tuple[Capture, Row]:
     """The row of a capture, and the capture as stored (with a note when its trace had to
     be shortened to fit, see trace_text)."""
     runs, note = trace_text(capture.runs) if capture.runs else ("[]", None)
@@ -140,7 +143,7 @@ def row_values(capture: Capture, capture_id: int) -> tuple[Capture, tuple]:
     return capture, _row(capture, capture_id, headers, signature, capture.signature.status, response_headers, runs, notes)
 
 
-def minimal_row(capture: Capture, capture_id: int) -> tuple:
+def minimal_row(capture: Capture, capture_id: int) -> Row:
     """The row of `capture` from what cannot fail to encode: the request as received, the
     answer, the notes; a signature verdict that will not encode is kept as its status."""
     response, sig = capture.response, capture.signature
@@ -172,7 +175,7 @@ def _row(
     response_headers: str | None,
     runs: str,
     notes: str,
-) -> tuple:
+) -> Row:
     """The INSERT values of `capture`, its encoded columns given."""
     req, response = capture.request, capture.response
     return (
@@ -201,7 +204,7 @@ def _row(
     )
 
 
-def read_row(row: tuple) -> Capture:
+def read_row(row: Row) -> Capture:
     """A stored row as a capture. A row damaged by hand or by another program is read as
     far as it can be, with a note saying what could not be: readers never fail on it."""
     try:
@@ -210,7 +213,7 @@ def read_row(row: tuple) -> Capture:
         return damaged_row(row)
 
 
-def read_row_exact(row: tuple) -> Capture:
+def read_row_exact(row: Row) -> Capture:
     (
         cid,
         received_at,
@@ -261,7 +264,7 @@ def read_row_exact(row: tuple) -> Capture:
     )
 
 
-def damaged_row(row: tuple) -> Capture:
+def damaged_row(row: Row) -> Capture:
     """The readable parts of a row whose columns do not hold what this version writes."""
     stored = dict(zip(COLUMN_NAMES, row, strict=True))
     unreadable: list[str] = []

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..model import Capture, Response
-from .base import StoreBase
-from .codec import INSERT, RESPONSE_BODY, _dumps, minimal_row, row_values, slim_runs, trace_text, with_columns
+from .base import Fallbacks, Statement, StoreBase
+from .codec import INSERT, RESPONSE_BODY, Row, _dumps, minimal_row, row_values, slim_runs, trace_text, with_columns
 from .errors import StoreError
 from .ids import BUSY_GROUP, retry_delay
 from .schema import BUSY_TIMEOUT_MS
@@ -46,7 +46,7 @@ class GroupCommit(StoreBase):
 
     def _add(
         self, capture: Capture, decide: Callable[[int], Response | Capture | None] | None, unstorable: Unstorable | None = None
-    ) -> tuple[Capture, tuple]:
+    ) -> tuple[Capture, Row]:
         new_id = self._take_id()
         result = decide(new_id) if decide is not None else None
         if isinstance(result, Capture):
@@ -64,7 +64,7 @@ class GroupCommit(StoreBase):
             except Exception:
                 return kept, minimal_row(kept, new_id)
 
-    def _fallbacks(self, capture: Capture, row: tuple) -> Callable[[str], list[tuple[str, Any]]]:
+    def _fallbacks(self, capture: Capture, row: Row) -> Fallbacks:
         """Rows to try instead when SQLite refuses this one (e.g. a value over its length
         limit): the request always, exact; the trace and then the response body if they must go."""
 
@@ -118,7 +118,7 @@ class GroupCommit(StoreBase):
         statement, fallbacks = self._update_statement(capture_id, **changes)
         return self._join(statement, fallbacks)
 
-    def _join(self, statement: tuple[str, Any] | None, fallbacks: Callable[[str], list] | None = None) -> asyncio.Future[None]:
+    def _join(self, statement: tuple[str, Any] | None, fallbacks: Fallbacks | None = None) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         if statement is not None:
@@ -181,7 +181,15 @@ class GroupCommit(StoreBase):
         if self._flush_handle is None:
             self._flush_handle = loop.call_later(retry_delay(now - self._retrying_since), self.flush)
 
-    def _write(self, statements: list[tuple], *, blocking: bool, reserve: int = 0, waiters: list | None = None, drop: bool = False) -> bool:
+    def _write(
+        self,
+        statements: list[Statement],
+        *,
+        blocking: bool,
+        reserve: int = 0,
+        waiters: list[asyncio.Future[None]] | None = None,
+        drop: bool = False,
+    ) -> bool:
         """One write transaction of `statements` (a blocking write takes the open group
         first), and with `reserve`, more ids. Wakes `waiters` when committed, fails them with
         a StoreError if it cannot be. False when not `blocking` and another writer has the
@@ -279,7 +287,13 @@ class GroupCommit(StoreBase):
             raise StoreError(f"{self.path}: could not store the capture ({unowned[0]})")
         return True
 
-    def _run_statements(self, statements: list[tuple], refused: list, lost: dict[int, BaseException], dead: set[int]) -> int:
+    def _run_statements(
+        self,
+        statements: list[Statement],
+        refused: list[tuple[asyncio.Future[None] | None, BaseException]],
+        lost: dict[int, BaseException],
+        dead: set[int],
+    ) -> int:
         """Execute a group's statements in the open transaction; returns the inserts done.
         SQLite undoes just the statement that fails (a value over its length limit, a
         constraint) and keeps the transaction: that statement's fallbacks are tried, and
@@ -312,13 +326,13 @@ class GroupCommit(StoreBase):
                 inserts += 1
         return inserts
 
-    def _store_instead(self, index: int, entry: tuple, why: BaseException) -> str | None:
+    def _store_instead(self, index: int, entry: Statement, why: BaseException) -> str | None:
         """Execute the first of a refused statement's fallbacks SQLite accepts; its SQL, or None."""
         fallbacks = entry[3] if len(entry) > 3 else None
         if fallbacks is None:
             return None
         try:
-            alternatives = fallbacks(str(why) or type(why).__name__)
+            alternatives: list[tuple[str, Any]] = fallbacks(str(why) or type(why).__name__)
         except Exception:
             return None
         for sql, params in alternatives:
@@ -331,14 +345,14 @@ class GroupCommit(StoreBase):
             return sql
         return None
 
-    def _fail(self, waiters: list, why: object) -> None:
+    def _fail(self, waiters: list[asyncio.Future[None]], why: object) -> None:
         for w in waiters:
             if not w.done():
                 w.set_exception(StoreError(f"{self.path}: could not commit captures ({why})"))
 
     def _update_statement(
-        self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None
-    ) -> tuple[tuple[str, list] | None, Callable[[str], list] | None]:
+        self, capture_id: int, *, runs: list[dict[str, Any]] | None = None, response: Response | None = None, notes: list[str] | None = None
+    ) -> tuple[tuple[str, list[Any]] | None, Fallbacks | None]:
         """The UPDATE for these changes, and its fallbacks (see _run_statements)."""
         sets: list[str] = []
         args: list[Any] = []
@@ -360,7 +374,7 @@ class GroupCommit(StoreBase):
             return None, None
         args.append(capture_id)
 
-        def instead(why: str) -> list[tuple[str, list]]:
+        def instead(why: str) -> list[tuple[str, Any]]:
             keep, keep_args = [], []
             if response is not None:  # what the sender was told stays true; its body may go
                 keep = ["response_status=?", "response_headers=?", "response_body=?", "response_ms=?"]
@@ -371,7 +385,7 @@ class GroupCommit(StoreBase):
         return (f"UPDATE captures SET {', '.join(sets)} WHERE id=?", args), instead
 
     def update(
-        self, capture_id: int, *, runs: list[dict] | None = None, response: Response | None = None, notes: list[str] | None = None
+        self, capture_id: int, *, runs: list[dict[str, Any]] | None = None, response: Response | None = None, notes: list[str] | None = None
     ) -> None:
         """Change a stored capture and commit at once (with any open group)."""
         statement, fallbacks = self._update_statement(capture_id, runs=runs, response=response, notes=notes)

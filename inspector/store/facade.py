@@ -165,7 +165,8 @@ class Store(IdStock, GroupCommit, Upkeep):
         return [self._row(r) for r in rows]
 
     def count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM captures").fetchone()[0]
+        count: int = self.db.execute("SELECT COUNT(*) FROM captures").fetchone()[0]
+        return count
 
     def ids(self) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM captures ORDER BY id")]

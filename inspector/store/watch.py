@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..model import Capture
 from .codec import COLUMNS, read_row
@@ -184,7 +185,7 @@ class StoreWatcher:
 
     def _read(self, ids: list[int]) -> list[Capture]:
         assert self.db is not None
-        rows: list[tuple] = []
+        rows: list[tuple[Any, ...]] = []
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))
