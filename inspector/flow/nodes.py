@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
@@ -27,9 +27,16 @@ NODE_TYPES: dict[str, NodeType] = {}
 
 # A compiled part of a config value: (scope, limits) -> its value.
 Render = Callable[[dict[str, Any], Any], Any]
+# A node's config as the loader reads it: {key: (key node, value node)}.
+Fields = dict[str, tuple[yaml.Node, yaml.Node]]
+# The node ids a node refers to, for the loader to check: (id, where it is written, what it is).
+Refs = list[tuple[str, yaml.Node, str]]
 
 
-def node_type(cls):
+_Type = TypeVar("_Type", bound="type[NodeType]")
+
+
+def node_type(cls: _Type) -> _Type:
     NODE_TYPES[cls.name] = cls()
     return cls
 
@@ -63,7 +70,7 @@ class Renderable:
         self.build = build
         self.static = static
 
-    def render(self, scope: dict, limits: Any = None) -> Any:
+    def render(self, scope: dict[str, Any], limits: Any = None) -> Any:
         return self.build(scope, limits)
 
 
@@ -143,10 +150,10 @@ def _kind(value: Any) -> int:
     return 2 if type(value) in (dict, list) else 0
 
 
-def _render_mapping(items: list[tuple[str, Any]]) -> Callable[[dict, Any], dict]:
+def _render_mapping(items: list[tuple[str, Any]]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     parts = tuple((k, v, _kind(v)) for k, v in items)
 
-    def render(scope: dict, limits: Any) -> dict:
+    def render(scope: dict[str, Any], limits: Any) -> dict[str, Any]:
         out = {}
         for k, v, kind in parts:
             out[k] = v if kind == 0 else v(scope, limits) if kind == 1 else _copy(v)
@@ -155,10 +162,10 @@ def _render_mapping(items: list[tuple[str, Any]]) -> Callable[[dict, Any], dict]
     return render
 
 
-def _render_sequence(items: list[Any]) -> Callable[[dict, Any], list]:
+def _render_sequence(items: list[Any]) -> Callable[[dict[str, Any], Any], list[Any]]:
     parts = tuple((v, _kind(v)) for v in items)
 
-    def render(scope: dict, limits: Any) -> list:
+    def render(scope: dict[str, Any], limits: Any) -> list[Any]:
         return [v if kind == 0 else v(scope, limits) if kind == 1 else _copy(v) for v, kind in parts]
 
     return render
@@ -208,7 +215,7 @@ class StepContext:
     depth: int
     answered: Callable[[], bool]
     answer: Callable[[dict[str, Any]], bool]  # returns True when this response answered
-    queue_async: Callable[[str, Any, dict], None]
+    queue_async: Callable[[str, Any, dict[str, Any]], None]
     logs: list[str] = field(default_factory=list)
     limits: Any = None  # script.Limits for this run (None: the defaults)
 
@@ -252,7 +259,7 @@ class NodeType:
         """How one of this type's steps reads (see StepView)."""
         return _PLAIN
 
-    def load(self, node_id: str, fields: dict, config: dict, item: yaml.Node, ctx: LoadContext, refs: list) -> Any:
+    def load(self, node_id: str, fields: Fields, config: dict[str, Any], item: yaml.Node, ctx: LoadContext, refs: Refs) -> Any:
         for key, (k, _) in fields.items():
             if key not in self.config_keys:
                 ctx.loader.warn(
@@ -269,7 +276,7 @@ class ScriptNode(NodeType):
     name = "script"
     config_keys = frozenset({"script"})
 
-    def load(self, node_id, fields, config, item, ctx, refs):
+    def load(self, node_id: str, fields: Fields, config: dict[str, Any], item: yaml.Node, ctx: LoadContext, refs: Refs) -> Any:
         super().load(node_id, fields, config, item, ctx, refs)
         if "script" not in fields:
             ctx.loader.error(item, f"script node '{node_id}' has no `config.script`")
@@ -283,7 +290,7 @@ class ScriptNode(NodeType):
         text = (node.config or {}).get("script")
         return ("rust", text.rstrip("\n")) if isinstance(text, str) else None
 
-    def run(self, node, ctx):
+    def run(self, node: Node, ctx: StepContext) -> StepOutcome:
         try:
             value, logs = node.compiled.run(ctx.scope, ctx.limits)  # a RunResult
         except ScriptError as exc:
@@ -298,7 +305,7 @@ class BranchNode(NodeType):
     name = "branch"
     config_keys = frozenset({"conditions", "default"})
 
-    def load(self, node_id, fields, config, item, ctx, refs):
+    def load(self, node_id: str, fields: Fields, config: dict[str, Any], item: yaml.Node, ctx: LoadContext, refs: Refs) -> Any:
         super().load(node_id, fields, config, item, ctx, refs)
         loader = ctx.loader
         conditions: list[tuple[str, script.Program, str, tuple[int, int]]] = []
@@ -325,11 +332,12 @@ class BranchNode(NodeType):
                     loader.error(cond, "condition without `next` (the node to go to when it is true)")
                     continue
                 target = loader.string(parts[target_key][1], target_key, allow_numbers=True)
-                program = ctx.program(parts["expression"][1], "condition", expression=True)
-                if target is None or program is None:
+                expr_node = parts["expression"][1]
+                program = ctx.program(expr_node, "condition", expression=True)
+                # (a program comes only from a scalar: the isinstance is for the type checker)
+                if target is None or program is None or not isinstance(expr_node, yaml.ScalarNode):
                     continue
                 refs.append((target, parts[target_key][1], "condition `next`"))
-                expr_node = parts["expression"][1]
                 line_offset, column_offset, _ = _offsets(expr_node, expr_node.value, loader.lines)
                 where = (line_offset + 1, column_offset + 1)
                 conditions.append((expr_node.value, program, target, where))
@@ -355,7 +363,7 @@ class BranchNode(NodeType):
     def describe(self, step: Step) -> StepView:
         return self._VIEW  # its decision says what its output would
 
-    def run(self, node, ctx):
+    def run(self, node: Node, ctx: StepContext) -> StepOutcome:
         decision: list[dict[str, Any]] = []
         scope, limits = ctx.scope, ctx.limits
         for expression, evaluate, target, where in node.compiled["plan"]:
@@ -397,7 +405,7 @@ class HttpResponseNode(NodeType):
     name = "http_response"
     config_keys = frozenset({"status", "body", "headers"})
 
-    def load(self, node_id, fields, config, item, ctx, refs):
+    def load(self, node_id: str, fields: Fields, config: dict[str, Any], item: yaml.Node, ctx: LoadContext, refs: Refs) -> Any:
         super().load(node_id, fields, config, item, ctx, refs)
         out: dict[str, Any] = {}
         for key in ("status", "body", "headers"):
@@ -448,7 +456,7 @@ class HttpResponseNode(NodeType):
             return StepView(f"answered {output.get('status')}", "ok", True, True)
         return self._UNUSED
 
-    def run(self, node, ctx):
+    def run(self, node: Node, ctx: StepContext) -> StepOutcome:
         static_status, status_r, body_r, static_headers, headers_r = node.compiled["plan"]
         scope, limits = ctx.scope, ctx.limits
         try:
@@ -485,7 +493,7 @@ def node_type_of(name: str | None) -> NodeType:
 _UNKNOWN = NodeType()
 
 
-def _response_headers(headers: dict, check: bool = True) -> dict[str, str]:
+def _response_headers(headers: dict[Any, Any], check: bool = True) -> dict[str, str]:
     out = {str(k): _header_text(v) for k, v in headers.items()}
     if check and (problem := _header_problem(out)):
         raise StepFailed(problem)
@@ -542,7 +550,7 @@ class AsyncNode(NodeType):
     name = "async"
     config_keys = frozenset({"flow", "payload"})
 
-    def load(self, node_id, fields, config, item, ctx, refs):
+    def load(self, node_id: str, fields: Fields, config: dict[str, Any], item: yaml.Node, ctx: LoadContext, refs: Refs) -> Any:
         super().load(node_id, fields, config, item, ctx, refs)
         if "flow" not in fields:
             ctx.loader.error(item, f"async node '{node_id}' has no `config.flow` (the name of the flow to run)")
@@ -565,7 +573,7 @@ class AsyncNode(NodeType):
             out["payload"] = r
         return out
 
-    def run(self, node, ctx):
+    def run(self, node: Node, ctx: StepContext) -> StepOutcome:
         compiled = node.compiled
         try:
             flow = compiled["flow"].render(ctx.scope, ctx.limits)
