@@ -214,6 +214,33 @@ def test_a_damaged_column_is_named_in_the_note(tmp_path, column, value):
     assert read.id == kept.id and read.request.received_at == 1.7e9
 
 
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        *((name, "X'FF'") for name in ("method", "path", "query", "tenant", "event_type", "client", "origin")),
+        ("body", "5"),
+        ("response_body", "5"),
+    ],
+)
+def test_a_text_column_holding_bytes_or_a_blob_holding_a_number_reads_as_damaged(tmp_path, column, value):
+    """Read exactly, they passed into the capture as they were: list, show and export failed
+    with an internal error on bytes where text belongs, and a body of 5 read as five NUL bytes."""
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    try:
+        req = Request("POST", "/events/webhook/demo/e", "a=1", Headers([("X-N", "1")]), b"{}", "127.0.0.1", 1.7e9)
+        kept = store.insert(Capture(None, req, "demo", "e", SignatureResult("unsigned")), answer)
+        store.db.execute(f"UPDATE captures SET {column} = {value} WHERE id = ?", (kept.id,))
+    finally:
+        store.close()
+    read = reread(path, kept.id)
+    assert read.notes[-1] == f"this stored capture is damaged: {column} could not be read as written"
+    texts = (read.request.method, read.request.path, read.request.query, read.tenant, read.event_type, read.request.client, read.origin)
+    assert all(t is None or type(t) is str for t in texts), texts
+    assert type(read.request.body) is bytes and type(read.response.body) is bytes
+    assert b"\x00" not in read.request.body + read.response.body
+
+
 # Item 4: anything that raises while storing keeps the request with a 500 and a note
 
 

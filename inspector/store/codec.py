@@ -213,6 +213,11 @@ def read_row(row: Row) -> Capture:
         return damaged_row(row)
 
 
+# The types a text and a blob column may hold as this version writes them (None: NULL).
+_TEXT = frozenset({str, type(None)})
+_BLOB = frozenset({bytes, type(None)})
+
+
 def read_row_exact(row: Row) -> Capture:
     (
         cid,
@@ -237,6 +242,20 @@ def read_row_exact(row: Row) -> Capture:
         runs,
         notes,
     ) = row
+    # Text or bytes where this version writes the other (a row edited by hand or by another
+    # program) would pass into the capture as they are and fail whoever shows it.
+    if (
+        type(method) not in _TEXT
+        or type(path) not in _TEXT
+        or type(query) not in _TEXT
+        or type(tenant) not in _TEXT
+        or type(event_type) not in _TEXT
+        or type(client) not in _TEXT
+        or type(origin) not in _TEXT
+        or type(body) not in _BLOB
+        or type(r_body) not in _BLOB
+    ):
+        raise TypeError("a text or blob column holds another type")
     request = Request(
         method=method,
         path=path,
