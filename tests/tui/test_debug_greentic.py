@@ -110,3 +110,26 @@ async def test_the_screen_edits_a_mocked_output_and_continues(tmp_path, monkeypa
         await pilot.press("m")  # not a mocked node
         await pilot.pause()
         assert isinstance(app.screen, DebuggerScreen)
+
+
+async def test_d_on_a_greentic_capture_opens_the_debugger_on_its_flow(tmp_path, monkeypatch):
+    from inspector.starter.greentic import write_greentic_starter
+    from tests.tui.conftest import make_app, settle, text_of, wait_for
+
+    monkeypatch.chdir(tmp_path)
+    glue._STATES.clear()
+    write_greentic_starter(tmp_path)
+    (tmp_path / "answers.example.json").write_text('{"events-webhook": {}}')
+    app = make_app(tmp_path, serve=False, flows=FlowSet.load("pack"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        body = json.dumps({"type": "order.created", "data": {"id": "ord_3", "total": "1.00"}}).encode()
+        request = Request("POST", "/v1/events/ingress/webhook/demo", "", Headers([("Content-Type", "application/json")]), body)
+        await app.pipeline.handle(request, wait=True)
+        await wait_for(lambda: app.table.current is not None, pilot)
+        await pilot.press("d")
+        await settle(app)
+        await wait_for(lambda: isinstance(app.screen, DebuggerScreen), pilot)
+        session = app.screen.session
+        assert session.greentic and [f.node for f in session.frames][:3] == ["in", "previous", "remember"]
+        source = text_of(app.screen.query_one("#debug-source-text"))
+        assert "emit.log:" in source and "in:" in source

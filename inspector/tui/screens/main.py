@@ -799,7 +799,8 @@ class MainScreen(GuardedPump, Screen[None]):
         for flow, _ in self.inspector.engine.triggered(capture.event_type):
             if flow.name not in names:
                 names.append(flow.name)
-        found = [(n, self.inspector.flows.by_name(n)) for n in names]
+        # A Greentic-shaped flow (issue #20) is looked up by its id; the debugger re-runs it too.
+        found = [(n, self.inspector.flows.by_name(n) or self.inspector.flows.greentic_flow(n)) for n in names]
         loaded = [n for n, flow in found if flow is not None]
         if not loaded:
             why = (
