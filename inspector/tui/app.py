@@ -45,6 +45,7 @@ from ..tunnel import (
     tunnel_from_options,
 )
 from ..tunnel.status import SelfCheckResult
+from . import compare
 from .actions import DEBUGGER_ACTIONS, MAIN_ACTIONS, TUNNEL_ACTIONS, UserAction, known_binding_ids
 from .commands import InspectorCommands
 from .debug_session import DebugSession
@@ -259,6 +260,7 @@ class InspectorApp(GuardedPump, App[int]):
         self.load_history = options.load_history
         self.watch_flows = options.watch_flows
         self.masker = Masker(config, reveal=options.reveal)
+        self.rerun_offer = False  # flows reloaded: the header offers a rerun (tui/compare.py)
         self.answers_problems: list[str] = []  # a changed answers.json that did not load
         # The server (server.py, shared with `serve`): listen, workers, tunnel, the flows and
         # answers.json watcher, the wind-down. The tunnel, not the options, sets the public URL.
@@ -572,6 +574,7 @@ class InspectorApp(GuardedPump, App[int]):
                 selfcheck=selfcheck,
                 selfcheck_ok=ok,
                 forward_to=self.forward_to,
+                rerun_offer=compare.offer_text(self),
             )
         )
 
@@ -743,6 +746,7 @@ class InspectorApp(GuardedPump, App[int]):
             severity="warning" if errors else "information",
             timeout=3,
         )
+        self.rerun_offer = True
         self.update_chrome()
 
     def _answers_reloaded(self, path: Path, config: Config) -> None:

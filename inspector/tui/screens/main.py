@@ -29,6 +29,7 @@ from ...resend import ResendOrder, ResendOutcome, carry_out, problem
 from ...signatures import scheme_for
 from ...store import Store, StoreError
 from ...tunnel import public_base_url_note
+from .. import compare
 from ..actions import MAIN_ACTIONS
 from ..guard import GuardedPump, describe, guarded_callback
 from ..messages import CapturesPending, HistoryBatch, HistoryDone, ResendDone, SampleSent, SearchProgress
@@ -109,6 +110,7 @@ class MainScreen(GuardedPump, Screen[None]):
         self._detail_last = 0.0
         self._select_when_seen: int | None = None
         self.mounted = asyncio.Event()  # the app starts the server once the widgets are here
+        self.marked_id: int | None = None  # `m`: the capture `D` compares with (tui/compare.py)
 
     def on_mount(self) -> None:
         self.mounted.set()
@@ -787,6 +789,17 @@ class MainScreen(GuardedPump, Screen[None]):
 
     def action_previous_tab(self) -> None:
         self.detail.switch(-1)
+
+    # Comparisons (issue #19): tui/compare.py
+
+    def action_mark(self) -> None:
+        compare.mark(self)
+
+    def action_diff_marked(self) -> None:
+        compare.diff_marked(self)
+
+    def action_rerun(self) -> None:
+        compare.open_rerun(self.inspector)
 
     def action_debug(self) -> None:
         capture = self._need_capture()

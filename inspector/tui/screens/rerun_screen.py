@@ -61,16 +61,19 @@ class RerunScreen(GuardedPump, Screen[None]):
 
     def __init__(
         self,
-        captures: Sequence[Capture],
+        captures: Sequence[Capture] | Callable[[], Sequence[Capture]],
         rerun: Callable[[Sequence[Capture]], list[Result]],
         *,
         masker: Any = None,
         what: str = "",
     ):
-        """`rerun(captures)` runs them (a `rerun.Rerunner`'s, made for today's answers.json
-        and flows); it is called on a worker thread. `what`: which captures, for the title."""
+        """`captures`, or a function that reads them (called on the worker thread, so a store
+        is never read on the event loop). `rerun(captures)` runs them (a `rerun.Rerunner`'s,
+        made for today's answers.json and flows), also on the worker thread. `what`: which
+        captures, for the summary line."""
         super().__init__()
-        self.captures = list(captures)
+        self._load = captures if callable(captures) else None
+        self.captures: list[Capture] = [] if callable(captures) else list(captures)
         self._rerun = rerun
         self.masker = masker
         self.what = what
@@ -99,13 +102,17 @@ class RerunScreen(GuardedPump, Screen[None]):
     def action_rerun(self) -> None:
         self.results = None
         self.summary = None
-        n = len(self.captures)
         what = f" ({self.what})" if self.what else ""
-        self._set_summary(Text(f"rerunning {n} capture{'s' if n != 1 else ''}{what} through today's answers.json and flows…"))
+        n = len(self.captures)
+        count = f"{n} capture{'s' if n != 1 else ''}" if self._load is None else "captures"
+        self._set_summary(Text(f"rerunning {count}{what} through today's answers.json and flows…"))
         self.run_worker(self._work, thread=True, exclusive=True, group="rerun", name="rerun")
 
     def _work(self) -> None:
         try:
+            if self._load is not None:
+                self.captures = list(self._load())
+                self._load = None  # `r` reruns the same captures
             results = self._rerun(self.captures)
         except Exception as exc:  # a bug of ours: say so on the screen, keep the app
             self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")

@@ -29,6 +29,7 @@ class HeaderState:
     )
     selfcheck_ok: bool | None = None
     forward_to: str | None = None  # forward mode's target
+    rerun_offer: str | None = None  # after a flow reload: "ctrl+r rerun 12 captures" (issue #19)
 
 
 class StatusHeader(GuardedPump, Static):
@@ -53,6 +54,8 @@ class StatusHeader(GuardedPump, Static):
         line2.append(f"{state.flows} loaded")
         if state.flow_errors:
             line2.append(f", {state.flow_errors} with errors", style="bold red")
+        if state.rerun_offer:
+            line2.append(f"  {state.rerun_offer}", style="bold yellow")
         line2.append("   store ", style="dim")
         line2.append(state.store)
         if state.captures is not None:
