@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from .fixtures import document_text
 from .flow.runs import FlowRun, runs_from_json, runs_to_json
-from .model import Capture, Headers, Request, Response, iso_time, json_text, unicode_text
+from .model import Capture, Headers, Request, Response, iso_time, unicode_text
 from .replay import outgoing_headers
 from .signatures import all_schemes
 from .signatures.secrets import MIN_SUBSTRING, Masker, _fragments
@@ -359,7 +360,7 @@ def to_bundle(captures: list[Capture], masker: Masker, paths: Iterable[RedactPat
         },
         "captures": entries,
     }
-    text = json_text(document, indent=2, ensure_ascii=False) + "\n"
+    text = document_text(document)
     # The last word: nothing configured as a secret is in the file, whatever path it took
     # (a secret shorter than MIN_SUBSTRING is hidden where a whole value equals it, as the
     # masking of every other view does: replacing it inside text would garble the text).

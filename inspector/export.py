@@ -361,10 +361,10 @@ def export(captures: list[Capture], fmt: str, base_url: BaseUrl, mask: Mask | No
     if fmt in ("fixtures", "fixture"):
         # One capture's fixture document (what the TUI writes to the file it is given);
         # `fixtures.write_fixtures` names and writes one file per capture into a folder.
-        from .fixtures import to_fixture
+        from .fixtures import document_text, to_fixture
 
         docs = [to_fixture(c, mask) for c in captures]
-        return json_text(docs[0] if len(docs) == 1 else docs, indent=2, ensure_ascii=False) + "\n"
+        return document_text(docs[0] if len(docs) == 1 else docs)
     if fmt == "bundle":
         raise ValueError("bundles are written by inspector.bundle.to_bundle (it needs answers.json's secrets), not export()")
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -146,6 +146,17 @@ def _readable(value: Any) -> Any:
     return value
 
 
+# A JSON string literal (it never holds a raw newline), and a list of two of them as
+# `json.dumps(indent=2)` writes it: four lines, which a header pair need not take.
+_STRING = r'"(?:[^"\\]|\\.)*"'
+_PAIR = re.compile(rf"\[\n\s+({_STRING}),\n\s+({_STRING})\n\s+\]")
+
+
+def document_text(document: Any) -> str:
+    """A fixture or bundle as indented JSON with each `[name, value]` pair on one line."""
+    return _PAIR.sub(r"[\1, \2]", json_text(document, indent=2, ensure_ascii=False)) + "\n"
+
+
 def prepare_directory(directory: str) -> Path:
     """The folder fixtures go to, created if missing; FixtureError when it cannot be."""
     path = Path(directory)
@@ -171,7 +182,7 @@ def write_fixtures(captures: list[Capture], directory: str, mask: Any = None) ->
     for name, document in documents:
         target = folder / name
         try:
-            write_private(str(target), json_text(document, indent=2, ensure_ascii=False) + "\n")
+            write_private(str(target), document_text(document))
         except OSError as exc:
             raise FixtureError(f"cannot write {target}: {exc.strerror or exc}") from None
         written.append(target)
