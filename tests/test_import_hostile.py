@@ -343,7 +343,9 @@ def test_random_damage_imports_or_fails_cleanly(mutations):
             if delete:
                 del target[path[-1]]
             else:
-                target[path[-1]] = value
+                # a copy: the same generated value placed twice, once inside the
+                # other, would make the document circular (json.dumps refuses it)
+                target[path[-1]] = copy.deepcopy(value)
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed or replaced that part
     raw = json.dumps(data).encode("utf-8", "surrogatepass")

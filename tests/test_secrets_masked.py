@@ -289,7 +289,7 @@ async def test_tui_flow_tree_response_and_debugger_scope_are_masked(tmp_path, mo
         await wait_for(lambda: app.detail.capture is not None and bool(app.detail.capture.runs), pilot)
         # A note (a forward target's error, say) can quote what was sent, as `show` masks it.
         noted = app.detail.capture.with_(notes=(f"the target said: {BEARER} is not welcome",))
-        app.detail.show(noted, app._view_context(noted))
+        app.detail.show(noted, app._main._view_context(noted))
         views = {
             "flow tree": tree_text(app.detail.query_one("#view-flow")),
             "overview": text_of(app.detail.query_one("#view-overview")),

@@ -99,6 +99,22 @@ def keymap_problem(unknown: list[str], keymap_file: str | None) -> str:
     )
 
 
+def keymap_clash(keymap: dict[str, str], keymap_file: str | None) -> str | None:
+    """The main screen's keys that a keymap gives to two actions at once (say "debug": "D",
+    which is also the diff key): only one of them would work, so the user hears about it."""
+    owners: dict[str, list[str]] = {}
+    for action in MAIN_ACTIONS:
+        keys = keymap.get(action.id, action.key)
+        for key in keys.split(","):
+            owners.setdefault(key.strip(), []).append(action.id)
+    clashes = [(key, ids) for key, ids in owners.items() if len(ids) > 1 and any(i in keymap for i in ids)]
+    if not clashes:
+        return None
+    where = keymap_file or "keymap.json"
+    said = "; ".join(f"{key!r} is the key of {' and '.join(repr(i) for i in ids)}" for key, ids in clashes)
+    return f"{where}: {said} — only one of them works; give one of them another key"
+
+
 def _key_text(keys: str) -> bool:
     """Whether a keymap value can name keys: printable ASCII, each comma-separated key
     non-empty (Textual takes anything, and fails later drawing the footer)."""
@@ -330,6 +346,9 @@ class InspectorApp(GuardedPump, App[int]):
                     f"{self.keymap_file or 'keymap.json'}: {unicode_text(binding_id)!r}: {unicode_text(keys)!r} is not a key "
                     f'(ignored); write keys as the help screen shows them, e.g. "ctrl+s", "f2", "ctrl+s,f2"'
                 )
+        clash = keymap_clash(self.keymap, self.keymap_file)
+        if clash:
+            self.startup_problems.append(clash)
 
     # The net under every key (guard.py): an action, a handler, a timer or a worker that
     # raises shows an error notification naming it, and the app and its server keep running.

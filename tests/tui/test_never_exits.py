@@ -301,6 +301,21 @@ async def test_an_unknown_binding_id_in_the_keymap_is_reported_with_the_valid_id
         assert app.focused is app.query_one("#filter-input")
 
 
+async def test_a_keymap_that_gives_one_key_to_two_actions_says_so(workdir: Path):
+    # "debug": "D" was the README's example until D became the diff key: one of them then did nothing
+    app = make_app(workdir, serve=False, keymap={"debug": "D"}, keymap_file=".inspector/keymap.json")
+    async with app.run_test(size=SIZE):
+        line = next(p for p in app.problems() if "keymap.json" in p)
+        assert "'D' is the key of" in line and "'debug'" in line and "'diff-marked'" in line
+        assert "another key" in line
+
+
+async def test_a_keymap_that_swaps_two_keys_is_no_problem(workdir: Path):
+    app = make_app(workdir, serve=False, keymap={"debug": "D", "diff-marked": "d"}, keymap_file=".inspector/keymap.json")
+    async with app.run_test(size=SIZE):
+        assert not [p for p in app.problems() if "keymap.json" in p]
+
+
 def test_a_keymap_file_with_an_unknown_id_is_a_problem_at_launch(workdir: Path):
     from inspector.__main__ import COMMON_DEFAULTS
     from inspector.tui.launch import build_app

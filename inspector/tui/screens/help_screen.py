@@ -96,7 +96,7 @@ class HelpScreen(ModalScreen[None]):
             Text("Remapping keys", style="bold underline"),
             Text(
                 f"Put binding ids and keys in {self.keymap_file or '.inspector/keymap.json'}, e.g. "
-                '{"send-sample": "ctrl+s", "debug": "D"}, and restart.'
+                '{"send-sample": "ctrl+s", "debug": "g"}, and restart.'
             ),
         ]
         if self.problems:
