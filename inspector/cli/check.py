@@ -79,7 +79,8 @@ def handle(args: argparse.Namespace) -> int:
     failed = show_public_url(args, config, pipeline) or failed
     from ..tunnel import trigger_urls
 
-    urls = trigger_urls(flows, pipeline, args.tenant)
+    # Greentic-shaped flows' ingress URLs come with their other lines below
+    urls = [t for t in trigger_urls(flows, pipeline, args.tenant) if t.trigger_type != "ingress"]
     for t in urls:
         out(f"  {t.flow} ← {t.trigger_type} {t.event_type}: {t.url}")
     if flows.greentic_flows:

@@ -447,6 +447,10 @@ def _print_webhook_urls(args: argparse.Namespace, config: Config, flows: FlowSet
     if args.public_url or not is_placeholder_url(configured):
         if not args.json:
             err(f"webhook URL: {pipeline.webhook_url(args.tenant, '{event_type}')}")
+            # Greentic-shaped flows answer on the v1 ingress route instead: one URL each
+            for t in trigger_urls(flows, pipeline, args.tenant):
+                if t.trigger_type == "ingress":
+                    err(f"  {t.flow} ← {t.trigger_type} {t.event_type}: {t.url}")
         return
     err(
         f"note: public_base_url in answers.json ({(configured or '').rstrip('/')}) is a placeholder, not a URL senders can reach: {how_to_set_public_url(pipeline.local_base)}"

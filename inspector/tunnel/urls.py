@@ -25,6 +25,13 @@ def trigger_urls(flows: Any, pipeline: Any, tenant: str, base: str | None = None
             event = trigger.event_type
             shown = event if not any(c in event for c in "*?[") else event.replace("*", "{anything}").replace("?", "{one character}")
             out.append(TriggerUrl(flow.name, trigger.type, event, pipeline.webhook_url(tenant, shown, base)))
+    if getattr(flows, "greentic_flows", None):
+        # Greentic-shaped flows are reached through the v1 ingress route, not a trigger
+        from ..greentic.glue import webhook_urls
+
+        for flow_id, url in webhook_urls(base or getattr(pipeline, "base", None) or pipeline.base_url, tenant, flows).items():
+            if url:
+                out.append(TriggerUrl(flow_id, "ingress", "webhook", url))
     return out
 
 

@@ -71,3 +71,40 @@ def test_the_greentic_sample_reaches_the_starter_pack_on_the_ingress_route(tmp_p
     assert "greentic.order.created" not in SAMPLES  # every entry there runs against the documented flows
     [run] = glue.run_for_request(fs, request)
     assert run.status == "ok" and run.path == ("in", "previous", "remember", "notify", "answer")
+
+
+def test_the_pack_flow_a_webhook_reaches_is_listed_with_its_ingress_url(tmp_path):
+    # serve and the TUI's tunnel panel listed only documented triggers: a Greentic user saw
+    # /events/webhook/demo/{event_type}, a URL that never runs their flows
+    from inspector.pipeline import Pipeline
+    from inspector.tunnel import trigger_urls
+
+    write_greentic_starter(tmp_path)
+    fs = FlowSet.load("pack")
+    pipeline = Pipeline(None, fs, local_base="http://127.0.0.1:9")
+    urls = [(t.flow, t.trigger_type, t.url) for t in trigger_urls(fs, pipeline, "acme", base="http://h:1")]
+    assert urls == [("default", "ingress", "http://h:1/v1/events/ingress/webhook/acme/default/default")]
+
+
+def test_serve_prints_the_ingress_url_of_the_pack(tmp_path):
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    write_greentic_starter(tmp_path)
+    argv = [sys.executable, "-m", "inspector", "--flows", "pack", "--tunnel", "none", "serve", "--port", "0"]
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()
+    said: list[str] = []
+    try:
+        while not any("← ingress" in line for line in said):
+            said.append(lines.get(timeout=20))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(15)
+    webhook = next(line for line in said if line.startswith("webhook URL: "))
+    base = webhook.split()[-1].split("/events/")[0]
+    assert said[-1].strip() == f"default ← ingress webhook: {base}/v1/events/ingress/webhook/demo/default/default"
