@@ -396,15 +396,20 @@ def _kind(value: Any) -> str:
     )
 
 
-def _string(obj: dict, key: str, where: str, *, required: bool = True) -> str | None:
+def _string(obj: dict[str, Any], key: str, where: str) -> str:
     value = obj.get(key)
-    if value is None and not required:
-        return None
     if key not in obj:
         raise ImportFailed(f"{where}.{key}: missing; it is required")
     if not isinstance(value, str):
         raise ImportFailed(f"{where}.{key}: expected a string, got {_kind(value)}")
     return value
+
+
+def _optional_string(obj: dict[str, Any], key: str, where: str) -> str | None:
+    """The string at key, or None when the key is absent or null."""
+    if obj.get(key) is None:
+        return None
+    return _string(obj, key, where)
 
 
 def _method(value: Any, where: str) -> str:
@@ -581,12 +586,15 @@ def _status(value: Any, where: str) -> int:
     return value
 
 
-def _obj(value: Any, where: str, *, required: bool = True) -> dict | None:
-    if value is None and not required:
-        return None
+def _obj(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ImportFailed(f"{where}: expected an object, got {_kind(value)}")
     return value
+
+
+def _optional_obj(value: Any, where: str) -> dict[str, Any] | None:
+    """The object, or None for an absent (null) one."""
+    return None if value is None else _obj(value, where)
 
 
 def from_har(data: Any, now: float) -> list[tuple[Request, Response | None]]:
@@ -611,7 +619,7 @@ def from_har(data: Any, now: float) -> list[tuple[Request, Response | None]]:
         took = _duration(entry.get("time"), f"{where}.time")
         request = Request(method, path, query, Headers(headers), body, "import", received)
         response = None
-        resp = _obj(entry.get("response"), f"{where}.response", required=False)
+        resp = _optional_obj(entry.get("response"), f"{where}.response")
         if resp is not None and "status" in resp and _status(resp["status"], f"{where}.response.status") > 0:
             rheaders = _har_header_list(resp.get("headers"), f"{where}.response.headers")
             rbody = _body(resp.get("content"), f"{where}.response.content")
@@ -684,7 +692,7 @@ def from_ngrok(data: Any, now: float) -> list[tuple[Request, Response | None]]:
                     raise ImportFailed(f"{where}.request.{field}: missing; a request needs raw, or a method and a uri")
             method = _method(req["method"], f"{where}.request.method")
             target = req["uri"]
-            hdrs = _obj(req.get("headers"), f"{where}.request.headers", required=False) or {}
+            hdrs = _optional_obj(req.get("headers"), f"{where}.request.headers") or {}
             headers = []
             for name, values in hdrs.items():
                 for n, value in enumerate(values if isinstance(values, list) else [values]):
@@ -699,8 +707,8 @@ def from_ngrok(data: Any, now: float) -> list[tuple[Request, Response | None]]:
     return out
 
 
-def _ngrok_response(item: dict, where: str) -> Response | None:
-    resp = _obj(item.get("response"), f"{where}.response", required=False)
+def _ngrok_response(item: dict[str, Any], where: str) -> Response | None:
+    resp = _optional_obj(item.get("response"), f"{where}.response")
     if resp is None:
         return None
     duration = _duration(item.get("duration"), f"{where}.duration", scale=1e6)  # ngrok: nanoseconds
@@ -728,14 +736,14 @@ def from_json(data: Any, now: float) -> list[tuple[Request, Response | None]]:
         item = _obj(item, where)
         method = _method(item.get("method"), f"{where}.method")
         path = _string(item, "path", where)
-        query = _string(item, "query", where, required=False) or ""
+        query = _optional_string(item, "query", where) or ""
         target_path, target_query = _target(path + ("?" + query if query else ""), f"{where}.path")
         headers = _json_headers(item, "headers", where)
         body = _base64(item.get("body_base64"), f"{where}.body_base64") if "body_base64" in item else b""
         received = _time(item.get("received_at"), f"{where}.received_at", now)
         request = Request(method, target_path, target_query, Headers(headers), body, "import", received)
         response = None
-        resp = _obj(item.get("response"), f"{where}.response", required=False)
+        resp = _optional_obj(item.get("response"), f"{where}.response")
         if resp is not None and _status(resp.get("status"), f"{where}.response.status"):
             rwhere = f"{where}.response"
             rheaders = _json_headers(resp, "headers", rwhere)
@@ -751,7 +759,7 @@ def from_json(data: Any, now: float) -> list[tuple[Request, Response | None]]:
     return out
 
 
-def _json_headers(obj: dict, key: str, where: str) -> list[tuple[str, str]]:
+def _json_headers(obj: dict[str, Any], key: str, where: str) -> list[tuple[str, str]]:
     value = obj.get(key)
     if value is None:
         return []

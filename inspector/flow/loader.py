@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -406,7 +407,7 @@ class _FileLoader:
         return out
 
 
-def _did_you_mean(name: str, known) -> str:
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
     import difflib
 
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)

@@ -63,7 +63,7 @@ def open_rerun(app: InspectorApp) -> None:
 
     screen = app.main
     ids = rerun_ids(screen)
-    app.rerun_offer = None
+    app.rerun_offer = False
     app.update_chrome()
 
     def load() -> list[Capture]:

@@ -88,16 +88,18 @@ def record(
         before = {"event": snapshot(run_event), "prev": None, "nodes": {}, "state": snapshot(state)}
         seen: list[dict[str, Any]] = [before]
 
-        def on_step(step: Step, scope: dict[str, Any], run_flow=run_flow, run_id=run_id, seen=seen) -> bool:
+        def on_step(
+            step: Step, scope: dict[str, Any], run_flow: Flow = run_flow, run_id: int = run_id, seen: list[dict[str, Any]] = seen
+        ) -> bool:
             decision = step.decision
             rec.frames.append(
                 Frame(
                     run_flow.name,
                     run_flow.file,
                     run_id,
-                    step.node,
+                    step.node or "?",
                     step.type or "?",
-                    step.status,
+                    step.status or "?",
                     snapshot(step.output),
                     step.next,
                     None if decision is None else tuple(Decision.from_json(snapshot(d.to_json())) for d in decision),

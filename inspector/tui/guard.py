@@ -15,12 +15,15 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual._callback import count_parameters
-from textual.worker import WorkerState
+from textual.worker import Worker, WorkerState
 
 from ..model import unicode_text
+
+if TYPE_CHECKING:
+    from textual.app import App
 
 log = logging.getLogger("inspector.tui")
 # Never Python's last-resort handler: it writes to stderr, under the screen.
@@ -129,6 +132,13 @@ def guarded_callback(what: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorate
 
 
+class _InApp(Protocol):
+    """What GuardedPump's own handlers need of the Textual class it is mixed into."""
+
+    @property
+    def app(self) -> App[Any]: ...
+
+
 class GuardedPump:
     """Mixin for our App, screens and widgets: the message handlers they define (ours, not
     Textual's) report their exceptions instead of ending the app."""
@@ -139,7 +149,7 @@ class GuardedPump:
                 method = guard(self, f"{_event_words(method_name)} in {cls.__name__}", method)
             yield cls, method
 
-    def on_worker_state_changed(self, event: Any) -> None:
+    def on_worker_state_changed(self: _InApp, event: Worker.StateChanged) -> None:
         """Our workers run with exit_on_error=False: their failures are said here (the
         message goes to the node that started the worker only)."""
         worker = event.worker

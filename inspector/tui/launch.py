@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import ConfigError, find_answers, load_config
 from ..flow import FlowSet
 from ..server import ServeOptions, worker_argv
 from ..store import SERVER_STOCK, Store, StoreError
 from ..tunnel import tunnel_from_options
+
+if TYPE_CHECKING:
+    from .app import InspectorApp
 
 
 def load_keymap(path: Path) -> tuple[dict[str, str], str | None]:
@@ -29,7 +32,7 @@ def load_keymap(path: Path) -> tuple[dict[str, str], str | None]:
     return data, None
 
 
-def build_app(args: Any):
+def build_app(args: Any) -> tuple[InspectorApp, Store]:
     from .app import InspectorApp, TuiOptions, TuiParts
 
     problems: list[str] = []

@@ -3,7 +3,7 @@ filter language, how to remap keys, and the problems found at start-up."""
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -83,7 +83,7 @@ class HelpScreen(ModalScreen[None]):
         filt.add_column(ratio=1)
         for term, text in FILTER_HELP:
             filt.add_row(*cells(term, text))
-        parts = [
+        parts: list[RenderableType] = [
             Text("Keys", style="bold underline"),
             keys,
             Text(""),

@@ -5,11 +5,11 @@ The app owns the tunnel; this screen shows what the app hands it and asks the ap
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
@@ -114,7 +114,8 @@ class TunnelScreen(GuardedPump, ModalScreen[None]):
     """
 
     # A modal screen hides the app's bindings: help is bound here too (same id, same keymap entry).
-    BINDINGS = [a.binding() for a in TUNNEL_ACTIONS] + [
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(a.binding() for a in TUNNEL_ACTIONS),
         Binding("question_mark", "app.help", "Help", show=False, tooltip="Every key of the tunnel panel", id="help"),
     ]
     ACTIONS = TUNNEL_ACTIONS

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Static
 
 from ...flow import decode_body
@@ -110,7 +111,7 @@ class BodyView(VerticalScroll):
         self.query_one("#body-info", Static).update(info)
         self.query_one("#body-text", Static).update(self._content(body, ctype, mode))
 
-    def _content(self, body: bytes, ctype: str, mode: str):
+    def _content(self, body: bytes, ctype: str, mode: str) -> Text | Group | Table | Content:
         if not body:
             return Text("(empty body)", style="dim")
         if mode == "hex":
@@ -141,8 +142,8 @@ class BodyView(VerticalScroll):
                 # that document, not the escaped form line, is what the sender meant.
                 note = Text(f"{FORM_JSON_NOTE}; flows see it as event.payload, the fields as event.form", style="bold")
                 # a lone surrogate (\ud800) in the JSON is text no terminal can show
-                pretty = code(json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8", "replace").decode(), "json")
-                return Group(note, pretty, Text(""), table)
+                shown = code(json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8", "replace").decode(), "json")
+                return Group(note, shown, Text(""), table)
             if problem:
                 return Group(Text(problem, style="yellow"), table)
             return table

@@ -16,6 +16,9 @@ from ...flow.runs import FlowRun, RunError, Step
 from ...model import Capture
 from ..shapes import dumps
 
+# The tree node of each step by (its run's id, its node id): where an async child run hangs.
+StepNodes = dict[tuple[int | str | None, str | None], TreeNode]
+
 STATUS_STYLE = {
     "ok": "green",
     "error": "bold red",
@@ -83,7 +86,7 @@ class FlowTree(Tree[Any]):
             return
         by_id = {r.id: r for r in runs if r.id is not None}
         placed: dict[Any, TreeNode] = {}
-        step_nodes: dict[tuple[Any, str], TreeNode] = {}
+        step_nodes: StepNodes = {}
         for run in runs:
             parent = None
             if run.parent_id is not None and run.parent_id in by_id:
@@ -95,7 +98,7 @@ class FlowTree(Tree[Any]):
                 placed[run.id] = node
         root.expand()
 
-    def _add_run(self, parent: TreeNode, run: FlowRun, step_nodes: dict) -> TreeNode:
+    def _add_run(self, parent: TreeNode, run: FlowRun, step_nodes: StepNodes) -> TreeNode:
         status = run.status or "?"
         label = Text()
         if run.parent_id:
@@ -177,8 +180,8 @@ class FlowTree(Tree[Any]):
             out.append("output ", style="dim")
             out.append(_short(output))
             holder = node.add(out, expand=False)
-            for line in whole.splitlines()[:500]:
-                holder.add_leaf(Text(line))
+            for output_line in whole.splitlines()[:500]:
+                holder.add_leaf(Text(output_line))
         return node
 
     def _add_greentic(self, node: TreeNode, step: Step) -> None:

@@ -10,13 +10,13 @@ from textual.widgets import Static
 
 from ...flow.model import BROKEN_FLOW_NOTE
 from ...flow.runs import FlowRun
-from ...model import Capture
+from ...model import Capture, Response
 from ..rows import got_no_answer, provider_event
 from ..shapes import answer_value, cells, dumps
 from .context import SIG_STYLE, ViewContext, sig_mark, status_style
 
 
-def failure_text(failed: list[FlowRun], response) -> Text:
+def failure_text(failed: list[FlowRun], response: Response | None) -> Text:
     """Said first, in words: which flow failed, at which node, why, and what the sender got."""
     text = Text(style="bold red")
     if len(failed) == 1:

@@ -24,8 +24,8 @@ class ProblemsBar(Static):
     }
     """
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.problems: list[str] = []
         self.hint = ""
         self.rejected = 0
