@@ -57,3 +57,22 @@ async def test_a_greentic_run_reads_node_by_node(tmp_path, monkeypatch):
     assert yaml_heads, text
     head = yaml_heads[0]
     assert [line.strip() for line in shown[head + 1 : head + 3]] == ["4   send:", "5     chat.post:"]
+
+
+async def test_the_header_counts_greentic_flows_and_a_reload_says_how_many(tmp_path, monkeypatch):
+    # it said "flows 0 loaded" for a pack of Greentic-shaped flows that ran every webhook
+    from tests.tui.conftest import make_app, record_notifications, settle, text_of, wait_for
+
+    workdir = tmp_path
+    (workdir / "answers.example.json").write_text('{"events-webhook": {"enabled": true}}')
+    monkeypatch.chdir(workdir)
+    fs = FlowSet.load(write_pack(workdir / "shop"))
+    loaded = len(fs.greentic_flows)
+    assert loaded >= 2 and not fs.flows
+    app = make_app(workdir, serve=False, flows=fs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: f"flows {loaded} loaded" in text_of(app.query_one("#status")), pilot)
+        seen = record_notifications(app)
+        await pilot.press("r")
+        await settle(app)
+        await wait_for(lambda: any(f"flows reloaded: {loaded} loaded" in n for n in seen), pilot)
