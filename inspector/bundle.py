@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .fixtures import document_text
+from .fixtures import document_text, text_or_base64
 from .flow.runs import FlowRun, runs_from_json, runs_to_json
 from .model import Capture, Headers, Request, Response, iso_time, unicode_text
 from .replay import outgoing_headers
@@ -32,7 +32,6 @@ MARKER = "[redacted]"
 MIN_MAC = 16  # the shortest piece of a signature header scrubbed elsewhere (a MAC, not a timestamp)
 # A header whose name says it carries a MAC, whatever scheme sent it.
 _SIGNATURE_NAME = re.compile(r"signature|hmac", re.IGNORECASE)
-_CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class BundleError(ValueError):
@@ -220,16 +219,6 @@ def _removable(name: str, value: str, masker: Masker, signature_names: frozenset
     return lowered in signature_names or bool(_SIGNATURE_NAME.search(name)) or masker.is_secret(name, value)
 
 
-def _body_field(body: bytes) -> tuple[str, str]:
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "base64", base64.b64encode(body).decode("ascii")
-    if _CONTROL_TEXT.search(text):
-        return "base64", base64.b64encode(body).decode("ascii")
-    return "text", text
-
-
 def _query(query: str, masker: Masker, scrub: Scrubber) -> str:
     """The query with the value of each secret-named parameter (`?token=…`) replaced by the
     marker and removed values scrubbed; every other byte kept."""
@@ -287,7 +276,7 @@ def bundle_capture(
             removed.append(k)
         else:
             kept.append([k, scrub.text(v)])
-    encoding, body_text = _body_field(body)
+    encoding, body_text = text_or_base64(body)
     sig = capture.signature
     entry: dict[str, Any] = {
         "id": capture.id,
@@ -309,7 +298,7 @@ def bundle_capture(
     }
     resp = capture.response
     if resp is not None:
-        rencoding, rtext = _body_field(scrub.bytes(resp.body))
+        rencoding, rtext = text_or_base64(scrub.bytes(resp.body))
         entry["response"] = {
             "status": resp.status,
             "headers": [[k, scrub.text(v)] for k, v in resp.headers if not masker.is_secret(k, v)],

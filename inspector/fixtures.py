@@ -73,7 +73,7 @@ def fixture_name(capture: Capture) -> str:
     return f"{_name_part(provider_of(capture))}-{_name_part(event_of(capture))}-{capture.id}.json"
 
 
-def _text_or_base64(body: bytes) -> tuple[str, str]:
+def text_or_base64(body: bytes) -> tuple[str, str]:
     """(encoding, body): `text` for UTF-8 without control characters, else `base64`."""
     try:
         text = body.decode("utf-8")
@@ -95,7 +95,7 @@ def to_fixture(capture: Capture, mask: Any = None) -> dict[str, Any]:
             "a fixture must hold the exact body, so leave this capture out"
         )
     redact = mask.for_capture(capture) if hasattr(mask, "for_capture") else mask
-    encoding, body = _text_or_base64(req.body)
+    encoding, body = text_or_base64(req.body)
     sig = capture.signature
     data: dict[str, Any] = {
         FIXTURE_KEY: FIXTURE_VERSION,
@@ -124,7 +124,7 @@ def to_fixture(capture: Capture, mask: Any = None) -> dict[str, Any]:
                 answer_body = text_of(resp.body.decode("utf-8")).encode("utf-8")
             except UnicodeDecodeError:
                 pass
-        answer_encoding, answer_text = _text_or_base64(answer_body)
+        answer_encoding, answer_text = text_or_base64(answer_body)
         data["answer"] = {
             "status": resp.status,
             "headers": [[k, redact(k, v) if redact else v] for k, v in resp.headers],
