@@ -252,7 +252,10 @@ def to_har(captures: list[Capture], base_url: BaseUrl, mask: Mask | None = None,
                 },
             }
         )
-    return _readable({"log": {"version": "1.2", "creator": {"name": "webhook-inspector", "version": version}, "entries": entries}})
+    har: dict[str, Any] = _readable(
+        {"log": {"version": "1.2", "creator": {"name": "webhook-inspector", "version": version}, "entries": entries}}
+    )
+    return har
 
 
 def _reason(status: int) -> str:
@@ -279,7 +282,8 @@ def to_json(capture: Capture, mask: Mask | None) -> dict[str, Any]:
         data["response"]["headers_base64"] = [
             [unicode_text(k), base64.b64encode(_wire(mask(k, v) if mask else v)).decode()] for k, v in capture.response.headers
         ]
-    return _readable(data)
+    readable: dict[str, Any] = _readable(data)  # a dict stays a dict
+    return readable
 
 
 def _readable(value: Any) -> Any:

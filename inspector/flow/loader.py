@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from .model import BrokenFlow, Flow, FlowProblem, Node, Position, Trigger
-from .nodes import NODE_TYPES, LoadContext
+from .nodes import NODE_TYPES, LoadContext, Refs
 
 TRIGGER_TYPES = ("event",)
 # A flow file is a few KiB; a 10,000-node flow is about 800 KiB. Larger files are refused
@@ -206,7 +206,8 @@ class _FileLoader:
         if isinstance(node, yaml.ScalarNode):
             tag = node.tag.rsplit(":", 1)[-1]
             if tag == "str" or (allow_numbers and tag in ("int", "float")):
-                return node.value
+                text: str = node.value  # a scalar's value is its text
+                return text
         self.error(node, f"{what} must be a string, found {_kind(node)}")
         return None
 
@@ -298,7 +299,7 @@ class _FileLoader:
         ctx = LoadContext(self.file, self)
         nodes: list[Node] = []
         first_seen: dict[str, Position] = {}
-        refs: list[tuple[str, yaml.Node, str]] = []  # (node id named, where, what names it)
+        refs: Refs = []  # (node id named, where, what names it)
         for item in nodes_node.value:
             node = self.node(item, ctx, refs)
             if node is None:
@@ -321,7 +322,7 @@ class _FileLoader:
             return None
         return Flow(name, self.file, version, description, tuple(nodes), tuple(triggers), _pos(self.file, root))
 
-    def node(self, item: yaml.Node, ctx: LoadContext, refs: list) -> Node | None:
+    def node(self, item: yaml.Node, ctx: LoadContext, refs: Refs) -> Node | None:
         fields = self.mapping(item, "a node")
         if fields is None:
             return None
@@ -372,7 +373,7 @@ class _FileLoader:
             return None
         return Node(node_id, type_name, config, next_id, position, compiled)
 
-    def triggers(self, node: yaml.Node, refs: list) -> list[Trigger]:
+    def triggers(self, node: yaml.Node, refs: Refs) -> list[Trigger]:
         if not isinstance(node, yaml.SequenceNode):
             if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
                 return []
@@ -499,6 +500,9 @@ def is_greentic_file(path: Path) -> bool:
 # What else decides how a folder loads: a pack's manifest, sidecars, mocks (issue #20).
 _GREENTIC_SUFFIXES = (".resolve.json", ".resolve.summary.json")
 
+# What the folder looked like at the last load: (path, mtime in ns, size) of every watched file.
+Stamp = tuple[tuple[str, int, int], ...]
+
 
 @dataclass
 class FlowSet:
@@ -514,7 +518,7 @@ class FlowSet:
     problems: list[FlowProblem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     broken: list[BrokenFlow] = field(default_factory=list)  # files skipped, for `broken_for`
-    _stamp: tuple = ()
+    _stamp: Stamp = ()
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     generation: int = 0
     greentic: Any = None  # inspector.greentic.pack.Bundle, or None when no such flow is there
@@ -560,8 +564,8 @@ class FlowSet:
         found.append(self.directory / "mocks.yaml")
         return sorted(found)
 
-    def _current_stamp(self) -> tuple:
-        out = []
+    def _current_stamp(self) -> Stamp:
+        out: list[tuple[str, int, int]] = []
         for p in self._watched():
             try:
                 st = p.stat()

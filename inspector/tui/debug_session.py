@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..flow import Answer, Engine, FlowSet, event_scope
-from ..flow.engine import trigger_text
+from ..flow.engine import PendingChild, trigger_text
 from ..flow.model import Flow, Node
 from ..flow.nodes import node_type_of
 from ..flow.runs import Decision, FlowRun, RunError, Step
@@ -76,10 +76,10 @@ def record(
         return True
 
     answer = Answer(on_answer)
-    pending: list = []
+    pending: list[PendingChild] = []
     trigger = flow.trigger_for(capture.event_type) if capture.event_type else None
     target = trigger.target if trigger and trigger.target else flow.nodes[0].id
-    queue: list[tuple[Flow, str, dict, dict, str | None, int | None, str | None, int]] = [
+    queue: list[tuple[Flow, str, dict[str, Any], dict[str, Any], str | None, int | None, str | None, int]] = [
         (flow, target, event, {}, trigger_text(trigger) if trigger else None, None, None, 0)
     ]
     while queue:

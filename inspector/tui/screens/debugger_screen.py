@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -288,7 +288,7 @@ class DebuggerScreen(GuardedPump, Screen[None]):
         scope.show(frame.scope)
 
     def _result(self, frame: Frame) -> Group:
-        parts: list = []
+        parts: list[RenderableType] = []
         if self.session.finished:
             parts.append(self._ending())
         grid = Table.grid(padding=(0, 2))

@@ -32,7 +32,7 @@ def _cell(value: Any, width: int) -> Text:
     return Text(text, style="dim" if text == "(absent)" else "")
 
 
-def fill_differences(table: DataTable, found: list[Difference], total: int, a_label: str = "a", b_label: str = "b") -> None:
+def fill_differences(table: DataTable[Any], found: list[Difference], total: int, a_label: str = "a", b_label: str = "b") -> None:
     """The differences as rows of `where`, a, b, the values cut to share `total` columns."""
     where_width = max([len("headers (volatile)")] + [len(d.where) for d in found])
     width = max(12, (total - where_width - 8) // 2)

@@ -17,7 +17,7 @@ from ...model import Capture
 from ..shapes import dumps
 
 # The tree node of each step by (its run's id, its node id): where an async child run hangs.
-StepNodes = dict[tuple[int | str | None, str | None], TreeNode]
+StepNodes = dict[tuple[int | str | None, str | None], TreeNode[Any]]
 
 STATUS_STYLE = {
     "ok": "green",
@@ -85,7 +85,7 @@ class FlowTree(Tree[Any]):
             root.expand()
             return
         by_id = {r.id: r for r in runs if r.id is not None}
-        placed: dict[Any, TreeNode] = {}
+        placed: dict[Any, TreeNode[Any]] = {}
         step_nodes: StepNodes = {}
         for run in runs:
             parent = None
@@ -98,7 +98,7 @@ class FlowTree(Tree[Any]):
                 placed[run.id] = node
         root.expand()
 
-    def _add_run(self, parent: TreeNode, run: FlowRun, step_nodes: StepNodes) -> TreeNode:
+    def _add_run(self, parent: TreeNode[Any], run: FlowRun, step_nodes: StepNodes) -> TreeNode[Any]:
         status = run.status or "?"
         label = Text()
         if run.parent_id:
@@ -127,7 +127,7 @@ class FlowTree(Tree[Any]):
             node.add_leaf(Text("running…", style="yellow"))
         return node
 
-    def _add_step(self, parent: TreeNode, run: FlowRun, step: Step) -> TreeNode:
+    def _add_step(self, parent: TreeNode[Any], run: FlowRun, step: Step) -> TreeNode[Any]:
         status = step.status or "?"
         view = step.view()  # what the node type says about its step
         label = Text()
@@ -184,7 +184,7 @@ class FlowTree(Tree[Any]):
                 holder.add_leaf(Text(output_line))
         return node
 
-    def _add_greentic(self, node: TreeNode, step: Step) -> None:
+    def _add_greentic(self, node: TreeNode[Any], step: Step) -> None:
         """The operation's rendered input, the mock, and the node's YAML with line numbers."""
         from ...greentic.glue import node_lines
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -30,7 +31,7 @@ class HeadersView(VerticalScroll):
         for name, value in req.headers:
             shown = ctx.mask(name, value)
             table.add_row(*cells(name, Text(shown, style="yellow" if shown != value else "")))
-        parts: list = [table]
+        parts: list[RenderableType] = [table]
         pairs = req.query_pairs()
         if pairs:
             query = Table(box=None, padding=(0, 2, 0, 0), header_style="dim")

@@ -47,7 +47,7 @@ class ScopeTree(Tree[Any]):
             self._add(self.root, key, value, expand=key in expanded, depth=0)
         self.root.expand()
 
-    def _add(self, parent: TreeNode, key: str, value: Any, *, expand: bool, depth: int) -> None:
+    def _add(self, parent: TreeNode[Any], key: str, value: Any, *, expand: bool, depth: int) -> None:
         label = Text()
         label.append(printable(str(key)), style="bold")
         if isinstance(value, (dict, list)) and value and depth >= MAX_DEPTH:
