@@ -215,7 +215,7 @@ def format_run(run: FlowRun) -> str:
             line += f"  next: {cell(step.next)}"
         if step.mocked is not None:
             source = step.mocked.get("source")
-            line += f"  [mocked: {cell(step.mocked.get('component'))}, output from {cell(source) if source else 'nowhere: {}'}]"
+            line += f"  [mocked: {cell(step.mocked.get('component'))}, {'output from ' + cell(source) if source else 'no entry in mocks.yaml: output {}'}]"
         if step.decision:
             conds = "; ".join(
                 f"{cell(d.expression) if d.expression is not None or not step.is_greentic else '(default)'} → {'error: ' + cell(d.error) if d.failed else cell(d.value)}"

@@ -96,3 +96,15 @@ async def test_show_prints_a_stored_greentic_trace_node_by_node(tmp_path, monkey
     run = json.loads(r.stdout)["runs"][0]
     assert run["path"] == ["in", "previous", "remember", "notify", "answer"]
     assert run["steps"][4]["operation"] == "component.exec" and run["steps"][4]["input"]["input"]["text"] == "New order ord_5 (1.00)"
+
+
+def test_a_mocked_node_without_a_mock_says_mocks_yaml_has_no_entry(tmp_path):
+    # it said "output from nowhere: {}", which did not say where to put one
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "lookup.ygtc").write_text(
+        "id: lookup\ntype: messaging\nnodes:\n  in:\n    mcp:\n      server: github\n      tool: get_issue\n    routing:\n      - out: true\n"
+    )
+    r = run_cli("run", "--event-type", "lookup", "--body", "{}", cwd=tmp_path, env=ENV)
+    text = r.stdout.decode()
+    assert r.returncode == 0, (text, r.stderr)
+    assert "  in (mcp) mocked  [mocked: mcp, no entry in mocks.yaml: output {}]  → {}" in text
