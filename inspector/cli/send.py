@@ -51,7 +51,7 @@ def handle(args: argparse.Namespace) -> int:
         return _send_fixture(args)
     if not args.sample:
         out("samples (webhook-inspector send NAME):")
-        for s in samples.SAMPLES.values():
+        for s in (*samples.SAMPLES.values(), *samples.GREENTIC_SAMPLES.values()):
             out(f"  {s.name:<40} {s.description}" + ("  (also --form)" if s.form else ""))
         return 0
     try:

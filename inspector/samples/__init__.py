@@ -148,7 +148,7 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 
 class UnknownSample(KeyError):
     def __str__(self) -> str:
-        return f"unknown sample {self.args[0]!r}; available: {', '.join(SAMPLES)}"
+        return f"unknown sample {self.args[0]!r}; available: {', '.join([*SAMPLES, *GREENTIC_SAMPLES])}"
 
 
 def get(name: str) -> Sample:

@@ -146,7 +146,8 @@ def test_check_reports_broken_flows_with_positions(tmp_path):
 def test_send_needs_a_running_server_and_knows_its_samples(tmp_path):
     r = run_cli("send", cwd=tmp_path)
     assert r.returncode == 0 and b"github.push" in r.stdout
+    assert b"greentic.order.created" in r.stdout  # the sample init --greentic's next step names
     r = run_cli("send", "nope", cwd=tmp_path)
-    assert r.returncode == 2 and b"unknown sample" in r.stderr
+    assert r.returncode == 2 and b"unknown sample" in r.stderr and b"greentic.order.created" in r.stderr
     r = run_cli("--port", "1", "send", "github.push", cwd=tmp_path)
     assert r.returncode == 2 and b"nothing listens" in r.stderr
