@@ -42,11 +42,12 @@ def dumps(value: Any) -> str:
         raise ValueError("the value is nested too deeply to write as JSON") from None
 
 
-def loads(text: str | bytes) -> Any:
+def loads(text: str | bytes, utf8: bytes | None = None) -> Any:
     """Parse JSON with the standard library's rules and errors (ValueError, also for text
     nested too deeply to parse: orjson stops at 1024 levels, the standard library near 1000
-    with a RecursionError)."""
-    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    with a RecursionError). `utf8`: the text's UTF-8 encoding when the caller has it (the
+    bytes it was decoded from), so the text is not encoded again."""
+    raw = utf8 if utf8 is not None else text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     marks = raw.translate(_MARKS)
     if _NUMBER_19 not in marks and not marks.startswith(_RUN_19):
         try:

@@ -19,6 +19,7 @@ from typing import Any
 
 from .config import Config
 from .flow import runs as runs_
+from .flow.engine import Answer, Budget, OverBudget
 from .flow.runs import FlowRun
 from .model import FAILED_SIGNATURE, Capture, Headers, Request, Response, SignatureResult, unicode_text
 from .routes import (  # noqa: F401  (ROUTE_SHAPE, Route, match_route: still importable from here)
@@ -322,8 +323,6 @@ class Pipeline:
         """SPEC §9 forward mode: the target's answer (`forwarded`: it and the note saying
         where it came from) goes back to the sender; flows still run and are traced, their
         http_response nodes recorded as unused. Inline while small, else in a worker later."""
-        from .flow.engine import Answer, Budget, OverBudget
-
         response, note = forwarded
         closed = Answer(lambda r, w: False, taken=True)
 
@@ -385,8 +384,6 @@ class Pipeline:
         """Start the runs that go on once the answer is out, in a worker: the async children
         of the runs stored with `capture`, or (forward mode, over the inline budget) every
         triggered flow. Returns their future and what is known should the engine fail."""
-        from .flow.engine import Answer
-
         if later.greentic is not None:  # issue #20: Greentic-shaped flows run after their answer
             from .greentic.glue import run_for_request
 
@@ -452,8 +449,6 @@ class Pipeline:
         """The triggered flows of `capture` (numbered `cid`) on the loop, within a `Budget`:
         the capture with its answer and runs, and (event, async children queued); None
         when the work outgrew the budget."""
-        from .flow.engine import Answer, Budget, OverBudget
-
         first: list[tuple[str, Any]] = []
 
         def on_answer(response: dict, where: dict) -> bool:
@@ -474,8 +469,9 @@ class Pipeline:
             return None
         kind, payload = first[0] if first else ("done", None)
         response = self._finish(self._flow_response(kind, payload, cid), cid, started)
-        waiting = [runs_.queued(c.flow, c.parent_id) for c in pending]
-        return capture.with_(response=response, runs=tuple(runs + waiting)), (event, pending)
+        if pending:
+            runs += [runs_.queued(c.flow, c.parent_id) for c in pending]
+        return capture.with_(response=response, runs=tuple(runs)), (event, pending)
 
     async def _answer_in_worker(
         self, capture: Capture, started: float, triggered: list
@@ -485,8 +481,6 @@ class Pipeline:
         at the ack deadline. The row is updated with the answer and the runs so far before
         this returns; async children start only then. Returns the answered capture, the
         future of every run and the runs known should the engine fail."""
-        from .flow import Answer
-
         loop = asyncio.get_running_loop()
         engine = self.engine
         cid = capture.id
@@ -719,7 +713,7 @@ def response_from_flow(data: dict[str, Any]) -> Response:
     """An http_response node's {status, headers, body} as an HTTP answer: a JSON value is
     sent as JSON, a string as text/plain, nothing as an empty body."""
     body = data.get("body")
-    headers = [(k, v) if v.isascii() else (k, unicode_text(v)) for k, v in (data.get("headers") or {}).items()]
+    headers = [(str(k), v if v.isascii() else unicode_text(v)) for k, v in (data.get("headers") or {}).items()]
     has_type = any(k.lower() == "content-type" for k, _ in headers)
     if body is None:
         raw = b""
@@ -735,7 +729,8 @@ def response_from_flow(data: dict[str, Any]) -> Response:
             raw = unicode_text(text).encode("utf-8")
         if not has_type:
             headers.append(("Content-Type", "application/json"))
-    return Response(int(data.get("status", 200)), Headers(headers), raw)
+    # The pairs are (str, str) already: no copy through Headers' checks.
+    return Response(int(data.get("status", 200)), Headers.of(tuple(headers)), raw)
 
 
 def request_from_parts(

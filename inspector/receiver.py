@@ -22,7 +22,6 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod, BadStatusLine, HttpProcessingError, InvalidHeader, InvalidURLError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
-from multidict import CIMultiDict
 
 from .model import Headers, Request, quick_init
 from .pipeline import TRUNCATED_KEEP, Pipeline
@@ -572,7 +571,7 @@ class Receiver:
             else:
                 response = capture.response
                 assert response is not None
-                out = web.Response(status=response.status, body=response.body, headers=CIMultiDict(response.headers.items))
+                out = web.Response(status=response.status, body=response.body, headers=response.headers.items)
             out.force_close()
             if self.on_reject is not None:
                 try:
@@ -656,7 +655,8 @@ class Receiver:
             return web.Response(status=503, body=body_out, content_type="application/json", headers={"Retry-After": "1"})
         response = capture.response
         assert response is not None
-        out = web.Response(status=response.status, body=response.body, headers=CIMultiDict(response.headers.items))
+        # aiohttp copies the pairs into its own CIMultiDict: no need to build one first.
+        out = web.Response(status=response.status, body=response.body, headers=response.headers.items)
         if not body.complete:
             out.force_close()
             if body.size < DRAIN_LIMIT and isinstance(request.protocol, _Connection):

@@ -6,6 +6,7 @@ never delays another request, and learns of the first `http_response` through a 
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import zlib
@@ -120,16 +121,21 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def parse_payload(body_text: str, content_type: str) -> tuple[Any, str | None]:
+_FIRST_VISIBLE = re.compile(r"\s*(.)", re.DOTALL)  # the first character that str.lstrip would keep
+
+
+def parse_payload(body_text: str, content_type: str, body_bytes: bytes | None = None) -> tuple[Any, str | None]:
     """SPEC §6: JSON when the type says so or the body starts with { or [; a form as a map;
     else the text; () when empty. A JSON body that does not parse, or nests deeper than
-    MAX_PAYLOAD_DEPTH, gives the text and a warning."""
+    MAX_PAYLOAD_DEPTH, gives the text and a warning. `body_bytes`, when given, is
+    `body_text` as UTF-8 (the body as received): the JSON is parsed from it, without
+    encoding the text again."""
     if body_text == "":
         return None, None
-    stripped = body_text.lstrip()
-    if is_json_type(content_type) or stripped[:1] in ("{", "["):
+    first = _FIRST_VISIBLE.match(body_text)
+    if is_json_type(content_type) or (first is not None and first.group(1) in "{["):
         try:
-            value = _json_loads(body_text)
+            value = _json_loads(body_text, body_bytes)
         except ValueError as exc:
             if "nested too deeply" in str(exc):  # jsonfast's word for what Python cannot parse
                 return body_text, f"the body is JSON nested more than {MAX_PAYLOAD_DEPTH} levels deep; payload is the text"
@@ -182,9 +188,13 @@ def event_scope(capture: Capture) -> tuple[dict[str, Any], list[str]]:
     raw, warning = decode_body(req)
     if warning:
         warnings.append(warning)
-    text = raw.decode("utf-8", errors="replace")
+    exact: bytes | None = raw  # the text's UTF-8, when decoding it replaced nothing
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text, exact = raw.decode("utf-8", errors="replace"), None
     content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
-    payload, warning = parse_payload(text, content_type)
+    payload, warning = parse_payload(text, content_type, exact)
     if warning:
         warnings.append(warning)
     form = None
@@ -228,12 +238,15 @@ class RequestLimits:
         self.max_async = self.async_left = max_async
         self.max_seconds = self.seconds_left = max_seconds
 
-    def record(self, output: Any, logs: list[str]) -> int | None:
+    def record(self, output: Any, logs: list[str], size: int | None = None) -> int | None:
         """Count a step's output and logs against the trace budget: their size, or None
-        (nothing counted) when they do not fit what is left."""
+        (nothing counted) when they do not fit what is left. `size`: the output's, when
+        already known."""
         left = self.trace_left
         t = type(output)
-        if t is str:
+        if size is not None:
+            pass
+        elif t is str:
             size = len(output) + 2
         elif t is dict or t is list:
             size = json_size_at_least(output, left)[0]  # stops once past what is left
@@ -468,8 +481,8 @@ class Engine:
         `state` is copied (None: a new empty map); with `owned`, `event` is used as is."""
         clock = self.clock
         # One clock read gives the run's start and its first step's.
-        now = clock()
-        started_at = _stamp(now)
+        started_at = _stamp(clock())
+        first = True
         path: list[str] = []
         steps: list[Step] = []
         status = "ok"
@@ -477,12 +490,13 @@ class Engine:
         started = _perf()
         if not owned:
             event = _copy(event)
+        outputs: dict[str, Any] = {}
         scope: dict[str, Any] = {
             "event": event,
             "headers": event["headers"],
             "payload": event["payload"],
             "prev": None,
-            "nodes": {},
+            "nodes": outputs,
             "state": {} if state is None else _copy(state),
         }
         flow_name = flow.name
@@ -490,7 +504,8 @@ class Engine:
         node = by_id.get(target)
         step_limit = self.step_limit
         deadline = budget.deadline if budget is not None else None
-        current = node
+        current = node  # the node running: what queue() and offer() name
+        offered: list[Any] = [None, 0]  # see StepContext.offered
         shared = answer.limits
 
         def queue(child_flow: str, payload: Any, child_state: dict) -> None:
@@ -500,6 +515,7 @@ class Engine:
                     f"(MAX_ASYNC_RUNS); is flow '{child_flow}' queued from a loop, or calling itself?"
                 )
             shared.async_left -= 1
+            assert current is not None  # called by the node running
             pending.append(PendingChild(child_flow, payload, _copy(child_state), run_id, current.id, depth + 1, shared))
 
         def offer(response: dict[str, Any]) -> bool:
@@ -507,12 +523,17 @@ class Engine:
             body = response.get("body")
             if type(body) is dict or type(body) is list or type(body) is str:
                 left = shared.trace_left
-                if json_size_at_least(body, left)[0] > left:
+                size = json_size_at_least(body, left)[0]
+                if size > left:
                     raise shared.trace_full("the response body")
+                offered[0], offered[1] = body, size
+            assert current is not None  # called by the node running
             return answer.offer(response, {"flow": flow_name, "node": current.id, "run": run_id})
 
         # One context for the run; each step gets its own `logs`.
-        ctx = StepContext(scope, flow_name, depth, answer.is_taken, offer, queue, None, budget.limits if budget is not None else None)
+        ctx = StepContext(
+            scope, flow_name, depth, answer.is_taken, offer, queue, [], budget.limits if budget is not None else None, offered
+        )
         node_types = NODE_TYPES
         while node is not None:
             cancelled = self.cancelled
@@ -536,10 +557,10 @@ class Engine:
                 )
                 break
             current = node
-            if now is None:
-                step_started_at = _stamp(clock())
+            if first:
+                step_started_at, first = started_at, False
             else:
-                step_started_at, now = started_at, None
+                step_started_at = _stamp(clock())
             ctx.logs = logs = []
             node_id = node.id
             t0 = _perf()
@@ -579,11 +600,17 @@ class Engine:
                 status = "error"
                 run_error = error.at(node_id)
                 break
+            took = _perf() - t0
             output = outcome.output  # JSON-shaped by the script language's design
             next_id = outcome.next
-            shared.seconds_left -= _perf() - t0
+            shared.seconds_left -= took
             decision = outcome.decision
-            if shared.record(output, logs) is None:
+            size = outcome.size  # given by node types that know it (branch, http_response)
+            if size is None and type(output) is str:
+                size = len(output) + 2
+            if size is not None and not logs and size <= shared.trace_left:
+                shared.trace_left -= size  # RequestLimits.record's count, without walking the output again
+            elif shared.record(output, logs, size) is None:
                 full = shared.trace_full(f"the output of step {len(steps) + 1} (node '{node_id}')")
                 error = RunError(full.message)
                 steps.append(
@@ -609,7 +636,7 @@ class Engine:
                 node.type,
                 outcome.status,
                 step_started_at,
-                int((_perf() - t0) * 1e6),
+                int(took * 1e6),
                 output,
                 next_id,
                 None if decision is None else _decisions(decision),
@@ -619,7 +646,7 @@ class Engine:
             steps.append(step)
             path.append(node_id)
             scope["prev"] = output
-            scope["nodes"][node_id] = output
+            outputs[node_id] = output
             if on_step and on_step(step, scope) is False:
                 break
             node = by_id.get(next_id) if next_id else None
@@ -686,8 +713,11 @@ def trigger_text(trigger: Trigger) -> str:
     return f"{trigger.type}:{trigger.event_type}"
 
 
-def _decisions(decision: list[dict[str, Any]]) -> tuple[Decision, ...]:
-    """A branch node's record of the conditions it tried, as Decisions."""
+def _decisions(decision: tuple[Decision, ...] | list[dict[str, Any]]) -> tuple[Decision, ...]:
+    """A branch node's record of the conditions it tried, as Decisions (the branch node
+    gives them so; a node type of another shape may give them as dicts)."""
+    if isinstance(decision, tuple):
+        return decision
     return tuple(
         Decision(d["expression"], d["next"], error=d["error"], failed=True)
         if "error" in d

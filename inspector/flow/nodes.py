@@ -18,6 +18,7 @@ from .. import script
 from ..script import ScriptError
 from ..script.values import json_size_at_least, type_name
 from .model import Node, Position
+from .runs import Decision
 
 if TYPE_CHECKING:  # pragma: no cover
     from .loader import _FileLoader
@@ -218,6 +219,11 @@ class StepContext:
     queue_async: Callable[[str, Any, dict[str, Any]], None]
     logs: list[str] = field(default_factory=list)
     limits: Any = None  # script.Limits for this run (None: the defaults)
+    # What `answer` last measured: [the body it was given, its JSON size at least], so the
+    # step's output, which holds that body, is not measured again. A list of its own that
+    # `answer` fills: were `answer` to set it on this context, the two would refer to each
+    # other, and every run's scope would wait for the cycle collector instead of being freed.
+    offered: list[Any] = field(default_factory=lambda: [None, 0])
 
 
 @dataclass(slots=True)
@@ -225,7 +231,10 @@ class StepOutcome:
     output: Any = None
     next: str | None = None
     status: str = "ok"
-    decision: list[dict[str, Any]] | None = None
+    decision: tuple[Decision, ...] | None = None  # a branch's conditions tried
+    # The output's JSON size as script.values.json_size_at_least counts it, when the node
+    # type knows it without walking the output (None: the engine measures it).
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +361,13 @@ class BranchNode(NodeType):
                     refs.append((default, dnode, "`default`"))
         # What `run` walks: each program's `evaluate` bound once.
         plan = tuple((expression, program.evaluate, target, where) for expression, program, target, where in conditions)
-        return {"conditions": tuple(conditions), "default": default, "plan": plan}
+        # The output of each way out ({"matched", "next"}) is fixed: its size is counted once.
+        sizes = {
+            (expression, target): json_size_at_least({"matched": expression, "next": target}, 1 << 62)[0]
+            for expression, _, target, _ in plan
+        }
+        default_size = json_size_at_least({"matched": None, "next": default}, 1 << 62)[0]
+        return {"conditions": tuple(conditions), "default": default, "plan": plan, "sizes": sizes, "default_size": default_size}
 
     def programs(self, node: Node) -> list[Any]:
         compiled = node.compiled
@@ -364,30 +379,34 @@ class BranchNode(NodeType):
         return self._VIEW  # its decision says what its output would
 
     def run(self, node: Node, ctx: StepContext) -> StepOutcome:
-        decision: list[dict[str, Any]] = []
+        # The conditions tried, as the trace records them (built here, not converted later).
+        decision: list[Decision] = []
         scope, limits = ctx.scope, ctx.limits
         for expression, evaluate, target, where in node.compiled["plan"]:
             try:
                 value = evaluate(scope, limits)
             except ScriptError as exc:
-                decision.append({"expression": expression, "error": str(exc.message), "next": target})
+                decision.append(Decision(expression, target, None, str(exc.message), True))
                 failed = StepFailed.from_script(exc, "condition")
-                failed.decision = decision  # type: ignore[attr-defined]
+                failed.decision = tuple(decision)  # type: ignore[attr-defined]
                 raise failed from None
             if value is not True and value is not False:
                 kind = type_name(value)
-                decision.append({"expression": expression, "error": f"the condition is {kind}, not a bool", "next": target})
+                decision.append(Decision(expression, target, None, f"the condition is {kind}, not a bool", True))
                 failed = StepFailed(
                     f"condition `{expression}` gave {kind} ({_short(value)}); a branch condition must be true or false — compare it, e.g. `x == 'push'`",
                     *where,
                 )
-                failed.decision = decision  # type: ignore[attr-defined]
+                failed.decision = tuple(decision)  # type: ignore[attr-defined]
                 raise failed
-            decision.append({"expression": expression, "value": value, "next": target})
+            decision.append(Decision(expression, target, value))
             if value:
-                return StepOutcome({"matched": expression, "next": target}, target, decision=decision)
-        default = node.compiled["default"]
-        return StepOutcome({"matched": None, "next": default}, default, decision=decision)
+                compiled = node.compiled
+                size = compiled["sizes"].get((expression, target)) if "sizes" in compiled else None
+                return StepOutcome({"matched": expression, "next": target}, target, decision=tuple(decision), size=size)
+        compiled = node.compiled
+        default = compiled["default"]
+        return StepOutcome({"matched": None, "next": default}, default, decision=tuple(decision), size=compiled.get("default_size"))
 
 
 def _short(value: Any) -> str:
@@ -479,8 +498,22 @@ class HttpResponseNode(NodeType):
         else:
             headers = _response_headers(headers)
         response = {"status": status, "headers": headers, "body": body}
+        offered = ctx.offered
+        offered[0] = None
         used = ctx.answer(response)
-        return StepOutcome({"status": status, "headers": headers, "body": body, "answered": used}, node.next, "ok" if used else "unused")
+        output = {"status": status, "headers": headers, "body": body, "answered": used}
+        size = None
+        if offered[0] is body and body is not None and type(status) is int:
+            # json_size_at_least of `output`, with the body's share as `answer` measured it:
+            # braces, commas, the four keys quoted with colons, status and answered as 1 each.
+            size = _OUTPUT_FRAME + offered[1]
+            size += 1 + len(headers) * 4 + sum(len(k) + len(v) + 2 for k, v in headers.items()) if headers else 1
+        offered[0] = None  # the body is the step's output now; do not keep it alive
+        return StepOutcome(output, node.next, "ok" if used else "unused", size=size)
+
+
+# An http_response output's JSON size without its headers and body (see HttpResponseNode.run).
+_OUTPUT_FRAME = json_size_at_least({"status": 200, "headers": None, "body": None, "answered": True}, 1 << 62)[0] - 2
 
 
 def node_type_of(name: str | None) -> NodeType:

@@ -144,7 +144,7 @@ class RunError:
         if value is None or value == {}:
             return None
         if type(value) is not dict:
-            return RunError(_text(value) or "", source=value)  # type: ignore[arg-type]
+            return RunError(_text(value) or "", source=value)
         return RunError(
             _text(value.get("message")),
             _text(value.get("node")),
@@ -351,6 +351,24 @@ class FlowRun:
         source = self.source
         if source is not None:
             return source.value if type(source) is _Raw else source
+        if self.keys is TRACED_KEYS:  # what the engine ran: written out at once
+            error, state = self.error, self.state
+            return {
+                "id": self.id,
+                "flow": self.flow,
+                "file": self.file,
+                "trigger": self.trigger,
+                "parent_id": self.parent_id,
+                "via_node": self.via_node,
+                "status": self.status,
+                "started_at": self.started_at,
+                "duration_us": self.duration_us,
+                "path": list(self.path),
+                "steps": [s.to_json() for s in self.steps],
+                "error": None if error is None else error.to_json(),
+                "warnings": list(self.warnings),
+                "state": None if state is _ABSENT else state,
+            }
         out: dict[str, Any] = {}
         for key in self.keys:
             if key == "path":

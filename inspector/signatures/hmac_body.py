@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from ..model import Header
 from .base import Key, Scheme, SignedRequest, Verdict, is_hex, same, shorten
 from .registry import register
@@ -52,7 +54,8 @@ class HexBodyHmac(Scheme):
                 shorten(value),
                 shown,
             )
-        if same(candidate, expected):
+        # Both are hex digits (ASCII), which compare_digest takes as they are.
+        if hmac.compare_digest(candidate, expected):
             return Verdict("valid", f"`{key.header}` matches the {self.label}.", shorten(value), shown)
         return Verdict("invalid", f"`{key.header}` does not match the {self.label} computed with this secret.", shorten(value), shown)
 
