@@ -9,7 +9,8 @@ A third server, the floor (bench/floor_server.py), does only what no capturing s
 skip: check the HMAC, parse the JSON, commit a row with the request before answering. Its
 ratio is the ceiling for serve's on this stack and this machine.
 
-    python -m bench.ingest [--seconds 9] [--concurrency 32] [--rate R] [--workers 2] [--no-floor] [--json]
+    python -m bench.ingest [--seconds 9] [--concurrency 32] [--rate R] [--workers 2] [--no-floor] [--rounds 3]
+                           [--baseline OTHER_CHECKOUT] [--json]
 """
 
 from __future__ import annotations
@@ -140,25 +141,36 @@ def measure(port: int, seconds: float, concurrency: int, rate: float | None, use
     return result
 
 
-def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, workers: int = 2, floor: bool = True) -> dict:
+def run(
+    seconds: float,
+    concurrency: int,
+    rate: float | None,
+    rounds: int = 3,
+    workers: int = 2,
+    floor: bool = True,
+    baseline: Path | None = None,
+) -> dict:
     """The servers run side by side (idle while another is measured) and are measured in
     turns, `rounds` times `seconds / rounds` each: a slow spell of a shared machine then hits
     all of them, and each figure is the median of its rounds. `serve` is one process (the
     default); `serve_workers` is `serve --workers N` (0: not measured); `floor` is
-    bench/floor_server.py, the least a signature-checking, storing server does here."""
+    bench/floor_server.py, the least a signature-checking, storing server does here.
+    `baseline`: another checkout of the project (e.g. `git worktree add /tmp/before HEAD~1`),
+    whose `serve` is measured in the same turns as `serve_baseline`, for before/after figures
+    that a slow spell of the machine cannot tell apart."""
     use_wrk = shutil.which("wrk") is not None
     work = Path(tempfile.mkdtemp(prefix="inspector-bench-"))
     procs: dict[str, tuple[subprocess.Popen, int]] = {}
 
-    def serve(store: str, *extra: str) -> list[str]:
+    def serve(store: str, *extra: str, root: Path = ROOT) -> list[str]:
         return [
             sys.executable,
             "-m",
             "inspector",
             "--answers",
-            str(ROOT / "answers.example.json"),
+            str(root / "answers.example.json"),
             "--flows",
-            str(ROOT / "flows"),
+            str(root / "flows"),
             "--store",
             str(work / store),
             "--tunnel",
@@ -174,10 +186,13 @@ def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, w
         commands["floor"] = [sys.executable, str(ROOT / "bench" / "floor_server.py"), str(work / "floor.sqlite3")]
     if workers > 1:
         commands["serve_workers"] = serve("workers.sqlite3", "--workers", str(workers))
+    if baseline is not None:
+        commands["serve_baseline"] = serve("baseline.sqlite3", root=baseline)
     rounds_of: dict[str, list[dict]] = {name: [] for name in commands}
     try:
         for name, cmd in commands.items():
-            proc, port = start(cmd, work if name in ("bare", "floor") else ROOT, "processes answer" if name == "serve_workers" else None)
+            cwd = work if name in ("bare", "floor") else baseline if name == "serve_baseline" else ROOT
+            proc, port = start(cmd, cwd, "processes answer" if name == "serve_workers" else None)
             procs[name] = (proc, port)
             if name not in ("bare", "floor"):
                 # serve prints a line per request; drain them so the pipe never blocks it.
@@ -265,19 +280,32 @@ def run(seconds: float, concurrency: int, rate: float | None, rounds: int = 3, w
         ]
         result["serve_floor_cpu_rounds"] = [round(r, 3) for r in cpu]
         result["serve_floor_cpu_ratio"] = round(sorted(cpu)[len(cpu) // 2], 3) if cpu else None
+        if baseline is not None:
+            cpu = [
+                f["cpu_us"] / s["cpu_us"]
+                for s, f in zip(rounds_of["serve_baseline"], rounds_of["floor"], strict=True)
+                if s.get("cpu_us") and f.get("cpu_us")
+            ]
+            result["serve_baseline_floor_cpu_ratio"] = round(sorted(cpu)[len(cpu) // 2], 3) if cpu else None
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seconds", type=float, default=9.0, help="per server, split into 3 rounds")
+    p.add_argument("--seconds", type=float, default=9.0, help="per server, split into the rounds")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--rate", type=float, default=None, help="open loop at this many req/s (default: closed loop)")
     p.add_argument("--workers", type=int, default=2, help="also measure serve --workers N (default 2; 0 or 1: skip)")
     p.add_argument("--no-floor", action="store_true", help="do not measure bench/floor_server.py")
+    p.add_argument("--rounds", type=int, default=3, help="rounds taken in turn (default 3)")
+    p.add_argument("--baseline", type=Path, default=None, help="also measure serve from this other checkout, in the same turns")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    r = run(args.seconds, args.concurrency, args.rate, workers=args.workers, floor=not args.no_floor)
+    if args.baseline is not None and not (args.baseline / "inspector").is_dir():
+        p.error(f"--baseline {args.baseline}: no inspector/ package there (a checkout of this project, e.g. from git worktree add)")
+    r = run(
+        args.seconds, args.concurrency, args.rate, rounds=args.rounds, workers=args.workers, floor=not args.no_floor, baseline=args.baseline
+    )
     if args.json:
         print(json.dumps(r))
         return 0
@@ -288,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [("bare aiohttp", "bare"), ("serve", "serve")]
     if r["workers"]:
         rows.append((f"serve --workers {r['workers']}", "serve_workers"))
+    if "serve_baseline_rps" in r:
+        rows.append(("serve (--baseline)", "serve_baseline"))
     if "floor_rps" in r:
         rows.append(("floor (see below)", "floor"))
     for label, key in rows:
@@ -299,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu = [f"bare {r['bare_cpu_us']:.0f}", f"serve {r['serve_cpu_us']:.0f}"]
         if r["workers"]:
             cpu.append(f"serve --workers {r['workers']} {r['serve_workers_cpu_us']:.0f}")
+        if "serve_baseline_rps" in r:
+            cpu.append(f"serve --baseline {r['serve_baseline_cpu_us']:.0f}")
         if "floor_rps" in r:
             cpu.append(f"floor {r['floor_cpu_us']:.0f}")
         print(f"  CPU per request (µs): {', '.join(cpu)}; load client {r['client_cpu_us']:.0f}")
@@ -306,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  serve / floor: {r['serve_floor_ratio']:.3f} (median of the rounds' ratios {r['serve_floor_rounds']}; target ≥ 0.6)")
         if r.get("serve_floor_cpu_ratio") is not None:
             print(f"  serve / floor by CPU per request: {r['serve_floor_cpu_ratio']:.3f} {r['serve_floor_cpu_rounds']}")
+        if r.get("serve_baseline_floor_cpu_ratio") is not None:
+            print(f"  serve --baseline / floor by CPU per request: {r['serve_baseline_floor_cpu_ratio']:.3f}")
     if "floor_rps" in r:
         print(
             "  floor: aiohttp + HMAC check + JSON parse + SQLite row committed before the answer, no inspector code"
