@@ -53,7 +53,7 @@ from .guard import GuardedPump, describe, guarded_callback, report
 from .messages import FlowsReloaded, TunnelChanged
 from .screens.debugger_screen import DebuggerScreen
 from .screens.help_screen import HelpScreen
-from .screens.main import MainScreen
+from .screens.main import TAKE_SPARE, MainScreen
 from .screens.sample_picker import sample_choices
 from .screens.tunnel_screen import TunnelScreen, TunnelView
 from .shapes import deep_safe, printable_lines
@@ -65,6 +65,7 @@ from .widgets.status_header import HeaderState, StatusHeader
 # Captures other processes write are looked for this often: one PRAGMA while none come.
 WATCH_INTERVAL = 0.1
 WATCH_RETRY_SECONDS = 1.0  # after the watcher's connection failed
+HEADER_INTERVAL = 0.25  # the header's capture count is redrawn at most this often
 WARNING_GATHER_SECONDS = 0.5  # a worker's stderr lines within this show as one notification
 WARNING_LINES = 8
 
@@ -332,6 +333,7 @@ class InspectorApp(GuardedPump, App[int]):
         self._watch_recheck: list[int] = []
         self._watch_nudge = asyncio.Event()
         self._header_due = False
+        self._header_at = 0.0  # time.monotonic() of the last redraw of the count
         self._quitting = False
         self._shut_down = False
         # The table, the filter, the history and the detail tabs (screens/main.py).
@@ -654,16 +656,20 @@ class InspectorApp(GuardedPump, App[int]):
         self._main.capture_arrived(capture, first)
 
     def schedule_header(self) -> None:
-        """The capture count in the header: refreshed at most four times a second."""
+        """The capture count in the header: redrawn at most every HEADER_INTERVAL. Under load
+        the main screen's next take redraws it with the table (`header_if_due`), in one frame;
+        the timer stands in when no take comes."""
         if self._header_due:
             return
         self._header_due = True
+        wait = max(0.0, HEADER_INTERVAL - (time.monotonic() - self._header_at))
+        self.set_timer(wait + TAKE_SPARE, self._guarded("updating the header", self.header_if_due))
 
-        def update() -> None:
+    def header_if_due(self) -> None:
+        if self._header_due and time.monotonic() - self._header_at >= HEADER_INTERVAL:
             self._header_due = False
+            self._header_at = time.monotonic()
             self._update_header()
-
-        self.set_timer(0.25, self._guarded("updating the header", update))
 
     # Captures other processes write: the store watcher (store/watch.py) looks at the store's
     # data version every WATCH_INTERVAL (a worker's report makes it look at once) and hands

@@ -12,7 +12,6 @@ from typing import Any, NamedTuple
 from ..filters import KEYS, tokens
 from ..flow.model import BROKEN_FLOW_NOTE
 from ..model import FAILED_SIGNATURE, Capture, unicode_text
-from .shapes import in_shape
 
 # The steps cell of a request no flow ran for because the file meant for it failed to load.
 BROKEN_FLOW_MARK = "✗flow"
@@ -46,14 +45,16 @@ _STATUSES: dict[int, _Status] = {}
 
 
 class RunMark(NamedTuple):
-    """What a row keeps of a run: its flow and status (filters read `flow`, as of a FlowRun)."""
+    """What a row keeps of a run: its flow and status (filters read `flow`, as of a FlowRun;
+    a status is None only as read from a store that had none)."""
 
     flow: str | None
-    status: str
+    status: str | None
 
 
-_RUNS: dict[tuple, tuple[RunMark, ...]] = {}
-_KEYS: dict[tuple, tuple] = {}
+_RUNS: dict[tuple[tuple[str | None, str | None], ...], tuple[RunMark, ...]] = {}
+_KEYS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+_NO_RUNS: tuple[RunMark, ...] = ()
 
 # The filter keys whose terms read only what `Row.key` holds. Rows with equal keys agree on
 # every such term, so a filter is evaluated once per distinct key (a few hundred, even for
@@ -145,12 +146,13 @@ class Row:
         self.update(capture)
 
     def update(self, capture: Capture) -> None:
-        """Take the response and runs of a later version of the same capture."""
-        capture = in_shape(capture, deep=False)
+        """Take the response and runs of a later version of the same capture. (It runs for
+        every capture that arrives, so it reads each run once, in one loop.)"""
         response = capture.response
-        self.no_answer = got_no_answer(capture)
+        notes = capture.notes
         # A flow file meant for this event type failed to load: Overview says which and where.
-        self.broken_flow = any(isinstance(n, str) and n.startswith(BROKEN_FLOW_NOTE) for n in capture.notes)
+        self.broken_flow = bool(notes) and any(isinstance(n, str) and n.startswith(BROKEN_FLOW_NOTE) for n in notes)
+        self.no_answer = response is None and got_no_answer(capture)
         if response is None:
             self.response = None
             self.duration_ms = None
@@ -158,20 +160,36 @@ class Row:
             code = response.status
             self.response = _STATUSES.get(code) or _STATUSES.setdefault(code, _Status(code))
             self.duration_ms = response.duration_ms
-        key = tuple((r.flow, r.status) for r in capture.runs)
-        runs = _RUNS.get(key)
-        if runs is None:
-            runs = _RUNS.setdefault(key, tuple(RunMark(flow, status) for flow, status in key))
+        marks: list[tuple[str | None, str | None]] = []
+        steps = 0
+        failed = running = False
+        for run in capture.runs:
+            if run.shapeless:  # as in_shape: a stored run that was no JSON object is left out
+                continue
+            status = run.status
+            marks.append((run.flow, status))
+            steps += len(run.path)
+            if status == "running":
+                running = True
+            elif not failed and run.failed:
+                failed = True
+        if marks:
+            shape = tuple(marks)
+            runs = _RUNS.get(shape)
+            if runs is None:
+                runs = _RUNS.setdefault(shape, tuple(RunMark(flow, status) for flow, status in shape))
+        else:
+            shape, runs = (), _NO_RUNS
         self.runs = runs
-        self.steps = sum(len(r.path) for r in capture.runs)
-        self.run_failed = any(r.failed for r in capture.runs)
-        self.running = any(r.status == "running" for r in capture.runs)
+        self.steps = steps
+        self.run_failed = failed
+        self.running = running
         key = (
             self.tenant,
             self.event_type,
             self.signature.status,
             response.status if response else None,
-            key,
+            shape,
             self.method.upper(),
             self.origin,
         )

@@ -54,6 +54,11 @@ if TYPE_CHECKING:
     from ..app import InspectorApp
 
 TAKE_INTERVAL = 0.08  # new captures reach the table within this (plus one frame): ≤ 100 ms
+# Under load every take redraws the table; the header's count and the detail pane following
+# the newest capture are drawn in that same frame when they are due (each frame re-renders
+# the screen's direct children, so a redraw of its own costs about as much as the table's).
+# Their timers stand in when no take comes, this long after they are due.
+TAKE_SPARE = TAKE_INTERVAL + 0.04
 HISTORY_FIRST_BATCH = 200  # small, so the first rows paint at once
 HISTORY_BATCH = 2000
 # The detail pane re-renders at most this often: at once for the user's own moves, and at a
@@ -227,9 +232,7 @@ class MainScreen(GuardedPump, Screen[None]):
     def capture_arrived(self, capture: Capture, first: bool = True) -> None:
         """A capture stored (`first`) or updated (a trace that ended after the answer). The
         app hands them over (InspectorApp._capture_arrived), from the pipeline and the store
-        watcher."""
-        if self._quitting:
-            return
+        watcher; it checks that it is not quitting)."""
         self._incoming.append((in_shape(capture), first))
         # One message until the table takes the buffer: a burst costs one message, not one
         # per capture (and a message still queued is replaced by the next, `can_replace`).
@@ -304,8 +307,18 @@ class MainScreen(GuardedPump, Screen[None]):
         if refilter or (was_empty and table.view):
             self.update_lower()
         self.update_counts()
+        current = table.current
+        if current is not None and current.id != self._detail_id:
+            # The cursor is on another capture (follow mode, the first rows): the pane follows
+            # the one on screen at the end of this take, from the capture in hand.
+            self._detail_id = current.id
+            self._detail_capture = latest[current.id][0] if current.id in latest else None
+            self._schedule_detail(DETAIL_INTERVAL_FOLLOW)
+        if self._detail_due and time.monotonic() >= self._detail_due_at:
+            self._show_detail()
         if new:
             self.inspector.schedule_header()
+        self.inspector.header_if_due()
 
     # History: read from the store in a thread, newest first, in batches
 
@@ -507,8 +520,11 @@ class MainScreen(GuardedPump, Screen[None]):
     # The detail pane
 
     def on_request_table_highlighted(self, message: RequestTable.Highlighted) -> None:
-        self._detail_id = message.capture_id
-        self._detail_capture = None
+        if message.capture_id == self._detail_id and message.capture_id is not None and not message.user:
+            return  # the take that moved the cursor has the pane following it already
+        if message.capture_id != self._detail_id:
+            self._detail_id = message.capture_id
+            self._detail_capture = None
         self._schedule_detail(DETAIL_INTERVAL_USER if message.user else DETAIL_INTERVAL_FOLLOW)
 
     def on_request_table_follow_changed(self, message: RequestTable.FollowChanged) -> None:
@@ -516,8 +532,12 @@ class MainScreen(GuardedPump, Screen[None]):
             self.update_counts()
 
     def _schedule_detail(self, interval: float = DETAIL_INTERVAL_FOLLOW) -> None:
-        wait = max(0.0, interval - (time.monotonic() - self._detail_last))
-        due = time.monotonic() + wait
+        """Show the capture `_detail_id` once `interval` has passed since the pane was last
+        drawn: at once if it has, else the user's moves by a timer, and follow mode and
+        updates by the next take (TAKE_SPARE)."""
+        now = time.monotonic()
+        wait = max(0.0, interval - (now - self._detail_last))
+        due = now + wait
         if self._detail_due and due >= self._detail_due_at:
             return
         self._detail_due = True
@@ -532,7 +552,8 @@ class MainScreen(GuardedPump, Screen[None]):
         if wait <= 0:
             self.call_later(self.inspector._guarded("showing the capture", show))
         else:
-            self.set_timer(wait, self.inspector._guarded("showing the capture", show))
+            later = wait if interval <= DETAIL_INTERVAL_USER else wait + TAKE_SPARE
+            self.set_timer(later, self.inspector._guarded("showing the capture", show))
 
     def _view_context(self, capture: Capture | None = None) -> ViewContext:
         if capture is None:
@@ -543,6 +564,7 @@ class MainScreen(GuardedPump, Screen[None]):
     @guarded_callback("showing the capture")
     def _show_detail(self) -> None:
         self._detail_due = False
+        self._detail_token += 1  # what was scheduled is shown now
         self._detail_last = time.monotonic()
         cid = self._detail_id
         if cid is None:

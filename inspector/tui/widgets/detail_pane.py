@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol, cast
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
@@ -26,6 +28,12 @@ TABS = (
     ("flow", "Flow", FlowTree),
     ("response", "Response", ResponseView),
 )
+
+
+class _CaptureView(Protocol):
+    """What each of TABS' views does: show a capture."""
+
+    def show(self, capture: Capture, ctx: ViewContext) -> None: ...
 
 
 class DetailPane(Vertical):
@@ -62,7 +70,7 @@ class DetailPane(Vertical):
             self._show_view(key, capture, ctx)
 
     def _show_view(self, key: str, capture: Capture, ctx: ViewContext) -> None:
-        view = self.query_one(f"#view-{key}")
+        view = cast(_CaptureView, self.query_one(f"#view-{key}"))  # one of TABS' views
         try:
             view.show(capture, ctx)
         except Exception as exc:  # one view failing must not take the others (or the app) down

@@ -7,17 +7,20 @@ import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
+from math import ceil
 from time import perf_counter
+from typing import NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from ..guard import GuardedPump, describe, report
@@ -39,11 +42,13 @@ COLUMNS: tuple[tuple[str, int, str, bool], ...] = (
 
 
 def fit(text: str, width: int, align: str = "left") -> str:
+    """`text` in exactly `width` cells: cut with "…", or padded."""
     if width <= 0:
         return ""
-    if cell_len(text) > width:
+    cells = len(text) if text.isascii() and text.isprintable() else cell_len(text)
+    if cells > width:
         return set_cell_size(text, width - 1) + "…" if width > 1 else "…"
-    pad = width - cell_len(text)
+    pad = width - cells
     if align == "right":
         return " " * pad + text
     if align == "center":
@@ -125,8 +130,14 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         self.by_id: dict[int, Row] = {}
         self.view: list[Row] = []
         self.cursor = -1
-        self._widths: list[int] = []
+        self._widths: tuple[int, ...] = ()
         self._styles: dict[str, Style] = {}
+        # The cells' styles on each row background (plain, cursor, cursor without focus).
+        self._palettes: dict[tuple[Style, bool, bool], _Palette] = {}
+        # What every line of one render shares (see render_lines); None between renders.
+        self._frame: _Frame | None = None
+        self._thumb_drawn: tuple[int, int, int] | None = None  # the scrollbar as last redrawn
+        self._holding_scrollbar = False
         # Rendered rows by capture id: a row is drawn once, then reused as it scrolls.
         self._strips: dict[int, tuple[tuple, Strip]] = {}
         self._reported: set[int] = set()  # rows whose drawing failed, told once each
@@ -145,6 +156,17 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
     def append(self, rows: list[Row], visible: list[bool]) -> None:
         """New captures, in id order. Usually their ids are higher than any held; one that
         another process numbered lower (serve --workers under load) goes to its place."""
+        # More rows move the thumb up, following the newest moves it back down: the scrollbar
+        # is redrawn once, if it moved, when both are done.
+        self._holding_scrollbar = True
+        try:
+            self._append(rows, visible)
+        finally:
+            self._holding_scrollbar = False
+            if self.show_vertical_scrollbar:
+                self._redraw_scrollbar()
+
+    def _append(self, rows: list[Row], visible: list[bool]) -> None:
         above = 0  # shown rows that went above the cursor's
         for row, show in zip(rows, visible, strict=True):
             if row.id in self.by_id:
@@ -325,13 +347,44 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
                 # scrollbar is always shown, so no layout of the screen is needed: a burst of
                 # captures then costs a repaint, not a re-layout of every widget.
                 self.set_reactive(RequestTable.virtual_size, size)
-                self._scroll_update(size)
+                self._refresh_scrollbars()
+                if self.show_vertical_scrollbar:
+                    self._set_scrollbar(virtual=size.height, window=self.container_size.height - self.scrollbar_size_horizontal)
+                self.scroll_y = self.validate_scroll_y(self.scroll_y)
                 self.refresh()
         self._widths = _layout(width)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        # As ScrollView's, with the scrollbar redrawn only when its thumb moves.
+        if self.show_vertical_scrollbar:
+            self._set_scrollbar(position=new_value)
+        if round(old_value) != round(new_value):
+            self.refresh(self.size.region)
+
+    def _set_scrollbar(self, *, virtual: int | None = None, window: int | None = None, position: float | None = None) -> None:
+        """New figures for the scrollbar. Textual redraws it on every change, which under load
+        is every take (more rows, the cursor following the newest) while its thumb, drawn in
+        eighths of a cell, mostly stays where it was: it is redrawn when the thumb moves."""
+        bar = self.vertical_scrollbar
+        if virtual is not None:
+            bar.set_reactive(ScrollBar.window_virtual_size, virtual)
+        if window is not None:
+            bar.set_reactive(ScrollBar.window_size, window)
+        if position is not None:
+            bar.set_reactive(ScrollBar.position, bar.validate_position(position))
+        if not self._holding_scrollbar:
+            self._redraw_scrollbar()
+
+    def _redraw_scrollbar(self) -> None:
+        thumb = _thumb(self.vertical_scrollbar)
+        if thumb != self._thumb_drawn:
+            self._thumb_drawn = thumb
+            self.vertical_scrollbar.refresh()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles = {}
+        self._palettes = {}
         self._strips = {}
 
     def _style(self, name: str) -> Style:
@@ -340,22 +393,35 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
             style = self._styles[name] = self.get_component_rich_style(f"request-table--{name}", partial=True)
         return style
 
-    def render_line(self, y: int) -> Strip:
-        self.painted_at = perf_counter()
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Textual asks for every line of the table in one call, once per frame that redraws
+        # it (under load, every take): what the lines share is worked out here, once.
+        self._frame = self._frame_now()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def _frame_now(self) -> _Frame:
         width = self.scrollable_content_region.width
-        base = self.rich_style
         if not self._widths or sum(self._widths) + len(self._widths) > width + 1:
             self._widths = _layout(width)
+        return _Frame(width, self.rich_style, self.has_focus, int(self.scroll_y))
+
+    def render_line(self, y: int) -> Strip:
+        self.painted_at = perf_counter()
+        frame = self._frame or self._frame_now()
+        width, base = frame.width, frame.base
         if y == 0:
             text = " " + " ".join(fit(title, w, align) for (title, _, align, _), w in zip(COLUMNS, self._widths, strict=True))
             return Strip([Segment(fit(text, width), base + self._style("header"))], width)
-        index = int(self.scroll_y) + y - 1
+        index = frame.top + y - 1
         if index >= len(self.view):
             return Strip.blank(width, base)
         if self.first_paint is None:
             self.first_paint = self.painted_at
         row = self.view[index]
-        key = (index == self.cursor, self.has_focus, width, tuple(self._widths))
+        key = (index == self.cursor, frame.focus, width, self._widths)
         cached = self._strips.get(row.id)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -368,10 +434,22 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         self._strips[row.id] = (key, strip)
         return strip
 
+    def _palette(self, base: Style, is_cursor: bool) -> _Palette:
+        key = (base, is_cursor, self.has_focus)
+        palette = self._palettes.get(key)
+        if palette is None:
+            if is_cursor:
+                base = base + self._style("cursor" if self.has_focus else "cursor-blur")
+            on = {name: base + self._style(name) for name in ("ok", "bad", "warn", "dim", "replay")}
+            palette = _Palette(base, on["ok"], on["bad"], on["warn"], on["dim"], on["replay"], base + Style(bold=True), base + Style())
+            if len(self._palettes) > 64:  # styles only change with the theme
+                self._palettes.clear()
+            self._palettes[key] = palette
+        return palette
+
     def _render_row(self, row: Row, is_cursor: bool, width: int, base: Style) -> Strip:
-        if is_cursor:
-            base = base + self._style("cursor" if self.has_focus else "cursor-blur")
-        ok, bad, warn, dim = self._style("ok"), self._style("bad"), self._style("warn"), self._style("dim")
+        p = self._palette(base, is_cursor)
+        ok, bad, warn, dim, plain = p.ok, p.bad, p.warn, p.dim, p.plain
         when = time_text(row.received_at, self.tz)
         sig = row.sig_mark
         sig_style = ok if sig == "✓" else bad if sig == "✗" else dim
@@ -379,29 +457,33 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         status_style = (
             ok if 200 <= status < 300 else warn if 300 <= status < 500 and status != 401 else bad if status or row.no_answer else dim
         )
-        steps_style = bad if row.run_failed or (row.broken_flow and not row.runs) else dim if not row.runs else Style()
-        route_style = Style() if row.event_type is not None else warn
+        steps_style = bad if row.run_failed or (row.broken_flow and not row.runs) else dim if not row.runs else plain
+        route_style = plain if row.event_type is not None else warn
         # A resend is marked in the id column (↻); Overview names the capture it replays.
-        id_cell = (f"↻{row.id}", self._style("replay")) if row.replay_of is not None else (str(row.id), dim)
+        id_cell = (f"↻{row.id}", p.replay) if row.replay_of is not None else (str(row.id), dim)
         cells = (
             id_cell,
             (when, dim),
-            (row.method, Style(bold=True)),
+            (row.method, p.bold),
             (row.route, route_style),
-            (row.event, Style()),
+            (row.event, plain),
             (sig, sig_style),
             (row.status_text, status_style),
             (row.steps_text, steps_style),
             (row.duration_text, dim),
         )
-        segments = [Segment(" ", base)]
+        gap = Segment(" ", p.base)
+        segments = [gap]
+        used = 1
         for (text, style), (_, _, align, _), w in zip(cells, COLUMNS, self._widths, strict=True):
-            segments.append(Segment(fit(printable(text), w, align), base + style))
-            segments.append(Segment(" ", base))
-        used = sum(s.cell_length for s in segments)
+            segments.append(Segment(fit(printable(text), w, align), style))
+            segments.append(gap)
+            used += max(w, 0) + 1  # fit gives each cell exactly its width
         if used < width:
-            segments.append(Segment(" " * (width - used), base))
-        return Strip(segments).crop(0, width)
+            segments.append(Segment(" " * (width - used), p.base))
+        elif used > width:
+            return Strip(segments, used).crop(0, width)
+        return Strip(segments, width)
 
     def _broken_row(self, row: Row, exc: Exception, width: int, base: Style) -> Strip:
         if row.id not in self._reported:
@@ -411,7 +493,41 @@ class RequestTable(GuardedPump, ScrollView, can_focus=True):
         return Strip([Segment(text, base + self._style("bad"))], width)
 
 
-def _layout(width: int) -> list[int]:
+def _thumb(bar: ScrollBar) -> tuple[int, int, int]:
+    """Where a vertical scrollbar draws its thumb: its length, and the thumb's first and last
+    eighth of a cell (as textual.scrollbar.ScrollBarRender.render_bar works them out)."""
+    size = bar.size.height
+    virtual = ceil(bar.window_virtual_size)
+    window = ceil(bar.window_size) if bar.window_size < bar.window_virtual_size else 0
+    if not (window and size and virtual and size != virtual):
+        return size, -1, -1
+    thumb = max(1, window / (virtual / size))
+    position = (size - thumb) * (bar.position / (virtual - window))
+    start = int(position * 8)
+    return size, start, start + ceil(thumb * 8)
+
+
+class _Frame(NamedTuple):
+    width: int
+    base: Style
+    focus: bool
+    top: int  # the first row shown (the scroll position)
+
+
+class _Palette(NamedTuple):
+    """A row's background (`base`) and each cell style on it."""
+
+    base: Style
+    ok: Style
+    bad: Style
+    warn: Style
+    dim: Style
+    replay: Style
+    bold: Style
+    plain: Style
+
+
+def _layout(width: int) -> tuple[int, ...]:
     fixed = sum(w for _, w, _, flex in COLUMNS if not flex)
     gaps = len(COLUMNS) + 1
     flexible = [c for c in COLUMNS if c[3]]
@@ -419,10 +535,7 @@ def _layout(width: int) -> list[int]:
     # tenant/event_type takes 60 % of what is left, the provider event the rest.
     first = max(flexible[0][1], int(spare * 0.6))
     second = max(flexible[1][1], spare - first)
-    widths = []
-    for title, w, _, flex in COLUMNS:
-        widths.append(w if not flex else first if title == flexible[0][0] else second)
-    return widths
+    return tuple(w if not flex else first if title == flexible[0][0] else second for title, w, _, flex in COLUMNS)
 
 
 def _row_id(row: Row) -> int:

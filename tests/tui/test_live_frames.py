@@ -1,0 +1,100 @@
+"""Under load the table takes the new captures every TAKE_INTERVAL, and each take is one
+redraw. What else changes with it is drawn in that same redraw or not at all: the header's
+count and the detail pane following the newest capture when they are due, the scrollbar only
+when its thumb moves. And a row reads each capture's runs the way the views do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inspector.flow.runs import FlowRun
+from inspector.store import Store
+from inspector.tui.rows import Row
+from inspector.tui.shapes import in_shape
+from inspector.tui.widgets.request_table import _thumb
+from inspector.tui.widgets.status_header import StatusHeader
+
+from .conftest import build_request, ingest, make_app, settle, text_of, wait_for
+
+SIZE = (100, 30)
+
+
+async def _captures(workdir: Path, app, count: int) -> list:
+    """`count` captures of github.push, stored elsewhere: handed to the app by the test."""
+    store = Store(":memory:")
+    request = build_request("github.push", app.config)
+    return await ingest(store, app.flows, app.config, [(request, "live")] * count)
+
+
+async def test_a_take_draws_the_count_and_the_newest_capture_itself(workdir: Path):
+    app = make_app(workdir, serve=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        first, second = await _captures(workdir, app, 2)
+
+        def no_store_read(capture_id: int) -> None:
+            raise AssertionError(f"the pane read #{capture_id} from the store; the take had it in hand")
+
+        app.store.get = no_store_read  # type: ignore[method-assign]
+        # No await between the arrival and the take: nothing else gets to draw in between.
+        app._capture_arrived(first)
+        app.main._take_captures()
+        assert app.detail.capture is not None and app.detail.capture.id == first.id
+        assert "(1)" in text_of(app.main.query_one(StatusHeader))
+        # A second capture right after: the pane and the count wait until they are due (the
+        # next take, or their timers when no take comes), and then show the newest.
+        app._capture_arrived(second)
+        app.main._take_captures()
+        assert app.detail.capture.id == first.id
+        await wait_for(lambda: app.detail.capture.id == second.id, pilot)
+        await wait_for(lambda: "(2)" in text_of(app.main.query_one(StatusHeader)), pilot)
+
+
+async def test_the_scrollbar_is_redrawn_when_its_thumb_moves_not_for_every_take(workdir: Path):
+    app = make_app(workdir, serve=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        captures = await _captures(workdir, app, 300)
+        table = app.table
+        for capture in captures[:299]:
+            app._capture_arrived(capture)
+        app.main._take_captures()
+        await pilot.pause()
+        bar = table.vertical_scrollbar
+        redraws = []
+        original = bar.refresh
+        bar.refresh = lambda *a, **k: redraws.append(1) or original(*a, **k)  # type: ignore[method-assign]
+        # One more row: the one-cell thumb stays at the bottom, so the bar keeps its picture...
+        app._capture_arrived(captures[299])
+        app.main._take_captures()
+        assert redraws == []
+        # ...while it holds the figures Textual draws it from.
+        assert bar.window_virtual_size == len(table.view) + 1 and bar.position == table.scroll_y
+        assert _thumb(bar) == table._thumb_drawn
+        # To the top: the thumb moves, and is redrawn there.
+        table.action_first()
+        assert redraws
+        assert _thumb(bar) == table._thumb_drawn and bar.position == table.scroll_y == 0
+
+
+async def test_a_row_reads_the_runs_as_the_views_do(workdir: Path):
+    def run(flow: str, status: str, path: list[str]) -> FlowRun:
+        return FlowRun.from_json({"id": 1, "flow": flow, "status": status, "path": path})
+
+    app = make_app(workdir, serve=False)
+    (stored,) = await _captures(workdir, app, 1)
+    runs = (run("a", "ok", ["n1", "n2"]), FlowRun.from_json("not a run"), run("b", "error", ["n1"]), run("c", "running", []))
+    capture = stored.with_(runs=runs)
+    row = Row(capture)
+    assert [(m.flow, m.status) for m in row.runs] == [("a", "ok"), ("b", "error"), ("c", "running")]
+    assert (row.steps, row.run_failed, row.running, row.steps_text) == (3, True, True, "3…")
+    # The same as the row of the capture put in shape first (its shapeless run left out).
+    shaped = Row(in_shape(capture))
+    assert (shaped.runs, shaped.steps, shaped.run_failed, shaped.running, shaped.key) == (
+        row.runs,
+        row.steps,
+        row.run_failed,
+        row.running,
+        row.key,
+    )
+    assert Row(capture.with_(runs=())).runs == () and Row(capture.with_(runs=())).steps_text == "–"
