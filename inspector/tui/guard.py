@@ -61,6 +61,7 @@ def guard(node: Any, what: str, method: Callable[..., Any]) -> Callable[..., Any
     pass the message by counting the handler's parameters: the wrapper carries the count."""
     wrapper = _guard(node, what, method)
     try:
+        # an attribute Textual reads off the handler; functions' stubs declare no such attribute
         wrapper._param_count = count_parameters(method)  # type: ignore[attr-defined]
     except Exception:  # Textual counts them itself (through __wrapped__)
         pass
@@ -144,6 +145,7 @@ class GuardedPump:
     Textual's) report their exceptions instead of ending the app."""
 
     def _get_dispatch_methods(self, method_name: str, message: Any) -> Iterable[tuple[type, Callable[..., Any]]]:
+        # super() is the Textual class this mixin is mixed into (MessagePump), which mypy cannot see
         for cls, method in super()._get_dispatch_methods(method_name, message):  # type: ignore[misc]
             if cls.__module__.startswith(_OURS):
                 method = guard(self, f"{_event_words(method_name)} in {cls.__name__}", method)
