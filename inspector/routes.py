@@ -52,8 +52,30 @@ def segment_ok(seg: str) -> bool:
     return bool(_SEGMENT.match(seg)) and seg.strip(".") != ""
 
 
+# match_route's answers by path: a sender posts to the same few paths again and again, and
+# parsing one costs a few microseconds per request. Bounded in entries and in path length, so
+# that a sender spraying distinct paths costs a cleared cache, never memory; `Route` is frozen,
+# so one can be handed out many times.
+_ROUTES: dict[str, Route | None] = {}
+ROUTE_CACHE_SIZE = 1024
+ROUTE_CACHE_PATH = 256  # characters; longer paths are parsed every time
+
+
 def match_route(path: str) -> Route | None:
     """The two route shapes of SPEC §4; None for anything else."""
+    try:
+        return _ROUTES[path]
+    except KeyError:
+        pass
+    route = _match(path)
+    if len(path) <= ROUTE_CACHE_PATH:
+        if len(_ROUTES) >= ROUTE_CACHE_SIZE:
+            _ROUTES.clear()
+        _ROUTES[path] = route
+    return route
+
+
+def _match(path: str) -> Route | None:
     try:
         segs = _segments(path)
     except UnicodeDecodeError:

@@ -238,27 +238,39 @@ def rejection(c: Capture) -> str | None:
 
 
 def summary_line(c: Capture) -> str:
-    """`[202] POST /events/webhook/demo/github  sig=valid  flows=1  3.1ms`"""
-    from ..pipeline import REJECTED_NOTE
+    """`[202] POST /events/webhook/demo/github  sig=valid  flows=1  3.1ms`
 
-    status = c.response.status if c.response else "---"
-    took = c.response.duration_ms if c.response and c.response.duration_ms is not None else 0.0
-    target = c.request.target
+    Made for every request `serve` answers, so the common one (answered, live, no notes) is
+    one f-string: no imports, no list of parts, no join."""
+    response = c.response
+    request = c.request
+    target = request.path
+    if request.query:
+        target = f"{target}?{request.query}"
     if len(target) > 100:
         target = target[:99] + "…"
+    if response is None:
+        status: object = "---"
+        took = 0.0
+    else:
+        status = response.status
+        took = response.duration_ms if response.duration_ms is not None else 0.0
+    line = f"[{status}] {request.method} {target}  sig={c.signature.status}  flows={len(c.runs)}  {took:.1f}ms"
+    if c.origin != "live":
+        line += f"  origin={c.origin}" + (f" replay_of={c.replay_of}" if c.replay_of else "")
+    if not c.notes:
+        return line
     reason = rejection(c)
     if reason is not None:  # `[400] rejected before routing: <reason>  POST /path`
+        from ..pipeline import REJECTED_NOTE
         from ..receiver import shown
 
-        what = f"  {shown(c.request.method, 32)} {shown(target, 100)}" if c.request.method else ""
+        what = f"  {shown(request.method, 32)} {shown(target, 100)}" if request.method else ""
         return f"[{status}] {REJECTED_NOTE}{reason}{what}"
-    parts = [f"[{status}] {c.request.method} {target}", f"sig={c.signature.status}", f"flows={len(c.runs)}", f"{took:.1f}ms"]
-    if c.origin != "live":
-        parts.append(f"origin={c.origin}" + (f" replay_of={c.replay_of}" if c.replay_of else ""))
     broken = broken_flow_positions(c)
     if broken:
-        parts.append("flow failed to load: " + ", ".join(broken))
-    return "  ".join(parts)
+        line += "  flow failed to load: " + ", ".join(broken)
+    return line
 
 
 def broken_flow_positions(c: Capture) -> list[str]:

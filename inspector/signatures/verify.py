@@ -109,33 +109,42 @@ def verify_request(
         verdict = scheme.verify(signed, key)
     except Exception as exc:  # a scheme bug must not take the receiver down
         verdict = Verdict("error", f"The {entry.algorithm} check failed unexpectedly ({type(exc).__name__}); please report it.")
-    hints: list[str] = []
+    hints: tuple[str, ...] = ()
     if verdict.status != "valid":
-        try:
-            hints = hints_for(scheme, entry.name, signed, key, verdict, config.secrets)
-        except Exception:
-            hints = []
-        if verdict.status == "invalid" and not hints:
-            hints.append(
-                f"Nothing computed here explains the mismatch (no other configured secret, newline, JSON re-encoding or variant of the URL matches): "
-                f"either the body changed after it was signed, or the sender signs with a different secret than `{entry.name}`'s — copy the secret again from the sender's webhook settings."
-            )
-        if verdict.status == "missing" and not hints and event_type == entry.name:
-            hints.append(
-                f"The `{entry.name}` entry applies because the URL's event_type is `{event_type}`; if this sender does not sign, use another event_type in the URL or remove the entry."
-            )
+        hints = _hints(scheme, entry.name, event_type, signed, key, verdict, config)
     elif 0 < len(key.secret) < SHORT_SECRET:
-        hints.append(f"The secret of `{entry.name}` is only {len(key.secret)} characters; a real provider's secret is longer.")
+        hints = (f"The secret of `{entry.name}` is only {len(key.secret)} characters; a real provider's secret is longer.",)
+    expected = verdict.expected
     return SignatureResult(
         verdict.status,
         entry.name,
         algorithm,
         header,
         verdict.reason,
-        tuple(hints),
+        hints,
         received=verdict.received,
-        expected=_mask_expected(scheme, verdict.expected),
+        expected=expected if expected is None or not scheme.token else _mask_expected(scheme, expected),
     )
+
+
+def _hints(
+    scheme: Scheme, name: str, event_type: str | None, signed: SignedRequest, key: Key, verdict: Verdict, config: Config
+) -> tuple[str, ...]:
+    """What may explain a verdict other than `valid` (SPEC §3's diagnosis)."""
+    try:
+        hints = hints_for(scheme, name, signed, key, verdict, config.secrets)
+    except Exception:
+        hints = []
+    if verdict.status == "invalid" and not hints:
+        hints.append(
+            f"Nothing computed here explains the mismatch (no other configured secret, newline, JSON re-encoding or variant of the URL matches): "
+            f"either the body changed after it was signed, or the sender signs with a different secret than `{name}`'s — copy the secret again from the sender's webhook settings."
+        )
+    if verdict.status == "missing" and not hints and event_type == name:
+        hints.append(
+            f"The `{name}` entry applies because the URL's event_type is `{event_type}`; if this sender does not sign, use another event_type in the URL or remove the entry."
+        )
+    return tuple(hints)
 
 
 def _mask_expected(scheme: Scheme, expected: str | None) -> str | None:
