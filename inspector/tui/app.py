@@ -64,6 +64,11 @@ from .widgets.status_header import HeaderState, StatusHeader
 
 # Captures other processes write are looked for this often: one PRAGMA while none come.
 WATCH_INTERVAL = 0.1
+# While this process's own captures stream in, the store changes all the time and each look
+# can catch some of them committed but not yet reported here: read back for nothing, and
+# watched for updates. Then it looks this often (other writers' captures still show within a
+# second; a worker's report still makes it look at once).
+WATCH_INTERVAL_BUSY = 0.5
 WATCH_RETRY_SECONDS = 1.0  # after the watcher's connection failed
 HEADER_INTERVAL = 0.25  # the header's capture count is redrawn at most this often
 WARNING_GATHER_SECONDS = 0.5  # a worker's stderr lines within this show as one notification
@@ -682,6 +687,7 @@ class InspectorApp(GuardedPump, App[int]):
         self.run_worker(self._watch_store(self._open_watcher()), group="store-watch", name="watching the store", exit_on_error=False)
 
     async def _watch_store(self, watcher: StoreWatcher | None) -> None:
+        busy = False
         try:
             while not self._quitting:
                 if watcher is None:
@@ -691,13 +697,14 @@ class InspectorApp(GuardedPump, App[int]):
                         continue
                 self.store_watcher = watcher
                 try:
-                    await asyncio.wait_for(self._watch_nudge.wait(), WATCH_INTERVAL)
+                    await asyncio.wait_for(self._watch_nudge.wait(), WATCH_INTERVAL_BUSY if busy else WATCH_INTERVAL)
                 except TimeoutError:
                     pass
                 self._watch_nudge.clear()
                 if self._quitting:
                     break
                 seen, self._watch_seen = self._watch_seen, []
+                busy = bool(seen)  # our own captures came in since the last look
                 for cid in seen:
                     watcher.seen(cid)
                 recheck, self._watch_recheck = self._watch_recheck, []

@@ -5,6 +5,7 @@ when its thumb moves. And a row reads each capture's runs the way the views do."
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from inspector.flow.runs import FlowRun
@@ -98,3 +99,30 @@ async def test_a_row_reads_the_runs_as_the_views_do(workdir: Path):
         row.key,
     )
     assert Row(capture.with_(runs=())).runs == () and Row(capture.with_(runs=())).steps_text == "–"
+
+
+async def test_the_store_is_looked_at_less_often_while_our_own_captures_stream_in(workdir: Path, monkeypatch):
+    from inspector.tui import app as app_module
+
+    waits: list[float] = []
+    real_wait_for = asyncio.wait_for
+
+    async def wait_for_recorded(awaitable, timeout):
+        if getattr(awaitable, "cr_code", None) is asyncio.Event.wait.__code__:  # the watcher's nudge
+            waits.append(timeout)
+        return await real_wait_for(awaitable, timeout)
+
+    monkeypatch.setattr(app_module.asyncio, "wait_for", wait_for_recorded)
+    app = make_app(workdir, serve=False, store=Store(workdir / ".inspector" / "captures.sqlite3"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(lambda: app.main.history_done and len(waits) > 2, pilot)
+        idle = list(waits)
+        request = build_request("github.push", app.config)
+        for _ in range(20):
+            await app.pipeline.handle(request, wait=True)
+            await pilot.pause(0.02)
+        await wait_for(lambda: len(app.table.rows) == 20, pilot)
+        streaming = waits[len(idle) :]
+    # Idle it looks every WATCH_INTERVAL; with captures of its own coming in, less often.
+    assert set(idle) == {app_module.WATCH_INTERVAL}
+    assert app_module.WATCH_INTERVAL_BUSY in streaming
