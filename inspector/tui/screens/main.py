@@ -267,12 +267,13 @@ class MainScreen(GuardedPump, Screen[None]):
                 latest[capture.id] = (capture, first or latest.get(capture.id, (None, False))[1])
         new: list[tuple[Row, bool]] = []
         refilter = False
+        unfiltered = not self.filter.predicates  # every capture matches: no call for each
         for cid, (capture, first) in latest.items():
             row = table.row(cid)
             if row is None:
                 if cid <= self.watermark:
                     self._late.add(cid)
-                shown = self._after_clear(cid) and self._matches(capture)
+                shown = self._after_clear(cid) and (unfiltered or self._matches(capture))
                 if shown and self.filter_in_store:
                     self._search_hits.add(cid)
                 new.append((Row(capture), shown))
