@@ -73,8 +73,7 @@ def handle(args: argparse.Namespace) -> int:
             err(f"note: no ./{flows.directory} folder, so no flow runs; `webhook-inspector init` writes starter flows")
     failed = failed or bool(flows.errors)
     bad_files = {p.position.file for p in flows.errors}
-    count = len(flows.flows) + len(flows.greentic_flows)
-    out(f"flows: {count} ok" + (f", {len(bad_files)} invalid" if bad_files else "") + f" ({flows.directory})")
+    out(f"flows: {flows.loaded} ok" + (f", {len(bad_files)} invalid" if bad_files else "") + f" ({flows.directory})")
     pipeline = Pipeline(config or Config(), None, local_base=f"http://{args.host}:{args.port}")
     failed = show_public_url(args, config, pipeline) or failed
     from ..tunnel import trigger_urls

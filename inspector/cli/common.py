@@ -76,8 +76,7 @@ def report_flows(flows: FlowSet) -> None:
         err(f"flows: {where} is not a folder; no flow will run (pass --flows DIR, or `webhook-inspector init` for starter flows)")
         return
     bad = len({p.position.file for p in flows.errors})
-    count = len(flows.flows) + len(flows.greentic_flows)
-    err(f"flows: {count} loaded from {where}" + (f", {bad} file(s) with errors (skipped)" if bad else ""))
+    err(f"flows: {flows.loaded} loaded from {where}" + (f", {bad} file(s) with errors (skipped)" if bad else ""))
     for problem in flows.problems:
         err(f"{'error' if problem.severity == 'error' else 'warning'}: {problem.position}: {problem.message}")
 

@@ -244,9 +244,7 @@ def summary_line(c: Capture) -> str:
     one f-string: no imports, no list of parts, no join."""
     response = c.response
     request = c.request
-    target = request.path
-    if request.query:
-        target = f"{target}?{request.query}"
+    target = request.target
     if len(target) > 100:
         target = target[:99] + "…"
     if response is None:

@@ -245,7 +245,7 @@ class RequestLimits:
         left = self.trace_left
         t = type(output)
         if size is not None:
-            pass
+            pass  # known to the node type
         elif t is str:
             size = len(output) + 2
         elif t is dict or t is list:
@@ -605,12 +605,9 @@ class Engine:
             next_id = outcome.next
             shared.seconds_left -= took
             decision = outcome.decision
-            size = outcome.size  # given by node types that know it (branch, http_response)
-            if size is None and type(output) is str:
-                size = len(output) + 2
-            if size is not None and not logs and size <= shared.trace_left:
-                shared.trace_left -= size  # RequestLimits.record's count, without walking the output again
-            elif shared.record(output, logs, size) is None:
+            # outcome.size: given by node types that know it (branch, http_response), so the
+            # output is not walked again
+            if shared.record(output, logs, outcome.size) is None:
                 full = shared.trace_full(f"the output of step {len(steps) + 1} (node '{node_id}')")
                 error = RunError(full.message)
                 steps.append(

@@ -546,6 +546,11 @@ class FlowSet:
         """The loaded flows in Greentic's shape (`inspector.greentic.document.Flow`)."""
         return list(self.greentic.flows.values()) if self.greentic is not None else []
 
+    @property
+    def loaded(self) -> int:
+        """How many flows loaded, of both shapes (what `serve`, `check` and the TUI count)."""
+        return len(self.flows) + (len(self.greentic.flows) if self.greentic is not None else 0)
+
     def _paths(self) -> list[Path]:
         if self.directory is None or not self.directory.is_dir():
             return []

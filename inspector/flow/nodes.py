@@ -504,10 +504,9 @@ class HttpResponseNode(NodeType):
         output = {"status": status, "headers": headers, "body": body, "answered": used}
         size = None
         if offered[0] is body and body is not None and type(status) is int:
-            # json_size_at_least of `output`, with the body's share as `answer` measured it:
-            # braces, commas, the four keys quoted with colons, status and answered as 1 each.
-            size = _OUTPUT_FRAME + offered[1]
-            size += 1 + len(headers) * 4 + sum(len(k) + len(v) + 2 for k, v in headers.items()) if headers else 1
+            # json_size_at_least of `output`, with the body's share as `answer` measured it
+            # (the frame: braces, commas, the four keys quoted with colons, status and answered).
+            size = _OUTPUT_FRAME + offered[1] + json_size_at_least(headers, 1 << 62)[0]
         offered[0] = None  # the body is the step's output now; do not keep it alive
         return StepOutcome(output, node.next, "ok" if used else "unused", size=size)
 

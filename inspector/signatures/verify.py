@@ -114,7 +114,6 @@ def verify_request(
         hints = _hints(scheme, entry.name, event_type, signed, key, verdict, config)
     elif 0 < len(key.secret) < SHORT_SECRET:
         hints = (f"The secret of `{entry.name}` is only {len(key.secret)} characters; a real provider's secret is longer.",)
-    expected = verdict.expected
     return SignatureResult(
         verdict.status,
         entry.name,
@@ -123,7 +122,7 @@ def verify_request(
         verdict.reason,
         hints,
         received=verdict.received,
-        expected=expected if expected is None or not scheme.token else _mask_expected(scheme, expected),
+        expected=_mask_expected(scheme, verdict.expected),
     )
 
 

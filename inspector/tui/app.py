@@ -593,7 +593,7 @@ class InspectorApp(GuardedPump, App[int]):
                 tunnel_hint=hint,
                 answers=self.answers or "none (nothing is verified; `webhook-inspector init` writes one)",
                 answers_error=not self.config_ok,
-                flows=len(self.flows.flows) + len(self.flows.greentic_flows),
+                flows=self.flows.loaded,
                 flow_errors=bad_files,
                 store=self.store_label,
                 captures=self._main.total if self._main.history_done or self._main.total else None,
@@ -774,7 +774,7 @@ class InspectorApp(GuardedPump, App[int]):
             return
         errors = len(self.flows.errors)
         self.notify(
-            f"flows reloaded: {len(self.flows.flows) + len(self.flows.greentic_flows)} loaded" + (f", {errors} error(s)" if errors else ""),
+            f"flows reloaded: {self.flows.loaded} loaded" + (f", {errors} error(s)" if errors else ""),
             severity="warning" if errors else "information",
             timeout=3,
         )
