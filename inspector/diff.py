@@ -283,10 +283,11 @@ def _answer_summary(response: Response | None) -> Any:
 
 
 # Headers that differ between two deliveries of the same event by design: dates, delivery and
-# request ids, signatures and the timestamps they sign.
+# request ids, signatures and the timestamps they sign; and the address it was sent to (Host:
+# the port, the tunnel's domain, none for a replay made in process) with a tunnel's X-Forwarded-*.
 _VOLATILE_WORDS = re.compile(
     r"(^date$|signature|timestamp|delivery|request-?id|event-?id|message-?id|webhook-?id|uuid|nonce|trace|idempotency"
-    r"|[-_](at|time|date)$|^x-amzn-|^cf-ray$|^svix-id$)",
+    r"|[-_](at|time|date)$|^x-amzn-|^cf-ray$|^svix-id$|^host$|^x-forwarded-|^x-real-ip$)",
     re.IGNORECASE,
 )
 
