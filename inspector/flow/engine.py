@@ -24,6 +24,9 @@ from .model import Flow, Trigger
 from .nodes import NODE_TYPES, StepContext, StepFailed, _copy
 from .runs import STOP_ERROR_KEYS, TRACED_KEYS, Decision, FlowRun, RunError, Step, skipped
 
+_new_step: Callable[..., Step] = Step._draft  # type: ignore[attr-defined]  # see runs._quick_init
+_new_run: Callable[..., FlowRun] = FlowRun._draft  # type: ignore[attr-defined]
+
 STEP_LIMIT = 1000
 # What all the runs of one request may record together, as JSON text: step outputs, logs
 # and answers. A loop of 1,000 steps each returning ~1 MiB would otherwise make a 1 GiB
@@ -481,13 +484,12 @@ class Engine:
         `state` is copied (None: a new empty map); with `owned`, `event` is used as is."""
         clock = self.clock
         # One clock read gives the run's start and its first step's.
-        started_at = _stamp(clock())
-        first = True
+        started_at = step_started_at = _stamp(clock())
+        perf0 = _perf()
         path: list[str] = []
         steps: list[Step] = []
         status = "ok"
         run_error: RunError | None = None
-        started = _perf()
         if not owned:
             event = _copy(event)
         outputs: dict[str, Any] = {}
@@ -530,11 +532,14 @@ class Engine:
             assert current is not None  # called by the node running
             return answer.offer(response, {"flow": flow_name, "node": current.id, "run": run_id})
 
-        # One context for the run; each step gets its own `logs`.
+        # One context for the run; a step that logs leaves its list in the trace, and the
+        # next step gets a new one.
         ctx = StepContext(
             scope, flow_name, depth, answer.is_taken, offer, queue, [], budget.limits if budget is not None else None, offered
         )
+        logs = ctx.logs
         node_types = NODE_TYPES
+        new_step = _new_step
         while node is not None:
             cancelled = self.cancelled
             if cancelled is not _never and cancelled():
@@ -557,12 +562,9 @@ class Engine:
                 )
                 break
             current = node
-            if first:
-                step_started_at, first = started_at, False
-            else:
-                step_started_at = _stamp(clock())
-            ctx.logs = logs = []
             node_id = node.id
+            if steps:
+                step_started_at = _stamp(clock())
             t0 = _perf()
             if deadline is not None and t0 > deadline and budget is not None and budget.spent():  # past the inline budget
                 raise OverBudget()
@@ -605,9 +607,21 @@ class Engine:
             next_id = outcome.next
             shared.seconds_left -= took
             decision = outcome.decision
-            # outcome.size: given by node types that know it (branch, http_response), so the
-            # output is not walked again
-            if shared.record(output, logs, outcome.size) is None:
+            # The step's share of the trace budget (RequestLimits.record, written out here:
+            # it runs for every step). outcome.size: given by node types that know it
+            # (branch, http_response), so the output is not walked again.
+            size = outcome.size
+            if size is None:
+                kind = type(output)
+                if kind is str:
+                    size = len(output) + 2
+                elif kind is dict or kind is list:
+                    size = json_size_at_least(output, shared.trace_left)[0]  # stops once past what is left
+                else:
+                    size = 8
+            if logs:
+                size += sum(map(len, logs))
+            if size > shared.trace_left:
                 full = shared.trace_full(f"the output of step {len(steps) + 1} (node '{node_id}')")
                 error = RunError(full.message)
                 steps.append(
@@ -628,7 +642,13 @@ class Engine:
                 status = "limit"
                 run_error = error.at(node_id)
                 break
-            step = Step(
+            shared.trace_left -= size
+            if logs:
+                kept_logs: tuple[str, ...] = tuple(logs)
+                ctx.logs = logs = []
+            else:
+                kept_logs = ()
+            step = new_step(
                 node_id,
                 node.type,
                 outcome.status,
@@ -636,9 +656,9 @@ class Engine:
                 int(took * 1e6),
                 output,
                 next_id,
-                None if decision is None else _decisions(decision),
+                decision if decision is None or type(decision) is tuple else _decisions(decision),
                 None,
-                tuple(logs) if logs else (),
+                kept_logs,
             )
             steps.append(step)
             path.append(node_id)
@@ -647,7 +667,7 @@ class Engine:
             if on_step and on_step(step, scope) is False:
                 break
             node = by_id.get(next_id) if next_id else None
-        return FlowRun(
+        return _new_run(
             run_id,
             flow_name,
             flow.file,
@@ -656,7 +676,7 @@ class Engine:
             via_node,
             status,
             started_at,
-            int((_perf() - started) * 1e6),
+            int((_perf() - perf0) * 1e6),
             tuple(path),
             tuple(steps),
             run_error,

@@ -20,6 +20,8 @@ from ..script.values import json_size_at_least, type_name
 from .model import Node, Position
 from .runs import Decision
 
+_new_decision: Callable[..., Decision] = Decision._draft  # type: ignore[attr-defined]  # see runs._quick_init
+
 if TYPE_CHECKING:  # pragma: no cover
     from .loader import _FileLoader
     from .runs import Step
@@ -359,15 +361,14 @@ class BranchNode(NodeType):
                 default = loader.string(dnode, "default", allow_numbers=True)
                 if default is not None:
                     refs.append((default, dnode, "`default`"))
-        # What `run` walks: each program's `evaluate` bound once.
-        plan = tuple((expression, program.evaluate, target, where) for expression, program, target, where in conditions)
-        # The output of each way out ({"matched", "next"}) is fixed: its size is counted once.
-        sizes = {
-            (expression, target): json_size_at_least({"matched": expression, "next": target}, 1 << 62)[0]
-            for expression, _, target, _ in plan
-        }
+        # What `run` walks: each program's `evaluate` bound once, and the size of the output
+        # of each way out ({"matched", "next"}, fixed), counted once.
+        plan = tuple(
+            (expression, program.evaluate, target, where, json_size_at_least({"matched": expression, "next": target}, 1 << 62)[0])
+            for expression, program, target, where in conditions
+        )
         default_size = json_size_at_least({"matched": None, "next": default}, 1 << 62)[0]
-        return {"conditions": tuple(conditions), "default": default, "plan": plan, "sizes": sizes, "default_size": default_size}
+        return {"conditions": tuple(conditions), "default": default, "plan": plan, "default_size": default_size}
 
     def programs(self, node: Node) -> list[Any]:
         compiled = node.compiled
@@ -382,7 +383,7 @@ class BranchNode(NodeType):
         # The conditions tried, as the trace records them (built here, not converted later).
         decision: list[Decision] = []
         scope, limits = ctx.scope, ctx.limits
-        for expression, evaluate, target, where in node.compiled["plan"]:
+        for expression, evaluate, target, where, size in node.compiled["plan"]:
             try:
                 value = evaluate(scope, limits)
             except ScriptError as exc:
@@ -399,10 +400,8 @@ class BranchNode(NodeType):
                 )
                 failed.decision = tuple(decision)  # type: ignore[attr-defined]
                 raise failed
-            decision.append(Decision(expression, target, value))
+            decision.append(_new_decision(expression, target, value))
             if value:
-                compiled = node.compiled
-                size = compiled["sizes"].get((expression, target)) if "sizes" in compiled else None
                 return StepOutcome({"matched": expression, "next": target}, target, decision=tuple(decision), size=size)
         compiled = node.compiled
         default = compiled["default"]
@@ -462,6 +461,8 @@ class HttpResponseNode(NodeType):
             None if body_r is None else body_r.build,
             static_headers,
             None if static_headers is not None or headers_r is None else headers_r.build,
+            # constant headers' share of the step output's size, counted once
+            None if static_headers is None else json_size_at_least(static_headers, 1 << 62)[0],
         )
         return out
 
@@ -476,7 +477,7 @@ class HttpResponseNode(NodeType):
         return self._UNUSED
 
     def run(self, node: Node, ctx: StepContext) -> StepOutcome:
-        static_status, status_r, body_r, static_headers, headers_r = node.compiled["plan"]
+        static_status, status_r, body_r, static_headers, headers_r, headers_size = node.compiled["plan"]
         scope, limits = ctx.scope, ctx.limits
         try:
             status = static_status if status_r is None else status_r(scope, limits)
@@ -497,6 +498,7 @@ class HttpResponseNode(NodeType):
             raise StepFailed("`headers` must render to a mapping of header name to value")
         else:
             headers = _response_headers(headers)
+            headers_size = None
         response = {"status": status, "headers": headers, "body": body}
         offered = ctx.offered
         offered[0] = None
@@ -506,7 +508,9 @@ class HttpResponseNode(NodeType):
         if offered[0] is body and body is not None and type(status) is int:
             # json_size_at_least of `output`, with the body's share as `answer` measured it
             # (the frame: braces, commas, the four keys quoted with colons, status and answered).
-            size = _OUTPUT_FRAME + offered[1] + json_size_at_least(headers, 1 << 62)[0]
+            if headers_size is None:
+                headers_size = json_size_at_least(headers, 1 << 62)[0]
+            size = _OUTPUT_FRAME + offered[1] + headers_size
         offered[0] = None  # the body is the step's output now; do not keep it alive
         return StepOutcome(output, node.next, "ok" if used else "unused", size=size)
 

@@ -89,28 +89,41 @@ def _id(value: Any) -> int | str | None:
 
 
 _Frozen = TypeVar("_Frozen")
+_set_class = object.__dict__["__class__"].__set__  # gets past a frozen class's __setattr__
 
 
 def _quick_init(cls: type[_Frozen]) -> type[_Frozen]:
-    """Give a frozen, slotted dataclass an __init__ that sets each slot through its
-    descriptor instead of the generated object.__setattr__ calls: half the cost (a Step has
-    19 fields), and the engine builds a Step per node run and a FlowRun per run. Fields,
-    defaults, equality, hashing and immutability stay as the dataclass declares them."""
-    params, lines = [], []
-    namespace: dict[str, Any] = {}
+    """Give a frozen, slotted dataclass a cheaper __init__, and `cls._draft(...)`, cheaper
+    still (the engine builds a Step per node run and a FlowRun per run; a Step has 18 fields).
+
+    The dataclass's own __init__ sets each field through object.__setattr__ (to get past the
+    frozen __setattr__), one call per field. Here the instance is first given a plain class
+    with the same slots (`__class__` assignment, which CPython allows between classes of the
+    same layout), its fields are set as ordinary attributes, and it gets its own class back:
+    1.3 → 0.7 µs for a Step, and 0.4 µs through `_draft`, which makes the instance without
+    type.__call__. Fields, defaults, equality, hashing and immutability stay as the dataclass
+    declares them: between the two assignments no other code runs."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    plain = type(f"_{cls.__name__}Draft", (), {"__slots__": cls.__slots__})  # type: ignore[attr-defined]
+    params = []
+    namespace: dict[str, Any] = {"_set_class": _set_class, "_plain": plain, "_cls": cls, "_new": object.__new__}
     for f in fields(cls):  # type: ignore[arg-type]
         assert f.default_factory is MISSING, f"{cls.__name__}.{f.name}: no default factories here"
-        namespace[f"_set_{f.name}"] = getattr(cls, f.name).__set__
         if f.default is MISSING:
             params.append(f.name)
         else:
             namespace[f"_default_{f.name}"] = f.default
             params.append(f"{f.name}=_default_{f.name}")
-        lines.append(f"    _set_{f.name}(self, {f.name})")
-    exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(lines) + "\n", namespace)  # noqa: S102 - the dataclass's own field names
+    sets = "".join(f"    self.{name} = {name}\n" for name in names)
+    exec(  # noqa: S102 - the dataclass's own field names
+        f"def __init__(self, {', '.join(params)}):\n    kind = self.__class__\n    _set_class(self, _plain)\n{sets}    _set_class(self, kind)\n"
+        f"def _draft({', '.join(params)}):\n    self = _new(_plain)\n{sets}    _set_class(self, _cls)\n    return self\n",
+        namespace,
+    )
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     cls.__init__ = init  # type: ignore[method-assign]  # replacing it is the point
+    cls._draft = staticmethod(namespace["_draft"])  # type: ignore[attr-defined]
     return cls
 
 

@@ -249,31 +249,34 @@ def json_size_at_least(value: object, limit: int) -> tuple[int, int]:
         return 1, 1
     total = 0
     nodes = 0
-    stack = [value]
-    pop = stack.pop
-    push = stack.append
-    while stack:
-        v = pop()
+    # Containers still to walk, last in first out; most values measured are flat (a step's
+    # output, an answer's body), so the list is made only once a nested one turns up.
+    stack: list[Any] | None = None
+    v: Any = value
+    while True:
         nodes += 1
         if type(v) is dict:
             total += 1 + len(v)  # braces and commas
             items = v.values()
             total += sum(map(len, v)) + 3 * len(v)  # "key":
         else:
-            total += 1 + len(v)  # type: ignore[arg-type] # brackets and commas
-            items = v  # type: ignore[assignment]
+            total += 1 + len(v)  # brackets and commas
+            items = v
         for x in items:
             tx = type(x)
             if tx is str:
                 total += len(x) + 2
             elif tx is list or tx is dict or tx is tuple:
-                push(x)
+                if stack is None:
+                    stack = [x]
+                else:
+                    stack.append(x)
             else:
                 total += 1
         nodes += len(items)
-        if total > limit:
-            break
-    return total, nodes
+        if total > limit or not stack:
+            return total, nodes
+        v = stack.pop()
 
 
 def _no_json(value: object) -> object:

@@ -32,3 +32,18 @@ def test_defaults_keywords_equality_and_immutability_are_the_dataclass_ones():
         "next": "b",
     }
     assert decision == Decision("x == 1", "b", None, "boom", True)
+
+
+def test_the_engines_draft_builds_the_same_frozen_values():
+    # The engine builds its Steps and FlowRuns through `_draft` (no type.__call__); they must be
+    # the very values the constructor makes, frozen, of their own class.
+    args = ("a", "script", "ok", "2026-01-01T00:00:00.000Z", 12, "out", "b", None, None, ("log",))
+    step = Step._draft(*args)  # type: ignore[attr-defined]
+    assert type(step) is Step and step == Step(*args) and hash(step) == hash(Step(*args))
+    assert step.to_json() == Step(*args).to_json() and step.keys == STEP_KEYS
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        step.status = "error"  # type: ignore[misc]
+    run = FlowRun._draft(1, "f")  # type: ignore[attr-defined]
+    assert type(run) is FlowRun and run == FlowRun(1, "f") and run.keys == RUN_KEYS
+    decision = Decision._draft("x == 1", "b", True)  # type: ignore[attr-defined]
+    assert decision == Decision("x == 1", "b", True) and decision.to_json() == {"expression": "x == 1", "value": True, "next": "b"}
