@@ -241,27 +241,6 @@ class RequestLimits:
         self.max_async = self.async_left = max_async
         self.max_seconds = self.seconds_left = max_seconds
 
-    def record(self, output: Any, logs: list[str], size: int | None = None) -> int | None:
-        """Count a step's output and logs against the trace budget: their size, or None
-        (nothing counted) when they do not fit what is left. `size`: the output's, when
-        already known."""
-        left = self.trace_left
-        t = type(output)
-        if size is not None:
-            pass  # known to the node type
-        elif t is str:
-            size = len(output) + 2
-        elif t is dict or t is list:
-            size = json_size_at_least(output, left)[0]  # stops once past what is left
-        else:
-            size = 8
-        if logs:
-            size += sum(map(len, logs))
-        if size > left:
-            return None
-        self.trace_left = left - size
-        return size
-
     def trace_full(self, size_hint: str) -> LimitReached:
         return LimitReached(
             f"trace size limit: {size_hint} would take this request's trace past "
@@ -607,9 +586,11 @@ class Engine:
             next_id = outcome.next
             shared.seconds_left -= took
             decision = outcome.decision
-            # The step's share of the trace budget (RequestLimits.record, written out here:
-            # it runs for every step). outcome.size: given by node types that know it
-            # (branch, http_response), so the output is not walked again.
+            # The step's output and logs against the request's trace budget (the engine is
+            # the only place that counts them): a string is its length and quotes, a list or
+            # map its JSON size (the walk stops once past what is left), anything else 8.
+            # outcome.size: given by node types that know it (branch, http_response), so the
+            # output is not walked again.
             size = outcome.size
             if size is None:
                 kind = type(output)
