@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl
 
+from .jsonfast import standard_encoder
+
 if TYPE_CHECKING:  # pragma: no cover
     from _typeshed import DataclassInstance
 
@@ -50,7 +52,7 @@ def quick_init(cls: type[_Dataclass]) -> type[_Dataclass]:
 
 
 _JSON_TYPE: tuple[Header, ...] = (("Content-Type", "application/json"),)
-_encode_answer = json.JSONEncoder(separators=(", ", ": ")).encode
+_encode_answer = standard_encoder(separators=(", ", ": "))  # json.dumps(data), as answers always were
 
 
 class TimeStamper:
@@ -83,11 +85,14 @@ class TimeStamper:
         date = self.date
         if date[0] != second:
             date = self.date = (second, datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S."))
-        text = f"{date[1]}{ms:03d}Z"
+        text = date[1] + _MILLIS[ms]
         start = second + ms / 1000
         self.window = (start + 1e-5, start + 0.001 - 1e-5, text)
         return text
 
+
+# "000Z" … "999Z": a new millisecond's stamp is two strings joined, not a formatted number.
+_MILLIS = tuple(f"{ms:03d}Z" for ms in range(1000))
 
 iso_time = TimeStamper().text
 

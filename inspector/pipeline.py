@@ -7,16 +7,16 @@ decides how a request is answered.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from . import jsonfast
 from .config import Config
 from .flow import runs as runs_
 from .flow.engine import Answer, Budget, OverBudget
@@ -42,8 +42,8 @@ TRUNCATED_KEEP = 64 * 1024
 REJECTED_NOTE = "rejected before routing: "
 
 log = logging.getLogger(__name__)
-# json.dumps(value, ensure_ascii=False), without building an encoder per call.
-_encode_flow_body = json.JSONEncoder(ensure_ascii=False).encode
+# json.dumps(value, ensure_ascii=False): the bytes a flow's answer has always had.
+_encode_flow_body = jsonfast.standard_encoder(ensure_ascii=False)
 # Text from request bytes that are not UTF-8 holds surrogate escapes (U+DC80–U+DCFF, one per
 # byte); any other lone surrogate can come from a JSON payload ("\ud800").
 _NOT_AN_ESCAPE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
@@ -260,7 +260,8 @@ class Pipeline:
         could not decide it inline, a worker decides it and the row is updated (also
         committed before it goes out); tell the listeners once; record the runs that go on
         after the answer once they end."""
-        stored = await self._store(capture, decide)
+        numbered = self._store(capture, decide)
+        stored = numbered if isinstance(numbered, Capture) else await numbered
         future: asyncio.Future | None = None
         known: Callable[[], list[FlowRun]] = list
         if later.answer_in_worker:
@@ -468,7 +469,10 @@ class Pipeline:
         except OverBudget:
             return None
         kind, payload = first[0] if first else ("done", None)
-        response = self._finish(self._flow_response(kind, payload, cid), cid, started)
+        if kind == "flow" and payload is not None:  # the usual answer: made once, with our header and its duration
+            response = response_from_flow(payload[0], cid, started)
+        else:
+            response = self._finish(self._flow_response(kind, payload, cid), cid, started)
         if pending:
             runs += [runs_.queued(c.flow, c.parent_id) for c in pending]
         return capture.with_(response=response, runs=tuple(runs)), (event, pending)
@@ -594,9 +598,11 @@ class Pipeline:
 
         return answer
 
-    async def _store(self, capture: Capture, respond: Callable[[int], Response | Capture | None] | None) -> Capture:
-        """Number the capture, decide its answer with `respond(id)`, store both. If deciding
-        fails (a bug of ours), the request is still stored, with a 500 that says why."""
+    def _store(self, capture: Capture, respond: Callable[[int], Response | Capture | None] | None) -> Capture | Awaitable[Capture]:
+        """Number the capture, decide its answer with `respond(id)`, store both: the capture
+        when there is no store, else what to await for it (not a coroutine of its own: one
+        frame less to enter and resume on every request). If deciding fails (a bug of
+        ours), the request is still stored, with a 500 that says why."""
 
         def decide(cid: int) -> Response | Capture | None:
             if respond is None:
@@ -625,7 +631,7 @@ class Pipeline:
             if isinstance(result, Capture):
                 return result.with_(id=self._ids)
             return capture.with_(id=self._ids, response=result)
-        return await self.store.add(capture, decide, unstorable)
+        return self.store.add(capture, decide, unstorable)
 
     async def reject(self, request: Request, reason: str) -> Capture:
         """A request HTTP's parser refused, as far as the receiver could read it: stored
@@ -709,9 +715,11 @@ def _set(future: asyncio.Future, value: Any) -> None:
         future.set_result(value)
 
 
-def response_from_flow(data: dict[str, Any]) -> Response:
+def response_from_flow(data: dict[str, Any], capture_id: int | None = None, started: float = 0.0) -> Response:
     """An http_response node's {status, headers, body} as an HTTP answer: a JSON value is
-    sent as JSON, a string as text/plain, nothing as an empty body."""
+    sent as JSON, a string as text/plain, nothing as an empty body. With `capture_id`, the
+    answer as `Pipeline._finish` makes it (its X-Inspector-Capture last, the milliseconds
+    since `started`), without a first Response to copy."""
     body = data.get("body")
     headers = [(str(k), v if v.isascii() else unicode_text(v)) for k, v in (data.get("headers") or {}).items()]
     has_type = any(k.lower() == "content-type" for k, _ in headers)
@@ -730,7 +738,11 @@ def response_from_flow(data: dict[str, Any]) -> Response:
         if not has_type:
             headers.append(("Content-Type", "application/json"))
     # The pairs are (str, str) already: no copy through Headers' checks.
-    return Response(int(data.get("status", 200)), Headers.of(tuple(headers)), raw)
+    status = int(data.get("status", 200))
+    if capture_id is None:
+        return Response(status, Headers.of(tuple(headers)), raw)
+    headers.append((CAPTURE_HEADER, str(capture_id)))
+    return Response(status, Headers.of(tuple(headers)), raw, round((time.perf_counter() - started) * 1000, 3))
 
 
 def request_from_parts(

@@ -585,83 +585,82 @@ class Receiver:
                 self.idle.set()
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        # One coroutine for the request (not a wrapper awaiting another): a frame less to
+        # enter and to resume when its commit is done.
         self.inflight += 1
         self.idle.clear()
         try:
-            return await self._handle(request)
+            if self.selfcheck_nonces and request.raw_path.startswith(SELFCHECK_PATH):
+                # The port is public: only the nonce in flight answers; any other is an ordinary 404.
+                nonce = request.raw_path[len(SELFCHECK_PATH) :].partition("?")[0]
+                if nonce in self.selfcheck_nonces:
+                    self.selfcheck_nonces[nonce] = True
+                    return web.json_response({"selfcheck": "ok", "nonce": nonce}, headers={"Cache-Control": "no-store"})
+            received = self.clock()
+            # Most webhooks arrive whole, head and body in one read: take the body as it is, with
+            # no coroutine, timer or bookkeeping for a read that cannot wait (see buffered_body).
+            body = await self._expectation(request) if "Expect" in request.headers else None
+            if body is None:
+                body = buffered_body(request, self.pipeline.config.max_body_bytes)
+            if body is None:
+                conn = request.protocol if isinstance(request.protocol, _Connection) else None
+                if conn is not None:
+                    conn.body_since = conn._loop.time()
+                body = await read_body(request, self.pipeline.config.max_body_bytes, self.body_idle_timeout)
+                if conn is not None:
+                    conn.body_since = None
+                    if conn.shed and body.problem:
+                        body = replace(
+                            body,
+                            problem=f"cut by the inspector after {body.size} body bytes"
+                            + (f" of {request.content_length}" if request.content_length is not None else "")
+                            + f": connections were at the cap and this body came slower than {SLOW_BODY_RATE} bytes/s",
+                        )
+            target = request.raw_path
+            path, _, query = target.partition("?")
+            # Header bytes: UTF-8 where they are; others survive as surrogate escapes so replays
+            # are exact.
+            req = Request(
+                request.method,
+                path or "/",
+                query,
+                Headers.of(
+                    tuple([(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in request.raw_headers])
+                ),
+                body.data,
+                request.remote,
+                received,
+                body.truncated,
+                body.size,
+            )
+            try:
+                capture = await self.pipeline.handle(req, notes=(body.problem,) if body.problem else ())
+            except Exception as exc:
+                # One line per refused request for the person watching `serve` (a full disk or a
+                # locked store says so itself); the traceback only when debugging.
+                log.debug("pipeline failed", exc_info=True)
+                why = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+                print(f"error: could not capture {req.method} {req.path}; answered 503: {why}", file=sys.stderr, flush=True)
+                refusal = {"error": "the inspector could not store this request", "detail": why}
+                if "full" in why:
+                    refusal["hint"] = "free some disk space where the capture store is; the sender may retry"
+                elif "lock" in why:
+                    refusal["hint"] = "another process is writing the capture store; close it or pass --store PATH; the sender may retry"
+                body_out = json.dumps(refusal).encode()
+                return web.Response(status=503, body=body_out, content_type="application/json", headers={"Retry-After": "1"})
+            response = capture.response
+            assert response is not None
+            # aiohttp copies the pairs into its own CIMultiDict: no need to build one first.
+            out = web.Response(status=response.status, body=response.body, headers=response.headers.items)
+            if not body.complete:
+                out.force_close()
+                if body.size < DRAIN_LIMIT and isinstance(request.protocol, _Connection):
+                    request.protocol.abandon = True
+            return out
         finally:
             self.inflight -= 1
             if self.inflight == 0:
                 self.idle.set()
-
-    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        if self.selfcheck_nonces and request.raw_path.startswith(SELFCHECK_PATH):
-            # The port is public: only the nonce in flight answers; any other is an ordinary 404.
-            nonce = request.raw_path[len(SELFCHECK_PATH) :].partition("?")[0]
-            if nonce in self.selfcheck_nonces:
-                self.selfcheck_nonces[nonce] = True
-                return web.json_response({"selfcheck": "ok", "nonce": nonce}, headers={"Cache-Control": "no-store"})
-        received = self.clock()
-        # Most webhooks arrive whole, head and body in one read: take the body as it is, with
-        # no coroutine, timer or bookkeeping for a read that cannot wait (see buffered_body).
-        body = await self._expectation(request) if "Expect" in request.headers else None
-        if body is None:
-            body = buffered_body(request, self.pipeline.config.max_body_bytes)
-        if body is None:
-            conn = request.protocol if isinstance(request.protocol, _Connection) else None
-            if conn is not None:
-                conn.body_since = conn._loop.time()
-            body = await read_body(request, self.pipeline.config.max_body_bytes, self.body_idle_timeout)
-            if conn is not None:
-                conn.body_since = None
-                if conn.shed and body.problem:
-                    body = replace(
-                        body,
-                        problem=f"cut by the inspector after {body.size} body bytes"
-                        + (f" of {request.content_length}" if request.content_length is not None else "")
-                        + f": connections were at the cap and this body came slower than {SLOW_BODY_RATE} bytes/s",
-                    )
-        target = request.raw_path
-        path, _, query = target.partition("?")
-        # Header bytes: UTF-8 where they are; others survive as surrogate escapes so replays
-        # are exact.
-        req = Request(
-            request.method,
-            path or "/",
-            query,
-            Headers.of(
-                tuple([(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in request.raw_headers])
-            ),
-            body.data,
-            request.remote,
-            received,
-            body.truncated,
-            body.size,
-        )
-        try:
-            capture = await self.pipeline.handle(req, notes=(body.problem,) if body.problem else ())
-        except Exception as exc:
-            # One line per refused request for the person watching `serve` (a full disk or a
-            # locked store says so itself); the traceback only when debugging.
-            log.debug("pipeline failed", exc_info=True)
-            why = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
-            print(f"error: could not capture {req.method} {req.path}; answered 503: {why}", file=sys.stderr, flush=True)
-            refusal = {"error": "the inspector could not store this request", "detail": why}
-            if "full" in why:
-                refusal["hint"] = "free some disk space where the capture store is; the sender may retry"
-            elif "lock" in why:
-                refusal["hint"] = "another process is writing the capture store; close it or pass --store PATH; the sender may retry"
-            body_out = json.dumps(refusal).encode()
-            return web.Response(status=503, body=body_out, content_type="application/json", headers={"Retry-After": "1"})
-        response = capture.response
-        assert response is not None
-        # aiohttp copies the pairs into its own CIMultiDict: no need to build one first.
-        out = web.Response(status=response.status, body=response.body, headers=response.headers.items)
-        if not body.complete:
-            out.force_close()
-            if body.size < DRAIN_LIMIT and isinstance(request.protocol, _Connection):
-                request.protocol.abandon = True
-        return out
 
     async def _expectation(self, request: web.BaseRequest) -> Body | None:
         """`Expect: 100-continue`: the sender waits for a go-ahead before its body. Given

@@ -92,3 +92,37 @@ def test_big_integers_anywhere_stay_exact(n, before, after, in_list):
     value = jsonfast.loads(text)
     got = value[1] if in_list else value["k"]
     assert type(got) is int and got == n
+
+
+# json.dumps' own output (separators, ensure_ascii), with what JSON cannot strictly hold too.
+any_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=8) | st.integers() | st.floats() | st.booleans() | st.none(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+@pytest.mark.parametrize("separators", [(", ", ": "), (",", ":")])
+@given(value=any_values)
+def test_standard_encoder_writes_what_json_dumps_writes(ensure_ascii, separators, value):
+    encode = jsonfast.standard_encoder(ensure_ascii=ensure_ascii, separators=separators)
+    assert encode(value) == json.JSONEncoder(ensure_ascii=ensure_ascii, separators=separators).encode(value)
+
+
+def test_standard_encoder_raises_what_json_dumps_raises():
+    encode = jsonfast.standard_encoder(ensure_ascii=False)
+    circular: list = []
+    circular.append(circular)
+    for bad, kind in (({"a": object()}, TypeError), ({(1, 2): 3}, TypeError), (circular, ValueError)):
+        with pytest.raises(kind) as ours:
+            encode(bad)
+        with pytest.raises(kind) as theirs:
+            json.dumps(bad, ensure_ascii=False)
+        assert str(ours.value) == str(theirs.value)
+    # A failure leaves nothing behind that the next call would take for a cycle.
+    shared = {"x": [1, 2]}
+    with pytest.raises(TypeError):
+        encode([shared, object()])
+    assert encode([shared, shared]) == json.dumps([shared, shared], ensure_ascii=False)

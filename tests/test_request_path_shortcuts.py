@@ -129,3 +129,22 @@ def test_a_near_miss_is_not_taken_for_the_common_case():
     for value, status in [(f"sha256={mac[:-1]}0" if mac[-1] != "0" else f"sha256={mac[:-1]}1", "invalid"), (f"sha256={mac}é", "malformed")]:
         req = SignedRequest("POST", "http://x/", Headers([(scheme.header, value)]), BODY)
         assert scheme.verify(req, Key(SECRET, scheme.header, None, 0.0)).status == status
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"status": 200, "headers": {}, "body": {"ok": True, "result": "Received 20 commits", "n": [1, 2.5, None]}},
+        {"status": 201, "headers": {"X-A": "1", "content-type": "application/x+json"}, "body": {"é": "\u2603 \ud800"}},
+        {"status": "202", "headers": {"X-B": "caf\udce9"}, "body": "text \udcff body"},
+        {"headers": None, "body": None},
+        {"status": 418, "body": [1, "two", {"three": 3}]},
+    ],
+)
+def test_a_flow_answer_made_at_once_is_the_finished_answer(data):
+    from inspector.pipeline import Pipeline, response_from_flow
+
+    at_once = response_from_flow(data, 17, 0.0)
+    finished = Pipeline._finish(response_from_flow(data), 17, 0.0)
+    assert (at_once.status, at_once.headers.items, at_once.body) == (finished.status, finished.headers.items, finished.body)
+    assert at_once.duration_ms is not None and at_once.headers.items[-1] == ("X-Inspector-Capture", "17")

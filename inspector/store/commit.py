@@ -99,7 +99,8 @@ class GroupCommit(StoreBase):
         """`insert` for code on the event loop: takes its id and commits in a group commit,
         never blocking the loop on another writer's lock (see reserve_id). `unstorable(id,
         why)` is the answer when the decided capture cannot be stored (a 500 by default)."""
-        await self.reserve_id()  # no await between this and insert_grouped
+        if not self._stock_ready(asyncio.get_running_loop()):
+            await self.reserve_id()  # no await between this and insert_grouped
         capture, committed = self.insert_grouped(capture, decide, unstorable)
         await committed
         return capture
