@@ -126,3 +126,31 @@ async def test_the_store_is_looked_at_less_often_while_our_own_captures_stream_i
     # Idle it looks every WATCH_INTERVAL; with captures of its own coming in, less often.
     assert set(idle) == {app_module.WATCH_INTERVAL}
     assert app_module.WATCH_INTERVAL_BUSY in streaming
+
+
+async def test_under_load_takes_come_at_the_busy_pace_and_a_lone_capture_at_once(workdir: Path):
+    from inspector.tui.messages import CapturesPending
+    from inspector.tui.screens.main import BUSY_BATCH
+
+    app = make_app(workdir, serve=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        captures = await _captures(workdir, app, BUSY_BATCH + 2)
+        main = app.main
+        # A quiet moment: one capture is taken as soon as its message is handled.
+        app._capture_arrived(captures[0])
+        main._taken_at = 0.0
+        before = main.batches_taken
+        main.on_captures_pending(CapturesPending())
+        assert main.batches_taken == before + 1
+        # A burst: the take after it waits for its timer (TAKE_INTERVAL_BUSY), however soon
+        # the next capture comes.
+        for capture in captures[1 : BUSY_BATCH + 1]:
+            app._capture_arrived(capture)
+        main._take_captures()
+        app._capture_arrived(captures[-1])
+        taken = main.batches_taken
+        main._taken_at -= 0.1  # later than the quiet pace would wait, sooner than the busy one
+        main.on_captures_pending(CapturesPending())
+        assert main.batches_taken == taken and main._take_due
+        await wait_for(lambda: captures[-1].id in app.table.by_id, pilot)
