@@ -255,21 +255,19 @@ class Server(LiveServer):
 
 
 async def test_a_capture_that_will_not_encode_is_kept_with_a_500_that_says_why(tmp_path, monkeypatch):
-    real = store_module._dumps
+    real = store_module.signature_text
 
-    def planted(value):
-        if isinstance(value, dict) and "hints" in value:  # the signature verdict
-            raise RuntimeError("planted encoding failure")
-        return real(value)
+    def planted(verdict):  # the signature verdict's JSON
+        raise RuntimeError("planted encoding failure")
 
-    monkeypatch.setattr(store_module, "_dumps", planted)
+    monkeypatch.setattr(store_module, "signature_text", planted)
     async with Server(tmp_path) as s:
         status, raw, headers = await s.post(body=b'{"exact": "bytes"}')
         assert status == 500, raw
         data = json.loads(raw)
         cid = int(headers["X-Inspector-Capture"])
         assert data["id"] == cid and "planted encoding failure" in data["detail"]
-        monkeypatch.setattr(store_module, "_dumps", real)
+        monkeypatch.setattr(store_module, "signature_text", real)
         kept = reread(s.store_path, cid)
         assert kept.request.body == b'{"exact": "bytes"}' and kept.response.status == 500
         assert kept.signature.status == "unsigned"

@@ -97,8 +97,10 @@ def test_big_integers_anywhere_stay_exact(n, before, after, in_list):
 # json.dumps' own output (separators, ensure_ascii), with what JSON cannot strictly hold too.
 any_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=8) | st.integers() | st.floats() | st.booleans() | st.none(), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8) | st.integers() | st.floats() | st.booleans() | st.none(), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -126,3 +128,24 @@ def test_standard_encoder_raises_what_json_dumps_raises():
     with pytest.raises(TypeError):
         encode([shared, object()])
     assert encode([shared, shared]) == json.dumps([shared, shared], ensure_ascii=False)
+
+
+signature_fields = st.none() | st.text(max_size=20) | st.sampled_from(["\udcff", "caf\udce9", "é\ud800", "sha256=" + "a" * 64])
+
+
+@given(
+    st.sampled_from(["valid", "invalid", "missing", "malformed", "unsigned", "error"]),
+    signature_fields,
+    signature_fields,
+    signature_fields,
+    st.text(max_size=30) | st.just("\udcff reason"),
+    st.lists(st.text(max_size=10) | st.just("\ud800"), max_size=3),
+    signature_fields,
+    signature_fields,
+)
+def test_the_stored_signature_report_is_its_to_json(status, scheme, algorithm, header, reason, hints, received, expected):
+    from inspector.model import SignatureResult
+    from inspector.store.codec import signature_text
+
+    verdict = SignatureResult(status, scheme, algorithm, header, reason, tuple(hints), received, expected)
+    assert signature_text(verdict) == jsonfast.dumps(verdict.to_json())

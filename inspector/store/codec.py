@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from .. import jsonfast
 from ..flow.runs import FlowRun, runs_to_json
 from ..model import Capture, Headers, Request, Response, SignatureResult
@@ -137,10 +139,20 @@ def row_values(capture: Capture, capture_id: int) -> tuple[Capture, Row]:
         capture = capture.with_(notes=capture.notes + (note,))
     response = capture.response
     headers = _dumps(capture.request.headers.items)
-    signature = _dumps(capture.signature.to_json())
+    signature = signature_text(capture.signature)
     response_headers = _dumps(response.headers.items) if response else None
     notes = _dumps(list(capture.notes)) if capture.notes else "[]"
     return capture, _row(capture, capture_id, headers, signature, capture.signature.status, response_headers, runs, notes)
+
+
+def signature_text(verdict: SignatureResult) -> str:
+    """`_dumps(verdict.to_json())`, written by orjson from the dataclass itself (its fields
+    are to_json's keys, in order) without building the dict first; what orjson refuses (a
+    lone surrogate from a header byte that was not UTF-8) takes the dict's way."""
+    try:
+        return orjson.dumps(verdict, default=str).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return _dumps(verdict.to_json())
 
 
 def minimal_row(capture: Capture, capture_id: int) -> Row:
