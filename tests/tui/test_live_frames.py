@@ -154,3 +154,31 @@ async def test_under_load_takes_come_at_the_busy_pace_and_a_lone_capture_at_once
         main.on_captures_pending(CapturesPending())
         assert main.batches_taken == taken and main._take_due
         await wait_for(lambda: captures[-1].id in app.table.by_id, pilot)
+
+
+async def test_under_load_the_pane_follows_in_its_open_tab_and_draws_the_others_when_opened(workdir: Path):
+    app = make_app(workdir, serve=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        first, second = await _captures(workdir, app, 2)
+        detail = app.detail
+        drawn: list[str] = []
+        for key in ("overview", "headers", "flow"):
+            view = detail.query_one(f"#view-{key}")
+            original = view.show
+            view.show = lambda c, ctx, key=key, original=original: drawn.append(key) or original(c, ctx)  # type: ignore[method-assign]
+        # Quiet: every tab shows the capture at once.
+        app._capture_arrived(first)
+        app.main._take_captures()
+        assert set(drawn) == {"overview", "headers", "flow"}
+        # Under load: the open tab (Overview) follows, the hidden ones wait until opened.
+        drawn.clear()
+        app.main._busy = True
+        app.main._detail_id, app.main._detail_capture = second.id, second
+        app.main._show_detail()
+        assert drawn == ["overview"] and detail.capture.id == second.id
+        detail.switch(1)  # to Headers: drawn for the capture shown before the next frame
+        assert drawn == ["overview", "headers"]
+        assert f"#{second.id}" in str(detail.border_title)
+        detail.tabs.active = "tab-flow"  # a click on the tab: drawn when Textual reports it
+        await wait_for(lambda: "flow" in drawn, pilot)

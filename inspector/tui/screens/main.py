@@ -595,7 +595,8 @@ class MainScreen(GuardedPump, Screen[None]):
                 )
                 return
             self._detail_capture = capture = in_shape(capture)
-        self.detail.show(capture, self._view_context(capture))
+        # Under load only the open tab follows; the others are drawn when opened.
+        self.detail.show(capture, self._view_context(capture), hidden=not self._busy)
         self.update_lower()
 
     def selected_capture(self) -> Capture | None:
