@@ -182,3 +182,31 @@ async def test_under_load_the_pane_follows_in_its_open_tab_and_draws_the_others_
         assert f"#{second.id}" in str(detail.border_title)
         detail.tabs.active = "tab-flow"  # a click on the tab: drawn when Textual reports it
         await wait_for(lambda: "flow" in drawn, pilot)
+
+
+async def test_the_overview_lays_the_screen_out_again_only_when_its_height_changes(workdir: Path):
+    from textual.widgets import Static
+
+    app = make_app(workdir, serve=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        first, second = await _captures(workdir, app, 2)
+        app._capture_arrived(first)
+        app.main._take_captures()
+        await pilot.pause()
+        text = app.detail.query_one("#overview-text", Static)
+        layouts: list[bool] = []
+        original = text.refresh
+        text.refresh = lambda *a, layout=False, **k: layouts.append(layout) or original(*a, layout=layout, **k)  # type: ignore[method-assign]
+        overview = app.detail.query_one("#view-overview")
+        overview.show(first, app.main._view_context(first))  # measured at its laid-out width
+        await pilot.pause()
+        layouts.clear()
+        overview.show(second, app.main._view_context(second))  # same shape, same height
+        assert layouts == [False]
+        assert f"#{second.id}" in text_of(overview)
+        longer = second.with_(notes=("one more line",))
+        overview.show(longer, app.main._view_context(longer))
+        assert layouts == [False, True]
+        await pilot.pause()
+        assert "one more line" in text_of(overview)

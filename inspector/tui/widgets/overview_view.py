@@ -38,6 +38,8 @@ class OverviewView(VerticalScroll):
     OverviewView { padding: 0 1; }
     """
 
+    _drawn: tuple[int, int | None] = (0, None)  # the overview's width and height as last laid out
+
     def compose(self) -> ComposeResult:
         yield Static(id="overview-text")
 
@@ -128,4 +130,13 @@ class OverviewView(VerticalScroll):
             [n for n in capture.notes if not (not capture.runs and isinstance(n, str) and n.startswith(BROKEN_FLOW_NOTE))]
         ):
             grid.add_row(*cells("note", note))
-        self.query_one("#overview-text", Static).update(grid)
+        text = self.query_one("#overview-text", Static)
+        # Static.update lays out the whole screen again (≈ 15 ms), which follow mode under load
+        # did every second for an overview of the same height: only when its height changes.
+        width = text.content_region.width
+        height = None
+        if width > 0:
+            console = self.app.console
+            height = len(console.render_lines(grid, console.options.update(width=width, height=None), pad=False))
+        text.update(grid, layout=height is None or (width, height) != self._drawn)
+        self._drawn = (width, height)
