@@ -10,6 +10,7 @@ of the time `serve` spent on a request (bench/ingest.py); orjson does both 2-12x
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,10 +25,20 @@ _EncodeError = orjson.JSONEncodeError
 # digits in such a place (found with bytes.translate and a substring search, in C) goes to
 # the standard library; digit runs inside strings mostly follow a letter or a quote (commit
 # ids, order numbers) and stay on the fast path.
+#
+# The brackets `{` and `[` are deleted from the marks (translate does it in the same pass),
+# which tells their count (see loads_counting) without another pass. A number after `[`
+# is then found after what came before the `[`: in valid JSON the start of the text,
+# `:`, `,`, whitespace or another `[`, so it is still found. (A digit run that now follows
+# such a mark inside a string, as in "x [123…", only takes the standard library's way.)
+# The search is a regular expression of the literal marks: its prefix search goes through
+# runs of digits (such as zero-padded ids) in one pass, where `in` steps back and forth
+# (1.1 µs instead of 2.1 µs for the ingest bench's push).
 _DIGIT, _BEFORE_NUMBER = 1, 2
-_MARKS = bytes(_DIGIT if 48 <= i <= 57 else _BEFORE_NUMBER if i in b":,[- \t\r\n" else 0 for i in range(256))
+_MARKS = bytes(_DIGIT if 48 <= i <= 57 else _BEFORE_NUMBER if i in b":,- \t\r\n" else 0 for i in range(256))
+_BRACKETS = b"{["
 _RUN_19 = bytes([_DIGIT]) * 19
-_NUMBER_19 = bytes([_BEFORE_NUMBER]) + _RUN_19
+_find_number_19 = re.compile(re.escape(bytes([_BEFORE_NUMBER]) + _RUN_19)).search
 
 
 def dumps(value: Any) -> str:
@@ -48,15 +59,22 @@ def loads(text: str | bytes, utf8: bytes | None = None) -> Any:
     nested too deeply to parse: orjson stops at 1024 levels, the standard library near 1000
     with a RecursionError). `utf8`: the text's UTF-8 encoding when the caller has it (the
     bytes it was decoded from), so the text is not encoded again."""
+    return loads_counting(text, utf8)[0]
+
+
+def loads_counting(text: str | bytes, utf8: bytes | None = None) -> tuple[Any, int]:
+    """`loads(text, utf8)`, and how many `{` and `[` the text holds: its nesting depth is at
+    most that, so a caller that limits the depth need not walk a value with few of them.
+    Raises as `loads` does."""
     raw = utf8 if utf8 is not None else text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
-    marks = raw.translate(_MARKS)
-    if _NUMBER_19 not in marks and not marks.startswith(_RUN_19):
+    marks = raw.translate(_MARKS, _BRACKETS)
+    if _find_number_19(marks) is None and not marks.startswith(_RUN_19):
         try:
-            return orjson.loads(raw)
+            return orjson.loads(raw), len(raw) - len(marks)
         except _DecodeError:
             pass
     try:
-        return json.loads(text)
+        return json.loads(text), len(raw) - len(marks)
     except RecursionError:
         raise ValueError("JSON nested too deeply to parse") from None
 

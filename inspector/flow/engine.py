@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..jsonfast import loads as _json_loads
+from ..jsonfast import loads_counting as _json_loads
 from ..model import Capture, Request, TimeStamper, is_json_type
 from ..script import Limits
 from ..script.values import json_size_at_least
 from .loader import FlowSet
-from .model import Flow, Trigger
-from .nodes import NODE_TYPES, StepContext, StepFailed, _copy
+from .model import Flow, Node, Trigger
+from .nodes import StepContext, StepFailed, _copy
 from .runs import STOP_ERROR_KEYS, TRACED_KEYS, Decision, FlowRun, RunError, Step, skipped
 
 _new_step: Callable[..., Step] = Step._draft  # type: ignore[attr-defined]  # see runs._quick_init
@@ -68,8 +68,11 @@ MAX_PAYLOAD_DEPTH = 128
 def decode_body(request: Request, limit: int = MAX_DECODED_BYTES) -> tuple[bytes, str | None]:
     """The body with Content-Encoding undone (for display and flows; the store keeps it raw),
     at most `limit` bytes of it, and a warning when it was cut or could not be undone."""
-    encoding = request.headers.get("content-encoding")
-    body = request.body
+    return _decoded(request.body, request.headers.get("content-encoding"), limit)
+
+
+def _decoded(body: bytes, encoding: str | None, limit: int = MAX_DECODED_BYTES) -> tuple[bytes, str | None]:
+    """decode_body of a body sent with that Content-Encoding header value."""
     if not encoding or not body:
         return body, None
     encoding = encoding.strip().lower()
@@ -135,25 +138,26 @@ def parse_payload(body_text: str, content_type: str, body_bytes: bytes | None = 
     encoding the text again."""
     if body_text == "":
         return None, None
-    first = _FIRST_VISIBLE.match(body_text)
-    if is_json_type(content_type) or (first is not None and first.group(1) in "{["):
+    if is_json_type(content_type) or _looks_like_json(body_text):
         try:
-            value = _json_loads(body_text, body_bytes)
+            value, brackets = _json_loads(body_text, body_bytes)
         except ValueError as exc:
             if "nested too deeply" in str(exc):  # jsonfast's word for what Python cannot parse
                 return body_text, f"the body is JSON nested more than {MAX_PAYLOAD_DEPTH} levels deep; payload is the text"
             return body_text, f"the body is not valid JSON ({exc}); payload is the text"
         # Nesting needs at least as many brackets as levels; most bodies have fewer in all.
-        if (
-            (type(value) is dict or type(value) is list)
-            and body_text.count("{") + body_text.count("[") > MAX_PAYLOAD_DEPTH
-            and _deeper_than(value, MAX_PAYLOAD_DEPTH)
-        ):
+        if (type(value) is dict or type(value) is list) and brackets > MAX_PAYLOAD_DEPTH and _deeper_than(value, MAX_PAYLOAD_DEPTH):
             return body_text, f"the body is JSON nested more than {MAX_PAYLOAD_DEPTH} levels deep; payload is the text"
         return value, None
     if content_type == FORM_TYPE:
         return dict(parse_qsl(body_text, keep_blank_values=True)), None
     return body_text, None
+
+
+def _looks_like_json(text: str) -> bool:
+    """The first character str.lstrip would keep is { or [."""
+    first = _FIRST_VISIBLE.match(text)
+    return first is not None and first.group(1) in "{["
 
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -188,7 +192,10 @@ def event_scope(capture: Capture) -> tuple[dict[str, Any], list[str]]:
     """The `event` of SPEC §6 and the warnings met building it."""
     req = capture.request
     warnings: list[str] = []
-    raw, warning = decode_body(req)
+    # The scope's headers first: the body's encoding and type are read from them, not
+    # looked up again one by one (lowered() joins repeated values as Headers.get does).
+    headers = req.headers.lowered()
+    raw, warning = _decoded(req.body, headers.get("content-encoding"))
     if warning:
         warnings.append(warning)
     exact: bytes | None = raw  # the text's UTF-8, when decoding it replaced nothing
@@ -196,7 +203,8 @@ def event_scope(capture: Capture) -> tuple[dict[str, Any], list[str]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text, exact = raw.decode("utf-8", errors="replace"), None
-    content_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
+    content_type = headers.get("content-type")
+    content_type = content_type.split(";", 1)[0].strip().lower() if content_type else ""
     payload, warning = parse_payload(text, content_type, exact)
     if warning:
         warnings.append(warning)
@@ -208,6 +216,7 @@ def event_scope(capture: Capture) -> tuple[dict[str, Any], list[str]]:
             warnings.append(warning)
         if wrapped is not None:
             payload = wrapped
+    signature = capture.signature
     event = {
         "id": capture.id,
         "tenant": capture.tenant,
@@ -215,12 +224,12 @@ def event_scope(capture: Capture) -> tuple[dict[str, Any], list[str]]:
         "method": req.method,
         "path": req.path,
         "query": dict(req.query_pairs()) if req.query else {},
-        "headers": req.headers.lowered(),
+        "headers": headers,
         "payload": payload,
         "form": form,  # every field of a form body (also when `payload` is its JSON), else ()
         "body": text,
         "received_at": _received_stamp(req.received_at),
-        "signature": {"status": capture.signature.status, "scheme": capture.signature.scheme},
+        "signature": {"status": signature.status, "scheme": signature.scheme},
     }
     return event, warnings
 
@@ -481,11 +490,11 @@ class Engine:
             "state": {} if state is None else _copy(state),
         }
         flow_name = flow.name
-        by_id = flow.by_id
-        node = by_id.get(target)
+        plan = flow.plan  # each node with its runner, looked up once per loaded flow
+        planned = plan.get(target)
         step_limit = self.step_limit
         deadline = budget.deadline if budget is not None else None
-        current = node  # the node running: what queue() and offer() name
+        current: Node | None = None  # the node running: what queue() and offer() name
         offered: list[Any] = [None, 0]  # see StepContext.offered
         shared = answer.limits
 
@@ -517,9 +526,9 @@ class Engine:
             scope, flow_name, depth, answer.is_taken, offer, queue, [], budget.limits if budget is not None else None, offered
         )
         logs = ctx.logs
-        node_types = NODE_TYPES
         new_step = _new_step
-        while node is not None:
+        while planned is not None:
+            node, run = planned
             cancelled = self.cancelled
             if cancelled is not _never and cancelled():
                 status = "interrupted"
@@ -548,7 +557,7 @@ class Engine:
             if deadline is not None and t0 > deadline and budget is not None and budget.spent():  # past the inline budget
                 raise OverBudget()
             try:
-                outcome = node_types[node.type].run(node, ctx)
+                output, next_id, step_status, decision, size = run(ctx)
             except StepFailed as failed:
                 if budget is not None and budget.exceeded_by(failed):
                     raise OverBudget() from None
@@ -582,16 +591,12 @@ class Engine:
                 run_error = error.at(node_id)
                 break
             took = _perf() - t0
-            output = outcome.output  # JSON-shaped by the script language's design
-            next_id = outcome.next
             shared.seconds_left -= took
-            decision = outcome.decision
-            # The step's output and logs against the request's trace budget (the engine is
-            # the only place that counts them): a string is its length and quotes, a list or
-            # map its JSON size (the walk stops once past what is left), anything else 8.
-            # outcome.size: given by node types that know it (branch, http_response), so the
-            # output is not walked again.
-            size = outcome.size
+            # The step's output (JSON-shaped by the script language's design) and logs
+            # against the request's trace budget (the engine is the only place that counts
+            # them): a string is its length and quotes, a list or map its JSON size (the walk
+            # stops once past what is left), anything else 8. `size`: given by node types
+            # that know it (branch, http_response), so the output is not walked again.
             if size is None:
                 kind = type(output)
                 if kind is str:
@@ -632,7 +637,7 @@ class Engine:
             step = new_step(
                 node_id,
                 node.type,
-                outcome.status,
+                step_status,
                 step_started_at,
                 int(took * 1e6),
                 output,
@@ -647,7 +652,7 @@ class Engine:
             outputs[node_id] = output
             if on_step and on_step(step, scope) is False:
                 break
-            node = by_id.get(next_id) if next_id else None
+            planned = plan.get(next_id) if next_id else None
         return _new_run(
             run_id,
             flow_name,

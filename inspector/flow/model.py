@@ -118,8 +118,31 @@ class Flow:
         """Nodes by id, built once per flow (read it, do not change it)."""
         return {n.id: n for n in self.nodes}
 
+    @cached_property
+    def plan(self) -> dict[str, tuple[Node, Any]]:
+        """Each node by id with its node type's runner (nodes.StepRunner): the work of
+        looking up a node's type and compiled config, done once per loaded flow."""
+        from .nodes import NODE_TYPES  # the node types import this module
+
+        plan: dict[str, tuple[Node, Any]] = {}
+        for node in self.nodes:
+            node_type = NODE_TYPES.get(node.type)
+            # the last node of an id wins, as in by_id
+            plan[node.id] = (node, _unknown_type(node.type) if node_type is None else node_type.runner(node))
+        return plan
+
     def trigger_for(self, event_type: str) -> Trigger | None:
         for t in self.triggers:
             if t.matches(event_type):
                 return t
         return None
+
+
+def _unknown_type(name: str) -> Any:
+    """The runner of a node whose type no node type has (the loader refuses such flows; a
+    flow made in code may have one): it fails as looking the type up would."""
+
+    def step(ctx: Any) -> Any:
+        raise KeyError(name)
+
+    return step

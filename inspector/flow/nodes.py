@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
@@ -228,15 +229,15 @@ class StepContext:
     offered: list[Any] = field(default_factory=lambda: [None, 0])
 
 
-@dataclass(slots=True)
-class StepOutcome:
-    output: Any = None
-    next: str | None = None
-    status: str = "ok"
-    decision: tuple[Decision, ...] | None = None  # a branch's conditions tried
-    # The output's JSON size as script.values.json_size_at_least counts it, when the node
-    # type knows it without walking the output (None: the engine measures it).
-    size: int | None = None
+# What a node's step gives the engine, as a plain tuple (one is made per step, and a tuple
+# costs a fraction of an object with named fields):
+#   (output, next node id or None, status, decision, size)
+# `decision`: a branch's conditions tried (Decisions), else None. `size`: the output's JSON
+# size as script.values.json_size_at_least counts it, when the node type knows it without
+# walking the output (None: the engine measures it).
+StepOutcome = tuple[Any, "str | None", str, Any, "int | None"]
+# A node prepared to run: called with the run's context, gives its StepOutcome.
+StepRunner = Callable[["StepContext"], StepOutcome]
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +279,11 @@ class NodeType:
                 )
         return None
 
+    def runner(self, node: Node) -> StepRunner:
+        """`node` prepared to run, once per loaded flow: a function of the run's context
+        with what the node needs already looked up (see Flow.plan)."""
+        return partial(self.run, node)
+
     def run(self, node: Node, ctx: StepContext) -> StepOutcome:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -301,14 +307,20 @@ class ScriptNode(NodeType):
         text = (node.config or {}).get("script")
         return ("rust", text.rstrip("\n")) if isinstance(text, str) else None
 
-    def run(self, node: Node, ctx: StepContext) -> StepOutcome:
-        try:
-            value, logs = node.compiled.run(ctx.scope, ctx.limits)  # a RunResult
-        except ScriptError as exc:
-            raise StepFailed.from_script(exc) from None
-        if logs:
-            ctx.logs.extend(logs)
-        return StepOutcome(value, node.next)
+    def runner(self, node: Node) -> StepRunner:
+        run = node.compiled.run
+        next_id = node.next
+
+        def step(ctx: StepContext) -> StepOutcome:
+            try:
+                value, logs = run(ctx.scope, ctx.limits)  # a RunResult
+            except ScriptError as exc:
+                raise StepFailed.from_script(exc) from None
+            if logs:
+                ctx.logs.extend(logs)
+            return (value, next_id, "ok", None, None)
+
+        return step
 
 
 @node_type
@@ -379,33 +391,39 @@ class BranchNode(NodeType):
     def describe(self, step: Step) -> StepView:
         return self._VIEW  # its decision says what its output would
 
-    def run(self, node: Node, ctx: StepContext) -> StepOutcome:
-        # The conditions tried, as the trace records them (built here, not converted later).
-        decision: list[Decision] = []
-        scope, limits = ctx.scope, ctx.limits
-        for expression, evaluate, target, where, size in node.compiled["plan"]:
-            try:
-                value = evaluate(scope, limits)
-            except ScriptError as exc:
-                decision.append(Decision(expression, target, None, str(exc.message), True))
-                failed = StepFailed.from_script(exc, "condition")
-                failed.decision = tuple(decision)  # type: ignore[attr-defined]
-                raise failed from None
-            if value is not True and value is not False:
-                kind = type_name(value)
-                decision.append(Decision(expression, target, None, f"the condition is {kind}, not a bool", True))
-                failed = StepFailed(
-                    f"condition `{expression}` gave {kind} ({_short(value)}); a branch condition must be true or false — compare it, e.g. `x == 'push'`",
-                    *where,
-                )
-                failed.decision = tuple(decision)  # type: ignore[attr-defined]
-                raise failed
-            decision.append(_new_decision(expression, target, value))
-            if value:
-                return StepOutcome({"matched": expression, "next": target}, target, decision=tuple(decision), size=size)
+    def runner(self, node: Node) -> StepRunner:
         compiled = node.compiled
+        plan = compiled["plan"]
         default = compiled["default"]
-        return StepOutcome({"matched": None, "next": default}, default, decision=tuple(decision), size=compiled.get("default_size"))
+        default_size = compiled.get("default_size")
+
+        def step(ctx: StepContext) -> StepOutcome:
+            # The conditions tried, as the trace records them (built here, not converted later).
+            decision: list[Decision] = []
+            scope, limits = ctx.scope, ctx.limits
+            for expression, evaluate, target, where, size in plan:
+                try:
+                    value = evaluate(scope, limits)
+                except ScriptError as exc:
+                    decision.append(Decision(expression, target, None, str(exc.message), True))
+                    failed = StepFailed.from_script(exc, "condition")
+                    failed.decision = tuple(decision)  # type: ignore[attr-defined]
+                    raise failed from None
+                if value is not True and value is not False:
+                    kind = type_name(value)
+                    decision.append(Decision(expression, target, None, f"the condition is {kind}, not a bool", True))
+                    failed = StepFailed(
+                        f"condition `{expression}` gave {kind} ({_short(value)}); a branch condition must be true or false — compare it, e.g. `x == 'push'`",
+                        *where,
+                    )
+                    failed.decision = tuple(decision)  # type: ignore[attr-defined]
+                    raise failed
+                decision.append(_new_decision(expression, target, value))
+                if value:
+                    return ({"matched": expression, "next": target}, target, "ok", tuple(decision), size)
+            return ({"matched": None, "next": default}, default, "ok", tuple(decision), default_size)
+
+        return step
 
 
 def _short(value: Any) -> str:
@@ -476,43 +494,49 @@ class HttpResponseNode(NodeType):
             return StepView(f"answered {output.get('status')}", "ok", True, True)
         return self._UNUSED
 
-    def run(self, node: Node, ctx: StepContext) -> StepOutcome:
-        static_status, status_r, body_r, static_headers, headers_r, headers_size = node.compiled["plan"]
-        scope, limits = ctx.scope, ctx.limits
-        try:
-            status = static_status if status_r is None else status_r(scope, limits)
-            body = None if body_r is None else body_r(scope, limits)
-            headers = None if headers_r is None else headers_r(scope, limits)
-        except ScriptError as exc:
-            raise StepFailed.from_script(exc, "template") from None
-        if status_r is not None:
-            if isinstance(status, str) and status.strip().isascii() and status.strip().isdigit():
-                status = int(status.strip())
-            if isinstance(status, bool) or not isinstance(status, int) or not FINAL_STATUS[0] <= status <= FINAL_STATUS[1]:
-                raise StepFailed(
-                    f"`status` rendered to {_short(status)}; it must be an HTTP status code {FINAL_STATUS[0]}–{FINAL_STATUS[1]} (a final answer){_interim_hint(status)}"
-                )
-        if headers_r is None:
-            headers = dict(static_headers) if static_headers else {}
-        elif not isinstance(headers, dict):
-            raise StepFailed("`headers` must render to a mapping of header name to value")
-        else:
-            headers = _response_headers(headers)
-            headers_size = None
-        response = {"status": status, "headers": headers, "body": body}
-        offered = ctx.offered
-        offered[0] = None
-        used = ctx.answer(response)
-        output = {"status": status, "headers": headers, "body": body, "answered": used}
-        size = None
-        if offered[0] is body and body is not None and type(status) is int:
-            # json_size_at_least of `output`, with the body's share as `answer` measured it
-            # (the frame: braces, commas, the four keys quoted with colons, status and answered).
-            if headers_size is None:
-                headers_size = json_size_at_least(headers, 1 << 62)[0]
-            size = _OUTPUT_FRAME + offered[1] + headers_size
-        offered[0] = None  # the body is the step's output now; do not keep it alive
-        return StepOutcome(output, node.next, "ok" if used else "unused", size=size)
+    def runner(self, node: Node) -> StepRunner:
+        static_status, status_r, body_r, static_headers, headers_r, static_headers_size = node.compiled["plan"]
+        next_id = node.next
+
+        def step(ctx: StepContext) -> StepOutcome:
+            scope, limits = ctx.scope, ctx.limits
+            try:
+                status = static_status if status_r is None else status_r(scope, limits)
+                body = None if body_r is None else body_r(scope, limits)
+                headers = None if headers_r is None else headers_r(scope, limits)
+            except ScriptError as exc:
+                raise StepFailed.from_script(exc, "template") from None
+            if status_r is not None:
+                if isinstance(status, str) and status.strip().isascii() and status.strip().isdigit():
+                    status = int(status.strip())
+                if isinstance(status, bool) or not isinstance(status, int) or not FINAL_STATUS[0] <= status <= FINAL_STATUS[1]:
+                    raise StepFailed(
+                        f"`status` rendered to {_short(status)}; it must be an HTTP status code {FINAL_STATUS[0]}–{FINAL_STATUS[1]} (a final answer){_interim_hint(status)}"
+                    )
+            headers_size = static_headers_size
+            if headers_r is None:
+                headers = dict(static_headers) if static_headers else {}
+            elif not isinstance(headers, dict):
+                raise StepFailed("`headers` must render to a mapping of header name to value")
+            else:
+                headers = _response_headers(headers)
+                headers_size = None
+            response = {"status": status, "headers": headers, "body": body}
+            offered = ctx.offered
+            offered[0] = None
+            used = ctx.answer(response)
+            output = {"status": status, "headers": headers, "body": body, "answered": used}
+            size = None
+            if offered[0] is body and body is not None and type(status) is int:
+                # json_size_at_least of `output`, with the body's share as `answer` measured it
+                # (the frame: braces, commas, the four keys quoted with colons, status and answered).
+                if headers_size is None:
+                    headers_size = json_size_at_least(headers, 1 << 62)[0]
+                size = _OUTPUT_FRAME + offered[1] + headers_size
+            offered[0] = None  # the body is the step's output now; do not keep it alive
+            return (output, next_id, "ok" if used else "unused", None, size)
+
+        return step
 
 
 # An http_response output's JSON size without its headers and body (see HttpResponseNode.run).
@@ -625,4 +649,4 @@ class AsyncNode(NodeType):
                 f"async depth limit: this run is already {ctx.depth} async calls deep (at most {MAX_ASYNC_DEPTH}); is flow '{flow}' calling itself?"
             )
         ctx.queue_async(flow, payload, ctx.scope.get("state") or {})
-        return StepOutcome({"flow": flow, "queued": True}, node.next)
+        return ({"flow": flow, "queued": True}, node.next, "ok", None, None)
