@@ -17,13 +17,16 @@ import sys
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from aiohttp.helpers import EMPTY_BODY_STATUS_CODES, rfc822_formatted_time
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion10, HttpVersion11
 from aiohttp.http_exceptions import BadHttpMethod, BadStatusLine, HttpProcessingError, InvalidHeader, InvalidURLError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 
-from .model import Headers, Request, quick_init
+from .model import Headers, Request, Response, quick_init
 from .pipeline import TRUNCATED_KEEP, Pipeline
 from .store import StoreError
 
@@ -334,6 +337,77 @@ def parser_reason(exc: HttpProcessingError, request: Request) -> str:
     return f"malformed HTTP: {shown(cut, 120) or type(exc).__name__}"
 
 
+# The usual answer (a request read whole, answered with a body) is written as one bytes
+# object made here, the bytes aiohttp's web.Response would write: status line, our headers
+# in order, Content-Length, Content-Type when there is none, Date, Server, Connection when
+# it is not the version's default. That skips, per request, a CIMultiDict of the headers,
+# the response's prepare/write_eof coroutines and the StreamWriter's layers. What that path
+# treats specially (HEAD, a status without a body, a header aiohttp sets itself, a non-ASCII
+# name, a character it refuses or drops) still goes through web.Response.
+_REASONS = {status.value: status.phrase for status in HTTPStatus}  # aiohttp's reason phrases
+_SET_BY_AIOHTTP = frozenset({"content-length", "transfer-encoding", "date", "server", "connection"})
+_BARE_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # refused, besides CR and LF
+_SERVER_LINE = f"Server: {SERVER_SOFTWARE}\r\n"
+
+
+class _Answer:
+    """A handler's answer that _Connection.finish_response writes itself (see answer_bytes).
+    `keep_alive` is what aiohttp's connection loop reads of any answer once it is written."""
+
+    __slots__ = ("response", "keep_alive")
+    __http_exception__ = False  # aiohttp asks this of every handler's result
+
+    def __init__(self, response: Response):
+        self.response = response
+        self.keep_alive: bool | None = None
+
+    def aiohttp_response(self) -> web.Response:
+        response = self.response
+        return web.Response(status=response.status, body=response.body, headers=response.headers.items)
+
+
+def answer_bytes(request: web.BaseRequest, response: Response) -> tuple[bytes, bool] | None:
+    """What aiohttp's web.Response(status, body, headers) writes for `response` to `request`,
+    head and body, and whether the connection stays open after it; None where that path
+    must write it (see above)."""
+    status = response.status
+    body = response.body
+    method = request.method
+    if type(status) is not int or status in EMPTY_BODY_STATUS_CODES or method == "HEAD" or method == "CONNECT" or type(body) is not bytes:
+        return None
+    version = request.version
+    keep_alive = request.keep_alive
+    if version == HttpVersion11:
+        start, connection = "HTTP/1.1 ", "" if keep_alive else "Connection: close\r\n"
+    elif version == HttpVersion10:
+        start, connection = "HTTP/1.0 ", "Connection: keep-alive\r\n" if keep_alive else ""
+    else:
+        return None
+    typed = not body  # aiohttp gives a body (only) a Content-Type when it has none
+    lines = []
+    for name, value in response.headers.items:
+        lowered = name.lower()
+        if lowered in _SET_BY_AIOHTTP or not name.isascii():
+            return None
+        if lowered == "content-type":
+            typed = True
+        lines.append(f"{name}: {value}\r\n")
+    fields = "".join(lines)
+    # aiohttp refuses control characters but tab in a header (ValueError): that path says so.
+    if fields.count("\n") != len(lines) or fields.count("\r") != len(lines) or _BARE_CONTROL.search(fields):
+        return None
+    head = (
+        f"{start}{status} {_REASONS.get(status, '')}\r\n{fields}Content-Length: {len(body)}\r\n"
+        + ("" if typed else "Content-Type: application/octet-stream\r\n")
+        + f"Date: {rfc822_formatted_time()}\r\n{_SERVER_LINE}{connection}\r\n"
+    )
+    try:
+        data = head.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which aiohttp leaves out
+        return None
+    return data + body, keep_alive
+
+
 _TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 _FULL_ANSWER = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
@@ -380,6 +454,16 @@ class _Connection(RequestHandler):
         elif data and self.open == 0 and self.head_timer is None and self.transport is not None:
             self.head_timer = self._loop.call_later(self.receiver.head_timeout, self._head_overdue)
 
+    def resume_reading(self, resume_parser: bool = True) -> None:
+        # The request's body stream calls this whenever it is read below its low-water mark,
+        # so once per request (buffered_body's read), and aiohttp then runs the parser on no
+        # bytes, in case it held back data while paused. Nothing is held back unless reading
+        # was paused (flow control: `_reading_paused`) or the queue of parsed requests was
+        # full (`_buffer_paused`, which also holds the parser's rest): otherwise there is
+        # nothing to resume.
+        if self._reading_paused or self._buffer_paused:
+            super().resume_reading(resume_parser)
+
     def _head_overdue(self) -> None:
         self.head_timer = None
         if self.open or self.transport is None:
@@ -410,6 +494,26 @@ class _Connection(RequestHandler):
         self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None
     ) -> tuple[web.StreamResponse, bool]:
         try:
+            answer: Any = resp  # the handler's: aiohttp's kind, or an _Answer to write here
+            if type(answer) is _Answer:
+                written = None if self._upgraded or self._logging_enabled else answer_bytes(request, answer.response)
+                if written is None:
+                    resp = answer.aiohttp_response()
+                else:
+                    # As aiohttp's finish_response and StreamWriter do: a connection gone or
+                    # closing is a reset; a sender reading slower than we write is waited for.
+                    request._finish()
+                    data, answer.keep_alive = written
+                    transport = self.transport
+                    if transport is None or transport.is_closing():
+                        return resp, True
+                    transport.write(data)
+                    if self._paused:
+                        try:
+                            await self._drain_helper()
+                        except ConnectionError:
+                            return resp, True
+                    return resp, False
             return await super().finish_response(request, resp, start_time)
         finally:
             if self.abandon:
@@ -650,12 +754,13 @@ class Receiver:
                 return web.Response(status=503, body=body_out, content_type="application/json", headers={"Retry-After": "1"})
             response = capture.response
             assert response is not None
+            if body.complete:
+                return _Answer(response)  # type: ignore[return-value]  # _Connection writes it
             # aiohttp copies the pairs into its own CIMultiDict: no need to build one first.
             out = web.Response(status=response.status, body=response.body, headers=response.headers.items)
-            if not body.complete:
-                out.force_close()
-                if body.size < DRAIN_LIMIT and isinstance(request.protocol, _Connection):
-                    request.protocol.abandon = True
+            out.force_close()
+            if body.size < DRAIN_LIMIT and isinstance(request.protocol, _Connection):
+                request.protocol.abandon = True
             return out
         finally:
             self.inflight -= 1
