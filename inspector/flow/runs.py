@@ -279,6 +279,43 @@ class Step:
         )
 
 
+def _steps_json(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
+    """`[step.to_json() for step in steps]`, with the steps the engine made (documented
+    keys, no stored JSON) and their decisions written out here: the store encodes every
+    step of every run, and a method call per step and per decision was a third of it."""
+    out = []
+    for s in steps:
+        if s.source is not None or s.keys is not STEP_KEYS:
+            out.append(s.to_json())
+            continue
+        decision = s.decision
+        if decision is not None:
+            decisions = []
+            for d in decision:
+                if d.source is not None:
+                    decisions.append(d.source)
+                elif d.failed:
+                    decisions.append({"expression": d.expression, "error": d.error, "next": d.next})
+                else:
+                    decisions.append({"expression": d.expression, "value": d.value, "next": d.next})
+        error = s.error
+        out.append(
+            {
+                "node": s.node,
+                "type": s.type,
+                "status": s.status,
+                "started_at": s.started_at,
+                "duration_us": s.duration_us,
+                "output": s.output,
+                "next": s.next,
+                "decision": None if decision is None else decisions,
+                "error": None if error is None else error.to_json(),
+                "logs": list(s.logs) if s.logs else [],
+            }
+        )
+    return out
+
+
 def _greentic_step_fields(value: dict[str, Any]) -> tuple[Any, ...]:
     if "operation" not in value:
         return ()
@@ -377,7 +414,7 @@ class FlowRun:
                 "started_at": self.started_at,
                 "duration_us": self.duration_us,
                 "path": list(self.path),
-                "steps": [s.to_json() for s in self.steps],
+                "steps": _steps_json(self.steps),
                 "error": None if error is None else error.to_json(),
                 "warnings": list(self.warnings),
                 "state": None if state is _ABSENT else state,
