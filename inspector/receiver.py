@@ -346,8 +346,8 @@ def parser_reason(exc: HttpProcessingError, request: Request) -> str:
 # name, a character it refuses or drops) still goes through web.Response.
 _REASONS = {status.value: status.phrase for status in HTTPStatus}  # aiohttp's reason phrases
 _SET_BY_AIOHTTP = frozenset({"content-length", "transfer-encoding", "date", "server", "connection"})
-_BARE_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # refused, besides CR and LF
-_SERVER_LINE = f"Server: {SERVER_SOFTWARE}\r\n"
+_REFUSED_IN_HEADERS = re.compile("[\x00-\x08\x0a-\x1f\x7f]")  # as aiohttp's writer refuses
+_SERVER_LINE = f"Server: {SERVER_SOFTWARE}"
 
 
 class _Answer:
@@ -378,34 +378,39 @@ def answer_bytes(request: web.BaseRequest, response: Response) -> tuple[bytes, b
     version = request.version
     keep_alive = request.keep_alive
     if version == HttpVersion11:
-        start, connection = "HTTP/1.1 ", "" if keep_alive else "Connection: close\r\n"
+        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}"]
+        connection = "" if keep_alive else "Connection: close"
     elif version == HttpVersion10:
-        start, connection = "HTTP/1.0 ", "Connection: keep-alive\r\n" if keep_alive else ""
+        lines = [f"HTTP/1.0 {status} {_REASONS.get(status, '')}"]
+        connection = "Connection: keep-alive" if keep_alive else ""
     else:
         return None
     typed = not body  # aiohttp gives a body (only) a Content-Type when it has none
-    lines = []
     for name, value in response.headers.items:
         lowered = name.lower()
         if lowered in _SET_BY_AIOHTTP or not name.isascii():
             return None
         if lowered == "content-type":
             typed = True
-        lines.append(f"{name}: {value}\r\n")
-    fields = "".join(lines)
-    # aiohttp refuses control characters but tab in a header (ValueError): that path says so.
-    if fields.count("\n") != len(lines) or fields.count("\r") != len(lines) or _BARE_CONTROL.search(fields):
+        lines.append(f"{name}: {value}")
+    # aiohttp refuses a control character other than tab (ValueError): that path says so.
+    # Text that is all printable has none, and most headers are (one test for all of them).
+    written = "".join(lines)
+    if not written.isprintable() and _REFUSED_IN_HEADERS.search(written):
         return None
-    head = (
-        f"{start}{status} {_REASONS.get(status, '')}\r\n{fields}Content-Length: {len(body)}\r\n"
-        + ("" if typed else "Content-Type: application/octet-stream\r\n")
-        + f"Date: {rfc822_formatted_time()}\r\n{_SERVER_LINE}{connection}\r\n"
-    )
+    lines.append(f"Content-Length: {len(body)}")
+    if not typed:
+        lines.append("Content-Type: application/octet-stream")
+    lines.append(f"Date: {rfc822_formatted_time()}")
+    lines.append(_SERVER_LINE)
+    if connection:
+        lines.append(connection)
+    lines.append("\r\n")  # joined: the last line's end and the empty line
     try:
-        data = head.encode("utf-8")
+        head = "\r\n".join(lines).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate, which aiohttp leaves out
         return None
-    return data + body, keep_alive
+    return head + body, keep_alive
 
 
 _TIMEOUT_ANSWER = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
