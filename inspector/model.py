@@ -201,7 +201,8 @@ class Headers:
         return index
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        values = self._index.get(name.lower())
+        index = self._lookup
+        values = (self._index if index is None else index).get(name.lower())
         if values is None:
             return default
         return values[0] if len(values) == 1 else ", ".join(values)
@@ -210,7 +211,8 @@ class Headers:
         return list(self._index.get(name.lower(), ()))
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._index
+        index = self._lookup
+        return isinstance(name, str) and name.lower() in (self._index if index is None else index)
 
     def names(self) -> list[str]:
         """Distinct header names as first received."""

@@ -728,14 +728,17 @@ class Receiver:
             target = request.raw_path
             path, _, query = target.partition("?")
             # Header bytes: UTF-8 where they are; others survive as surrogate escapes so replays
-            # are exact.
+            # are exact. Strict decoding is the same text for UTF-8, and faster.
+            raw_headers = request.raw_headers
+            try:
+                headers = tuple([(k.decode(), v.decode()) for k, v in raw_headers])
+            except UnicodeDecodeError:
+                headers = tuple([(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in raw_headers])
             req = Request(
                 request.method,
                 path or "/",
                 query,
-                Headers.of(
-                    tuple([(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape")) for k, v in request.raw_headers])
-                ),
+                Headers.of(headers),
                 body.data,
                 request.remote,
                 received,
