@@ -229,6 +229,8 @@ class LineBuffer:
 
 def rejection(c: Capture) -> str | None:
     """Why HTTP's parser refused the request, for a capture of one; else None."""
+    if not c.notes:  # the usual capture (`serve --json` asks of every one): no import to run
+        return None
     from ..pipeline import REJECTED_NOTE
 
     for note in c.notes:
