@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from json.encoder import encode_basestring_ascii as _json_string  # the C one json.dumps writes strings with
 from typing import Any
 
 from . import jsonfast
@@ -59,6 +60,7 @@ def _text_bytes(text: str) -> bytes:
 
 
 CaptureListener = Callable[[Capture], None]
+_JSON_TYPE = ("Content-Type", "application/json")
 _NOT_VERIFIED = SignatureResult("unsigned", reason="Not checked (--no-verify).")
 
 
@@ -237,7 +239,8 @@ class Pipeline:
         elif not triggered and (greentic := self._greentic(capture, later, started)) is not None:
             decide = greentic
         elif not triggered:
-            decide = self._answering(self._accepted(route), started)
+            accepted = self._accepted(route)
+            decide = lambda cid: accepted(cid, started)  # noqa: E731
         elif _inflates_big(capture.request):
             # Inflating it (up to flow.engine.MAX_DECODED_BYTES) could take tens of
             # milliseconds: never on the event loop, where every other sender would wait.
@@ -261,7 +264,13 @@ class Pipeline:
         committed before it goes out); tell the listeners once; record the runs that go on
         after the answer once they end."""
         numbered = self._store(capture, decide)
-        stored = numbered if isinstance(numbered, Capture) else await numbered
+        if isinstance(numbered, Capture):
+            stored = numbered
+        elif isinstance(numbered, tuple):  # numbered now, committed when its group is
+            stored = numbered[0]
+            await numbered[1]
+        else:
+            stored = await numbered
         future: asyncio.Future | None = None
         known: Callable[[], list[FlowRun]] = list
         if later.answer_in_worker:
@@ -279,9 +288,11 @@ class Pipeline:
         """A v1 ingress webhook that Greentic-shaped flows serve (issue #20) and no documented
         flow is triggered by: answered as Greentic answers, stored with the chosen flows as
         `running`, and run after the answer."""
+        flows = self.engine.flows if self.engine is not None else None
+        if flows is None or flows.greentic is None:  # what `serves` says first, without importing it
+            return None
         from .greentic.glue import accepted, running_runs, serves
 
-        flows = self.engine.flows if self.engine is not None else None
         if not serves(flows, capture.request.path):
             return None
         later.greentic = flows
@@ -580,10 +591,11 @@ class Pipeline:
             await asyncio.wait(list(self._recording), timeout=5)
         return len(not_done)
 
-    def _accepted(self, route: Route | None) -> Callable[[int], Response]:
-        """SPEC §4 rules 5 and 6 (the flow engine adds 2–4). Flow files that failed to load
-        and may be meant for this event type are named: the sender's log is often the only
-        place a person looks."""
+    def _accepted(self, route: Route | None) -> Callable[[int, float], Response]:
+        """SPEC §4 rules 5 and 6 (the flow engine adds 2–4): the answer to capture `cid` of a
+        request handled since `started`, as `_finish` leaves it. Flow files that failed to
+        load and may be meant for this event type are named: the sender's log is often the
+        only place a person looks."""
         event_type = route.event_type if route else ""
         warning = f"no flow is triggered by event type {event_type}"
         broken = self.engine.flows.broken_for(event_type) if self.engine is not None and route is not None else []
@@ -592,17 +604,34 @@ class Pipeline:
             if len(broken) > 3:
                 shown.append(f"and {len(broken) - 3} more (`webhook-inspector check` lists them)")
             warning += ": " + "; ".join(shown) + "; fix it and it reloads"
+        # Response.json(200, {"status": "accepted", "id": cid, "warning": warning}) as
+        # `_finish` copies it, made once: json.dumps's text of that dict is this template
+        # with the warning written by the same C function json.dumps writes strings with.
+        # `accepted_answer` is the long way (tests/test_pipeline_answers.py compares them).
+        head = '{"status": "accepted", "id": '
+        tail = ', "warning": ' + _json_string(warning) + "}"
 
-        def answer(cid: int) -> Response:
-            return Response.json(200, {"status": "accepted", "id": cid, "warning": warning})
+        def answer(cid: int, started: float) -> Response:
+            if type(cid) is not int:  # never from a store; the long way for anything else
+                return self._finish(accepted_answer(cid, warning), cid, started)
+            text = str(cid)
+            return Response(
+                200,
+                Headers.of((_JSON_TYPE, (CAPTURE_HEADER, text))),
+                (head + text + tail).encode(),
+                round((time.perf_counter() - started) * 1000, 3),
+            )
 
         return answer
 
-    def _store(self, capture: Capture, respond: Callable[[int], Response | Capture | None] | None) -> Capture | Awaitable[Capture]:
+    def _store(
+        self, capture: Capture, respond: Callable[[int], Response | Capture | None] | None
+    ) -> Capture | tuple[Capture, Awaitable[None]] | Awaitable[Capture]:
         """Number the capture, decide its answer with `respond(id)`, store both: the capture
-        when there is no store, else what to await for it (not a coroutine of its own: one
-        frame less to enter and resume on every request). If deciding fails (a bug of
-        ours), the request is still stored, with a 500 that says why."""
+        when there is no store, else the numbered capture and the commit to await, or what
+        to await for the capture (not a coroutine of its own: one frame less to enter and
+        resume on every request). If deciding fails (a bug of ours), the request is still
+        stored, with a 500 that says why."""
 
         def decide(cid: int) -> Response | Capture | None:
             if respond is None:
@@ -625,13 +654,18 @@ class Pipeline:
             )
             return self._finish(response, cid, time.perf_counter())
 
-        if self.store is None:
+        store = self.store
+        if store is None:
             self._ids += 1
             result = decide(self._ids)
             if isinstance(result, Capture):
                 return result.with_(id=self._ids)
             return capture.with_(id=self._ids, response=result)
-        return self.store.add(capture, decide, unstorable)
+        # Most requests: numbered from the stock of ids and joined to the open group, the
+        # future of its commit to await (no coroutine of the store's to enter and resume).
+        grouped = getattr(store, "add_grouped", None)
+        numbered = grouped(capture, decide, unstorable) if grouped is not None else None
+        return numbered if numbered is not None else store.add(capture, decide, unstorable)
 
     async def reject(self, request: Request, reason: str) -> Capture:
         """A request HTTP's parser refused, as far as the receiver could read it: stored
@@ -657,6 +691,11 @@ class Pipeline:
 # inflates up to 1032:1, and inflating runs at roughly 4 ms per MiB here (measured), so 512
 # bytes cost the loop at most ~2 ms, while a 1 MiB bomb (cut at 16 MiB) takes ~70 ms.
 INLINE_COMPRESSED_MAX = 512
+
+
+def accepted_answer(cid: int, warning: str) -> Response:
+    """The answer of SPEC §4 rule 6 before `Pipeline._finish`, the long way (see _accepted)."""
+    return Response.json(200, {"status": "accepted", "id": cid, "warning": warning})
 
 
 def _inflates_big(request: Request) -> bool:

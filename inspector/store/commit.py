@@ -105,6 +105,17 @@ class GroupCommit(StoreBase):
         await committed
         return capture
 
+    def add_grouped(
+        self, capture: Capture, decide: Callable[[int], Response | Capture | None] | None = None, unstorable: Unstorable | None = None
+    ) -> tuple[Capture, asyncio.Future[None]] | None:
+        """`add` without a coroutine, for the request path: `insert_grouped` when an id is in
+        stock that needs no check (most requests); None when `add` must be awaited instead."""
+        loop = asyncio.get_running_loop()
+        if not self._stock_ready(loop):
+            return None
+        capture, row = self._add(capture, decide, unstorable)
+        return capture, self._join((self._INSERT, row), self._fallbacks(capture, row), loop)
+
     def insert_grouped(
         self, capture: Capture, decide: Callable[[int], Response | Capture | None] | None = None, unstorable: Unstorable | None = None
     ) -> tuple[Capture, asyncio.Future[None]]:
@@ -119,8 +130,11 @@ class GroupCommit(StoreBase):
         statement, fallbacks = self._update_statement(capture_id, **changes)
         return self._join(statement, fallbacks)
 
-    def _join(self, statement: tuple[str, Any] | None, fallbacks: Fallbacks | None = None) -> asyncio.Future[None]:
-        loop = asyncio.get_running_loop()
+    def _join(
+        self, statement: tuple[str, Any] | None, fallbacks: Fallbacks | None = None, loop: asyncio.AbstractEventLoop | None = None
+    ) -> asyncio.Future[None]:
+        if loop is None:
+            loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         if statement is not None:
             # The waiter rides with its statement: if SQLite refuses that one, only its
