@@ -195,6 +195,11 @@ class Row:
         )
         self.key = _KEYS.get(key) or _KEYS.setdefault(key, key)
 
+    def take(self, later: Row) -> None:
+        """What `update` would take from the capture `later` was made from."""
+        for name in _UPDATED:
+            setattr(self, name, getattr(later, name))
+
     @property
     def request(self) -> Row:
         return self
@@ -246,6 +251,10 @@ class Row:
         if ms >= 100:
             return f"{ms:.0f} ms"
         return f"{ms:.1f} ms"
+
+
+# What Row.update sets: a later version of a capture changes these, never the rest.
+_UPDATED = ("broken_flow", "no_answer", "response", "duration_ms", "runs", "steps", "run_failed", "running", "key")
 
 
 def time_text(epoch: float, tz: tzinfo | None) -> str:

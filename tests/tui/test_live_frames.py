@@ -210,3 +210,31 @@ async def test_the_overview_lays_the_screen_out_again_only_when_its_height_chang
         assert layouts == [False, True]
         await pilot.pause()
         assert "one more line" in text_of(overview)
+
+
+async def test_a_capture_taken_after_a_text_search_began_shows_when_it_matches(workdir: Path):
+    """The table keeps rows, not captures, until it takes them; a text search that began in
+    between (and may have read the store already) still decides whether each shows."""
+    app = make_app(workdir, serve=False, load_history=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app)
+        hit, miss = await ingest(
+            app.store,
+            app.flows,
+            app.config,
+            [(build_request("github.push", app.config), "live"), (build_request("stripe.payment_intent.succeeded", app.config), "live")],
+        )
+        # The take comes only after the search has read the store (no message asks for it).
+        app.main._pending_posted = True
+        app._capture_arrived(hit)
+        app._capture_arrived(miss)
+        assert app.main.set_filter("octo-org")  # in github.push's body only
+        await wait_for(lambda: not app.main.searching, pilot)
+        assert not app.table.rows
+        app.main._take_captures()
+        assert [r.id for r in app.table.view] == [hit.id]
+        # And one that arrives while the search filter stands is matched from its body.
+        later = (await ingest(app.store, app.flows, app.config, [(build_request("github.push", app.config), "live")]))[0]
+        app._capture_arrived(later)
+        app.main._take_captures()
+        assert [r.id for r in app.table.view] == [hit.id, later.id]

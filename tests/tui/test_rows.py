@@ -102,3 +102,15 @@ def test_a_provider_event_from_bytes_that_are_not_utf8_shows_as_replacement_char
     assert provider_event(capture([("X-GitHub-Event", "caf\udcff")])) == "caf\ufffd"
     assert provider_event(capture([], b'{"type": "a\\ud800b"}', "stripe")) == "a\ufffdb"
     assert Row(capture([("X-GitHub-Event", "caf\udcff")])).event == "caf\ufffd"
+
+
+async def test_a_row_takes_a_later_rows_changes_as_update_takes_the_captures(captures):
+    """The table takes an update as a row made when it arrived (`Row.take`): the same fields
+    as `Row.update` reads from the capture, for every pair of versions (a later version has
+    another answer, runs and notes; the request is the same)."""
+    for before, after in itertools.permutations(captures, 2):
+        later = before.with_(response=after.response, runs=after.runs, notes=after.notes)
+        updated, taken = Row(before), Row(before)
+        updated.update(later)
+        taken.take(Row(later))
+        assert {name: getattr(taken, name) for name in Row.__slots__} == {name: getattr(updated, name) for name in Row.__slots__}

@@ -95,7 +95,12 @@ class MainScreen(GuardedPump, Screen[None]):
         self.history_loaded = 0
         self.history_done = False
         # Live captures wait here until the table takes them (see messages.CapturesPending).
-        self._incoming: list[tuple[Capture, bool]] = []  # (capture, first report of it)
+        # Live captures wait here as rows until the table takes them (see capture_arrived).
+        self._incoming: list[tuple[Row, bool]] = []  # (row, first report of it)
+        # The captures in full a take may need: the newest (follow mode shows it), the one the
+        # detail pane shows, and every one while a text search needs bodies to match.
+        self._newest: Capture | None = None
+        self._held: dict[int, Capture] = {}
         self.batches_taken = 0  # how many times the table took the buffer (bursts collapse)
         self._taken_at = 0.0
         self._busy = False  # the last take found BUSY_BATCH captures or more
@@ -240,8 +245,22 @@ class MainScreen(GuardedPump, Screen[None]):
     def capture_arrived(self, capture: Capture, first: bool = True) -> None:
         """A capture stored (`first`) or updated (a trace that ended after the answer). The
         app hands them over (InspectorApp._capture_arrived), from the pipeline and the store
-        watcher; it checks that it is not quitting)."""
-        self._incoming.append((in_shape(capture), first))
+        watcher; it checks that it is not quitting).
+
+        Its row is made here, while the capture is fresh, and the capture itself is let go
+        unless a take may need it (`_held`): holding every capture until the next take (up to
+        TAKE_INTERVAL_BUSY) kept hundreds of objects per request alive past the collector's
+        young pass, which promoted them, and freed them later from a cold cache."""
+        cid = capture.id
+        if cid is None:  # never stored: nothing to show
+            return
+        capture = in_shape(capture)
+        self._incoming.append((Row(capture), first))
+        newest = self._newest
+        if newest is None or cid >= (newest.id or 0):
+            self._newest = capture
+        if cid == self._detail_id or self.filter_in_store:
+            self._held[cid] = capture
         # One message until the table takes the buffer: a burst costs one message, not one
         # per capture (and a message still queued is replaced by the next, `can_replace`).
         if not self._pending_posted:
@@ -265,31 +284,35 @@ class MainScreen(GuardedPump, Screen[None]):
         self._pending_posted = False
         self._taken_at = time.monotonic()
         batch, self._incoming = self._incoming, []
+        held, self._held = self._held, {}
+        newest, self._newest = self._newest, None
+        if newest is not None and newest.id is not None:
+            held.setdefault(newest.id, newest)
         self._busy = len(batch) >= BUSY_BATCH
         if not batch or self._quitting:
             return
         self.batches_taken += 1
         table = self.table
-        latest: dict[int, tuple[Capture, bool]] = {}
-        for capture, first in batch:
-            if capture.id is not None:
-                # An update replaces the first version; it is still the first report.
-                latest[capture.id] = (capture, first or latest.get(capture.id, (None, False))[1])
+        latest: dict[int, tuple[Row, bool]] = {}
+        for fresh, first in batch:
+            # An update replaces the first version; it is still the first report.
+            earlier = latest.get(fresh.id)
+            latest[fresh.id] = (fresh, first or (earlier is not None and earlier[1]))
         new: list[tuple[Row, bool]] = []
         refilter = False
         unfiltered = not self.filter.predicates  # every capture matches: no call for each
-        for cid, (capture, first) in latest.items():
+        for cid, (fresh, first) in latest.items():
             row = table.row(cid)
             if row is None:
                 if cid <= self.watermark:
                     self._late.add(cid)
-                shown = self._after_clear(cid) and (unfiltered or self._matches(capture))
+                shown = self._after_clear(cid) and (unfiltered or self._matches_fresh(fresh, held))
                 if shown and self.filter_in_store:
                     self._search_hits.add(cid)
-                new.append((Row(capture), shown))
+                new.append((fresh, shown))
             else:
                 was = self._matches_row(row)
-                row.update(capture)
+                row.take(fresh)
                 table.refresh_row(row)
                 if not self.filter_in_store and self.filter.predicates and was != self._matches_row(row):
                     refilter = True
@@ -297,11 +320,12 @@ class MainScreen(GuardedPump, Screen[None]):
                     # A history page read before the clear brought it in after; its worker
                     # reports it only now: it is new to the user, as in the branch above.
                     self._late.add(cid)
-                    if self.filter_in_store and self._matches(capture):
+                    if self.filter_in_store and self._matches_fresh(fresh, held):
                         self._search_hits.add(cid)
                     refilter = True
             if cid == self._detail_id:
-                self._detail_capture = capture
+                # None (not held: the pane moved to it after it arrived): read from the store.
+                self._detail_capture = held.get(cid)
                 self._schedule_detail(DETAIL_INTERVAL_UPDATE)
         was_empty = not table.view
         if new:
@@ -323,7 +347,7 @@ class MainScreen(GuardedPump, Screen[None]):
             # The cursor is on another capture (follow mode, the first rows): the pane follows
             # the one on screen at the end of this take, from the capture in hand.
             self._detail_id = current.id
-            self._detail_capture = latest[current.id][0] if current.id in latest else None
+            self._detail_capture = held.get(current.id)
             self._schedule_detail(DETAIL_INTERVAL_FOLLOW)
         if self._detail_due and time.monotonic() >= self._detail_due_at:
             self._show_detail()
@@ -407,6 +431,17 @@ class MainScreen(GuardedPump, Screen[None]):
             return self.filter(capture)
         except Exception:
             return False
+
+    def _matches_fresh(self, row: Row, held: dict[int, Capture]) -> bool:
+        """Whether a capture that just arrived matches the filter. Field terms read its row;
+        a text search reads the capture, held for it since the search began. One that came
+        before the search began is in the store the search reads: shown once it finds it."""
+        if not self.filter_in_store:
+            return self._matches_row(row)
+        capture = held.get(row.id)
+        if capture is None:
+            return row.id in self._search_hits
+        return self._matches(capture)
 
     def _matches_row(self, row: Row) -> bool:
         try:
