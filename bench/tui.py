@@ -437,7 +437,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asyncio.run(_measure_large(args.measure_large))))
         return 0
     if args.serve_headless:
-        asyncio.run(_serve_headless(args.serve_headless, 0, args.workers))
+        from inspector.receiver import run_server  # the loop the TUI runs on (launch.run_tui)
+
+        run_server(_serve_headless(args.serve_headless, 0, args.workers))
         return 0
     result = run_all(captures=args.captures, seconds=args.seconds)
     if args.json:
