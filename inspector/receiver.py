@@ -362,8 +362,13 @@ class _Answer:
         self.keep_alive: bool | None = None
 
     def aiohttp_response(self) -> web.Response:
-        response = self.response
-        return web.Response(status=response.status, body=response.body, headers=response.headers.items)
+        return aiohttp_response(self.response)
+
+
+def aiohttp_response(response: Response) -> web.Response:
+    """Our answer as aiohttp's: it copies the pairs into its own CIMultiDict, so none is
+    built first."""
+    return web.Response(status=response.status, body=response.body, headers=response.headers.items)
 
 
 def answer_bytes(request: web.BaseRequest, response: Response) -> tuple[bytes, bool] | None:
@@ -680,7 +685,7 @@ class Receiver:
             else:
                 response = capture.response
                 assert response is not None
-                out = web.Response(status=response.status, body=response.body, headers=response.headers.items)
+                out = aiohttp_response(response)
             out.force_close()
             if self.on_reject is not None:
                 try:
@@ -764,8 +769,7 @@ class Receiver:
             assert response is not None
             if body.complete:
                 return _Answer(response)  # type: ignore[return-value]  # _Connection writes it
-            # aiohttp copies the pairs into its own CIMultiDict: no need to build one first.
-            out = web.Response(status=response.status, body=response.body, headers=response.headers.items)
+            out = aiohttp_response(response)
             out.force_close()
             if body.size < DRAIN_LIMIT and isinstance(request.protocol, _Connection):
                 request.protocol.abandon = True

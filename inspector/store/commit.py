@@ -113,17 +113,21 @@ class GroupCommit(StoreBase):
         loop = asyncio.get_running_loop()
         if not self._stock_ready(loop):
             return None
-        capture, row = self._add(capture, decide, unstorable)
-        return capture, self._join((self._INSERT, row), self._fallbacks(capture, row), loop)
+        return self.insert_grouped(capture, decide, unstorable, loop)
 
     def insert_grouped(
-        self, capture: Capture, decide: Callable[[int], Response | Capture | None] | None = None, unstorable: Unstorable | None = None
+        self,
+        capture: Capture,
+        decide: Callable[[int], Response | Capture | None] | None = None,
+        unstorable: Unstorable | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> tuple[Capture, asyncio.Future[None]]:
         """Group commit for the server: the row joins a group that is written and committed
-        once the event loop has taken every request that is ready; await the future before
-        answering. Many requests share one short write transaction."""
+        once the event loop (`loop`, when the caller has it) has taken every request that is
+        ready; await the future before answering. Many requests share one short write
+        transaction."""
         capture, row = self._add(capture, decide, unstorable)
-        return capture, self._join((self._INSERT, row), self._fallbacks(capture, row))
+        return capture, self._join((self._INSERT, row), self._fallbacks(capture, row), loop)
 
     def update_grouped(self, capture_id: int, **changes: Any) -> asyncio.Future[None]:
         """`update` inside the next group commit; await the future before answering."""
