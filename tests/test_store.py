@@ -74,6 +74,17 @@ def test_retention_runs_automatically(tmp_path):
     assert store.count() == 100
 
 
+def test_retention_finds_what_to_drop_by_id_not_by_scanning_every_old_capture(tmp_path):
+    # It visited every capture older than RETENTION_GRACE through the received_at index:
+    # 10 ms per 50,000 captures, every 1,000 inserts, on the event loop.
+    from inspector.store.commit import RETENTION_DELETE
+
+    store = Store(tmp_path / "s.sqlite3")
+    plan = " ".join(str(row[-1]) for row in store.db.execute("EXPLAIN QUERY PLAN " + RETENTION_DELETE, (1, 2.0)))
+    assert "INTEGER PRIMARY KEY" in plan and "received_at" not in plan, plan
+    store.close()
+
+
 def test_iter_newest_pages_and_update(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
     for i in range(7):

@@ -18,6 +18,10 @@ from .ids import BUSY_GROUP, retry_delay
 from .schema import BUSY_TIMEOUT_MS
 
 RETENTION_GRACE = 5.0  # seconds; see enforce_retention
+# The rows to drop are found by id, a range of the table itself: the `+` keeps SQLite from
+# using the received_at index instead, which made it visit every capture older than the
+# grace (all of them) each time: 10 ms per 50,000 captures, every 1,000 inserts.
+RETENTION_DELETE = "DELETE FROM captures WHERE id <= ? AND +received_at < ?"
 
 # What SQLite may refuse for one statement while the transaction goes on: a value over its
 # length limit (DataError "string or blob too big"), a constraint; and what binding a value
@@ -418,8 +422,5 @@ class GroupCommit(StoreBase):
         row = self.db.execute("SELECT MAX(id) FROM captures").fetchone()
         if not row or row[0] is None:
             return 0
-        cur = self.db.execute(
-            "DELETE FROM captures WHERE id <= ? AND received_at < ?",
-            (row[0] - self.max_captures, time.time() - RETENTION_GRACE),
-        )
+        cur = self.db.execute(RETENTION_DELETE, (row[0] - self.max_captures, time.time() - RETENTION_GRACE))
         return cur.rowcount
