@@ -72,6 +72,9 @@ def create_private(path: Path) -> None:
         os.close(fd)
 
 
+WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes
+
+
 def prepare(db: sqlite3.Connection, path: Path) -> None:
     """Make the open connection a store of this schema: WAL, migrated, indexed; StoreError
     (the connection closed) for a newer schema or another program's database."""
@@ -100,6 +103,8 @@ def prepare(db: sqlite3.Connection, path: Path) -> None:
     if str(mode).lower() != "wal" and str(path) != ":memory:":
         raise sqlite3.DatabaseError(f"cannot switch to WAL mode (got {mode})")
     db.execute("PRAGMA synchronous=NORMAL")
+    # When a writer starts the WAL over, a WAL file grown past this by a burst is cut back to it.
+    db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     if version < SCHEMA_VERSION:
         db.execute("BEGIN IMMEDIATE")
         try:
