@@ -37,6 +37,32 @@ def test_cpu_time_past_the_deadline_does():
         engine.run_triggered(capture, Answer(lambda response, where: True), budget=budget)
 
 
+def test_a_budget_reads_the_cpu_clock_once_a_millisecond_and_is_never_stricter(monkeypatch):
+    # Reading the thread's CPU time is a system call: it was made for every request.
+    from inspector.flow import engine as engine_module
+
+    reads = []
+
+    def cpu() -> float:
+        reads.append(1)
+        return time.thread_time()
+
+    monkeypatch.setattr(engine_module, "_cpu", cpu)
+    monkeypatch.setattr(engine_module, "_cpu_anchor", (float("-inf"), 0.0, None))
+    made = 0
+    started = time.perf_counter()
+    while made < 200 or time.perf_counter() - started < 0.003:
+        before = time.thread_time()
+        budget = Budget(seconds=0.003)
+        after = time.thread_time()
+        # Its start is an upper bound of the CPU time at its making, and off by at most the
+        # anchor's age: never stricter than 3 ms, never lenient by more than 1 ms.
+        assert before - 1e-6 <= budget.cpu_deadline - 0.003 <= after + engine_module.CPU_ANCHOR_SECONDS + 1e-6
+        made += 1
+    elapsed = time.perf_counter() - started
+    assert 1 <= len(reads) <= elapsed / engine_module.CPU_ANCHOR_SECONDS + 2 and len(reads) < made
+
+
 def test_triggered_flows_follow_a_reload(tmp_path):
     """The engine remembers which flows an event type triggers, until the flows reload."""
     flows = tmp_path / "flows"
