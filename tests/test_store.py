@@ -4,6 +4,7 @@ import pytest
 
 from inspector.model import Capture, Headers, Request, Response, SignatureResult
 from inspector.store import SCHEMA_VERSION, Store, StoreError
+from inspector.store.schema import MIGRATIONS
 
 
 def capture(n=0, body=b"{}"):
@@ -83,6 +84,24 @@ def test_retention_finds_what_to_drop_by_id_not_by_scanning_every_old_capture(tm
     plan = " ".join(str(row[-1]) for row in store.db.execute("EXPLAIN QUERY PLAN " + RETENTION_DELETE, (1, 2.0)))
     assert "INTEGER PRIMARY KEY" in plan and "received_at" not in plan, plan
     store.close()
+
+
+def test_a_writer_drops_the_unused_event_type_index_and_keeps_the_schema_version(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    db = sqlite3.connect(path)
+    for statement in MIGRATIONS[0].split(";"):  # a store as the first version made it
+        db.execute(statement)
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+    store = Store(path)
+    store.insert(capture(1))
+    store.close()
+    db = sqlite3.connect(path)
+    indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "captures_event_type" not in indexes and "captures_received_at" in indexes
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+    db.close()
 
 
 def test_iter_newest_pages_and_update(tmp_path):
