@@ -174,7 +174,10 @@ class GroupCommit(StoreBase):
         stock = self._stock()
         reserve, drop = 0, False
         if inserts:  # a group of updates only (flow traces) says nothing about the traffic
-            self._ahead = 2 * inserts if inserts >= BUSY_GROUP else self.quiet_stock
+            # A lone server keeps at least its quiet stock when busy too: a reservation is a
+            # read, an update and one more page in the commit; twice a group's worth alone
+            # made one every other group.
+            self._ahead = max(2 * inserts, self.quiet_stock) if inserts >= BUSY_GROUP else self.quiet_stock
             reserve = self._ahead - stock if stock < self._ahead // 2 else 0
             # Sharing the store and no longer busy: drop the ids left from a burst.
             drop = not self._ahead and stock > 0
