@@ -340,7 +340,7 @@ class InspectorApp(GuardedPump, App[int]):
         self._header_due = False
         self._header_at = 0.0  # time.monotonic() of the last redraw of the count
         self._quitting = False
-        self._shut_down = False
+        self._stopping: asyncio.Future[None] | None = None  # shutdown's work, once begun
         # The table, the filter, the history and the detail tabs (screens/main.py).
         self._main = MainScreen(tz=self.tz)
         unknown = [k for k in self.keymap if k not in known_binding_ids()]
@@ -946,17 +946,23 @@ class InspectorApp(GuardedPump, App[int]):
         self.exit(0)
 
     async def shutdown(self) -> None:
-        if self._shut_down:
-            return
-        self._shut_down = True
-        self._quitting = True
-        self._main.stop_searching()
-        for listeners, listener in (
-            (self.pipeline.listeners, self._capture_arrived),
-            (self.pipeline.update_listeners, self._capture_updated),
-        ):
-            if listener in listeners:
-                listeners.remove(listener)
+        """Stop the server, the tunnel and the flow runs, then flush the store. A caller that
+        comes while that runs (ctrl+q, then the terminal hanging up: launch.TerminalDriver)
+        waits for the same stop to end, so none of them lets the app exit before the store
+        is finished."""
+        if self._stopping is None:
+            self._quitting = True
+            self._main.stop_searching()
+            for listeners, listener in (
+                (self.pipeline.listeners, self._capture_arrived),
+                (self.pipeline.update_listeners, self._capture_updated),
+            ):
+                if listener in listeners:
+                    listeners.remove(listener)
+            self._stopping = asyncio.ensure_future(self._stop_server())
+        await asyncio.shield(self._stopping)
+
+    async def _stop_server(self) -> None:
         try:
             # A worker lets requests in flight finish (up to 5 s), drains its flow runs for
             # DRAIN_SECONDS_TUI, then waits up to 5 s for them to end as `interrupted`: give it

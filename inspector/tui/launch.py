@@ -2,13 +2,24 @@
 
 Problems that would stop `serve` (an invalid answers.json, a store that cannot be opened, a
 bad keymap, a --forward-to that is not a URL) are handed to the app, which shows them instead
-of a traceback. The tunnel is chosen as `serve` chooses it; the app starts it once it listens."""
+of a traceback. The tunnel is chosen as `serve` chooses it; the app starts it once it listens.
+
+When the terminal goes away (a killed tmux session, a closed window, a dropped ssh connection)
+the app quits as ctrl+q quits it (TerminalDriver, below), instead of being killed half-way or
+running on, orphaned, at full CPU."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import select
+import signal
+import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from ..config import ConfigError, find_answers, load_config
 from ..flow import FlowSet
@@ -100,8 +111,141 @@ def build_app(args: Any) -> tuple[InspectorApp, Store]:
     return app, store
 
 
+# A write to a terminal that is gone fails with EIO (hung up), ENXIO or EPIPE.
+_GONE_ERRNOS = {errno.EIO, errno.ENXIO, errno.EPIPE}
+
+
+class _TerminalOutput:
+    """The file Textual's writer thread writes the screen to. A write the terminal refuses
+    because it is gone calls `gone` and drops what follows, instead of raising: the exception
+    would end the writer thread, its queue would fill, and the next frame would block the
+    event loop (and the server with it) for good."""
+
+    def __init__(self, file: TextIO, gone: Callable[[], None]):
+        self.file = file
+        self.gone = gone
+        self.dead = False
+
+    def _failed(self, exc: OSError) -> None:
+        if exc.errno not in _GONE_ERRNOS:
+            raise exc
+        self.dead = True
+        self.gone()
+
+    def write(self, text: str) -> None:
+        if not self.dead:
+            try:
+                self.file.write(text)
+            except OSError as exc:
+                self._failed(exc)
+
+    def flush(self) -> None:
+        if not self.dead:
+            try:
+                self.file.flush()
+            except OSError as exc:
+                self._failed(exc)
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+
+if sys.platform != "win32":
+    from textual.drivers.linux_driver import LinuxDriver
+
+    class TerminalDriver(LinuxDriver):
+        """Textual's Linux/macOS driver, which does not notice its terminal going away: its
+        input thread reads end-of-file from the hung-up tty in a loop (one core at 100%, for
+        ever, when the TUI is not the one sent SIGHUP: `make run` in tmux, where make owns the
+        session), the kernel's SIGHUP kills the process before the store and the server are
+        stopped, and the SIGCONT that comes with it starts a second input thread.
+
+        Here the terminal going away asks the app to quit as ctrl+q does (the server and the
+        tunnel stopped, the store finished, exit 0), from whichever sign comes first: SIGHUP,
+        the tty reporting a hangup (POLLHUP, watched by a thread blocked in poll), or a write
+        to it failing. The input thread is stopped and output is dropped from then on."""
+
+        def __init__(self, app: Any, **kwargs: Any):
+            super().__init__(app, **kwargs)
+            if self._file is not None:  # sys.__stderr__, which the writer thread writes to
+                self._file = cast(Any, _TerminalOutput(self._file, self._output_gone))
+            self._gone = False  # the terminal hung up: no input, no output
+            self._quitting = False  # the app was asked to quit
+            self._suspended = False  # by ctrl+z or App.suspend(), until resumed
+            self._watching = False
+
+        def start_application_mode(self) -> None:
+            super().start_application_mode()  # type: ignore[no-untyped-call]
+            if self._watching:
+                return
+            self._watching = True
+            try:
+                self._loop.add_signal_handler(signal.SIGHUP, self._ask_to_quit)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # no signal handlers on this loop: the tty's hangup is still watched
+            if self.input_tty:
+                threading.Thread(target=self._watch_hangup, name="terminal-hangup", daemon=True).start()
+
+        def _watch_hangup(self) -> None:
+            # No events asked for: poll still reports POLLHUP/POLLERR, which a tty gives only
+            # once it has hung up (keys do not wake it). POLLNVAL (macOS cannot poll a tty)
+            # leaves it to SIGHUP and the output's errors.
+            poller = select.poll()
+            poller.register(self.fileno, 0)
+            try:
+                events = poller.poll()
+            except OSError:
+                return
+            if any(mask & (select.POLLHUP | select.POLLERR) for _fd, mask in events):
+                self._from_thread(self._terminal_gone)
+
+        def _output_gone(self) -> None:  # on the writer thread
+            self._from_thread(self._terminal_gone)
+
+        def _from_thread(self, callback: Callable[[], None]) -> None:
+            try:
+                self._loop.call_soon_threadsafe(callback)
+            except RuntimeError:  # the loop is closed: the app has ended already
+                pass
+
+        def _terminal_gone(self) -> None:
+            if not self._gone:
+                self._gone = True
+                self.disable_input()  # its thread would read end-of-file until the exit
+            self._ask_to_quit()
+
+        def _ask_to_quit(self) -> None:
+            """Quit as ctrl+q does; through the app's message queue, so a quit already under
+            way finishes first (its second run only exits)."""
+            if not self._quitting:
+                self._quitting = True
+                self._app.call_later(self._app.action_quit)
+
+        def write(self, data: str) -> None:
+            if not self._gone:
+                super().write(data)
+
+        def suspend_application_mode(self) -> None:
+            self._suspended = True
+            super().suspend_application_mode()
+
+        def resume_application_mode(self) -> None:
+            # Textual resumes on every SIGCONT, and the kernel sends one with the SIGHUP of a
+            # hangup: that started a second input thread on the dead tty. Resume only what was
+            # suspended, and only on a terminal that is still there.
+            if not self._suspended:
+                return
+            self._suspended = False
+            if self._gone or (self.input_tty and not os.isatty(self.fileno)):
+                self._loop.call_soon_threadsafe(self._terminal_gone)  # from a signal handler
+                return
+            super().resume_application_mode()
+
+
 def run_tui(args: Any) -> int:
     app, store = build_app(args)
+    if sys.platform != "win32" and app.driver_class is LinuxDriver:  # not when TEXTUAL_DRIVER chose one
+        app.driver_class = TerminalDriver
     from ..receiver import run_server
 
     try:
