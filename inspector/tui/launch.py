@@ -163,7 +163,8 @@ if sys.platform != "win32":
         Here the terminal going away asks the app to quit as ctrl+q does (the server and the
         tunnel stopped, the store finished, exit 0), from whichever sign comes first: SIGHUP,
         the tty reporting a hangup (POLLHUP, watched by a thread blocked in poll), or a write
-        to it failing. The input thread is stopped and output is dropped from then on."""
+        to it failing. The input thread is stopped and output is dropped from then on. A plain
+        `kill` (SIGTERM) quits the same way, the terminal still there and given back."""
 
         def __init__(self, app: Any, **kwargs: Any):
             super().__init__(app, **kwargs)
@@ -179,10 +180,13 @@ if sys.platform != "win32":
             if self._watching:
                 return
             self._watching = True
-            try:
-                self._loop.add_signal_handler(signal.SIGHUP, self._ask_to_quit)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass  # no signal handlers on this loop: the tty's hangup is still watched
+            # SIGTERM (a plain `kill`) too: its default action ended the process on the spot,
+            # the server unstopped and the terminal left raw on the alternate screen.
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                try:
+                    self._loop.add_signal_handler(sig, self._ask_to_quit)
+                except (NotImplementedError, RuntimeError, ValueError):
+                    pass  # no signal handlers on this loop: the tty's hangup is still watched
             if self.input_tty:
                 threading.Thread(target=self._watch_hangup, name="terminal-hangup", daemon=True).start()
 

@@ -198,13 +198,16 @@ def test_the_tui_quits_cleanly_when_its_terminal_goes_away(tmp_path, loop, place
 
 @needs_pty
 @pytest.mark.parametrize("loop", LOOPS)
-def test_sighup_alone_quits_cleanly_and_gives_the_terminal_back(tmp_path, loop):
-    # `kill -HUP` with the terminal still there: the same clean quit, and the terminal is left
-    # as it was found (the alternate screen is left, the cursor shown again).
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
+def test_a_stop_signal_quits_cleanly_and_gives_the_terminal_back(tmp_path, loop, sig):
+    # `kill -HUP` or plain `kill` with the terminal still there: the same clean quit, and the
+    # terminal is left as it was found (the alternate screen is left, the cursor shown again).
+    # SIGTERM's default action killed the TUI on the spot, leaving the terminal in raw mode
+    # on the alternate screen.
     term, url = start(tmp_path, loop, "leader")
     try:
         send_webhook(url)
-        os.kill(term.process.pid, signal.SIGHUP)
+        os.kill(term.process.pid, sig)
         assert_stopped_cleanly(term)
         term.read_to_the_end()
         assert b"\x1b[?1049l" in term.screen and b"\x1b[?25h" in term.screen
