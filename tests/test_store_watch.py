@@ -165,3 +165,34 @@ def test_a_row_its_writer_says_changed_is_read_again_at_the_next_poll(stores):
     assert [c.notes for c in got.updated] == [("runs ended",)]
     watcher.changed()
     assert not watcher.poll(check_updates=True).updated  # its fingerprint was taken then
+
+
+def test_a_close_while_a_poll_reads_waits_for_the_poll_to_end(stores):
+    # The TUI closed the watcher from the event loop (quitting, or a cancelled wait for the
+    # poll) while the poll's thread was inside a query on the same connection: the process
+    # died with SIGSEGV in SQLite (seen once in CI).
+    import threading
+
+    _, mine, other, watcher = stores
+    watcher.start()
+    other.insert(capture(1, "import"))
+    reading, go_on = threading.Event(), threading.Event()
+    new_ids = watcher._new_ids
+
+    def slow_new_ids(now):
+        reading.set()
+        assert go_on.wait(10)
+        return new_ids(now)
+
+    watcher._new_ids = slow_new_ids
+    result = []
+    poller = threading.Thread(target=lambda: result.append(watcher.poll()))
+    poller.start()
+    assert reading.wait(10)
+    watcher.close()  # from another thread, mid-poll: deferred
+    assert watcher.db is not None
+    go_on.set()
+    poller.join(10)
+    assert [c.origin for c in result[0].new] == ["import"]
+    assert watcher.db is None  # closed once the poll ended
+    assert not watcher.poll()  # and a poll after the close reads nothing

@@ -13,6 +13,7 @@ end).
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -67,6 +68,12 @@ class StoreWatcher:
         self._dirty = False  # the store changed since the rows watched were last compared
         self._prints: dict[int, int] = {}  # fingerprints of the rows just read
         self._recheck: set[int] = set()
+        # A poll runs in a worker thread; a close that comes meanwhile (the app quitting, or a
+        # cancelled wait for the poll) is carried out by the poll when it ends: closing a
+        # connection another thread is reading from crashes the process (SIGSEGV in SQLite).
+        self._lock = threading.Lock()
+        self._polling = False
+        self._close_after_poll = False
 
     def start(self) -> None:
         """Open the connection (StoreError/NoStore as for a read-only open) and take what is
@@ -81,6 +88,14 @@ class StoreWatcher:
         self._gap(floor + 1, top, skip=present)
 
     def close(self) -> None:
+        """Close the connection now, or when the poll running in another thread ends."""
+        with self._lock:
+            if self._polling:
+                self._close_after_poll = True
+                return
+            self._close_connection()
+
+    def _close_connection(self) -> None:
         if self.db is not None:
             try:
                 self.db.close()
@@ -122,9 +137,21 @@ class StoreWatcher:
         """Read what changed (call after `changed()` said so, or at any time): captures not
         known yet, in id order, and watched rows whose content changed. Watched rows are
         compared at most every UPDATE_CHECK_SECONDS unless `check_updates`."""
+        with self._lock:
+            if self.db is None:
+                return Changes()
+            self._polling = True
+        try:
+            return self._poll(check_updates)
+        finally:
+            with self._lock:
+                self._polling = False
+                if self._close_after_poll:
+                    self._close_after_poll = False
+                    self._close_connection()
+
+    def _poll(self, check_updates: bool) -> Changes:
         changes = Changes()
-        if self.db is None:
-            return changes
         now = self.clock()
         found = self._new_ids(now)
         if found:
