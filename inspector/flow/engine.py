@@ -711,9 +711,10 @@ class Budget:
         now = _perf()
         self.deadline = now + seconds
         at, cpu, thread = _cpu_anchor  # one tuple: read whole whatever other threads do
-        if now - at > CPU_ANCHOR_SECONDS or thread != _thread_id():
+        me = _thread_id()
+        if now - at > CPU_ANCHOR_SECONDS or thread != me:
             cpu = _cpu()
-            _cpu_anchor = (now, cpu, _thread_id())
+            _cpu_anchor = (now, cpu, me)
         else:
             cpu += now - at
         self.cpu_deadline = cpu + seconds

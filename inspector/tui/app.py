@@ -137,10 +137,6 @@ def _freeze_gc() -> None:
     heap.settle()
 
 
-def _close_watcher(watcher: StoreWatcher, _done: object) -> None:
-    watcher.close()
-
-
 @dataclass(frozen=True)
 class _AtBase:
     """The pipeline's webhook URLs on another base. The core's `trigger_urls` uses
@@ -717,8 +713,9 @@ class InspectorApp(GuardedPump, App[int]):
                     try:
                         changes = await asyncio.shield(poll)
                     except asyncio.CancelledError:
-                        # The thread still reads: close its connection once it is done.
-                        poll.add_done_callback(partial(_close_watcher, watcher))
+                        # The thread may still read: the watcher closes its connection
+                        # when that poll ends (StoreWatcher.close).
+                        watcher.close()
                         watcher = self.store_watcher = None
                         raise
                 except (sqlite3.Error, StoreError) as exc:
