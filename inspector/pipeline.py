@@ -37,6 +37,7 @@ from .routes import (  # noqa: F401  (ROUTE_SHAPE, Route, match_route: still imp
     webhook_url,
 )
 from .signatures import verify_request
+from .signatures.verify import QuickCheck, quick_checks
 
 TRUNCATED_KEEP = 64 * 1024
 # The note on a capture of a request HTTP's parser refused; `serve` shows such lines this way.
@@ -106,6 +107,8 @@ class Pipeline:
         self.forward_mark = secrets.token_hex(8)  # tells a forwarded request coming back
         self._client: Any = None
         self.clock = clock
+        self._quick_for: Config | None = None  # the config `_quick` was made from
+        self._quick: dict[str, QuickCheck] = {}  # signatures.quick_checks(config)
         self.local_base = local_base
         self.public_url = public_url  # the tunnel's URL, when one is up
         self.listeners: list[CaptureListener] = []  # a capture was answered
@@ -129,6 +132,14 @@ class Pipeline:
     def verify(self, request: Request, event_type: str | None, now: float | None = None) -> SignatureResult:
         if not self.verifies:
             return _NOT_VERIFIED
+        if event_type is not None:
+            # The usual signed webhook: its verdict without the URLs and the diagnosis.
+            config = self.config
+            if config is not self._quick_for:  # first request, or answers.json reloaded
+                self._quick_for, self._quick = config, quick_checks(config)
+            check = self._quick.get(event_type)
+            if check is not None and (result := check(request)) is not None:
+                return result
         return verify_request(self.config, request, event_type, self.signed_url(request), now, local_url=self.local_base + request.target)
 
     def prepare(self, request: Request, origin: str = "live") -> tuple[Request, str, int | None]:

@@ -148,3 +148,93 @@ def test_a_flow_answer_made_at_once_is_the_finished_answer(data):
     finished = Pipeline._finish(response_from_flow(data), 17, 0.0)
     assert (at_once.status, at_once.headers.items, at_once.body) == (finished.status, finished.headers.items, finished.body)
     assert at_once.duration_ms is not None and at_once.headers.items[-1] == ("X-Inspector-Capture", "17")
+
+
+# The pipeline's quick signature check (signatures.verify.quick_checks): whenever it answers,
+# it answers what verify_request does; it answers the usual signed request.
+
+_ENTRY_SHAPES = [
+    ("github", "github", None),
+    ("sha256", "sha256", "X-Sig"),
+    ("sha1", "sha1", None),
+    ("sha512", "sha512", "X-Other"),
+    ("bitbucket", "bitbucket", None),
+    ("stripe", "stripe", None),
+    ("shopify", "shopify", None),
+    ("short", "sha256", None),
+]
+
+
+def _quick_config():
+    from inspector.config import Config, SignatureEntry
+
+    entries = tuple(
+        SignatureEntry(name, algorithm, header, "tiny" if name == "short" else SECRET + name) for name, algorithm, header in _ENTRY_SHAPES
+    )
+    # A second entry of a name is never the one selected, nor one with a problem.
+    entries += (
+        SignatureEntry("github", "sha256", "X-Never", "other"),
+        SignatureEntry("broken", "sha256", None, "x", problems=(("signatures.broken.secret", "bad"),)),
+    )
+    return Config(signatures=entries)
+
+
+def _header_values(scheme_name, secret, body):
+    digest = {"sha1": "sha1", "sha512": "sha512"}.get(scheme_name, "sha256")
+    mac = hmac.new(secret.encode(), body, getattr(hashlib, digest)).hexdigest()
+    return [
+        f"{digest}={mac}",
+        mac,
+        f"{digest}={mac.upper()}",
+        f" {digest}={mac}",
+        f"{digest}={mac[:-1]}",
+        "sha1=" + mac,
+        f"{digest}={mac}é",
+        "",
+    ]
+
+
+@pytest.mark.parametrize("name", [n for n, _a, _h in _ENTRY_SHAPES] + ["broken", "unknown"])
+def test_the_quick_signature_check_answers_as_verify_request_does(name):
+    from inspector.signatures.verify import quick_checks, select, verify_request
+
+    config = _quick_config()
+    checks = quick_checks(config)
+    for body in (BODY, b"", b"\xff\x00 binary"):
+        probe = Request("POST", f"/events/webhook/demo/{name}", "", Headers([("X-Probe", "1")]), body)
+        selection = select(config, probe, name)
+        header = selection.header if selection is not None else "X-Hub-Signature-256"
+        secret = selection.entry.secret if selection is not None else SECRET
+        for value in _header_values(selection.scheme.algorithm if selection and selection.scheme else "sha256", secret, body):
+            request = Request("POST", probe.path, "", Headers([("Content-Type", "application/json"), (header, value)]), body)
+            full = verify_request(config, request, name, "http://127.0.0.1:8080" + request.path, 1_700_000_000.0)
+            quick = checks[name](request) if name in checks else None
+            if quick is not None:
+                assert quick == full, (name, value)
+    # The usual request takes the quick way for every body-HMAC entry, and only those.
+    assert set(checks) == {"github", "sha256", "sha1", "sha512", "bitbucket", "short"}
+    if name in checks:
+        value = _header_values(select(config, probe, name).scheme.algorithm, select(config, probe, name).entry.secret, BODY)[0]
+        header = select(config, probe, name).header
+        request = Request("POST", probe.path, "", Headers([(header, value)]), BODY)
+        assert checks[name](request) == verify_request(config, request, name, "http://x/") != None  # noqa: E711
+        assert checks[name](request).status == "valid"
+
+
+def test_the_pipeline_checks_with_the_reloaded_secret():
+    import asyncio
+
+    from inspector.config import Config, SignatureEntry
+    from inspector.pipeline import Pipeline
+
+    def signed(secret):
+        mac = hmac.new(secret.encode(), BODY, hashlib.sha256).hexdigest()
+        return Request("POST", "/events/webhook/demo/github", "", Headers([("X-Hub-Signature-256", f"sha256={mac}")]), BODY)
+
+    pipeline = Pipeline(Config(signatures=(SignatureEntry("github", "github", None, SECRET),)))
+    assert pipeline.verify(signed(SECRET), "github").status == "valid"
+    pipeline.config = Config(signatures=(SignatureEntry("github", "github", None, SECRET + "-rotated"),))
+    assert pipeline.verify(signed(SECRET), "github").status == "invalid"
+    assert pipeline.verify(signed(SECRET + "-rotated"), "github").status == "valid"
+    capture = asyncio.run(pipeline.handle(signed(SECRET + "-rotated")))
+    assert capture.signature.status == "valid" and capture.signature.reason.endswith("matches the HMAC-SHA256 of the body.")

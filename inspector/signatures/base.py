@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -81,6 +82,13 @@ class Scheme:
 
     def sign(self, req: SignedRequest, key: Key) -> list[Header]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def quick_valid(self, header: str, secret: str) -> Callable[[Headers, bytes], tuple[str, str] | None] | None:
+        """A check for the usual request, one its sender signed as `verify` expects, that
+        needs neither the URL, the time nor a diagnosis: given the headers and body, the
+        header's value and the expected signature when `verify` would find it `valid`, and
+        None for anything else (then `verify` decides). None: this scheme has no such check."""
+        return None
 
     # Helpers shared by the schemes.
 

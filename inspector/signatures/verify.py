@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import Config, SignatureEntry
-from ..model import Header, Request, SignatureResult, quick_init
-from .base import Key, Scheme, SignedRequest, Verdict
+from ..model import Header, Headers, Request, SignatureResult, quick_init
+from .base import Key, Scheme, SignedRequest, Verdict, shorten
 from .diagnose import SHORT_SECRET, hints_for
 from .hmac_body import Generic
 from .registry import scheme_for
@@ -69,6 +70,54 @@ def select(config: Config, request: Request, event_type: str | None) -> Selectio
     if generic is not None:
         return Selection(generic, _GENERIC)
     return None
+
+
+QuickCheck = Callable[[Request], SignatureResult | None]
+
+
+def quick_checks(config: Config) -> dict[str, QuickCheck]:
+    """For each event type an entry is named after, a check that gives `verify_request`'s
+    result for the usual request (signed as the entry's scheme expects, and so `valid`)
+    without building the URLs, the key or the verdict, and None for any other request,
+    which `verify_request` then decides. Made once per loaded config (the server keeps it
+    until a reload); only schemes that offer `Scheme.quick_valid` have one."""
+    checks: dict[str, QuickCheck] = {}
+    named: set[str] = set()
+    for entry in config.signatures:
+        if entry.name in named:  # select() takes the first entry of a name
+            continue
+        named.add(entry.name)
+        scheme = scheme_for(entry.algorithm) if entry.algorithm else None
+        if entry.problem or scheme is None or scheme.token:
+            continue
+        selection = Selection(entry, scheme)
+        header = selection.header
+        valid = scheme.quick_valid(header, entry.secret)
+        if valid is not None:
+            checks[entry.name] = _quick_result(valid, entry, scheme, header)
+    return checks
+
+
+def _quick_result(
+    valid: Callable[[Headers, bytes], tuple[str, str] | None], entry: SignatureEntry, scheme: Scheme, header: str
+) -> QuickCheck:
+    # What verify_request says of a valid request under this entry, but for what the header
+    # carried and what was expected: worked out once, from a request signed as expected.
+    name, algorithm = entry.name, entry.algorithm or None
+    made = scheme.sign(SignedRequest("POST", "", Headers(), b""), Selection(entry, scheme).key(0.0))
+    sample = verify_request(Config(signatures=(entry,)), Request("POST", "/", "", Headers(made), b"", None, 0.0), name, "", 0.0)
+    if sample.status != "valid":  # never for a scheme that offers the check; then no shortcut
+        return lambda _request: None
+    reason, hints = sample.reason, sample.hints
+
+    def check(request: Request) -> SignatureResult | None:
+        found = valid(request.headers, request.body)
+        if found is None:
+            return None
+        value, expected = found
+        return SignatureResult("valid", name, algorithm, header, reason, hints, shorten(value), expected)
+
+    return check
 
 
 def verify_request(
