@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..model import Capture, Response
@@ -327,16 +327,35 @@ class GroupCommit(StoreBase):
         group still commit. Statements in `lost` (one that cost the transaction before) go
         straight to their fallbacks; those in `dead` (their fallbacks cost it too) are refused."""
         db = self.db
+        insert = self._INSERT
         inserts = 0
-        for index, entry in enumerate(statements):
+        index, count = 0, len(statements)
+        while index < count:
+            entry = statements[index]
             sql = entry[0]
+            why: BaseException | None = None
             if index in dead:
                 refused.append((entry[2] if len(entry) > 2 else None, lost[index]))
+                index += 1
                 continue
             if index in lost:
-                why: BaseException | None = lost[index]
+                why = lost[index]
+            elif sql is insert and not lost:
+                # A run of inserts (most of a group) in one executemany; the one SQLite
+                # refuses, if any, is handled below as a lone statement would be, and the
+                # rest of the run goes on after it.
+                end = index + 1
+                while end < count and statements[end][0] is insert:
+                    end += 1
+                stopped, why = self._insert_run(statements, index, end)
+                inserts += stopped - index
+                if why is None:
+                    index = end
+                    continue
+                if not db.in_transaction:
+                    raise _TransactionLost(stopped, why) from None
+                index, entry = stopped, statements[stopped]
             else:
-                why = None
                 try:
                     db.execute(sql, entry[1])
                 except _REFUSED as exc:
@@ -347,10 +366,30 @@ class GroupCommit(StoreBase):
                 sql = self._store_instead(index, entry, why)
                 if sql is None:
                     refused.append((entry[2] if len(entry) > 2 else None, why))
+                    index += 1
                     continue
-            if sql is self._INSERT:
+            if sql is insert:
                 inserts += 1
+            index += 1
         return inserts
+
+    def _insert_run(self, statements: list[Statement], start: int, end: int) -> tuple[int, BaseException | None]:
+        """Execute the inserts statements[start:end] as one executemany: (end, None), or the
+        index of the one SQLite refused and why (those before it are done, as each insert is
+        a statement of its own). executemany takes each row from the iterator just before
+        binding it, so the last row handed out is the one that failed."""
+        at = start
+
+        def rows() -> Iterator[Any]:
+            nonlocal at
+            for at in range(start, end):  # noqa: B007  (`at` is read after a failure)
+                yield statements[at][1]
+
+        try:
+            self.db.executemany(self._INSERT, rows())
+        except _REFUSED as exc:
+            return at, exc
+        return end, None
 
     def _store_instead(self, index: int, entry: Statement, why: BaseException) -> str | None:
         """Execute the first of a refused statement's fallbacks SQLite accepts; its SQL, or None."""
