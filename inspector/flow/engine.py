@@ -49,7 +49,8 @@ _perf = time.perf_counter
 _cpu = time.thread_time  # CPU time of the calling thread
 
 
-_stamp = TimeStamper().text  # runs' and steps' started_at
+_stamper = TimeStamper()  # runs' and steps' started_at
+_stamp = _stamper.text
 _received_stamp = TimeStamper().text  # events' received_at
 
 
@@ -386,7 +387,7 @@ class Engine:
                 mine,
                 None,
                 len(runs) + 1,
-                trigger_text(trigger),
+                trigger.text,
                 None,
                 None,
                 0,
@@ -472,8 +473,12 @@ class Engine:
         """One run. `on_step(step, scope)` (the debugger) may return False to stop early.
         `state` is copied (None: a new empty map); with `owned`, `event` is used as is."""
         clock = self.clock
-        # One clock read gives the run's start and its first step's.
-        started_at = step_started_at = _stamp(clock())
+        # One clock read gives the run's start and its first step's. The stamp is
+        # _stamp(now), without the call when `now` is in the millisecond it last wrote (as
+        # most runs and steps are): the test of its window, read once.
+        now = clock()
+        window = _stamper.window
+        started_at = step_started_at = window[2] if type(now) is float and window[0] <= now < window[1] else _stamp(now)
         perf0 = _perf()
         path: list[str] = []
         steps: list[Step] = []
@@ -495,37 +500,8 @@ class Engine:
         planned = plan.get(target)
         step_limit = self.step_limit
         deadline = budget.deadline if budget is not None else None
-        current: Node | None = None  # the node running: what queue() and offer() name
-        offered: list[Any] = [None, 0]  # see StepContext.offered
         shared = answer.limits
-
-        def queue(child_flow: str, payload: Any, child_state: dict) -> None:
-            if shared.async_left <= 0:
-                raise LimitReached(
-                    f"async run limit: this request already queued {shared.max_async} async runs "
-                    f"(MAX_ASYNC_RUNS); is flow '{child_flow}' queued from a loop, or calling itself?"
-                )
-            shared.async_left -= 1
-            assert current is not None  # called by the node running
-            pending.append(PendingChild(child_flow, payload, _copy(child_state), run_id, current.id, depth + 1, shared))
-
-        def offer(response: dict[str, Any]) -> bool:
-            # Measured before it goes anywhere: the answer is serialized whole for the sender.
-            body = response.get("body")
-            if type(body) is dict or type(body) is list or type(body) is str:
-                left = shared.trace_left
-                size = json_size_at_least(body, left)[0]
-                if size > left:
-                    raise shared.trace_full("the response body")
-                offered[0], offered[1] = body, size
-            assert current is not None  # called by the node running
-            return answer.offer(response, {"flow": flow_name, "node": current.id, "run": run_id})
-
-        # One context for the run; a step that logs leaves its list in the trace, and the
-        # next step gets a new one.
-        ctx = StepContext(
-            scope, flow_name, depth, answer.is_taken, offer, queue, [], budget.limits if budget is not None else None, offered
-        )
+        ctx = _RunContext(scope, flow_name, depth, budget.limits if budget is not None else None, run_id, answer, pending)
         logs = ctx.logs
         new_step = _new_step
         while planned is not None:
@@ -550,10 +526,13 @@ class Engine:
                     keys=STOP_ERROR_KEYS,
                 )
                 break
-            current = node
+            ctx.node = node
             node_id = node.id
             if steps:
-                step_started_at = _stamp(clock())
+                now = clock()  # stamped as the run's start is
+
+                window = _stamper.window
+                step_started_at = window[2] if type(now) is float and window[0] <= now < window[1] else _stamp(now)
             t0 = _perf()
             if deadline is not None and t0 > deadline and budget is not None and budget.spent():  # past the inline budget
                 raise OverBudget()
@@ -674,6 +653,56 @@ class Engine:
         )
 
 
+class _RunContext(StepContext):
+    """The context of one run: answers go to the request's `Answer`, async runs are queued
+    on `pending`, both naming the node running (`node`) and counted against the request's
+    limits."""
+
+    __slots__ = ("node", "run_id", "request", "pending")
+
+    def __init__(
+        self, scope: dict[str, Any], flow_name: str, depth: int, limits: Any, run_id: int, request: Answer, pending: list[PendingChild]
+    ) -> None:
+        self.scope = scope
+        self.flow_name = flow_name
+        self.depth = depth
+        self.logs = []
+        self.limits = limits
+        self.offered_body = None
+        self.offered_size = 0
+        self.node: Node | None = None  # the node running: what queue_async() and answer() name
+        self.run_id = run_id
+        self.request = request
+        self.pending = pending
+
+    def answered(self) -> bool:
+        return self.request.taken
+
+    def answer(self, response: dict[str, Any]) -> bool:
+        shared = self.request.limits
+        # Measured before it goes anywhere: the answer is serialized whole for the sender.
+        body = response.get("body")
+        if type(body) is dict or type(body) is list or type(body) is str:
+            left = shared.trace_left
+            size = json_size_at_least(body, left)[0]
+            if size > left:
+                raise shared.trace_full("the response body")
+            self.offered_body, self.offered_size = body, size
+        assert self.node is not None  # called by the node running
+        return self.request.offer(response, {"flow": self.flow_name, "node": self.node.id, "run": self.run_id})
+
+    def queue_async(self, flow: str, payload: Any, state: dict[str, Any]) -> None:
+        shared = self.request.limits
+        if shared.async_left <= 0:
+            raise LimitReached(
+                f"async run limit: this request already queued {shared.max_async} async runs "
+                f"(MAX_ASYNC_RUNS); is flow '{flow}' queued from a loop, or calling itself?"
+            )
+        shared.async_left -= 1
+        assert self.node is not None  # called by the node running
+        self.pending.append(PendingChild(flow, payload, _copy(state), self.run_id, self.node.id, self.depth + 1, shared))
+
+
 class OverBudget(Exception):
     """The inline attempt outgrew its budget; run the request's flows in a worker instead."""
 
@@ -734,7 +763,7 @@ class Budget:
 
 
 def trigger_text(trigger: Trigger) -> str:
-    return f"{trigger.type}:{trigger.event_type}"
+    return trigger.text
 
 
 def _decisions(decision: tuple[Decision, ...] | list[dict[str, Any]]) -> tuple[Decision, ...]:

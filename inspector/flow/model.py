@@ -83,6 +83,11 @@ class Trigger:
     position: Position
     _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
+    @cached_property
+    def text(self) -> str:
+        """`type:event_type`, as a run's trace names its trigger (written once per loaded flow)."""
+        return f"{self.type}:{self.event_type}"
+
     def matches(self, event_type: str) -> bool:
         if self._pattern is None:
             return self.event_type == event_type

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -210,23 +210,35 @@ class StepFailed(Exception):
         return cls(prefix + exc.message, exc.line, exc.column, list(exc.logs))
 
 
-@dataclass(slots=True)
 class StepContext:
-    """What a node sees and may do while it runs."""
+    """What a node sees and may do while it runs. The engine makes one per run (a subclass
+    that implements `answer` and `queue_async`): methods of the context rather than closures
+    given to it, so that a run allocates one object instead of a context, two closures and
+    the cells they share."""
+
+    __slots__ = ("scope", "flow_name", "depth", "logs", "limits", "offered_body", "offered_size")
 
     scope: dict[str, Any]
     flow_name: str
-    depth: int
-    answered: Callable[[], bool]
-    answer: Callable[[dict[str, Any]], bool]  # returns True when this response answered
-    queue_async: Callable[[str, Any, dict[str, Any]], None]
-    logs: list[str] = field(default_factory=list)
-    limits: Any = None  # script.Limits for this run (None: the defaults)
-    # What `answer` last measured: [the body it was given, its JSON size at least], so the
-    # step's output, which holds that body, is not measured again. A list of its own that
-    # `answer` fills: were `answer` to set it on this context, the two would refer to each
-    # other, and every run's scope would wait for the cycle collector instead of being freed.
-    offered: list[Any] = field(default_factory=lambda: [None, 0])
+    depth: int  # how many async calls deep the run is
+    logs: list[str]  # a step that logs leaves this list in the trace; the next one gets a new list
+    limits: Any  # script.Limits for this run (None: the defaults)
+    # What `answer` last measured: the body it was given and its JSON size at least, so the
+    # step's output, which holds that body, is not measured again.
+    offered_body: Any
+    offered_size: int
+
+    def answered(self) -> bool:
+        """The request already has its answer."""
+        raise NotImplementedError
+
+    def answer(self, response: dict[str, Any]) -> bool:
+        """Offer `response` as the request's answer; True when it answered."""
+        raise NotImplementedError
+
+    def queue_async(self, flow: str, payload: Any, state: dict[str, Any]) -> None:
+        """Queue a run of `flow` to start once the request is answered."""
+        raise NotImplementedError
 
 
 # What a node's step gives the engine, as a plain tuple (one is made per step, and a tuple
@@ -522,18 +534,17 @@ class HttpResponseNode(NodeType):
                 headers = _response_headers(headers)
                 headers_size = None
             response = {"status": status, "headers": headers, "body": body}
-            offered = ctx.offered
-            offered[0] = None
+            ctx.offered_body = None
             used = ctx.answer(response)
             output = {"status": status, "headers": headers, "body": body, "answered": used}
             size = None
-            if offered[0] is body and body is not None and type(status) is int:
+            if ctx.offered_body is body and body is not None and type(status) is int:
                 # json_size_at_least of `output`, with the body's share as `answer` measured it
                 # (the frame: braces, commas, the four keys quoted with colons, status and answered).
                 if headers_size is None:
                     headers_size = json_size_at_least(headers, 1 << 62)[0]
-                size = _OUTPUT_FRAME + offered[1] + headers_size
-            offered[0] = None  # the body is the step's output now; do not keep it alive
+                size = _OUTPUT_FRAME + ctx.offered_size + headers_size
+            ctx.offered_body = None  # the body is the step's output now; do not keep it alive
             return (output, next_id, "ok" if used else "unused", None, size)
 
         return step
