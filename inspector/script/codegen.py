@@ -119,10 +119,6 @@ def _index_any(c, o, k, safe):
     return _index(c, o, k, safe)
 
 
-def _interpolate(c, parts):
-    return joined(c, parts)
-
-
 def _new_context(C, g):
     c = C()
     c.globals = g
@@ -148,7 +144,8 @@ _HELPERS = {
     "_index": _index_any,
     "_same": same,
     "_render": render,
-    "_interpolate": _interpolate,
+    "_joined": joined,
+    "_SIZED": (str, list, dict),
     "_contains": contains,
     "_negate": negate,
     "_NUM": (int, float),
@@ -168,10 +165,13 @@ def height(node: n.Node) -> int:
 class CodeGen:
     """Turns a pure expression tree into the source of one Python expression."""
 
-    def __init__(self, resolve: Resolve, local: Callable[[int], str] | None = None, context: str = "c") -> None:
+    def __init__(
+        self, resolve: Resolve, local: Callable[[int], str] | None = None, context: str = "c", free_text: str = "c.free_text"
+    ) -> None:
         self.resolve = resolve  # name -> (slot, constant) | None, from the compiler's scope
         self.local = local or _frame_slot  # slot -> the Python expression that reads it
         self.c = context  # the Python expression for the run Context
+        self.free_text = free_text  # the Python expression for the run's `Context.free_text`
         self.consts: dict[str, object] = {}
         self.temps = 0
         self.uses_context = False
@@ -321,16 +321,30 @@ class CodeGen:
         return f"({a} if type({a} := {operand}) in _NUM else _not_bool('unary +', {a}))"
 
     def g_Interpolated(self, node: n.Interpolated) -> str:
+        return self.joined([p if isinstance(p, str) else (self.text(self.gen(p)),) for p in node.parts])
+
+    def text(self, value: str) -> str:
+        """The text `{}` renders for the value of the Python expression `value`."""
+        v = self.temp()
+        return f"({v} if type({v} := {value}) is str else str({v}) if type({v}) is int else _render({v}, {self.c}))"
+
+    def joined(self, parts: list[str | tuple[str]]) -> str:
+        """`values.joined` of literal pieces (str) and Python expressions of text ((source,)),
+        evaluated in order. Text shorter than the run's `free_text` is joined here: `joined`
+        would neither charge nor check it."""
         self.uses_context = True
         self.charges = True  # rendering and joining are charged by size
-        parts = []
-        for p in node.parts:
-            if isinstance(p, str):
-                parts.append(repr(p))
+        items, sizes, fixed = [], [], 0
+        for p in parts:
+            if type(p) is str:
+                items.append(repr(p))
+                fixed += len(p)
             else:
-                v = self.temp()
-                parts.append(f"({v} if type({v} := {self.gen(p)}) is str else _render({v}, {self.c}))")
-        return f"_interpolate({self.c}, [{', '.join(parts)}])"
+                r = self.temp()
+                items.append(r)
+                sizes.append(f"len({r} := {p[0]})")
+        pieces = ", ".join(items)
+        return f"(''.join(({pieces},)) if {' + '.join([*sizes, str(fixed)])} < {self.free_text} else _joined({self.c}, [{pieces}]))"
 
     def g_ArrayLiteral(self, node: n.ArrayLiteral) -> str:
         return "[" + ", ".join(self.gen(i) for i in node.items) + "]"
@@ -342,12 +356,12 @@ class CodeGen:
             pieces = parse_format(arg_nodes[0].value)
             if len(pieces) // 2 == len(args) - 1:
                 if len(args) == 2 and pieces[1] is render:
-                    v = self.temp()
-                    before, after = repr(pieces[0]), repr(pieces[2])
-                    text = f"{before}, ({v} if type({v} := {args[1]}) is str else _render({v}, {self.c})), {after}"
-                    return f"_interpolate({self.c}, [{text}])"
+                    return self.joined([pieces[0], (self.text(args[1]),), pieces[2]])
                 return f"{self.const(apply_format)}({self.c}, {self.const(pieces)}, ({', '.join(args[1:])},))"
         func = BUILTINS[name][0]
+        if name == "len" and len(args) == 1:  # what `len` does with what it applies to
+            v = self.temp()
+            return f"(len({v}) if type({v} := {args[0]}) in _SIZED else {self.const(func)}({self.c}, {v}))"
         return f"{self.const(func)}({self.c}, {', '.join(args)})"
 
     def g_Call(self, node: n.Call) -> str:
@@ -427,7 +441,7 @@ def generate_program(
     def qualifies(node: n.Node) -> bool:
         return height(node) <= _MAX_HEIGHT and CodeGen.pure(node, hidden)
 
-    gen = CodeGen(lambda name: (names[name], False) if name in names else None, _python_local, _LAZY_CONTEXT)
+    gen = CodeGen(lambda name: (names[name], False) if name in names else None, _python_local, _LAZY_CONTEXT, "C.free_text")
     lines = ["def program(g, C):", "    c = None"]
     try:
         for statement in statements:

@@ -11,7 +11,7 @@ from .compiler import Compiler
 from .errors import DEFAULT_LIMITS, Limits, ScriptError, SourceMap
 from .lexer import Lexer
 from .parser import Parser
-from .values import Context, Fn, ReturnSignal, call_depth_limit, operation_limit, suggest
+from .values import Context, Fn, ReturnSignal, call_depth_limit, free_text, operation_limit, suggest
 
 Clock = Callable[[], datetime]
 
@@ -200,6 +200,7 @@ class Program:
                     (self._context,),
                     {
                         "limits": limits,
+                        "free_text": free_text(limits),
                         "budget": limits.max_operations - self._weight,
                     },
                 ),
@@ -208,6 +209,7 @@ class Program:
     def _configure(self, c: Context, limits: Limits | None, clock: Clock | None) -> None:
         if limits is not None:
             c.limits = limits
+            c.free_text = free_text(limits)
             c.budget = limits.max_operations - self._weight
             if c.budget < 0:
                 raise self._failure(c, operation_limit(c).at(1, 1))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from .errors import DEFAULT_LIMITS, ScriptError
+from .errors import DEFAULT_LIMITS, Limits, ScriptError
 
 MAX_INT = (1 << 63) - 1
 MIN_INT = -(1 << 63)
@@ -62,6 +62,9 @@ class Context:
     clock: Callable[[], datetime] | None = None
     functions: dict = {}
     _ci: set[int] | None = None
+    # `free_text(limits)`, kept with `limits` (set below and wherever a run's limits are):
+    # generated code joins shorter text without calling `joined`.
+    free_text = 0
 
     @property
     def case_insensitive(self) -> set[int]:
@@ -342,6 +345,15 @@ def built(c: Context, size: int) -> None:
         c.budget -= size >> BUILD_SHIFT
         if c.budget < 0:
             raise operation_limit(c)
+
+
+def free_text(limits: Limits) -> int:
+    """The length below which text joined under `limits` is neither charged (`built`) nor
+    refused or checked for size (`joined`): `joined` would just join it."""
+    return min(1 << BUILD_SHIFT, limits.max_string_bytes // 4 + 1)
+
+
+Context.free_text = free_text(DEFAULT_LIMITS)
 
 
 def string_too_large(c: Context, size: int) -> ScriptError:
