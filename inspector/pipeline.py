@@ -658,13 +658,6 @@ class Pipeline:
                 response = self._finish(response, cid, time.perf_counter())
                 return capture.with_(response=response, notes=capture.notes + (f"internal error while answering: {why}",))
 
-        def unstorable(cid: int, why: str) -> Response:
-            log.error("capture %s: %s", cid, why)
-            response = Response.json(
-                500, {"error": f"the inspector could not store this request as decided; it is kept as #{cid}", "detail": why, "id": cid}
-            )
-            return self._finish(response, cid, time.perf_counter())
-
         store = self.store
         if store is None:
             self._ids += 1
@@ -675,8 +668,16 @@ class Pipeline:
         # Most requests: numbered from the stock of ids and joined to the open group, the
         # future of its commit to await (no coroutine of the store's to enter and resume).
         grouped = getattr(store, "add_grouped", None)
-        numbered = grouped(capture, decide, unstorable) if grouped is not None else None
-        return numbered if numbered is not None else store.add(capture, decide, unstorable)
+        numbered = grouped(capture, decide, self._unstorable) if grouped is not None else None
+        return numbered if numbered is not None else store.add(capture, decide, self._unstorable)
+
+    def _unstorable(self, cid: int, why: str) -> Response:
+        """The answer when the decided capture cannot be stored (see GroupCommit._add)."""
+        log.error("capture %s: %s", cid, why)
+        response = Response.json(
+            500, {"error": f"the inspector could not store this request as decided; it is kept as #{cid}", "detail": why, "id": cid}
+        )
+        return self._finish(response, cid, time.perf_counter())
 
     async def reject(self, request: Request, reason: str) -> Capture:
         """A request HTTP's parser refused, as far as the receiver could read it: stored
@@ -771,8 +772,12 @@ def response_from_flow(data: dict[str, Any], capture_id: int | None = None, star
     answer as `Pipeline._finish` makes it (its X-Inspector-Capture last, the milliseconds
     since `started`), without a first Response to copy."""
     body = data.get("body")
-    headers = [(str(k), v if v.isascii() else unicode_text(v)) for k, v in (data.get("headers") or {}).items()]
-    has_type = any(k.lower() == "content-type" for k, _ in headers)
+    given = data.get("headers")
+    if given:
+        headers = [(str(k), v if v.isascii() else unicode_text(v)) for k, v in given.items()]
+        has_type = any(k.lower() == "content-type" for k, _ in headers)
+    else:  # most answers set none
+        headers, has_type = [], False
     if body is None:
         raw = b""
     elif isinstance(body, str):
