@@ -530,7 +530,6 @@ class Engine:
             node_id = node.id
             if steps:
                 now = clock()  # stamped as the run's start is
-
                 window = _stamper.window
                 step_started_at = window[2] if type(now) is float and window[0] <= now < window[1] else _stamp(now)
             t0 = _perf()
