@@ -114,3 +114,24 @@ async def test_a_row_takes_a_later_rows_changes_as_update_takes_the_captures(cap
         updated.update(later)
         taken.take(Row(later))
         assert {name: getattr(taken, name) for name in Row.__slots__} == {name: getattr(updated, name) for name in Row.__slots__}
+
+
+def test_in_shape_leaves_a_capture_in_shape_as_it_is_and_mends_the_rest():
+    from inspector.flow.runs import FlowRun
+    from inspector.model import Capture, Request, SignatureResult
+    from inspector.tui.shapes import in_shape
+
+    good = FlowRun.from_json({"id": 1, "flow": "a", "status": "ok", "path": ["n"]})
+    odd = FlowRun.from_json("a run that is text")
+    capture = Capture(id=3, request=Request("POST", "/x"), tenant=None, event_type=None, signature=SignatureResult("unsigned"))
+    for runs in [(), (good,), (good, good)]:
+        for notes in [(), ("a note",)]:
+            shaped = capture.with_(runs=runs, notes=notes)
+            assert in_shape(shaped) is shaped
+    # A stored run that was no JSON object is left out wherever it sits; notes that are not
+    # text become text, unless only the table reads the capture (deep=False).
+    mended = in_shape(capture.with_(runs=(odd, good, odd), notes=("n", 7, None)))
+    assert mended.runs == (good,) and mended.notes == ("n", "7", "")
+    shallow = in_shape(capture.with_(runs=(good, odd), notes=(7,)), deep=False)
+    assert shallow.runs == (good,) and shallow.notes == (7,)
+    assert in_shape(capture.with_(notes=(7,)), deep=False).notes == (7,)
