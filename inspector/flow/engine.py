@@ -49,8 +49,7 @@ _perf = time.perf_counter
 _cpu = time.thread_time  # CPU time of the calling thread
 
 
-_stamper = TimeStamper()  # runs' and steps' started_at
-_stamp = _stamper.text
+_stamp = TimeStamper().text  # runs' and steps' started_at
 _received_stamp = TimeStamper().text  # events' received_at
 
 
@@ -473,12 +472,8 @@ class Engine:
         """One run. `on_step(step, scope)` (the debugger) may return False to stop early.
         `state` is copied (None: a new empty map); with `owned`, `event` is used as is."""
         clock = self.clock
-        # One clock read gives the run's start and its first step's. The stamp is
-        # _stamp(now), without the call when `now` is in the millisecond it last wrote (as
-        # most runs and steps are): the test of its window, read once.
-        now = clock()
-        window = _stamper.window
-        started_at = step_started_at = window[2] if type(now) is float and window[0] <= now < window[1] else _stamp(now)
+        # One clock read gives the run's start and its first step's.
+        started_at = step_started_at = _stamp(clock())
         perf0 = _perf()
         path: list[str] = []
         steps: list[Step] = []
@@ -529,9 +524,7 @@ class Engine:
             ctx.node = node
             node_id = node.id
             if steps:
-                now = clock()  # stamped as the run's start is
-                window = _stamper.window
-                step_started_at = window[2] if type(now) is float and window[0] <= now < window[1] else _stamp(now)
+                step_started_at = _stamp(clock())
             t0 = _perf()
             if deadline is not None and t0 > deadline and budget is not None and budget.spent():  # past the inline budget
                 raise OverBudget()

@@ -90,25 +90,26 @@ def quick_checks(config: Config) -> dict[str, QuickCheck]:
         scheme = scheme_for(entry.algorithm) if entry.algorithm else None
         if entry.problem or scheme is None or scheme.token:
             continue
-        selection = Selection(entry, scheme)
-        header = selection.header
-        valid = scheme.quick_valid(header, entry.secret)
-        if valid is not None:
-            checks[entry.name] = _quick_result(valid, entry, scheme, header)
+        check = _quick_check(Selection(entry, scheme))
+        if check is not None:
+            checks[entry.name] = check
     return checks
 
 
-def _quick_result(
-    valid: Callable[[Headers, bytes], tuple[str, str] | None], entry: SignatureEntry, scheme: Scheme, header: str
-) -> QuickCheck:
+def _quick_check(selection: Selection) -> QuickCheck | None:
+    """The entry's quick check, or None when its scheme has none."""
+    entry, scheme, header = selection.entry, selection.scheme, selection.header
+    assert scheme is not None  # quick_checks picks entries with a known scheme
+    valid = scheme.quick_valid(header, entry.secret)
+    if valid is None:
+        return None
     # What verify_request says of a valid request under this entry, but for what the header
     # carried and what was expected: worked out once, from a request signed as expected.
-    name, algorithm = entry.name, entry.algorithm or None
-    made = scheme.sign(SignedRequest("POST", "", Headers(), b""), Selection(entry, scheme).key(0.0))
-    sample = verify_request(Config(signatures=(entry,)), Request("POST", "/", "", Headers(made), b"", None, 0.0), name, "", 0.0)
+    made = scheme.sign(SignedRequest("POST", "", Headers(), b""), selection.key(0.0))
+    sample = verify_request(Config(signatures=(entry,)), Request("POST", "/", "", Headers(made), b"", None, 0.0), entry.name, "", 0.0)
     if sample.status != "valid":  # never for a scheme that offers the check; then no shortcut
-        return lambda _request: None
-    reason, hints = sample.reason, sample.hints
+        return None
+    name, algorithm, reason, hints = entry.name, entry.algorithm or None, sample.reason, sample.hints
 
     def check(request: Request) -> SignatureResult | None:
         found = valid(request.headers, request.body)
