@@ -94,9 +94,10 @@ class MainScreen(GuardedPump, Screen[None]):
         self.total = 0  # captures in the store, as far as we know
         self.history_loaded = 0
         self.history_done = False
-        # Live captures wait here until the table takes them (see messages.CapturesPending).
         # Live captures wait here as rows until the table takes them (see capture_arrived).
         self._incoming: list[tuple[Row, bool]] = []  # (row, first report of it)
+        # Every one of them a first report, in rising id order (the usual stream): see _take_captures.
+        self._incoming_rising = True
         # The captures in full a take may need: the newest (follow mode shows it), the one the
         # detail pane shows, and every one while a text search needs bodies to match.
         self._newest: Capture | None = None
@@ -255,7 +256,10 @@ class MainScreen(GuardedPump, Screen[None]):
         if cid is None:  # never stored: nothing to show
             return
         capture = in_shape(capture)
-        self._incoming.append((Row(capture), first))
+        incoming = self._incoming
+        if self._incoming_rising and (not first or (incoming and cid <= incoming[-1][0].id)):
+            self._incoming_rising = False
+        incoming.append((Row(capture), first))
         newest = self._newest
         if newest is None or cid >= (newest.id or 0):
             self._newest = capture
@@ -284,6 +288,7 @@ class MainScreen(GuardedPump, Screen[None]):
         self._pending_posted = False
         self._taken_at = time.monotonic()
         batch, self._incoming = self._incoming, []
+        rising, self._incoming_rising = self._incoming_rising, True
         held, self._held = self._held, {}
         newest, self._newest = self._newest, None
         if newest is not None and newest.id is not None:
@@ -292,6 +297,50 @@ class MainScreen(GuardedPump, Screen[None]):
         if not batch or self._quitting:
             return
         self.batches_taken += 1
+        table = self.table
+        was_empty = not table.view
+        if rising and not self.filter.predicates and not self.filter_in_store and self._beyond_table(batch[0][0].id):
+            # The usual take while captures stream in: every row new to the table, shown, and
+            # after all it holds. What _take_each does, a thousand rows at once.
+            self.total += len(batch)
+            table.append_newest([row for row, _ in batch])
+            detail = self._detail_id
+            if detail is not None and batch[0][0].id <= detail <= batch[-1][0].id and any(row.id == detail for row, _ in batch):
+                self._detail_changed(detail, held)
+            added, refilter = True, False
+        else:
+            added, refilter = self._take_each(batch, held)
+        # The store keeps the newest max_captures; so does the table.
+        if added and len(table.rows) > self.inspector.store.max_captures + 1000:
+            table.trim(self.inspector.store.max_captures)
+        if refilter:
+            self._rebuild_view()
+        if self._select_when_seen is not None and table.select_id(self._select_when_seen):
+            self._select_when_seen = None
+        if refilter or (was_empty and table.view):
+            self.update_lower()
+        self.update_counts()
+        current = table.current
+        if current is not None and current.id != self._detail_id:
+            # The cursor is on another capture (follow mode, the first rows): the pane follows
+            # the one on screen at the end of this take, from the capture in hand.
+            self._detail_id = current.id
+            self._detail_capture = held.get(current.id)
+            self._schedule_detail(DETAIL_INTERVAL_FOLLOW)
+        if self._detail_due and time.monotonic() >= self._detail_due_at:
+            self._show_detail()
+        if added:
+            self.inspector.schedule_header()
+        self.inspector.header_if_due()
+
+    def _beyond_table(self, capture_id: int) -> bool:
+        """Above every id the table holds and the `clear view` watermark."""
+        rows = self.table.rows
+        return capture_id > self.watermark and (not rows or capture_id > rows[-1].id)
+
+    def _take_each(self, batch: list[tuple[Row, bool]], held: dict[int, Capture]) -> tuple[bool, bool]:
+        """Put a take's rows in the table one by one: updates of rows it holds, rows in any
+        id order, filters, `clear view`. Returns (rows were added, the view needs rebuilding)."""
         table = self.table
         latest: dict[int, tuple[Row, bool]] = {}
         for fresh, first in batch:
@@ -324,36 +373,18 @@ class MainScreen(GuardedPump, Screen[None]):
                         self._search_hits.add(cid)
                     refilter = True
             if cid == self._detail_id:
-                # None (not held: the pane moved to it after it arrived): read from the store.
-                self._detail_capture = held.get(cid)
-                self._schedule_detail(DETAIL_INTERVAL_UPDATE)
-        was_empty = not table.view
+                self._detail_changed(cid, held)
         if new:
             new.sort(key=lambda pair: pair[0].id)
             self.total += len(new)
             table.append([r for r, _ in new], [v for _, v in new])
-            # The store keeps the newest max_captures; so does the table.
-            if len(table.rows) > self.inspector.store.max_captures + 1000:
-                table.trim(self.inspector.store.max_captures)
-        if refilter:
-            self._rebuild_view()
-        if self._select_when_seen is not None and table.select_id(self._select_when_seen):
-            self._select_when_seen = None
-        if refilter or (was_empty and table.view):
-            self.update_lower()
-        self.update_counts()
-        current = table.current
-        if current is not None and current.id != self._detail_id:
-            # The cursor is on another capture (follow mode, the first rows): the pane follows
-            # the one on screen at the end of this take, from the capture in hand.
-            self._detail_id = current.id
-            self._detail_capture = held.get(current.id)
-            self._schedule_detail(DETAIL_INTERVAL_FOLLOW)
-        if self._detail_due and time.monotonic() >= self._detail_due_at:
-            self._show_detail()
-        if new:
-            self.inspector.schedule_header()
-        self.inspector.header_if_due()
+        return bool(new), refilter
+
+    def _detail_changed(self, capture_id: int, held: dict[int, Capture]) -> None:
+        """The capture the detail pane shows came in a take (new, or updated)."""
+        # None (not held: the pane moved to it after it arrived): read from the store.
+        self._detail_capture = held.get(capture_id)
+        self._schedule_detail(DETAIL_INTERVAL_UPDATE)
 
     # History: read from the store in a thread, newest first, in batches
 
