@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,26 @@ class ServeProcess:
     Its stdout is read line by line in a thread as serve flushes it (a full pipe would stall
     serve); `next_line` waits for the next one."""
 
-    def __init__(self, tmp_path: Path, store: str | os.PathLike[str], *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        store: str | os.PathLike[str],
+        *args: str,
+        env: dict[str, str] | None = None,
+        preexec: Callable[[], object] | None = None,
+    ) -> None:
         argv = inspector_argv("serve", *args, store=store)
         if "--port" not in args:
             argv += ["--port", "0"]
         self.proc = subprocess.Popen(
-            argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+            argv,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=preexec,  # e.g. what `nohup` does before it starts a command
         )
         self.stdout: list[str] = []  # the lines next_line has returned
         self._lines: queue.Queue[str | None] = queue.Queue()  # None: stdout closed

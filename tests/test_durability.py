@@ -11,6 +11,7 @@ import time
 import aiohttp
 import pytest
 
+from inspector.discovery import recorded_servers
 from inspector.store import Store
 from tests.harness import ServeProcess
 
@@ -136,6 +137,70 @@ def test_sigterm_mid_load_answers_or_refuses_and_finishes_async_runs(tmp_path, w
             assert [r["flow"] for r in [r.to_json() for r in capture.runs]] == ["ack_then_process", "process_webhook_data"]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_terminal_hangup_mid_load_winds_serve_down_like_sigterm(tmp_path, workers):
+    """The terminal closing (or an ssh session dropping) sends SIGHUP to serve's whole process
+    group: serve winds down (answers what it has, finishes async runs, removes its record)
+    and its workers leave the stopping to it instead of dying with what they had in flight."""
+    store_path = tmp_path / "captures.sqlite3"
+    proc, url = start_serve(tmp_path, store_path, workers)
+    acked: dict[int, bytes] = {}
+
+    def on_answer(i, body, status, cid):
+        if cid:
+            acked[int(cid)] = body
+
+    asyncio.run(
+        load(
+            url,
+            800,
+            40,
+            lambda i: "/events/webhook/demo/report.generate",
+            on_answer,
+            stop_after=300,
+            stop=lambda: os.killpg(proc.pid, signal.SIGHUP),
+        )
+    )
+    proc.wait(30)
+    assert proc.returncode == 0
+    assert no_process_left(proc.pid)
+    assert recorded_servers(store_path) == []
+    store = Store(store_path)
+    try:
+        assert len(acked) >= 300
+        for cid, body in acked.items():
+            capture = store.get(cid)
+            assert capture is not None and capture.request.body == body
+            statuses = [r.status for r in capture.runs]
+            assert statuses and all(s in ("ok", "interrupted") for s in statuses), (cid, statuses)
+    finally:
+        store.close()
+
+
+def test_serve_started_under_nohup_keeps_running_after_a_hangup(tmp_path):
+    serve = ServeProcess(
+        tmp_path,
+        tmp_path / "captures.sqlite3",
+        "--tunnel",
+        "none",
+        "--workers",
+        "2",
+        preexec=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
+    url = serve.next_line().split()[-1]
+    serve.wait_for_workers()
+    try:
+        os.killpg(serve.proc.pid, signal.SIGHUP)
+        got: list[int] = []
+        asyncio.run(load(url, 20, 5, lambda i: "/events/webhook/demo/x", lambda i, b, s, cid: got.append(s)))
+        assert got == [200] * 20 and serve.proc.poll() is None
+        code, _ = serve.stop(signal.SIGTERM)
+        assert code == 0
+        assert no_process_left(serve.proc.pid)
+    finally:
+        serve.kill()
 
 
 def no_process_left(group: int, within: float = 10.0) -> bool:

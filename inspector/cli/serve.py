@@ -311,6 +311,14 @@ def _stop_on_signals(
             pass
 
 
+def stop_signals() -> tuple[signal.Signals, ...]:
+    """What stops `serve`: Ctrl-C, `kill`, and the terminal hanging up (closed, or an ssh
+    session gone), which reaches the whole process group at once. A hangup set to be ignored
+    when serve started (`nohup`) stays ignored."""
+    hangup = signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN
+    return (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if hangup else (signal.SIGINT, signal.SIGTERM)
+
+
 def _ignore_signals(loop: asyncio.AbstractEventLoop, signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
     """Once wound down, the process only exits: a late stop signal (a worker gets one from
     the parent and maybe one from `kill`) is ignored, instead of landing while the loop closes
@@ -355,12 +363,14 @@ async def _serve_worker(args: argparse.Namespace, config: Config, store: Store) 
         _print_captures(args, session.pipeline, lines)
     stop = asyncio.Event()
     _stop_on_signals(loop, stop, (signal.SIGTERM,))
-    # Ctrl-C reaches the whole process group; the parent stops its workers itself (SIGTERM),
-    # and a worker gone first would look to it like a crash to recover from.
-    try:
-        loop.add_signal_handler(signal.SIGINT, lambda: None)
-    except (NotImplementedError, RuntimeError):
-        pass
+    # Ctrl-C and a terminal's hangup reach the whole process group; the parent stops its
+    # workers itself (SIGTERM, or the channel closing when it is gone), and a worker gone
+    # first would look to it like a crash to recover from, and lose what it had in flight.
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        try:
+            loop.add_signal_handler(sig, lambda: None)
+        except (NotImplementedError, RuntimeError):
+            pass
     follower = asyncio.create_task(follow_parent(channel, session.receiver, session.pipeline, session.reload, stop, report=report))
     try:
         await stop.wait()
@@ -371,7 +381,7 @@ async def _serve_worker(args: argparse.Namespace, config: Config, store: Store) 
         finally:
             lines.close()
             channel.close()
-            _ignore_signals(loop, (signal.SIGTERM,))
+            _ignore_signals(loop, (signal.SIGTERM, signal.SIGINT, signal.SIGHUP))
     return 0
 
 
@@ -397,7 +407,8 @@ async def _serve(args: argparse.Namespace, config: Config, store: Store) -> int:
     # everything down and removes it.
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    _stop_on_signals(loop, stop)
+    signals = stop_signals()
+    _stop_on_signals(loop, stop, signals)
     problem = await session.listen()
     if problem is not None:
         err(f"error: {problem}")
@@ -443,7 +454,7 @@ async def _serve(args: argparse.Namespace, config: Config, store: Store) -> int:
             await session.stop()
         finally:
             lines.close()
-            _ignore_signals(loop)
+            _ignore_signals(loop, signals)
     err("stopped")
     return 0
 
