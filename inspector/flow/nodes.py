@@ -348,8 +348,21 @@ class ScriptNode(NodeType):
         return ("rust", text.rstrip("\n")) if isinstance(text, str) else None
 
     def runner(self, node: Node) -> StepRunner:
-        run = node.compiled.run
+        program = node.compiled
         next_id = node.next
+        if program.silent:
+            # Its value is all a run gives: no RunResult to make and take apart again.
+            evaluate = program.evaluate
+
+            def silent_step(ctx: StepContext) -> StepOutcome:
+                try:
+                    value = evaluate(ctx.scope, ctx.limits)
+                except ScriptError as exc:
+                    raise StepFailed.from_script(exc) from None
+                return (value, next_id, "ok", None, None)
+
+            return silent_step
+        run = program.run
 
         def step(ctx: StepContext) -> StepOutcome:
             try:
