@@ -166,7 +166,17 @@ def _sizing(parts: list[tuple[Any, Any]], mapping: bool) -> Sizing:
 
 
 def _constant(value: Any) -> Render:
-    """A static config value's renderer: a fresh copy each time (a run may change it)."""
+    """A static config value's renderer: a fresh copy each time (a run may change it). A
+    flat list or map (the usual static answer body, `{ok: true}`) is copied in one C call
+    rather than walked in Python."""
+    kind = type(value)
+    if (kind is dict or kind is list) and not any(type(v) is dict or type(v) is list for v in (value.values() if kind is dict else value)):
+        shallow = value.copy
+
+        def render_flat(scope: dict[str, Any], limits: Any) -> Any:
+            return shallow()
+
+        return render_flat
 
     def render(scope: dict[str, Any], limits: Any) -> Any:
         return _copy(value)
