@@ -670,13 +670,13 @@ class _RunContext(StepContext):
     def answered(self) -> bool:
         return self.request.taken
 
-    def answer(self, response: dict[str, Any]) -> bool:
+    def answer(self, response: dict[str, Any], body_size: int | None = None) -> bool:
         shared = self.request.limits
         # Measured before it goes anywhere: the answer is serialized whole for the sender.
         body = response.get("body")
         if type(body) is dict or type(body) is list or type(body) is str:
             left = shared.trace_left
-            size = json_size_at_least(body, left)[0]
+            size = json_size_at_least(body, left)[0] if body_size is None else body_size
             if size > left:
                 raise shared.trace_full("the response body")
             self.offered_body, self.offered_size = body, size

@@ -65,14 +65,21 @@ def _offsets(node: yaml.ScalarNode, text: str, source_lines: list[str] | None = 
     return mark.line, mark.column + quoted, False
 
 
+# How the JSON size of a rendered value (as script.values.json_size_at_least counts it) is
+# known without walking all of it: (the size of its fixed parts, the keys or indexes of the
+# parts rendered at run time). None: only a walk tells.
+Sizing = tuple[int, tuple[Any, ...]] | None
+
+
 class Renderable:
     """A config value whose strings may hold `{{ }}` templates, compiled once."""
 
-    __slots__ = ("build", "static")
+    __slots__ = ("build", "static", "sizing")
 
-    def __init__(self, build: Render, static: bool) -> None:
+    def __init__(self, build: Render, static: bool, sizing: Sizing = None) -> None:
         self.build = build
         self.static = static
+        self.sizing = sizing
 
     def render(self, scope: dict[str, Any], limits: Any = None) -> Any:
         return self.build(scope, limits)
@@ -99,16 +106,21 @@ class LoadContext:
     def renderable(self, node: yaml.Node, what: str) -> Renderable | None:
         """Compile every `{{ }}` inside a config value; None (and an error) when one is bad."""
         ok = True
+        top: list[tuple[Any, Any]] | None = None  # the parts of `node` when it is a mapping or a list
 
         def build(n: yaml.Node) -> Render | Any:
-            nonlocal ok
+            nonlocal ok, top
             if isinstance(n, yaml.MappingNode):
                 items = [(k.value, build(v)) for k, v in n.value]
+                if n is node:
+                    top = items
                 if all(not callable(v) for _, v in items):
                     return {k: v for k, v in items}
                 return _render_mapping(items)
             if isinstance(n, yaml.SequenceNode):
                 items2 = [build(v) for v in n.value]
+                if n is node:
+                    top = list(enumerate(items2))
                 if all(not callable(v) for v in items2):
                     return items2
                 return _render_sequence(items2)
@@ -134,12 +146,37 @@ class LoadContext:
         if not ok:
             return None
         if callable(built):
-            return Renderable(built, False)
-        return Renderable(_constant(built), True)
+            return Renderable(built, False, None if top is None else _sizing(top, isinstance(node, yaml.MappingNode)))
+        return Renderable(_constant(built), True, (json_size_at_least(built, 1 << 62)[0], ()))
+
+
+def _sizing(parts: list[tuple[Any, Any]], mapping: bool) -> Sizing:
+    """The Sizing of a mapping's or list's rendered value from its parts ((key or index,
+    value or renderer)): its frame (brackets, commas, quoted keys and colons) and fixed
+    values counted as json_size_at_least counts them, the rendered parts left for run time."""
+    if mapping and len({k for k, _ in parts}) != len(parts):
+        return None  # a repeated key: the last one wins, the parts do not add up
+    fixed = 1 + len(parts)
+    if mapping:
+        fixed += sum(len(k) + 3 for k, _ in parts)
+    for _, value in parts:
+        if not callable(value):
+            fixed += json_size_at_least(value, 1 << 62)[0]
+    return fixed, tuple(k for k, value in parts if callable(value))
 
 
 def _constant(value: Any) -> Render:
-    """A static config value's renderer: a fresh copy each time (a run may change it)."""
+    """A static config value's renderer: a fresh copy each time (a run may change it). A
+    flat list or map (the usual static answer body, `{ok: true}`) is copied in one C call
+    rather than walked in Python."""
+    kind = type(value)
+    if (kind is dict or kind is list) and not any(type(v) is dict or type(v) is list for v in (value.values() if kind is dict else value)):
+        shallow = value.copy
+
+        def render_flat(scope: dict[str, Any], limits: Any) -> Any:
+            return shallow()
+
+        return render_flat
 
     def render(scope: dict[str, Any], limits: Any) -> Any:
         return _copy(value)
@@ -232,8 +269,9 @@ class StepContext:
         """The request already has its answer."""
         raise NotImplementedError
 
-    def answer(self, response: dict[str, Any]) -> bool:
-        """Offer `response` as the request's answer; True when it answered."""
+    def answer(self, response: dict[str, Any], body_size: int | None = None) -> bool:
+        """Offer `response` as the request's answer; True when it answered. `body_size`:
+        the body's JSON size as json_size_at_least counts it, when the caller knows it."""
         raise NotImplementedError
 
     def queue_async(self, flow: str, payload: Any, state: dict[str, Any]) -> None:
@@ -320,8 +358,21 @@ class ScriptNode(NodeType):
         return ("rust", text.rstrip("\n")) if isinstance(text, str) else None
 
     def runner(self, node: Node) -> StepRunner:
-        run = node.compiled.run
+        program = node.compiled
         next_id = node.next
+        if program.silent:
+            # Its value is all a run gives: no RunResult to make and take apart again.
+            evaluate = program.evaluate
+
+            def silent_step(ctx: StepContext) -> StepOutcome:
+                try:
+                    value = evaluate(ctx.scope, ctx.limits)
+                except ScriptError as exc:
+                    raise StepFailed.from_script(exc) from None
+                return (value, next_id, "ok", None, None)
+
+            return silent_step
+        run = program.run
 
         def step(ctx: StepContext) -> StepOutcome:
             try:
@@ -405,35 +456,40 @@ class BranchNode(NodeType):
 
     def runner(self, node: Node) -> StepRunner:
         compiled = node.compiled
-        plan = compiled["plan"]
         default = compiled["default"]
         default_size = compiled.get("default_size")
+        # A condition that gives a bool leaves one of two Decisions, and the conditions
+        # before the one that is true were all false: so the record of a step that does not
+        # fail is one of len(plan) + 1 tuples, made here once per loaded flow (Decisions are
+        # frozen) instead of a Decision and a list per condition per step.
+        falses: list[Decision] = []
+        ways = []
+        for expression, evaluate, target, where, size in compiled["plan"]:
+            decided = (*falses, _new_decision(expression, target, True))
+            ways.append((expression, evaluate, target, where, size, decided, tuple(falses)))
+            falses.append(_new_decision(expression, target, False))
+        all_false = tuple(falses)
 
         def step(ctx: StepContext) -> StepOutcome:
-            # The conditions tried, as the trace records them (built here, not converted later).
-            decision: list[Decision] = []
             scope, limits = ctx.scope, ctx.limits
-            for expression, evaluate, target, where, size in plan:
+            for expression, evaluate, target, where, size, decided, before in ways:
                 try:
                     value = evaluate(scope, limits)
                 except ScriptError as exc:
-                    decision.append(Decision(expression, target, None, str(exc.message), True))
                     failed = StepFailed.from_script(exc, "condition")
-                    failed.decision = tuple(decision)  # type: ignore[attr-defined]
+                    failed.decision = (*before, Decision(expression, target, None, str(exc.message), True))  # type: ignore[attr-defined]
                     raise failed from None
-                if value is not True and value is not False:
+                if value is True:
+                    return ({"matched": expression, "next": target}, target, "ok", decided, size)
+                if value is not False:
                     kind = type_name(value)
-                    decision.append(Decision(expression, target, None, f"the condition is {kind}, not a bool", True))
                     failed = StepFailed(
                         f"condition `{expression}` gave {kind} ({_short(value)}); a branch condition must be true or false — compare it, e.g. `x == 'push'`",
                         *where,
                     )
-                    failed.decision = tuple(decision)  # type: ignore[attr-defined]
+                    failed.decision = (*before, Decision(expression, target, None, f"the condition is {kind}, not a bool", True))  # type: ignore[attr-defined]
                     raise failed
-                decision.append(_new_decision(expression, target, value))
-                if value:
-                    return ({"matched": expression, "next": target}, target, "ok", tuple(decision), size)
-            return ({"matched": None, "next": default}, default, "ok", tuple(decision), default_size)
+            return ({"matched": None, "next": default}, default, "ok", all_false, default_size)
 
         return step
 
@@ -489,6 +545,7 @@ class HttpResponseNode(NodeType):
             static_status,
             None if static_status is not None or status_r is None else status_r.build,
             None if body_r is None else body_r.build,
+            None if body_r is None else body_r.sizing,
             static_headers,
             None if static_headers is not None or headers_r is None else headers_r.build,
             # constant headers' share of the step output's size, counted once
@@ -507,14 +564,14 @@ class HttpResponseNode(NodeType):
         return self._UNUSED
 
     def runner(self, node: Node) -> StepRunner:
-        static_status, status_r, body_r, static_headers, headers_r, static_headers_size = node.compiled["plan"]
+        static_status, status_r, body_r, body_sizing, static_headers, headers_r, static_headers_size = node.compiled["plan"]
         next_id = node.next
 
         def step(ctx: StepContext) -> StepOutcome:
             scope, limits = ctx.scope, ctx.limits
             try:
                 status = static_status if status_r is None else status_r(scope, limits)
-                body = None if body_r is None else body_r(scope, limits)
+                body: Any = None if body_r is None else body_r(scope, limits)
                 headers = None if headers_r is None else headers_r(scope, limits)
             except ScriptError as exc:
                 raise StepFailed.from_script(exc, "template") from None
@@ -533,9 +590,25 @@ class HttpResponseNode(NodeType):
             else:
                 headers = _response_headers(headers)
                 headers_size = None
+            # The body's JSON size from its fixed parts' (counted at load) and its rendered
+            # texts', so that `answer` need not walk it; None when a rendered part is a
+            # list or map (measured by `answer` then, within the request's limit).
+            body_size: int | None = None
+            if body_sizing is not None:
+                body_size, rendered = body_sizing
+                for key in rendered:
+                    part = body[key]
+                    kind = type(part)
+                    if kind is str:
+                        body_size += len(part) + 2
+                    elif kind is dict or kind is list or kind is tuple:
+                        body_size = None
+                        break
+                    else:
+                        body_size += 1
             response = {"status": status, "headers": headers, "body": body}
             ctx.offered_body = None
-            used = ctx.answer(response)
+            used = ctx.answer(response, body_size)
             output = {"status": status, "headers": headers, "body": body, "answered": used}
             size = None
             if ctx.offered_body is body and body is not None and type(status) is int:

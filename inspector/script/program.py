@@ -77,6 +77,12 @@ class Program:
     def __repr__(self) -> str:
         return f"Program({self.origin!r})"
 
+    @property
+    def silent(self) -> bool:
+        """The program cannot log: it has no side effects at all (it runs as one generated
+        function first), so `run(...).logs` is always empty and `evaluate` tells all."""
+        return self._program is not None
+
     def run(
         self,
         scope: dict[str, object] | None = None,
