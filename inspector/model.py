@@ -51,6 +51,7 @@ def quick_init(cls: type[_Dataclass]) -> type[_Dataclass]:
     return cls
 
 
+_new = object.__new__
 _JSON_TYPE: tuple[Header, ...] = (("Content-Type", "application/json"),)
 _encode_answer = standard_encoder(separators=(", ", ": "))  # json.dumps(data), as answers always were
 
@@ -175,7 +176,7 @@ class Headers:
 
     def __init__(self, items: Iterable[Header] = ()):
         self.items: tuple[Header, ...] = tuple((str(k), str(v)) for k, v in items)
-        self._lookup: dict[str, list[str]] | None = None
+        self._lookup: dict[str, str] | None = None
 
     @classmethod
     def of(cls, items: tuple[Header, ...]) -> Headers:
@@ -186,29 +187,33 @@ class Headers:
         return new
 
     @property
-    def _index(self) -> dict[str, list[str]]:
-        # Built on first lookup: most response headers are never looked up.
+    def _index(self) -> dict[str, str]:
+        # Lower-cased name -> its values joined with ", " (what `get` and `lowered` give),
+        # built on first lookup: most response headers are never looked up. One
+        # comprehension for the usual headers, each name once; a name repeated (fewer keys
+        # than pairs) takes the walk that joins its values in order.
         index = self._lookup
         if index is None:
-            index = {}
-            for name, value in self.items:
-                key = name.lower()
-                if key in index:
-                    index[key].append(value)
-                else:
-                    index[key] = [value]
+            items = self.items
+            index = {name.lower(): value for name, value in items}
+            if len(index) != len(items):
+                index = {}
+                for name, value in items:
+                    key = name.lower()
+                    index[key] = index[key] + ", " + value if key in index else value
             self._lookup = index
         return index
 
     def get(self, name: str, default: str | None = None) -> str | None:
         index = self._lookup
-        values = (self._index if index is None else index).get(name.lower())
-        if values is None:
-            return default
-        return values[0] if len(values) == 1 else ", ".join(values)
+        return (self._index if index is None else index).get(name.lower(), default)
 
     def get_all(self, name: str) -> list[str]:
-        return list(self._index.get(name.lower(), ()))
+        key = name.lower()
+        index = self._index
+        if len(index) == len(self.items):  # no name repeated: its one value, if any
+            return [index[key]] if key in index else []
+        return [v for k, v in self.items if k.lower() == key]
 
     def __contains__(self, name: object) -> bool:
         index = self._lookup
@@ -223,7 +228,7 @@ class Headers:
 
     def lowered(self) -> dict[str, str]:
         """Lower-cased names, repeated values joined: the `headers` of a flow's scope."""
-        return {k: ", ".join(v) for k, v in self._index.items()}
+        return dict(self._index)
 
     def without(self, *names: str) -> Headers:
         drop = {n.lower() for n in names}
@@ -394,10 +399,12 @@ class Capture:
     notes: tuple[str, ...] = ()
 
     def with_(self, **changes: Any) -> Capture:
-        # dataclasses.replace re-runs __init__ through introspection; this is on the hot path.
-        new = object.__new__(Capture)
-        new.__dict__.update(self.__dict__)
-        new.__dict__.update(changes)
+        # dataclasses.replace re-runs __init__ through introspection; this is on the hot path
+        # (twice a request): the new instance's dict, read once, takes both updates.
+        new = _new(Capture)
+        fields = new.__dict__
+        fields.update(self.__dict__)
+        fields.update(changes)
         return new
 
     def flows_summary(self) -> list[dict[str, Any]]:

@@ -235,7 +235,8 @@ class Pipeline:
         )
         engine = self.engine
         triggered = engine.triggered(capture.event_type) if engine is not None and route is not None else []
-        broken = engine.flows.broken_for(route.event_type) if engine is not None and route is not None else []
+        # Most flow sets have no broken file: no walk (and no list) to find none for this one.
+        broken = engine.flows.broken_for(route.event_type) if engine is not None and route is not None and engine.flows.broken else []
         if broken:
             # Also when another flow answers: the file that was meant to run did not.
             capture = capture.with_(notes=capture.notes + tuple(b.note() for b in broken))
