@@ -103,8 +103,10 @@ def test_kill_9_mid_load_loses_nothing_acknowledged(tmp_path, workers):
         proc.wait(10)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_sigterm_mid_load_answers_or_refuses_and_finishes_async_runs(tmp_path, workers):
+def stop_mid_load(tmp_path, workers: int, stop, total: int, stop_after: int) -> None:
+    """Load serve with async flows, `stop(pid)` it after `stop_after` answers: it exits 0,
+    leaves no process and no server record, and every acknowledged capture is stored with
+    its exact body and its runs ok or interrupted."""
     store_path = tmp_path / "captures.sqlite3"
     proc, url = start_serve(tmp_path, store_path, workers)
     acked: dict[int, bytes] = {}
@@ -113,30 +115,28 @@ def test_sigterm_mid_load_answers_or_refuses_and_finishes_async_runs(tmp_path, w
         if cid:
             acked[int(cid)] = body
 
-    asyncio.run(
-        load(
-            url,
-            1500,
-            40,
-            lambda i: "/events/webhook/demo/report.generate",
-            on_answer,
-            stop_after=500,
-            stop=lambda: os.kill(proc.pid, signal.SIGTERM),
-        )
-    )
+    path = "/events/webhook/demo/report.generate"
+    asyncio.run(load(url, total, 40, lambda i: path, on_answer, stop_after=stop_after, stop=lambda: stop(proc.pid)))
     proc.wait(30)
     assert proc.returncode == 0
     assert no_process_left(proc.pid)
+    assert recorded_servers(store_path) == []
     store = Store(store_path)
     try:
+        assert len(acked) >= stop_after
         for cid, body in acked.items():
             capture = store.get(cid)
             assert capture is not None and capture.request.body == body
-            statuses = [r["status"] for r in [r.to_json() for r in capture.runs]]
+            statuses = [r.status for r in capture.runs]
             assert statuses and all(s in ("ok", "interrupted") for s in statuses), (cid, statuses)
-            assert [r["flow"] for r in [r.to_json() for r in capture.runs]] == ["ack_then_process", "process_webhook_data"]
+            assert [r.flow for r in capture.runs] == ["ack_then_process", "process_webhook_data"]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_mid_load_answers_or_refuses_and_finishes_async_runs(tmp_path, workers):
+    stop_mid_load(tmp_path, workers, lambda pid: os.kill(pid, signal.SIGTERM), 1500, 500)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -144,39 +144,7 @@ def test_a_terminal_hangup_mid_load_winds_serve_down_like_sigterm(tmp_path, work
     """The terminal closing (or an ssh session dropping) sends SIGHUP to serve's whole process
     group: serve winds down (answers what it has, finishes async runs, removes its record)
     and its workers leave the stopping to it instead of dying with what they had in flight."""
-    store_path = tmp_path / "captures.sqlite3"
-    proc, url = start_serve(tmp_path, store_path, workers)
-    acked: dict[int, bytes] = {}
-
-    def on_answer(i, body, status, cid):
-        if cid:
-            acked[int(cid)] = body
-
-    asyncio.run(
-        load(
-            url,
-            800,
-            40,
-            lambda i: "/events/webhook/demo/report.generate",
-            on_answer,
-            stop_after=300,
-            stop=lambda: os.killpg(proc.pid, signal.SIGHUP),
-        )
-    )
-    proc.wait(30)
-    assert proc.returncode == 0
-    assert no_process_left(proc.pid)
-    assert recorded_servers(store_path) == []
-    store = Store(store_path)
-    try:
-        assert len(acked) >= 300
-        for cid, body in acked.items():
-            capture = store.get(cid)
-            assert capture is not None and capture.request.body == body
-            statuses = [r.status for r in capture.runs]
-            assert statuses and all(s in ("ok", "interrupted") for s in statuses), (cid, statuses)
-    finally:
-        store.close()
+    stop_mid_load(tmp_path, workers, lambda pid: os.killpg(pid, signal.SIGHUP), 800, 300)
 
 
 def test_serve_started_under_nohup_keeps_running_after_a_hangup(tmp_path):
