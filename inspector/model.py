@@ -197,10 +197,12 @@ class Headers:
             items = self.items
             index = {name.lower(): value for name, value in items}
             if len(index) != len(items):
-                index = {}
+                # Gathered first and joined once: joining as they come copies the text
+                # again for every repeat (quadratic for a sender that repeats one name).
+                values: dict[str, list[str]] = {}
                 for name, value in items:
-                    key = name.lower()
-                    index[key] = index[key] + ", " + value if key in index else value
+                    values.setdefault(name.lower(), []).append(value)
+                index = {key: ", ".join(found) for key, found in values.items()}
             self._lookup = index
         return index
 

@@ -337,7 +337,7 @@ class Engine:
 
     def skipped_runs(self, capture: Capture, reason: str) -> list[FlowRun]:
         return [
-            skipped(i, flow.name, flow.file, trigger_text(trigger), _now_iso(self.clock), reason)
+            skipped(i, flow.name, flow.file, trigger.text, _now_iso(self.clock), reason)
             for i, (flow, trigger) in enumerate(self.triggered(capture.event_type), 1)
         ]
 
@@ -752,10 +752,6 @@ class Budget:
 
     def exceeded_by(self, failed: Exception) -> bool:
         return "operation limit" in str(getattr(failed, "message", "")) or (_perf() > self.deadline and self.spent())
-
-
-def trigger_text(trigger: Trigger) -> str:
-    return trigger.text
 
 
 def _decisions(decision: tuple[Decision, ...] | list[dict[str, Any]]) -> tuple[Decision, ...]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..flow import Answer, Engine, FlowSet, event_scope
-from ..flow.engine import PendingChild, trigger_text
+from ..flow.engine import PendingChild
 from ..flow.model import Flow, Node
 from ..flow.nodes import node_type_of
 from ..flow.runs import Decision, FlowRun, RunError, Step
@@ -80,7 +80,7 @@ def record(
     trigger = flow.trigger_for(capture.event_type) if capture.event_type else None
     target = trigger.target if trigger and trigger.target else flow.nodes[0].id
     queue: list[tuple[Flow, str, dict[str, Any], dict[str, Any], str | None, int | None, str | None, int]] = [
-        (flow, target, event, {}, trigger_text(trigger) if trigger else None, None, None, 0)
+        (flow, target, event, {}, trigger.text if trigger else None, None, None, 0)
     ]
     while queue:
         run_flow, start, run_event, state, trig, parent, via, depth = queue.pop(0)
